@@ -1,0 +1,129 @@
+"""Findings, results and limits: the values the pipeline returns (FORMS.md section 8)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Status = Literal["accepted", "incomplete", "rejected"]
+
+# code -> (status it causes, default Norwegian message)
+CODES: dict[str, tuple[str, str]] = {
+    "FILE_EMPTY": ("rejected", "Filen er tom."),
+    "FILE_TOO_LARGE": ("rejected", "Filen er for stor."),
+    "FILE_TYPE_UNSUPPORTED": (
+        "rejected",
+        "Filtypen støttes ikke. Send PDF, DOCX, XLSX eller JSON, og la filnavnet passe til innholdet.",
+    ),
+    "FILE_CORRUPT": ("rejected", "Filen er skadet eller kan ikke leses."),
+    "FILE_ENCRYPTED": ("rejected", "Filen er passordbeskyttet eller kryptert. Send en ukryptert fil."),
+    "FILE_MACROS": ("rejected", "Filen inneholder makroer. Lagre den som vanlig DOCX eller XLSX."),
+    "FILE_NO_FORM_FIELDS": (
+        "rejected",
+        "Filen har ingen skjemafelt (for eksempel en skannet eller flatet PDF). "
+        "Bruk den utfyllbare malen.",
+    ),
+    "FORM_UNKNOWN": ("rejected", "Filen har skjemafelt, men er ikke et av skjemaene til Nye metoder."),
+    "FORM_VERSION_UNSUPPORTED": ("rejected", "Denne versjonen av skjemaet støttes ikke."),
+    "DEL1_NOT_ALLOWED": (
+        "rejected",
+        "Dette er del 1 av søknaden. Del 1 skal oppbevares i pasientens journal og aldri sendes inn.",
+    ),
+    "IDENTITY_FOUND": (
+        "rejected",
+        "Filen inneholder et fødselsnummer eller annet personnummer. Fjern det og send på nytt.",
+    ),
+    "REQUIRED": ("incomplete", "Feltet må fylles ut."),
+    "INVALID_VALUE": ("incomplete", "Verdien er ugyldig."),
+    "REFERENCE_INVALID": ("incomplete", "Referansenummeret er ugyldig."),
+    "REFERENCE_HF_MISMATCH": (
+        "incomplete",
+        "Helseforetaket i referansenummeret er ikke det samme som helseforetaket søknaden sendes fra.",
+    ),
+    "CONSENT_MISSING": ("incomplete", "Det er ikke bekreftet at pasienten har gitt samtykke."),
+    "NO_CRITERION": ("incomplete", "Minst ett av de tre kriteriene må være krysset av."),
+    "JUSTIFICATION_MISSING": ("incomplete", "Kriteriet er krysset av, men mangler begrunnelse."),
+    "LITERATURE_MISSING": ("incomplete", "Litteratur mangler."),
+    "APPROVAL_MISSING": ("incomplete", "Godkjenningen mangler."),
+    "LABEL_FALLBACK": (
+        "warning",
+        "Skjemaet er lest ut fra ledetekster fordi det mangler innholdskontroller. "
+        "Kontroller verdiene manuelt.",
+    ),
+    "CASE_MISMATCH": ("refused", "Saks-ID-en passer ikke til en sak du kan sende inn for."),
+    "UPLOADER_HF_MISMATCH": ("refused", "Skjemaet gjelder et annet helseforetak enn ditt."),
+    "FORMULA_NOT_CACHED": (
+        "incomplete",
+        "En formelcelle i regnearket har ingen beregnet verdi. Åpne filen i Excel eller LibreOffice, "
+        "lagre den og send på nytt.",
+    ),
+}
+
+REJECTING = frozenset(c for c, (s, _) in CODES.items() if s == "rejected")
+WARNINGS = frozenset(c for c, (s, _) in CODES.items() if s == "warning")
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    field: str | None
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "field": self.field, "message": self.message}
+
+
+def finding(code: str, field_id: str | None = None, message: str | None = None) -> Finding:
+    if code not in CODES:
+        raise ValueError(f"unknown finding code {code}")
+    return Finding(code, field_id, message or CODES[code][1])
+
+
+class Refusal(Exception):
+    """Raised inside the pipeline to stop processing a file that must be rejected."""
+
+    def __init__(self, code: str, message: str | None = None, field_id: str | None = None):
+        super().__init__(code)
+        self.finding = finding(code, field_id, message)
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_file_bytes: int = 20 * 1024 * 1024
+    max_inflated_bytes: int = 50 * 1024 * 1024  # all parts of an Office file together
+    max_part_bytes: int = 25 * 1024 * 1024  # one XML part
+    max_ratio: float = 100.0  # compression ratio of one ZIP entry
+    max_zip_entries: int = 2000
+    max_fields: int = 2000
+    max_pages: int = 1000
+    max_depth: int = 32  # PDF field tree / XML element nesting
+    max_text_chars: int = 200_000  # one field value
+
+
+@dataclass
+class Result:
+    file: str
+    status: Status
+    form_type: str | None = None
+    form_version: str | None = None
+    reference: str | None = None
+    data: dict[str, Any] | None = None
+    errors: list[Finding] = field(default_factory=list)
+    warnings: list[Finding] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "file": self.file,
+            "status": self.status,
+            "form_type": self.form_type,
+            "form_version": self.form_version,
+            "reference": self.reference,
+        }
+        if self.data is not None:
+            out["data"] = self.data
+        out["errors"] = [f.to_dict() for f in self.errors]
+        out["warnings"] = [f.to_dict() for f in self.warnings]
+        return out
+
+    def codes(self) -> set[str]:
+        return {f.code for f in self.errors} | {f.code for f in self.warnings}
