@@ -316,7 +316,9 @@ def registry() -> Registry:
     return Registry(
         version=raw["version"],
         regions={r["code"]: r["name"] for r in raw["regions"]},
-        trusts={t["code"]: Trust(t["code"], t["name"], t["region"], t["kind"]) for t in raw["trusts"]},
+        trusts={
+            t["code"]: Trust(t["code"], t["name"], t["region"], t["kind"]) for t in raw["trusts"]
+        },
     )
 
 
@@ -331,8 +333,14 @@ def hf_choices() -> tuple[Choice, ...]:
 def catalogue() -> dict[str, FormDef]:
     from forms import minihta, tilgang
 
-    forms = [tilgang.DEL1, tilgang.DEL2, minihta.MINIHTA, minihta.OKONOMI, minihta.FAGFELLE,
-             minihta.BESLUTNING]
+    forms = [
+        tilgang.DEL1,
+        tilgang.DEL2,
+        minihta.MINIHTA,
+        minihta.OKONOMI,
+        minihta.FAGFELLE,
+        minihta.BESLUTNING,
+    ]
     return {f.id: f for f in forms}
 
 

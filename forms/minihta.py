@@ -6,8 +6,8 @@ from forms.catalog import (
     BudgetFormula,
     Choice,
     Field,
-    FormDef,
     Forbidden,
+    FormDef,
     MinRows,
     OnlyWith,
     Repeat,
@@ -336,7 +336,9 @@ OKONOMI = FormDef(
             "sak",
             "Saken",
             (
-                _sak_id(False, "Saks-ID-en mini-metodevurderingen fikk ved mottak, når den er kjent."),
+                _sak_id(
+                    False, "Saks-ID-en mini-metodevurderingen fikk ved mottak, når den er kjent."
+                ),
                 Field("sak.tittel", "Tittel på mini-metodevurderingen", required=True),
             ),
         ),

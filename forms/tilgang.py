@@ -206,7 +206,10 @@ DEL2 = FormDef(
                     "Prisgrunnlag",
                     "choice",
                     required=True,
-                    choices=(Choice("avtalepris", "Avtalepris"), Choice("maksimalpris", "Maksimalpris")),
+                    choices=(
+                        Choice("avtalepris", "Avtalepris"),
+                        Choice("maksimalpris", "Maksimalpris"),
+                    ),
                 ),
                 Field(
                     "kostnader.andre_per_maned",
@@ -247,7 +250,11 @@ DEL2 = FormDef(
         Section(
             "totalvurdering",
             "Totalvurdering",
-            (Field("totalvurdering", "Totalvurdering", "textarea", required=True, help=NO_IDENTITY),),
+            (
+                Field(
+                    "totalvurdering", "Totalvurdering", "textarea", required=True, help=NO_IDENTITY
+                ),
+            ),
         ),
         Section(
             "litteratur",

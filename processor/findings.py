@@ -16,14 +16,20 @@ CODES: dict[str, tuple[str, str]] = {
         "Filtypen støttes ikke. Send PDF, DOCX, XLSX eller JSON, og la filnavnet passe til innholdet.",
     ),
     "FILE_CORRUPT": ("rejected", "Filen er skadet eller kan ikke leses."),
-    "FILE_ENCRYPTED": ("rejected", "Filen er passordbeskyttet eller kryptert. Send en ukryptert fil."),
+    "FILE_ENCRYPTED": (
+        "rejected",
+        "Filen er passordbeskyttet eller kryptert. Send en ukryptert fil.",
+    ),
     "FILE_MACROS": ("rejected", "Filen inneholder makroer. Lagre den som vanlig DOCX eller XLSX."),
     "FILE_NO_FORM_FIELDS": (
         "rejected",
         "Filen har ingen skjemafelt (for eksempel en skannet eller flatet PDF). "
         "Bruk den utfyllbare malen.",
     ),
-    "FORM_UNKNOWN": ("rejected", "Filen har skjemafelt, men er ikke et av skjemaene til Nye metoder."),
+    "FORM_UNKNOWN": (
+        "rejected",
+        "Filen har skjemafelt, men er ikke et av skjemaene til Nye metoder.",
+    ),
     "FORM_VERSION_UNSUPPORTED": ("rejected", "Denne versjonen av skjemaet støttes ikke."),
     "DEL1_NOT_ALLOWED": (
         "rejected",
