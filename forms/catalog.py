@@ -146,6 +146,7 @@ class OnlyWith:
     other_value: object
     message: str
     code: str = "INVALID_VALUE"
+    on: str | None = None  # the field that carries the finding (default: `field`)
 
 
 @dataclass(frozen=True)

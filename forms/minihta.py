@@ -308,6 +308,7 @@ MINIHTA = FormDef(
             "dokumentasjon.kvalitet",
             "svart_lav",
             "Uten inkluderte studier må kvaliteten på dokumentasjonen være «Svært lav».",
+            on="dokumentasjon.kvalitet",
         ),
         MinRows("litteratur", "LITERATURE_MISSING", "Minst én litteraturreferanse må oppgis."),
     ),

@@ -1,0 +1,70 @@
+"""The committed JSON Schemas (2020-12) and their loader."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+# Structural checks the schema adds on top of the pipeline's own rules; completeness keywords
+# (required, if/then, anyOf, minItems) are reported by processor.validate with their own codes.
+_STRUCTURAL = {
+    "type",
+    "enum",
+    "const",
+    "pattern",
+    "minimum",
+    "maximum",
+    "format",
+    "minLength",
+    "maxItems",
+    "oneOf",
+    "additionalProperties",
+    "minProperties",
+}
+
+
+def schema_name(form_id: str, version: str) -> str:
+    return f"{form_id}-v{version}.schema.json"
+
+
+@cache
+def load(form_id: str, version: str) -> dict[str, Any]:
+    text = resources.files("schemas").joinpath(schema_name(form_id, version)).read_text("utf-8")
+    return json.loads(text)
+
+
+class FormValidator:
+    def __init__(self, schema: dict[str, Any]):
+        self._validator = Draft202012Validator(
+            schema, format_checker=Draft202012Validator.FORMAT_CHECKER
+        )
+
+    def problems(self, data: dict[str, Any]) -> list[str]:
+        """Dotted field ids of structural schema violations (repeat rows numbered from 1)."""
+        if self._validator.is_valid(data):
+            return []
+        out = []
+        for error in self._validator.iter_errors(data):
+            if error.validator not in _STRUCTURAL or (
+                error.validator == "const" and error.validator_value is True
+            ):
+                continue
+            parts = [str(p + 1) if isinstance(p, int) else str(p) for p in error.absolute_path]
+            if error.validator == "additionalProperties":
+                continue  # canonical data only ever holds catalogue fields
+            if parts:
+                out.append(".".join(parts))
+        return out
+
+
+@cache
+def _validator(form_id: str, version: str) -> FormValidator:
+    return FormValidator(load(form_id, version))
+
+
+def validator_for(form) -> FormValidator:  # form: forms.catalog.FormDef
+    return _validator(form.id, form.version)

@@ -1,0 +1,61 @@
+"""JSON submissions (FORMS.md 4.5): canonical JSON, values possibly given as strings."""
+
+from __future__ import annotations
+
+import json
+
+from processor.extracted import Extracted
+from processor.findings import Limits, Refusal
+
+
+def _depth_ok(value: object, limit: int) -> bool:
+    stack = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return False
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+    return True
+
+
+def _flatten(node: object, prefix: str, out: Extracted, limits: Limits) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            key = str(key)
+            out.texts.append(("document", key))
+            _flatten(value, f"{prefix}.{key}" if prefix else key, out, limits)
+        return
+    if isinstance(node, list) and node and all(isinstance(v, dict) for v in node):
+        for n, value in enumerate(node, start=1):
+            _flatten(value, f"{prefix}.{n}", out, limits)
+        return
+    if len(out.fields) >= limits.max_fields:
+        raise Refusal("FILE_TOO_LARGE", f"JSON-dokumentet har mer enn {limits.max_fields} felt.")
+    if isinstance(node, list):
+        # a list of plain values is not a form value; keep it for the guard and normalisation
+        for v in node:
+            if not isinstance(v, dict | list):
+                out.texts.append(("document", str(v)))
+        out.fields[prefix] = node  # type: ignore[assignment]  # normalisation reports it
+        return
+    out.fields[prefix] = node  # type: ignore[assignment]
+
+
+def extract_json(data: bytes, limits: Limits) -> Extracted:
+    try:
+        text = data.decode("utf-8-sig")
+        doc = json.loads(text)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise Refusal("FILE_CORRUPT", "JSON-dokumentet kan ikke leses (ugyldig JSON eller UTF-8).") from exc
+    if not isinstance(doc, dict):
+        raise Refusal("FILE_NO_FORM_FIELDS", "JSON-dokumentet må være et objekt med skjemafelt.")
+    if not _depth_ok(doc, limits.max_depth):
+        raise Refusal("FILE_CORRUPT", "JSON-dokumentet er for dypt nestet.")
+    out = Extracted(kind="json")
+    _flatten(doc, "", out, limits)
+    if not out.fields:
+        raise Refusal("FILE_NO_FORM_FIELDS", "JSON-dokumentet har ingen skjemafelt.")
+    return out

@@ -1,0 +1,252 @@
+"""The pipeline: detect → extract → identify the form → guard identity → normalise → validate.
+
+`ingest(filename, data, limits=..., today=...)` is pure: bytes in, a `Result` out; no file system,
+no clock, no globals. Every finding is reported at once. Nothing of the file is kept, and no
+finding repeats an identity number.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import PurePath
+
+from forms.catalog import FormDef, catalogue
+from processor import identity
+from processor.extracted import Extracted
+from processor.findings import REJECTING, Finding, Limits, Refusal, Result, finding
+from processor.normalise import Problem, normalise_value
+from processor.normalise import canonical as to_canonical
+from processor.validate import validate
+from schemas import validator_for
+
+SUPPORTED = {".pdf": "pdf", ".docx": "docx", ".xlsx": "xlsx", ".json": "json"}
+MACRO_SUFFIXES = {".docm", ".dotm", ".xlsm", ".xltm", ".xlam"}
+_CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+_WHERE = {
+    "filename": "i filnavnet",
+    "metadata": "i dokumentets egenskaper (metadata)",
+    "document": "i teksten i dokumentet",
+    "sheet": "i en celle i regnearket",
+}
+
+
+def sniff(data: bytes) -> str | None:
+    """The kind of file by its content: pdf, zip (DOCX/XLSX), cfb (OLE, e.g. encrypted Office)
+    or json; None when it is none of these."""
+    head = data[:1024]
+    if b"%PDF-" in head:
+        return "pdf"
+    if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
+        return "zip"
+    if data.startswith(_CFB_MAGIC):
+        return "cfb"
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stripped[:1] in (b"{", b"["):
+        return "json"
+    return None
+
+
+def _identity_message(where: str, label: str | None = None) -> str:
+    place = f"i feltet «{label}»" if label else _WHERE[where]
+    return (
+        f"Det er funnet et fødselsnummer, D-nummer eller annet personnummer {place}. "
+        "Del 2 skal ikke identifisere pasienten. Fjern nummeret og send inn på nytt."
+    )
+
+
+def _form_of(ex: Extracted) -> FormDef | None:
+    t = ex.fields.get("skjema.type")
+    return catalogue().get(str(t).strip()) if isinstance(t, str) else None
+
+
+def _label(fid: str) -> str:
+    for form in catalogue().values():
+        if form.lookup(fid):
+            return form.label(fid)
+    return fid
+
+
+def guard(filename: str, ex: Extracted | None) -> list[Finding]:
+    """IDENTITY_FOUND for every place that holds an identity number (FORMS.md section 6)."""
+    out = []
+    if identity.contains_identity(PurePath(filename).name):
+        out.append(finding("IDENTITY_FOUND", None, _identity_message("filename")))
+    if ex is None:
+        return out
+    for fid, value in ex.fields.items():
+        if any(identity.contains_identity(t) for t in identity.value_texts(value)):
+            out.append(finding("IDENTITY_FOUND", fid, _identity_message("field", _label(fid))))
+    seen = set()
+    for kind, text in ex.texts:
+        if kind not in seen and identity.contains_identity(text):
+            seen.add(kind)
+            out.append(finding("IDENTITY_FOUND", None, _identity_message(kind)))
+    return out
+
+
+def _extract(kind: str, data: bytes, limits: Limits) -> Extracted:
+    if kind == "pdf":
+        from processor.extract_pdf import extract_pdf
+
+        return extract_pdf(data, limits)
+    if kind == "docx":
+        from processor.extract_docx import extract_docx
+
+        return extract_docx(data, limits)
+    if kind == "xlsx":
+        from processor.extract_xlsx import extract_xlsx
+
+        return extract_xlsx(data, limits)
+    from processor.extract_json import extract_json
+
+    return extract_json(data, limits)
+
+
+def _kind(filename: str, data: bytes) -> str:
+    """The extractor to run, or a Refusal when the file is of no supported kind."""
+    suffix = PurePath(filename).suffix.lower()
+    if suffix in MACRO_SUFFIXES:
+        raise Refusal("FILE_MACROS")
+    content = sniff(data)
+    named = SUPPORTED.get(suffix)
+    if suffix and named is None:
+        raise Refusal(
+            "FILE_TYPE_UNSUPPORTED",
+            f"Filtypen {suffix} støttes ikke. Send PDF, DOCX, XLSX eller JSON.",
+        )
+    if content == "cfb":
+        if named in ("docx", "xlsx", None):
+            from processor.ooxml import open_package
+
+            open_package(data, Limits())  # raises FILE_ENCRYPTED for a protected Office file
+        raise Refusal(
+            "FILE_TYPE_UNSUPPORTED",
+            "Filen er i et eldre Office-format (DOC/XLS). Lagre den som DOCX eller XLSX.",
+        )
+    if content is None:
+        raise Refusal("FILE_TYPE_UNSUPPORTED", "Innholdet i filen er ikke PDF, DOCX, XLSX eller JSON.")
+    if named is None:  # no suffix: go by content alone
+        if content == "zip":
+            return "zip"
+        return content
+    if (content == "zip") != (named in ("docx", "xlsx")) or (
+        content in ("pdf", "json") and content != named
+    ):
+        raise Refusal(
+            "FILE_TYPE_UNSUPPORTED",
+            f"Innholdet i filen passer ikke til filnavnet ({suffix}).",
+        )
+    return named
+
+
+def _zip_kind(data: bytes, named: str, limits: Limits) -> str:
+    from processor.ooxml import open_package
+
+    names = set(open_package(data, limits).names())
+    real = "docx" if "word/document.xml" in names else "xlsx" if "xl/workbook.xml" in names else None
+    if real is None:
+        raise Refusal("FILE_TYPE_UNSUPPORTED", "ZIP-filen er verken et Word- eller Excel-dokument.")
+    if named != "zip" and real != named:
+        raise Refusal("FILE_TYPE_UNSUPPORTED", "Innholdet i filen passer ikke til filnavnet.")
+    return real
+
+
+def ingest(filename: str, data: bytes, *, limits: Limits | None = None, today: date) -> Result:
+    limits = limits or Limits()
+    if len(data) == 0:
+        return _rejected(filename, [finding("FILE_EMPTY")])
+    if len(data) > limits.max_file_bytes:
+        mb = limits.max_file_bytes // (1024 * 1024)
+        return _rejected(filename, [finding("FILE_TOO_LARGE", None, f"Filen er større enn {mb} MB.")])
+    ex: Extracted | None = None
+    try:
+        kind = _kind(filename, data)
+        if kind == "zip" or kind in ("docx", "xlsx"):
+            kind = _zip_kind(data, kind, limits)
+        ex = _extract(kind, data, limits)
+    except Refusal as refusal:
+        return _rejected(filename, [*guard(filename, None), refusal.finding])
+    except ImportError:
+        raise
+    except Exception:  # a parser library choking on hostile input: the file cannot be read
+        return _rejected(filename, [*guard(filename, None), finding("FILE_CORRUPT")])
+
+    errors = guard(filename, ex)
+    form = _form_of(ex)
+    t = ex.fields.get("skjema.type")
+    version = ex.fields.get("skjema.versjon")
+    version = str(version).strip() if version is not None else None
+    if version and version.endswith(".0") and version[:-2].isdigit():
+        version = version[:-2]  # a version typed into a number cell
+    if form is None:
+        if t is None or (isinstance(t, str) and not t.strip()):
+            errors.append(
+                finding(
+                    "FORM_UNKNOWN",
+                    "skjema.type",
+                    "Filen har skjemafelt, men mangler skjematype (skjema.type). "
+                    "Bruk en mal fra Nye metoder.",
+                )
+            )
+        else:
+            errors.append(finding("FORM_UNKNOWN", "skjema.type", "Ukjent skjematype."))
+    elif form.id == "tilgang-del1":
+        errors.append(finding("DEL1_NOT_ALLOWED", "skjema.type"))
+    elif version != form.version:
+        errors.append(
+            finding(
+                "FORM_VERSION_UNSUPPORTED",
+                "skjema.versjon",
+                f"Versjonen av skjemaet støttes ikke. Bruk versjon {form.version} av malen.",
+            )
+        )
+    form_type = form.id if form else None
+    if any(f.code in REJECTING for f in errors):
+        return _rejected(filename, errors, form_type, version if form else None)
+    assert form is not None
+    return _validate(filename, form, ex, limits, today)
+
+
+def _validate(filename: str, form: FormDef, ex: Extracted, limits: Limits, today: date) -> Result:
+    values: dict[str, object] = {}
+    errors: list[Finding] = []
+    invalid: set[str] = set()
+    for fid in form.field_ids():
+        if fid not in ex.fields:
+            continue
+        hit = form.lookup(fid)
+        assert hit is not None
+        value = normalise_value(hit[0], ex.fields[fid], limits.max_text_chars)
+        if isinstance(value, Problem):
+            errors.append(finding("INVALID_VALUE", fid, f"«{form.label(fid)}»: {value.message}"))
+            invalid.add(fid)
+        else:
+            values[fid] = value
+    errors += validate(form, values, invalid, today, set(ex.uncached_formulas))
+    data = to_canonical(form, values)
+    flagged = {f.field for f in errors}
+    for path in validator_for(form).problems(data):
+        if path not in flagged and not any(path.startswith(f"{f}.") for f in flagged if f):
+            errors.append(finding("INVALID_VALUE", path, f"«{form.label(path)}» har ugyldig verdi."))
+            flagged.add(path)
+    warnings = [finding("LABEL_FALLBACK")] if ex.label_fallback else []
+    reference = values.get(form.reference_field) if form.reference_field else None
+    return Result(
+        file=filename,
+        status="incomplete" if errors else "accepted",
+        form_type=form.id,
+        form_version=form.version,
+        reference=str(reference) if reference is not None else None,
+        data=data,
+        errors=errors,
+        warnings=warnings,
+    )
+
+
+def _rejected(
+    filename: str, errors: list[Finding], form_type: str | None = None, version: str | None = None
+) -> Result:
+    return Result(
+        file=filename, status="rejected", form_type=form_type, form_version=version, errors=errors
+    )

@@ -1,0 +1,30 @@
+"""Shared fixtures: the samples folder beside the repository and a fixed "today"."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT.parent / "shared" / "samples"
+TODAY = date(2026, 11, 23)
+
+
+@pytest.fixture(scope="session")
+def samples_dir() -> Path:
+    if not SAMPLES.is_dir():
+        pytest.skip("../shared/samples is not beside the repository")
+    return SAMPLES
+
+
+@pytest.fixture(scope="session")
+def expected(samples_dir: Path) -> dict:
+    return json.loads((samples_dir / "expected.json").read_text("utf-8"))
+
+
+@pytest.fixture(scope="session")
+def secrets(samples_dir: Path) -> dict:
+    return json.loads((samples_dir / "secrets.json").read_text("utf-8"))

@@ -1,0 +1,222 @@
+"""The `skjemamottak` command: the operator's and the tests' front door.
+
+Processor commands (`check`, `link`, `templates`) need no server and no database; they import
+nothing of Flask or SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+OSLO = ZoneInfo("Europe/Oslo")
+STATUS_NB = {"accepted": "godkjent", "incomplete": "ufullstendig", "rejected": "avvist"}
+
+
+def today_oslo() -> date:
+    return datetime.now(OSLO).date()
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # usage errors exit 2, in Norwegian
+        self.print_usage(sys.stderr)
+        translated = (
+            message.replace("the following arguments are required", "disse argumentene mangler")
+            .replace("unrecognized arguments", "ukjente argumenter")
+            .replace("invalid choice", "ugyldig valg")
+            .replace("expected one argument", "forventet én verdi")
+        )
+        print(f"{self.prog}: feil: {translated}", file=sys.stderr)
+        sys.exit(2)
+
+
+# ---- check --------------------------------------------------------------------------------------
+
+
+def _check_one(args: tuple[str, int, str]) -> dict:
+    path, max_bytes, today_iso = args
+    from processor.findings import Limits, Result, finding
+    from processor.ingest import ingest
+
+    limits = Limits(max_file_bytes=max_bytes)
+    p = Path(path)
+    size = p.stat().st_size
+    if size > max_bytes:  # refuse before reading the whole file
+        mb = max_bytes // (1024 * 1024)
+        msg = f"Filen er større enn {mb} MB."
+        return Result(path, "rejected", errors=[finding("FILE_TOO_LARGE", None, msg)]).to_dict()
+    result = ingest(p.name, p.read_bytes(), limits=limits, today=date.fromisoformat(today_iso))
+    result.file = path
+    return result.to_dict()
+
+
+def _report(results: list[dict]) -> str:
+    from forms.catalog import catalogue
+
+    forms = catalogue()
+    lines = []
+    for r in results:
+        head = f"{r['file']}: {STATUS_NB[r['status']]}"
+        form = forms.get(r["form_type"] or "")
+        extra = []
+        if form:
+            extra.append(form.short_name)
+        if r.get("reference") and r["status"] != "rejected":
+            extra.append(f"referanse {r['reference']}")
+        if extra:
+            head += f" ({', '.join(extra)})"
+        lines.append(head)
+        for kind, items in (("feil", r["errors"]), ("merknad", r["warnings"])):
+            for f in items:
+                where = ""
+                if f["field"]:
+                    label = form.label(f["field"]) if form else f["field"]
+                    where = f"{label} ({f['field']}): " if label != f["field"] else f"{f['field']}: "
+                lines.append(f"  - {kind}: {where}{f['message']} [{f['code']}]")
+    counts = {s: sum(r["status"] == s for r in results) for s in STATUS_NB}
+    lines.append(
+        f"\n{len(results)} filer: {counts['accepted']} godkjent, {counts['incomplete']} ufullstendig, "
+        f"{counts['rejected']} avvist."
+    )
+    return "\n".join(lines)
+
+
+def cmd_check(ns: argparse.Namespace) -> int:
+    missing = [f for f in ns.files if not Path(f).is_file()]
+    if missing:
+        for f in missing:
+            print(f"skjemamottak check: finner ikke filen {f}", file=sys.stderr)
+        return 2
+    max_bytes = int(ns.max_mb * 1024 * 1024)
+    today = (ns.today or today_oslo()).isoformat()
+    work = [(f, max_bytes, today) for f in ns.files]
+    jobs = max(1, min(ns.jobs or os.cpu_count() or 1, len(work)))
+    progress = sys.stderr.isatty() and len(work) > 1
+    results: list[dict] = []
+    if jobs == 1:
+        for i, item in enumerate(work, 1):
+            results.append(_check_one(item))
+            if progress:
+                print(f"\rKontrollert {i} av {len(work)} filer", end="", file=sys.stderr)
+    else:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            chunk = max(1, min(64, len(work) // (jobs * 8)))
+            for i, r in enumerate(pool.map(_check_one, work, chunksize=chunk), 1):
+                results.append(r)
+                if progress and (i % 10 == 0 or i == len(work)):
+                    print(f"\rKontrollert {i} av {len(work)} filer", end="", file=sys.stderr)
+    if progress:
+        print(file=sys.stderr)
+    if ns.json:
+        json.dump({"results": results}, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(_report(results))
+    return 0 if all(r["status"] == "accepted" for r in results) else 1
+
+
+# ---- link ---------------------------------------------------------------------------------------
+
+
+def cmd_link(ns: argparse.Namespace) -> int:
+    from processor.findings import Refusal
+    from processor.linkcheck import NoChecksumField, check_link, read_form, write_checksum
+
+    for f in (ns.del1, ns.del2, *([ns.key] if ns.key else [])):
+        if not Path(f).is_file():
+            print(f"skjemamottak link: finner ikke filen {f}", file=sys.stderr)
+            return 2
+    try:
+        del1 = read_form(ns.del1, Path(ns.del1).read_bytes())
+        del2_bytes = Path(ns.del2).read_bytes()
+        del2 = read_form(ns.del2, del2_bytes)
+    except Refusal as r:
+        print(f"Kan ikke lese filene: {r.finding.message}")
+        return 1
+    key = Path(ns.key).read_bytes() if ns.key else None
+    report = check_link(del1, del2, ns.today or today_oslo(), key)
+    for c in report.checks:
+        print(f"{'OK  ' if c.ok else 'FEIL'} {c.message}")
+    if not report.ok:
+        print("Koblingen holder ikke.")
+        return 1
+    if report.checksum:
+        try:
+            updated = write_checksum(ns.del2, del2_bytes, report.checksum)
+        except NoChecksumField:
+            print(
+                "Del 2 er laget fra en eldre mal uten feltet «Kontrollsum for del 1». "
+                "Filen er ikke endret. Bruk den nyeste malen for del 2."
+            )
+            return 1
+        _replace(Path(ns.del2), updated)
+        print("Kontrollsummen for del 1 er skrevet inn i del 2.")
+    print("Koblingen holder.")
+    return 0
+
+
+def _replace(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+# ---- templates ----------------------------------------------------------------------------------
+
+
+def cmd_templates(ns: argparse.Namespace) -> int:
+    from forms.templates import write_templates
+
+    out = Path(ns.outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = write_templates(out)
+    for p in written:
+        print(p)
+    return 0
+
+
+# ---- main ---------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="skjemamottak", description="Skjemamottak for Nye metoder.")
+    sub = parser.add_subparsers(dest="command", metavar="KOMMANDO", parser_class=_Parser)
+    sub.required = True
+
+    p = sub.add_parser("check", help="kontroller skjemafiler uten server og database")
+    p.add_argument("files", nargs="+", metavar="FIL")
+    p.add_argument("--json", action="store_true", help="skriv resultatet som JSON")
+    p.add_argument("--jobs", "-j", type=int, default=0, help="antall parallelle prosesser")
+    p.add_argument("--max-mb", type=float, default=20, help="største tillatte filstørrelse (MB)")
+    p.add_argument("--today", type=date.fromisoformat, help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("link", help="kontroller koblingen mellom del 1 og del 2 lokalt")
+    p.add_argument("del1", metavar="DEL1")
+    p.add_argument("del2", metavar="DEL2")
+    p.add_argument("--key", metavar="FIL", help="nøkkelfil: skriv kontrollsum for del 1 i del 2")
+    p.add_argument("--today", type=date.fromisoformat, help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_link)
+
+    p = sub.add_parser("templates", help="skriv blanke maler (PDF, DOCX, XLSX, JSON Schema, FHIR)")
+    p.add_argument("outdir", metavar="MAPPE")
+    p.set_defaults(func=cmd_templates)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    ns = build_parser().parse_args(argv)
+    return ns.func(ns)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
