@@ -5,8 +5,12 @@ PYTHON ?= python3
 install:
 	$(PYTHON) -m pip install -q -e '.[dev]'
 
+# Until the web service lands (issue 4), `make run` writes the blank templates to instance/maler
+# and checks the shared samples with the offline command.
 run: install
-	$(PYTHON) -m web.cli serve
+	$(PYTHON) -m web.cli templates instance/maler
+	-$(PYTHON) -m web.cli check ../shared/samples/*.pdf ../shared/samples/*.docx \
+		../shared/samples/*.xlsx ../shared/samples/*.json
 
 test:
 	$(PYTHON) -m ruff check .
@@ -20,4 +24,4 @@ schemas:
 	$(PYTHON) -m schemas.generate
 
 bench:
-	$(PYTHON) benchmarks/ingest.py
+	$(PYTHON) -m benchmarks.ingest

@@ -1,0 +1,274 @@
+"""XLSX templates (FORMS.md 4.3, MINIHTA.md): one sheet, one workbook-scoped defined name per field.
+
+Labels in column A, the input cells in column B (unlocked and highlighted; the sheet is protected
+without a password so that labels and formulas are not overwritten by accident), help texts in
+column C. Fields with a `formula` in the catalogue become Excel formulas in which every field id
+is replaced by its cell address.
+
+openpyxl stamps the current time into the ZIP entries and into `docProps/core.xml`; the saved
+archive is rewritten with fixed timestamps so that two builds are byte-identical.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import operator
+import re
+import zipfile
+from datetime import datetime
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from forms.catalog import Field, FormDef, Repeat
+
+SHEET_TITLE = "Økonomi"
+FIXED_TIME = datetime(2026, 1, 1, 0, 0, 0)
+ZIP_DATE = (2026, 1, 1, 0, 0, 0)
+# "#,##0": Excel shows the locale's thousands separator, a space in Norwegian ("1 234 567").
+NUMBER_FORMAT = "#,##0"
+
+INPUT_FILL = PatternFill("solid", fgColor="FFF5CC")
+FORMULA_FILL = PatternFill("solid", fgColor="E8EEF4")
+SECTION_FILL = PatternFill("solid", fgColor="1F3B5C")
+THIN = Side(style="thin", color="8A99AB")
+BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+
+
+def _id_pattern(ids: list[str]) -> re.Pattern[str]:
+    alternatives = "|".join(re.escape(i) for i in sorted(ids, key=len, reverse=True))
+    return re.compile(rf"(?<![\w.])({alternatives})(?![\w.])")
+
+
+def excel_formula(formula: str, addresses: dict[str, str]) -> str:
+    """`formula` (operands are field ids) with every field id replaced by its cell address."""
+    pattern = _id_pattern(list(addresses))
+    return "=" + pattern.sub(lambda m: addresses[m.group(1)], formula.replace(" ", ""))
+
+
+_OPS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+}
+
+
+def evaluate_formula(formula: str, values: dict[str, object]) -> float:
+    """Evaluate a catalogue formula over flat values; an empty or missing operand counts as 0."""
+    names: dict[str, str] = {}
+
+    def name_for(m: re.Match[str]) -> str:
+        return names.setdefault(m.group(0), f"_v{len(names)}")
+
+    expr = re.sub(r"[A-Za-z_][\w]*(?:\.[\w]+)+|[A-Za-z_]\w*", name_for, formula)
+    env = {var: _number(values.get(fid)) for fid, var in names.items()}
+
+    def ev(node: ast.AST) -> float:
+        if isinstance(node, ast.Expression):
+            return ev(node.body)
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+            return _OPS[type(node.op)](ev(node.left), ev(node.right))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+            v = ev(node.operand)
+            return -v if isinstance(node.op, ast.USub) else v
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+            return float(node.value)
+        if isinstance(node, ast.Name) and node.id in env:
+            return env[node.id]
+        raise ValueError(f"unsupported formula: {formula}")
+
+    return ev(ast.parse(expr, mode="eval"))
+
+
+def _number(value: object) -> float:
+    if value is None or value == "":
+        return 0.0
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, int | float):
+        return float(value)
+    text = str(value).replace("\u00a0", "").replace(" ", "").replace("kr", "").replace(",", ".")
+    return float(text)
+
+
+def _fields_in_order(form: FormDef) -> list[tuple[str, Field, str]]:
+    out: list[tuple[str, Field, str]] = []
+    for section in form.sections:
+        for item in section.items:
+            if isinstance(item, Repeat):
+                for n in range(1, item.count + 1):
+                    for sub in item.fields:
+                        fid = item.field_id(n, sub)
+                        out.append((fid, sub, section.id))
+            else:
+                out.append((item.id, item, section.id))
+    return out
+
+
+def _cell_value(field: Field, value: object) -> object:
+    if value is None:
+        return None
+    if field.type == "checkbox":
+        return "Ja" if value is True else ("Nei" if value is False else value)
+    return value
+
+
+def build_xlsx(form: FormDef, values: dict[str, object] | None = None) -> bytes:
+    """A workbook with a defined name per field id, formulas from the catalogue, help in column C."""
+    values = dict(values or {})
+    unknown = sorted(set(values) - set(form.field_ids()))
+    if unknown:
+        raise KeyError(f"unknown field ids for {form.id}: {', '.join(unknown)}")
+    wb = Workbook()
+    ws = wb.active
+    ws.title = SHEET_TITLE
+    wb.properties.title = form.name
+    wb.properties.subject = form.description
+    wb.properties.creator = "Nye metoder"
+    wb.properties.lastModifiedBy = "Nye metoder"
+    wb.properties.keywords = f"{form.id} versjon {form.version}"
+    wb.properties.language = "nb-NO"
+    wb.properties.created = FIXED_TIME
+    wb.properties.modified = FIXED_TIME
+
+    ws.column_dimensions["A"].width = 46
+    ws.column_dimensions["B"].width = 22
+    ws.column_dimensions["C"].width = 62
+    ws.sheet_view.showGridLines = False
+
+    ws["A1"] = form.name
+    ws["A1"].font = Font(bold=True, size=14, color="1F3B5C")
+    ws.merge_cells("A1:C1")
+    ws["A2"] = form.description
+    ws["A2"].alignment = Alignment(wrap_text=True, vertical="top")
+    ws.merge_cells("A2:C2")
+    ws["A3"] = "Fyll ut de gule cellene. De blå cellene beregnes av arket."
+    ws["A3"].font = Font(italic=True, size=9, color="5F6368")
+    ws.merge_cells("A3:C3")
+
+    # rows first, so that formulas can refer to cells further down
+    rows: dict[str, int] = {}
+    layout: list[tuple[str, object]] = []  # ("section", Section) or ("field", (fid, Field))
+    row = 5
+    for section in form.sections:
+        visible = [i for i in section.items if not (isinstance(i, Field) and i.hidden)]
+        if visible:
+            row += 1
+            layout.append(("section", (row, section)))
+            row += 1
+            if section.intro:
+                layout.append(("intro", (row, section)))
+                row += 1
+        for fid, field, sec_id in _fields_in_order(form):
+            if sec_id != section.id:
+                continue
+            rows[fid] = row
+            layout.append(("field", (row, fid, field)))
+            row += 1
+    addresses = {fid: f"B{r}" for fid, r in rows.items()}
+    prefill = {"skjema.type": form.id, "skjema.versjon": form.version}
+
+    for kind, data in layout:
+        if kind == "section":
+            r, section = data  # type: ignore[misc]
+            for col in "ABC":
+                ws[f"{col}{r}"].fill = SECTION_FILL
+            ws[f"A{r}"] = section.title
+            ws[f"A{r}"].font = Font(bold=True, size=11, color="FFFFFF")
+        elif kind == "intro":
+            r, section = data  # type: ignore[misc]
+            ws[f"A{r}"] = section.intro
+            ws[f"A{r}"].font = Font(italic=True, size=9, color="5F6368")
+            ws[f"A{r}"].alignment = Alignment(wrap_text=True)
+            ws.merge_cells(f"A{r}:C{r}")
+        else:
+            r, fid, field = data  # type: ignore[misc]
+            label = form.label(fid)
+            a, b, c = ws[f"A{r}"], ws[f"B{r}"], ws[f"C{r}"]
+            a.value = label + (" *" if field.required and not field.hidden else "")
+            a.alignment = Alignment(wrap_text=True, vertical="top")
+            b.border = BOX
+            b.alignment = Alignment(vertical="top")
+            if field.help and not field.hidden:
+                c.value = field.help
+                c.font = Font(size=9, color="5F6368")
+                c.alignment = Alignment(wrap_text=True, vertical="top")
+            if field.type in ("integer", "number"):
+                b.number_format = NUMBER_FORMAT
+            elif field.type not in ("checkbox",):
+                b.number_format = "@"
+            if field.hidden:
+                a.font = Font(size=8, color="5F6368")
+                b.font = Font(size=8, color="5F6368")
+                b.value = values.get(fid, prefill.get(fid))
+            elif field.formula:
+                b.value = excel_formula(field.formula, addresses)
+                b.fill = FORMULA_FILL
+                b.font = Font(bold=True)
+            else:
+                b.value = _cell_value(field, values.get(fid))
+                b.fill = INPUT_FILL
+                b.protection = Protection(locked=False)
+                _validation(ws, field, f"B{r}")
+            wb.defined_names[fid] = DefinedName(fid, attr_text=f"'{SHEET_TITLE}'!$B${r}")
+
+    ws.protection.sheet = True
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "portrait"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.oddFooter.center.text = "Side &P av &N"
+
+    buf = io.BytesIO()
+    wb.save(buf)
+    return normalise_zip(buf.getvalue())
+
+
+def _validation(ws, field: Field, cell: str) -> None:  # noqa: ANN001 - openpyxl worksheet
+    if field.type in ("integer", "number") and field.minimum is not None:
+        dv = DataValidation(
+            type="whole" if field.type == "integer" else "decimal",
+            operator="greaterThanOrEqual",
+            formula1=str(int(field.minimum)),
+            allow_blank=True,
+            showErrorMessage=True,
+            errorTitle="Ugyldig verdi",
+            error=f"Skriv et tall som er {int(field.minimum)} eller større.",
+        )
+        dv.add(cell)
+        ws.add_data_validation(dv)
+    elif field.type in ("choice", "hf") and field.choices:
+        options = ",".join(c.code for c in field.choices)
+        if len(options) < 250:
+            dv = DataValidation(type="list", formula1=f'"{options}"', allow_blank=True)
+            dv.add(cell)
+            ws.add_data_validation(dv)
+
+
+_MODIFIED = re.compile(rb"<dcterms:modified([^>]*)>[^<]*</dcterms:modified>")
+
+
+def normalise_zip(data: bytes) -> bytes:
+    """Rewrite an OOXML archive with fixed timestamps (entries and core properties)."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in src.infolist():
+            content = src.read(item.filename)
+            if item.filename == "docProps/core.xml":
+                stamp = FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+                content = _MODIFIED.sub(
+                    lambda m: b"<dcterms:modified" + m.group(1) + b">" + stamp + b"</dcterms:modified>",
+                    content,
+                )
+            info = zipfile.ZipInfo(item.filename, date_time=ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 0
+            info.external_attr = 0
+            out.writestr(info, content, compresslevel=6)
+    return buf.getvalue()

@@ -1,0 +1,52 @@
+"""The committed JSON Schemas are generated from the catalogue and are valid 2020-12 schemas."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from forms.catalog import FORM_IDS, catalogue
+from schemas import generate, load
+
+HERE = Path(generate.__file__).parent
+
+
+@pytest.mark.parametrize("form_id", FORM_IDS)
+def test_committed_schema_matches_the_catalogue(form_id):
+    form = catalogue()[form_id]
+    committed = (HERE / generate.file_name(form)).read_text("utf-8")
+    assert committed == generate.render(form), "run `make schemas` and commit the result"
+
+
+def test_no_stale_schema_files():
+    names = {generate.file_name(f) for f in catalogue().values()}
+    assert {p.name for p in HERE.glob("*.schema.json")} == names
+
+
+@pytest.mark.parametrize("form_id", FORM_IDS)
+def test_schema_is_valid_2020_12(form_id):
+    schema = load(form_id, "1")
+    Draft202012Validator.check_schema(schema)
+    assert schema["$schema"].endswith("2020-12/schema")
+    assert schema["properties"]["skjema"]["properties"]["type"]["const"] == form_id
+
+
+def test_schema_validates_a_sample_and_rejects_a_broken_one(samples_dir):
+    schema = load("tilgang-del2", "1")
+    v = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    doc = json.loads((samples_dir / "del2-valid.json").read_text("utf-8"))
+    doc["kostnader"]["legemiddel_per_maned"] = 146805
+    doc["kostnader"]["andre_per_maned"] = 19827
+    assert list(v.iter_errors(doc)) == []
+    broken = json.loads(json.dumps(doc))
+    broken["kriterier"]["okt_nytte"]["oppfylt"] = False
+    assert any(e.validator == "anyOf" for e in v.iter_errors(broken))
+    broken = json.loads(json.dumps(doc))
+    broken["behandling"]["behandlingsmal"] = "ukjent"
+    assert not v.is_valid(broken)
+    broken = json.loads(json.dumps(doc))
+    del broken["pasient"]["diagnose"]
+    assert any(e.validator == "required" for e in v.iter_errors(broken))
