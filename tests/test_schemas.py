@@ -50,3 +50,38 @@ def test_schema_validates_a_sample_and_rejects_a_broken_one(samples_dir):
     broken = json.loads(json.dumps(doc))
     del broken["pasient"]["diagnose"]
     assert any(e.validator == "required" for e in v.iter_errors(broken))
+
+
+def test_compiled_and_reference_validators_agree(samples_dir):
+    from schemas import validator_for
+
+    form = catalogue()["tilgang-del2"]
+    fv = validator_for(form)
+    reference = Draft202012Validator(
+        load("tilgang-del2", "1"), format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
+    doc = json.loads((samples_dir / "del2-valid.json").read_text("utf-8"))
+    doc["kostnader"]["legemiddel_per_maned"] = 146805
+    doc["kostnader"]["andre_per_maned"] = 19827
+    variants = [doc]
+    for path, value in [
+        (("behandling", "behandlingsmal"), "ukjent"),
+        (("pasient", "fodselsar"), "1987"),
+        (("pasient", "fodselsar"), 1800),
+        (("kostnader", "legemiddel_per_maned"), -1),
+        (("forankring", "dato"), "2026-13-01"),
+        (("soknad", "referansenummer"), "2026-03-14"),
+        (("soknad", "samtykke_bekreftet"), False),
+        (("kriterier", "okt_nytte", "begrunnelse"), ""),
+        (("litteratur",), []),
+        (("pasient", "ukjent_felt"), "x"),
+    ]:
+        changed = json.loads(json.dumps(doc))
+        node = changed
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+        variants.append(changed)
+    for v in variants:
+        assert fv.is_valid(v) == reference.is_valid(v), v
+    assert sum(fv.is_valid(v) for v in variants) == 1

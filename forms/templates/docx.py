@@ -63,7 +63,7 @@ def _para(content: str, style: str | None = None, ppr: str = "") -> str:
 
 
 def _placeholder_run(text: str) -> str:
-    return _run(text, '<w:rStyle w:val="PlaceholderText"/>')
+    return _run(text, '<w:rStyle w:val="PlaceholderText"/><w:color w:val="808080"/>')
 
 
 # ---- content controls --------------------------------------------------------------------------
@@ -196,14 +196,17 @@ def _value_cell(content: str) -> str:
     return f'<w:tc><w:tcPr><w:tcW w:w="{VALUE_COL}" w:type="dxa"/></w:tcPr>{content}</w:tc>'
 
 
-def _field_rows(field: Field, field_id: str, label: str, value: object) -> list[str]:
+def _field_rows(
+    field: Field, field_id: str, label: str, value: object, show_help: bool = True
+) -> list[str]:
+    height = '<w:trHeight w:val="1100" w:hRule="atLeast"/>' if field.type == "textarea" else ""
     rows = [
-        "<w:tr><w:trPr><w:cantSplit/></w:trPr>"
+        f"<w:tr><w:trPr><w:cantSplit/>{height}</w:trPr>"
         f"{_label_cell(label, field.required)}"
         f"{_value_cell(content_control(field, field_id, label, value))}</w:tr>"
     ]
     help_text = field.help or ("DD.MM.ÅÅÅÅ" if field.type == "date" else "")
-    if help_text and not field.hidden:
+    if help_text and show_help and not field.hidden:
         rows.append(
             "<w:tr><w:trPr><w:cantSplit/></w:trPr>"
             f'<w:tc><w:tcPr><w:tcW w:w="{TEXT_WIDTH}" w:type="dxa"/><w:gridSpan w:val="2"/>'
@@ -234,7 +237,9 @@ def _section_xml(form: FormDef, section: Section, values: dict[str, object]) -> 
             for n in range(1, item.count + 1):
                 for sub in item.fields:
                     fid = item.field_id(n, sub)
-                    rep_rows.extend(_field_rows(sub, fid, form.label(fid), values.get(fid)))
+                    rep_rows.extend(
+                        _field_rows(sub, fid, form.label(fid), values.get(fid), show_help=n == 1)
+                    )
             out.append(_table(rep_rows))
         else:
             rows.extend(_field_rows(item, item.id, item.label, values.get(item.id)))

@@ -1,0 +1,192 @@
+"""Content-addressed blob store: a file is named by the SHA-256 of its bytes.
+
+`FileBlobStore` keeps blobs in a folder (`instance/blobs/ab/cdef…`). A write goes to a temporary
+file in the target folder, is fsynced, renamed into place atomically and the folder is fsynced, so
+after `put` returns the blob survives a crash, and a crash during `put` leaves at most a temporary
+file (never a truncated blob under its final name). Reads verify the hash.
+
+`BlobStore` is the interface an S3-compatible store (or an encrypting wrapper) implements.
+`MemoryBlobStore` is for fast tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from pathlib import Path
+
+_SHA = re.compile(r"^[0-9a-f]{64}$")
+
+
+class BlobError(Exception):
+    """Base class of blob store errors."""
+
+
+class BlobNotFound(BlobError, KeyError):
+    def __init__(self, sha256: str) -> None:
+        super().__init__(sha256)
+        self.sha256 = sha256
+
+    def __str__(self) -> str:
+        return f"blob {self.sha256} not found"
+
+
+class BlobCorrupt(BlobError):
+    """The stored bytes no longer hash to the blob's name."""
+
+    def __init__(self, sha256: str) -> None:
+        super().__init__(f"blob {sha256} is damaged: its content does not match its hash")
+        self.sha256 = sha256
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def check_sha(sha256: str) -> str:
+    if not isinstance(sha256, str) or not _SHA.match(sha256):
+        raise ValueError("not a lowercase hex SHA-256")
+    return sha256
+
+
+class BlobStore(ABC):
+    """Where the bytes of uploaded files live. Blobs are immutable and named by their SHA-256."""
+
+    @abstractmethod
+    def put(self, data: bytes) -> str:
+        """Store the bytes durably and return their SHA-256 (hex). Idempotent."""
+
+    @abstractmethod
+    def get(self, sha256: str) -> bytes:
+        """The bytes; `BlobNotFound` when absent, `BlobCorrupt` when they fail the hash."""
+
+    @abstractmethod
+    def exists(self, sha256: str) -> bool: ...
+
+    @abstractmethod
+    def delete(self, sha256: str) -> bool:
+        """Remove the blob; True when it was there."""
+
+    @abstractmethod
+    def iter_all(self) -> Iterator[str]:
+        """The SHA-256 of every stored blob, in sorted order."""
+
+    def verify(self, sha256: str) -> bool:
+        """True when the blob exists and its bytes match its name."""
+        try:
+            self.get(sha256)
+        except BlobError:
+            return False
+        return True
+
+
+def _fsync_dir(path: Path) -> None:
+    if os.name != "posix":  # directories cannot be opened for fsync on Windows
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class FileBlobStore(BlobStore):
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def path_for(self, sha256: str) -> Path:
+        check_sha(sha256)
+        return self.root / sha256[:2] / sha256[2:]
+
+    def put(self, data: bytes) -> str:
+        sha = sha256_hex(data)
+        target = self.path_for(sha)
+        if target.exists() and self.verify(sha):
+            return sha
+        folder = target.parent
+        created = not folder.exists()
+        folder.mkdir(parents=True, exist_ok=True)
+        if created:
+            _fsync_dir(self.root)
+        fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as tmp:
+                tmp.write(data)
+                tmp.flush()
+                os.fsync(tmp.fileno())
+            os.replace(tmp_name, target)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+        _fsync_dir(folder)
+        return sha
+
+    def get(self, sha256: str) -> bytes:
+        path = self.path_for(sha256)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise BlobNotFound(sha256) from None
+        if sha256_hex(data) != sha256:
+            raise BlobCorrupt(sha256)
+        return data
+
+    def exists(self, sha256: str) -> bool:
+        return self.path_for(sha256).is_file()
+
+    def delete(self, sha256: str) -> bool:
+        path = self.path_for(sha256)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        _fsync_dir(path.parent)
+        return True
+
+    def iter_all(self) -> Iterator[str]:
+        for folder in sorted(p for p in self.root.iterdir() if p.is_dir()):
+            if len(folder.name) != 2:
+                continue
+            for f in sorted(folder.iterdir()):
+                name = folder.name + f.name
+                if f.is_file() and _SHA.match(name):
+                    yield name
+
+    def temp_files(self) -> list[Path]:
+        """Temporary files left by a crash during `put` (for fsck)."""
+        return sorted(self.root.glob("*/.tmp-*"))
+
+
+class MemoryBlobStore(BlobStore):
+    """In-memory blobs, for service tests."""
+
+    def __init__(self) -> None:
+        self.blobs: dict[str, bytes] = {}
+
+    def put(self, data: bytes) -> str:
+        sha = sha256_hex(data)
+        self.blobs[sha] = bytes(data)
+        return sha
+
+    def get(self, sha256: str) -> bytes:
+        try:
+            data = self.blobs[check_sha(sha256)]
+        except KeyError:
+            raise BlobNotFound(sha256) from None
+        if sha256_hex(data) != sha256:
+            raise BlobCorrupt(sha256)
+        return data
+
+    def exists(self, sha256: str) -> bool:
+        return check_sha(sha256) in self.blobs
+
+    def delete(self, sha256: str) -> bool:
+        return self.blobs.pop(check_sha(sha256), None) is not None
+
+    def iter_all(self) -> Iterator[str]:
+        yield from sorted(self.blobs)
