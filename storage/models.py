@@ -300,7 +300,7 @@ class CaseVersion(Base):
     """One accepted upload of a case's form: version 1..N."""
 
     __tablename__ = "case_versions"
-    __table_args__ = (UniqueConstraint("case_id", "number", name="case_number"),)
+    __table_args__ = (UniqueConstraint("case_id", "number"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)

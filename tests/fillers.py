@@ -285,9 +285,14 @@ def _cache_values(sheet_xml: bytes, numbers: dict[str, float]) -> bytes:
 
 
 def fill_json(form: FormDef | str, values: Values) -> bytes:
-    """Canonical JSON (FORMS.md 2): nested by the dots, repeat rows as arrays, empty rows dropped."""
+    """Canonical JSON (FORMS.md 2): nested by the dots, repeat rows as arrays, empty rows dropped.
+
+    Only the given values are written (`skjema.type` too: `sample_values` includes it, and a test
+    may leave it out). A JSON array cannot keep row numbers: after dropped rows, `litteratur.2.*`
+    becomes the first element, so findings name it `litteratur.1.*`.
+    """
     form = _form(form)
-    flat: Values = {"skjema.type": form.id, "skjema.versjon": form.version, **values}
+    flat: Values = dict(values)
     doc: dict[str, object] = {}
     arrays: dict[str, dict[int, dict[str, object]]] = {}
     repeat_ids = {r.id for r in form.repeats()}
@@ -305,7 +310,9 @@ def fill_json(form: FormDef | str, values: Values) -> bytes:
                 node = node.setdefault(p, {})  # type: ignore[assignment]
             node[parts[-1]] = value
     for rep_id, rows in arrays.items():
-        kept = [row for _, row in sorted(rows.items()) if any(v not in (None, "") for v in row.values())]
+        kept = [
+            row for _, row in sorted(rows.items()) if any(v not in (None, "") for v in row.values())
+        ]
         node = doc
         parts = rep_id.split(".")
         for p in parts[:-1]:

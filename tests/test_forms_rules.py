@@ -179,9 +179,9 @@ def test_literature_not_needed_without_increased_benefit():
 
 
 def test_title_without_link():
-    changes = {**_no_literature("tilgang-del2"), "litteratur.2.tittel": "En studie"}
+    changes = {**_no_literature("tilgang-del2"), "litteratur.1.tittel": "En studie"}
     result = run("tilgang-del2", changes)
-    assert ("LITERATURE_MISSING", "litteratur.2.lenke") in findings(result)
+    assert ("LITERATURE_MISSING", "litteratur.1.lenke") in findings(result)
 
 
 def test_empty_literature_rows_are_dropped_from_the_data():

@@ -38,7 +38,9 @@ def canonical_json(form: FormDef, values: dict[str, object] | None = None) -> di
             continue
         _put(out, field_id, value)
     for rep_id, by_n in rows.items():
-        arr = [row for _, row in sorted(by_n.items()) if any(v not in (None, "") for v in row.values())]
+        arr = [
+            row for _, row in sorted(by_n.items()) if any(v not in (None, "") for v in row.values())
+        ]
         _put(out, rep_id, arr)
     return out
 

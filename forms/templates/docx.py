@@ -188,7 +188,7 @@ def _label_cell(label: str, required: bool) -> str:
     return (
         f'<w:tc><w:tcPr><w:tcW w:w="{LABEL_COL}" w:type="dxa"/><w:shd w:val="clear" '
         'w:color="auto" w:fill="EEF2F6"/></w:tcPr>'
-        f'{_para(_run(label, "<w:b/>" if required else ""), "Feltetikett")}</w:tc>'
+        f"{_para(_run(label, '<w:b/>' if required else ''), 'Feltetikett')}</w:tc>"
     )
 
 
@@ -251,10 +251,7 @@ def _section_xml(form: FormDef, section: Section, values: dict[str, object]) -> 
 def _header_table(form: FormDef, values: dict[str, object]) -> str:
     """The `Skjema` row (label fallback, FORMS.md 4.4) and the prefilled hidden fields."""
     rows = [
-        "<w:tr>"
-        + _label_cell("Skjema", False)
-        + _value_cell(_para(_run(form.name)))
-        + "</w:tr>"
+        "<w:tr>" + _label_cell("Skjema", False) + _value_cell(_para(_run(form.name))) + "</w:tr>"
     ]
     prefill = {"skjema.type": form.id, "skjema.versjon": form.version}
     for section in form.sections:

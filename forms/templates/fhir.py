@@ -126,7 +126,9 @@ def questionnaire(form: FormDef) -> dict[str, object]:
                     "text": entry.label,
                     "type": "group",
                     "repeats": True,
-                    "extension": [{"url": f"{EXT}/questionnaire-maxOccurs", "valueInteger": entry.count}],
+                    "extension": [
+                        {"url": f"{EXT}/questionnaire-maxOccurs", "valueInteger": entry.count}
+                    ],
                     "item": sub_items,
                 }
                 if entry.help:
@@ -140,7 +142,12 @@ def questionnaire(form: FormDef) -> dict[str, object]:
         group = {"linkId": f"seksjon.{section.id}", "text": section.title, "type": "group"}
         if section.intro:
             items.insert(
-                0, {"linkId": f"seksjon.{section.id}.ingress", "text": section.intro, "type": "display"}
+                0,
+                {
+                    "linkId": f"seksjon.{section.id}.ingress",
+                    "text": section.intro,
+                    "type": "display",
+                },
             )
         group["item"] = items
         groups.append(group)

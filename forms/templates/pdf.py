@@ -258,7 +258,9 @@ class _Builder:
         return blocks
 
     def _label_lines(self, text: str, required: bool, width: float) -> list[str]:
-        return _wrap(self.f.text(text) + (" *" if required else ""), self.f.regular, LABEL_SIZE, width)
+        return _wrap(
+            self.f.text(text) + (" *" if required else ""), self.f.regular, LABEL_SIZE, width
+        )
 
     def _draw_label(self, c: canvas.Canvas, x: float, top: float, lines: list[str]) -> None:
         f = self.f
@@ -279,7 +281,9 @@ class _Builder:
         label = self._label_lines(field.label, field.required, LABEL_W)
         help_text = field.help or ("DD.MM.ÅÅÅÅ" if field.type == "date" else "")
         help_lines = _wrap(f.text(help_text), f.regular, HELP_SIZE, LABEL_W) if help_text else []
-        left_h = len(label) * LABEL_LEADING + (2 + len(help_lines) * HELP_LEADING if help_lines else 0)
+        left_h = len(label) * LABEL_LEADING + (
+            2 + len(help_lines) * HELP_LEADING if help_lines else 0
+        )
         widget_h = _widget_height(field)
         height = max(left_h, widget_h + 1) + ROW_PAD
 
@@ -432,6 +436,7 @@ class _Builder:
         c.setAuthor("Nye metoder")
         c.setSubject(self.form.description)
         c.setCreator("skjemamottak")
+        _patch_appearances(c.acroForm)
         c.setKeywords([self.form.id, f"versjon {self.form.version}"])
         for number, page in enumerate(pages, start=1):
             if number == 1:
@@ -446,6 +451,33 @@ class _Builder:
             c.showPage()
         c.save()
         return buf.getvalue()
+
+
+# The AcroForm font of reportlab is Helvetica with PDFDocEncoding; its appearance streams take
+# single bytes. Latin-1 maps to itself; below are the PDFDocEncoding bytes 128-158 and 160 (FORMS.md values
+# use – and «» often). The field value itself (/V) is stored as a Unicode text string regardless.
+_PDFDOC_HIGH = "•†‡…—–ƒ⁄‹›−‰„“”‘’‚™ﬁﬂŁŒŠŸŽıłœšž"  # bytes 128-158
+_PDFDOC = {ord(ch): chr(128 + i) for i, ch in enumerate(_PDFDOC_HIGH)} | {ord("€"): chr(160)}
+
+
+def pdfdoc_text(text: str) -> str:
+    """`text` as characters whose code points are PDFDocEncoding bytes (for appearance streams)."""
+    mapped = text.translate(_PDFDOC)
+    return "".join(ch if ord(ch) < 256 else "?" for ch in mapped)
+
+
+def _patch_appearances(form: object) -> None:
+    """Make reportlab's appearance streams accept any Unicode value (it escapes bytes < 256 only)."""
+    original = form.txAP  # type: ignore[attr-defined]
+
+    def tx_ap(key: str, value: object, *args: object, **kwargs: object) -> object:
+        if isinstance(kwargs.get("labels"), list):
+            kwargs["labels"] = [pdfdoc_text(str(x)) for x in kwargs["labels"]]  # type: ignore[union-attr]
+        if isinstance(value, str):
+            value = pdfdoc_text(value)
+        return original(key, value, *args, **kwargs)
+
+    form.txAP = tx_ap  # type: ignore[attr-defined]
 
 
 def _value_text(value: object) -> str:

@@ -141,13 +141,13 @@ def build_xlsx(form: FormDef, values: dict[str, object] | None = None) -> bytes:
     ws.sheet_view.showGridLines = False
 
     ws["A1"] = form.name
-    ws["A1"].font = Font(bold=True, size=14, color="1F3B5C")
+    ws["A1"].font = Font(name="Calibri", bold=True, size=14, color="1F3B5C")
     ws.merge_cells("A1:C1")
     ws["A2"] = form.description
     ws["A2"].alignment = Alignment(wrap_text=True, vertical="top")
     ws.merge_cells("A2:C2")
     ws["A3"] = "Fyll ut de gule cellene. De blå cellene beregnes av arket."
-    ws["A3"].font = Font(italic=True, size=9, color="5F6368")
+    ws["A3"].font = Font(name="Calibri", italic=True, size=9, color="5F6368")
     ws.merge_cells("A3:C3")
 
     # rows first, so that formulas can refer to cells further down
@@ -178,11 +178,11 @@ def build_xlsx(form: FormDef, values: dict[str, object] | None = None) -> bytes:
             for col in "ABC":
                 ws[f"{col}{r}"].fill = SECTION_FILL
             ws[f"A{r}"] = section.title
-            ws[f"A{r}"].font = Font(bold=True, size=11, color="FFFFFF")
+            ws[f"A{r}"].font = Font(name="Calibri", bold=True, size=11, color="FFFFFF")
         elif kind == "intro":
             r, section = data  # type: ignore[misc]
             ws[f"A{r}"] = section.intro
-            ws[f"A{r}"].font = Font(italic=True, size=9, color="5F6368")
+            ws[f"A{r}"].font = Font(name="Calibri", italic=True, size=9, color="5F6368")
             ws[f"A{r}"].alignment = Alignment(wrap_text=True)
             ws.merge_cells(f"A{r}:C{r}")
         else:
@@ -195,20 +195,20 @@ def build_xlsx(form: FormDef, values: dict[str, object] | None = None) -> bytes:
             b.alignment = Alignment(vertical="top")
             if field.help and not field.hidden:
                 c.value = field.help
-                c.font = Font(size=9, color="5F6368")
+                c.font = Font(name="Calibri", size=9, color="5F6368")
                 c.alignment = Alignment(wrap_text=True, vertical="top")
             if field.type in ("integer", "number"):
                 b.number_format = NUMBER_FORMAT
             elif field.type not in ("checkbox",):
                 b.number_format = "@"
             if field.hidden:
-                a.font = Font(size=8, color="5F6368")
-                b.font = Font(size=8, color="5F6368")
+                a.font = Font(name="Calibri", size=8, color="5F6368")
+                b.font = Font(name="Calibri", size=8, color="5F6368")
                 b.value = values.get(fid, prefill.get(fid))
             elif field.formula:
                 b.value = excel_formula(field.formula, addresses)
                 b.fill = FORMULA_FILL
-                b.font = Font(bold=True)
+                b.font = Font(name="Calibri", bold=True)
             else:
                 b.value = _cell_value(field, values.get(fid))
                 b.fill = INPUT_FILL
@@ -251,6 +251,11 @@ def _validation(ws, field: Field, cell: str) -> None:  # noqa: ANN001 - openpyxl
 
 
 _MODIFIED = re.compile(rb"<dcterms:modified([^>]*)>[^<]*</dcterms:modified>")
+_FIXED_MODIFIED = (
+    rb"<dcterms:modified\1>"
+    + FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    + rb"</dcterms:modified>"
+)
 
 
 def normalise_zip(data: bytes) -> bytes:
@@ -261,11 +266,7 @@ def normalise_zip(data: bytes) -> bytes:
         for item in src.infolist():
             content = src.read(item.filename)
             if item.filename == "docProps/core.xml":
-                stamp = FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
-                content = _MODIFIED.sub(
-                    lambda m: b"<dcterms:modified" + m.group(1) + b">" + stamp + b"</dcterms:modified>",
-                    content,
-                )
+                content = _MODIFIED.sub(_FIXED_MODIFIED, content)
             info = zipfile.ZipInfo(item.filename, date_time=ZIP_DATE)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 0

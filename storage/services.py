@@ -1,0 +1,585 @@
+"""Service functions (cosmicpython style): typed arguments, a unit of work, one transaction.
+
+Each function checks everything before it changes anything, changes the case, appends the audit
+event in the same transaction and commits. A refusal is a `DomainError` with a code and a
+Norwegian message. Nothing here imports Flask or the web layer.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import math
+import secrets
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import PurePath
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from processor.findings import Finding, Limits, Result
+from processor.identity import contains_identity
+from processor.ingest import ingest
+from storage.errors import DomainError, Forbidden, NotFound, StaleState
+from storage.models import ROLES, ApiToken, Case, CaseVersion, PriceCheck, Transition, User
+from storage.uow import AbstractUnitOfWork, ConcurrentUpdate
+from storage.workflow import BY_ACTION, DEL2, MINIHTA, RULES, Actor, Principal, can_see
+
+__all__ = [
+    "Actor",
+    "FieldChange",
+    "UploadResult",
+    "add_user",
+    "authenticate_password",
+    "authenticate_token",
+    "create_token",
+    "diff",
+    "price_check",
+    "set_urgent",
+    "transition",
+    "upload",
+]
+
+log = logging.getLogger(__name__)
+
+CONTENT_TYPES = {
+    ".pdf": "application/pdf",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".json": "application/json",
+}
+# where each case-opening form names its HF
+HF_FIELD = {DEL2: ("soknad", "helseforetak"), MINIHTA: ("generelt", "helseforetak")}
+UPLOAD_ATTEMPTS = 3
+MAX_REASON_CHARS = 5000
+
+
+# ---- upload -------------------------------------------------------------------------------------
+
+
+@dataclass
+class UploadResult:
+    """The outcome of `upload`: `accepted` with the case and version, or the findings."""
+
+    status: str
+    form_type: str | None = None
+    case_id: str | None = None
+    version: int | None = None
+    state: str | None = None
+    errors: list[Finding] = field(default_factory=list)
+    warnings: list[Finding] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> bool:
+        return self.status == "accepted"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The API body (API.md, `POST /innsendinger`)."""
+        warnings = [f.to_dict() for f in self.warnings]
+        if self.accepted:
+            return {
+                "sak": self.case_id,
+                "versjon": self.version,
+                "status": self.status,
+                "warnings": warnings,
+            }
+        return {
+            "status": self.status,
+            "errors": [f.to_dict() for f in self.errors],
+            "warnings": warnings,
+        }
+
+
+def _suffix(filename: str) -> str:
+    suffix = PurePath(filename.replace("\\", "/")).suffix.lower()
+    return suffix if suffix in CONTENT_TYPES else ""
+
+
+def _form_hf(form_type: str, data: dict[str, Any]) -> str | None:
+    section, key = HF_FIELD[form_type]
+    value = (data.get(section) or {}).get(key)
+    return value if isinstance(value, str) else None
+
+
+def upload(
+    user: Principal,
+    filename: str,
+    data: bytes,
+    uow: AbstractUnitOfWork,
+    today: date,
+    *,
+    limits: Limits | None = None,
+) -> UploadResult:
+    """Process one uploaded file; an accepted `tilgang-del2` or `minihta` opens or resumes a case.
+
+    A rejected or incomplete file writes nothing at all (no row, no blob, no audit event) and
+    gives the findings back. Raises `DomainError`: FORBIDDEN, UPLOADER_HF_MISMATCH (before any
+    case is looked up), REFERENCE_IN_USE, UPLOAD_NOT_SUPPORTED, CONFLICT.
+    """
+    roles = set(user.roles)
+    if not roles & {"hf", "fagfelle"}:
+        raise Forbidden("Du har ikke tilgang til å sende inn skjema.")
+    result = ingest(filename, data, limits=limits, today=today)
+    if result.status != "accepted":
+        log.info("Innsending ikke godtatt: %s", ",".join(sorted(f.code for f in result.errors)))
+        return UploadResult(
+            status=result.status,
+            form_type=result.form_type,
+            errors=list(result.errors),
+            warnings=list(result.warnings),
+        )
+    form_type = result.form_type
+    assert form_type is not None and result.data is not None
+    if form_type not in HF_FIELD:
+        raise DomainError(
+            "UPLOAD_NOT_SUPPORTED",
+            "Dette skjemaet hører til en eksisterende sak og kan ikke tas imot her ennå.",
+        )
+    if "hf" not in roles:
+        raise Forbidden("Bare brukere ved et helseforetak kan sende inn dette skjemaet.")
+    form_hf = _form_hf(form_type, result.data)
+    if user.hf is None or form_hf != user.hf:
+        raise DomainError("UPLOADER_HF_MISMATCH")
+    for attempt in range(1, UPLOAD_ATTEMPTS + 1):
+        try:
+            return _store_upload(user, filename, data, result.data, form_type, result, uow, today)
+        except ConcurrentUpdate:
+            if attempt == UPLOAD_ATTEMPTS:
+                raise DomainError("CONFLICT") from None
+    raise AssertionError("unreachable")
+
+
+def _store_upload(
+    user: Principal,
+    filename: str,
+    raw: bytes,
+    data: dict[str, Any],
+    form_type: str,
+    result: Result,
+    uow: AbstractUnitOfWork,
+    today: date,
+) -> UploadResult:
+    warnings = [f.to_dict() for f in result.warnings]
+    with uow:
+        now = uow.now()
+        if form_type == DEL2:
+            case_id = str(result.reference).upper()
+            case = uow.cases.get(case_id)
+            if case is not None and (case.state != "returnert" or case.hf != user.hf):
+                raise DomainError("REFERENCE_IN_USE")
+        else:
+            number = uow.cases.next_minihta_number(today.year)
+            if number > 999:
+                raise DomainError("SEQUENCE_EXHAUSTED")
+            case_id = f"MMV-{today.year:04d}-{number:03d}"
+            case = None
+
+        # the blob is written and fsynced before the row that points at it is committed
+        sha = uow.blobs.put(raw)
+        suffix = _suffix(filename)
+        uow.cases.add_blob(
+            sha, len(raw), CONTENT_TYPES.get(suffix, "application/octet-stream"), now
+        )
+
+        if case is None:
+            case = Case(
+                case_id, form_type=form_type, hf=str(user.hf), state="mottatt", created_at=now
+            )
+            uow.cases.add(case)
+            from_state = None
+            action = "case.create"
+        else:
+            from_state = case.state
+            case.state = "mottatt"
+            case.version += 1
+            case.updated_at = now
+            action = "case.resubmit"
+        number = len(case.versions) + 1
+        case.versions.append(
+            CaseVersion(
+                number=number,
+                data=data,
+                blob_sha256=sha,
+                file_suffix=suffix,
+                uploaded_by=user.username,
+                received_at=now,
+                warnings=warnings,
+            )
+        )
+        case.transitions.append(
+            Transition(
+                from_state=from_state, to_state="mottatt", actor=user.username, reason=None, at=now
+            )
+        )
+        uow.audit.append(
+            actor=user.username,
+            action=action,
+            object=f"case:{case_id}",
+            at=now,
+            details={
+                "form_type": form_type,
+                "hf": case.hf,
+                "version": number,
+                "from": from_state,
+                "to": "mottatt",
+                "blob_sha256": sha,
+                "file_suffix": suffix,
+                "warnings": sorted({w["code"] for w in warnings}),
+            },
+        )
+        uow.commit()
+    log.info("Innsending mottatt: sak %s, versjon %d", case_id, number)
+    return UploadResult(
+        status="accepted",
+        form_type=form_type,
+        case_id=case_id,
+        version=number,
+        state="mottatt",
+        warnings=list(result.warnings),
+    )
+
+
+# ---- transitions --------------------------------------------------------------------------------
+
+
+def _clean_reason(reason: str | None) -> str | None:
+    text = (reason or "").strip()
+    if not text:
+        return None
+    if len(text) > MAX_REASON_CHARS:
+        raise DomainError(
+            "INVALID_VALUE", f"Begrunnelsen kan være på høyst {MAX_REASON_CHARS} tegn."
+        )
+    if contains_identity(text):
+        raise DomainError("IDENTITY_FOUND")
+    return text
+
+
+def _visible_case(user: Principal, case_id: str, uow: AbstractUnitOfWork) -> Case:
+    case = uow.cases.get(case_id.strip().upper())
+    if case is None or not can_see(user, case):
+        raise NotFound()
+    return case
+
+
+def _reason_digest(reason: str | None) -> str | None:
+    return hashlib.sha256(reason.encode("utf-8")).hexdigest() if reason else None
+
+
+def _move(
+    user: Principal,
+    case: Case,
+    to: str,
+    reason: str | None,
+    uow: AbstractUnitOfWork,
+    *,
+    action: str = "case.transition",
+    extra: dict[str, Any] | None = None,
+) -> Transition:
+    now = uow.now()
+    from_state = case.state
+    step = Transition(
+        from_state=from_state, to_state=to, actor=user.username, reason=reason, at=now
+    )
+    case.transitions.append(step)
+    case.state = to
+    case.version += 1
+    case.updated_at = now
+    uow.audit.append(
+        actor=user.username,
+        action=action,
+        object=f"case:{case.id}",
+        at=now,
+        details={
+            "from": from_state,
+            "to": to,
+            # the reason lives with the case; the chain holds only its hash
+            "reason_sha256": _reason_digest(reason),
+            **(extra or {}),
+        },
+    )
+    return step
+
+
+def transition(
+    user: Principal,
+    case_id: str,
+    from_: str,
+    to: str,
+    reason: str | None,
+    uow: AbstractUnitOfWork,
+) -> Case:
+    """Move a case from `from_` (the state the actor saw) to `to` (WORKFLOW.md sections 2, 6).
+
+    Raises NOT_FOUND (also for a case the user may not know of), INVALID_TRANSITION, FORBIDDEN,
+    REASON_REQUIRED, and STALE_STATE when the case is no longer in `from_`.
+    """
+    try:
+        with uow:
+            case = _visible_case(user, case_id, uow)
+            key = (case.form_type, from_, to)
+            rule = RULES.get(key)
+            if rule is None:
+                raise DomainError("INVALID_TRANSITION", BY_ACTION.get(key))
+            if not (set(user.roles) & rule.roles) or (rule.own_hf and case.hf != user.hf):
+                raise Forbidden("Du har ikke tilgang til å gjøre denne statusendringen.")
+            clean = _clean_reason(reason)
+            if rule.needs_reason and clean is None:
+                raise DomainError("REASON_REQUIRED", "En retur må ha minst én begrunnelse.")
+            if case.state != from_:
+                raise StaleState(current=case.state)
+            _move(user, case, to, clean, uow)
+            uow.commit()
+    except ConcurrentUpdate:
+        raise StaleState() from None
+    return case
+
+
+def price_check(
+    user: Principal,
+    case_id: str,
+    monthly_cost: float,
+    note: str | None,
+    uow: AbstractUnitOfWork,
+) -> Case:
+    """Sykehusinnkjøp confirms or corrects the monthly drug cost; the case becomes `klar`.
+
+    A corrected amount needs a note. STALE_STATE when the case is no longer in `priskontroll`.
+    """
+    if (
+        isinstance(monthly_cost, bool)
+        or not isinstance(monthly_cost, int | float)
+        or not math.isfinite(monthly_cost)
+        or monthly_cost < 0
+    ):
+        raise DomainError(
+            "INVALID_VALUE", "Legemiddelkostnaden må være et tall som ikke er negativt."
+        )
+    try:
+        with uow:
+            case = _visible_case(user, case_id, uow)
+            if case.form_type != DEL2:
+                raise DomainError("INVALID_TRANSITION", "Saken skal ikke til priskontroll.")
+            if "priskontroll" not in set(user.roles):
+                raise Forbidden()
+            clean = _clean_reason(note)
+            latest = case.latest
+            stated = (
+                (latest.data.get("kostnader") or {}).get("legemiddel_per_maned") if latest else None
+            )
+            stated = stated if isinstance(stated, int | float) else None
+            corrected = stated is None or float(stated) != float(monthly_cost)
+            if corrected and clean is None:
+                raise DomainError(
+                    "REASON_REQUIRED", "Skriv en merknad når legemiddelkostnaden korrigeres."
+                )
+            if case.state != "priskontroll":
+                raise StaleState(current=case.state)
+            now = uow.now()
+            case.price_checks.append(
+                PriceCheck(
+                    stated_per_month=stated,
+                    confirmed_per_month=float(monthly_cost),
+                    corrected=corrected,
+                    note=clean or "",
+                    actor=user.username,
+                    at=now,
+                )
+            )
+            _move(
+                user,
+                case,
+                "klar",
+                clean,
+                uow,
+                action="case.price_check",
+                extra={"corrected": corrected},
+            )
+            uow.commit()
+    except ConcurrentUpdate:
+        raise StaleState() from None
+    return case
+
+
+def set_urgent(
+    user: Principal, case_id: str, urgent: bool, reason: str | None, uow: AbstractUnitOfWork
+) -> Case:
+    """The coordinator marks a case urgent (`hast`, with a reason) or not urgent."""
+    try:
+        with uow:
+            case = _visible_case(user, case_id, uow)
+            if "koordinator" not in set(user.roles):
+                raise Forbidden()
+            clean = _clean_reason(reason)
+            if urgent and clean is None:
+                raise DomainError("REASON_REQUIRED", "En hastesak må ha en begrunnelse.")
+            case.urgent = urgent
+            case.urgent_reason = clean if urgent else None
+            case.version += 1
+            case.updated_at = uow.now()
+            uow.audit.append(
+                actor=user.username,
+                action="case.urgent",
+                object=f"case:{case.id}",
+                at=case.updated_at,
+                details={"urgent": urgent, "reason_sha256": _reason_digest(clean)},
+            )
+            uow.commit()
+    except ConcurrentUpdate:
+        raise StaleState() from None
+    return case
+
+
+# ---- versions -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    old: Any
+    new: Any
+
+
+def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """Canonical JSON to field ids: nested keys joined by dots, array rows numbered from 1."""
+    out: dict[str, Any] = {}
+    if isinstance(data, dict):
+        for key, value in data.items():
+            out.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    elif isinstance(data, list):
+        for i, value in enumerate(data, 1):
+            out.update(flatten(value, f"{prefix}.{i}"))
+    else:
+        out[prefix] = data
+    return out
+
+
+def diff(case: Case, v1: int, v2: int) -> list[FieldChange]:
+    """The fields that differ between two versions of a case, in the order of the newer form."""
+    a, b = case.get_version(v1), case.get_version(v2)
+    if a is None or b is None:
+        raise DomainError("VERSION_NOT_FOUND")
+    old, new = flatten(a.data), flatten(b.data)
+    keys = list(new) + [k for k in old if k not in new]
+    return [
+        FieldChange(k, old.get(k), new.get(k))
+        for k in keys
+        if k not in old or k not in new or old[k] != new[k]
+    ]
+
+
+# ---- users and tokens ---------------------------------------------------------------------------
+
+_hasher = PasswordHasher()
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the user does not exist, so both paths cost the same."""
+    return _hasher.hash(secrets.token_hex(16))
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def add_user(
+    uow: AbstractUnitOfWork,
+    username: str,
+    *,
+    roles: list[str] | tuple[str, ...],
+    hf: str | None = None,
+    display_name: str = "",
+    beslutningstaker: bool = False,
+    fagomrader: list[str] | tuple[str, ...] = (),
+    password: str | None = None,
+    actor: str = "system",
+) -> User:
+    """Create a user; `password=None` makes an API-only user (bearer tokens only)."""
+    username = username.strip()
+    if not username or len(username) > 100 or contains_identity(username):
+        raise DomainError("INVALID_VALUE", "Ugyldig brukernavn.")
+    unknown = sorted(set(roles) - set(ROLES))
+    if unknown or not roles:
+        raise DomainError("INVALID_VALUE", f"Ukjent rolle: {', '.join(unknown) or 'ingen'}.")
+    if hf is not None:
+        from forms.catalog import registry
+
+        hf = hf.strip().upper()
+        if hf not in registry().trusts:
+            raise DomainError("INVALID_VALUE", f"Ukjent helseforetak: {hf}.")
+    if "hf" in roles and hf is None:
+        raise DomainError("INVALID_VALUE", "En bruker med rollen hf må høre til et helseforetak.")
+    password_hash = _hasher.hash(password) if password else None
+    with uow:
+        if uow.users.get(username) is not None:
+            raise DomainError("USER_EXISTS")
+        user = User(
+            username,
+            display_name=display_name,
+            roles=list(roles),
+            hf=hf,
+            beslutningstaker=beslutningstaker,
+            fagomrader=list(fagomrader),
+            password_hash=password_hash,
+            created_at=uow.now(),
+        )
+        uow.users.add(user)
+        uow.audit.append(
+            actor=actor,
+            action="user.add",
+            object=f"user:{username}",
+            at=uow.now(),
+            details={"roles": sorted(set(roles)), "hf": hf, "beslutningstaker": beslutningstaker},
+        )
+        uow.commit()
+    return user
+
+
+def create_token(uow: AbstractUnitOfWork, username: str, *, actor: str = "system") -> str:
+    """A new bearer token for the user; only its SHA-256 is stored. Returns the token."""
+    token = secrets.token_urlsafe(32)
+    with uow:
+        user = uow.users.get(username)
+        if user is None:
+            raise DomainError("USER_NOT_FOUND")
+        uow.tokens.add(ApiToken(user=user, token_sha256=hash_token(token), created_at=uow.now()))
+        uow.audit.append(
+            actor=actor, action="token.create", object=f"user:{username}", at=uow.now()
+        )
+        uow.commit()
+    return token
+
+
+def authenticate_token(uow: AbstractUnitOfWork, token: str) -> Actor | None:
+    """The active user the bearer token belongs to (and marks the token used), or None."""
+    if not token:
+        return None
+    with uow:
+        row = uow.tokens.get_by_hash(hash_token(token))
+        if row is None or not row.user.active:
+            return None
+        row.last_used_at = uow.now()
+        actor = Actor.of(row.user)
+        uow.commit()
+    return actor
+
+
+def authenticate_password(uow: AbstractUnitOfWork, username: str, password: str) -> Actor | None:
+    """The active user with this username and password, or None (same work either way)."""
+    with uow:
+        user = uow.users.get(username)
+        stored = user.password_hash if user is not None and user.active else None
+        try:
+            _hasher.verify(stored or _dummy_hash(), password)
+        except (VerificationError, InvalidHashError):
+            return None
+        if user is None or stored is None:
+            return None
+        if _hasher.check_needs_rehash(stored):
+            user.password_hash = _hasher.hash(password)
+            uow.commit()
+        return Actor.of(user)

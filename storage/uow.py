@@ -1,0 +1,185 @@
+"""The unit of work: one transaction per user action (cosmicpython's `unit_of_work.py`).
+
+    with uow:
+        case = uow.cases.get(case_id)
+        ...
+        uow.audit.append(...)
+        uow.commit()
+
+Leaving the block rolls back whatever was not committed. Blobs go to `uow.blobs` (the blob
+store) before the commit of the row that points at them: `put` has fsynced the blob when it
+returns, so a committed row never points at a missing file (a crash in between leaves only an
+unreferenced blob, which fsck removes). A write that lost a race (a stale version counter, or a
+duplicate key) surfaces as `ConcurrentUpdate`, from `commit` or from the `with` block.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from storage.blobs import BlobStore, MemoryBlobStore
+from storage.repository import (
+    AbstractAuditRepository,
+    AbstractCaseRepository,
+    AbstractTokenRepository,
+    AbstractUserRepository,
+    FakeAuditRepository,
+    FakeCaseRepository,
+    FakeTokenRepository,
+    FakeUserRepository,
+    SqlAlchemyAuditRepository,
+    SqlAlchemyCaseRepository,
+    SqlAlchemyTokenRepository,
+    SqlAlchemyUserRepository,
+)
+
+Clock = Callable[[], datetime]
+
+
+def utc_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class ConcurrentUpdate(Exception):
+    """Another transaction changed the same rows first; nothing of this one was kept."""
+
+
+class AbstractUnitOfWork(ABC):
+    cases: AbstractCaseRepository
+    users: AbstractUserRepository
+    tokens: AbstractTokenRepository
+    audit: AbstractAuditRepository
+    blobs: BlobStore
+    clock: Clock
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.rollback()
+
+    def now(self) -> datetime:
+        """The current time, aware UTC (from the unit of work's clock, fixed in tests)."""
+        return self.clock().astimezone(UTC)
+
+    @abstractmethod
+    def commit(self) -> None: ...
+
+    @abstractmethod
+    def rollback(self) -> None: ...
+
+
+class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
+    """Opens a session on `__enter__`; one unit of work object can be entered again and again."""
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        blobs: BlobStore,
+        clock: Clock | None = None,
+    ) -> None:
+        self.session_factory = session_factory
+        self.blobs = blobs
+        self.clock = clock or utc_clock
+        self.session: Session | None = None
+
+    def __enter__(self) -> Self:
+        self.session = self.session_factory()
+        self.cases = SqlAlchemyCaseRepository(self.session)
+        self.users = SqlAlchemyUserRepository(self.session)
+        self.tokens = SqlAlchemyTokenRepository(self.session)
+        self.audit = SqlAlchemyAuditRepository(self.session)
+        return super().__enter__()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            super().__exit__(exc_type, exc, tb)
+        finally:
+            if self.session is not None:
+                self.session.close()
+            self.session = None
+        if isinstance(exc, StaleDataError | IntegrityError):
+            raise ConcurrentUpdate("concurrent update") from exc
+
+    def commit(self) -> None:
+        assert self.session is not None, "commit outside `with uow:`"
+        try:
+            self.session.commit()
+        except (StaleDataError, IntegrityError) as e:
+            self.session.rollback()
+            raise ConcurrentUpdate("concurrent update") from e
+
+    def rollback(self) -> None:
+        if self.session is not None:
+            self.session.rollback()
+
+
+class FakeUnitOfWork(AbstractUnitOfWork):
+    """In-memory repositories for service tests; records whether it committed.
+
+    Rolling back forgets objects added since `__enter__` (cases, users, tokens, audit events,
+    blobs); changes made in place to objects that existed before are not undone, so a service must
+    check everything before it changes anything, which is how the services are written anyway.
+    """
+
+    def __init__(self, blobs: BlobStore | None = None, clock: Clock | None = None) -> None:
+        self.cases = FakeCaseRepository()
+        self.users = FakeUserRepository()
+        self.tokens = FakeTokenRepository()
+        self.audit = FakeAuditRepository()
+        self.blobs = blobs if blobs is not None else MemoryBlobStore()
+        self.clock = clock or utc_clock
+        self.committed = False
+        self.commits = 0
+        self._mark: tuple[set[str], set[str], set[str], int, set[str]] | None = None
+
+    def __enter__(self) -> Self:
+        self.committed = False
+        self._mark = self._snapshot()
+        return super().__enter__()
+
+    def _snapshot(self) -> tuple[set[str], set[str], set[str], int, set[str]]:
+        return (
+            set(self.cases.cases),
+            set(self.users.users),
+            set(self.tokens.tokens),
+            len(self.audit.events),
+            set(self.cases.blobs),
+        )
+
+    def commit(self) -> None:
+        self.committed = True
+        self.commits += 1
+        self._mark = self._snapshot()
+
+    def rollback(self) -> None:
+        if self._mark is None:
+            return
+        cases, users, tokens, n_events, blobs = self._mark
+        for key in set(self.cases.cases) - cases:
+            del self.cases.cases[key]
+        for key in set(self.users.users) - users:
+            del self.users.users[key]
+        for key in set(self.tokens.tokens) - tokens:
+            del self.tokens.tokens[key]
+        for key in set(self.cases.blobs) - blobs:
+            del self.cases.blobs[key]
+        del self.audit.events[n_events:]

@@ -1,0 +1,304 @@
+"""The SQLAlchemy unit of work on a real SQLite file, migrated by Alembic through `db.upgrade`."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, inspect, text
+
+from storage import db, services
+from storage.audit import GENESIS
+from storage.blobs import FileBlobStore
+from storage.errors import DomainError
+from storage.models import Base, Case
+from storage.repository import SqlAlchemyCaseRepository
+from storage.uow import ConcurrentUpdate, SqlAlchemyUnitOfWork
+from tests.storage.helpers import (
+    HF_OUS,
+    KOORDINATOR,
+    PRISKONTROLL,
+    REFERENCE,
+    TODAY,
+    del2,
+    minihta,
+    synthetic_identity_number,
+)
+
+# ---- schema and connection ----------------------------------------------------------------------
+
+
+def test_migrations_create_every_table_of_the_models(engine: Engine) -> None:
+    tables = set(inspect(engine).get_table_names())
+    assert set(Base.metadata.tables) <= tables
+    assert "alembic_version" in tables
+    assert db.current_revision(engine) == "0001"
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def test_upgrade_is_idempotent_and_needs_no_ini_file(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    db.upgrade(url)
+    db.upgrade(url)
+    assert not list(tmp_path.glob("*.ini"))
+    command.downgrade(db.alembic_config(url), "base")
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    try:
+        with engine.connect() as conn:
+            head = conn.execute(text("SELECT id, last_seq, last_hash FROM audit_head")).all()
+        assert head == [(1, 0, GENESIS)]
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(engine: Engine) -> None:
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == db.BUSY_TIMEOUT_MS
+
+
+def test_default_url_follows_the_instance_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SKJEMAMOTTAK_DATABASE_URL", raising=False)
+    monkeypatch.setenv("SKJEMAMOTTAK_INSTANCE", str(tmp_path))
+    assert db.default_url() == f"sqlite:///{tmp_path.resolve() / 'skjemamottak.db'}"
+    assert db.blob_path() == tmp_path / "blobs"
+    monkeypatch.delenv("SKJEMAMOTTAK_INSTANCE")
+    assert db.default_url() == f"sqlite:///{(Path('instance') / 'skjemamottak.db').resolve()}"
+    monkeypatch.setenv("SKJEMAMOTTAK_DATABASE_URL", "postgresql+psycopg://u@h/db")
+    assert db.default_url() == "postgresql+psycopg://u@h/db"
+
+
+# ---- the service flow ---------------------------------------------------------------------------
+
+
+def test_upload_return_resubmit_round_trip(sql_uow: SqlAlchemyUnitOfWork) -> None:
+    first = services.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
+    services.transition(KOORDINATOR, REFERENCE, "mottatt", "returnert", "Mangler CT", sql_uow)
+    changed = del2(**{"pasient.diagnosekode": "C34.9"})
+    second = services.upload(HF_OUS, "del2-ny.json", changed, sql_uow, TODAY)
+    assert (first.version, second.version) == (1, 2)
+
+    with sql_uow:
+        case = sql_uow.cases.get(REFERENCE)
+        assert case is not None
+        assert (case.state, case.version, case.hf) == ("mottatt", 3, "OUS")
+        assert [v.number for v in case.versions] == [1, 2]
+        assert case.created_at.tzinfo is UTC and case.updated_at.tzinfo is UTC
+        assert case.versions[1].received_at.tzinfo is UTC
+        assert [(t.from_state, t.to_state) for t in case.transitions] == [
+            (None, "mottatt"),
+            ("mottatt", "returnert"),
+            ("returnert", "mottatt"),
+        ]
+        assert case.transitions[1].reason == "Mangler CT"
+        assert [(c.field, c.old, c.new) for c in services.diff(case, 1, 2)] == [
+            ("pasient.diagnosekode", "C34.1", "C34.9")
+        ]
+        for version, data in zip(case.versions, (del2(), changed), strict=True):
+            assert sql_uow.blobs.get(version.blob_sha256) == data
+        assert sql_uow.cases.blob_shas() == {v.blob_sha256 for v in case.versions}
+        assert [e.action for e in sql_uow.audit.list()] == [
+            "case.create",
+            "case.transition",
+            "case.resubmit",
+        ]
+        assert sql_uow.audit.verify() == (True, None)
+        assert [c.id for c in sql_uow.cases.list(hf="OUS", state="mottatt")] == [REFERENCE]
+        assert sql_uow.cases.list(hf="STO") == []
+
+
+def test_price_check_persists(sql_uow: SqlAlchemyUnitOfWork) -> None:
+    services.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
+    services.transition(KOORDINATOR, REFERENCE, "mottatt", "priskontroll", None, sql_uow)
+    services.price_check(PRISKONTROLL, REFERENCE, 61250.5, "Ny avtalepris", sql_uow)
+    with sql_uow:
+        case = sql_uow.cases.get(REFERENCE)
+        assert case is not None and case.state == "klar"
+        [check] = case.price_checks
+        assert (check.stated_per_month, check.confirmed_per_month) == (62500, 61250.5)
+
+
+def test_reference_in_use_survives_a_fresh_session(sql_uow: SqlAlchemyUnitOfWork) -> None:
+    services.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
+    with pytest.raises(DomainError) as e:
+        services.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
+    assert e.value.code == "REFERENCE_IN_USE"
+
+
+def test_minihta_numbers_per_year_in_the_database(sql_uow: SqlAlchemyUnitOfWork) -> None:
+    ids = [services.upload(HF_OUS, "m.json", minihta(), sql_uow, TODAY).case_id for _ in range(3)]
+    assert ids == ["MMV-2026-001", "MMV-2026-002", "MMV-2026-003"]
+    later = services.upload(HF_OUS, "m.json", minihta(), sql_uow, TODAY.replace(year=2027))
+    assert later.case_id == "MMV-2027-001"
+
+
+def test_users_and_tokens_in_the_database(sql_uow: SqlAlchemyUnitOfWork) -> None:
+    services.add_user(
+        sql_uow, "komite-1", roles=["komite", "fagfelle"], hf="STO", fagomrader=["Onkologi"]
+    )
+    token = services.create_token(sql_uow, "komite-1")
+    actor = services.authenticate_token(sql_uow, token)
+    assert actor is not None and actor.roles == frozenset({"komite", "fagfelle"})
+    with sql_uow:
+        [user] = sql_uow.users.list(role="komite")
+        assert user.fagomrader == ["Onkologi"] and user.tokens[0].last_used_at is not None
+        assert sql_uow.users.list(role="koordinator") == []
+
+
+# ---- transactions and concurrency ---------------------------------------------------------------
+
+
+def test_leaving_the_block_without_commit_rolls_back(sql_uow: SqlAlchemyUnitOfWork) -> None:
+    services.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
+    with pytest.raises(RuntimeError), sql_uow:
+        case = sql_uow.cases.get(REFERENCE)
+        assert case is not None
+        case.state = "klar"
+        sql_uow.audit.append(actor="x", action="test", object=f"case:{REFERENCE}")
+        raise RuntimeError("boom")
+    with sql_uow:
+        case = sql_uow.cases.get(REFERENCE)
+        assert case is not None and case.state == "mottatt"
+        assert len(sql_uow.audit.list()) == 1
+        assert sql_uow.audit.verify() == (True, None)
+
+
+def test_a_change_made_on_a_stale_read_is_refused(
+    sql_uow: SqlAlchemyUnitOfWork, engine: Engine, blob_store: FileBlobStore
+) -> None:
+    services.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
+    other = SqlAlchemyUnitOfWork(db.session_factory(engine), blob_store)
+    with sql_uow:
+        mine = sql_uow.cases.get(REFERENCE)
+        assert mine is not None and mine.version == 1
+        # a second coordinator acts in between
+        services.transition(KOORDINATOR, REFERENCE, "mottatt", "priskontroll", None, other)
+        mine.state = "returnert"
+        mine.version += 1
+        with pytest.raises(ConcurrentUpdate):
+            sql_uow.commit()
+    with other:
+        case = other.cases.get(REFERENCE)
+        assert case is not None and (case.state, case.version) == ("priskontroll", 2)
+
+
+def test_a_lost_insert_race_is_retried_and_answered_with_reference_in_use(
+    sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
+    real_get = SqlAlchemyCaseRepository.get
+    calls: list[str] = []
+
+    def get_blind_once(self: SqlAlchemyCaseRepository, case_id: str) -> Case | None:
+        calls.append(case_id)
+        return None if len(calls) == 1 else real_get(self, case_id)
+
+    monkeypatch.setattr(SqlAlchemyCaseRepository, "get", get_blind_once)
+    with pytest.raises(DomainError) as e:
+        services.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
+    assert e.value.code == "REFERENCE_IN_USE"
+    assert len(calls) == 2
+    with sql_uow:
+        assert sql_uow.audit.verify() == (True, None)
+        assert len(sql_uow.audit.list()) == 1
+
+
+def test_concurrent_uploads_get_distinct_numbers_and_one_unbroken_chain(
+    engine: Engine, blob_store: FileBlobStore
+) -> None:
+    factory = db.session_factory(engine)
+
+    def one(i: int) -> str | None:
+        uow = SqlAlchemyUnitOfWork(factory, blob_store)
+        data = minihta(**{"generelt.tittel": f"Metode nummer {i}"})
+        return services.upload(HF_OUS, "m.json", data, uow, TODAY).case_id
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        ids = sorted(pool.map(one, range(12)))
+    assert ids == [f"MMV-2026-{n:03d}" for n in range(1, 13)]
+    uow = SqlAlchemyUnitOfWork(factory, blob_store)
+    with uow:
+        assert uow.audit.verify() == (True, None)
+        assert [e.seq for e in uow.audit.list()] == list(range(1, 13))
+
+
+# ---- audit chain --------------------------------------------------------------------------------
+
+
+def test_audit_verify_detects_a_row_edited_with_raw_sql(
+    sql_uow: SqlAlchemyUnitOfWork, engine: Engine
+) -> None:
+    services.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
+    services.transition(KOORDINATOR, REFERENCE, "mottatt", "returnert", "Mangler", sql_uow)
+    services.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
+    with sql_uow:
+        assert sql_uow.audit.verify() == (True, None)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE audit_events SET actor = 'noen-andre' WHERE seq = 2"))
+    with sql_uow:
+        assert sql_uow.audit.verify() == (False, 2)
+
+
+def test_audit_verify_detects_events_deleted_from_the_end(
+    sql_uow: SqlAlchemyUnitOfWork, engine: Engine
+) -> None:
+    services.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
+    services.transition(KOORDINATOR, REFERENCE, "mottatt", "returnert", "Mangler", sql_uow)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_events WHERE seq = 2"))
+    with sql_uow:
+        assert sql_uow.audit.verify() == (False, 2)
+
+
+# ---- nothing of a rejected file is kept ---------------------------------------------------------
+
+
+def _all_bytes(folder: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file())
+
+
+def test_rejected_upload_with_an_identity_number_leaves_no_trace(
+    sql_uow: SqlAlchemyUnitOfWork,
+    engine: Engine,
+    instance: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    services.upload(HF_OUS, "godkjent.json", del2(), sql_uow, TODAY)  # the database is not empty
+    with sql_uow:
+        before = (len(sql_uow.audit.list()), sql_uow.cases.blob_shas())
+    number = synthetic_identity_number()
+    spaced = f"{number[:6]} {number[6:]}"
+    data = del2(
+        **{
+            "soknad.referansenummer": "2026-09-15-OUS-KREFT",
+            "pasient.sykehistorie": f"Fødselsnummer {spaced}. Progresjon etter to linjer.",
+        }
+    )
+    result = services.upload(HF_OUS, f"soknad-{number}.json", data, sql_uow, TODAY)
+    assert result.status == "rejected"
+    assert {f.code for f in result.errors} == {"IDENTITY_FOUND"}
+    assert number not in repr(result.to_dict()) and spaced not in repr(result.to_dict())
+
+    with sql_uow:
+        assert (len(sql_uow.audit.list()), sql_uow.cases.blob_shas()) == before
+        assert sql_uow.cases.get("2026-09-15-OUS-KREFT") is None
+    engine.dispose()  # checkpoint the WAL into the file
+    stored = _all_bytes(instance)
+    assert stored  # the database and the first blob are there
+    for needle in (number, spaced, number[:6] + number[6:]):
+        assert needle.encode() not in stored
+        assert needle not in caplog.text
+    assert b"Progresjon etter to linjer" not in stored
