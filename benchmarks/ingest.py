@@ -89,8 +89,18 @@ def mixed_run(files: dict[str, list[tuple[str, bytes]]], total: int) -> tuple[fl
             paths.append(str(p))
         t0 = time.perf_counter()
         proc = subprocess.run(
-            [sys.executable, "-m", "web.cli", "check", "--json", "--jobs", "2",
-             "--today", TODAY.isoformat(), *paths],
+            [
+                sys.executable,
+                "-m",
+                "web.cli",
+                "check",
+                "--json",
+                "--jobs",
+                "2",
+                "--today",
+                TODAY.isoformat(),
+                *paths,
+            ],
             capture_output=True,
         )
         elapsed = time.perf_counter() - t0
@@ -115,8 +125,10 @@ def main() -> int:
     ours_xlsx = per_file(check, files["xlsx"])
     mixed, rc = mixed_run(files, args.mixed)
 
-    print(f"maskin: {platform.processor() or platform.machine()}, {os.cpu_count()} kjerner, "
-          f"Python {platform.python_version()}, pypdf {pypdf.__version__}")
+    print(
+        f"maskin: {platform.processor() or platform.machine()}, {os.cpu_count()} kjerner, "
+        f"Python {platform.python_version()}, pypdf {pypdf.__version__}"
+    )
     print(f"{'måling':<58} {'verdi':>12} {'mål':>10}")
     rows = [
         ("bare pypdf get_fields() per Del 2-PDF", f"{bare * 1000:.2f} ms", ""),

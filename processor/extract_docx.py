@@ -23,7 +23,7 @@ from lxml import etree
 from forms.catalog import FormDef, catalogue
 from processor.extracted import Extracted, RawValue, TextKind
 from processor.findings import Limits, Refusal
-from processor.ooxml import Package, open_package, parse_xml, properties_texts
+from processor.ooxml import Package, open_package, properties_texts
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 W_STRICT_NS = "http://purl.oclc.org/ooxml/wordprocessingml/main"
@@ -31,6 +31,8 @@ W14_NS = "http://schemas.microsoft.com/office/word/2010/wordml"
 W14_CHECKBOX = f"{{{W14_NS}}}checkbox"
 W14_CHECKED = f"{{{W14_NS}}}checked"
 W14_VAL = f"{{{W14_NS}}}val"
+# Markup compatibility: the fallback copy of a drawing (a text box twice) is skipped.
+MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
 
 CHECKED_GLYPHS = "☒☑⊠✓✔"
 UNCHECKED_GLYPHS = "☐□"
@@ -76,6 +78,23 @@ class _W:
         self.tr = q + "tr"
         self.tc = q + "tc"
         self.custom_xml = q + "customXml"
+        self.scan_tags = (
+            self.p,
+            self.t,
+            self.tab,
+            self.br,
+            self.cr,
+            self.nbh,
+            self.sym,
+            self.legacy_checkbox,
+            self.del_text,
+            self.sdt,
+            self.tag,
+            self.placeholder,
+            W14_CHECKBOX,
+            W14_CHECKED,
+            MC_FALLBACK,
+        )
         self.text_tags = (
             self.p,
             self.t,
@@ -107,48 +126,151 @@ def _on(el: etree._Element | None, w: _W) -> bool:
 # ---- text -----------------------------------------------------------------------------------
 
 
-def _paragraphs(el: etree._Element, w: _W, only: etree._Element | None = None) -> list[str]:
-    """The paragraphs under `el` as texts, runs concatenated, tabs and breaks kept.
+def _piece(node: etree._Element, tag: str, w: _W) -> str | None:
+    """The text one run-level element stands for."""
+    if tag == w.t:
+        return node.text
+    if tag == w.tab:
+        return "\t"
+    if tag == w.br or tag == w.cr:
+        return "\n"
+    if tag == w.nbh:
+        return "-"
+    if tag == w.sym:
+        return _SYM_GLYPHS.get((node.get(w.char) or "").upper())
+    if tag == w.legacy_checkbox:  # a legacy form-field check box (FORMCHECKBOX)
+        checked = _child(node, w.checked)
+        if checked is not None:
+            ticked = _on(checked, w)
+        else:
+            default = _child(node, w.default)
+            ticked = default is not None and (default.get(w.val) or "0").lower() in _ON
+        return "☒" if ticked else "☐"
+    return None
 
-    With `only`, text whose nearest enclosing content control is not `only` is left out (a nested
-    control that carries its own field)."""
+
+def _paragraphs(el: etree._Element, w: _W) -> list[str]:
+    """The paragraphs under `el` as texts, runs concatenated, tabs and breaks kept."""
     paras: list[str] = []
     buf: list[str] | None = None
     for node in el.iter(*w.text_tags):
         tag = node.tag
-        if only is not None and tag != w.p and next(node.iterancestors(w.sdt), None) is not only:
-            continue
         if tag == w.p:
             if buf is not None:
                 paras.append("".join(buf))
             buf = []
             continue
-        if buf is None:
-            buf = []
-        if tag == w.t:
-            if node.text:
-                buf.append(node.text)
-        elif tag == w.tab:
-            buf.append("\t")
-        elif tag == w.br or tag == w.cr:
-            buf.append("\n")
-        elif tag == w.nbh:
-            buf.append("-")
-        elif tag == w.sym:
-            glyph = _SYM_GLYPHS.get((node.get(w.char) or "").upper())
-            if glyph:
-                buf.append(glyph)
-        elif tag == w.legacy_checkbox:
-            checked = node.find(w.checked)
-            if checked is not None:
-                ticked = _on(checked, w)
-            else:
-                default = node.find(w.default)
-                ticked = default is not None and (default.get(w.val) or "0").lower() in _ON
-            buf.append("☒" if ticked else "☐")
+        piece = _piece(node, tag, w)
+        if piece:
+            if buf is None:
+                buf = []
+            buf.append(piece)
     if buf is not None:
         paras.append("".join(buf))
     return paras
+
+
+class _Control:
+    """A content control being read: its tag, checkbox state, placeholder flag and text."""
+
+    __slots__ = ("tag", "checkbox", "checked", "placeholder", "level", "paras", "cur")
+
+    def __init__(self, level: int):
+        self.tag = ""
+        self.checkbox = False
+        self.checked = False
+        self.placeholder = False
+        self.level = level  # open paragraphs when the control starts
+        self.paras: list[str] = []
+        self.cur: list[str] = []
+
+
+class _Scan:
+    """One walk over a part: its paragraph texts, deleted texts and tagged content controls.
+
+    The loop is the hot path of a DOCX upload, hence the local names and the branch order."""
+
+    def __init__(self, root: etree._Element):
+        w = _names_for(root)
+        paragraphs: list[str] = []
+        deleted: list[str] = []
+        controls: list[_Control] = []
+        paras: list[list[str]] = []  # open paragraphs (a text box nests one in another)
+        sdts: list[_Control] = []  # open content controls, tagged or not
+        owner: _Control | None = None  # the innermost open control that has a tag
+        skip = 0
+        t_tag, p_tag, sdt_tag, tag_tag = w.t, w.p, w.sdt, w.tag
+        for event, node in etree.iterwalk(root, events=("start", "end"), tag=w.scan_tags):
+            tag = node.tag
+            if event == "end":
+                if tag == p_tag:
+                    text = "".join(paras.pop())
+                    if text and not text.isspace():
+                        paragraphs.append(text)
+                    if owner is not None and len(paras) >= owner.level:
+                        owner.paras.append("".join(owner.cur))
+                        owner.cur = []
+                elif tag == sdt_tag:
+                    control = sdts.pop()
+                    if control.tag:
+                        if control.cur or not control.paras:
+                            control.paras.append("".join(control.cur))
+                        controls.append(control)
+                        owner = _owner(sdts)
+                elif tag == MC_FALLBACK:
+                    skip -= 1
+                continue
+            if tag == t_tag:
+                piece = node.text
+            elif tag == p_tag:
+                paras.append([])
+                continue
+            elif tag == sdt_tag:
+                sdts.append(_Control(len(paras)))
+                continue
+            elif tag == tag_tag:
+                if sdts and not sdts[-1].tag:
+                    sdts[-1].tag = (node.get(w.val) or "").strip()
+                    owner = _owner(sdts)
+                continue
+            elif tag in (W14_CHECKBOX, W14_CHECKED, w.placeholder):
+                if sdts:
+                    _control_property(sdts[-1], node, tag, w)
+                continue
+            elif tag == MC_FALLBACK:
+                skip += 1
+                continue
+            elif tag == w.del_text:
+                if node.text:
+                    deleted.append(node.text)
+                continue
+            else:
+                piece = _piece(node, tag, w)
+            if piece and not skip:
+                if paras:
+                    paras[-1].append(piece)
+                if owner is not None:
+                    owner.cur.append(piece)
+        self.paragraphs = paragraphs
+        self.deleted = deleted
+        self.controls = controls
+
+
+def _control_property(control: _Control, node: etree._Element, tag: str, w: _W) -> None:
+    if tag == W14_CHECKBOX:
+        control.checkbox = True
+    elif tag == W14_CHECKED:
+        control.checked = (node.get(W14_VAL) or "").strip().lower() in _ON
+    else:
+        control.placeholder = _on(node, w)
+
+
+def _owner(sdts: list[_Control]) -> _Control | None:
+    """The innermost open control with a tag: nested tagged controls keep their own text."""
+    for control in reversed(sdts):
+        if control.tag:
+            return control
+    return None
 
 
 # ---- content controls -----------------------------------------------------------------------
@@ -186,50 +308,32 @@ def _checkbox_text(text: str) -> RawValue:
     return text
 
 
-def _tag_of(sdt: etree._Element, w: _W) -> tuple[str, etree._Element | None]:
-    pr = sdt.find(w.sdt_pr)
-    if pr is None:
-        return "", None
-    tag = pr.find(w.tag)
-    if tag is None:
-        return "", pr
-    return (tag.get(w.val) or "").strip(), pr
+def _child(el: etree._Element, tag: str) -> etree._Element | None:
+    """The first child with this tag (a plain loop: lxml's find() runs Python code)."""
+    for child in el:
+        if child.tag == tag:
+            return child
+    return None
 
 
-def _control_value(sdt: etree._Element, pr: etree._Element, field_id: str, w: _W) -> RawValue:
-    box = pr.find(W14_CHECKBOX)
-    if box is not None:
-        checked = box.find(W14_CHECKED)
-        return checked is not None and (checked.get(W14_VAL) or "").strip().lower() in _ON
-    placeholder = _on(pr.find(w.placeholder), w)
-    content = sdt.find(w.sdt_content)
-    text: str | None
-    if placeholder or content is None:
-        text = None
-    else:
-        nested = any(_tag_of(s, w)[0] for s in content.iter(w.sdt))
-        text = "\n".join(_paragraphs(content, w, only=sdt if nested else None))
-    if field_id in _checkbox_ids():
+def _control_value(control: _Control) -> RawValue:
+    if control.checkbox:
+        return control.checked
+    text = None if control.placeholder else "\n".join(control.paras)
+    if control.tag in _checkbox_ids():
         return False if text is None else _checkbox_text(text)
     return text
 
 
-def _controls(roots: list[etree._Element], limits: Limits) -> dict[str, RawValue]:
-    """Tagged content controls of the given part roots; the first filled one wins per tag."""
+def _controls(scans: list[_Scan], limits: Limits) -> dict[str, RawValue]:
+    """Tagged content controls of the given parts; the first filled one wins per tag."""
     fields: dict[str, RawValue] = {}
-    count = 0
-    for root in roots:
-        w = _names_for(root)
-        for sdt in root.iter(w.sdt):
-            tag, pr = _tag_of(sdt, w)
-            if not tag or pr is None:
-                continue
-            count += 1
-            if count > limits.max_fields:
-                raise Refusal("FILE_CORRUPT", "Filen har for mange skjemafelt.")
-            value = _control_value(sdt, pr, tag, w)
-            if fields.get(tag) in (None, ""):
-                fields[tag] = value
+    if sum(len(scan.controls) for scan in scans) > limits.max_fields:
+        raise Refusal("FILE_CORRUPT", "Filen har for mange skjemafelt.")
+    for scan in scans:
+        for control in scan.controls:
+            if fields.get(control.tag) in (None, ""):
+                fields[control.tag] = _control_value(control)
     return fields
 
 
@@ -267,7 +371,7 @@ def _fallback_forms() -> tuple[dict[str, FormDef], dict[str, dict[str, str]]]:
                 continue  # the Skjema row gives type and version
             label = form.label(fid)
             primary.setdefault(fold_label(label), fid)
-            primary.setdefault(fid.casefold(), fid)
+            primary.setdefault(fold_label(fid), fid)  # a row labelled with the id itself
             bare = fold_label(_PARENTHESIS.sub(" ", label))
             if bare:
                 short[bare] = None if bare in short else fid
@@ -332,7 +436,9 @@ def _set(fields: dict[str, RawValue], fid: str, value: RawValue) -> None:
         fields[fid] = value
 
 
-def _label_fallback(roots: list[etree._Element]) -> dict[str, RawValue] | None:
+def _label_fallback(
+    roots: list[etree._Element], paragraphs: list[str]
+) -> dict[str, RawValue] | None:
     by_name, label_tables = _fallback_forms()
     rows: list[list[str]] = []
     for root in roots:
@@ -381,15 +487,13 @@ def _label_fallback(roots: list[etree._Element]) -> dict[str, RawValue] | None:
                 i += 1
 
     # "☒ Label" / "Label ☐" paragraphs, in or out of tables, for checkboxes no row has set.
-    for root in roots:
-        w = _names_for(root)
-        for para in _paragraphs(root, w):
-            state = _glyph_state(para)
-            if state is None:
-                continue
-            fid = labels.get(fold_label(para))
-            if fid in checkboxes and fid not in fields:
-                fields[fid] = state
+    for para in paragraphs:
+        state = _glyph_state(para)
+        if state is None:
+            continue
+        fid = labels.get(fold_label(para))
+        if fid in checkboxes and fid not in fields:
+            fields[fid] = state
     return fields
 
 
@@ -426,19 +530,9 @@ def _unique(names: list[str]) -> list[str]:
     return out
 
 
-def _document_texts(root: etree._Element, raw: bytes) -> list[str]:
-    w = _names_for(root)
-    texts = [p for p in _paragraphs(root, w) if p and not p.isspace()]
-    if b"delText" in raw:  # tracked deletions are still in the file
-        deleted = "".join(t.text or "" for t in root.iter(w.del_text))
-        if deleted:
-            texts.append(deleted)
-    return texts
-
-
-def extract_docx(data: bytes, limits: Limits) -> Extracted:
+def extract_docx(data: bytes, limits: Limits, pkg: Package | None = None) -> Extracted:
     """Read a DOCX form: field values, the texts for the identity guard, label fallback flag."""
-    pkg = open_package(data, limits)
+    pkg = pkg or open_package(data, limits)  # the caller may have opened it to sniff the kind
     main = pkg.main_part(_DEFAULT_MAIN)
     if main is None:
         raise Refusal("FILE_CORRUPT", "Word-dokumentet mangler hoveddelen (word/document.xml).")
@@ -446,27 +540,26 @@ def extract_docx(data: bytes, limits: Limits) -> Extracted:
 
     texts: list[tuple[TextKind, str]] = []
     roots: list[etree._Element] = []
+    scans: list[_Scan] = []
     for name in field_parts + text_parts:
-        raw = pkg.read(name)
-        root = parse_xml(raw, limits.max_depth, pkg)
+        root = pkg.xml(name)
+        scan = _Scan(root)
         if name in field_parts:
             roots.append(root)
-        texts.extend(("document", t) for t in _document_texts(root, raw))
+            scans.append(scan)
+        texts.extend(("document", t) for t in scan.paragraphs)
+        if scan.deleted:  # tracked deletions are still in the file
+            texts.append(("document", "".join(scan.deleted)))
     texts.extend(("metadata", t) for t in properties_texts(pkg))
 
-    fields = _controls(roots, limits)
+    fields = _controls(scans, limits)
     label_fallback = False
     if not any(tag in _known_ids() for tag in fields):
-        found = _label_fallback(roots)
+        found = _label_fallback(roots, [p for scan in scans for p in scan.paragraphs])
         if found is not None:
             fields = found
             label_fallback = True
         elif not fields:
             raise Refusal("FILE_NO_FORM_FIELDS")
         # else: tagged controls that are none of ours; the pipeline reports FORM_UNKNOWN
-    return Extracted(
-        kind="docx",
-        fields=fields,
-        texts=texts,
-        label_fallback=label_fallback,
-    )
+    return Extracted(kind="docx", fields=fields, texts=texts, label_fallback=label_fallback)

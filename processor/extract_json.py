@@ -49,7 +49,9 @@ def extract_json(data: bytes, limits: Limits) -> Extracted:
         text = data.decode("utf-8-sig")
         doc = json.loads(text)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise Refusal("FILE_CORRUPT", "JSON-dokumentet kan ikke leses (ugyldig JSON eller UTF-8).") from exc
+        raise Refusal(
+            "FILE_CORRUPT", "JSON-dokumentet kan ikke leses (ugyldig JSON eller UTF-8)."
+        ) from exc
     if not isinstance(doc, dict):
         raise Refusal("FILE_NO_FORM_FIELDS", "JSON-dokumentet må være et objekt med skjemafelt.")
     if not _depth_ok(doc, limits.max_depth):

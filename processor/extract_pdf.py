@@ -145,7 +145,9 @@ def _walk(
         if node_ft is None and node_v is None:
             continue  # a pure container with no kids
         if len(out.fields) >= limits.max_fields:
-            raise Refusal("FILE_TOO_LARGE", f"PDF-filen har mer enn {limits.max_fields} skjemafelt.")
+            raise Refusal(
+                "FILE_TOO_LARGE", f"PDF-filen har mer enn {limits.max_fields} skjemafelt."
+            )
         value = _value(node_ft, node_flags, node_v)
         if isinstance(value, str) and len(value) > limits.max_text_chars:
             value = value[: limits.max_text_chars + 1]

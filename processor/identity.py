@@ -18,7 +18,7 @@ from collections.abc import Iterable
 W1 = (3, 7, 6, 1, 8, 9, 4, 5, 2, 1)
 W2 = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2, 1)
 _DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-CANDIDATE = re.compile(r"(?<!\d)(\d{6})[ .\-]?(\d{5})(?!\d)")
+CANDIDATE = re.compile(r"(?<!\d)(\d{6})[ .\-\u00a0\u202f]?(\d{5})(?!\d)")
 # Cheap pre-filter: most texts hold no run of six digits at all.
 _SIX_DIGITS = re.compile(r"\d{6}")
 

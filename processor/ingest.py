@@ -16,6 +16,7 @@ from processor.extracted import Extracted
 from processor.findings import REJECTING, Finding, Limits, Refusal, Result, finding
 from processor.normalise import Problem, normalise_value
 from processor.normalise import canonical as to_canonical
+from processor.ooxml import Package, open_package
 from processor.validate import validate
 from schemas import validator_for
 
@@ -60,11 +61,13 @@ def _form_of(ex: Extracted) -> FormDef | None:
     return catalogue().get(str(t).strip()) if isinstance(t, str) else None
 
 
-def _label(fid: str) -> str:
+def _label(fid: str) -> str | None:
+    """The Norwegian label of a catalogue field id; None for any other id (which could itself
+    hold the number, so it is never repeated)."""
     for form in catalogue().values():
         if form.lookup(fid):
             return form.label(fid)
-    return fid
+    return None
 
 
 def guard(filename: str, ex: Extracted | None) -> list[Finding]:
@@ -74,10 +77,15 @@ def guard(filename: str, ex: Extracted | None) -> list[Finding]:
         out.append(finding("IDENTITY_FOUND", None, _identity_message("filename")))
     if ex is None:
         return out
+    seen = set()
     for fid, value in ex.fields.items():
         if any(identity.contains_identity(t) for t in identity.value_texts(value)):
-            out.append(finding("IDENTITY_FOUND", fid, _identity_message("field", _label(fid))))
-    seen = set()
+            label = _label(fid)
+            if label is not None:
+                out.append(finding("IDENTITY_FOUND", fid, _identity_message("field", label)))
+            elif "document" not in seen:  # not our field id: it may hold the number, never name it
+                seen.add("document")
+                out.append(finding("IDENTITY_FOUND", None, _identity_message("document")))
     for kind, text in ex.texts:
         if kind not in seen and identity.contains_identity(text):
             seen.add(kind)
@@ -85,7 +93,7 @@ def guard(filename: str, ex: Extracted | None) -> list[Finding]:
     return out
 
 
-def _extract(kind: str, data: bytes, limits: Limits) -> Extracted:
+def _extract(kind: str, data: bytes, limits: Limits, pkg: Package | None = None) -> Extracted:
     if kind == "pdf":
         from processor.extract_pdf import extract_pdf
 
@@ -93,11 +101,11 @@ def _extract(kind: str, data: bytes, limits: Limits) -> Extracted:
     if kind == "docx":
         from processor.extract_docx import extract_docx
 
-        return extract_docx(data, limits)
+        return extract_docx(data, limits, pkg)
     if kind == "xlsx":
         from processor.extract_xlsx import extract_xlsx
 
-        return extract_xlsx(data, limits)
+        return extract_xlsx(data, limits, pkg)
     from processor.extract_json import extract_json
 
     return extract_json(data, limits)
@@ -117,15 +125,15 @@ def _kind(filename: str, data: bytes) -> str:
         )
     if content == "cfb":
         if named in ("docx", "xlsx", None):
-            from processor.ooxml import open_package
-
             open_package(data, Limits())  # raises FILE_ENCRYPTED for a protected Office file
         raise Refusal(
             "FILE_TYPE_UNSUPPORTED",
             "Filen er i et eldre Office-format (DOC/XLS). Lagre den som DOCX eller XLSX.",
         )
     if content is None:
-        raise Refusal("FILE_TYPE_UNSUPPORTED", "Innholdet i filen er ikke PDF, DOCX, XLSX eller JSON.")
+        raise Refusal(
+            "FILE_TYPE_UNSUPPORTED", "Innholdet i filen er ikke PDF, DOCX, XLSX eller JSON."
+        )
     if named is None:  # no suffix: go by content alone
         if content == "zip":
             return "zip"
@@ -140,16 +148,17 @@ def _kind(filename: str, data: bytes) -> str:
     return named
 
 
-def _zip_kind(data: bytes, named: str, limits: Limits) -> str:
-    from processor.ooxml import open_package
-
-    names = set(open_package(data, limits).names())
-    real = "docx" if "word/document.xml" in names else "xlsx" if "xl/workbook.xml" in names else None
+def _zip_kind(data: bytes, named: str, limits: Limits) -> tuple[str, Package]:
+    pkg = open_package(data, limits)
+    names = set(pkg.names())
+    real = (
+        "docx" if "word/document.xml" in names else "xlsx" if "xl/workbook.xml" in names else None
+    )
     if real is None:
         raise Refusal("FILE_TYPE_UNSUPPORTED", "ZIP-filen er verken et Word- eller Excel-dokument.")
     if named != "zip" and real != named:
         raise Refusal("FILE_TYPE_UNSUPPORTED", "Innholdet i filen passer ikke til filnavnet.")
-    return real
+    return real, pkg
 
 
 def ingest(filename: str, data: bytes, *, limits: Limits | None = None, today: date) -> Result:
@@ -158,13 +167,16 @@ def ingest(filename: str, data: bytes, *, limits: Limits | None = None, today: d
         return _rejected(filename, [finding("FILE_EMPTY")])
     if len(data) > limits.max_file_bytes:
         mb = limits.max_file_bytes // (1024 * 1024)
-        return _rejected(filename, [finding("FILE_TOO_LARGE", None, f"Filen er større enn {mb} MB.")])
+        return _rejected(
+            filename, [finding("FILE_TOO_LARGE", None, f"Filen er større enn {mb} MB.")]
+        )
     ex: Extracted | None = None
     try:
         kind = _kind(filename, data)
-        if kind == "zip" or kind in ("docx", "xlsx"):
-            kind = _zip_kind(data, kind, limits)
-        ex = _extract(kind, data, limits)
+        pkg = None
+        if kind in ("zip", "docx", "xlsx"):
+            kind, pkg = _zip_kind(data, kind, limits)
+        ex = _extract(kind, data, limits, pkg)
     except Refusal as refusal:
         return _rejected(filename, [*guard(filename, None), refusal.finding])
     except ImportError:
@@ -228,7 +240,9 @@ def _validate(filename: str, form: FormDef, ex: Extracted, limits: Limits, today
     flagged = {f.field for f in errors}
     for path in validator_for(form).problems(data):
         if path not in flagged and not any(path.startswith(f"{f}.") for f in flagged if f):
-            errors.append(finding("INVALID_VALUE", path, f"«{form.label(path)}» har ugyldig verdi."))
+            errors.append(
+                finding("INVALID_VALUE", path, f"«{form.label(path)}» har ugyldig verdi.")
+            )
             flagged.add(path)
     warnings = [finding("LABEL_FALLBACK")] if ex.label_fallback else []
     reference = values.get(form.reference_field) if form.reference_field else None

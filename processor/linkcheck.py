@@ -25,9 +25,20 @@ from processor.normalise import fold, normalise_value
 from processor.validate import reference_problem
 
 CHECKSUM_FIELD = "soknad.del1_kontrollsum"
-MONTHS = (
-    "januar februar mars april mai juni juli august september oktober november desember"
-).split()
+MONTHS = [
+    "januar",
+    "februar",
+    "mars",
+    "april",
+    "mai",
+    "juni",
+    "juli",
+    "august",
+    "september",
+    "oktober",
+    "november",
+    "desember",
+]
 
 
 @dataclass
@@ -102,9 +113,13 @@ def _date_patterns(d: date) -> list[re.Pattern[str]]:
         f"{yyyy}-{mm:02}-{dd:02}",
         f"{dd:02}.{mm:02}.{yy:02}",
         f"{dd:02}{mm:02}{yy:02}",
+        f"{dd:02}-{mm:02}-{yyyy}",
+        f"{dd}.{mm}.{yy:02}",
     ]
     out = [re.compile(rf"(?<!\d){re.escape(t)}(?!\d)") for t in texts]
-    out.append(re.compile(rf"(?<!\d){dd}\.?\s+{MONTHS[mm - 1]}\s+{yyyy}(?!\d)", re.IGNORECASE))
+    # "3. januar 1987", "03. januar 1987", "3. jan. 1987"
+    month = rf"(?:{MONTHS[mm - 1]}|{MONTHS[mm - 1][:3]}\.?)"
+    out.append(re.compile(rf"(?<!\d)0?{dd}\.?\s*{month}\s*{yyyy}(?!\d)", re.IGNORECASE))
     return out
 
 
@@ -116,66 +131,106 @@ def _texts(ex: Extracted) -> list[tuple[str | None, str]]:
     return out
 
 
-def check_link(del1: Extracted, del2: Extracted, today: date, key: bytes | None = None) -> LinkReport:
+def check_link(
+    del1: Extracted, del2: Extracted, today: date, key: bytes | None = None
+) -> LinkReport:
     report = LinkReport()
     f1, f2 = get_form("tilgang-del1"), get_form("tilgang-del2")
     report.add(
         del1.fields.get("skjema.type") == f1.id,
-        "Del 1 er en del 1 (tilgang-del1)." if del1.fields.get("skjema.type") == f1.id
+        "Del 1 er en del 1 (tilgang-del1)."
+        if del1.fields.get("skjema.type") == f1.id
         else "Den første filen er ikke en del 1 (tilgang-del1).",
     )
     report.add(
         del2.fields.get("skjema.type") == f2.id,
-        "Del 2 er en del 2 (tilgang-del2)." if del2.fields.get("skjema.type") == f2.id
+        "Del 2 er en del 2 (tilgang-del2)."
+        if del2.fields.get("skjema.type") == f2.id
         else "Den andre filen er ikke en del 2 (tilgang-del2).",
     )
 
     ref1 = str(del1.fields.get("soknad.referansenummer") or "").strip().upper()
     ref2 = str(del2.fields.get("soknad.referansenummer") or "").strip().upper()
     problem = reference_problem(ref1, today) if ref1 else "Referansenummeret mangler i del 1."
-    report.add(problem is None, "Referansenummeret i del 1 er gyldig." if problem is None
-               else f"Del 1: {problem}")
+    report.add(
+        problem is None,
+        "Referansenummeret i del 1 er gyldig." if problem is None else f"Del 1: {problem}",
+    )
     if ref1 and ref2:
-        report.add(ref1 == ref2, "Referansenumrene i del 1 og del 2 er like." if ref1 == ref2
-                   else "Referansenumrene i del 1 og del 2 er ulike.")
+        report.add(
+            ref1 == ref2,
+            "Referansenumrene i del 1 og del 2 er like."
+            if ref1 == ref2
+            else "Referansenumrene i del 1 og del 2 er ulike.",
+        )
     else:
         report.add(False, "Referansenummeret mangler i del 2.")
 
     raw_fnr = str(del1.fields.get("pasient.fodselsnummer") or "")
     digits = re.sub(r"[ .\-]", "", raw_fnr.strip())
     fnr_ok = identity.is_identity_number(digits)
-    report.add(fnr_ok, "Del 1 har et gyldig fødselsnummer." if fnr_ok
-               else "Del 1 mangler et gyldig fødselsnummer (11 siffer med riktige kontrollsiffer).")
+    report.add(
+        fnr_ok,
+        "Del 1 har et gyldig fødselsnummer."
+        if fnr_ok
+        else "Del 1 mangler et gyldig fødselsnummer (11 siffer med riktige kontrollsiffer).",
+    )
     name = str(del1.fields.get("pasient.navn") or "").strip()
-    report.add(bool(name), "Del 1 har pasientens navn." if name else "Del 1 mangler pasientens navn.")
+    report.add(
+        bool(name), "Del 1 har pasientens navn." if name else "Del 1 mangler pasientens navn."
+    )
     consent = normalise_value(f1.field("samtykke.gitt"), del1.fields.get("samtykke.gitt"))
-    report.add(consent is True, "Pasienten har samtykket i del 1." if consent is True
-               else "Samtykket i del 1 er ikke krysset av.")
+    report.add(
+        consent is True,
+        "Pasienten har samtykket i del 1."
+        if consent is True
+        else "Samtykket i del 1 er ikke krysset av.",
+    )
 
     texts = _texts(del2)
     where = lambda fid: f"i feltet «{f2.label(fid)}»" if fid and f2.lookup(fid) else "i dokumentet"  # noqa: E731
     if fnr_ok:
         hits = {fid for fid, t in texts if digits in identity.identity_numbers(t) or digits in t}
-        report.add(not hits, "Del 2 inneholder ikke fødselsnummeret fra del 1." if not hits
-                   else "Del 2 inneholder fødselsnummeret fra del 1 " + ", ".join(sorted(where(h) for h in hits)) + ".")
+        report.add(
+            not hits,
+            "Del 2 inneholder ikke fødselsnummeret fra del 1."
+            if not hits
+            else "Del 2 inneholder fødselsnummeret fra del 1 "
+            + ", ".join(sorted(where(h) for h in hits))
+            + ".",
+        )
         born = birth_date(digits)
         if born:
             patterns = _date_patterns(born)
             hits = {fid for fid, t in texts if any(p.search(t) for p in patterns)}
-            report.add(not hits, "Del 2 inneholder ikke fødselsdatoen." if not hits
-                       else "Del 2 inneholder fødselsdatoen " + ", ".join(sorted(where(h) for h in hits)) + ".")
+            report.add(
+                not hits,
+                "Del 2 inneholder ikke fødselsdatoen."
+                if not hits
+                else "Del 2 inneholder fødselsdatoen "
+                + ", ".join(sorted(where(h) for h in hits))
+                + ".",
+            )
     if name:
         words = {fold(w) for w in re.findall(r"[^\W\d_]{3,}", name)}
         free_text = [
-            (fid, str(v)) for fid, v in del2.fields.items()
-            if isinstance(v, str) and (hit := f2.lookup(fid)) and hit[0].type in ("text", "textarea")
+            (fid, str(v))
+            for fid, v in del2.fields.items()
+            if isinstance(v, str)
+            and (hit := f2.lookup(fid))
+            and hit[0].type in ("text", "textarea")
         ]
         hits = {
-            fid for fid, t in free_text
-            if words & {fold(w) for w in re.findall(r"[^\W\d_]+", t)}
+            fid for fid, t in free_text if words & {fold(w) for w in re.findall(r"[^\W\d_]+", t)}
         }
-        report.add(not hits, "Del 2 inneholder ikke pasientens navn." if not hits
-                   else "Del 2 inneholder ord fra pasientens navn " + ", ".join(sorted(where(h) for h in hits)) + ".")
+        report.add(
+            not hits,
+            "Del 2 inneholder ikke pasientens navn."
+            if not hits
+            else "Del 2 inneholder ord fra pasientens navn "
+            + ", ".join(sorted(where(h) for h in hits))
+            + ".",
+        )
 
     if key is not None and report.ok:
         report.checksum = kontrollsum(key, digits, ref1)
@@ -200,7 +255,13 @@ def write_checksum(filename: str, data: bytes, checksum: str) -> bytes:
 
 def _write_pdf(data: bytes, checksum: str) -> bytes:
     from pypdf import PdfReader, PdfWriter
-    from pypdf.generic import ArrayObject, BooleanObject, DictionaryObject, NameObject, TextStringObject
+    from pypdf.generic import (
+        ArrayObject,
+        BooleanObject,
+        DictionaryObject,
+        NameObject,
+        TextStringObject,
+    )
 
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
     acro = writer._root_object["/AcroForm"].get_object()
@@ -211,7 +272,11 @@ def _write_pdf(data: bytes, checksum: str) -> bytes:
             if not isinstance(node, DictionaryObject):
                 continue
             t = node.get("/T")
-            name = f"{prefix}.{t}" if prefix and t is not None else (str(t) if t is not None else prefix)
+            name = (
+                f"{prefix}.{t}"
+                if prefix and t is not None
+                else (str(t) if t is not None else prefix)
+            )
             if name == CHECKSUM_FIELD and t is not None:
                 return node
             if "/Kids" in node and (t is not None) and CHECKSUM_FIELD.startswith(name + "."):
@@ -226,7 +291,9 @@ def _write_pdf(data: bytes, checksum: str) -> bytes:
     node[NameObject("/V")] = TextStringObject(checksum)
     try:
         for page in writer.pages:
-            writer.update_page_form_field_values(page, {CHECKSUM_FIELD: checksum}, auto_regenerate=False)
+            writer.update_page_form_field_values(
+                page, {CHECKSUM_FIELD: checksum}, auto_regenerate=False
+            )
     except Exception:  # appearance regeneration is cosmetic; the value is set above
         pass
     acro[NameObject("/NeedAppearances")] = BooleanObject(True)
@@ -242,8 +309,12 @@ def _write_docx(data: bytes, checksum: str) -> bytes:
     from lxml import etree
 
     src = zipfile.ZipFile(io.BytesIO(data))
-    parts = [n for n in src.namelist() if re.fullmatch(r"word/(document|header\d*|footer\d*)\.xml", n)]
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    parts = [
+        n for n in src.namelist() if re.fullmatch(r"word/(document|header\d*|footer\d*)\.xml", n)
+    ]
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+    )
     changed: dict[str, bytes] = {}
     for part in parts:
         raw = src.read(part)
@@ -270,11 +341,15 @@ def _write_docx(data: bytes, checksum: str) -> bytes:
                     f"{{{_W}}}r",
                 )
                 etree.SubElement(run, f"{{{_W}}}t").text = checksum
-            changed[part] = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+            changed[part] = etree.tostring(
+                root, xml_declaration=True, encoding="UTF-8", standalone=True
+            )
     if not changed:
         raise NoChecksumField
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as dst:
         for info in src.infolist():
-            dst.writestr(info, changed.get(info.filename, src.read(info.filename)), info.compress_type)
+            dst.writestr(
+                info, changed.get(info.filename, src.read(info.filename)), info.compress_type
+            )
     return out.getvalue()

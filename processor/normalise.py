@@ -60,11 +60,10 @@ def parse_number(text: str) -> float | int | None:
             s = s.replace(",", "")
         else:
             return None
-    elif "." in s:
-        if s.count(".") > 1 or re.fullmatch(r"\d{1,3}\.\d{3}", s):
-            if not re.fullmatch(r"\d{1,3}(\.\d{3})+", s):
-                return None
-            s = s.replace(".", "")
+    elif "." in s and (s.count(".") > 1 or re.fullmatch(r"\d{1,3}\.\d{3}", s)):
+        if not re.fullmatch(r"\d{1,3}(\.\d{3})+", s):
+            return None
+        s = s.replace(".", "")
     try:
         value = float(sign + s)
     except ValueError:
@@ -133,14 +132,18 @@ def normalise_value(field: Field, raw: object, max_chars: int = 200_000) -> obje
         if isinstance(raw, bool):
             return raw
         if isinstance(raw, int | float):
-            return bool(raw) if raw in (0, 1) else Problem("Avkrysningsfeltet har en ugyldig verdi.")
+            return (
+                bool(raw) if raw in (0, 1) else Problem("Avkrysningsfeltet har en ugyldig verdi.")
+            )
         if isinstance(raw, str):
             key = raw.strip().casefold()
             if key in _TRUE:
                 return True
             if key in _FALSE or key == "":
                 return False
-        return Problem("Avkrysningsfeltet har en ugyldig verdi. Bruk avkrysset eller ikke avkrysset.")
+        return Problem(
+            "Avkrysningsfeltet har en ugyldig verdi. Bruk avkrysset eller ikke avkrysset."
+        )
 
     if t in ("integer", "number") and isinstance(raw, int | float) and not isinstance(raw, bool):
         value: object = raw
@@ -158,7 +161,11 @@ def normalise_value(field: Field, raw: object, max_chars: int = 200_000) -> obje
             return text.upper() if t == "reference" else text
         if t == "date":
             d = parse_date(text)
-            return d.isoformat() if d else Problem("Ugyldig dato. Skriv DD.MM.ÅÅÅÅ, for eksempel 14.03.2025.")
+            return (
+                d.isoformat()
+                if d
+                else Problem("Ugyldig dato. Skriv DD.MM.ÅÅÅÅ, for eksempel 14.03.2025.")
+            )
         if t == "choice":
             return _choice(field, text)
         if t == "hf":
@@ -166,7 +173,11 @@ def normalise_value(field: Field, raw: object, max_chars: int = 200_000) -> obje
         if t == "email":
             return text if _EMAIL.match(text) else Problem("Ugyldig e-postadresse.")
         if t == "url":
-            return text if _URL.match(text) else Problem("Lenken må begynne med https://, http:// eller doi:.")
+            return (
+                text
+                if _URL.match(text)
+                else Problem("Lenken må begynne med https://, http:// eller doi:.")
+            )
         value = parse_number(text)
         if value is None:
             return Problem("Verdien må være et tall, for eksempel 12 500 eller 12 500,50.")

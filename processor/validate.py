@@ -96,7 +96,11 @@ def validate(
     for section in form.sections:
         for item in section.items:
             fields = (
-                [(item.field_id(n, sub), sub) for n in range(1, item.count + 1) for sub in item.fields]
+                [
+                    (item.field_id(n, sub), sub)
+                    for n in range(1, item.count + 1)
+                    for sub in item.fields
+                ]
                 if isinstance(item, Repeat)
                 else [(item.id, item)]
             )
@@ -106,7 +110,11 @@ def validate(
                 v = values.get(fid)
                 if f.must_be_true:
                     if v is not True:
-                        add(f.must_be_true, fid, _must_be_true_message(f.must_be_true, form.label(fid)))
+                        add(
+                            f.must_be_true,
+                            fid,
+                            _must_be_true_message(f.must_be_true, form.label(fid)),
+                        )
                     continue
                 if not _filled(v):
                     if f.required and f.type != "checkbox":
@@ -164,7 +172,11 @@ def _apply(form, rule, values, flagged, add, today) -> None:  # noqa: C901 - one
         if any(values.get(w) in rule.values for w in rule.when) and not _filled(
             values.get(rule.field)
         ):
-            add(rule.code, rule.field, f"«{form.label(rule.field)}» må fylles ut når et svar er «Delvis» eller «Nei».")
+            add(
+                rule.code,
+                rule.field,
+                f"«{form.label(rule.field)}» må fylles ut når et svar er «Delvis» eller «Nei».",
+            )
     elif isinstance(rule, AtLeastOneTrue):
         if not any(values.get(f) is True for f in rule.fields):
             add(rule.code, None, rule.message)
@@ -177,9 +189,9 @@ def _apply(form, rule, values, flagged, add, today) -> None:  # noqa: C901 - one
         rep = next(r for r in form.repeats() if r.id == rule.group)
         for n, row in _rows(form, rule.group, values):
             target = f"{rep.id}.{n}.{rule.then}"
-            if _filled(row.get(rule.if_filled)) and not _filled(row.get(rule.then)):
-                if target not in flagged:
-                    add(rule.code, target, f"{rule.message} (rad {n})")
+            incomplete_row = _filled(row.get(rule.if_filled)) and not _filled(row.get(rule.then))
+            if incomplete_row and target not in flagged:
+                add(rule.code, target, f"{rule.message} (rad {n})")
     elif isinstance(rule, OnlyWith):
         if rule.field in flagged:
             return
@@ -226,6 +238,7 @@ def _budget(form, rule: BudgetFormula, values, flagged, add) -> None:
             add(
                 "INVALID_VALUE",
                 fid,
-                f"«{form.label(fid)}» stemmer ikke med forutsetningene (beregnet {want:,.0f} kr)."
-                .replace(",", " "),
+                f"«{form.label(fid)}» stemmer ikke med forutsetningene (beregnet {want:,.0f} kr).".replace(
+                    ",", " "
+                ),
             )

@@ -23,9 +23,7 @@ from forms.catalog import (
 )
 
 HERE = Path(__file__).parent
-REFERENCE_PATTERN = (
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}-[A-ZÆØÅ]+-[A-ZÆØÅ0-9]{1,20}(-[1-9][0-9]{0,2})?$"
-)
+REFERENCE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}-[A-ZÆØÅ]+-[A-ZÆØÅ0-9]{1,20}(-[1-9][0-9]{0,2})?$"
 URL_PATTERN = r"^([hH][tT][tT][pP][sS]?://|[dD][oO][iI]:)"
 
 

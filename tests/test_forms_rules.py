@@ -276,9 +276,7 @@ def test_phase_out_recommendation_needs_phase_out_purpose():
 
 
 def test_no_studies_needs_very_low_quality():
-    result = run(
-        "minihta", {"dokumentasjon.antall_studier": "0", "dokumentasjon.kvalitet": "lav"}
-    )
+    result = run("minihta", {"dokumentasjon.antall_studier": "0", "dokumentasjon.kvalitet": "lav"})
     assert ("INVALID_VALUE", "dokumentasjon.kvalitet") in findings(result)
     ok = run("minihta", {"dokumentasjon.antall_studier": 0, "dokumentasjon.kvalitet": "Svært lav"})
     assert ok.status == "accepted", ok.errors
@@ -333,7 +331,10 @@ def test_empty_income_change_counts_as_zero():
             "okonomi.kostnad_dagens_praksis_per_ar",
         )
     )
-    changes = {"okonomi.endring_inntekter_per_ar": None, "okonomi.budsjett.ar1": inv + drift - dagens}
+    changes = {
+        "okonomi.endring_inntekter_per_ar": None,
+        "okonomi.budsjett.ar1": inv + drift - dagens,
+    }
     changes.update({f"okonomi.budsjett.ar{n}": drift - dagens for n in range(2, 6)})
     assert run("minihta-okonomi", changes).status == "accepted"
 
@@ -351,9 +352,7 @@ def test_yellow_conflict_needs_description():
 
 @pytest.mark.parametrize("answer", ["delvis", "Nei"])
 def test_partial_or_negative_answer_needs_comments(answer):
-    result = run(
-        "minihta-fagfelle", {"vurdering.okonomi": answer, "vurdering.kommentarer": None}
-    )
+    result = run("minihta-fagfelle", {"vurdering.okonomi": answer, "vurdering.kommentarer": None})
     assert ("REQUIRED", "vurdering.kommentarer") in findings(result)
 
 
@@ -365,7 +364,10 @@ def test_case_id_format():
 @pytest.mark.parametrize(
     ("changes", "field_id"),
     [
-        ({"beslutning.utfall": "innfort_med_vilkar", "beslutning.vilkar": None}, "beslutning.vilkar"),
+        (
+            {"beslutning.utfall": "innfort_med_vilkar", "beslutning.vilkar": None},
+            "beslutning.vilkar",
+        ),
         (
             {"oppfolging.evaluering_planlagt": True, "oppfolging.revurderingsdato": None},
             "oppfolging.revurderingsdato",

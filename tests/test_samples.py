@@ -22,8 +22,18 @@ def _get(data: dict, dotted: str):
 def check_output(samples_dir, expected):
     files = [str(samples_dir / name) for name in sorted(expected)]
     proc = subprocess.run(
-        [sys.executable, "-m", "web.cli", "check", "--json", "--jobs", "2",
-         "--today", TODAY.isoformat(), *files],
+        [
+            sys.executable,
+            "-m",
+            "web.cli",
+            "check",
+            "--json",
+            "--jobs",
+            "2",
+            "--today",
+            TODAY.isoformat(),
+            *files,
+        ],
         capture_output=True,
         text=True,
         timeout=300,

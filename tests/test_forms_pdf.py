@@ -1,0 +1,393 @@
+"""FORMS.md section 4.1 (PDF) and the file-level codes of section 8.
+
+The PDFs are built here: a flat AcroForm made by reportlab whose field names are the dotted ids,
+and a hierarchical AcroForm of pypdf generic objects (`helseforetak` under a parent `soknad`). Both
+are filled with pypdf, as an HF's PDF software would fill them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+
+import pytest
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import (
+    ArrayObject,
+    DecodedStreamObject,
+    DictionaryObject,
+    NameObject,
+    TextStringObject,
+)
+
+from forms.catalog import get_form
+from forms.templates.docx import build_docx
+from processor.extract_pdf import extract_pdf
+from processor.findings import CODES, Limits
+from processor.ingest import ingest
+from tests.conftest import TODAY
+from tests.spec_support import (
+    DEL2_VALUES,
+    field_kinds,
+    fill_with_pypdf,
+    hierarchical_pdf,
+    pdf_values,
+    reportlab_pdf,
+)
+
+KINDS = field_kinds()
+BUILDERS = {"flat": reportlab_pdf, "hierarchical": hierarchical_pdf}
+
+
+def filled(builder: str, **overrides: object) -> bytes:
+    values = {**DEL2_VALUES, **overrides}
+    return fill_with_pypdf(BUILDERS[builder](KINDS), pdf_values(values, KINDS))
+
+
+@pytest.fixture(scope="module")
+def flat_pdf() -> bytes:
+    return filled("flat")
+
+
+@pytest.fixture(scope="module")
+def hier_pdf() -> bytes:
+    return filled("hierarchical")
+
+
+def fields_of(pdf: bytes) -> dict[str, object]:
+    """Extracted fields, an empty string read as "not filled" (FORMS.md section 2)."""
+    return {k: (None if v == "" else v) for k, v in extract_pdf(pdf, Limits()).fields.items()}
+
+
+def rewrite(pdf: bytes, change) -> bytes:
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
+    change(writer)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def codes(filename: str, data: bytes, **kw) -> tuple[str, set[str]]:
+    result = ingest(filename, data, today=TODAY, **kw)
+    return result.status, {f.code for f in result.errors}
+
+
+# ---- flat and hierarchical names are the same field ------------------------------------------------
+
+
+def test_flat_and_hierarchical_pdfs_give_the_same_fields(flat_pdf, hier_pdf):
+    flat, hier = fields_of(flat_pdf), fields_of(hier_pdf)
+    assert set(flat) == set(KINDS)
+    assert flat == hier
+
+
+def test_hierarchical_pdf_really_nests_its_fields(hier_pdf):
+    acro = PdfReader(io.BytesIO(hier_pdf)).trailer["/Root"]["/AcroForm"]
+    top = {str(f.get_object()["/T"]) for f in acro["/Fields"]}
+    assert {"skjema", "soknad", "pasient", "kriterier", "litteratur"} <= top
+    assert "soknad.helseforetak" not in top
+
+
+def test_flat_and_hierarchical_pdfs_are_accepted_with_the_same_data(flat_pdf, hier_pdf):
+    a = ingest("del2.pdf", flat_pdf, today=TODAY)
+    b = ingest("del2.pdf", hier_pdf, today=TODAY)
+    assert a.status == b.status == "accepted", (a.errors, b.errors)
+    assert a.data == b.data
+    assert a.data["kriterier"]["okt_nytte"]["oppfylt"] is True
+    assert a.data["kriterier"]["hoyere_alvorlighet"]["oppfylt"] is False
+    assert a.data["kostnader"]["andre_per_maned"] == 1000.5
+    assert a.reference == DEL2_VALUES["soknad.referansenummer"]
+
+
+@pytest.mark.parametrize("builder", sorted(BUILDERS))
+def test_missing_field_value_is_reported_from_a_pdf(builder):
+    result = ingest("del2.pdf", filled(builder, **{"pasient.diagnose": ""}), today=TODAY)
+    assert result.status == "incomplete"
+    assert [(f.code, f.field) for f in result.errors] == [("REQUIRED", "pasient.diagnose")]
+
+
+# ---- checkboxes and radio groups -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("on_state", ["Yes", "On", "1", "Ja"])
+def test_any_checkbox_state_but_off_is_true(on_state):
+    pdf = hierarchical_pdf(KINDS, DEL2_VALUES, on_state=on_state)
+    fields = fields_of(pdf)
+    assert fields["soknad.samtykke_bekreftet"] is True
+    assert fields["kriterier.hoyere_alvorlighet.oppfylt"] is False
+    assert ingest("del2.pdf", pdf, today=TODAY).status == "accepted"
+
+
+@pytest.mark.parametrize("builder", sorted(BUILDERS))
+def test_off_checkbox_is_false(builder):
+    pdf = filled(builder, **{"soknad.samtykke_bekreftet": False})
+    assert fields_of(pdf)["soknad.samtykke_bekreftet"] is False
+    result = ingest("del2.pdf", pdf, today=TODAY)
+    assert result.status == "incomplete"
+    assert [(f.code, f.field) for f in result.errors] == [
+        ("CONSENT_MISSING", "soknad.samtykke_bekreftet")
+    ]
+
+
+def test_checkbox_value_comes_from_v_not_from_the_appearance(flat_pdf):
+    def tick_only_the_appearance(writer: PdfWriter) -> None:
+        for page in writer.pages:
+            for annot in page["/Annots"]:
+                a = annot.get_object()
+                if a.get("/T") == "soknad.samtykke_bekreftet":
+                    a[NameObject("/V")] = NameObject("/Off")
+                    a[NameObject("/AS")] = NameObject("/Yes")
+                    found.append(a)
+
+    found: list = []
+    pdf = rewrite(flat_pdf, tick_only_the_appearance)
+    assert found
+    assert fields_of(pdf)["soknad.samtykke_bekreftet"] is False
+
+
+def test_checkbox_without_v_is_not_ticked():
+    def drop_v(writer: PdfWriter) -> None:
+        for page in writer.pages:
+            for annot in page["/Annots"]:
+                a = annot.get_object()
+                if a.get("/T") == "linjeleder_godkjent":
+                    del a["/V"]
+                    found.append(a)
+
+    found: list = []
+
+    pdf = rewrite(hierarchical_pdf(KINDS, DEL2_VALUES), drop_v)
+    assert found
+    assert fields_of(pdf)["forankring.linjeleder_godkjent"] is False
+
+
+@pytest.mark.parametrize("builder", sorted(BUILDERS))
+@pytest.mark.parametrize("code", ["kurativ", "livsforlengende", "annet"])
+def test_radio_group_gives_the_selected_code(builder, code):
+    extra = {"behandling.behandlingsmal_annet": "Bedre livskvalitet"} if code == "annet" else {}
+    pdf = filled(builder, **{"behandling.behandlingsmal": code, **extra})
+    assert fields_of(pdf)["behandling.behandlingsmal"] == code
+    result = ingest("del2.pdf", pdf, today=TODAY)
+    assert result.status == "accepted", result.errors
+    assert result.data["behandling"]["behandlingsmal"] == code
+
+
+def test_radio_group_without_selection_is_required():
+    values = {k: v for k, v in DEL2_VALUES.items() if k != "behandling.behandlingsmal"}
+    pdf = hierarchical_pdf(KINDS, values)
+    assert fields_of(pdf)["behandling.behandlingsmal"] is None
+    result = ingest("del2.pdf", pdf, today=TODAY)
+    assert [(f.code, f.field) for f in result.errors] == [("REQUIRED", "behandling.behandlingsmal")]
+
+
+# ---- PDFs that are rejected ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("user", "owner"), [("x", None), ("", "eier")])
+def test_encrypted_pdf_is_rejected(flat_pdf, user, owner):
+    pdf = rewrite(flat_pdf, lambda w: w.encrypt(user, owner))
+    assert codes("del2.pdf", pdf) == ("rejected", {"FILE_ENCRYPTED"})
+
+
+@pytest.mark.parametrize("fraction", [0.5, 0.9, 0.1])
+def test_truncated_pdf_is_corrupt(flat_pdf, fraction):
+    assert codes("del2.pdf", flat_pdf[: int(len(flat_pdf) * fraction)]) == (
+        "rejected",
+        {"FILE_CORRUPT"},
+    )
+
+
+def _blank_pdf(acroform: dict | None = None) -> bytes:
+    writer = PdfWriter()
+    writer.add_blank_page(612, 792)
+    if acroform is not None:
+        writer._root_object[NameObject("/AcroForm")] = DictionaryObject(acroform)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_xfa_only_pdf_has_no_form_fields():
+    xfa = DecodedStreamObject()
+    xfa.set_data(b'<xdp:xdp xmlns:xdp="http://ns.adobe.com/xdp/"></xdp:xdp>')
+    pdf = _blank_pdf({NameObject("/Fields"): ArrayObject(), NameObject("/XFA"): xfa})
+    assert codes("del2.pdf", pdf) == ("rejected", {"FILE_NO_FORM_FIELDS"})
+
+
+def test_pdf_without_acroform_has_no_form_fields():
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf)
+    c.drawString(72, 720, "Søknad om individuell tilgang – Del 2 (skannet)")
+    c.showPage()
+    c.save()
+    assert codes("scan.pdf", buf.getvalue()) == ("rejected", {"FILE_NO_FORM_FIELDS"})
+    assert codes("blank.pdf", _blank_pdf()) == ("rejected", {"FILE_NO_FORM_FIELDS"})
+
+
+def _field_tree_pdf(build) -> bytes:
+    """A PDF whose /AcroForm /Fields is made by `build(writer) -> list of field refs`."""
+    writer = PdfWriter()
+    writer.add_blank_page(612, 792)
+    fields = ArrayObject(build(writer))
+    writer._root_object[NameObject("/AcroForm")] = DictionaryObject({NameObject("/Fields"): fields})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _text_field(writer: PdfWriter, name: str, value: str):
+    return writer._add_object(
+        DictionaryObject(
+            {
+                NameObject("/T"): TextStringObject(name),
+                NameObject("/FT"): NameObject("/Tx"),
+                NameObject("/V"): TextStringObject(value),
+            }
+        )
+    )
+
+
+def test_field_tree_with_a_cycle_does_not_hang_or_crash():
+    def build(writer: PdfWriter):
+        a = writer._add_object(DictionaryObject({NameObject("/T"): TextStringObject("soknad")}))
+        b = writer._add_object(DictionaryObject({NameObject("/T"): TextStringObject("indre")}))
+        a.get_object()[NameObject("/Kids")] = ArrayObject(
+            [b, a, _text_field(writer, "helseforetak", "STO")]
+        )
+        b.get_object()[NameObject("/Kids")] = ArrayObject([a, b])
+        return [
+            _text_field(writer, "skjema.type", "tilgang-del2"),
+            _text_field(writer, "skjema.versjon", "1"),
+            a,
+        ]
+
+    result = ingest("del2.pdf", _field_tree_pdf(build), today=TODAY)
+    assert result.status in ("rejected", "incomplete")
+    assert result.errors and all(f.code in CODES for f in result.errors)
+
+
+@pytest.mark.parametrize("extra", [1, 200])
+def test_field_tree_nested_beyond_the_depth_limit_is_rejected(extra):
+    limits = Limits()
+
+    def build(writer: PdfWriter):
+        ref = _text_field(writer, "dypt", "verdi")
+        for n in range(limits.max_depth + extra):
+            parent = writer._add_object(
+                DictionaryObject(
+                    {
+                        NameObject("/T"): TextStringObject(f"n{n}"),
+                        NameObject("/Kids"): ArrayObject([ref]),
+                    }
+                )
+            )
+            ref.get_object()[NameObject("/Parent")] = parent
+            ref = parent
+        return [_text_field(writer, "skjema.type", "tilgang-del2"), ref]
+
+    result = ingest("del2.pdf", _field_tree_pdf(build), limits=limits, today=TODAY)
+    assert result.status == "rejected"
+    assert result.errors and all(f.code in CODES for f in result.errors)
+
+
+def test_field_tree_within_the_depth_limit_is_read():
+    def build(writer: PdfWriter):
+        ref = _text_field(writer, "helseforetak", "STO")
+        for n in range(5):
+            parent = writer._add_object(
+                DictionaryObject(
+                    {
+                        NameObject("/T"): TextStringObject("soknad" if n == 4 else f"n{n}"),
+                        NameObject("/Kids"): ArrayObject([ref]),
+                    }
+                )
+            )
+            ref = parent
+        return [ref]
+
+    fields = extract_pdf(_field_tree_pdf(build), Limits()).fields
+    assert fields == {"soknad.n3.n2.n1.n0.helseforetak": "STO"}
+
+
+# ---- files that are no PDF (or too much of one) --------------------------------------------------
+
+
+def test_garbage_named_pdf_is_rejected():
+    data = random.Random(7).randbytes(5000)
+    status, found = codes("del2.pdf", data)
+    assert status == "rejected" and found
+
+
+def test_pdf_header_followed_by_garbage_is_corrupt():
+    data = b"%PDF-1.7\n" + random.Random(8).randbytes(5000) + b"\n%%EOF\n"
+    assert codes("del2.pdf", data) == ("rejected", {"FILE_CORRUPT"})
+
+
+def test_docx_named_pdf_is_unsupported():
+    docx = build_docx(get_form("tilgang-del2"))
+    assert docx.startswith(b"PK")
+    assert codes("del2.pdf", docx) == ("rejected", {"FILE_TYPE_UNSUPPORTED"})
+
+
+def test_pdf_named_docx_is_unsupported(flat_pdf):
+    assert codes("del2.docx", flat_pdf) == ("rejected", {"FILE_TYPE_UNSUPPORTED"})
+
+
+@pytest.mark.parametrize("name", ["del2.docm", "del2.DOCM", "okonomi.xlsm"])
+def test_macro_enabled_office_file_is_rejected(name):
+    docx = build_docx(get_form("tilgang-del2"))
+    assert codes(name, docx) == ("rejected", {"FILE_MACROS"})
+
+
+@pytest.mark.parametrize("name", ["del2.txt", "del2.doc", "del2.pdf.exe"])
+def test_unsupported_suffix_is_rejected(name, flat_pdf):
+    assert codes(name, flat_pdf) == ("rejected", {"FILE_TYPE_UNSUPPORTED"})
+
+
+def test_empty_file_is_rejected():
+    assert codes("del2.pdf", b"") == ("rejected", {"FILE_EMPTY"})
+
+
+def test_file_over_the_limit_is_too_large(flat_pdf):
+    small = Limits(max_file_bytes=len(flat_pdf) - 1)
+    assert codes("del2.pdf", flat_pdf, limits=small) == ("rejected", {"FILE_TOO_LARGE"})
+    exact = Limits(max_file_bytes=len(flat_pdf))
+    assert codes("del2.pdf", flat_pdf, limits=exact) == ("accepted", set())
+
+
+# ---- hostile bytes never crash the pipeline ------------------------------------------------------
+
+
+def _mutations(base: bytes, rng: random.Random, n: int):
+    for i in range(n):
+        data = bytearray(base)
+        how = i % 4
+        if how in (0, 2):  # flip bytes
+            for _ in range(rng.randint(1, 40)):
+                data[rng.randrange(len(data))] = rng.randrange(256)
+        if how in (1, 2):  # truncate
+            data = data[: rng.randrange(1, len(data))]
+        if how == 3:  # splice a chunk of the file somewhere else
+            a = rng.randrange(len(data))
+            b = min(len(data), a + rng.randint(1, 2000))
+            at = rng.randrange(len(data))
+            data[at:at] = data[a:b]
+        yield bytes(data)
+
+
+def test_mutated_pdfs_never_raise_and_always_say_why(flat_pdf, hier_pdf):
+    rng = random.Random(20261123)
+    seen = set()
+    for base in (flat_pdf, hier_pdf):
+        for data in _mutations(base, rng, 100):
+            result = ingest("del2.pdf", data, today=TODAY)
+            seen.add(result.status)
+            assert result.status in ("accepted", "incomplete", "rejected")
+            if result.status != "accepted":
+                assert result.errors, "a file that is not accepted carries a finding"
+            assert all(f.code in CODES and f.message for f in result.errors)
+            json.dumps(result.to_dict())
+    assert "rejected" in seen
