@@ -1,13 +1,20 @@
-"""Fixtures: a fake unit of work, and a migrated SQLite database with a blob folder."""
+"""Fixtures: a fake unit of work, and a migrated database with a blob folder.
+
+Integration tests run on SQLite always and on PostgreSQL when `SKJEMAMOTTAK_TEST_POSTGRES_URL`
+names a server (CI starts one with `.ci/postgres.sh`). Each PostgreSQL test gets its own database,
+copied from a migrated template database.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, make_url, text
 
 from storage import db
 from storage.blobs import FileBlobStore, MemoryBlobStore
@@ -36,11 +43,60 @@ def instance(tmp_path: Path, migrated_template: Path) -> Path:
     return folder
 
 
+PG_URL = os.environ.get("SKJEMAMOTTAK_TEST_POSTGRES_URL")
+PG_TEMPLATE = "skjemamottak_test_template"
+
+
+def _pg_admin() -> Engine:
+    assert PG_URL
+    return create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+
+
+def _pg_url(database: str) -> str:
+    assert PG_URL
+    return make_url(PG_URL).set(database=database).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    admin = _pg_admin()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_TEMPLATE}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{PG_TEMPLATE}"'))
+    db.upgrade(_pg_url(PG_TEMPLATE))
+    yield PG_TEMPLATE
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_TEMPLATE}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgresql" and not PG_URL:
+        pytest.skip("no PostgreSQL server: set SKJEMAMOTTAK_TEST_POSTGRES_URL (see .ci/run)")
+    return request.param
+
+
 @pytest.fixture
-def engine(instance: Path) -> Iterator[Engine]:
-    eng = db.make_engine(db.default_url(instance))
-    yield eng
-    eng.dispose()
+def engine(backend: str, instance: Path, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    if backend == "sqlite":
+        eng = db.make_engine(db.default_url(instance))
+        yield eng
+        eng.dispose()
+        return
+    template = request.getfixturevalue("pg_template")
+    name = f"skjemamottak_test_{uuid.uuid4().hex[:12]}"
+    admin = _pg_admin()
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    eng = db.make_engine(_pg_url(name))
+    try:
+        yield eng
+    finally:
+        eng.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture

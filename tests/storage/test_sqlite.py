@@ -1,4 +1,5 @@
-"""The SQLAlchemy unit of work on a real SQLite file, migrated by Alembic through `db.upgrade`."""
+"""The SQLAlchemy unit of work on a real database (SQLite, and PostgreSQL when a server is
+configured), migrated by Alembic through `db.upgrade`."""
 
 from __future__ import annotations
 
@@ -61,6 +62,8 @@ def test_upgrade_is_idempotent_and_needs_no_ini_file(tmp_path: Path) -> None:
 
 
 def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(engine: Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite PRAGMAs")
     with engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
@@ -269,6 +272,16 @@ def _all_bytes(folder: Path) -> bytes:
     return b"".join(p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file())
 
 
+def _database_text(engine: Engine) -> str:
+    """Every row of every table as text: what a database dump would show."""
+    out = []
+    with engine.connect() as conn:
+        for table in inspect(engine).get_table_names():
+            for row in conn.execute(text(f'SELECT * FROM "{table}"')):
+                out.append(repr(tuple(row)))
+    return "\n".join(out)
+
+
 def test_rejected_upload_with_an_identity_number_leaves_no_trace(
     sql_uow: SqlAlchemyUnitOfWork,
     engine: Engine,
@@ -295,8 +308,10 @@ def test_rejected_upload_with_an_identity_number_leaves_no_trace(
     with sql_uow:
         assert (len(sql_uow.audit.list()), sql_uow.cases.blob_shas()) == before
         assert sql_uow.cases.get("2026-09-15-OUS-KREFT") is None
+    rows = _database_text(engine)
+    assert "Progresjon etter to linjer" not in rows
     engine.dispose()  # checkpoint the WAL into the file
-    stored = _all_bytes(instance)
+    stored = _all_bytes(instance) + rows.encode()
     assert stored  # the database and the first blob are there
     for needle in (number, spaced, number[:6] + number[6:]):
         assert needle.encode() not in stored
