@@ -5,12 +5,12 @@ PYTHON ?= python3
 install:
 	$(PYTHON) -m pip install -q -e '.[dev]'
 
-# Until the web service lands (issue 4), `make run` writes the blank templates to instance/maler
-# and checks the shared samples with the offline command.
+# Installs, migrates the database in instance/, creates demo users and cases (once; the logins
+# are printed every time) and serves the app on http://127.0.0.1:5000/.
 run: install
-	$(PYTHON) -m web.cli templates instance/maler
-	-$(PYTHON) -m web.cli check ../shared/samples/*.pdf ../shared/samples/*.docx \
-		../shared/samples/*.xlsx ../shared/samples/*.json
+	$(PYTHON) -m web.cli db upgrade
+	$(PYTHON) -m web.cli demo
+	$(PYTHON) -m web.cli serve --host 127.0.0.1 --port 5000
 
 test:
 	$(PYTHON) -m ruff check .

@@ -1,7 +1,8 @@
 """The `skjemamottak` command: the operator's and the tests' front door.
 
 Processor commands (`check`, `link`, `templates`) need no server and no database; they import
-nothing of Flask or SQLAlchemy.
+nothing of Flask or SQLAlchemy. The others (`serve`, `db`, `user`, `token`, `audit`, `demo`) import
+the storage and web layers inside the command.
 """
 
 from __future__ import annotations
@@ -13,7 +14,11 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from web.runtime import Storage
 
 OSLO = ZoneInfo("Europe/Oslo")
 STATUS_NB = {"accepted": "godkjent", "incomplete": "ufullstendig", "rejected": "avvist"}
@@ -77,7 +82,9 @@ def _report(results: list[dict]) -> str:
                 where = ""
                 if f["field"]:
                     label = form.label(f["field"]) if form else f["field"]
-                    where = f"{label} ({f['field']}): " if label != f["field"] else f"{f['field']}: "
+                    where = (
+                        f"{label} ({f['field']}): " if label != f["field"] else f"{f['field']}: "
+                    )
                 lines.append(f"  - {kind}: {where}{f['message']} [{f['code']}]")
     counts = {s: sum(r["status"] == s for r in results) for s in STATUS_NB}
     lines.append(
@@ -184,6 +191,98 @@ def cmd_templates(ns: argparse.Namespace) -> int:
     return 0
 
 
+# ---- server, database, users (these import the storage and web layers) -------------------------
+
+
+def _storage(migrate: bool = True) -> Storage:
+    from web.runtime import open_storage
+
+    return open_storage(migrate=migrate)
+
+
+def _domain_error(e: Exception) -> int:
+    print(f"skjemamottak: {getattr(e, 'message', e)}", file=sys.stderr)
+    return 1
+
+
+def cmd_serve(ns: argparse.Namespace) -> int:
+    from waitress import serve
+
+    from web.app import create_app
+
+    app = create_app()
+    print(f"Skjemamottak kjører på http://{ns.host}:{ns.port}/ (avslutt med Ctrl+C)")
+    serve(app, host=ns.host, port=ns.port, threads=ns.threads, ident="skjemamottak")
+    return 0
+
+
+def cmd_db_upgrade(ns: argparse.Namespace) -> int:
+    st = _storage(migrate=False)
+    st.upgrade()
+    print("Databasen er oppdatert.")
+    return 0
+
+
+def cmd_user_add(ns: argparse.Namespace) -> int:
+    from storage import services
+    from storage.errors import DomainError
+
+    password = None
+    if ns.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            print("skjemamottak user add: passordet er tomt", file=sys.stderr)
+            return 2
+    try:
+        services.add_user(
+            _storage().uow(),
+            ns.name,
+            roles=ns.role,
+            hf=ns.hf,
+            beslutningstaker=ns.beslutningstaker,
+            fagomrader=ns.fagomrade or (),
+            password=password,
+            actor="cli",
+        )
+    except DomainError as e:
+        return _domain_error(e)
+    print(f"Brukeren {ns.name} er opprettet.")
+    return 0
+
+
+def cmd_token_create(ns: argparse.Namespace) -> int:
+    from storage import services
+    from storage.errors import DomainError
+
+    try:
+        token = services.create_token(_storage().uow(), ns.name, actor="cli")
+    except DomainError as e:
+        return _domain_error(e)
+    print(token)
+    return 0
+
+
+def cmd_audit_verify(ns: argparse.Namespace) -> int:
+    uow = _storage().uow()
+    with uow:
+        ok, seq = uow.audit.verify()
+    if ok:
+        print("Revisjonsloggen er hel.")
+        return 0
+    print(f"Revisjonsloggen er brutt ved hendelse {seq}.")
+    return 1
+
+
+def cmd_demo(ns: argparse.Namespace) -> int:
+    from web import demo
+
+    st = _storage()
+    if not demo.create(st):
+        print("Demodata finnes allerede; ingenting er endret.")
+    demo.print_logins()
+    return 0
+
+
 # ---- main ---------------------------------------------------------------------------------------
 
 
@@ -210,6 +309,50 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("templates", help="skriv blanke maler (PDF, DOCX, XLSX, JSON Schema, FHIR)")
     p.add_argument("outdir", metavar="MAPPE")
     p.set_defaults(func=cmd_templates)
+
+    p = sub.add_parser("serve", help="kjør webtjenesten (waitress)")
+    p.add_argument("--host", default="127.0.0.1", help="adresse å lytte på (127.0.0.1)")
+    p.add_argument("--port", type=int, default=5000, help="port (5000)")
+    p.add_argument("--threads", type=int, default=8, help="antall tråder (8)")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("db", help="databasen")
+    dbsub = p.add_subparsers(dest="db_command", metavar="KOMMANDO", parser_class=_Parser)
+    dbsub.required = True
+    q = dbsub.add_parser("upgrade", help="opprett eller oppgrader databaseskjemaet")
+    q.set_defaults(func=cmd_db_upgrade)
+
+    p = sub.add_parser("user", help="brukere")
+    usub = p.add_subparsers(dest="user_command", metavar="KOMMANDO", parser_class=_Parser)
+    usub.required = True
+    q = usub.add_parser("add", help="opprett en bruker")
+    q.add_argument("name", metavar="NAVN")
+    q.add_argument(
+        "--role", action="append", required=True, metavar="ROLLE", help="rolle (kan gjentas)"
+    )
+    q.add_argument("--hf", metavar="KODE", help="helseforetaket brukeren hører til")
+    q.add_argument(
+        "--beslutningstaker", action="store_true", help="komitémedlem med beslutningsrett"
+    )
+    q.add_argument("--fagomrade", action="append", metavar="TEKST", help="fagområde (kan gjentas)")
+    q.add_argument("--password-stdin", action="store_true", help="les passordet fra standard inn")
+    q.set_defaults(func=cmd_user_add)
+
+    p = sub.add_parser("token", help="tilgangsnøkler for API-et")
+    tsub = p.add_subparsers(dest="token_command", metavar="KOMMANDO", parser_class=_Parser)
+    tsub.required = True
+    q = tsub.add_parser("create", help="lag en ny tilgangsnøkkel og skriv den ut")
+    q.add_argument("name", metavar="NAVN")
+    q.set_defaults(func=cmd_token_create)
+
+    p = sub.add_parser("audit", help="revisjonsloggen")
+    asub = p.add_subparsers(dest="audit_command", metavar="KOMMANDO", parser_class=_Parser)
+    asub.required = True
+    q = asub.add_parser("verify", help="kontroller hashkjeden (0 = hel, 1 = brutt)")
+    q.set_defaults(func=cmd_audit_verify)
+
+    p = sub.add_parser("demo", help="lag demobrukere og demosaker (gjør ingenting om de finnes)")
+    p.set_defaults(func=cmd_demo)
     return parser
 
 

@@ -1,0 +1,123 @@
+"""Fixtures for the web tests: an app on a temporary instance, users per role, bearer tokens."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from storage import services
+from tests.fillers import fill_json, sample_values
+from web.app import create_app
+from web.runtime import Storage
+
+TODAY = date(2026, 11, 23)
+PASSWORD = "riktig-hest-batteri"
+REFERENCE = "2026-09-14-OUS-KREFT"
+
+
+@dataclass
+class Users:
+    """Bearer tokens per username."""
+
+    tokens: dict[str, str]
+
+    def auth(self, username: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[username]}"}
+
+
+def make_app(instance: Path, **extra: Any) -> Flask:
+    return create_app({"INSTANCE": instance, "TODAY": TODAY, "SECRET_KEY": "test-nøkkel", **extra})
+
+
+def st(app: Flask) -> Storage:
+    return app.extensions["skjemamottak"]
+
+
+def add_users(app: Flask, specs: dict[str, dict[str, Any]]) -> Users:
+    tokens = {}
+    for name, spec in specs.items():
+        services.add_user(st(app).uow(), name, **spec)
+        tokens[name] = services.create_token(st(app).uow(), name)
+    return Users(tokens)
+
+
+USERS: dict[str, dict[str, Any]] = {
+    "hf-ous": {"roles": ["hf"], "hf": "OUS", "password": PASSWORD},
+    "hf-ahus": {"roles": ["hf"], "hf": "AHUS", "password": PASSWORD},
+    "koordinator": {"roles": ["koordinator"], "password": PASSWORD},
+    "koordinator-2": {"roles": ["koordinator"]},
+    "priskontroll": {"roles": ["priskontroll"], "password": PASSWORD},
+    "komite": {"roles": ["komite"], "hf": "SIHF"},
+}
+
+
+@pytest.fixture(scope="session")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Users]:
+    """A migrated instance with USERS, made once; each test gets a copy (argon2 is slow)."""
+    folder = tmp_path_factory.mktemp("seed") / "instance"
+    application = make_app(folder)
+    users = add_users(application, USERS)
+    st(application).engine.dispose()  # checkpoints the WAL into the database file
+    return folder, users
+
+
+@pytest.fixture
+def app(tmp_path: Path, seeded: tuple[Path, Users]) -> Iterator[Flask]:
+    instance = tmp_path / "instance"
+    shutil.copytree(seeded[0], instance)
+    application = make_app(instance)
+    yield application
+    st(application).engine.dispose()
+
+
+@pytest.fixture
+def users(app: Flask, seeded: tuple[Path, Users]) -> Users:
+    return seeded[1]
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def del2(hf: str = "OUS", department: str = "KREFT", **overrides: object) -> bytes:
+    reference = f"2026-09-14-{hf}-{department}"
+    values = sample_values(
+        "tilgang-del2",
+        **{"soknad.helseforetak": hf, "soknad.referansenummer": reference, **overrides},
+    )
+    return fill_json("tilgang-del2", values)
+
+
+def upload(client: FlaskClient, headers: dict[str, str], data: bytes, name: str = "soknad.json"):
+    import io
+
+    return client.post(
+        "/api/v1/innsendinger",
+        data={"fil": (io.BytesIO(data), name)},
+        headers=headers,
+        content_type="multipart/form-data",
+    )
+
+
+def csrf_token(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "the page has no CSRF token"
+    return match.group(1)
+
+
+def login(client: FlaskClient, username: str, password: str = PASSWORD) -> None:
+    token = csrf_token(client.get("/logg-inn").get_data(as_text=True))
+    resp = client.post(
+        "/logg-inn", data={"brukernavn": username, "passord": password, "csrf_token": token}
+    )
+    assert resp.status_code == 303, resp.get_data(as_text=True)

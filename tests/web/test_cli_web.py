@@ -1,0 +1,68 @@
+"""The operator commands: db upgrade, user add, token create, audit verify, demo."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from web.cli import main
+
+
+@pytest.fixture
+def instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "instance"
+    monkeypatch.setenv("SKJEMAMOTTAK_INSTANCE", str(folder))
+    monkeypatch.delenv("SKJEMAMOTTAK_DATABASE_URL", raising=False)
+    return folder
+
+
+def test_user_add_and_token_create_print_only_the_token(
+    instance: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert main(["db", "upgrade"]) == 0
+    assert (instance / "skjemamottak.db").is_file()
+    monkeypatch.setattr("sys.stdin", io.StringIO("et-passord\n"))
+    assert main(["user", "add", "ola", "--role", "hf", "--hf", "OUS", "--password-stdin"]) == 0
+    capsys.readouterr()
+    assert main(["token", "create", "ola"]) == 0
+    out = capsys.readouterr().out
+    assert len(out.strip().splitlines()) == 1 and len(out.strip()) >= 40
+    assert main(["user", "add", "ola", "--role", "hf", "--hf", "OUS"]) == 1
+    assert main(["user", "add", "kari", "--role", "tull"]) == 1
+    assert main(["token", "create", "finnes-ikke"]) == 1
+
+
+def test_usage_errors_exit_2_in_norwegian(
+    instance: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as e:
+        main(["user", "add", "ola"])
+    assert e.value.code == 2
+    assert "disse argumentene mangler" in capsys.readouterr().err
+
+
+def test_demo_is_idempotent_covers_the_states_and_keeps_the_audit_chain(
+    instance: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("opprettet.") >= 12
+    assert "koordinator / demo-koordinator" in out
+    assert main(["demo"]) == 0
+    assert "finnes allerede" in capsys.readouterr().out
+    assert main(["audit", "verify"]) == 0
+    assert "hel" in capsys.readouterr().out
+
+    from web.runtime import open_storage
+
+    storage = open_storage()
+    uow = storage.uow()
+    with uow:
+        cases = uow.cases.list()
+        states = {c.state for c in cases}
+        versions = max(len(c.versions) for c in cases)
+    storage.engine.dispose()
+    assert {"mottatt", "returnert", "priskontroll", "klar", "trukket"} <= states
+    assert versions == 2

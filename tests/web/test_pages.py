@@ -1,0 +1,178 @@
+"""The pages: login, CSRF, role and object checks, and each page's content."""
+
+from __future__ import annotations
+
+import io
+
+from flask.testing import FlaskClient
+
+from tests.web.conftest import REFERENCE, Users, csrf_token, del2, login, upload
+
+
+def test_pages_need_login(client: FlaskClient, users: Users) -> None:
+    resp = client.get("/innboks")
+    assert resp.status_code == 302
+    assert "/logg-inn" in resp.location
+
+
+def test_login_page_is_accessible_norwegian(client: FlaskClient) -> None:
+    html = client.get("/logg-inn").get_data(as_text=True)
+    assert '<html lang="nb">' in html
+    assert html.count("<h1") == 1
+    assert 'href="#innhold"' in html
+    assert '<label for="brukernavn">' in html and '<label for="passord">' in html
+
+
+def test_wrong_password_is_refused(client: FlaskClient, users: Users) -> None:
+    token = csrf_token(client.get("/logg-inn").get_data(as_text=True))
+    resp = client.post(
+        "/logg-inn", data={"brukernavn": "koordinator", "passord": "feil", "csrf_token": token}
+    )
+    assert resp.status_code == 401
+    assert "Feil brukernavn eller passord." in resp.get_data(as_text=True)
+
+
+def test_post_without_csrf_token_is_refused(client: FlaskClient, users: Users) -> None:
+    resp = client.post("/logg-inn", data={"brukernavn": "koordinator", "passord": "x"})
+    assert resp.status_code == 400
+    assert "sikkerhetsnøkkel" in resp.get_data(as_text=True)
+    login(client, "koordinator")
+    upload(client, users.auth("hf-ous"), del2())
+    resp = client.post(
+        f"/saker/{REFERENCE}/overgang", data={"fra": "mottatt", "til": "priskontroll"}
+    )
+    assert resp.status_code == 400
+    detail = client.get(f"/api/v1/saker/{REFERENCE}", headers=users.auth("koordinator")).json
+    assert detail["status"] == "mottatt"
+
+
+def test_session_cookie_is_httponly_and_samesite_lax(client: FlaskClient, users: Users) -> None:
+    token = csrf_token(client.get("/logg-inn").get_data(as_text=True))
+    resp = client.post(
+        "/logg-inn",
+        data={"brukernavn": "koordinator", "passord": "riktig-hest-batteri", "csrf_token": token},
+    )
+    cookie = resp.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_login_does_not_follow_foreign_next(client: FlaskClient, users: Users) -> None:
+    token = csrf_token(client.get("/logg-inn").get_data(as_text=True))
+    resp = client.post(
+        "/logg-inn",
+        data={
+            "brukernavn": "koordinator",
+            "passord": "riktig-hest-batteri",
+            "csrf_token": token,
+            "neste": "https://example.org/",
+        },
+    )
+    assert resp.status_code == 303 and resp.location == "/"
+
+
+def test_hf_uploads_and_sees_findings_with_labels(client: FlaskClient, users: Users) -> None:
+    login(client, "hf-ous")
+    page = client.get("/innsending").get_data(as_text=True)
+    resp = client.post(
+        "/innsending",
+        data={
+            "csrf_token": csrf_token(page),
+            "fil": (io.BytesIO(del2(**{"pasient.diagnose": None})), "soknad.json"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    assert "Skjemaet er ufullstendig" in html
+    assert "<strong>Diagnose det søkes behandling for</strong>" in html
+    resp = client.post(
+        "/innsending",
+        data={"csrf_token": csrf_token(page), "fil": (io.BytesIO(del2()), "soknad.json")},
+        content_type="multipart/form-data",
+    )
+    assert resp.status_code == 201
+    assert f'Saksnummer: <a href="/saker/{REFERENCE}">' in resp.get_data(as_text=True)
+    cases = client.get("/saker").get_data(as_text=True)
+    assert REFERENCE in cases and "Mottatt" in cases
+
+
+def test_hf_cannot_see_another_hfs_case_page(client: FlaskClient, users: Users) -> None:
+    upload(client, users.auth("hf-ous"), del2())
+    login(client, "hf-ahus")
+    assert client.get(f"/saker/{REFERENCE}").status_code == 404
+    assert REFERENCE not in client.get("/saker").get_data(as_text=True)
+    page = client.get("/innsending").get_data(as_text=True)
+    resp = client.post(
+        f"/saker/{REFERENCE}/overgang",
+        data={"csrf_token": csrf_token(page), "fra": "mottatt", "til": "trukket"},
+    )
+    assert resp.status_code == 404
+    assert client.get("/innboks").status_code == 403
+
+
+def test_price_checker_sees_only_cases_in_price_check(client: FlaskClient, users: Users) -> None:
+    upload(client, users.auth("hf-ous"), del2())
+    login(client, "priskontroll")
+    assert client.get(f"/saker/{REFERENCE}").status_code == 404
+    assert client.get("/innboks").status_code == 403
+
+
+def test_coordinator_returns_with_reason_and_hf_sees_it(client: FlaskClient, users: Users) -> None:
+    upload(client, users.auth("hf-ous"), del2())
+    login(client, "koordinator")
+    inbox = client.get("/innboks").get_data(as_text=True)
+    assert "Mottatt (1)" in inbox and REFERENCE in inbox
+    page = client.get(f"/saker/{REFERENCE}").get_data(as_text=True)
+    assert "Sjekkliste" in page and "Returner til helseforetaket" in page
+    token = csrf_token(page)
+    resp = client.post(
+        f"/saker/{REFERENCE}/overgang",
+        data={"csrf_token": token, "fra": "mottatt", "til": "returnert", "begrunnelse": ""},
+    )
+    assert resp.status_code == 303
+    assert "minst én begrunnelse" in client.get(f"/saker/{REFERENCE}").get_data(as_text=True)
+    client.post(
+        f"/saker/{REFERENCE}/overgang",
+        data={
+            "csrf_token": token,
+            "fra": "mottatt",
+            "til": "returnert",
+            "begrunnelse": "Beskriv funksjonsnivået nærmere.",
+        },
+    )
+    client.post("/logg-ut", data={"csrf_token": token})
+    login(client, "hf-ous")
+    page = client.get(f"/saker/{REFERENCE}").get_data(as_text=True)
+    assert "Returnert for supplering" in page
+    assert "Beskriv funksjonsnivået nærmere." in page
+    assert "Send inn ny versjon" in page and "Kvittering" in page
+
+
+def test_price_check_page_flow(client: FlaskClient, users: Users) -> None:
+    upload(client, users.auth("hf-ous"), del2())
+    client.post(
+        f"/api/v1/saker/{REFERENCE}/overgang",
+        json={"fra": "mottatt", "til": "priskontroll"},
+        headers=users.auth("koordinator"),
+    )
+    login(client, "priskontroll")
+    queue = client.get("/priskontroll").get_data(as_text=True)
+    assert REFERENCE in queue
+    page = client.get(f"/saker/{REFERENCE}").get_data(as_text=True)
+    assert "Registrer priskontroll" in page
+    resp = client.post(
+        f"/saker/{REFERENCE}/priskontroll",
+        data={"csrf_token": csrf_token(page), "legemiddel_per_maned": "62 500", "merknad": ""},
+    )
+    assert resp.status_code == 303
+    after = client.get(f"/saker/{REFERENCE}").get_data(as_text=True)
+    assert "Klar for vurdering" in after and "Bekreftet: 62\u00a0500 kr per måned" in after
+
+
+def test_error_pages_are_norwegian_html(client: FlaskClient) -> None:
+    resp = client.get("/finnes-ikke")
+    assert resp.status_code == 404
+    html = resp.get_data(as_text=True)
+    assert "Fant ikke siden" in html and "Traceback" not in html
+    resp = client.post("/saker")
+    assert resp.status_code in (400, 405)

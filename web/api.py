@@ -1,0 +1,206 @@
+"""The JSON API under `/api/v1` (spec/API.md): a request becomes one service call, a result JSON.
+
+Bearer tokens only (never the session cookie), so the blueprint is exempt from CSRF.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request
+from werkzeug.exceptions import NotFound, RequestEntityTooLarge
+
+from forms.catalog import catalogue
+from processor.findings import Limits
+from storage import services
+from storage.errors import DomainError
+from web import views
+from web.app import storage
+from web.auth import api_login_required
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+TEMPLATE_TYPES = {
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "json": "application/schema+json",
+}
+
+
+def _json_body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise DomainError("INVALID_REQUEST", "Forespørselen må ha en JSON-kropp (et objekt).")
+    return data
+
+
+def _text(data: dict[str, Any], key: str, *, required: bool = False) -> str | None:
+    value = data.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise DomainError("INVALID_REQUEST", f"Feltet «{key}» må være en tekst.")
+    return value
+
+
+def limits() -> Limits:
+    from flask import current_app
+
+    return Limits(max_file_bytes=int(current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024))
+
+
+def do_upload(actor: Any) -> tuple[dict[str, Any], int]:
+    """Shared by the API and the upload page: the body and the HTTP status."""
+    upload = request.files.get("fil")
+    if upload is None or not upload.filename:
+        raise DomainError("FILE_MISSING", "Velg en fil å sende inn (feltet «fil»).")
+    lim = limits()
+    data = upload.read(lim.max_file_bytes + 1)
+    if len(data) > lim.max_file_bytes:
+        raise RequestEntityTooLarge()
+    st = storage()
+    result = services.upload(actor, upload.filename, data, st.uow(), st.today(), limits=lim)
+    body = views.upload_result(result)
+    if result.accepted:
+        return body, 201
+    status_nb = "ufullstendig" if result.status == "incomplete" else "avvist"
+    first = body["errors"][0]["code"] if body["errors"] else result.status.upper()
+    body = {
+        "error": {"code": first, "message": f"Skjemaet er {status_nb}. Se feilene under."},
+        **body,
+    }
+    return body, 422
+
+
+@bp.post("/innsendinger")
+@api_login_required
+def innsendinger() -> tuple[Response, int]:
+    if request.args.get("sak"):
+        raise DomainError(
+            "UPLOAD_NOT_SUPPORTED",
+            "Vedlegg til en eksisterende sak kan ikke tas imot ennå.",
+        )
+    body, status = do_upload(g.actor)
+    resp = jsonify(body)
+    if status == 201:
+        resp.headers["Location"] = f"/api/v1/saker/{body['sak']}"
+    return resp, status
+
+
+def _page_arg() -> int:
+    raw = request.args.get("side", "1")
+    try:
+        page = int(raw)
+    except ValueError:
+        raise DomainError("INVALID_VALUE", "«side» må være et heltall.") from None
+    if page < 1 or page > 100_000:
+        raise DomainError("INVALID_VALUE", "«side» må være 1 eller mer.")
+    return page
+
+
+@bp.get("/saker")
+@api_login_required
+def saker() -> Response:
+    from flask import current_app
+
+    st = storage()
+    return jsonify(
+        views.list_cases(
+            g.actor,
+            st.uow(),
+            st.today(),
+            form_type=request.args.get("type") or None,
+            state=request.args.get("status") or None,
+            hf=request.args.get("hf") or None,
+            page=_page_arg(),
+            per_page=current_app.config["PER_PAGE"],
+        )
+    )
+
+
+@bp.get("/saker/<case_id>")
+@api_login_required
+def sak(case_id: str) -> Response:
+    st = storage()
+    return jsonify(views.case_detail(g.actor, case_id, st.uow(), st.today()))
+
+
+@bp.post("/saker/<case_id>/overgang")
+@api_login_required
+def overgang(case_id: str) -> Response:
+    data = _json_body()
+    from_ = _text(data, "fra", required=True)
+    to = _text(data, "til", required=True)
+    reason = _text(data, "begrunnelse")
+    case = services.transition(g.actor, case_id, str(from_), str(to), reason, storage().uow())
+    return jsonify(views.case_state(case))
+
+
+@bp.post("/saker/<case_id>/hast")
+@api_login_required
+def hast(case_id: str) -> Response:
+    data = _json_body()
+    urgent = data.get("hast", True)
+    if not isinstance(urgent, bool):
+        raise DomainError("INVALID_REQUEST", "Feltet «hast» må være true eller false.")
+    reason = _text(data, "begrunnelse")
+    case = services.set_urgent(g.actor, case_id, urgent, reason, storage().uow())
+    return jsonify(views.case_state(case))
+
+
+@bp.post("/saker/<case_id>/priskontroll")
+@api_login_required
+def priskontroll(case_id: str) -> Response:
+    data = _json_body()
+    amount = data.get("legemiddel_per_maned")
+    note = _text(data, "merknad")
+    case = services.price_check(g.actor, case_id, amount, note, storage().uow())  # type: ignore[arg-type]
+    return jsonify(views.case_state(case))
+
+
+@bp.get("/innboks")
+@api_login_required
+def innboks() -> Response:
+    st = storage()
+    return jsonify(views.inbox(g.actor, st.uow(), st.today()))
+
+
+@bp.get("/priskontroll")
+@api_login_required
+def priskontroll_ko() -> Response:
+    st = storage()
+    return jsonify(views.price_queue(g.actor, st.uow(), st.today()))
+
+
+@bp.get("/maler/<form_id>.<fmt>")
+def mal(form_id: str, fmt: str) -> Response:
+    """Blank templates for anyone; `.json` is the form's JSON Schema."""
+    form = catalogue().get(form_id)
+    if form is None or fmt not in TEMPLATE_TYPES:
+        raise NotFound()
+    if fmt == "json":
+        from schemas import load
+
+        try:
+            schema = load(form.id, form.version)
+        except FileNotFoundError:
+            raise NotFound() from None
+        body = json.dumps(schema, ensure_ascii=False, indent=2).encode("utf-8")
+    else:
+        if fmt not in form.formats:
+            raise NotFound()
+        from forms.templates import build
+
+        body = build(form.id, fmt)
+    resp = Response(body, mimetype=TEMPLATE_TYPES[fmt])
+    resp.headers["Content-Disposition"] = f'attachment; filename="{form.id}.{fmt}"'
+    resp.headers["Cache-Control"] = "public, max-age=3600"
+    return resp
+
+
+@bp.get("/healthz")
+def healthz() -> tuple[Response, int]:
+    ok = storage().healthy()
+    return jsonify({"status": "ok" if ok else "feil"}), 200 if ok else 503

@@ -1,0 +1,207 @@
+"""The application factory (flaskr style): `create_app(config)` builds the app; nothing at import.
+
+Configuration keys (all optional): `INSTANCE` (folder; else `SKJEMAMOTTAK_INSTANCE` or
+./instance), `DATABASE_URL` (else `SKJEMAMOTTAK_DATABASE_URL` or SQLite in the instance),
+`SECRET_KEY` (else `SKJEMAMOTTAK_SECRET_KEY` or a random key kept in the instance folder),
+`MAX_UPLOAD_MB` (else `SKJEMAMOTTAK_MAX_UPLOAD_MB`, 20), `TODAY` (a `date`, for tests) and
+`CLOCK` (a callable giving an aware datetime, for tests).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import traceback
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, g, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from storage.errors import DomainError
+from web.runtime import Storage, instance_folder, open_storage
+
+log = logging.getLogger(__name__)
+
+SECRET_FILE = "secret_key"
+DEFAULT_MAX_UPLOAD_MB = 20
+
+# Norwegian texts for HTTP errors that do not come from a service
+HTTP_ERRORS: dict[int, tuple[str, str]] = {
+    400: ("BAD_REQUEST", "Forespørselen er ugyldig."),
+    401: ("UNAUTHORIZED", "Du må logge inn (gyldig tilgangsnøkkel mangler)."),
+    403: ("FORBIDDEN", "Du har ikke tilgang til dette."),
+    404: ("NOT_FOUND", "Fant ikke siden."),
+    405: ("METHOD_NOT_ALLOWED", "Metoden er ikke tillatt for denne adressen."),
+    413: ("FILE_TOO_LARGE", "Filen er for stor."),
+    500: ("INTERNAL_ERROR", "Det oppstod en uventet feil. Prøv igjen senere."),
+}
+CSRF_MESSAGE = (
+    "Skjemaet er utløpt eller mangler sikkerhetsnøkkel. Last siden på nytt og prøv igjen."
+)
+
+
+def _secret_key(instance: Path) -> str:
+    env = os.environ.get("SKJEMAMOTTAK_SECRET_KEY")
+    if env:
+        return env
+    path = instance / SECRET_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text("utf-8").strip()
+    key = secrets.token_hex(32)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(key)
+    return key
+
+
+def _max_upload_mb(config: dict[str, Any]) -> float:
+    raw = config.get("MAX_UPLOAD_MB") or os.environ.get("SKJEMAMOTTAK_MAX_UPLOAD_MB")
+    try:
+        value = float(raw) if raw else DEFAULT_MAX_UPLOAD_MB
+    except ValueError:
+        value = DEFAULT_MAX_UPLOAD_MB
+    return value if value > 0 else DEFAULT_MAX_UPLOAD_MB
+
+
+def wants_json() -> bool:
+    """API paths answer JSON; pages answer HTML."""
+    path = request.path
+    return path.startswith("/api/") or path == "/healthz"
+
+
+def storage() -> Storage:
+    from flask import current_app
+
+    return current_app.extensions["skjemamottak"]
+
+
+def error_response(
+    status: int, code: str, message: str, extra: dict[str, Any] | None = None
+) -> Response:
+    if wants_json():
+        body: dict[str, Any] = {"error": {"code": code, "message": message}}
+        body.update(extra or {})
+        resp = jsonify(body)
+    else:
+        resp = Response(
+            render_template("error.html", status=status, code=code, message=message),
+            mimetype="text/html",
+        )
+    resp.status_code = status
+    if status == 401 and wants_json():
+        resp.headers["WWW-Authenticate"] = 'Bearer realm="skjemamottak"'
+    return resp
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def domain_error(e: DomainError) -> Response:
+        return error_response(e.http_status, e.code, e.message)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(_e: CSRFError) -> Response:
+        return error_response(400, "CSRF_FAILED", CSRF_MESSAGE)
+
+    @app.errorhandler(HTTPException)
+    def http_error(e: HTTPException) -> Response:
+        status = e.code or 500
+        code, message = HTTP_ERRORS.get(status, ("HTTP_ERROR", "Forespørselen kan ikke utføres."))
+        extra = None
+        if status == 413:
+            mb = app.config["MAX_UPLOAD_MB"]
+            message = f"Filen er større enn {mb:g} MB."
+            finding = {"code": "FILE_TOO_LARGE", "field": None, "message": message}
+            extra = {"status": "rejected", "errors": [finding], "warnings": []}
+        resp = error_response(status, code, message, extra)
+        if status == 405 and isinstance(e, HTTPException):
+            for key, value in e.get_headers():
+                if key.lower() == "allow":
+                    resp.headers["Allow"] = value
+        return resp
+
+    @app.errorhandler(Exception)
+    def unexpected(e: Exception) -> Response:
+        # type and frames only: an exception message might repeat input
+        frames = "".join(traceback.format_tb(e.__traceback__))
+        log.error(
+            "Uventet feil (%s) ved %s %s\n%s",
+            type(e).__name__,
+            request.method,
+            request.path,
+            frames,
+        )
+        code, message = HTTP_ERRORS[500]
+        return error_response(500, code, message)
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app for an instance folder (created, and its database migrated, when new)."""
+    config = dict(config or {})
+    instance = instance_folder(config.get("INSTANCE"))
+    instance.mkdir(parents=True, exist_ok=True)
+    app = Flask(__name__, instance_path=str(instance))
+    max_mb = _max_upload_mb(config)
+    app.config.update(
+        SECRET_KEY=config.get("SECRET_KEY") or _secret_key(instance),
+        MAX_UPLOAD_MB=max_mb,
+        MAX_CONTENT_LENGTH=int(max_mb * 1024 * 1024) + 64 * 1024,  # room for the multipart frame
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="skjemamottak",
+        PERMANENT_SESSION_LIFETIME=8 * 3600,
+        WTF_CSRF_TIME_LIMIT=8 * 3600,
+        JSON_SORT_KEYS=False,
+        TODAY=None,
+        CLOCK=None,
+        PER_PAGE=25,
+    )
+    app.config.update({k: v for k, v in config.items() if k not in {"INSTANCE"}})
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    app.extensions["skjemamottak"] = open_storage(
+        instance,
+        config.get("DATABASE_URL"),
+        clock=config.get("CLOCK"),
+        today=config.get("TODAY"),
+    )
+
+    csrf = CSRFProtect(app)
+
+    from web import api, pages
+
+    csrf.exempt(api.bp)  # the API takes bearer tokens only, never the session cookie
+    app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)
+
+    @app.get("/healthz")
+    def healthz() -> tuple[Response, int]:
+        ok = storage().healthy()
+        return jsonify({"status": "ok" if ok else "feil"}), 200 if ok else 503
+
+    @app.get("/api/openapi.json")
+    def openapi() -> Response:
+        from web.openapi import document
+
+        return jsonify(document())
+
+    @app.after_request
+    def security_headers(resp: Response) -> Response:
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        if resp.mimetype == "text/html":
+            resp.headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+            )
+        if getattr(g, "actor", None) is not None:
+            resp.headers.setdefault("Cache-Control", "no-store")
+        return resp
+
+    _register_errors(app)
+    return app

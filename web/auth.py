@@ -1,0 +1,109 @@
+"""Who is asking: bearer tokens for the API, the session cookie for pages; role checks.
+
+Every request is checked on the server: the API accepts only `Authorization: Bearer`, the pages
+only the session (whose forms carry a CSRF token). Object checks (another HF's case → 404) are
+done by the services and the view functions.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import g, redirect, request, session, url_for
+from werkzeug.exceptions import Forbidden as HTTPForbidden
+from werkzeug.exceptions import Unauthorized
+
+from storage import services
+from storage.workflow import Actor
+from web.app import storage
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def bearer_actor() -> Actor:
+    """The user of the bearer token, or 401."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or len(token) > 200:
+        raise Unauthorized()
+    actor = services.authenticate_token(storage().uow(), token)
+    if actor is None:
+        raise Unauthorized()
+    g.actor = actor
+    return actor
+
+
+def session_actor() -> Actor | None:
+    """The logged-in user of the session (re-read, so a deactivated user is out at once)."""
+    if "actor" in g:
+        return g.actor
+    username = session.get("user")
+    actor = None
+    if isinstance(username, str):
+        uow = storage().uow()
+        with uow:
+            user = uow.users.get(username)
+            if user is not None and user.active:
+                actor = Actor.of(user)
+    if actor is None and username is not None:
+        session.clear()
+    g.actor = actor
+    return actor
+
+
+def api_login_required(view: F) -> F:
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        bearer_actor()
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only local paths are followed after login."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def login_required(*roles: str) -> Callable[[F], F]:
+    """Pages: redirect to the login form without a session; 403 without one of `roles`."""
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            actor = session_actor()
+            if actor is None:
+                return redirect(url_for("pages.login", neste=request.full_path.rstrip("?")))
+            if roles and not set(roles) & set(actor.roles):
+                raise HTTPForbidden()
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+def require_role(actor: Actor, *roles: str) -> None:
+    if not set(roles) & set(actor.roles):
+        raise HTTPForbidden()
+
+
+def log_in(actor: Actor) -> None:
+    session.clear()  # a fresh session: no fixation
+    session["user"] = actor.username
+    session.permanent = True
+    g.actor = actor
+
+
+def log_out() -> None:
+    session.clear()
+    g.actor = None

@@ -1,0 +1,331 @@
+"""The OpenAPI 3.1 description of the API, built as a Python dict (served at /api/openapi.json)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return _json(_ref("Error"), description)
+
+
+SAK_ID = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "description": "Sakens id: referansenummeret (tilgang-del2) eller MMV-ÅÅÅÅ-NNN (mini-HTA).",
+    "schema": {"type": "string"},
+}
+AUTH_ERRORS = {
+    "401": _error("Mangler eller ugyldig tilgangsnøkkel."),
+    "403": _error("Rollen har ikke tilgang."),
+}
+
+
+def document() -> dict[str, Any]:
+    """The whole OpenAPI document."""
+    finding = {
+        "type": "object",
+        "required": ["code", "message"],
+        "properties": {
+            "code": {"type": "string"},
+            "field": {"type": ["string", "null"]},
+            "message": {"type": "string"},
+            "etikett": {"type": ["string", "null"]},
+        },
+    }
+    summary = {
+        "type": "object",
+        "properties": {
+            "sak": {"type": "string"},
+            "type": {"type": "string", "enum": ["tilgang-del2", "minihta"]},
+            "tittel": {"type": "string"},
+            "helseforetak": {"type": "string"},
+            "status": {"type": "string"},
+            "status_navn": {"type": "string"},
+            "hast": {"type": "boolean"},
+            "versjon": {"type": "integer"},
+            "mottatt": {"type": "string", "format": "date-time"},
+            "alder_dager": {"type": "integer"},
+        },
+    }
+    change = {
+        "type": "object",
+        "properties": {
+            "sak": {"type": "string"},
+            "status": {"type": "string"},
+            "status_navn": {"type": "string"},
+            "hast": {"type": "boolean"},
+        },
+    }
+    bearer = [{"bearer": []}]
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Skjemamottak – Nye metoder",
+            "version": "1",
+            "description": "Mottak av søknader om individuell tilgang og mini-metodevurderinger.",
+        },
+        "servers": [{"url": "/api/v1"}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {
+                        "error": {
+                            "type": "object",
+                            "required": ["code", "message"],
+                            "properties": {
+                                "code": {"type": "string"},
+                                "message": {"type": "string"},
+                            },
+                        },
+                        "status": {"type": "string"},
+                        "errors": {"type": "array", "items": _ref("Finding")},
+                        "warnings": {"type": "array", "items": _ref("Finding")},
+                    },
+                },
+                "Finding": finding,
+                "CaseSummary": summary,
+                "CaseState": change,
+                "Accepted": {
+                    "type": "object",
+                    "required": ["sak", "versjon", "status", "warnings"],
+                    "properties": {
+                        "sak": {"type": "string"},
+                        "versjon": {"type": "integer"},
+                        "status": {"const": "accepted"},
+                        "warnings": {"type": "array", "items": _ref("Finding")},
+                    },
+                },
+                "CaseList": {
+                    "type": "object",
+                    "properties": {
+                        "saker": {"type": "array", "items": _ref("CaseSummary")},
+                        "side": {"type": "integer"},
+                        "per_side": {"type": "integer"},
+                        "totalt": {"type": "integer"},
+                        "sider": {"type": "integer"},
+                    },
+                },
+                "Case": {
+                    "allOf": [_ref("CaseSummary")],
+                    "type": "object",
+                    "properties": {
+                        "data": {"type": "object"},
+                        "seksjoner": {"type": "array", "items": {"type": "object"}},
+                        "versjoner": {"type": "array", "items": {"type": "object"}},
+                        "historikk": {"type": "array", "items": {"type": "object"}},
+                        "funn": {"type": "object"},
+                        "endringer": {"type": "array", "items": {"type": "object"}},
+                        "handlinger": {"type": "array", "items": {"type": "object"}},
+                    },
+                },
+            },
+        },
+        "paths": {
+            "/innsendinger": {
+                "post": {
+                    "summary": "Send inn ett utfylt skjema",
+                    "security": bearer,
+                    "parameters": [
+                        {"name": "sak", "in": "query", "schema": {"type": "string"}},
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "multipart/form-data": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["fil"],
+                                    "properties": {
+                                        "fil": {
+                                            "type": "string",
+                                            "contentMediaType": "application/octet-stream",
+                                        }
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "201": _json(
+                            _ref("Accepted"), "Saken er opprettet eller har fått ny versjon."
+                        ),
+                        "409": _error("REFERENCE_IN_USE"),
+                        "413": _error("FILE_TOO_LARGE"),
+                        "422": _error("Skjemaet er ufullstendig eller avvist (errors, warnings)."),
+                        **AUTH_ERRORS,
+                    },
+                }
+            },
+            "/saker": {
+                "get": {
+                    "summary": "Saker brukeren kan se, nyeste først",
+                    "security": bearer,
+                    "parameters": [
+                        {"name": n, "in": "query", "schema": {"type": t}}
+                        for n, t in (
+                            ("type", "string"),
+                            ("status", "string"),
+                            ("hf", "string"),
+                            ("side", "integer"),
+                        )
+                    ],
+                    "responses": {
+                        "200": _json(_ref("CaseList"), "Én side med saker."),
+                        **AUTH_ERRORS,
+                    },
+                }
+            },
+            "/saker/{id}": {
+                "get": {
+                    "summary": "Én sak: data, versjoner, historikk og funn",
+                    "security": bearer,
+                    "parameters": [SAK_ID],
+                    "responses": {
+                        "200": _json(_ref("Case"), "Saken."),
+                        "404": _error("Fant ikke saken."),
+                        **AUTH_ERRORS,
+                    },
+                }
+            },
+            "/saker/{id}/overgang": {
+                "post": {
+                    "summary": "Endre status",
+                    "security": bearer,
+                    "parameters": [SAK_ID],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["fra", "til"],
+                                    "properties": {
+                                        "fra": {"type": "string"},
+                                        "til": {"type": "string"},
+                                        "begrunnelse": {"type": "string"},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": _json(_ref("CaseState"), "Ny status."),
+                        "404": _error("Fant ikke saken."),
+                        "409": _error("STALE_STATE: saken har ikke lenger status «fra»."),
+                        "422": _error("Ugyldig overgang eller manglende begrunnelse."),
+                        **AUTH_ERRORS,
+                    },
+                }
+            },
+            "/saker/{id}/priskontroll": {
+                "post": {
+                    "summary": "Bekreft eller korriger legemiddelkostnaden",
+                    "security": bearer,
+                    "parameters": [SAK_ID],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["legemiddel_per_maned"],
+                                    "properties": {
+                                        "legemiddel_per_maned": {"type": "number", "minimum": 0},
+                                        "merknad": {"type": "string"},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": _json(_ref("CaseState"), "Saken er klar for vurdering."),
+                        "404": _error("Fant ikke saken."),
+                        "409": _error("STALE_STATE"),
+                        "422": _error("Ugyldig beløp eller manglende merknad."),
+                        **AUTH_ERRORS,
+                    },
+                }
+            },
+            "/saker/{id}/hast": {
+                "post": {
+                    "summary": "Merk som hastesak (koordinator)",
+                    "security": bearer,
+                    "parameters": [SAK_ID],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "hast": {"type": "boolean"},
+                                        "begrunnelse": {"type": "string"},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {"200": _json(_ref("CaseState"), "Oppdatert."), **AUTH_ERRORS},
+                }
+            },
+            "/innboks": {
+                "get": {
+                    "summary": "Koordinatorens innboks, gruppert etter status",
+                    "security": bearer,
+                    "responses": {"200": _json({"type": "object"}, "Innboksen."), **AUTH_ERRORS},
+                }
+            },
+            "/priskontroll": {
+                "get": {
+                    "summary": "Saker som venter på priskontroll",
+                    "security": bearer,
+                    "responses": {"200": _json({"type": "object"}, "Køen."), **AUTH_ERRORS},
+                }
+            },
+            "/maler/{form_id}.{format}": {
+                "get": {
+                    "summary": "Blank mal; .json er skjemaets JSON Schema",
+                    "parameters": [
+                        {
+                            "name": "form_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        },
+                        {
+                            "name": "format",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "enum": ["pdf", "docx", "xlsx", "json"]},
+                        },
+                    ],
+                    "responses": {
+                        "200": {"description": "Malen."},
+                        "404": _error("Ukjent skjema eller format."),
+                    },
+                }
+            },
+            "/healthz": {
+                "get": {
+                    "summary": "Database og fillager svarer",
+                    "responses": {
+                        "200": _json({"type": "object"}, "I orden."),
+                        "503": _json({"type": "object"}, "Ikke i orden."),
+                    },
+                }
+            },
+        },
+    }

@@ -1,0 +1,234 @@
+"""Server-rendered pages (Norwegian, accessible, no JavaScript needed).
+
+Each page renders the data of one function in `web.views`; the same data is the JSON twin in the
+API (`/saker/<id>` and `/api/v1/saker/<id>`). Every form carries a CSRF token (CSRFProtect).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from werkzeug.exceptions import NotFound as HTTPNotFound
+
+from storage import services
+from storage.errors import DomainError, NotFound
+from storage.models import STATE_LABELS
+from web import views
+from web.api import do_upload
+from web.app import storage
+from web.auth import log_in, log_out, login_required, safe_next, session_actor
+
+bp = Blueprint("pages", __name__)
+
+
+def _actor() -> Any:
+    actor = session_actor()
+    assert actor is not None  # login_required ran first
+    return actor
+
+
+@bp.app_context_processor
+def _context() -> dict[str, Any]:
+    actor = session_actor()
+    return {
+        "actor": actor,
+        "roles": set(actor.roles) if actor else set(),
+        "role_labels": views.ROLE_LABELS,
+        "hf_name": views.hf_name,
+    }
+
+
+@bp.get("/")
+def index() -> Response:
+    actor = session_actor()
+    if actor is None:
+        return redirect(url_for("pages.login"))
+    roles = set(actor.roles)
+    if "koordinator" in roles:
+        return redirect(url_for("pages.innboks"))
+    if "hf" in roles:
+        return redirect(url_for("pages.saker"))
+    if "priskontroll" in roles:
+        return redirect(url_for("pages.priskontroll"))
+    return Response(render_template("home.html"), mimetype="text/html")
+
+
+# ---- login --------------------------------------------------------------------------------------
+
+
+@bp.route("/logg-inn", methods=["GET", "POST"])
+def login() -> Any:
+    target = safe_next(request.values.get("neste"))
+    if request.method == "GET":
+        return render_template("login.html", neste=target, feil=None)
+    username = (request.form.get("brukernavn") or "").strip()[:100]
+    password = request.form.get("passord") or ""
+    actor = None
+    if username and password and len(password) <= 1000:
+        actor = services.authenticate_password(storage().uow(), username, password)
+    if actor is None:
+        page = render_template(
+            "login.html",
+            neste=target,
+            brukernavn=username,
+            feil="Feil brukernavn eller passord.",
+        )
+        return Response(page, status=401, mimetype="text/html")
+    log_in(actor)
+    return redirect(target or url_for("pages.index"), code=303)
+
+
+@bp.post("/logg-ut")
+def logout() -> Response:
+    log_out()
+    flash("Du er logget ut.", "info")
+    return redirect(url_for("pages.login"), code=303)
+
+
+# ---- HF: upload and own cases ---------------------------------------------------------------------
+
+
+@bp.route("/innsending", methods=["GET", "POST"])
+@login_required("hf", "fagfelle")
+def innsending() -> Any:
+    if request.method == "GET":
+        return render_template("upload.html", resultat=None, sak=request.args.get("sak"))
+    try:
+        body, status = do_upload(_actor())
+    except DomainError as e:
+        body, status = e.to_dict(), e.http_status
+    if status == 201:
+        flash(f"Skjemaet er mottatt som sak {body['sak']}, versjon {body['versjon']}.", "ok")
+    page = render_template("upload.html", resultat=body, sak=None)
+    return Response(page, status=status, mimetype="text/html")
+
+
+@bp.get("/saker")
+@login_required()
+def saker() -> str:
+    st = storage()
+    try:
+        page = int(request.args.get("side", "1"))
+    except ValueError:
+        page = 1
+    data = views.list_cases(
+        _actor(),
+        st.uow(),
+        st.today(),
+        state=request.args.get("status") or None,
+        page=page,
+        per_page=current_app.config["PER_PAGE"],
+    )
+    return render_template("cases.html", data=data)
+
+
+@bp.get("/saker/<case_id>")
+@login_required()
+def sak(case_id: str) -> str:
+    st = storage()
+    data = views.case_detail(_actor(), case_id, st.uow(), st.today())
+    return render_template("case.html", sak=data)
+
+
+def _back(case_id: str) -> Response:
+    return redirect(url_for("pages.sak", case_id=case_id), code=303)
+
+
+def _act(case_id: str, action: Any, ok: str) -> Response:
+    """Run a change; a refusal is shown on the case page (a hidden case is still 404)."""
+    try:
+        action()
+    except NotFound:
+        raise HTTPNotFound() from None
+    except DomainError as e:
+        flash(e.message, "feil")
+        return _back(case_id)
+    flash(ok, "ok")
+    return _back(case_id)
+
+
+@bp.post("/saker/<case_id>/overgang")
+@login_required()
+def overgang(case_id: str) -> Response:
+    form = request.form
+    reasons = [r.strip() for r in form.getlist("grunn") if r.strip()]
+    free = (form.get("begrunnelse") or "").strip()
+    if free:
+        reasons.append(free)
+    reason = "\n".join(reasons) or None
+    to = form.get("til", "")
+    label = STATE_LABELS.get(to, to)
+    return _act(
+        case_id,
+        lambda: services.transition(
+            _actor(), case_id, form.get("fra", ""), to, reason, storage().uow()
+        ),
+        f"Saken har fått status «{label}».",
+    )
+
+
+@bp.post("/saker/<case_id>/hast")
+@login_required("koordinator")
+def hast(case_id: str) -> Response:
+    urgent = request.form.get("hast") == "ja"
+    reason = request.form.get("begrunnelse")
+    return _act(
+        case_id,
+        lambda: services.set_urgent(_actor(), case_id, urgent, reason, storage().uow()),
+        "Saken er merket som hastesak." if urgent else "Hastemerkingen er fjernet.",
+    )
+
+
+def parse_amount(text: str) -> float | None:
+    """A Norwegian amount: "61 250", "61250,50", "61.250" is not accepted (ambiguous)."""
+    cleaned = text.replace("\u00a0", "").replace(" ", "").replace("kr", "").strip()
+    if cleaned.count(",") == 1 and "." not in cleaned:
+        cleaned = cleaned.replace(",", ".")
+    try:
+        value = float(cleaned)
+    except ValueError:
+        return None
+    return value
+
+
+@bp.post("/saker/<case_id>/priskontroll")
+@login_required("priskontroll")
+def priskontroll_registrer(case_id: str) -> Response:
+    amount = parse_amount(request.form.get("legemiddel_per_maned", ""))
+    note = request.form.get("merknad")
+
+    def run() -> None:
+        if amount is None:
+            raise DomainError("INVALID_VALUE", "Skriv legemiddelkostnaden som et tall.")
+        services.price_check(_actor(), case_id, amount, note, storage().uow())
+
+    return _act(case_id, run, "Priskontrollen er registrert, og saken er klar for vurdering.")
+
+
+# ---- coordinator and price check ------------------------------------------------------------------
+
+
+@bp.get("/innboks")
+@login_required("koordinator")
+def innboks() -> str:
+    st = storage()
+    return render_template("inbox.html", data=views.inbox(_actor(), st.uow(), st.today()))
+
+
+@bp.get("/priskontroll")
+@login_required("priskontroll")
+def priskontroll() -> str:
+    st = storage()
+    return render_template(
+        "price_queue.html", data=views.price_queue(_actor(), st.uow(), st.today())
+    )

@@ -1,0 +1,106 @@
+"""Wiring of the storage layer for the app and the CLI: engine, sessions, blob store, clock.
+
+Nothing happens at import time; `open_storage` builds everything from the instance folder and the
+environment (`SKJEMAMOTTAK_INSTANCE`, `SKJEMAMOTTAK_DATABASE_URL`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.blobs import FileBlobStore
+from storage.db import blob_path, current_revision, make_engine, session_factory, upgrade
+from storage.uow import Clock, SqlAlchemyUnitOfWork, utc_clock
+
+OSLO = ZoneInfo("Europe/Oslo")
+
+
+def instance_folder(path: str | os.PathLike[str] | None = None) -> Path:
+    """The instance folder: the argument, `SKJEMAMOTTAK_INSTANCE`, or `./instance`."""
+    raw = path or os.environ.get("SKJEMAMOTTAK_INSTANCE") or "instance"
+    return Path(raw).resolve()
+
+
+def database_url(instance: Path, url: str | None = None) -> str:
+    """The argument, `SKJEMAMOTTAK_DATABASE_URL`, or the SQLite file in the instance folder."""
+    if url:
+        return url
+    env = os.environ.get("SKJEMAMOTTAK_DATABASE_URL")
+    if env:
+        return env
+    from storage.db import default_url
+
+    return default_url(instance)
+
+
+@dataclass
+class Storage:
+    """Everything a unit of work needs, built once per app (or per CLI command)."""
+
+    instance: Path
+    url: str
+    engine: Engine
+    sessions: sessionmaker[Session]
+    blobs: FileBlobStore
+    clock: Clock = utc_clock
+    today_override: date | None = None
+
+    def uow(self) -> SqlAlchemyUnitOfWork:
+        return SqlAlchemyUnitOfWork(self.sessions, self.blobs, self.clock)
+
+    def today(self) -> date:
+        """The override (tests) or today's date in Europe/Oslo."""
+        if self.today_override is not None:
+            return self.today_override
+        return self.clock().astimezone(OSLO).date()
+
+    def is_new(self) -> bool:
+        return current_revision(self.engine) is None
+
+    def upgrade(self) -> None:
+        upgrade(self.url, engine=self.engine)
+
+    def healthy(self) -> bool:
+        """The database answers and the blob folder is there and writable."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception:  # any failure means "not healthy"
+            return False
+        root = self.blobs.root
+        return root.is_dir() and os.access(root, os.W_OK)
+
+
+def open_storage(
+    instance: str | os.PathLike[str] | None = None,
+    url: str | None = None,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    today: date | None = None,
+    migrate: bool = True,
+) -> Storage:
+    """Build the storage for an instance folder; migrate the database when it is new."""
+    folder = instance_folder(instance)
+    folder.mkdir(parents=True, exist_ok=True)
+    db_url = database_url(folder, url)
+    engine = make_engine(db_url)
+    storage = Storage(
+        instance=folder,
+        url=db_url,
+        engine=engine,
+        sessions=session_factory(engine),
+        blobs=FileBlobStore(blob_path(folder)),
+        clock=clock or utc_clock,
+        today_override=today,
+    )
+    if migrate and storage.is_new():
+        storage.upgrade()
+    return storage
