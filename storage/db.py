@@ -89,16 +89,19 @@ def alembic_config(url: str | None = None, engine: Engine | None = None) -> Conf
 
 
 def upgrade(
-    url: str | None = None, revision: str = "head", *, engine: Engine | None = None
+    url: str | None = None, revision: str = "heads", *, engine: Engine | None = None
 ) -> None:
-    """Run the migrations up to `revision` (default: the newest)."""
+    """Run the migrations up to `revision` (default: every head; feature branches of the
+    migration tree, e.g. the committee and the mini-HTA tables, each start from 0001)."""
     from alembic import command
 
     command.upgrade(alembic_config(url, engine), revision)
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The applied revision; several heads are joined by "+" in sorted order."""
     from alembic.runtime.migration import MigrationContext
 
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        heads = MigrationContext.configure(conn).get_current_heads()
+    return "+".join(sorted(heads)) if heads else None
