@@ -1,0 +1,305 @@
+"""The committee's decision on an individual access application (WORKFLOW.md §5).
+
+The coordinator records the decision in a short standard format (`Decision`); `validate_decision`
+lists what is missing in Norwegian; `decision_letter_pdf` and `decision_letter_docx` render the
+letter to the HF, with the reference number prominently so that the HF finds Del 1 in the
+patient's record. Pure and deterministic: values in, bytes out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from reportlab.platypus import Flowable, Spacer
+
+from forms.catalog import get_form
+from forms.templates.docx import (
+    APP_XML,
+    CONTENT_TYPES_XML,
+    DOCUMENT_RELS_XML,
+    R_NS,
+    ROOT_RELS_XML,
+    SETTINGS_XML,
+    STYLES_XML,
+    W_NS,
+    _para,
+    _run,
+    _text,
+    write_zip,
+)
+from processor.render import (
+    build_document,
+    format_date,
+    heading,
+    kv_table,
+    para,
+    paragraphs,
+    styles,
+)
+
+OUTCOMES = {"innvilget": "Innvilget", "avslatt": "Avslått"}
+CRITERIA = ("okt_nytte", "hoyere_alvorlighet", "sarskilte_medisinske_arsaker")
+QUORUM = 4  # WORKFLOW.md §3: at least 4 decision-makers take part
+LETTER_TITLE = "Vedtak om individuell tilgang"
+SENDER = "Vurderingskomitéen for individuell tilgang, Nye metoder"
+
+
+def criterion_label(key: str) -> str:
+    """The Norwegian name of a criterion, from the Del 2 catalogue ("Økt nytte" …)."""
+    return get_form("tilgang-del2").field(f"kriterier.{key}.oppfylt").label
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One decision. `kriterier` maps each of CRITERIA to (oppfylt, begrunnelse)."""
+
+    reference: str
+    utfall: str  # "innvilget" | "avslatt"
+    kriterier: dict[str, tuple[bool, str]]
+    begrunnelse: str
+    deltakere: list[str]
+    foreslar_gruppevurdering: bool
+    gruppevurdering_tekst: str
+    decided: date
+    hf_name: str
+
+
+def _blank(text: object) -> bool:
+    return not isinstance(text, str) or not text.strip()
+
+
+def validate_decision(d: Decision) -> list[str]:
+    """Everything that keeps the decision from being recorded, in Norwegian; [] when none."""
+    problems: list[str] = []
+    if _blank(d.reference):
+        problems.append("Referansenummeret mangler.")
+    if d.utfall not in OUTCOMES:
+        problems.append("Utfallet må være «innvilget» eller «avslått».")
+    for key in CRITERIA:
+        label = criterion_label(key)
+        entry = d.kriterier.get(key)
+        if entry is None:
+            problems.append(f"Kriteriet «{label}» mangler: angi om det er oppfylt eller ikke.")
+            continue
+        met, reason = entry
+        if not isinstance(met, bool):
+            problems.append(f"Kriteriet «{label}»: angi om det er oppfylt (ja eller nei).")
+        elif met and _blank(reason):
+            problems.append(f"Kriteriet «{label}» er oppfylt, men begrunnelsen mangler.")
+    unknown = sorted(set(d.kriterier) - set(CRITERIA))
+    if unknown:
+        problems.append(f"Ukjente kriterier: {', '.join(unknown)}.")
+    if d.utfall == "innvilget" and not any(
+        isinstance(e, tuple) and e and e[0] is True for e in d.kriterier.values()
+    ):
+        problems.append("Et innvilget vedtak krever at minst ett kriterium er oppfylt.")
+    if _blank(d.begrunnelse):
+        problems.append("Den samlede begrunnelsen mangler.")
+    names = [n.strip() for n in d.deltakere if isinstance(n, str) and n.strip()]
+    if len(names) < QUORUM:
+        problems.append(
+            f"Komitéen er ikke vedtaksfør: minst {QUORUM} beslutningstakere må ha deltatt, "
+            f"{len(names)} er oppgitt."
+        )
+    if len({n.casefold() for n in names}) != len(names):
+        problems.append("Samme deltaker er oppgitt flere ganger.")
+    if d.foreslar_gruppevurdering and _blank(d.gruppevurdering_tekst):
+        problems.append(
+            "Komitéen foreslår vurdering på gruppenivå, men teksten til forslaget mangler."
+        )
+    if _blank(d.hf_name):
+        problems.append("Helseforetaket vedtaket sendes til, mangler.")
+    return problems
+
+
+# ---- the letter's content, shared by PDF and DOCX ------------------------------------------------
+
+
+def _outcome_sentence(d: Decision) -> str:
+    if d.utfall == "innvilget":
+        return (
+            "Vurderingskomitéen har innvilget søknaden om individuell tilgang til behandlingen "
+            "det er søkt om."
+        )
+    return "Vurderingskomitéen har avslått søknaden om individuell tilgang."
+
+
+def _criteria_rows(d: Decision) -> list[tuple[str, str]]:
+    rows = []
+    for key in CRITERIA:
+        met, reason = d.kriterier.get(key, (False, ""))
+        reason = str(reason or "")
+        verdict = "Oppfylt" if met is True else "Ikke oppfylt"
+        rows.append((criterion_label(key), f"{verdict}\n{reason}" if reason.strip() else verdict))
+    return rows
+
+
+def _group_text(d: Decision) -> str:
+    if d.foreslar_gruppevurdering:
+        return (
+            "Komitéen foreslår at metoden vurderes på nytt på gruppenivå i Nye metoder.\n"
+            + d.gruppevurdering_tekst
+        )
+    return "Komitéen foreslår ikke en ny vurdering på gruppenivå i Nye metoder."
+
+
+REFERENCE_HINT = "Bruk referansenummeret for å finne del 1 av søknaden i pasientens journal."
+READ_ONLY = "Saken er med dette avsluttet hos Nye metoder."
+
+
+def _outcome(d: Decision) -> str:
+    return OUTCOMES.get(d.utfall, d.utfall)
+
+
+def decision_letter_pdf(d: Decision) -> bytes:
+    """The decision letter as an A4 PDF (deterministic)."""
+    s = styles()
+    story: list[Flowable] = [
+        para(LETTER_TITLE, s.title),
+        para(SENDER, s.subtitle),
+        Spacer(0, 10),
+        para(f"Referansenummer: {d.reference}", s.prominent),
+        para(REFERENCE_HINT, s.small),
+        Spacer(0, 8),
+        kv_table(
+            [
+                ("Til", d.hf_name),
+                ("Vedtaksdato", format_date(d.decided)),
+                ("Vedtak", _outcome(d)),
+            ]
+        ),
+        Spacer(0, 8),
+        para(_outcome_sentence(d)),
+    ]
+    story.extend(heading("Kriteriene"))
+    story.append(kv_table(_criteria_rows(d)))
+    story.extend(heading("Begrunnelse"))
+    story.extend(paragraphs(d.begrunnelse, s.body))
+    story.extend(heading("Deltakere i komitéen"))
+    story.extend(para(name, s.body) for name in d.deltakere)
+    story.extend(heading("Vurdering på gruppenivå"))
+    story.extend(paragraphs(_group_text(d), s.body))
+    story.append(Spacer(0, 10))
+    story.append(para(READ_ONLY, s.body))
+    story.append(para("Med vennlig hilsen", s.body))
+    story.append(para(SENDER, s.body))
+    return build_document(
+        story,
+        title=f"{LETTER_TITLE} – {d.reference}",
+        footer=f"{LETTER_TITLE} – referansenummer {d.reference} – {format_date(d.decided)}",
+        subject=f"{_outcome(d)} – {d.reference}",
+        keywords=[d.reference, d.utfall],
+    )
+
+
+# ---- DOCX ---------------------------------------------------------------------------------------
+
+
+def _lines(text: str, style: str | None = None) -> str:
+    lines = [ln for ln in text.replace("\r\n", "\n").split("\n") if ln.strip()]
+    return "".join(_para(_run(ln), style) for ln in lines)
+
+
+def _table(rows: Sequence[tuple[str, str]]) -> str:
+    def cell(content: str, width: int, shade: bool) -> str:
+        fill = '<w:shd w:val="clear" w:color="auto" w:fill="EEF2F6"/>' if shade else ""
+        return f'<w:tc><w:tcPr><w:tcW w:w="{width}" w:type="dxa"/>{fill}</w:tcPr>{content}</w:tc>'
+
+    body = "".join(
+        "<w:tr><w:trPr><w:cantSplit/></w:trPr>"
+        + cell(_para(_run(label)), 3000, True)
+        + cell(_lines(value) or _para(_run("–")), 6638, False)
+        + "</w:tr>"
+        for label, value in rows
+    )
+    return (
+        '<w:tbl><w:tblPr><w:tblStyle w:val="Skjematabell"/><w:tblW w:w="9638" w:type="dxa"/>'
+        '<w:tblLayout w:type="fixed"/></w:tblPr>'
+        '<w:tblGrid><w:gridCol w:w="3000"/><w:gridCol w:w="6638"/></w:tblGrid>' + body + "</w:tbl>"
+    )
+
+
+def _document_xml(d: Decision) -> str:
+    big = '<w:b/><w:sz w:val="30"/><w:szCs w:val="30"/>'
+    body = [
+        _para(_run(LETTER_TITLE), "Title"),
+        _para(_run(SENDER), "Ingress"),
+        _para(_run(f"Referansenummer: {d.reference}", big)),
+        _para(_run(REFERENCE_HINT), "Hjelpetekst"),
+        _table(
+            [
+                ("Til", d.hf_name),
+                ("Vedtaksdato", format_date(d.decided)),
+                ("Vedtak", _outcome(d)),
+            ]
+        ),
+        _para(_run(_outcome_sentence(d))),
+        _para(_run("Kriteriene"), "Heading2"),
+        _table(_criteria_rows(d)),
+        _para(_run("Begrunnelse"), "Heading2"),
+        _lines(d.begrunnelse),
+        _para(_run("Deltakere i komitéen"), "Heading2"),
+        "".join(_para(_run(name)) for name in d.deltakere),
+        _para(_run("Vurdering på gruppenivå"), "Heading2"),
+        _lines(_group_text(d)),
+        _para(_run(READ_ONLY)),
+        _para(_run("Med vennlig hilsen")),
+        _para(_run(SENDER)),
+    ]
+    sect = (
+        '<w:sectPr><w:pgSz w:w="11906" w:h="16838"/>'
+        '<w:pgMar w:top="1134" w:right="1134" w:bottom="1134" w:left="1134" w:header="567" '
+        'w:footer="567" w:gutter="0"/></w:sectPr>'
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<w:document xmlns:w="{W_NS}" xmlns:r="{R_NS}"><w:body>'
+        + "".join(body)
+        + sect
+        + "</w:body></w:document>"
+    )
+
+
+def _core_xml(d: Decision) -> str:
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/'
+        'core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/" '
+        'xmlns:dcterms="http://purl.org/dc/terms/" xmlns:dcmitype="http://purl.org/dc/dcmitype/" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+        f"<dc:title>{_text(LETTER_TITLE)} – {_text(d.reference)}</dc:title>"
+        f"<dc:subject>{_text(_outcome(d))}</dc:subject>"
+        "<dc:creator>Nye metoder</dc:creator>"
+        f"<cp:keywords>{_text(d.reference)}</cp:keywords>"
+        "<dc:language>nb-NO</dc:language>"
+        "</cp:coreProperties>"
+    )
+
+
+def decision_letter_docx(d: Decision) -> bytes:
+    """The decision letter as a DOCX for the HF's archive (deterministic)."""
+    parts = [
+        ("[Content_Types].xml", CONTENT_TYPES_XML),
+        ("_rels/.rels", ROOT_RELS_XML),
+        ("docProps/core.xml", _core_xml(d)),
+        ("docProps/app.xml", APP_XML),
+        ("word/_rels/document.xml.rels", DOCUMENT_RELS_XML),
+        ("word/document.xml", _document_xml(d)),
+        ("word/styles.xml", STYLES_XML),
+        ("word/settings.xml", SETTINGS_XML),
+    ]
+    return write_zip([(name, text.encode("utf-8")) for name, text in parts])
+
+
+__all__ = [
+    "CRITERIA",
+    "OUTCOMES",
+    "QUORUM",
+    "Decision",
+    "criterion_label",
+    "decision_letter_docx",
+    "decision_letter_pdf",
+    "validate_decision",
+]
