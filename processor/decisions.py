@@ -24,10 +24,10 @@ from forms.templates.docx import (
     SETTINGS_XML,
     STYLES_XML,
     W_NS,
-    _para,
-    _run,
-    _text,
+    paragraph,
+    run,
     write_zip,
+    xml_text,
 )
 from processor.render import (
     build_document,
@@ -199,7 +199,7 @@ def decision_letter_pdf(d: Decision) -> bytes:
 
 def _lines(text: str, style: str | None = None) -> str:
     lines = [ln for ln in text.replace("\r\n", "\n").split("\n") if ln.strip()]
-    return "".join(_para(_run(ln), style) for ln in lines)
+    return "".join(paragraph(run(ln), style) for ln in lines)
 
 
 def _table(rows: Sequence[tuple[str, str]]) -> str:
@@ -209,8 +209,8 @@ def _table(rows: Sequence[tuple[str, str]]) -> str:
 
     body = "".join(
         "<w:tr><w:trPr><w:cantSplit/></w:trPr>"
-        + cell(_para(_run(label)), 3000, True)
-        + cell(_lines(value) or _para(_run("–")), 6638, False)
+        + cell(paragraph(run(label)), 3000, True)
+        + cell(_lines(value) or paragraph(run("–")), 6638, False)
         + "</w:tr>"
         for label, value in rows
     )
@@ -224,10 +224,10 @@ def _table(rows: Sequence[tuple[str, str]]) -> str:
 def _document_xml(d: Decision) -> str:
     big = '<w:b/><w:sz w:val="30"/><w:szCs w:val="30"/>'
     body = [
-        _para(_run(LETTER_TITLE), "Title"),
-        _para(_run(SENDER), "Ingress"),
-        _para(_run(f"Referansenummer: {d.reference}", big)),
-        _para(_run(REFERENCE_HINT), "Hjelpetekst"),
+        paragraph(run(LETTER_TITLE), "Title"),
+        paragraph(run(SENDER), "Ingress"),
+        paragraph(run(f"Referansenummer: {d.reference}", big)),
+        paragraph(run(REFERENCE_HINT), "Hjelpetekst"),
         _table(
             [
                 ("Til", d.hf_name),
@@ -235,18 +235,18 @@ def _document_xml(d: Decision) -> str:
                 ("Vedtak", _outcome(d)),
             ]
         ),
-        _para(_run(_outcome_sentence(d))),
-        _para(_run("Kriteriene"), "Heading2"),
+        paragraph(run(_outcome_sentence(d))),
+        paragraph(run("Kriteriene"), "Heading2"),
         _table(_criteria_rows(d)),
-        _para(_run("Begrunnelse"), "Heading2"),
+        paragraph(run("Begrunnelse"), "Heading2"),
         _lines(d.begrunnelse),
-        _para(_run("Deltakere i komitéen"), "Heading2"),
-        "".join(_para(_run(name)) for name in d.deltakere),
-        _para(_run("Vurdering på gruppenivå"), "Heading2"),
+        paragraph(run("Deltakere i komitéen"), "Heading2"),
+        "".join(paragraph(run(name)) for name in d.deltakere),
+        paragraph(run("Vurdering på gruppenivå"), "Heading2"),
         _lines(_group_text(d)),
-        _para(_run(READ_ONLY)),
-        _para(_run("Med vennlig hilsen")),
-        _para(_run(SENDER)),
+        paragraph(run(READ_ONLY)),
+        paragraph(run("Med vennlig hilsen")),
+        paragraph(run(SENDER)),
     ]
     sect = (
         '<w:sectPr><w:pgSz w:w="11906" w:h="16838"/>'
@@ -269,10 +269,10 @@ def _core_xml(d: Decision) -> str:
         'core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/" '
         'xmlns:dcterms="http://purl.org/dc/terms/" xmlns:dcmitype="http://purl.org/dc/dcmitype/" '
         'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
-        f"<dc:title>{_text(LETTER_TITLE)} – {_text(d.reference)}</dc:title>"
-        f"<dc:subject>{_text(_outcome(d))}</dc:subject>"
+        f"<dc:title>{xml_text(LETTER_TITLE)} – {xml_text(d.reference)}</dc:title>"
+        f"<dc:subject>{xml_text(_outcome(d))}</dc:subject>"
         "<dc:creator>Nye metoder</dc:creator>"
-        f"<cp:keywords>{_text(d.reference)}</cp:keywords>"
+        f"<cp:keywords>{xml_text(d.reference)}</cp:keywords>"
         "<dc:language>nb-NO</dc:language>"
         "</cp:coreProperties>"
     )

@@ -42,28 +42,28 @@ def _attr(s: str) -> str:
     return escape(s, {'"': "&quot;"})
 
 
-def _text(s: str) -> str:
+def xml_text(s: str) -> str:
     return escape(s)
 
 
 # ---- runs and paragraphs -----------------------------------------------------------------------
 
 
-def _run(text: str, rpr: str = "") -> str:
+def run(text: str, rpr: str = "") -> str:
     rpr_xml = f"<w:rPr>{rpr}</w:rPr>" if rpr else ""
     parts = text.split("\n")
-    inner = "<w:br/>".join(f'<w:t xml:space="preserve">{_text(p)}</w:t>' for p in parts)
+    inner = "<w:br/>".join(f'<w:t xml:space="preserve">{xml_text(p)}</w:t>' for p in parts)
     return f"<w:r>{rpr_xml}{inner}</w:r>"
 
 
-def _para(content: str, style: str | None = None, ppr: str = "") -> str:
+def paragraph(content: str, style: str | None = None, ppr: str = "") -> str:
     style_xml = f'<w:pStyle w:val="{style}"/>' if style else ""
     ppr_xml = f"<w:pPr>{style_xml}{ppr}</w:pPr>" if (style_xml or ppr) else ""
     return f"<w:p>{ppr_xml}{content}</w:p>"
 
 
 def _placeholder_run(text: str) -> str:
-    return _run(text, '<w:rStyle w:val="PlaceholderText"/><w:color w:val="808080"/>')
+    return run(text, '<w:rStyle w:val="PlaceholderText"/><w:color w:val="808080"/>')
 
 
 # ---- content controls --------------------------------------------------------------------------
@@ -123,15 +123,15 @@ def content_control(field: Field, field_id: str, alias: str, value: object = Non
         )
         sdt = (
             f"<w:sdt>{_sdt_pr(field_id, alias, 'checkbox', False, extra)}"
-            f"<w:sdtContent>{_run(CHECKED if checked else UNCHECKED, glyph_rpr)}</w:sdtContent>"
+            f"<w:sdtContent>{run(CHECKED if checked else UNCHECKED, glyph_rpr)}</w:sdtContent>"
             "</w:sdt>"
         )
-        return _para(sdt)
+        return paragraph(sdt)
     if field.type == "textarea":
         if filled:
-            paras = "".join(_para(_run(line)) for line in _value_text(value).split("\n"))
+            paras = "".join(paragraph(run(line)) for line in _value_text(value).split("\n"))
         else:
-            paras = _para(_placeholder_run(PLACEHOLDER_TEXT))
+            paras = paragraph(_placeholder_run(PLACEHOLDER_TEXT))
         return f"<w:sdt>{_sdt_pr(field_id, alias, 'rich', not filled)}<w:sdtContent>{paras}</w:sdtContent></w:sdt>"
     if field.type in ("choice", "hf"):
         items = "".join(
@@ -140,27 +140,27 @@ def content_control(field: Field, field_id: str, alias: str, value: object = Non
         )
         shown = _choice_display(field, value)
         extra = f"<w:dropDownList>{items}</w:dropDownList>"
-        run = _run(shown) if shown else _placeholder_run(PLACEHOLDER_CHOICE)
+        content = run(shown) if shown else _placeholder_run(PLACEHOLDER_CHOICE)
         pr = _sdt_pr(field_id, alias, "dropdown", shown is None, extra)
-        return _para(f"<w:sdt>{pr}<w:sdtContent>{run}</w:sdtContent></w:sdt>")
+        return paragraph(f"<w:sdt>{pr}<w:sdtContent>{content}</w:sdtContent></w:sdt>")
     if field.type == "date":
         full = None
         if filled:
             shown, full = _date_text(value)
-            run = _run(shown)
+            content = run(shown)
         else:
-            run = _placeholder_run(PLACEHOLDER_DATE)
+            content = _placeholder_run(PLACEHOLDER_DATE)
         full_attr = f' w:fullDate="{full}"' if full else ""
         extra = (
             f'<w:date{full_attr}><w:dateFormat w:val="dd.MM.yyyy"/><w:lid w:val="nb-NO"/>'
             '<w:storeMappedDataAs w:val="dateTime"/><w:calendar w:val="gregorian"/></w:date>'
         )
         pr = _sdt_pr(field_id, alias, "date", not filled, extra)
-        return _para(f"<w:sdt>{pr}<w:sdtContent>{run}</w:sdtContent></w:sdt>")
+        return paragraph(f"<w:sdt>{pr}<w:sdtContent>{content}</w:sdtContent></w:sdt>")
     kind = "locked" if field.hidden else "text"
-    run = _run(_value_text(value)) if filled else _placeholder_run(PLACEHOLDER_TEXT)
+    content = run(_value_text(value)) if filled else _placeholder_run(PLACEHOLDER_TEXT)
     pr = _sdt_pr(field_id, alias, kind, not filled, "<w:text/>")
-    return _para(f"<w:sdt>{pr}<w:sdtContent>{run}</w:sdtContent></w:sdt>")
+    return paragraph(f"<w:sdt>{pr}<w:sdtContent>{content}</w:sdtContent></w:sdt>")
 
 
 # ---- tables ------------------------------------------------------------------------------------
@@ -188,7 +188,7 @@ def _label_cell(label: str, required: bool) -> str:
     return (
         f'<w:tc><w:tcPr><w:tcW w:w="{LABEL_COL}" w:type="dxa"/><w:shd w:val="clear" '
         'w:color="auto" w:fill="EEF2F6"/></w:tcPr>'
-        f"{_para(_run(label, '<w:b/>' if required else ''), 'Feltetikett')}</w:tc>"
+        f"{paragraph(run(label, '<w:b/>' if required else ''), 'Feltetikett')}</w:tc>"
     )
 
 
@@ -211,7 +211,7 @@ def _field_rows(
             "<w:tr><w:trPr><w:cantSplit/></w:trPr>"
             f'<w:tc><w:tcPr><w:tcW w:w="{TEXT_WIDTH}" w:type="dxa"/><w:gridSpan w:val="2"/>'
             "</w:tcPr>"
-            f"{_para(_run(help_text), 'Hjelpetekst')}</w:tc></w:tr>"
+            f"{paragraph(run(help_text), 'Hjelpetekst')}</w:tc></w:tr>"
         )
     return rows
 
@@ -220,9 +220,9 @@ def _section_xml(form: FormDef, section: Section, values: dict[str, object]) -> 
     visible = [i for i in section.items if not (isinstance(i, Field) and i.hidden)]
     if not visible:
         return ""
-    out = [_para(_run(section.title), "Heading2")]
+    out = [paragraph(run(section.title), "Heading2")]
     if section.intro:
-        out.append(_para(_run(section.intro), "Ingress"))
+        out.append(paragraph(run(section.intro), "Ingress"))
     rows: list[str] = []
     for item in visible:
         if isinstance(item, Repeat):
@@ -230,9 +230,9 @@ def _section_xml(form: FormDef, section: Section, values: dict[str, object]) -> 
                 out.append(_table(rows))
                 rows = []
             if item.label != section.title:
-                out.append(_para(_run(item.label), "Heading3"))
+                out.append(paragraph(run(item.label), "Heading3"))
             if item.help:
-                out.append(_para(_run(item.help), "Ingress"))
+                out.append(paragraph(run(item.help), "Ingress"))
             rep_rows: list[str] = []
             for n in range(1, item.count + 1):
                 for sub in item.fields:
@@ -251,7 +251,7 @@ def _section_xml(form: FormDef, section: Section, values: dict[str, object]) -> 
 def _header_table(form: FormDef, values: dict[str, object]) -> str:
     """The `Skjema` row (label fallback, FORMS.md 4.4) and the prefilled hidden fields."""
     rows = [
-        "<w:tr>" + _label_cell("Skjema", False) + _value_cell(_para(_run(form.name))) + "</w:tr>"
+        "<w:tr>" + _label_cell("Skjema", False) + _value_cell(paragraph(run(form.name))) + "</w:tr>"
     ]
     prefill = {"skjema.type": form.id, "skjema.versjon": form.version}
     for section in form.sections:
@@ -265,10 +265,10 @@ def _header_table(form: FormDef, values: dict[str, object]) -> str:
 def document_xml(form: FormDef, values: dict[str, object] | None = None) -> str:
     values = dict(values or {})
     body = [
-        _para(_run(form.name), "Title"),
-        _para(_run(form.description), "Ingress") if form.description else "",
+        paragraph(run(form.name), "Title"),
+        paragraph(run(form.description), "Ingress") if form.description else "",
         _header_table(form, values),
-        _para(_run("Felt med uthevet ledetekst må fylles ut."), "Hjelpetekst"),
+        paragraph(run("Felt med uthevet ledetekst må fylles ut."), "Hjelpetekst"),
     ]
     body.extend(_section_xml(form, s, values) for s in form.sections)
     sect = (
@@ -330,10 +330,10 @@ def core_xml(form: FormDef) -> str:
         'core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/" '
         'xmlns:dcterms="http://purl.org/dc/terms/" xmlns:dcmitype="http://purl.org/dc/dcmitype/" '
         'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
-        f"<dc:title>{_text(form.name)}</dc:title>"
-        f"<dc:subject>{_text(form.description)}</dc:subject>"
+        f"<dc:title>{xml_text(form.name)}</dc:title>"
+        f"<dc:subject>{xml_text(form.description)}</dc:subject>"
         "<dc:creator>Nye metoder</dc:creator>"
-        f"<cp:keywords>{_text(form.id)} versjon {_text(form.version)}</cp:keywords>"
+        f"<cp:keywords>{xml_text(form.id)} versjon {xml_text(form.version)}</cp:keywords>"
         "<dc:language>nb-NO</dc:language>"
         "</cp:coreProperties>"
     )
