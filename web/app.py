@@ -35,6 +35,7 @@ HTTP_ERRORS: dict[int, tuple[str, str]] = {
     403: ("FORBIDDEN", "Du har ikke tilgang til dette."),
     404: ("NOT_FOUND", "Fant ikke siden."),
     405: ("METHOD_NOT_ALLOWED", "Metoden er ikke tillatt for denne adressen."),
+    429: ("TOO_MANY_REQUESTS", "For mange forsøk. Vent litt og prøv igjen."),
     413: ("FILE_TOO_LARGE", "Filen er for stor."),
     500: ("INTERNAL_ERROR", "Det oppstod en uventet feil. Prøv igjen senere."),
 }
@@ -138,6 +139,13 @@ def _register_errors(app: Flask) -> None:
         return error_response(500, code, message)
 
 
+def _env_flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    return value.strip().lower() in {"1", "true", "ja", "yes", "on"}
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app for an instance folder (created, and its database migrated, when new)."""
     config = dict(config or {})
@@ -159,7 +167,19 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         CLOCK=None,
         PER_PAGE=25,
     )
+    behind_proxy = _env_flag("SKJEMAMOTTAK_BEHIND_PROXY")
+    app.config.update(
+        BEHIND_PROXY=behind_proxy,
+        # Secure cookies whenever TLS is in front (a proxy) or asked for explicitly
+        SESSION_COOKIE_SECURE=_env_flag("SKJEMAMOTTAK_SECURE_COOKIES", default=behind_proxy),
+        RATELIMIT_ENABLED=not _env_flag("SKJEMAMOTTAK_RATELIMIT_DISABLED"),
+        RATELIMIT_STORAGE_URI=None,
+    )
     app.config.update({k: v for k, v in config.items() if k not in {"INSTANCE"}})
+    if app.config["BEHIND_PROXY"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
@@ -171,6 +191,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
 
     csrf = CSRFProtect(app)
+    from web.limits import limiter, storage_uri
+
+    app.config["RATELIMIT_STORAGE_URI"] = app.config["RATELIMIT_STORAGE_URI"] or storage_uri()
+    limiter.init_app(app)  # a fresh counter store per app
 
     from web import api, pages
 
@@ -201,6 +225,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             )
         if getattr(g, "actor", None) is not None:
             resp.headers.setdefault("Cache-Control", "no-store")
+        if request.is_secure:
+            resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return resp
 
     _register_errors(app)

@@ -27,6 +27,7 @@ from web import views
 from web.api import do_upload
 from web.app import storage
 from web.auth import log_in, log_out, login_required, safe_next, session_actor
+from web.limits import login_limits
 
 bp = Blueprint("pages", __name__)
 
@@ -67,6 +68,7 @@ def index() -> Response:
 
 
 @bp.route("/logg-inn", methods=["GET", "POST"])
+@login_limits()
 def login() -> Any:
     target = safe_next(request.values.get("neste"))
     if request.method == "GET":
