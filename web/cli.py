@@ -205,14 +205,38 @@ def _domain_error(e: Exception) -> int:
     return 1
 
 
+def default_workers() -> int:
+    env = os.environ.get("SKJEMAMOTTAK_WORKERS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    return min(2 * (os.cpu_count() or 1) + 1, 8)
+
+
 def cmd_serve(ns: argparse.Namespace) -> int:
-    from waitress import serve
+    """Serve with gunicorn: migrate once in the master, then fork workers that each build the app
+    (an engine and a blob store per process)."""
+    from gunicorn.app.base import BaseApplication
 
     from web.app import create_app
 
-    app = create_app()
-    print(f"Skjemamottak kjører på http://{ns.host}:{ns.port}/ (avslutt med Ctrl+C)")
-    serve(app, host=ns.host, port=ns.port, threads=ns.threads, ident="skjemamottak")
+    _storage(migrate=False).upgrade()
+
+    class _Gunicorn(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{ns.host}:{ns.port}")
+            self.cfg.set("workers", ns.workers or default_workers())
+            self.cfg.set("threads", ns.threads)
+            self.cfg.set("timeout", 120)
+            self.cfg.set("graceful_timeout", 30)
+            self.cfg.set("worker_tmp_dir", "/dev/shm" if os.path.isdir("/dev/shm") else None)
+            self.cfg.set("forwarded_allow_ips", os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"))
+            self.cfg.set("proc_name", "skjemamottak")
+
+        def load(self):
+            return create_app()
+
+    print(f"Skjemamottak kjører på http://{ns.host}:{ns.port}/ (avslutt med Ctrl+C)", flush=True)
+    _Gunicorn().run()
     return 0
 
 
@@ -310,10 +334,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("outdir", metavar="MAPPE")
     p.set_defaults(func=cmd_templates)
 
-    p = sub.add_parser("serve", help="kjør webtjenesten (waitress)")
+    p = sub.add_parser("serve", help="kjør webtjenesten (gunicorn)")
     p.add_argument("--host", default="127.0.0.1", help="adresse å lytte på (127.0.0.1)")
     p.add_argument("--port", type=int, default=5000, help="port (5000)")
-    p.add_argument("--threads", type=int, default=8, help="antall tråder (8)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="antall arbeidsprosesser (SKJEMAMOTTAK_WORKERS, ellers 2 × kjerner + 1, høyst 8)",
+    )
+    p.add_argument("--threads", type=int, default=4, help="tråder per arbeidsprosess (4)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("db", help="databasen")
