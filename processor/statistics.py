@@ -1,0 +1,863 @@
+"""The figures of WORKFLOW.md section 7: processing times, returns, outcomes and counts.
+
+Pure: the input is plain `CaseHistory` values (built by the storage layer from the audit log), the
+output is one JSON-serialisable dict whose keys match API.md (`GET /statistikk`). No clock, no
+database, no file system; the XLSX export is returned as bytes.
+
+Definitions (the choices are ours; the XLSX sheet "Om tallene" states them in Norwegian):
+
+- **Dates.** Every timestamp is reduced to its date in Europe/Oslo (aware datetimes are converted,
+  naive ones are taken to be Oslo time already). Durations count dates, not hours.
+- **Calendar days** from `a` to `b` are `(b - a).days`. **Working days** are
+  `processor.workdays.working_days_between(a, b)`: the working days in the half-open interval
+  `(a, b]` (Monday to Friday, not a Norwegian public holiday). Received Friday and decided Monday
+  took 3 calendar days and 1 working day; the same day took 0 of both.
+- **Received** is the first entry into `mottatt` (the case's `created` time when the history holds
+  no such transition). **Decided** is the first entry into `avgjort` (applications) or `besluttet`
+  (mini-HTA) after that. The total processing time is received → decided, so the time an HF
+  spends on a return counts (it is the applicant's time too); the per-stage figures show it apart.
+  Cases that are not decided (open or withdrawn) have no total time.
+- **Time per stage** is, per case, the time spent in a state summed over all visits (a case
+  returned twice has two stays in `mottatt`). Only stays that ended are counted: the current
+  state of an open case has no end without a clock. The figures per stage are over the cases that
+  completed at least one stay in that state.
+- **Median** is `statistics.median` (the mean of the two middle values for an even count).
+  **90th percentile** is `statistics.quantiles(values, n=10, method="inclusive")[8]`: linear
+  interpolation between the closest ranks, the same as Excel's PERCENTILE.INC (PERSENTIL.INK) and
+  numpy's default, so a reader can check a figure from the raw list. One value is its own median
+  and percentile. Both are rounded to one decimal.
+- **Returns** per case are the transitions into `returnert`.
+- **Outcome** of a case: `trukket` when it was withdrawn, its `outcome` (`innvilget`, `avslatt`,
+  the mini-HTA decision ...) when decided, `under_behandling` otherwise. The outcome's period
+  (year, month) is the date of the decision or the withdrawal.
+- **Year** of a case is the year it was received; the date filters apply to the received date.
+
+`public_figures` suppresses every cell below 5 cases (see there).
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from operator import itemgetter
+from typing import Any
+from zoneinfo import ZoneInfo
+
+__all__ = [
+    "CaseHistory",
+    "Filters",
+    "MIN_CELL",
+    "OUTCOME_LABELS",
+    "STATE_LABELS",
+    "Transition",
+    "compute",
+    "flow",
+    "public_figures",
+    "summarise",
+    "to_xlsx",
+]
+
+OSLO = ZoneInfo("Europe/Oslo")
+MIN_CELL = 5
+
+RECEIVED = "mottatt"
+RETURNED = "returnert"
+WITHDRAWN = "trukket"
+DECIDED = ("avgjort", "besluttet")
+OPEN = "under_behandling"
+UNKNOWN = "ukjent"
+NO_SPECIALTY = "ikke_oppgitt"
+
+# WORKFLOW.md sections 2 and 6, in workflow order (applications, then the mini-HTA branch).
+STATE_LABELS: dict[str, str] = {
+    "mottatt": "Mottatt",
+    "returnert": "Returnert for supplering",
+    "priskontroll": "Til priskontroll",
+    "klar": "Klar for vurdering",
+    "satt_opp": "Satt opp til møte",
+    "avgjort": "Avgjort",
+    "til_fagfelle": "Til fagfellevurdering",
+    "fagfellevurdert": "Fagfellevurdert",
+    "besluttet": "Besluttet",
+    "publisert": "Publisert",
+    "trukket": "Trukket av helseforetaket",
+}
+_STATE_ORDER = {s: i for i, s in enumerate(STATE_LABELS)}
+
+# WORKFLOW.md section 5 (applications) and MINIHTA.md skjema 3 `beslutning.utfall` (mini-HTA).
+OUTCOME_LABELS: dict[str, str] = {
+    "innvilget": "Innvilget",
+    "avslatt": "Avslått",
+    "innfort": "Innført",
+    "innfort_med_vilkar": "Innført med vilkår",
+    "ikke_innfort": "Ikke innført",
+    "utfaset": "Utfaset",
+    "trukket": "Trukket",
+    "under_behandling": "Under behandling",
+    "ukjent": "Ukjent",
+}
+_OUTCOME_ORDER = {s: i for i, s in enumerate(OUTCOME_LABELS)}
+
+# Node labels of the flow picture: short state names; decided cases are split by outcome.
+FLOW_LABELS: dict[str, str] = {
+    "mottatt": "Mottatt",
+    "returnert": "Returnert",
+    "priskontroll": "Til priskontroll",
+    "klar": "Klar for vurdering",
+    "satt_opp": "Satt opp til møte",
+    "avgjort": "Avgjort",
+    "til_fagfelle": "Til fagfellevurdering",
+    "fagfellevurdert": "Fagfellevurdert",
+    "besluttet": "Besluttet",
+    "publisert": "Publisert",
+    "trukket": "Trukket",
+}
+
+GROUPINGS = ("hf", "region", "ar", "fagomrade", "type")
+"""Keys of `grupper`; each matches the count table `per_<key>`."""
+
+WorkingDays = Callable[[date, date], int]
+
+
+@dataclass(frozen=True)
+class Transition:
+    at: datetime
+    from_: str | None
+    to: str
+
+
+@dataclass(frozen=True)
+class CaseHistory:
+    id: str
+    form_type: str
+    hf: str
+    fagomrade: str | None
+    created: datetime
+    transitions: list[Transition] = field(default_factory=list)
+    outcome: str | None = None
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which cases the figures cover; `None` means no restriction. Dates are inclusive."""
+
+    hf: str | None = None
+    region: str | None = None
+    year: int | None = None
+    fagomrade: str | None = None
+    form_type: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in (
+            ("hf", self.hf),
+            ("region", self.region),
+            ("ar", self.year),
+            ("fagomrade", self.fagomrade),
+            ("type", self.form_type),
+            ("fra", self.date_from),
+            ("til", self.date_to),
+        ):
+            if value is not None:
+                out[key] = value.isoformat() if isinstance(value, date) else value
+        return out
+
+
+# ---- per case ------------------------------------------------------------------------------------
+
+
+def _wall(dt: datetime) -> datetime:
+    """Oslo wall-clock time without tzinfo, so aware and naive timestamps compare."""
+    return dt if dt.tzinfo is None else dt.astimezone(OSLO).replace(tzinfo=None)
+
+
+_Step = tuple[datetime, str | None, str]  # (at as Oslo wall time, from, to)
+
+
+def _steps(case: CaseHistory) -> list[_Step]:
+    """The history in time order (stable for equal times), every timestamp as Oslo wall time."""
+    steps = [
+        (t.at if t.at.tzinfo is None else _wall(t.at), t.from_, t.to) for t in case.transitions
+    ]
+    steps.sort(key=itemgetter(0))
+    return steps
+
+
+def _received(case: CaseHistory, steps: list[_Step]) -> datetime:
+    for at, _, to in steps:
+        if to == RECEIVED:
+            return at
+    return _wall(case.created)
+
+
+def _stays(case: CaseHistory, steps: list[_Step]) -> list[tuple[str, date]]:
+    """(state, date entered) in time order; the first state is implied when the history omits it."""
+    stays = [(to, at.date()) for at, _, to in steps]
+    first = steps[0][1] if steps else RECEIVED
+    if first is not None:
+        stays.insert(0, (first, _wall(case.created).date()))
+    return stays
+
+
+@dataclass(slots=True)
+class _Derived:
+    case: CaseHistory
+    region: str
+    received: date
+    state: str
+    total_cal: int | None
+    total_work: int | None
+    stage_cal: dict[str, int]
+    stage_work: dict[str, int]
+    returns: int
+    outcome: str
+    outcome_date: date | None
+    links: list[tuple[str, str]]
+
+    def group_key(self, grouping: str) -> str:
+        if grouping == "hf":
+            return self.case.hf
+        if grouping == "region":
+            return self.region
+        if grouping == "ar":
+            return str(self.received.year)
+        if grouping == "fagomrade":
+            return self.case.fagomrade or NO_SPECIALTY
+        return self.case.form_type
+
+
+class _WorkingDayIndex:
+    """Working days between any two of a known set of dates, by prefix sums.
+
+    `working_days_between` counts the half-open interval `(a, b]`, so it is additive:
+    `wd(a, c) == wd(a, b) + wd(b, c)`. The index calls it once per pair of neighbouring distinct
+    dates, which keeps 100,000 cases cheap however the function itself counts.
+    """
+
+    def __init__(self, dates: Iterable[date], between: WorkingDays) -> None:
+        ordered = sorted(set(dates))
+        self._cum: dict[date, int] = {}
+        running = 0
+        previous: date | None = None
+        for d in ordered:
+            if previous is not None:
+                running += between(previous, d)
+            self._cum[d] = running
+            previous = d
+
+    def between(self, a: date, b: date) -> int:
+        return self._cum[b] - self._cum[a]
+
+
+def _derive(
+    case: CaseHistory,
+    steps: list[_Step],
+    stays: list[tuple[str, date]],
+    received_at: datetime,
+    region: str,
+    index: _WorkingDayIndex,
+) -> _Derived:
+    stage_cal: dict[str, int] = {}
+    stage_work: dict[str, int] = {}
+    for (state, a), (_, b) in zip(stays, stays[1:], strict=False):
+        stage_cal[state] = stage_cal.get(state, 0) + (b - a).days
+        stage_work[state] = stage_work.get(state, 0) + index.between(a, b)
+
+    received = received_at.date()
+    decided: date | None = None
+    withdrawn: date | None = None
+    returns = 0
+    links: list[tuple[str, str]] = []
+    ended = OUTCOME_LABELS.get(case.outcome, case.outcome) if case.outcome else None
+    for at, from_, to in steps:
+        if decided is None and to in DECIDED and at >= received_at:
+            decided = at.date()
+        elif withdrawn is None and to == WITHDRAWN:
+            withdrawn = at.date()
+        elif to == RETURNED:
+            returns += 1
+        if from_ is not None:
+            links.append(
+                (
+                    ended if from_ in DECIDED and ended else FLOW_LABELS.get(from_, from_),
+                    ended if to in DECIDED and ended else FLOW_LABELS.get(to, to),
+                )
+            )
+
+    if withdrawn is not None and decided is None:
+        outcome, outcome_date = WITHDRAWN, withdrawn
+    elif decided is not None:
+        outcome, outcome_date = case.outcome or UNKNOWN, decided
+    else:
+        outcome, outcome_date = OPEN, None
+
+    return _Derived(
+        case=case,
+        region=region,
+        received=received,
+        state=stays[-1][0],
+        total_cal=None if decided is None else (decided - received).days,
+        total_work=None if decided is None else index.between(received, decided),
+        stage_cal=stage_cal,
+        stage_work=stage_work,
+        returns=returns,
+        outcome=outcome,
+        outcome_date=outcome_date,
+        links=links,
+    )
+
+
+# ---- aggregation ---------------------------------------------------------------------------------
+
+
+def summarise(values: list[int] | list[float]) -> dict[str, Any]:
+    """`{"median", "p90", "antall"}` of a list (see the module docstring for the method)."""
+    n = len(values)
+    if n == 0:
+        return {"median": None, "p90": None, "antall": 0}
+    if n == 1:
+        only = round(float(values[0]), 1)
+        return {"median": only, "p90": only, "antall": 1}
+    return {
+        "median": round(float(statistics.median(values)), 1),
+        "p90": round(float(statistics.quantiles(values, n=10, method="inclusive")[8]), 1),
+        "antall": n,
+    }
+
+
+def _times(cal: list[int], work: list[int]) -> dict[str, Any]:
+    return {"kalenderdager": summarise(cal), "arbeidsdager": summarise(work)}
+
+
+def _sorted_counts(counter: Counter[str], order: Mapping[str, int] | None = None) -> dict[str, int]:
+    if order is None:
+        keys = sorted(counter)
+    else:
+        keys = sorted(counter, key=lambda k: (order.get(k, len(order)), k))
+    return {k: counter[k] for k in keys}
+
+
+def _returns(cases: list[_Derived]) -> dict[str, Any]:
+    per_case = [d.returns for d in cases]
+    distribution = Counter(per_case)
+    return {
+        "totalt": sum(per_case),
+        "saker_med_retur": sum(1 for r in per_case if r),
+        "per_sak": summarise(per_case),
+        "fordeling": {str(k): distribution[k] for k in sorted(distribution)},
+    }
+
+
+def _total_times(cases: list[_Derived]) -> dict[str, Any]:
+    cal: list[int] = []
+    work: list[int] = []
+    for d in cases:
+        if d.total_cal is not None and d.total_work is not None:
+            cal.append(d.total_cal)
+            work.append(d.total_work)
+    return _times(cal, work)
+
+
+def _group(cases: list[_Derived]) -> dict[str, Any]:
+    returns = [d.returns for d in cases]
+    return {
+        "saker": len(cases),
+        "behandlingstid": _total_times(cases),
+        "returer": {"totalt": sum(returns), "saker_med_retur": sum(1 for r in returns if r)},
+        "utfall": _sorted_counts(Counter(d.outcome for d in cases), _OUTCOME_ORDER),
+    }
+
+
+def _aggregate(cases: list[_Derived], filters: Filters) -> dict[str, Any]:
+    stage_cal: dict[str, list[int]] = defaultdict(list)
+    stage_work: dict[str, list[int]] = defaultdict(list)
+    for d in cases:
+        for state, days in d.stage_cal.items():
+            stage_cal[state].append(days)
+            stage_work[state].append(d.stage_work[state])
+    stages = sorted(stage_cal, key=lambda s: (_STATE_ORDER.get(s, len(_STATE_ORDER)), s))
+
+    per_year: dict[str, Counter[str]] = defaultdict(Counter)
+    per_month: dict[str, Counter[str]] = defaultdict(Counter)
+    for d in cases:
+        if d.outcome_date is not None:
+            per_year[str(d.outcome_date.year)][d.outcome] += 1
+            per_month[d.outcome_date.strftime("%Y-%m")][d.outcome] += 1
+
+    groups: dict[str, dict[str, list[_Derived]]] = {g: defaultdict(list) for g in GROUPINGS}
+    for d in cases:
+        for g in GROUPINGS:
+            groups[g][d.group_key(g)].append(d)
+
+    return {
+        "saker_totalt": len(cases),
+        "filter": filters.as_dict(),
+        "per_status": _sorted_counts(Counter(d.state for d in cases), _STATE_ORDER),
+        "per_type": _sorted_counts(Counter(d.case.form_type for d in cases)),
+        "per_hf": _sorted_counts(Counter(d.case.hf for d in cases)),
+        "per_region": _sorted_counts(Counter(d.region for d in cases)),
+        "per_ar": _sorted_counts(Counter(str(d.received.year) for d in cases)),
+        "per_fagomrade": _sorted_counts(Counter(d.case.fagomrade or NO_SPECIALTY for d in cases)),
+        "behandlingstid": {
+            "total": _total_times(cases),
+            "per_steg": {s: _times(stage_cal[s], stage_work[s]) for s in stages},
+        },
+        "returer": _returns(cases),
+        "utfall": _sorted_counts(Counter(d.outcome for d in cases), _OUTCOME_ORDER),
+        "utfall_per_ar": {p: _sorted_counts(per_year[p], _OUTCOME_ORDER) for p in sorted(per_year)},
+        "utfall_per_maned": {
+            p: _sorted_counts(per_month[p], _OUTCOME_ORDER) for p in sorted(per_month)
+        },
+        "flyt": [{"fra": a, "til": b, "antall": n} for a, b, n in _flow_links(cases)],
+        "grupper": {
+            g: {key: _group(groups[g][key]) for key in sorted(groups[g])} for g in GROUPINGS
+        },
+    }
+
+
+_DECIDED_IN = {"innvilget": "avgjort", "avslatt": "avgjort"}  # other outcomes: mini-HTA
+
+
+def _flow_links(cases: Iterable[_Derived]) -> list[tuple[str, str, int]]:
+    counts = Counter(link for d in cases for link in d.links)
+    rank = {label: _STATE_ORDER[state] for state, label in FLOW_LABELS.items()}
+    for code, label in OUTCOME_LABELS.items():
+        rank.setdefault(label, _STATE_ORDER[_DECIDED_IN.get(code, "besluttet")])
+
+    def key(item: tuple[tuple[str, str], int]) -> tuple[int, int, str, str]:
+        (a, b), _ = item
+        return (rank.get(a, len(rank)), rank.get(b, len(rank)), a, b)
+
+    return [(a, b, n) for (a, b), n in sorted(counts.items(), key=key)]
+
+
+def _default_working_days() -> WorkingDays:
+    from processor.workdays import working_days_between  # lazy: written alongside this module
+
+    return working_days_between
+
+
+def _prepare(
+    cases: Iterable[CaseHistory],
+    filters: Filters,
+    regions: Mapping[str, str] | None,
+    working_days: WorkingDays | None,
+) -> list[_Derived]:
+    if regions is None:
+        from forms.catalog import registry
+
+        regions = {code: t.region for code, t in registry().trusts.items()}
+    selected: list[tuple[CaseHistory, list[_Step], list[tuple[str, date]], datetime, str]] = []
+    dates: set[date] = set()
+    for case in cases:
+        region = regions.get(case.hf, UNKNOWN)
+        if filters.hf is not None and case.hf != filters.hf:
+            continue
+        if filters.region is not None and region != filters.region:
+            continue
+        if filters.form_type is not None and case.form_type != filters.form_type:
+            continue
+        if filters.fagomrade is not None and case.fagomrade != filters.fagomrade:
+            continue
+        steps = _steps(case)
+        received_at = _received(case, steps)
+        received = received_at.date()
+        if filters.year is not None and received.year != filters.year:
+            continue
+        if filters.date_from is not None and received < filters.date_from:
+            continue
+        if filters.date_to is not None and received > filters.date_to:
+            continue
+        stays = _stays(case, steps)
+        dates.add(received)
+        dates.update(d for _, d in stays)
+        selected.append((case, steps, stays, received_at, region))
+
+    index = _WorkingDayIndex(dates, working_days or _default_working_days())
+    return [_derive(*item[:4], item[4], index) for item in selected]
+
+
+# ---- public API ----------------------------------------------------------------------------------
+
+
+def compute(
+    cases: Iterable[CaseHistory],
+    filters: Filters | None = None,
+    *,
+    regions: Mapping[str, str] | None = None,
+    working_days: WorkingDays | None = None,
+) -> dict[str, Any]:
+    """The full figures of WORKFLOW.md section 7 for the cases that pass `filters`.
+
+    `regions` maps HF code → region code (default: the HF registry of `forms.catalog`);
+    `working_days` defaults to `processor.workdays.working_days_between`. Internal figures: small
+    cells are kept; pass the result through `public_figures` before showing it outside the
+    secretariat.
+    """
+    filters = filters or Filters()
+    return _aggregate(_prepare(cases, filters, regions, working_days), filters)
+
+
+def flow(
+    cases: Iterable[CaseHistory],
+    filters: Filters | None = None,
+    *,
+    regions: Mapping[str, str] | None = None,
+) -> list[tuple[str, str, int]]:
+    """Links of the flow picture as `(from_node, to_node, number of transitions)`.
+
+    Nodes carry Norwegian labels: "Mottatt", "Returnert", "Til priskontroll" ... A decided case
+    ends in its outcome ("Innvilget", "Avslått", "Innført" ...), a withdrawn one in "Trukket".
+    Returns appear as "Mottatt" → "Returnert" and "Returnert" → "Mottatt", so the picture has a
+    loop. The same links are in `compute(...)["flyt"]`.
+    """
+    return _flow_links(_prepare(cases, filters or Filters(), regions, _no_working_days))
+
+
+def _no_working_days(a: date, b: date) -> int:
+    return 0  # the flow needs no durations
+
+
+# ---- suppression of small cells ------------------------------------------------------------------
+
+HIDDEN = "skjult"
+_COUNT_TABLES = (
+    "per_status",
+    "per_type",
+    "per_hf",
+    "per_region",
+    "per_ar",
+    "per_fagomrade",
+    "utfall",
+)
+
+
+def _suppress_counts(table: dict[str, Any], min_cell: int, total_known: bool = True) -> set[str]:
+    """Null every count below `min_cell`; when exactly one is hidden and the total is published,
+    hide the next smallest too so the hidden one cannot be found by subtraction."""
+    hidden = {k for k, v in table.items() if k != HIDDEN and v is not None and v < min_cell}
+    if len(hidden) == 1 and total_known:
+        rest = sorted(
+            (v, k) for k, v in table.items() if k != HIDDEN and k not in hidden and v is not None
+        )
+        if rest:
+            hidden.add(rest[0][1])
+    for k in hidden:
+        table[k] = None
+    if hidden:
+        table[HIDDEN] = True
+    return hidden
+
+
+def _suppress_block(block: dict[str, Any], min_cell: int) -> None:
+    """A `{"median", "p90", "antall"}` over fewer than `min_cell` cases is hidden whole."""
+    if block.get("antall") is None or block["antall"] < min_cell:
+        block.update({"median": None, "p90": None, "antall": None, HIDDEN: True})
+
+
+def _suppress_times(times: dict[str, Any], min_cell: int) -> None:
+    for block in times.values():
+        _suppress_block(block, min_cell)
+
+
+def _suppress_returns(returns: dict[str, Any], min_cell: int) -> None:
+    if returns["saker_med_retur"] is None or returns["saker_med_retur"] < min_cell:
+        returns.update({"totalt": None, "saker_med_retur": None, HIDDEN: True})
+
+
+def _hide_group(group: dict[str, Any]) -> None:
+    group["saker"] = None
+    group[HIDDEN] = True
+    for block in group["behandlingstid"].values():
+        block.update({"median": None, "p90": None, "antall": None, HIDDEN: True})
+    group["returer"].update({"totalt": None, "saker_med_retur": None, HIDDEN: True})
+    group["utfall"] = {k: None for k in group["utfall"]} | {HIDDEN: True}
+
+
+def public_figures(stats: dict[str, Any], min_cell: int = MIN_CELL) -> dict[str, Any]:
+    """A copy of `stats` fit for publication: no cell describes fewer than `min_cell` cases.
+
+    - A count below `min_cell` becomes `null` and the table (dict) holding it gets
+      `"skjult": true`. When a table would hide exactly one cell, its next smallest cell is hidden
+      too, so the hidden one cannot be derived from the published total.
+    - A median/percentile block over fewer than `min_cell` cases is nulled whole (median, p90 and
+      count), as are the return totals when fewer than `min_cell` cases were returned.
+    - A group (per HF, region, year ...) is hidden whole when its count is hidden in the matching
+      `per_*` table; flow links below `min_cell` are nulled.
+    - When `saker_totalt` itself is below `min_cell`, every figure is hidden.
+    The figures never hold case ids; neither does the result.
+    """
+    out = copy.deepcopy(stats)
+    if out["saker_totalt"] < min_cell:
+        out["saker_totalt"] = None
+        out[HIDDEN] = True  # every cell is at most the total, so every cell is hidden below
+    hidden_keys: dict[str, set[str]] = {}
+    for name in _COUNT_TABLES:
+        hidden_keys[name] = _suppress_counts(out[name], min_cell)
+
+    _suppress_times(out["behandlingstid"]["total"], min_cell)
+    for times in out["behandlingstid"]["per_steg"].values():
+        _suppress_times(times, min_cell)
+
+    _suppress_returns(out["returer"], min_cell)
+    _suppress_block(out["returer"]["per_sak"], min_cell)
+    _suppress_counts(out["returer"]["fordeling"], min_cell)
+    if out["returer"]["per_sak"].get(HIDDEN):
+        out["returer"]["fordeling"] = {k: None for k in out["returer"]["fordeling"]} | {
+            HIDDEN: True
+        }
+
+    for period_table in ("utfall_per_ar", "utfall_per_maned"):
+        for counts in out[period_table].values():
+            _suppress_counts(counts, min_cell)
+
+    for link in out["flyt"]:
+        if link["antall"] < min_cell:
+            link["antall"] = None
+            link[HIDDEN] = True
+
+    for grouping, groups in out["grupper"].items():
+        hidden = hidden_keys.get(f"per_{grouping}", set())
+        for key, group in groups.items():
+            if key in hidden or group["saker"] < min_cell:
+                _hide_group(group)
+                continue
+            _suppress_times(group["behandlingstid"], min_cell)
+            _suppress_returns(group["returer"], min_cell)
+            _suppress_counts(group["utfall"], min_cell)
+    return out
+
+
+# ---- XLSX ------------------------------------------------------------------------------------------
+
+_UNIT_LABELS = {"kalenderdager": "Kalenderdager", "arbeidsdager": "Arbeidsdager"}
+_GROUP_SHEETS = {
+    "hf": ("Per helseforetak", "Helseforetak"),
+    "region": ("Per region", "Region"),
+    "ar": ("Per år", "År"),
+    "fagomrade": ("Per fagområde", "Fagområde"),
+    "type": ("Per skjematype", "Skjematype"),
+}
+_COUNT_SHEETS = {
+    "per_status": ("Status", "Status"),
+    "per_type": ("Skjematype", "Skjematype"),
+    "per_hf": ("Helseforetak", "Helseforetak"),
+    "per_region": ("Region", "Region"),
+    "per_ar": ("År", "År"),
+    "per_fagomrade": ("Fagområde", "Fagområde"),
+    "utfall": ("Utfall", "Utfall"),
+}
+_METHOD_TEXT = (
+    (
+        "Behandlingstid",
+        "Fra første gang saken ble mottatt til den ble avgjort (søknader) eller besluttet "
+        "(mini-metodevurderinger). Trukne og åpne saker har ingen behandlingstid.",
+    ),
+    (
+        "Tid per steg",
+        "Tiden saken har ligget i hvert steg, summert over alle opphold. Bare avsluttede "
+        "opphold telles.",
+    ),
+    ("Kalenderdager", "Antall datoer fra start til slutt (samme dag = 0)."),
+    (
+        "Arbeidsdager",
+        "Mandag til fredag som ikke er offentlig høytidsdag i Norge, fra dagen etter start til "
+        "og med sluttdagen.",
+    ),
+    ("Median", "Midterste verdi (snittet av de to midterste ved et partall verdier)."),
+    (
+        "90-persentil",
+        "Lineær interpolasjon mellom nærmeste rangeringer, som PERSENTIL.INK i Excel.",
+    ),
+    (
+        "Tomme celler",
+        "Ingen data, eller skjult fordi tallet gjelder færre enn 5 saker (offentlige tall).",
+    ),
+)
+_FIXED_TIME = datetime(2026, 1, 1, 0, 0, 0)
+
+
+def _label(table: str, key: str) -> str:
+    if table == "per_status":
+        return STATE_LABELS.get(key, key)
+    if table == "utfall":
+        return OUTCOME_LABELS.get(key, key)
+    if key == NO_SPECIALTY:
+        return "Ikke oppgitt"
+    if key == UNKNOWN:
+        return "Ukjent"
+    return key
+
+
+def _cells(table: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    return [(k, v) for k, v in table.items() if k != HIDDEN]
+
+
+def _names(stats_key: str) -> dict[str, str]:
+    from forms.catalog import registry
+
+    reg = registry()
+    if stats_key in ("per_hf", "hf"):
+        return {code: t.name for code, t in reg.trusts.items()}
+    if stats_key in ("per_region", "region"):
+        return dict(reg.regions)
+    return {}
+
+
+def to_xlsx(stats: dict[str, Any]) -> bytes:
+    """The figures as a workbook, one sheet per table, the same numbers as `stats`.
+
+    Works on internal and public figures alike (a hidden cell is an empty cell). Every sheet has
+    a header row; columns "Kode" hold the ids the JSON uses. The bytes are deterministic.
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    from forms.templates.xlsx import normalise_zip
+
+    wb = Workbook()
+    bold = Font(bold=True)
+
+    def sheet(title: str, header: list[str], rows: Iterable[list[Any]], widths: list[int]):
+        ws = wb.create_sheet(title[:31])
+        ws.append(header)
+        for cell in ws[1]:
+            cell.font = bold
+        for row in rows:
+            ws.append(row)
+        for i, width in enumerate(widths):
+            ws.column_dimensions[get_column_letter(i + 1)].width = width
+        ws.freeze_panes = "A2"
+        return ws
+
+    about = wb.active
+    about.title = "Om tallene"
+    about.append(["Nøkkeltall fra skjemamottaket (WORKFLOW.md §7)", None])
+    about["A1"].font = bold
+    about.append(["Saker totalt", stats.get("saker_totalt")])
+    for key, value in stats.get("filter", {}).items():
+        about.append([f"Filter: {key}", value])
+    if stats.get(HIDDEN) or _any_hidden(stats):
+        about.append(["Skjulte celler", "Ja: celler med færre enn 5 saker er tomme"])
+    about.append([None, None])
+    for name, text in _METHOD_TEXT:
+        about.append([name, text])
+    about.column_dimensions["A"].width = 30
+    about.column_dimensions["B"].width = 100
+
+    for key, (title, header) in _COUNT_SHEETS.items():
+        names = _names(key)
+        rows = [[_label(key, k), k, names.get(k), v] for k, v in _cells(stats[key])]
+        sheet(title, [header, "Kode", "Navn", "Antall saker"], rows, [34, 22, 40, 14])
+
+    times = stats["behandlingstid"]
+    rows = []
+    for stage, label, block in [("total", "Totalt (mottatt til avgjort)", times["total"])] + [
+        (s, STATE_LABELS.get(s, s), t) for s, t in times["per_steg"].items()
+    ]:
+        for unit in ("kalenderdager", "arbeidsdager"):
+            b = block[unit]
+            rows.append([label, stage, _UNIT_LABELS[unit], b["median"], b["p90"], b["antall"]])
+    sheet(
+        "Behandlingstid",
+        ["Steg", "Kode", "Enhet", "Median", "90-persentil", "Antall saker"],
+        rows,
+        [32, 16, 16, 12, 14, 14],
+    )
+
+    returns = stats["returer"]
+    per_case = returns["per_sak"]
+    sheet(
+        "Returer",
+        ["Mål", "Kode", "Verdi"],
+        [
+            ["Returer totalt", "totalt", returns["totalt"]],
+            ["Saker med minst én retur", "saker_med_retur", returns["saker_med_retur"]],
+            ["Median returer per sak", "per_sak.median", per_case["median"]],
+            ["90-persentil returer per sak", "per_sak.p90", per_case["p90"]],
+            ["Antall saker", "per_sak.antall", per_case["antall"]],
+        ],
+        [34, 20, 12],
+    )
+    sheet(
+        "Returer per sak",
+        ["Antall returer", "Antall saker"],
+        [[int(k), v] for k, v in _cells(returns["fordeling"])],
+        [16, 14],
+    )
+
+    for key, title in (
+        ("utfall_per_ar", "Utfall per år"),
+        ("utfall_per_maned", "Utfall per måned"),
+    ):
+        table = stats[key]
+        codes = sorted(
+            {c for counts in table.values() for c, _ in _cells(counts)},
+            key=lambda c: (_OUTCOME_ORDER.get(c, 99), c),
+        )
+        sheet(
+            title,
+            ["Periode"] + [OUTCOME_LABELS.get(c, c) for c in codes],
+            [[p] + [counts.get(c) for c in codes] for p, counts in table.items()],
+            [12] + [16] * len(codes),
+        )
+
+    sheet(
+        "Flyt",
+        ["Fra", "Til", "Antall overganger"],
+        [[link["fra"], link["til"], link["antall"]] for link in stats["flyt"]],
+        [24, 24, 18],
+    )
+
+    for grouping, (title, header) in _GROUP_SHEETS.items():
+        groups = stats["grupper"][grouping]
+        names = _names(grouping)
+        codes = sorted(
+            {c for g in groups.values() for c, _ in _cells(g["utfall"])},
+            key=lambda c: (_OUTCOME_ORDER.get(c, 99), c),
+        )
+        rows = []
+        for key, g in groups.items():
+            cal, work = g["behandlingstid"]["kalenderdager"], g["behandlingstid"]["arbeidsdager"]
+            rows.append(
+                [_label(grouping, key), names.get(key), g["saker"], cal["antall"]]
+                + [cal["median"], cal["p90"], work["median"], work["p90"]]
+                + [g["returer"]["totalt"], g["returer"]["saker_med_retur"]]
+                + [g["utfall"].get(c) for c in codes]
+            )
+        sheet(
+            title,
+            [header, "Navn", "Saker", "Avgjorte saker"]
+            + ["Median kalenderdager", "90-persentil kalenderdager"]
+            + ["Median arbeidsdager", "90-persentil arbeidsdager"]
+            + ["Returer", "Saker med retur"]
+            + [f"Utfall: {OUTCOME_LABELS.get(c, c)}" for c in codes],
+            rows,
+            [24, 36] + [14] * (8 + len(codes)),
+        )
+
+    wb.properties.title = "Nøkkeltall fra skjemamottaket"
+    wb.properties.creator = "Nye metoder"
+    wb.properties.lastModifiedBy = "Nye metoder"
+    wb.properties.language = "nb-NO"
+    wb.properties.created = _FIXED_TIME
+    wb.properties.modified = _FIXED_TIME
+    buf = io.BytesIO()
+    wb.save(buf)
+    return normalise_zip(buf.getvalue())
+
+
+def _any_hidden(value: Any) -> bool:
+    if isinstance(value, dict):
+        return value.get(HIDDEN) is True or any(_any_hidden(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_any_hidden(v) for v in value)
+    return False

@@ -1,0 +1,149 @@
+"""WORKFLOW.md section 7 "shown as tables and charts": accessible SVG charts of the figures."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from processor.charts import (
+    BACKGROUND,
+    GUIDE_COLOUR,
+    SERIES_COLOURS,
+    TEXT_COLOUR,
+    contrast_ratio,
+    flow_chart,
+    number,
+    outcomes_chart,
+    stage_time_chart,
+)
+from processor.statistics import compute, public_figures
+from tests.test_statistics import ALL, REGIONS, many
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+@pytest.fixture(scope="module")
+def stats() -> dict:
+    return compute(ALL, regions=REGIONS)
+
+
+def parse(svg: str) -> ET.Element:
+    root = ET.fromstring(svg)
+    assert root.tag == f"{SVG}svg"
+    return root
+
+
+def texts(root: ET.Element) -> str:
+    return " ".join(t for t in root.itertext())
+
+
+def assert_accessible(svg: str, title: str) -> ET.Element:
+    root = parse(svg)
+    assert root.get("role") == "img"
+    ids = root.get("aria-labelledby", "").split()
+    assert len(ids) == 2
+    first, second = list(root)[:2]
+    assert (first.tag, first.get("id"), first.text) == (f"{SVG}title", ids[0], title)
+    assert (second.tag, second.get("id")) == (f"{SVG}desc", ids[1])
+    assert second.text
+    assert root.find(f".//{SVG}script") is None
+    assert "<script" not in svg and "javascript:" not in svg.lower()
+    for el in root.iter():
+        assert not any(name.lower().startswith("on") for name in el.attrib), el.attrib
+    return root
+
+
+def test_the_palette_has_enough_contrast():
+    assert contrast_ratio("#000000", "#ffffff") == pytest.approx(21)
+    for colour in (TEXT_COLOUR, GUIDE_COLOUR, *SERIES_COLOURS):
+        assert contrast_ratio(colour, BACKGROUND) >= 4.5, colour
+
+
+def test_numbers_are_written_the_norwegian_way():
+    assert number(27.0) == "27"
+    assert number(26.6) == "26,6"
+    assert number(1234) == "1\u00a0234"
+    assert number(None) == "–"
+
+
+def test_stage_time_chart(stats):
+    svg = stage_time_chart(stats)
+    root = assert_accessible(svg, "Behandlingstid per steg (kalenderdager)")
+    shown = texts(root)
+    for label in ("Totalt", "Mottatt", "Til priskontroll", "Satt opp til møte", "Median"):
+        assert label in shown
+    # Total median 25 and p90 26,6 calendar days (see test_statistics); priskontroll 12 / 5 / 1 …
+    for value in ("25", "26,6"):
+        assert value in shown
+    desc = root.find(f"{SVG}desc").text
+    assert "Totalt: median 25, 90-persentil 26,6 (3 saker)." in desc
+    assert "Generated with pygal" not in svg  # the generator comment holds today's date
+
+
+def test_stage_time_chart_in_working_days(stats):
+    root = assert_accessible(
+        stage_time_chart(stats, "arbeidsdager"), "Behandlingstid per steg (arbeidsdager)"
+    )
+    assert "18,8" in texts(root)  # p90 of 16, 18, 19 working days
+
+
+def test_outcomes_chart_per_year_and_month(stats):
+    root = assert_accessible(outcomes_chart(stats), "Utfall per år")
+    shown = texts(root)
+    assert "Innvilget" in shown and "Trukket" in shown and "2026" in shown
+    desc = root.find(f"{SVG}desc").text
+    assert "2025: innvilget 0, avslått 0, innført 0, trukket 1." in desc
+    assert "2026: innvilget 1, avslått 1, innført 1, trukket 0." in desc
+    root = assert_accessible(outcomes_chart(stats, per="maned"), "Utfall per måned")
+    assert "2026-04" in texts(root)
+
+
+def test_flow_chart(stats):
+    root = assert_accessible(flow_chart(stats), "Flyt av saker fra mottatt til utfall")
+    shown = texts(root)
+    for label in ("Mottatt", "Returnert", "Trukket", "Innvilget", "Avslått", "Innført"):
+        assert label in shown
+    assert "Returnert til Mottatt: 3" in shown
+    paths = root.findall(f".//{SVG}path")
+    widths = {p.find(f"{SVG}title").text: float(p.get("stroke-width")) for p in paths}
+    # Widths are proportional to the counts: Mottatt → Til priskontroll (4) is four times
+    # Til priskontroll → Trukket (1).
+    ratio = widths["Mottatt til Til priskontroll: 4"] / widths["Til priskontroll til Trukket: 1"]
+    assert ratio == pytest.approx(4, rel=0.01)
+
+
+def test_charts_of_public_figures_leave_hidden_cells_out():
+    public = public_figures(compute(many(12) + ALL, regions=REGIONS))
+    root = assert_accessible(flow_chart(public), "Flyt av saker fra mottatt til utfall")
+    desc = root.find(f"{SVG}desc").text
+    assert "Til priskontroll til Trukket: skjult (færre enn 5)." in desc
+    assert "Overganger med færre enn 5 saker er skjult." in texts(root)
+    root = assert_accessible(stage_time_chart(public), "Behandlingstid per steg (kalenderdager)")
+    assert "Returnert for supplering: skjult (færre enn 5 saker)." in root.find(f"{SVG}desc").text
+    assert_accessible(outcomes_chart(public, per="maned"), "Utfall per måned")
+
+
+def test_text_is_escaped():
+    hostile = '<script>alert("x")</script> & "Ø"'
+    root = assert_accessible(
+        flow_chart([("Mottatt", hostile, 7)]), "Flyt av saker fra mottatt til utfall"
+    )
+    assert hostile + " (7)" in texts(root)
+    stats = {"utfall_per_ar": {"2026": {hostile: 6}}}
+    root = assert_accessible(outcomes_chart(stats), "Utfall per år")
+    assert hostile in texts(root)
+
+
+def test_charts_are_deterministic(stats):
+    assert stage_time_chart(stats) == stage_time_chart(stats)
+    assert outcomes_chart(stats) == outcomes_chart(stats)
+    assert flow_chart(stats) == flow_chart(stats)
+
+
+def test_empty_figures_still_give_valid_charts():
+    empty = compute([], regions=REGIONS)
+    assert_accessible(stage_time_chart(empty), "Behandlingstid per steg (kalenderdager)")
+    assert_accessible(outcomes_chart(empty), "Utfall per år")
+    root = assert_accessible(flow_chart(empty), "Flyt av saker fra mottatt til utfall")
+    assert "Ingen saker." in root.find(f"{SVG}desc").text
