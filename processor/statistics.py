@@ -49,14 +49,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 __all__ = [
+    "CaseFigures",
     "CaseHistory",
     "Filters",
     "MIN_CELL",
     "OUTCOME_LABELS",
     "STATE_LABELS",
     "Transition",
+    "aggregate",
+    "case_figures",
     "compute",
     "flow",
+    "passes",
     "public_figures",
     "summarise",
     "to_xlsx",
@@ -207,8 +211,17 @@ def _stays(case: CaseHistory, steps: list[_Step]) -> list[tuple[str, date]]:
 
 
 @dataclass(slots=True)
-class _Derived:
-    case: CaseHistory
+class CaseFigures:
+    """What the aggregation needs of one case (see `case_figures`); no history, no clock.
+
+    The storage layer keeps one of these per case (table `case_figures`) so the figures of many
+    cases are aggregated without reading their histories again.
+    """
+
+    id: str
+    form_type: str
+    hf: str
+    fagomrade: str | None
     region: str
     received: date
     state: str
@@ -223,14 +236,17 @@ class _Derived:
 
     def group_key(self, grouping: str) -> str:
         if grouping == "hf":
-            return self.case.hf
+            return self.hf
         if grouping == "region":
             return self.region
         if grouping == "ar":
             return str(self.received.year)
         if grouping == "fagomrade":
-            return self.case.fagomrade or NO_SPECIALTY
-        return self.case.form_type
+            return self.fagomrade or NO_SPECIALTY
+        return self.form_type
+
+
+_Derived = CaseFigures
 
 
 class _WorkingDayIndex:
@@ -298,8 +314,11 @@ def _derive(
     else:
         outcome, outcome_date = OPEN, None
 
-    return _Derived(
-        case=case,
+    return CaseFigures(
+        id=case.id,
+        form_type=case.form_type,
+        hf=case.hf,
+        fagomrade=case.fagomrade,
         region=region,
         received=received,
         state=stays[-1][0],
@@ -400,11 +419,11 @@ def _aggregate(cases: list[_Derived], filters: Filters) -> dict[str, Any]:
         "saker_totalt": len(cases),
         "filter": filters.as_dict(),
         "per_status": _sorted_counts(Counter(d.state for d in cases), _STATE_ORDER),
-        "per_type": _sorted_counts(Counter(d.case.form_type for d in cases)),
-        "per_hf": _sorted_counts(Counter(d.case.hf for d in cases)),
+        "per_type": _sorted_counts(Counter(d.form_type for d in cases)),
+        "per_hf": _sorted_counts(Counter(d.hf for d in cases)),
         "per_region": _sorted_counts(Counter(d.region for d in cases)),
         "per_ar": _sorted_counts(Counter(str(d.received.year) for d in cases)),
-        "per_fagomrade": _sorted_counts(Counter(d.case.fagomrade or NO_SPECIALTY for d in cases)),
+        "per_fagomrade": _sorted_counts(Counter(d.fagomrade or NO_SPECIALTY for d in cases)),
         "behandlingstid": {
             "total": _total_times(cases),
             "per_steg": {s: _times(stage_cal[s], stage_work[s]) for s in stages},
@@ -503,6 +522,41 @@ def compute(
     """
     filters = filters or Filters()
     return _aggregate(_prepare(cases, filters, regions, working_days), filters)
+
+
+def case_figures(
+    cases: Iterable[CaseHistory],
+    *,
+    regions: Mapping[str, str] | None = None,
+    working_days: WorkingDays | None = None,
+) -> list[CaseFigures]:
+    """The per-case part of `compute`, for every case (no filter): `aggregate(case_figures(c),
+    f) == compute(c, f)`. A case's figures depend on its own history only."""
+    return _prepare(cases, Filters(), regions, working_days)
+
+
+def passes(figures: CaseFigures, filters: Filters) -> bool:
+    """Whether a case's figures are covered by `filters` (the same tests as `compute`)."""
+    received = figures.received
+    return not (
+        (filters.hf is not None and figures.hf != filters.hf)
+        or (filters.region is not None and figures.region != filters.region)
+        or (filters.form_type is not None and figures.form_type != filters.form_type)
+        or (filters.fagomrade is not None and figures.fagomrade != filters.fagomrade)
+        or (filters.year is not None and received.year != filters.year)
+        or (filters.date_from is not None and received < filters.date_from)
+        or (filters.date_to is not None and received > filters.date_to)
+    )
+
+
+def aggregate(
+    figures: Iterable[CaseFigures], filters: Filters | None = None, *, prefiltered: bool = False
+) -> dict[str, Any]:
+    """The figures of `compute` from per-case figures; `prefiltered=True` when the caller has
+    already selected the cases that pass `filters` (e.g. in SQL) and they are only echoed."""
+    filters = filters or Filters()
+    selected = list(figures) if prefiltered else [f for f in figures if passes(f, filters)]
+    return _aggregate(selected, filters)
 
 
 def flow(

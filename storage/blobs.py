@@ -107,6 +107,7 @@ class FileBlobStore(BlobStore):
         sha = sha256_hex(data)
         target = self.path_for(sha)
         if target.exists() and self.verify(sha):
+            os.utime(target)  # fresh again: fsck's grace period must not race a re-upload
             return sha
         folder = target.parent
         created = not folder.exists()

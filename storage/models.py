@@ -390,4 +390,8 @@ class AuditHead(Base):
 
 # Feature tables live in their own modules; importing them here registers them on Base.metadata
 # so that migrations checks, backups and fsck see every table.
-from storage import models_committee, models_minihta  # noqa: E402, F401
+from storage import (  # noqa: E402, F401
+    models_committee,
+    models_figures,  # noqa: E402, F401
+    models_minihta,
+)

@@ -112,8 +112,13 @@ def upload(
     today: date,
     *,
     limits: Limits | None = None,
+    case_id: str | None = None,
 ) -> UploadResult:
     """Process one uploaded file; an accepted `tilgang-del2` or `minihta` opens or resumes a case.
+
+    The later mini-HTA forms (økonomi, skjema 2, skjema 3) go to `storage.minihta`, which attaches
+    them to the case they name (or `case_id`, the API's `?sak=`). A `minihta` with `case_id` is the
+    resubmission of that returned case.
 
     A rejected or incomplete file writes nothing at all (no row, no blob, no audit event) and
     gives the findings back. Raises `DomainError`: FORBIDDEN, UPLOADER_HF_MISMATCH (before any
@@ -134,10 +139,11 @@ def upload(
     form_type = result.form_type
     assert form_type is not None and result.data is not None
     if form_type not in HF_FIELD:
-        raise DomainError(
-            "UPLOAD_NOT_SUPPORTED",
-            "Dette skjemaet hører til en eksisterende sak og kan ikke tas imot her ennå.",
-        )
+        from storage import minihta
+
+        return minihta.upload_attachment(user, filename, data, result, uow, case_id=case_id)
+    if case_id and form_type != MINIHTA:
+        raise DomainError("CASE_MISMATCH", "Dette skjemaet kan ikke knyttes til en annen sak.")
     if "hf" not in roles:
         raise Forbidden("Bare brukere ved et helseforetak kan sende inn dette skjemaet.")
     form_hf = _form_hf(form_type, result.data)
@@ -145,7 +151,9 @@ def upload(
         raise DomainError("UPLOADER_HF_MISMATCH")
     for attempt in range(1, UPLOAD_ATTEMPTS + 1):
         try:
-            return _store_upload(user, filename, data, result.data, form_type, result, uow, today)
+            return _store_upload(
+                user, filename, data, result.data, form_type, result, uow, today, case_id
+            )
         except ConcurrentUpdate:
             if attempt == UPLOAD_ATTEMPTS:
                 raise DomainError("CONFLICT") from None
@@ -161,6 +169,7 @@ def _store_upload(
     result: Result,
     uow: AbstractUnitOfWork,
     today: date,
+    resubmit: str | None = None,
 ) -> UploadResult:
     warnings = [f.to_dict() for f in result.warnings]
     with uow:
@@ -170,6 +179,17 @@ def _store_upload(
             case = uow.cases.get(case_id)
             if case is not None and (case.state != "returnert" or case.hf != user.hf):
                 raise DomainError("REFERENCE_IN_USE")
+        elif resubmit:
+            # a returned mini-HTA comes back as a new version of its case (`?sak=`)
+            case_id = resubmit.strip().upper()
+            case = uow.cases.get(case_id)
+            if case is None or case.form_type != MINIHTA or case.hf != user.hf:
+                raise DomainError("CASE_MISMATCH", "Saken finnes ikke eller er ikke din.")
+            if case.state != "returnert":
+                raise DomainError(
+                    "CASE_MISMATCH",
+                    "Bare en returnert mini-metodevurdering kan sendes inn på nytt.",
+                )
         else:
             number = uow.cases.next_minihta_number(today.year)
             if number > 999:
@@ -332,6 +352,10 @@ def transition(
             if case.state != from_:
                 raise StaleState(current=case.state)
             _move(user, case, to, clean, uow)
+            if case.form_type == MINIHTA and to == "publisert":
+                from storage import minihta
+
+                minihta.publish(case, uow)
             uow.commit()
     except ConcurrentUpdate:
         raise StaleState() from None

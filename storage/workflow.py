@@ -91,12 +91,22 @@ BY_ACTION: dict[tuple[str, str, str], str] = {
 def can_see(user: Principal, case: Case) -> bool:
     """Whether the user may know that the case exists (WORKFLOW.md section 1).
 
-    Committee members and peer reviewers see cases through meetings and assignments, which are
-    not stored yet: for now they see none here.
+    Committee members see the cases placed in meetings they sit in, except the ones they are
+    recused from (storage.models_committee); peer reviewers the mini-HTAs assigned to them.
     """
     roles = set(user.roles)
     if "koordinator" in roles:
         return True
     if "hf" in roles and user.hf is not None and case.hf == user.hf:
         return True
+    if "fagfelle" in roles and any(
+        a.reviewer == user.username and a.active for a in getattr(case, "peer_assignments", ())
+    ):
+        # a peer reviewer sees the mini-HTAs assigned to them (storage.models_minihta)
+        return True
+    if "komite" in roles:
+        from storage.models_committee import committee_can_see
+
+        if committee_can_see(user, case):
+            return True
     return "priskontroll" in roles and (case.state == "priskontroll" or bool(case.price_checks))

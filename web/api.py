@@ -61,7 +61,10 @@ def do_upload(actor: Any) -> tuple[dict[str, Any], int]:
     if len(data) > lim.max_file_bytes:
         raise RequestEntityTooLarge()
     st = storage()
-    result = services.upload(actor, upload.filename, data, st.uow(), st.today(), limits=lim)
+    case_id = (request.args.get("sak") or request.form.get("sak") or "").strip() or None
+    result = services.upload(
+        actor, upload.filename, data, st.uow(), st.today(), limits=lim, case_id=case_id
+    )
     body = views.upload_result(result)
     if result.accepted:
         return body, 201
@@ -77,11 +80,7 @@ def do_upload(actor: Any) -> tuple[dict[str, Any], int]:
 @bp.post("/innsendinger")
 @api_login_required
 def innsendinger() -> tuple[Response, int]:
-    if request.args.get("sak"):
-        raise DomainError(
-            "UPLOAD_NOT_SUPPORTED",
-            "Vedlegg til en eksisterende sak kan ikke tas imot ennå.",
-        )
+    # `?sak=` attaches an economics workbook to its mini-HTA, or resubmits a returned one
     body, status = do_upload(g.actor)
     resp = jsonify(body)
     if status == 201:

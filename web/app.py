@@ -202,6 +202,26 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
 
+    from web import committee
+
+    csrf.exempt(committee.api)
+    app.register_blueprint(committee.api)
+    app.register_blueprint(committee.pages)
+
+    from web import minihta, public
+
+    for blueprint in (minihta.api_bp, public.api_bp):
+        csrf.exempt(blueprint)  # bearer tokens or no login: never the session cookie
+        app.register_blueprint(blueprint)
+    app.register_blueprint(minihta.bp)
+    app.register_blueprint(public.bp)
+
+    from web import figures
+
+    csrf.exempt(figures.api_bp)  # bearer tokens or no login: never the session cookie
+    app.register_blueprint(figures.api_bp)
+    app.register_blueprint(figures.bp)
+
     @app.get("/healthz")
     def healthz() -> tuple[Response, int]:
         ok = storage().healthy()

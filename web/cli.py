@@ -240,6 +240,69 @@ def cmd_serve(ns: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fsck(ns: argparse.Namespace) -> int:
+    from storage.fsck import fsck
+
+    st = _storage(migrate=False)
+    report = fsck(st.engine, st.blobs, repair=not ns.dry_run, grace_seconds=ns.grace)
+    for line in report.lines():
+        print(line)
+    return report.exit_code
+
+
+def cmd_backup(ns: argparse.Namespace) -> int:
+    from storage.backup import BackupError, backup
+
+    st = _storage(migrate=False)
+    try:
+        report = backup(st.engine, st.blobs, Path(ns.out))
+    except BackupError as e:
+        return _domain_error(e)
+    print(
+        f"Sikkerhetskopi skrevet til {report.path}: {sum(report.tables.values())} rader, "
+        f"{report.blobs} filer, revisjon {report.revision}, SHA-256 {report.sha256}."
+    )
+    return 0
+
+
+def cmd_restore(ns: argparse.Namespace) -> int:
+    from storage.backup import RestoreError, restore
+
+    st = _storage(migrate=False)
+    try:
+        report = restore(Path(ns.archive), st.engine, st.blobs)
+    except RestoreError as e:
+        return _domain_error(e)
+    print(
+        f"Gjenopprettet {sum(report.tables.values())} rader og {report.blobs} filer "
+        f"(revisjon {report.revision}); revisjonsloggen er {'hel' if report.audit_ok else 'BRUTT'}."
+    )
+    return 0 if report.audit_ok else 1
+
+
+def cmd_blobs_rotate(ns: argparse.Namespace) -> int:
+    from storage.crypto import KeyFormatError, keyring_from_env, rotate
+
+    try:
+        keyring = keyring_from_env(os.environ)
+    except KeyFormatError as e:
+        return _domain_error(e)
+    if keyring is None:
+        print(
+            "skjemamottak: sett SKJEMAMOTTAK_BLOB_KEY til den nye nøkkelen og "
+            "SKJEMAMOTTAK_BLOB_OLD_KEYS til de gamle før rotering.",
+            file=sys.stderr,
+        )
+        return 2
+    st = _storage(migrate=False)
+    report = rotate(st.blobs, keyring.current, keyring.old)
+    print(
+        f"{report.rewritten} filer kryptert på nytt, {report.already_current} hadde allerede "
+        f"gjeldende nøkkel, {len(report.failed)} kunne ikke leses."
+    )
+    return 0 if report.ok else 1
+
+
 def cmd_db_upgrade(ns: argparse.Namespace) -> int:
     st = _storage(migrate=False)
     st.upgrade()
@@ -307,6 +370,217 @@ def cmd_demo(ns: argparse.Namespace) -> int:
     return 0
 
 
+# ---- committee (issue 5) ------------------------------------------------------------------------
+
+CLI_ACTOR = ("cli", frozenset({"admin", "koordinator"}))
+
+
+def _cli_actor() -> object:
+    from storage.workflow import Actor
+
+    return Actor(CLI_ACTOR[0], CLI_ACTOR[1])
+
+
+def _member_args(ns: argparse.Namespace) -> dict:
+    out: dict = {}
+    if ns.fagdirektor is not None:
+        out["fagdirektor"] = ns.fagdirektor
+    if getattr(ns, "beslutningstaker_flag", None) is not None:
+        out["beslutningstaker"] = ns.beslutningstaker_flag
+    if ns.vara_for is not None:
+        out["vara_for"] = ns.vara_for
+    if ns.fra is not None:
+        out["active_from"] = ns.fra or None
+    if ns.til is not None:
+        out["active_to"] = ns.til or None
+    return out
+
+
+def _optional_date(text: str) -> date | str:
+    return date.fromisoformat(text) if text else ""
+
+
+def cmd_komite_add(ns: argparse.Namespace) -> int:
+    from storage import committee, services
+    from storage.errors import DomainError
+
+    st = _storage()
+    try:
+        services.add_user(
+            st.uow(),
+            ns.name,
+            roles=["komite"],
+            hf=ns.hf,
+            display_name=ns.navn or "",
+            beslutningstaker=bool(ns.beslutningstaker_flag),
+            actor="cli",
+        )
+        ns.beslutningstaker_flag = None
+        committee.set_member(_cli_actor(), st.uow(), ns.name, **_member_args(ns))  # type: ignore[arg-type]
+    except DomainError as e:
+        return _domain_error(e)
+    print(f"Komitémedlemmet {ns.name} er opprettet.")
+    return 0
+
+
+def cmd_komite_set(ns: argparse.Namespace) -> int:
+    from storage import committee
+    from storage.errors import DomainError
+
+    try:
+        committee.set_member(_cli_actor(), _storage().uow(), ns.name, **_member_args(ns))  # type: ignore[arg-type]
+    except DomainError as e:
+        return _domain_error(e)
+    print(f"Komitémedlemmet {ns.name} er oppdatert.")
+    return 0
+
+
+def cmd_komite_list(ns: argparse.Namespace) -> int:
+    from storage import committee
+
+    st = _storage()
+    members = committee.list_members(_cli_actor(), st.uow(), st.today())  # type: ignore[arg-type]
+    if ns.json:
+        json.dump([m.to_dict() for m in members], sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    for m in members:
+        period = (
+            f" {m.active_from or '…'}–{m.active_to or '…'}" if m.active_from or m.active_to else ""
+        )
+        state = "aktiv" if m.active else "ikke aktiv"
+        print(f"{m.username}\t{m.name}\t{m.hf}\t{m.role_nb}\t{state}{period}")
+    return 0
+
+
+def cmd_packet(ns: argparse.Namespace) -> int:
+    from storage import committee
+    from storage.errors import DomainError
+
+    st = _storage()
+    user = committee.member_of(st.uow(), ns.member)
+    if user is None:
+        print(f"skjemamottak packet: {ns.member} er ikke et komitémedlem", file=sys.stderr)
+        return 1
+    try:
+        data, _ = committee.meeting_packet(user, st.uow(), ns.meeting, st.today())
+    except DomainError as e:
+        return _domain_error(e)
+    _replace(Path(ns.out), data)
+    print(f"Møtepakken er skrevet til {ns.out}.")
+    return 0
+
+
+def _add_member_flags(q: argparse.ArgumentParser) -> None:
+    q.add_argument(
+        "--fagdirektor",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="fagdirektør (--no-fagdirektor fjerner)",
+    )
+    q.add_argument("--vara-for", metavar="BRUKER", help="vara for et annet medlem ('' fjerner)")
+    q.add_argument("--fra", type=_optional_date, metavar="ÅÅÅÅ-MM-DD", help="aktiv fra")
+    q.add_argument("--til", type=_optional_date, metavar="ÅÅÅÅ-MM-DD", help="aktiv til")
+
+
+def _add_committee_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("komite", help="vurderingskomitéens medlemmer")
+    ksub = p.add_subparsers(dest="komite_command", metavar="KOMMANDO", parser_class=_Parser)
+    ksub.required = True
+    q = ksub.add_parser("add", help="opprett et komitémedlem (bruker med rollen komite)")
+    q.add_argument("name", metavar="NAVN")
+    q.add_argument("--hf", required=True, metavar="KODE", help="medlemmets helseforetak")
+    q.add_argument("--navn", metavar="TEKST", help="visningsnavn")
+    q.add_argument(
+        "--beslutningstaker",
+        dest="beslutningstaker_flag",
+        action="store_true",
+        default=False,
+        help="med beslutningsrett",
+    )
+    _add_member_flags(q)
+    q.set_defaults(func=cmd_komite_add)
+    q = ksub.add_parser("set", help="endre et komitémedlem")
+    q.add_argument("name", metavar="NAVN")
+    q.add_argument(
+        "--beslutningstaker",
+        dest="beslutningstaker_flag",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="beslutningsrett (--no-beslutningstaker fjerner)",
+    )
+    _add_member_flags(q)
+    q.set_defaults(func=cmd_komite_set)
+    q = ksub.add_parser("list", help="vis komitémedlemmene")
+    q.add_argument("--json", action="store_true", help="skriv som JSON")
+    q.set_defaults(func=cmd_komite_list)
+
+    p = sub.add_parser("packet", help="skriv et medlems møtepakke (ZIP) til en fil")
+    p.add_argument("meeting", type=int, metavar="MØTE")
+    p.add_argument("member", metavar="MEDLEM")
+    p.add_argument("out", metavar="UT")
+    p.set_defaults(func=cmd_packet)
+
+
+def _stats_summary(stats: dict) -> str:
+    from processor.charts import number
+    from processor.statistics import OUTCOME_LABELS, STATE_LABELS
+
+    def counts(table: dict, labels: dict) -> str:
+        parts = [f"{labels.get(k, k)} {number(v)}" for k, v in table.items() if k != "skjult"]
+        return ", ".join(parts) or "ingen"
+
+    total = stats["behandlingstid"]["total"]
+    cal, work = total["kalenderdager"], total["arbeidsdager"]
+    returns = stats["returer"]
+    lines = [
+        f"Saker totalt: {number(stats['saker_totalt'])}",
+        f"Per status: {counts(stats['per_status'], STATE_LABELS)}",
+        f"Per skjematype: {counts(stats['per_type'], {})}",
+        f"Utfall: {counts(stats['utfall'], OUTCOME_LABELS)}",
+        f"Behandlingstid (mottatt til avgjort, {number(cal['antall'])} saker): median "
+        f"{number(cal['median'])} kalenderdager ({number(work['median'])} arbeidsdager), "
+        f"90-persentil {number(cal['p90'])} kalenderdager ({number(work['p90'])} arbeidsdager)",
+        f"Returer: {number(returns['totalt'])} i alt, {number(returns['saker_med_retur'])} saker "
+        "med minst én retur",
+    ]
+    for state, block in stats["behandlingstid"]["per_steg"].items():
+        c, w = block["kalenderdager"], block["arbeidsdager"]
+        lines.append(
+            f"  {STATE_LABELS.get(state, state)}: median {number(c['median'])} kalenderdager "
+            f"({number(w['median'])} arbeidsdager), {number(c['antall'])} saker"
+        )
+    return "\n".join(lines)
+
+
+def cmd_stats(ns: argparse.Namespace) -> int:
+    import json
+
+    from processor.statistics import Filters, to_xlsx
+    from storage import figures
+
+    uow = _storage().uow()
+    if ns.refresh:
+        done = figures.refresh(uow)
+        print(f"Oppdaterte tallene for {done.refreshed} saker.", file=sys.stderr)
+    filters = Filters(
+        hf=ns.hf.upper() if ns.hf else None,
+        region=ns.region.upper() if ns.region else None,
+        year=ns.ar,
+        fagomrade=ns.fagomrade,
+        form_type=ns.type,
+    )
+    stats = figures.figures(uow, filters, cache=False).stats
+    if ns.xlsx:
+        _replace(Path(ns.xlsx), to_xlsx(stats))
+        print(f"Regnearket er skrevet til {ns.xlsx}.", file=sys.stderr)
+    if ns.json:
+        print(json.dumps(stats, ensure_ascii=False, indent=2))
+    else:
+        print(_stats_summary(stats))
+    return 0
+
+
 # ---- main ---------------------------------------------------------------------------------------
 
 
@@ -346,6 +620,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=4, help="tråder per arbeidsprosess (4)")
     p.set_defaults(func=cmd_serve)
 
+    p = sub.add_parser("fsck", help="sammenlign rader og filer; fjern foreldreløse filer")
+    p.add_argument("--dry-run", action="store_true", help="bare rapporter, ikke rydd")
+    p.add_argument(
+        "--grace", type=int, default=600, help="rør ikke filer nyere enn så mange sekunder (600)"
+    )
+    p.set_defaults(func=cmd_fsck)
+
+    p = sub.add_parser("backup", help="skriv en konsistent sikkerhetskopi (database og filer)")
+    p.add_argument("out", metavar="FIL")
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("restore", help="gjenopprett en sikkerhetskopi i en tom database")
+    p.add_argument("archive", metavar="FIL")
+    p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser("blobs", help="filene (blobs)")
+    bsub = p.add_subparsers(dest="blobs_command", metavar="KOMMANDO", parser_class=_Parser)
+    bsub.required = True
+    q = bsub.add_parser("rotate-key", help="krypter alle filer på nytt med gjeldende nøkkel")
+    q.set_defaults(func=cmd_blobs_rotate)
+
     p = sub.add_parser("db", help="databasen")
     dbsub = p.add_subparsers(dest="db_command", metavar="KOMMANDO", parser_class=_Parser)
     dbsub.required = True
@@ -381,8 +676,23 @@ def build_parser() -> argparse.ArgumentParser:
     q = asub.add_parser("verify", help="kontroller hashkjeden (0 = hel, 1 = brutt)")
     q.set_defaults(func=cmd_audit_verify)
 
+    p = sub.add_parser("stats", help="tallene for behandlingstid, returer og utfall (WORKFLOW §7)")
+    p.add_argument("--json", action="store_true", help="skriv alle tallene som JSON")
+    p.add_argument("--xlsx", metavar="FIL", help="skriv tallene til et regneark")
+    p.add_argument("--refresh", action="store_true", help="oppdater tallene for endrede saker")
+    p.add_argument("--hf", metavar="KODE", help="bare saker fra dette helseforetaket")
+    p.add_argument("--region", metavar="KODE", help="bare saker fra denne regionen")
+    p.add_argument("--ar", type=int, metavar="ÅR", help="bare saker mottatt dette året")
+    p.add_argument("--fagomrade", metavar="TEKST", help="bare saker fra dette fagområdet")
+    p.add_argument(
+        "--type", choices=("tilgang-del2", "minihta"), help="bare saker av denne skjematypen"
+    )
+    p.set_defaults(func=cmd_stats)
+
     p = sub.add_parser("demo", help="lag demobrukere og demosaker (gjør ingenting om de finnes)")
     p.set_defaults(func=cmd_demo)
+
+    _add_committee_commands(sub)
     return parser
 
 

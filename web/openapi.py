@@ -169,6 +169,46 @@ def document() -> dict[str, Any]:
                     },
                 }
             },
+            "/statistikk": {
+                "get": {
+                    "summary": "Tallene i WORKFLOW.md §7 (koordinator): saker_totalt, per_status, "
+                    "per_type, behandlingstid, returer, utfall, grupper",
+                    "security": bearer,
+                    "parameters": [
+                        {"name": n, "in": "query", "schema": {"type": "string"}}
+                        for n in ("hf", "region", "ar", "fagomrade", "type")
+                    ],
+                    "responses": {
+                        "200": _json({"type": "object"}, "Tallene for utvalget."),
+                        "422": _error("Ugyldig filter."),
+                        **AUTH_ERRORS,
+                    },
+                }
+            },
+            "/statistikk.xlsx": {
+                "get": {
+                    "summary": "De samme tallene som regneark (koordinator)",
+                    "security": bearer,
+                    "parameters": [
+                        {"name": n, "in": "query", "schema": {"type": "string"}}
+                        for n in ("hf", "region", "ar", "fagomrade", "type")
+                    ],
+                    "responses": {"200": {"description": "XLSX-fil."}, **AUTH_ERRORS},
+                }
+            },
+            "/tall": {
+                "get": {
+                    "summary": "Offentlige samletall uten innlogging; celler under 5 saker er null",
+                    "parameters": [
+                        {"name": n, "in": "query", "schema": {"type": "string"}}
+                        for n in ("ar", "type")
+                    ],
+                    "responses": {
+                        "200": _json({"type": "object"}, "Samletall."),
+                        "422": _error("Ugyldig filter."),
+                    },
+                }
+            },
             "/saker": {
                 "get": {
                     "summary": "Saker brukeren kan se, nyeste først",
@@ -318,6 +358,7 @@ def document() -> dict[str, Any]:
                     },
                 }
             },
+            **_committee_paths(),
             "/healthz": {
                 "get": {
                     "summary": "Database og fillager svarer",
@@ -328,4 +369,229 @@ def document() -> dict[str, Any]:
                 }
             },
         },
+    }
+
+
+MOTE_ID = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "description": "Møtets id.",
+    "schema": {"type": "integer"},
+}
+
+
+def _committee_paths() -> dict[str, Any]:
+    """Issue 5: the committee, meetings, planning, packets and decisions (WORKFLOW.md 3–5)."""
+    obj = {"type": "object"}
+    criterion = {
+        "type": "object",
+        "required": ["oppfylt"],
+        "properties": {"oppfylt": {"type": "boolean"}, "begrunnelse": {"type": "string"}},
+    }
+    decision = {
+        "type": "object",
+        "required": ["utfall", "kriterier", "begrunnelse", "deltakere"],
+        "properties": {
+            "utfall": {"type": "string", "enum": ["innvilget", "avslatt"]},
+            "kriterier": {
+                "type": "object",
+                "properties": {
+                    "okt_nytte": criterion,
+                    "hoyere_alvorlighet": criterion,
+                    "sarskilte_medisinske_arsaker": criterion,
+                },
+            },
+            "begrunnelse": {"type": "string"},
+            "deltakere": {"type": "array", "items": {"type": "string"}, "minItems": 4},
+            "foreslar_gruppevurdering": {"type": "boolean"},
+            "gruppevurdering_tekst": {"type": "string"},
+        },
+    }
+    letter = {
+        "get": {
+            "summary": "Vedtaksbrevet (helseforetaket som søkte, og koordinator)",
+            "parameters": [SAK_ID],
+            "responses": {
+                "200": {"description": "Brevet."},
+                **AUTH_ERRORS,
+                "404": _error("Ukjent sak, eller saken har ikke vedtak."),
+            },
+        }
+    }
+    return {
+        "/komite": {
+            "get": {
+                "summary": "Komitémedlemmene (koordinator, drift)",
+                "responses": {"200": _json(obj, "Medlemmene."), **AUTH_ERRORS},
+            }
+        },
+        "/komite/{brukernavn}": {
+            "post": {
+                "summary": "Endre et komitémedlem: beslutningstaker, fagdirektør, vara, periode",
+                "parameters": [
+                    {
+                        "name": "brukernavn",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "requestBody": {
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "beslutningstaker": {"type": "boolean"},
+                                    "fagdirektor": {"type": "boolean"},
+                                    "vara_for": {"type": ["string", "null"]},
+                                    "aktiv_fra": {"type": ["string", "null"], "format": "date"},
+                                    "aktiv_til": {"type": ["string", "null"], "format": "date"},
+                                },
+                            }
+                        }
+                    }
+                },
+                "responses": {
+                    "200": _json(obj, "Medlemmet."),
+                    **AUTH_ERRORS,
+                    "404": _error("Ikke et komitémedlem."),
+                    "422": _error("Ugyldig verdi."),
+                },
+            }
+        },
+        "/moter": {
+            "get": {
+                "summary": "Møtene (koordinator: alle; komitémedlem: egne møter og egne saker)",
+                "responses": {"200": _json(obj, '{"moter": [...]}'), **AUTH_ERRORS},
+            },
+            "post": {
+                "summary": "Opprett et møte (koordinator)",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["dato", "tid"],
+                                "properties": {
+                                    "dato": {"type": "string", "format": "date"},
+                                    "tid": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"},
+                                    "saksgrense": {"type": "integer", "default": 8},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "201": _json(
+                        {"type": "object", "properties": {"id": {"type": "integer"}}},
+                        "Møtet er opprettet.",
+                    ),
+                    **AUTH_ERRORS,
+                    "409": _error("Det finnes allerede et møte på samme tid."),
+                    "422": _error("Ugyldig dato, tid eller saksgrense."),
+                },
+            },
+        },
+        "/moter/{id}": {
+            "get": {
+                "summary": "Møteplanleggeren: deltakere, saker og beslutningsdyktighet per sak",
+                "parameters": [MOTE_ID],
+                "responses": {
+                    "200": _json(obj, "Møtet."),
+                    **AUTH_ERRORS,
+                    "404": _error("Ukjent møte."),
+                },
+            },
+            "patch": {
+                "summary": "Endre saksgrensen, ta medlemmer ut av møtet eller inn igjen",
+                "parameters": [MOTE_ID],
+                "requestBody": {
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "saksgrense": {"type": "integer"},
+                                    "fjernet": {
+                                        "type": "object",
+                                        "additionalProperties": {"type": "boolean"},
+                                    },
+                                },
+                            }
+                        }
+                    }
+                },
+                "responses": {"200": _json(obj, "Møtet."), **AUTH_ERRORS},
+            },
+        },
+        "/moter/{id}/planlegg": {
+            "post": {
+                "summary": "Sett opp klare saker etter planleggingsreglene (koordinator)",
+                "parameters": [MOTE_ID],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "plassert": {"type": "array", "items": {"type": "string"}},
+                                "ikke_plassert": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "properties": {
+                                            "sak": {"type": "string"},
+                                            "grunn": {"type": "string"},
+                                        },
+                                    },
+                                },
+                            },
+                        },
+                        "Hva som ble satt opp, og hvorfor andre saker ikke ble det.",
+                    ),
+                    **AUTH_ERRORS,
+                    "404": _error("Ukjent møte."),
+                    "409": _error("Noen andre endret sakene samtidig."),
+                },
+            }
+        },
+        "/moter/{id}/pakke.zip": {
+            "get": {
+                "summary": "Møtepakken til innlogget komitémedlem (saker med inhabilitet er utelatt)",
+                "parameters": [MOTE_ID],
+                "responses": {
+                    "200": {
+                        "description": "ZIP: innkalling.pdf, sak-<id>.pdf, oversikt.xlsx, samlet.pdf."
+                    },
+                    **AUTH_ERRORS,
+                    "404": _error("Ukjent møte."),
+                },
+            }
+        },
+        "/saker/{id}/vedtak": {
+            "get": {
+                "summary": "Vedtaket i saken (helseforetaket som søkte, og koordinator)",
+                "parameters": [SAK_ID],
+                "responses": {"200": _json(obj, "Vedtaket."), **AUTH_ERRORS},
+            },
+            "post": {
+                "summary": "Registrer komitéens vedtak (koordinator); saken blir avgjort",
+                "parameters": [SAK_ID],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": decision}},
+                },
+                "responses": {
+                    "201": _json(obj, "Vedtaket er registrert; saken er avgjort."),
+                    **AUTH_ERRORS,
+                    "404": _error("Ukjent sak."),
+                    "409": _error("Saken er allerede avgjort."),
+                    "422": _error("Vedtaket er ufullstendig, eller saken er ikke satt opp."),
+                },
+            },
+        },
+        "/saker/{id}/vedtak.pdf": letter,
+        "/saker/{id}/vedtak.docx": letter,
     }

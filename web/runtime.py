@@ -17,7 +17,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.blobs import FileBlobStore
-from storage.db import blob_path, current_revision, make_engine, session_factory, upgrade
+from storage.crypto import make_blob_store
+from storage.db import current_revision, make_engine, session_factory, upgrade
 from storage.uow import Clock, SqlAlchemyUnitOfWork, utc_clock
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -97,7 +98,7 @@ def open_storage(
         url=db_url,
         engine=engine,
         sessions=session_factory(engine),
-        blobs=FileBlobStore(blob_path(folder)),
+        blobs=make_blob_store(folder, os.environ),  # encrypted when SKJEMAMOTTAK_BLOB_KEY is set
         clock=clock or utc_clock,
         today_override=today,
     )

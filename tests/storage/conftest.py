@@ -44,7 +44,7 @@ def instance(tmp_path: Path, migrated_template: Path) -> Path:
 
 
 PG_URL = os.environ.get("SKJEMAMOTTAK_TEST_POSTGRES_URL")
-PG_TEMPLATE = "skjemamottak_test_template"
+PG_TEMPLATE = f"skjemamottak_test_template_{os.getpid()}"  # one per test run
 
 
 def _pg_admin() -> Engine:

@@ -189,13 +189,15 @@ def test_minihta_gets_a_running_number_per_year(fake_uow: FakeUnitOfWork) -> Non
     assert (case.form_type, case.state, case.hf) == ("minihta", "mottatt", "OUS")
 
 
-def test_later_minihta_forms_are_not_taken_here_yet(fake_uow: FakeUnitOfWork) -> None:
+def test_a_later_minihta_form_naming_an_unknown_case_is_a_case_mismatch(
+    fake_uow: FakeUnitOfWork,
+) -> None:
     from tests.fillers import fill_json, sample_values
 
     data = fill_json("minihta-beslutning", sample_values("minihta-beslutning"))
     with pytest.raises(DomainError) as e:
         services.upload(HF_OUS, "skjema3.json", data, fake_uow, TODAY)
-    assert e.value.code == "UPLOAD_NOT_SUPPORTED"
+    assert e.value.code == "CASE_MISMATCH" and e.value.http_status == 422
     assert fake_uow.cases.cases == {}
 
 

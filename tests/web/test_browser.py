@@ -84,6 +84,19 @@ def _shot(driver, name: str) -> None:
     driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
 
 
+def _submit(driver, button) -> None:
+    """Click a submit button and wait until the next page has replaced this one."""
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = driver.find_element("tag name", "html")
+    button.click()
+    WebDriverWait(driver, 15).until(ec.staleness_of(old))
+    WebDriverWait(driver, 15).until(
+        lambda d: d.execute_script("return document.readyState") == "complete"
+    )
+
+
 def _login(driver, site: str, username: str) -> None:
     from selenium.webdriver.common.by import By
 
@@ -91,7 +104,7 @@ def _login(driver, site: str, username: str) -> None:
     driver.get(f"{site}/logg-inn")
     driver.find_element(By.ID, "brukernavn").send_keys(username)
     driver.find_element(By.ID, "passord").send_keys(PASSWORD)
-    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    _submit(driver, driver.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
 
 
 def _upload(driver, site: str, path: Path) -> None:
@@ -99,7 +112,7 @@ def _upload(driver, site: str, path: Path) -> None:
 
     driver.get(f"{site}/innsending")
     driver.find_element(By.ID, "fil").send_keys(str(path))
-    driver.find_element(By.CSS_SELECTOR, "form.opplasting button[type=submit]").click()
+    _submit(driver, driver.find_element(By.CSS_SELECTOR, "form.opplasting button[type=submit]"))
 
 
 def test_hf_fixes_a_form_and_reads_the_coordinators_return_reason(site, browser, tmp_path):
@@ -137,7 +150,7 @@ def test_hf_fixes_a_form_and_reads_the_coordinators_return_reason(site, browser,
     form = browser.find_element(By.ID, "begrunnelse-returnert").find_element(
         By.XPATH, "./ancestor::form"
     )
-    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    _submit(browser, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
     assert "Returnert" in browser.find_element(By.TAG_NAME, "main").text
 
     _login(browser, site, "hf-ous")

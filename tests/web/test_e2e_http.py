@@ -130,10 +130,10 @@ def test_every_sample_gets_the_answer_the_contract_demands(
             status, case = server.request("GET", f"/api/v1/saker/{body['sak']}", "koordinator")
             assert status == 200 and case["type"] == form_type and case["helseforetak"] == hf
         elif want["status"] == "accepted":
-            # attachments to an existing case (økonomi, fagfelle, beslutning) come with issue 5
+            # attachments (økonomi, fagfelle, beslutning) name a case that is not the uploader's
             status, body = server.upload("hf-ous", name, data)
             assert status == 422, name
-            assert body["error"]["code"] == "UPLOAD_NOT_SUPPORTED", name
+            assert body["error"]["code"] == "CASE_MISMATCH", name
         else:
             status, body = server.upload("hf-ous", name, data)
             assert status == 422, (name, body)

@@ -1,0 +1,280 @@
+"""Figures over HTTP (issue 7): `/api/v1/statistikk` and `/statistikk` with 100,000 cases.
+
+Inserts synthetic cases with their transitions, decisions and mini-HTA forms straight into a
+temporary SQLite database (and into PostgreSQL when `SKJEMAMOTTAK_TEST_POSTGRES_URL` is set),
+refreshes the figures rows once, then times requests through the Flask test client: the JSON and
+the page, unfiltered and filtered, each cold (the aggregate cache emptied before every request,
+so every request selects and aggregates the rows) and warm (the normal case between changes).
+
+Run: `python -m benchmarks.figures_http [--n 100000] [--requests 50]`. Prints; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, insert, make_url, text
+
+from processor.statistics import CaseHistory
+
+BLOB = "f" * 64
+ACTOR = "benchmark"
+
+
+def _state(case: CaseHistory) -> str:
+    return case.transitions[-1].to if case.transitions else "mottatt"
+
+
+def insert_histories(engine: Engine, cases: Iterable[CaseHistory], batch: int = 5000) -> int:
+    """Write `cases` as rows: cases, transitions, committee decisions (outcome of an application),
+    and for mini-HTAs a version holding `metode.fagomrade` and a skjema 3 holding
+    `beslutning.utfall`. Returns the number of cases written."""
+    from storage.models import Blob, Case, CaseVersion
+    from storage.models import Transition as TransitionRow
+    from storage.models_committee import Decision
+    from storage.models_minihta import MinihtaAttachment
+
+    now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    written = 0
+    with engine.begin() as conn:
+        if not conn.execute(
+            text("SELECT count(*) FROM blobs WHERE sha256 = :s"), {"s": BLOB}
+        ).scalar():
+            conn.execute(
+                insert(Blob.__table__),
+                [
+                    {
+                        "sha256": BLOB,
+                        "size": 0,
+                        "content_type": "application/json",
+                        "created_at": now,
+                    }
+                ],
+            )
+        pending: dict[str, list[dict[str, Any]]] = {
+            "cases": [],
+            "transitions": [],
+            "versions": [],
+            "decisions": [],
+            "attachments": [],
+        }
+        tables = {
+            "cases": Case.__table__,
+            "transitions": TransitionRow.__table__,
+            "versions": CaseVersion.__table__,
+            "decisions": Decision.__table__,
+            "attachments": MinihtaAttachment.__table__,
+        }
+
+        def flush() -> None:
+            for name in ("cases", "transitions", "versions", "decisions", "attachments"):
+                if pending[name]:
+                    conn.execute(insert(tables[name]), pending[name])
+                    pending[name].clear()
+
+        for case in cases:
+            last = case.transitions[-1].at if case.transitions else case.created
+            pending["cases"].append(
+                {
+                    "id": case.id,
+                    "form_type": case.form_type,
+                    "hf": case.hf,
+                    "state": _state(case),
+                    "urgent": False,
+                    "urgent_reason": None,
+                    "created_at": case.created,
+                    "updated_at": last,
+                    "version": 1 + len(case.transitions),
+                }
+            )
+            pending["transitions"].extend(
+                {
+                    "case_id": case.id,
+                    "from_state": t.from_,
+                    "to_state": t.to,
+                    "actor": ACTOR,
+                    "reason": None,
+                    "at": t.at,
+                }
+                for t in case.transitions
+            )
+            if case.form_type == "minihta":
+                pending["versions"].append(
+                    {
+                        "case_id": case.id,
+                        "number": 1,
+                        "data": {"metode": {"fagomrade": case.fagomrade}},
+                        "blob_sha256": BLOB,
+                        "file_suffix": ".json",
+                        "uploaded_by": ACTOR,
+                        "received_at": case.created,
+                        "warnings": [],
+                    }
+                )
+                if case.outcome:
+                    pending["attachments"].append(
+                        {
+                            "case_id": case.id,
+                            "form_type": "minihta-beslutning",
+                            "number": 1,
+                            "data": {"beslutning": {"utfall": case.outcome}},
+                            "blob_sha256": BLOB,
+                            "file_suffix": ".json",
+                            "uploaded_by": ACTOR,
+                            "received_at": last,
+                            "warnings": [],
+                        }
+                    )
+            elif case.outcome:
+                pending["decisions"].append(
+                    {
+                        "case_id": case.id,
+                        "outcome": case.outcome,
+                        "body": {},
+                        "reasoning": "",
+                        "decided_on": last.date(),
+                        "recorded_by": ACTOR,
+                        "recorded_at": last,
+                        "pdf_sha256": BLOB,
+                        "docx_sha256": BLOB,
+                    }
+                )
+            written += 1
+            if len(pending["cases"]) >= batch:
+                flush()
+        flush()
+    return written
+
+
+def storable(cases: Iterable[CaseHistory]) -> list[CaseHistory]:
+    """The histories as the database gives them back: applications carry no specialty."""
+    return [
+        c if c.form_type == "minihta" else dataclasses.replace(c, fagomrade=None) for c in cases
+    ]
+
+
+def _timed(label: str, fn: Callable[[], Any]) -> Any:
+    start = time.perf_counter()
+    result = fn()
+    print(f"{label:<52} {time.perf_counter() - start:8.2f} s", flush=True)
+    return result
+
+
+def _percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    p95 = statistics.quantiles(ordered, n=20, method="inclusive")[18] if len(ordered) > 1 else 0
+    return statistics.median(ordered), p95 or ordered[-1]
+
+
+def _measure(client: Any, url: str, n: int, cold: bool) -> tuple[float, float]:
+    from storage import figures
+
+    samples = []
+    for _ in range(n):
+        if cold:
+            figures.clear_cache()
+        start = time.perf_counter()
+        resp = client.get(url, headers={"Accept-Encoding": "identity"})
+        samples.append(time.perf_counter() - start)
+        if resp.status_code != 200:
+            raise SystemExit(f"{url}: HTTP {resp.status_code}")
+    return _percentiles(samples)
+
+
+def run(label: str, database_url: str | None, n: int, requests: int) -> None:
+    from benchmarks.figures import synthetic_cases
+    from storage import figures, services
+    from web.app import create_app
+
+    print(f"--- {label}: {n:,} saker", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        instance = Path(tmp) / "instance"
+        config: dict[str, Any] = {
+            "INSTANCE": instance,
+            "SECRET_KEY": "benchmark",
+            "TODAY": date(2026, 11, 23),
+            "RATELIMIT_ENABLED": False,
+        }
+        if database_url:
+            config["DATABASE_URL"] = database_url
+        app = _timed("create app, migrate", lambda: create_app(config))
+        st = app.extensions["skjemamottak"]
+        services.add_user(st.uow(), "koordinator", roles=["koordinator"])
+        token = services.create_token(st.uow(), "koordinator")
+        cases = _timed("generate histories", lambda: storable(synthetic_cases(n)))
+        _timed("bulk insert cases and transitions", lambda: insert_histories(st.engine, cases))
+        done = _timed("refresh figures rows (all cases)", lambda: figures.refresh(st.uow()))
+        print(f"{'rows refreshed':<52} {done.refreshed:8,d}")
+        again = _timed("refresh again (nothing changed)", lambda: figures.refresh(st.uow()))
+        print(f"{'rows refreshed':<52} {again.refreshed:8,d}")
+
+        client = app.test_client()
+        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+        with client.session_transaction() as session:
+            session["user"] = "koordinator"
+        urls = [
+            "/api/v1/statistikk",
+            "/api/v1/statistikk?hf=OUS&ar=2025",
+            "/api/v1/statistikk?type=minihta",
+            "/statistikk",
+            "/statistikk?region=HSO&ar=2025",
+            "/api/v1/tall",
+            "/tall",
+        ]
+        print(f"{'request':<40} {'cold p50':>9} {'p95':>7} {'warm p50':>9} {'p95':>7}")
+        for url in urls:
+            cold = _measure(client, url, max(5, requests // 5), cold=True)
+            warm = _measure(client, url, requests, cold=False)
+            print(
+                f"{url:<40} {cold[0] * 1000:7.0f}ms {cold[1] * 1000:5.0f}ms"
+                f" {warm[0] * 1000:7.0f}ms {warm[1] * 1000:5.0f}ms",
+                flush=True,
+            )
+        st.engine.dispose()
+
+
+def _pg_database(base: str) -> tuple[str, Callable[[], None]]:
+    name = f"skjemamottak_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return make_url(base).set(database=name).render_as_string(hide_password=False), drop
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=50)
+    args = parser.parse_args(argv)
+    print(f"Python {platform.python_version()} on {platform.machine()}")
+    run("SQLite", None, args.n, args.requests)
+    pg = os.environ.get("SKJEMAMOTTAK_TEST_POSTGRES_URL")
+    if pg:
+        url, drop = _pg_database(pg)
+        try:
+            run("PostgreSQL", url, args.n, args.requests)
+        finally:
+            drop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

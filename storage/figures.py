@@ -1,0 +1,468 @@
+"""The figures of WORKFLOW.md section 7 from the database, kept cheap for 100,000 cases.
+
+`processor.statistics.compute` over full case histories takes seconds for 100,000 cases, so the
+histories are not read per request. Instead:
+
+- `refresh(uow)` keeps one `case_figures` row per case (`processor.statistics.CaseFigures`:
+  form type, HF, region, specialty, received date, state, outcome and its date, total and
+  per-stage durations, returns, flow links). One query finds the cases whose row is missing or
+  older than the case (its `version` or `updated_at` differs from what the row was computed
+  from); only their histories are read, in chunks, and their rows rewritten, in one unit of work.
+  Every service that changes a case raises its `version` and sets `updated_at` (transitions,
+  new versions, decisions, mini-HTA attachments), so a row is stale exactly when it must be.
+- `figures(uow, filters)` refreshes, then selects the rows that pass the filters in SQL and
+  aggregates them with `processor.statistics.aggregate`, which gives the same dict as `compute`
+  would over the histories (tested on SQLite and PostgreSQL). The result is cached in this
+  process under the filters and the refresh generation (a counter in the database raised by every
+  refresh that wrote rows) and the row count, so another process's refresh is seen at once.
+
+Results are shared between callers through the cache: treat them as read-only
+(`public_figures` copies before it changes anything).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Text, cast, delete, func, insert, or_, select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from processor.statistics import (
+    CaseFigures,
+    CaseHistory,
+    Filters,
+    Transition,
+    WorkingDays,
+    aggregate,
+    case_figures,
+)
+from storage.models import Case, CaseVersion
+from storage.models import Transition as TransitionRow
+from storage.models_committee import Decision
+from storage.models_figures import CaseFigure, FiguresGeneration
+from storage.models_minihta import MinihtaAttachment
+from storage.uow import AbstractUnitOfWork, ConcurrentUpdate
+
+__all__ = [
+    "Figures",
+    "RefreshResult",
+    "clear_cache",
+    "facets",
+    "figures",
+    "histories",
+    "load",
+    "parse_year",
+    "refresh",
+    "stale_case_ids",
+    "stale_case_ids_of",
+]
+
+MINIHTA = "minihta"
+DECISION_FORM = "minihta-beslutning"  # skjema 3 (MINIHTA.md), `beslutning.utfall`
+CHUNK = 500
+CACHE_SIZE = 32
+ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    refreshed: int
+    generation: int
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The figures (`compute`'s dict) and the key they are cached under (for derived caches)."""
+
+    stats: dict[str, Any]
+    key: tuple[Any, ...]
+
+
+def _session(uow: AbstractUnitOfWork) -> Session:
+    session = getattr(uow, "session", None)
+    if session is None:
+        raise RuntimeError("the figures need the SQLAlchemy unit of work")
+    return session
+
+
+def _regions() -> dict[str, str]:
+    from forms.catalog import registry
+
+    return {code: t.region for code, t in registry().trusts.items()}
+
+
+def _get(data: Any, section: str, key: str) -> Any:
+    value = data.get(section) if isinstance(data, dict) else None
+    return value.get(key) if isinstance(value, dict) else None
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+# ---- refresh ------------------------------------------------------------------------------------
+
+
+def stale_case_ids(session: Session) -> list[str]:
+    """Cases whose figures row is missing or was computed from an older state of the case."""
+    row = CaseFigure
+    stmt = (
+        select(Case.id)
+        .outerjoin(row, row.case_id == Case.id)
+        .where(
+            or_(
+                row.case_id.is_(None),
+                row.source_version != Case.version,
+                row.source_updated_at < Case.updated_at,
+            )
+        )
+        .order_by(Case.id)
+    )
+    return list(session.scalars(stmt))
+
+
+def stale_case_ids_of(uow: AbstractUnitOfWork) -> list[str]:
+    """`stale_case_ids` in a unit of work of its own (for the CLI and the tests)."""
+    with uow:
+        return stale_case_ids(_session(uow))
+
+
+def histories(session: Session, ids: list[str]) -> list[tuple[CaseHistory, int, Any]]:
+    """`(history, version, updated_at)` of the cases `ids`, read with five queries."""
+    cases = session.execute(
+        select(
+            Case.id, Case.form_type, Case.hf, Case.created_at, Case.version, Case.updated_at
+        ).where(Case.id.in_(ids))
+    ).all()
+    steps: dict[str, list[Transition]] = {i: [] for i in ids}
+    for case_id, at, from_, to in session.execute(
+        select(
+            TransitionRow.case_id,
+            TransitionRow.at,
+            TransitionRow.from_state,
+            TransitionRow.to_state,
+        )
+        .where(TransitionRow.case_id.in_(ids))
+        .order_by(TransitionRow.case_id, TransitionRow.id)
+    ):
+        steps[case_id].append(Transition(at, from_, to))
+    outcomes: dict[str, str] = dict(
+        (case_id, outcome)
+        for case_id, outcome in session.execute(
+            select(Decision.case_id, Decision.outcome).where(Decision.case_id.in_(ids))
+        )
+    )
+    minihta = [c.id for c in cases if c.form_type == MINIHTA]
+    specialties: dict[str, str | None] = {}
+    if minihta:
+        latest: dict[str, tuple[int, Any]] = {}
+        for case_id, number, data in session.execute(
+            select(CaseVersion.case_id, CaseVersion.number, CaseVersion.data).where(
+                CaseVersion.case_id.in_(minihta)
+            )
+        ):
+            if case_id not in latest or number > latest[case_id][0]:
+                latest[case_id] = (number, data)
+        specialties = {k: _text(_get(d, "metode", "fagomrade")) for k, (_, d) in latest.items()}
+        decided: dict[str, tuple[int, Any]] = {}
+        for case_id, number, data in session.execute(
+            select(
+                MinihtaAttachment.case_id, MinihtaAttachment.number, MinihtaAttachment.data
+            ).where(
+                MinihtaAttachment.case_id.in_(minihta),
+                MinihtaAttachment.form_type == DECISION_FORM,
+            )
+        ):
+            if case_id not in decided or number > decided[case_id][0]:
+                decided[case_id] = (number, data)
+        for case_id, (_, data) in decided.items():
+            utfall = _text(_get(data, "beslutning", "utfall"))
+            if utfall:
+                outcomes[case_id] = utfall
+    return [
+        (
+            CaseHistory(
+                id=c.id,
+                form_type=c.form_type,
+                hf=c.hf,
+                fagomrade=specialties.get(c.id),
+                created=c.created_at,
+                transitions=steps[c.id],
+                outcome=outcomes.get(c.id),
+            ),
+            c.version,
+            c.updated_at,
+        )
+        for c in cases
+    ]
+
+
+def _row(fig: CaseFigures, version: int, updated_at: Any, now: Any) -> dict[str, Any]:
+    return {
+        "case_id": fig.id,
+        "form_type": fig.form_type,
+        "hf": fig.hf,
+        "region": fig.region,
+        "fagomrade": fig.fagomrade,
+        "received_on": fig.received,
+        "received_year": fig.received.year,
+        "state": fig.state,
+        "outcome_on": fig.outcome_date,
+        "outcome": fig.outcome,
+        "total_calendar_days": fig.total_cal,
+        "total_working_days": fig.total_work,
+        "stages": {s: [days, fig.stage_work[s]] for s, days in fig.stage_cal.items()},
+        "returns": fig.returns,
+        "links": [list(link) for link in fig.links],
+        "source_version": version,
+        "source_updated_at": updated_at,
+        "refreshed_at": now,
+    }
+
+
+def _bump(session: Session) -> int:
+    done = session.execute(
+        update(FiguresGeneration)
+        .where(FiguresGeneration.id == 1)
+        .values(generation=FiguresGeneration.generation + 1)
+    )
+    if not done.rowcount:  # type: ignore[attr-defined]
+        session.add(FiguresGeneration(id=1, generation=1))
+        session.flush()
+    return _generation(session)
+
+
+def _generation(session: Session) -> int:
+    value = session.scalar(select(FiguresGeneration.generation).where(FiguresGeneration.id == 1))
+    return int(value or 0)
+
+
+def _refresh_once(
+    uow: AbstractUnitOfWork,
+    regions: Mapping[str, str],
+    working_days: WorkingDays | None,
+    chunk: int,
+) -> RefreshResult:
+    with uow:
+        session = _session(uow)
+        ids = stale_case_ids(session)
+        if not ids:
+            return RefreshResult(0, _generation(session))
+        now = uow.now()
+        for start in range(0, len(ids), chunk):
+            part = ids[start : start + chunk]
+            found = histories(session, part)
+            figs = case_figures(
+                [h for h, _, _ in found], regions=regions, working_days=working_days
+            )
+            rows = [
+                _row(fig, version, updated_at, now)
+                for fig, (_, version, updated_at) in zip(figs, found, strict=True)
+            ]
+            session.execute(delete(CaseFigure).where(CaseFigure.case_id.in_(part)))
+            if rows:
+                session.execute(insert(CaseFigure), rows)
+        generation = _bump(session)
+        uow.commit()
+        return RefreshResult(len(ids), generation)
+
+
+def refresh(
+    uow: AbstractUnitOfWork,
+    *,
+    regions: Mapping[str, str] | None = None,
+    working_days: WorkingDays | None = None,
+    chunk: int = CHUNK,
+) -> RefreshResult:
+    """Recompute the figures rows of the cases that changed since their row was written.
+
+    Two processes refreshing at once: the one that loses the race retries (it then finds
+    nothing or less to do).
+    """
+    regions = regions if regions is not None else _regions()
+    for attempt in range(ATTEMPTS):
+        try:
+            return _refresh_once(uow, regions, working_days, chunk)
+        except (ConcurrentUpdate, OperationalError):
+            if attempt == ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+# ---- aggregation --------------------------------------------------------------------------------
+
+_COLUMNS = (
+    CaseFigure.case_id,
+    CaseFigure.form_type,
+    CaseFigure.hf,
+    CaseFigure.fagomrade,
+    CaseFigure.region,
+    # dates and JSON as text, parsed below: the column types' own result processing is several
+    # times slower for 100,000 rows than `date.fromisoformat` and `json.loads`
+    cast(CaseFigure.received_on, Text),
+    CaseFigure.state,
+    CaseFigure.total_calendar_days,
+    CaseFigure.total_working_days,
+    cast(CaseFigure.stages, Text),
+    CaseFigure.returns,
+    CaseFigure.outcome,
+    cast(CaseFigure.outcome_on, Text),
+    cast(CaseFigure.links, Text),
+)
+
+
+def _where(filters: Filters) -> list[Any]:
+    conditions: list[Any] = []
+    if filters.hf is not None:
+        conditions.append(CaseFigure.hf == filters.hf)
+    if filters.region is not None:
+        conditions.append(CaseFigure.region == filters.region)
+    if filters.form_type is not None:
+        conditions.append(CaseFigure.form_type == filters.form_type)
+    if filters.fagomrade is not None:
+        conditions.append(CaseFigure.fagomrade == filters.fagomrade)
+    if filters.year is not None:
+        conditions.append(CaseFigure.received_year == filters.year)
+    if filters.date_from is not None:
+        conditions.append(CaseFigure.received_on >= filters.date_from)
+    if filters.date_to is not None:
+        conditions.append(CaseFigure.received_on <= filters.date_to)
+    return conditions
+
+
+def load(session: Session, filters: Filters | None = None) -> list[CaseFigures]:
+    """The per-case figures of the cases that pass `filters` (selected in SQL)."""
+    stmt = select(*_COLUMNS).where(*_where(filters or Filters()))
+    out: list[CaseFigures] = []
+    append = out.append
+    loads = json.loads
+    day = date.fromisoformat
+    for (
+        case_id,
+        form_type,
+        hf,
+        fagomrade,
+        region,
+        received,
+        state,
+        total_cal,
+        total_work,
+        stages,
+        returns,
+        outcome,
+        outcome_on,
+        links,
+    ) in session.execute(stmt):
+        stages = loads(stages)
+        append(
+            CaseFigures(
+                id=case_id,
+                form_type=form_type,
+                hf=hf,
+                fagomrade=fagomrade,
+                region=region,
+                received=day(received[:10]),
+                state=state,
+                total_cal=total_cal,
+                total_work=total_work,
+                stage_cal={s: v[0] for s, v in stages.items()},
+                stage_work={s: v[1] for s, v in stages.items()},
+                returns=returns,
+                outcome=outcome,
+                outcome_date=day(outcome_on[:10]) if outcome_on else None,
+                links=[(a, b) for a, b in loads(links)],
+            )
+        )
+    return out
+
+
+class _Cache:
+    """A small LRU of aggregated figures, shared by the threads of one process."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> dict[str, Any] | None:
+        with self.lock:
+            value = self.items.get(key)
+            if value is not None:
+                self.items.move_to_end(key)
+            return value
+
+    def put(self, key: tuple[Any, ...], value: dict[str, Any]) -> None:
+        with self.lock:
+            self.items[key] = value
+            self.items.move_to_end(key)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.items.clear()
+
+
+_cache = _Cache(CACHE_SIZE)
+
+
+def clear_cache() -> None:
+    _cache.clear()
+
+
+def _filter_key(filters: Filters) -> tuple[Any, ...]:
+    return tuple(sorted(filters.as_dict().items()))
+
+
+def figures(
+    uow: AbstractUnitOfWork,
+    filters: Filters | None = None,
+    *,
+    refresh_first: bool = True,
+    cache: bool = True,
+) -> Figures:
+    """The figures of `processor.statistics.compute` for the cases that pass `filters`."""
+    filters = filters or Filters()
+    if refresh_first:
+        refresh(uow)
+    with uow:
+        session = _session(uow)
+        generation = _generation(session)
+        count = session.scalar(select(func.count()).select_from(CaseFigure)) or 0
+        bind = session.get_bind()
+        url = bind.url.render_as_string(hide_password=True)  # type: ignore[union-attr]
+        key = (url, _filter_key(filters), generation, count)
+        stats = _cache.get(key) if cache else None
+        if stats is None:
+            stats = aggregate(load(session, filters), filters, prefiltered=True)
+            if cache:
+                _cache.put(key, stats)
+    return Figures(stats, key)
+
+
+def facets(stats: dict[str, Any]) -> dict[str, list[str]]:
+    """The values the filter form offers, from unfiltered figures."""
+    return {
+        "hf": [k for k in stats["per_hf"] if k != "skjult"],
+        "region": [k for k in stats["per_region"] if k != "skjult"],
+        "ar": [k for k in stats["per_ar"] if k != "skjult"],
+        "fagomrade": [k for k in stats["per_fagomrade"] if k not in ("skjult", "ikke_oppgitt")],
+        "type": [k for k in stats["per_type"] if k != "skjult"],
+    }
+
+
+def parse_year(value: str | None) -> int | None:
+    """`ar` as a year, or None when empty; ValueError when not four digits."""
+    raw = (value or "").strip()
+    if not raw:
+        return None
+    if not (raw.isdigit() and len(raw) == 4):
+        raise ValueError(raw)
+    return int(raw)

@@ -1,0 +1,777 @@
+"""Mini-HTA services (WORKFLOW.md section 6, API.md): attachments, peer reviewers, publication.
+
+Plain functions in the style of `storage.services`: a unit of work, one transaction, the audit
+event in it, a `DomainError` for every refusal. The rules for picking a reviewer are the pure
+functions of `processor.routing`; the packet is `processor.packets.peer_review_packet`.
+
+These functions need the SQLAlchemy unit of work (`uow.session`): the tables of this module have
+no in-memory repository.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from processor import routing
+from processor.findings import Result
+from storage.errors import DomainError, NotFound, StaleState
+from storage.models import Case, User
+from storage.models_minihta import (
+    CONFLICT_LEVELS,
+    SEARCH_TABLE,
+    MinihtaAttachment,
+    PeerAssignment,
+    Publication,
+)
+from storage.uow import AbstractUnitOfWork, ConcurrentUpdate
+from storage.workflow import MINIHTA, Principal
+
+OKONOMI = "minihta-okonomi"
+FAGFELLE = "minihta-fagfelle"
+BESLUTNING = "minihta-beslutning"
+ATTACH_STATES = {
+    OKONOMI: ("mottatt", "returnert", "til_fagfelle"),
+    FAGFELLE: ("til_fagfelle",),
+    BESLUTNING: ("fagfellevurdert",),
+}
+CASE_ID = re.compile(r"^MMV-[0-9]{4}-[0-9]{3}$")
+UTFALL_LABELS = {
+    "innfort": "Innført",
+    "innfort_med_vilkar": "Innført med vilkår",
+    "ikke_innfort": "Ikke innført",
+    "utfaset": "Utfaset",
+}
+SEARCH_FIELDS = (
+    ("generelt", "tittel"),
+    ("sammendrag", None),
+    ("metode", "beskrivelse"),
+    ("metode", "fagomrade"),
+    ("metode", "dagens_praksis"),
+    ("metode", "pico_populasjon"),
+    ("metode", "pico_intervensjon"),
+    ("effekt", "klinisk_effekt"),
+    ("konklusjon", "begrunnelse"),
+)
+MAX_QUERY_CHARS = 200
+
+
+def _session(uow: AbstractUnitOfWork) -> Session:
+    session = getattr(uow, "session", None)
+    if session is None:
+        raise RuntimeError("mini-HTA services need the SQLAlchemy unit of work")
+    return session
+
+
+def _get(data: dict[str, Any], section: str, key: str | None) -> Any:
+    value = data.get(section)
+    if key is None:
+        return value
+    return (value or {}).get(key) if isinstance(value, dict) else None
+
+
+def _mismatch(message: str) -> DomainError:
+    return DomainError("CASE_MISMATCH", message)
+
+
+# ---- attachments (skjema økonomi, 2 and 3) ----------------------------------------------------
+
+
+def attachments(uow: AbstractUnitOfWork, case_id: str, form_type: str) -> list[MinihtaAttachment]:
+    return list(
+        _session(uow).scalars(
+            select(MinihtaAttachment)
+            .where(MinihtaAttachment.case_id == case_id, MinihtaAttachment.form_type == form_type)
+            .order_by(MinihtaAttachment.number)
+        )
+    )
+
+
+def latest_attachment(
+    uow: AbstractUnitOfWork, case_id: str, form_type: str
+) -> MinihtaAttachment | None:
+    found = attachments(uow, case_id, form_type)
+    return found[-1] if found else None
+
+
+def _target(form_type: str, data: dict[str, Any], case_id: str | None) -> str:
+    named = _get(data, "sak", "id")
+    named = named.strip().upper() if isinstance(named, str) and named.strip() else None
+    given = case_id.strip().upper() if case_id and case_id.strip() else None
+    if named and given and named != given:
+        raise _mismatch(f"Skjemaet gjelder sak {named}, men ble sendt inn til sak {given}.")
+    target = given or named
+    if target is None:
+        raise _mismatch("Oppgi saken skjemaet hører til (Saks-ID i skjemaet eller ?sak=).")
+    if not CASE_ID.match(target):
+        raise _mismatch("Saks-ID-en er ikke en mini-metodevurdering (MMV-ÅÅÅÅ-NNN).")
+    return target
+
+
+def _active_assignment(
+    uow: AbstractUnitOfWork, case_id: str, reviewer: str
+) -> PeerAssignment | None:
+    return (
+        _session(uow)
+        .scalars(
+            select(PeerAssignment).where(
+                PeerAssignment.case_id == case_id,
+                PeerAssignment.reviewer == reviewer,
+                PeerAssignment.active.is_(True),
+            )
+        )
+        .first()
+    )
+
+
+def _check_attachment(
+    user: Principal,
+    form_type: str,
+    data: dict[str, Any],
+    case: Case | None,
+    uow: AbstractUnitOfWork,
+) -> PeerAssignment | None:
+    """Raise CASE_MISMATCH unless the uploader may attach this form to the case."""
+    roles = set(user.roles)
+    if case is None or case.form_type != MINIHTA:
+        raise _mismatch("Skjemaet viser til en sak som ikke finnes eller ikke er din.")
+    if form_type == FAGFELLE:
+        assignment = (
+            _active_assignment(uow, case.id, user.username) if "fagfelle" in roles else None
+        )
+        if assignment is None:
+            raise _mismatch("Saken er ikke tildelt deg som fagfelle.")
+        reviewer_hf = _get(data, "fagfelle", "helseforetak")
+        if reviewer_hf == case.hf or (user.hf is not None and user.hf == case.hf):
+            raise _mismatch(
+                "Fagfellen kan ikke være fra helseforetaket som har laget mini-metodevurderingen."
+            )
+        if not routing.may_download_packet(_conflict_of(assignment)):
+            raise DomainError(
+                "CONFLICT_NOT_CLEARED",
+                "Habiliteten din må være erklært grønn (eller gul og godkjent) før du sender inn "
+                "fagfellevurderingen.",
+            )
+    else:
+        if "hf" not in roles or user.hf is None or case.hf != user.hf:
+            raise _mismatch("Skjemaet viser til en sak som ikke finnes eller ikke er din.")
+        assignment = None
+    if case.state not in ATTACH_STATES[form_type]:
+        raise _mismatch(
+            f"Saken {case.id} har status «{case.state}» og kan ikke ta imot dette skjemaet nå."
+        )
+    return assignment
+
+
+def upload_attachment(
+    user: Principal,
+    filename: str,
+    raw: bytes,
+    result: Result,
+    uow: AbstractUnitOfWork,
+    *,
+    case_id: str | None = None,
+) -> Any:
+    """Attach an accepted økonomi, skjema 2 or skjema 3 to its mini-HTA case.
+
+    Skjema 2 moves the case to `fagfellevurdert`, skjema 3 to `besluttet`. Raises CASE_MISMATCH
+    (HTTP 422) when the form names a case that is not the uploader's.
+    """
+    from storage import services
+
+    form_type = str(result.form_type)
+    data = result.data or {}
+    target = _target(form_type, data, case_id)
+    for attempt in range(1, services.UPLOAD_ATTEMPTS + 1):
+        try:
+            return _store_attachment(user, filename, raw, data, form_type, target, result, uow)
+        except ConcurrentUpdate:
+            if attempt == services.UPLOAD_ATTEMPTS:
+                raise DomainError("CONFLICT") from None
+    raise AssertionError("unreachable")
+
+
+def _store_attachment(
+    user: Principal,
+    filename: str,
+    raw: bytes,
+    data: dict[str, Any],
+    form_type: str,
+    case_id: str,
+    result: Result,
+    uow: AbstractUnitOfWork,
+) -> Any:
+    from storage import services
+
+    warnings = [f.to_dict() for f in result.warnings]
+    with uow:
+        case = uow.cases.get(case_id)
+        assignment = _check_attachment(user, form_type, data, case, uow)
+        assert case is not None
+        now = uow.now()
+        sha = uow.blobs.put(raw)
+        suffix = services._suffix(filename)
+        uow.cases.add_blob(
+            sha, len(raw), services.CONTENT_TYPES.get(suffix, "application/octet-stream"), now
+        )
+        number = len(attachments(uow, case.id, form_type)) + 1
+        _session(uow).add(
+            MinihtaAttachment(
+                case_id=case.id,
+                form_type=form_type,
+                number=number,
+                data=data,
+                blob_sha256=sha,
+                file_suffix=suffix,
+                uploaded_by=user.username,
+                received_at=now,
+                warnings=warnings,
+            )
+        )
+        details = {
+            "form_type": form_type,
+            "version": number,
+            "blob_sha256": sha,
+            "file_suffix": suffix,
+            "warnings": sorted({w["code"] for w in warnings}),
+        }
+        if form_type == OKONOMI:
+            case.version += 1
+            case.updated_at = now
+            uow.audit.append(
+                actor=user.username,
+                action="case.attach",
+                object=f"case:{case.id}",
+                at=now,
+                details=details,
+            )
+        else:
+            if assignment is not None:
+                assignment.completed_at = now
+            to = "fagfellevurdert" if form_type == FAGFELLE else "besluttet"
+            services._move(user, case, to, None, uow, action="case.attach", extra=details)
+        state = case.state
+        uow.commit()
+    return services.UploadResult(
+        status="accepted",
+        form_type=form_type,
+        case_id=case_id,
+        version=number,
+        state=state,
+        warnings=list(result.warnings),
+    )
+
+
+# ---- peer reviewers ---------------------------------------------------------------------------
+
+
+def _conflict_of(a: PeerAssignment) -> routing.Conflict | None:
+    if a.conflict_level is None:
+        return None
+    return routing.Conflict(
+        a.reviewer,
+        a.case_id,
+        a.conflict_level,
+        approved=a.approved_by is not None,  # type: ignore[arg-type]
+    )
+
+
+def _conflicts(uow: AbstractUnitOfWork, case_id: str) -> list[routing.Conflict]:
+    """The latest declaration per reviewer for this case."""
+    rows = _session(uow).scalars(
+        select(PeerAssignment)
+        .where(PeerAssignment.case_id == case_id, PeerAssignment.conflict_level.is_not(None))
+        .order_by(PeerAssignment.id)
+    )
+    latest: dict[str, routing.Conflict] = {}
+    for row in rows:
+        conflict = _conflict_of(row)
+        if conflict is not None:
+            latest[row.reviewer] = conflict
+    return list(latest.values())
+
+
+def open_reviews(uow: AbstractUnitOfWork) -> dict[str, int]:
+    rows = _session(uow).execute(
+        select(PeerAssignment.reviewer, func.count())
+        .where(PeerAssignment.active.is_(True), PeerAssignment.completed_at.is_(None))
+        .group_by(PeerAssignment.reviewer)
+    )
+    return {name: int(n) for name, n in rows}
+
+
+def _reviewer(user: User, counts: dict[str, int]) -> routing.Reviewer:
+    return routing.Reviewer(
+        username=user.username,
+        name=user.display_name or user.username,
+        hf=user.hf or "",
+        fagomrader=tuple(user.fagomrader or ()),
+        open_reviews=counts.get(user.username, 0),
+    )
+
+
+def _fagomrade(case: Case) -> str:
+    value = _get(case.latest.data if case.latest else {}, "metode", "fagomrade")
+    return value if isinstance(value, str) else ""
+
+
+def _minihta_case(user: Principal, case_id: str, uow: AbstractUnitOfWork) -> Case:
+    from storage.workflow import can_see
+
+    case = uow.cases.get(case_id.strip().upper())
+    if case is None or case.form_type != MINIHTA or not can_see(user, case):
+        raise NotFound()
+    return case
+
+
+@dataclass(frozen=True)
+class Assignment:
+    case_id: str
+    reviewer: str
+    override: bool
+    state: str
+
+
+def assign_reviewer(
+    user: Principal,
+    case_id: str,
+    reviewer: str | None,
+    reason: str | None,
+    uow: AbstractUnitOfWork,
+) -> Assignment:
+    """The coordinator assigns a peer reviewer; the case goes `mottatt` → `til_fagfelle`.
+
+    Without `reviewer` the rules pick one (specialty, not the proposing HF nor its region, no red
+    conflict, fewest open reviews). Naming someone else than the rules would pick is an override
+    and needs `reason` (REASON_REQUIRED); a red conflict or the proposing HF is never allowed
+    (OVERRIDE_NOT_ALLOWED). A case in `til_fagfelle` whose reviewer withdrew (red) gets a new one.
+    """
+    from storage import services
+
+    if "koordinator" not in set(user.roles):
+        raise DomainError("FORBIDDEN", "Bare koordinatoren kan tildele fagfeller.")
+    try:
+        with uow:
+            case = _minihta_case(user, case_id, uow)
+            session = _session(uow)
+            active = [a for a in case.peer_assignments if a.active]  # type: ignore[attr-defined]
+            if case.state == "til_fagfelle" and active:
+                raise DomainError("ALREADY_ASSIGNED", "Saken har allerede en fagfelle.")
+            if case.state not in ("mottatt", "til_fagfelle"):
+                raise StaleState(
+                    "Fagfelle kan bare tildeles en mini-metodevurdering med status «Mottatt».",
+                    current=case.state,
+                )
+            counts = open_reviews(uow)
+            pool = [_reviewer(u, counts) for u in uow.users.list(role="fagfelle", active_only=True)]
+            conflicts = _conflicts(uow, case.id)
+            fagomrade = _fagomrade(case)
+            pick = routing.pick_reviewer(case.hf, fagomrade, pool, conflicts)
+            clean = services._clean_reason(reason)
+            if reviewer is None or not reviewer.strip():
+                if pick.reviewer is None:
+                    raise DomainError("NO_REVIEWER", pick.reason)
+                chosen, override = pick.reviewer, False
+            else:
+                chosen_user = next((r for r in pool if r.username == reviewer.strip()), None)
+                if chosen_user is None:
+                    raise DomainError("INVALID_VALUE", "Fant ingen aktiv fagfelle med det navnet.")
+                chosen = chosen_user
+                try:
+                    why = routing.check_override(chosen, case.hf, conflicts, fagomrade=fagomrade)
+                except routing.OverrideNotAllowed as e:
+                    raise DomainError("OVERRIDE_NOT_ALLOWED", " ".join(e.reasons)) from None
+                if not why and (
+                    pick.reviewer is None or chosen.open_reviews > pick.reviewer.open_reviews
+                ):
+                    why = [f"{chosen.name} har flere åpne fagfellevurderinger enn andre."]
+                override = bool(why)
+                if override and clean is None:
+                    raise DomainError(
+                        "REASON_REQUIRED",
+                        "Tildelingen følger ikke reglene og må begrunnes: " + " ".join(why),
+                    )
+            now = uow.now()
+            session.add(
+                PeerAssignment(
+                    case_id=case.id,
+                    reviewer=chosen.username,
+                    assigned_by=user.username,
+                    assigned_at=now,
+                    override=override,
+                    reason=clean if override else None,
+                    active=True,
+                )
+            )
+            extra = {"reviewer": chosen.username, "override": override}
+            if case.state == "mottatt":
+                services._move(
+                    user, case, "til_fagfelle", clean, uow, action="case.assign", extra=extra
+                )
+            else:
+                case.version += 1
+                case.updated_at = now
+                uow.audit.append(
+                    actor=user.username,
+                    action="case.assign",
+                    object=f"case:{case.id}",
+                    at=now,
+                    details={**extra, "reason_sha256": services._reason_digest(clean)},
+                )
+            state = case.state
+            uow.commit()
+    except ConcurrentUpdate:
+        raise StaleState() from None
+    return Assignment(case.id, chosen.username, override, state)
+
+
+def declare_conflict(
+    user: Principal,
+    case_id: str,
+    level: str,
+    description: str | None,
+    uow: AbstractUnitOfWork,
+) -> PeerAssignment:
+    """The assigned reviewer declares conflicts of interest: `rod` ends the assignment, `gul`
+    (described) waits for the coordinator's approval before the packet can be downloaded."""
+    from storage import services
+
+    if level not in CONFLICT_LEVELS:
+        raise DomainError("INVALID_VALUE", "Habilitet må være «gronn», «gul» eller «rod».")
+    with uow:
+        case = uow.cases.get(case_id.strip().upper())
+        assignment = (
+            _active_assignment(uow, case.id, user.username)
+            if case is not None and "fagfelle" in set(user.roles)
+            else None
+        )
+        if case is None or assignment is None:
+            raise NotFound()
+        if assignment.completed_at is not None:
+            raise DomainError("INVALID_TRANSITION", "Fagfellevurderingen er allerede sendt inn.")
+        clean = services._clean_reason(description)
+        if level == "gul" and clean is None:
+            raise DomainError("REQUIRED", "Beskriv bindingene når habiliteten er gul.")
+        now = uow.now()
+        assignment.conflict_level = level
+        assignment.conflict_description = clean
+        assignment.declared_at = now
+        assignment.approved_by = None
+        assignment.approved_at = None
+        if level == "rod":
+            assignment.active = False
+            assignment.ended_at = now
+        case.version += 1
+        case.updated_at = now
+        uow.audit.append(
+            actor=user.username,
+            action="case.conflict",
+            object=f"case:{case.id}",
+            at=now,
+            details={"level": level, "description_sha256": services._reason_digest(clean)},
+        )
+        uow.commit()
+    return assignment
+
+
+def approve_conflict(user: Principal, case_id: str, uow: AbstractUnitOfWork) -> PeerAssignment:
+    """The coordinator approves the active reviewer's yellow declaration."""
+    if "koordinator" not in set(user.roles):
+        raise DomainError("FORBIDDEN", "Bare koordinatoren kan godkjenne habilitet.")
+    with uow:
+        case = _minihta_case(user, case_id, uow)
+        assignment = next(
+            (a for a in case.peer_assignments if a.active),  # type: ignore[attr-defined]
+            None,
+        )
+        if assignment is None or assignment.conflict_level != "gul":
+            raise DomainError("NOTHING_TO_APPROVE", "Det finnes ingen gul habilitet å godkjenne.")
+        if assignment.approved_by is not None:
+            return assignment
+        now = uow.now()
+        assignment.approved_by = user.username
+        assignment.approved_at = now
+        case.version += 1
+        case.updated_at = now
+        uow.audit.append(
+            actor=user.username,
+            action="case.conflict_approve",
+            object=f"case:{case.id}",
+            at=now,
+            details={"reviewer": assignment.reviewer},
+        )
+        uow.commit()
+    return assignment
+
+
+def peer_packet(user: Principal, case_id: str, uow: AbstractUnitOfWork, today: date) -> bytes:
+    """The assigned reviewer's packet (green, or approved yellow); the download is audited."""
+    from processor.packets import peer_review_packet
+
+    with uow:
+        case = uow.cases.get(case_id.strip().upper())
+        assignment = (
+            _active_assignment(uow, case.id, user.username)
+            if case is not None and "fagfelle" in set(user.roles)
+            else None
+        )
+        if case is None or assignment is None or case.latest is None:
+            raise NotFound()
+        if not routing.may_download_packet(_conflict_of(assignment)):
+            raise DomainError(
+                "FORBIDDEN",
+                "Du kan laste ned pakken når habiliteten er erklært grønn, eller gul og godkjent "
+                "av koordinatoren.",
+            )
+        okonomi = latest_attachment(uow, case.id, OKONOMI)
+        packet = peer_review_packet(
+            case.id, case.latest.data, okonomi.data if okonomi else None, today
+        )
+        uow.audit.append(
+            actor=user.username,
+            action="packet.peer_download",
+            object=f"case:{case.id}",
+            at=uow.now(),
+            details={"size": len(packet)},
+        )
+        uow.commit()
+    return packet
+
+
+def reviewer_cases(user: Principal, uow: AbstractUnitOfWork) -> list[dict[str, Any]]:
+    """The reviewer's assignments, newest first, as plain data."""
+    with uow:
+        rows = _session(uow).scalars(
+            select(PeerAssignment)
+            .where(PeerAssignment.reviewer == user.username)
+            .order_by(PeerAssignment.id.desc())
+        )
+        out = []
+        for a in rows:
+            case = uow.cases.get(a.case_id)
+            data = case.latest.data if case is not None and case.latest else {}
+            out.append(
+                {
+                    "sak": a.case_id,
+                    "tittel": _get(data, "generelt", "tittel") or "",
+                    "status": case.state if case else None,
+                    "aktiv": a.active,
+                    "habilitet": a.conflict_level,
+                    "godkjent": a.approved_by is not None,
+                    "kan_laste_ned": a.active and routing.may_download_packet(_conflict_of(a)),
+                    "levert": a.completed_at is not None,
+                }
+            )
+    return out
+
+
+def assignments_of(uow: AbstractUnitOfWork, case_id: str) -> list[dict[str, Any]]:
+    """A case's reviewer assignments as plain data (for the coordinator)."""
+    with uow:
+        rows = _session(uow).scalars(
+            select(PeerAssignment)
+            .where(PeerAssignment.case_id == case_id)
+            .order_by(PeerAssignment.id)
+        )
+        return [
+            {
+                "fagfelle": a.reviewer,
+                "aktiv": a.active,
+                "overstyrt": a.override,
+                "begrunnelse": a.reason,
+                "habilitet": a.conflict_level,
+                "habilitet_beskrivelse": a.conflict_description,
+                "godkjent_av": a.approved_by,
+                "levert": a.completed_at is not None,
+                "tildelt": a.assigned_at.isoformat(),
+            }
+            for a in rows
+        ]
+
+
+# ---- publication and the public database ------------------------------------------------------
+
+
+def _search_text(data: dict[str, Any], decision: dict[str, Any]) -> str:
+    parts = [_get(data, s, k) for s, k in SEARCH_FIELDS]
+    parts.append(_get(decision, "beslutning", "begrunnelse"))
+    return "\n".join(p for p in parts if isinstance(p, str) and p.strip())
+
+
+def publish(case: Case, uow: AbstractUnitOfWork) -> Publication | None:
+    """Called by `services.transition` inside its transaction when a mini-HTA is published.
+
+    The in-memory unit of work of the service tests keeps no publications: nothing to do there.
+    """
+    session = getattr(uow, "session", None)
+    if session is None:
+        return None
+    data = case.latest.data if case.latest else {}
+    decision = latest_attachment(uow, case.id, BESLUTNING)
+    decision_data = decision.data if decision else {}
+    if decision is None:
+        raise DomainError("INVALID_TRANSITION", "Saken har ingen beslutning (skjema 3).")
+    body = _search_text(data, decision_data)
+    pub = session.get(Publication, case.id)
+    if pub is None:
+        pub = Publication(case_id=case.id)
+        session.add(pub)
+    pub.title = str(_get(data, "generelt", "tittel") or case.id)
+    pub.hf = case.hf
+    pub.year = case.created_at.year
+    pub.fagomrade = str(_get(data, "metode", "fagomrade") or "")
+    pub.konklusjon = str(_get(decision_data, "beslutning", "utfall") or "")
+    pub.summary = str(_get(data, "sammendrag", None) or "")
+    pub.search_text = body
+    pub.published_at = uow.now()
+    session.flush()
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        session.execute(text(f"DELETE FROM {SEARCH_TABLE} WHERE case_id = :id"), {"id": case.id})
+        session.execute(
+            text(f"INSERT INTO {SEARCH_TABLE} (case_id, body) VALUES (:id, :body)"),
+            {"id": case.id, "body": body},
+        )
+    elif dialect == "postgresql":
+        session.execute(
+            text(
+                "UPDATE minihta_publications SET search_vector = "
+                "to_tsvector('norwegian', :body) WHERE case_id = :id"
+            ),
+            {"id": case.id, "body": body},
+        )
+    return pub
+
+
+def _item(pub: Publication) -> dict[str, Any]:
+    return {
+        "sak": pub.case_id,
+        "tittel": pub.title,
+        "helseforetak": pub.hf,
+        "ar": pub.year,
+        "fagomrade": pub.fagomrade,
+        "konklusjon": pub.konklusjon,
+        "konklusjon_tekst": UTFALL_LABELS.get(pub.konklusjon, pub.konklusjon),
+        "sammendrag": pub.summary,
+        "publisert": pub.published_at.isoformat(),
+    }
+
+
+def _fts_query(q: str) -> str:
+    words = re.findall(r"\w+", q)
+    return " ".join(f'"{w}"*' for w in words)
+
+
+def search_published(
+    uow: AbstractUnitOfWork,
+    *,
+    q: str | None = None,
+    hf: str | None = None,
+    year: int | None = None,
+    fagomrade: str | None = None,
+    konklusjon: str | None = None,
+    limit: int = 200,
+) -> list[dict[str, Any]]:
+    """Published mini-HTAs matching every given filter, newest first (no login needed)."""
+    q = (q or "").strip()[:MAX_QUERY_CHARS]
+    with uow:
+        session = _session(uow)
+        stmt = select(Publication)
+        if hf:
+            stmt = stmt.where(Publication.hf == hf.strip().upper())
+        if year is not None:
+            stmt = stmt.where(Publication.year == year)
+        if fagomrade:
+            stmt = stmt.where(func.lower(Publication.fagomrade) == fagomrade.strip().lower())
+        if konklusjon:
+            stmt = stmt.where(Publication.konklusjon == konklusjon.strip())
+        if q:
+            dialect = session.get_bind().dialect.name
+            if dialect == "sqlite":
+                match = _fts_query(q)
+                if not match:
+                    return []
+                ids = (
+                    select(text("case_id"))
+                    .select_from(text(SEARCH_TABLE))
+                    .where(text(f"{SEARCH_TABLE} MATCH :match"))
+                )
+                stmt = stmt.where(Publication.case_id.in_(ids)).params(match=match)
+            elif dialect == "postgresql":
+                # every word stemmed by the Norwegian dictionary and matched as a prefix
+                words = re.findall(r"\w+", q)
+                if not words:
+                    return []
+                tsq = " & ".join(f"{w}:*" for w in words)
+                stmt = stmt.where(text("search_vector @@ to_tsquery('norwegian', :tsq)")).params(
+                    tsq=tsq
+                )
+            else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+                stmt = stmt.where(Publication.search_text.contains(q))
+        stmt = stmt.order_by(Publication.published_at.desc(), Publication.case_id.desc())
+        return [_item(p) for p in session.scalars(stmt.limit(limit))]
+
+
+def facets(uow: AbstractUnitOfWork) -> dict[str, list[Any]]:
+    """The values the filters of the public search offer."""
+    with uow:
+        session = _session(uow)
+
+        def distinct(column: Any) -> list[Any]:
+            return sorted(v for v in session.scalars(select(column).distinct()) if v)
+
+        return {
+            "helseforetak": distinct(Publication.hf),
+            "ar": distinct(Publication.year),
+            "fagomrade": distinct(Publication.fagomrade),
+            "konklusjon": distinct(Publication.konklusjon),
+        }
+
+
+DOCUMENTS = {
+    "minihta": ("Mini-metodevurdering", MINIHTA),
+    "fagfellevurdering": ("Fagfellevurdering", FAGFELLE),
+    "beslutning": ("Beslutning", BESLUTNING),
+}
+
+
+def published_case(uow: AbstractUnitOfWork, case_id: str) -> dict[str, Any]:
+    """A published mini-HTA with its documents' data; NOT_FOUND unless it is published."""
+    with uow:
+        case_id = case_id.strip().upper()
+        pub = _session(uow).get(Publication, case_id)
+        case = uow.cases.get(case_id)
+        if pub is None or case is None or case.state != "publisert" or case.latest is None:
+            raise NotFound("Fant ikke den publiserte mini-metodevurderingen.")
+        docs: dict[str, dict[str, Any]] = {"minihta": case.latest.data}
+        for key, (_label, form_type) in DOCUMENTS.items():
+            if form_type != MINIHTA:
+                found = latest_attachment(uow, case_id, form_type)
+                if found is not None:
+                    docs[key] = found.data
+        return {**_item(pub), "dokumenter": docs}
+
+
+def published_pdf(uow: AbstractUnitOfWork, case_id: str, document: str) -> bytes:
+    """One document of a published mini-HTA rendered as PDF."""
+    from processor.render import render_case_pdf
+
+    if document not in DOCUMENTS:
+        raise NotFound()
+    found = published_case(uow, case_id)
+    data = found["dokumenter"].get(document)
+    if data is None:
+        raise NotFound()
+    label, form_type = DOCUMENTS[document]
+    return render_case_pdf(
+        form_type,
+        data,
+        title=f"{label} – {found['tittel']}",
+        footer=f"Publisert mini-metodevurdering {found['sak']} – Nye metoder",
+        case_id=found["sak"],
+    )

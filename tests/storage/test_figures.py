@@ -1,0 +1,191 @@
+"""WORKFLOW.md section 7 from the database: the `case_figures` rows, their incremental refresh,
+and aggregation that equals `processor.statistics.compute` (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Engine, select, update
+
+from benchmarks.figures import synthetic_cases
+from benchmarks.figures_http import insert_histories, storable
+from processor.statistics import CaseHistory, Filters, Transition, compute
+from storage import figures
+from storage.models import Case
+from storage.models import Transition as TransitionRow
+from storage.models_figures import CaseFigure
+from storage.uow import SqlAlchemyUnitOfWork
+
+OSLO = ZoneInfo("Europe/Oslo")
+
+
+def _at(day: int, hour: int = 10) -> datetime:
+    return datetime(2025, 3, 1, hour, tzinfo=OSLO) + timedelta(days=day)
+
+
+def hand_made() -> list[CaseHistory]:
+    """Edge cases: two returns, a withdrawal, an open case, a mini-HTA and a weekend."""
+    return [
+        CaseHistory(
+            "A-1",
+            "tilgang-del2",
+            "OUS",
+            None,
+            _at(0),
+            [
+                Transition(_at(0), None, "mottatt"),
+                Transition(_at(2), "mottatt", "returnert"),
+                Transition(_at(9), "returnert", "mottatt"),
+                Transition(_at(10), "mottatt", "returnert"),
+                Transition(_at(12), "returnert", "mottatt"),
+                Transition(_at(13), "mottatt", "priskontroll"),
+                Transition(_at(20), "priskontroll", "klar"),
+                Transition(_at(27), "klar", "satt_opp"),
+                Transition(_at(40), "satt_opp", "avgjort"),
+            ],
+            "innvilget",
+        ),
+        CaseHistory(
+            "A-2",
+            "tilgang-del2",
+            "STO",
+            None,
+            _at(5),
+            [
+                Transition(_at(5), None, "mottatt"),
+                Transition(_at(6), "mottatt", "trukket"),
+            ],
+        ),
+        CaseHistory(
+            "A-3", "tilgang-del2", "UNN", None, _at(30), [Transition(_at(30), None, "mottatt")]
+        ),
+        CaseHistory(
+            "MMV-2025-001",
+            "minihta",
+            "HBE",
+            "Onkologi",
+            _at(1),
+            [
+                Transition(_at(1), None, "mottatt"),
+                Transition(_at(3), "mottatt", "til_fagfelle"),
+                Transition(_at(30), "til_fagfelle", "fagfellevurdert"),
+                Transition(_at(50), "fagfellevurdert", "besluttet"),
+                Transition(_at(51), "besluttet", "publisert"),
+            ],
+            "innfort_med_vilkar",
+        ),
+    ]
+
+
+def _rows(uow: SqlAlchemyUnitOfWork) -> dict[str, CaseFigure]:
+    with uow:
+        rows = {r.case_id: r for r in uow.session.scalars(select(CaseFigure))}
+        uow.session.expunge_all()
+    return rows
+
+
+def _seed(engine: Engine, cases: list[CaseHistory]) -> list[CaseHistory]:
+    cases = storable(cases)
+    insert_histories(engine, cases)
+    return cases
+
+
+FILTERS = [
+    Filters(),
+    Filters(hf="OUS"),
+    Filters(region="HSO"),
+    Filters(year=2025),
+    Filters(fagomrade="Onkologi"),
+    Filters(form_type="minihta"),
+    Filters(hf="OUS", year=2024),
+]
+
+
+@pytest.mark.parametrize("filters", FILTERS, ids=lambda f: repr(f.as_dict()))
+def test_figures_from_rows_equal_compute_over_histories(
+    engine: Engine, sql_uow: SqlAlchemyUnitOfWork, filters: Filters
+) -> None:
+    cases = _seed(engine, hand_made() + synthetic_cases(400, seed=11))
+    got = figures.figures(sql_uow, filters, cache=False).stats
+    assert got == compute(cases, filters)
+
+
+def test_hand_made_cases_have_the_expected_rows(
+    engine: Engine, sql_uow: SqlAlchemyUnitOfWork
+) -> None:
+    _seed(engine, hand_made())
+    assert figures.refresh(sql_uow).refreshed == 4
+    rows = _rows(sql_uow)
+    assert rows["A-1"].returns == 2
+    assert rows["A-1"].outcome == "innvilget"
+    assert rows["A-1"].total_calendar_days == 40
+    assert rows["A-2"].outcome == "trukket"
+    assert rows["A-3"].outcome == "under_behandling"
+    assert rows["MMV-2025-001"].outcome == "innfort_med_vilkar"
+    assert rows["MMV-2025-001"].fagomrade == "Onkologi"
+    assert rows["MMV-2025-001"].region == "HV"
+
+
+def test_refresh_recomputes_only_the_cases_that_changed(
+    engine: Engine, sql_uow: SqlAlchemyUnitOfWork
+) -> None:
+    _seed(engine, hand_made() + synthetic_cases(50, seed=3))
+    first = figures.refresh(sql_uow)
+    assert first.refreshed == 54
+    again = figures.refresh(sql_uow)
+    assert again.refreshed == 0
+    assert again.generation == first.generation
+
+    with sql_uow:
+        session = sql_uow.session
+        stamp = {r.case_id: r.refreshed_at for r in session.scalars(select(CaseFigure))}
+        # A-3 moves on, as services.transition would record it
+        case = session.get(Case, "A-3")
+        assert case is not None
+        session.add(
+            TransitionRow(
+                case_id="A-3",
+                from_state="mottatt",
+                to_state="priskontroll",
+                actor="koordinator",
+                at=_at(33),
+            )
+        )
+        session.execute(
+            update(Case)
+            .where(Case.id == "A-3")
+            .values(state="priskontroll", version=case.version + 1, updated_at=_at(33))
+        )
+        sql_uow.commit()
+
+    assert figures.stale_case_ids_of(sql_uow) == ["A-3"]
+    sql_uow.clock = lambda: datetime(2030, 1, 1, tzinfo=OSLO)
+    third = figures.refresh(sql_uow)
+    assert third.refreshed == 1
+    assert third.generation == first.generation + 1
+    rows = _rows(sql_uow)
+    changed = {k for k, r in rows.items() if r.refreshed_at != stamp[k]}
+    assert changed == {"A-3"}
+    assert rows["A-3"].state == "priskontroll"
+    assert rows["A-3"].stages == {"mottatt": [3, 3]}
+
+
+def test_cached_figures_follow_a_refresh(engine: Engine, sql_uow: SqlAlchemyUnitOfWork) -> None:
+    _seed(engine, hand_made())
+    before = figures.figures(sql_uow).stats
+    assert before["per_status"]["mottatt"] == 1
+    with sql_uow:
+        sql_uow.session.execute(
+            update(Case).where(Case.id == "A-3").values(state="priskontroll", version=9)
+        )
+        sql_uow.session.add(
+            TransitionRow(
+                case_id="A-3", from_state="mottatt", to_state="priskontroll", actor="k", at=_at(31)
+            )
+        )
+        sql_uow.commit()
+    after = figures.figures(sql_uow).stats
+    assert "mottatt" not in after["per_status"]
+    assert after["per_status"]["priskontroll"] == 1

@@ -1,0 +1,119 @@
+"""Operator commands (issue 8): backup and restore round trip, fsck, key rotation, all through
+the real CLI on temporary instances."""
+
+from __future__ import annotations
+
+import base64
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from storage import services
+from storage.workflow import Actor
+from tests.web.conftest import add_users, del2, make_app, st
+
+ROOT = Path(__file__).resolve().parents[2]
+KEY_A = base64.b64encode(bytes(range(32))).decode()
+KEY_B = base64.b64encode(bytes(range(32, 64))).decode()
+
+
+def _cli(instance: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    environ = {**os.environ, "SKJEMAMOTTAK_INSTANCE": str(instance), **env}
+    environ.pop("SKJEMAMOTTAK_DATABASE_URL", None)
+    for name in ("SKJEMAMOTTAK_BLOB_KEY", "SKJEMAMOTTAK_BLOB_OLD_KEYS"):
+        if name not in env:
+            environ.pop(name, None)
+    return subprocess.run(
+        [sys.executable, "-m", "web.cli", *args],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _populate(instance: Path, n: int = 3) -> None:
+    app = make_app(instance)
+    add_users(app, {"hf-ous": {"roles": ["hf"], "hf": "OUS"}})
+    user = Actor("hf-ous", frozenset({"hf"}), "OUS")
+    for i in range(n):
+        data = del2(department=f"AVD{i}")
+        result = services.upload(user, f"s{i}.json", data, st(app).uow(), st(app).today())
+        assert result.status == "accepted", result.errors
+    st(app).engine.dispose()
+
+
+def _rows(instance: Path) -> dict[str, int]:
+    con = sqlite3.connect(instance / "skjemamottak.db")
+    try:
+        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return {
+            t: con.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0]
+            for t in tables
+            if not t.startswith(("sqlite_", "alembic")) and "fts" not in t
+        }
+    finally:
+        con.close()
+
+
+def test_backup_and_restore_round_trip(tmp_path):
+    source, target = tmp_path / "kilde", tmp_path / "maal"
+    _populate(source)
+    archive = tmp_path / "kopi.zip"
+    out = _cli(source, "backup", str(archive))
+    assert out.returncode == 0, out.stderr
+    assert "Sikkerhetskopi skrevet" in out.stdout
+    assert _cli(source, "backup", str(archive)).returncode == 1  # never overwrites
+
+    restored = _cli(target, "restore", str(archive))
+    assert restored.returncode == 0, restored.stderr
+    assert _rows(target) == _rows(source)
+    assert _cli(target, "audit", "verify").returncode == 0
+    assert _cli(target, "fsck").returncode == 0
+    assert _cli(target, "restore", str(archive)).returncode == 1  # not into a non-empty database
+
+
+def test_fsck_reports_a_missing_blob_with_exit_1(tmp_path):
+    instance = tmp_path / "instance"
+    _populate(instance, n=1)
+    blobs = [p for p in (instance / "blobs").rglob("*") if p.is_file()]
+    assert blobs
+    blobs[0].unlink()
+    out = _cli(instance, "fsck")
+    assert out.returncode == 1
+    assert "Mangler fil" in out.stdout
+
+
+def test_blobs_are_encrypted_at_rest_and_keys_rotate(tmp_path):
+    instance = tmp_path / "instance"
+    os.environ["SKJEMAMOTTAK_BLOB_KEY"] = KEY_A
+    try:
+        _populate(instance, n=2)
+    finally:
+        del os.environ["SKJEMAMOTTAK_BLOB_KEY"]
+    files = [p for p in (instance / "blobs").rglob("*") if p.is_file()]
+    assert files and all(p.read_bytes().startswith(b"SKJ1") for p in files)
+    assert all(b"tilgang-del2" not in p.read_bytes() for p in files)  # no plaintext on disk
+    assert _cli(instance, "fsck").returncode == 1  # without the key the blobs cannot be read
+    assert _cli(instance, "fsck", SKJEMAMOTTAK_BLOB_KEY=KEY_A).returncode == 0
+
+    rotated = _cli(
+        instance,
+        "blobs",
+        "rotate-key",
+        SKJEMAMOTTAK_BLOB_KEY=KEY_B,
+        SKJEMAMOTTAK_BLOB_OLD_KEYS=KEY_A,
+    )
+    assert rotated.returncode == 0, rotated.stderr
+    assert "2 filer kryptert på nytt" in rotated.stdout
+    assert _cli(instance, "fsck", SKJEMAMOTTAK_BLOB_KEY=KEY_B).returncode == 0
+    assert _cli(instance, "fsck", SKJEMAMOTTAK_BLOB_KEY=KEY_A).returncode == 1  # old key retired
+
+
+def test_malformed_key_is_refused_without_echoing_it(tmp_path):
+    out = _cli(tmp_path / "instance", "fsck", SKJEMAMOTTAK_BLOB_KEY="hemmelig-men-for-kort")
+    assert out.returncode != 0
+    assert "hemmelig-men-for-kort" not in out.stdout + out.stderr

@@ -1,0 +1,237 @@
+"""The figures of WORKFLOW.md section 7 (issue 7): coordinator page and API, public aggregates.
+
+- `/statistikk` (page, koordinator) and `GET /api/v1/statistikk` (bearer, koordinator) show the
+  same dict (`storage.figures.figures`, the structure of `processor.statistics.compute`);
+  `.xlsx` of either is `processor.statistics.to_xlsx` of that dict.
+- `/tall` and `GET /api/v1/tall` (no login) show `public_figures` only: no cell under 5 cases,
+  no case ids; filtered by year and form type only (finer public filters would let small
+  groups be found by subtraction).
+
+Charts are rendered once per cached figures (they cost more than the aggregation).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, render_template, request
+
+from processor import charts
+from processor.statistics import (
+    FLOW_LABELS,
+    HIDDEN,
+    OUTCOME_LABELS,
+    STATE_LABELS,
+    Filters,
+    public_figures,
+    to_xlsx,
+)
+from storage import figures as store
+from storage.errors import DomainError
+from storage.models import CASE_FORM_TYPES
+from web.app import storage
+from web.auth import api_login_required, login_required, require_role
+
+api_bp = Blueprint("figures_api", __name__, url_prefix="/api/v1")
+bp = Blueprint("figures", __name__)
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# The SVG charts carry pygal's own <style> and style attributes: allowed on these pages only.
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "frame-ancestors 'none'"
+)
+MAX_TEXT = 200
+TYPE_LABELS = {"tilgang-del2": "Søknad om individuell tilgang", "minihta": "Mini-metodevurdering"}
+GROUP_LABELS = {
+    "hf": "helseforetak",
+    "region": "region",
+    "ar": "år",
+    "fagomrade": "fagområde",
+    "type": "skjematype",
+}
+
+
+# ---- input --------------------------------------------------------------------------------------
+
+
+def _text(name: str) -> str | None:
+    value = (request.args.get(name) or "").strip()
+    if len(value) > MAX_TEXT:
+        raise DomainError("INVALID_VALUE", f"«{name}» er for lang.")
+    return value or None
+
+
+def _year() -> int | None:
+    try:
+        return store.parse_year(request.args.get("ar"))
+    except ValueError:
+        raise DomainError("INVALID_VALUE", "«ar» må være et årstall med fire sifre.") from None
+
+
+def _type() -> str | None:
+    value = _text("type")
+    if value is not None and value not in CASE_FORM_TYPES:
+        choices = ", ".join(CASE_FORM_TYPES)
+        raise DomainError("INVALID_VALUE", f"«type» må være en av: {choices}.")
+    return value
+
+
+def request_filters(public: bool = False) -> Filters:
+    """The filters of the query string (`hf`, `region`, `ar`, `fagomrade`, `type`)."""
+    if public:
+        return Filters(year=_year(), form_type=_type())
+    hf = _text("hf")
+    return Filters(
+        hf=hf.upper() if hf else None,
+        region=(_text("region") or "").upper() or None,
+        year=_year(),
+        fagomrade=_text("fagomrade"),
+        form_type=_type(),
+    )
+
+
+# ---- derived, cached per figures --------------------------------------------------------------
+
+
+class _Memo:
+    def __init__(self, size: int = 32) -> None:
+        self.size = size
+        self.items: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...], make: Any) -> Any:
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        value = make()
+        with self.lock:
+            self.items[key] = value
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return value
+
+
+_memo = _Memo()
+
+
+def _figures(filters: Filters) -> store.Figures:
+    return store.figures(storage().uow(), filters)
+
+
+def _public(filters: Filters) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    found = _figures(filters)
+    return found.key, _memo.get(("public", *found.key), lambda: public_figures(found.stats))
+
+
+def _charts(key: tuple[Any, ...], stats: dict[str, Any]) -> dict[str, str]:
+    def make() -> dict[str, str]:
+        return {
+            "behandlingstid": charts.stage_time_chart(stats),
+            "utfall": charts.outcomes_chart(stats),
+            "flyt": charts.flow_chart(stats),
+        }
+
+    return _memo.get(("charts", *key), make)
+
+
+def _facets() -> dict[str, list[str]]:
+    return store.facets(_figures(Filters()).stats)
+
+
+def _xlsx(stats: dict[str, Any], name: str) -> Response:
+    resp = Response(to_xlsx(stats), mimetype=XLSX)
+    resp.headers["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
+    return resp
+
+
+def _labels() -> dict[str, Any]:
+    return {
+        "states": STATE_LABELS,
+        "outcomes": OUTCOME_LABELS,
+        "types": TYPE_LABELS,
+        "flow": FLOW_LABELS,
+        "groups": GROUP_LABELS,
+        "hidden": HIDDEN,
+        "number": charts.number,
+    }
+
+
+def _page(html: str) -> Response:
+    resp = Response(html, mimetype="text/html")
+    resp.headers["Content-Security-Policy"] = CSP
+    return resp
+
+
+# ---- API ----------------------------------------------------------------------------------------
+
+
+@api_bp.get("/statistikk")
+@api_login_required
+def statistikk_api() -> Response:
+    require_role(g.actor, "koordinator")
+    return jsonify(_figures(request_filters()).stats)
+
+
+@api_bp.get("/statistikk.xlsx")
+@api_login_required
+def statistikk_xlsx_api() -> Response:
+    require_role(g.actor, "koordinator")
+    return _xlsx(_figures(request_filters()).stats, "statistikk")
+
+
+@api_bp.get("/tall")
+def tall_api() -> Response:
+    _, stats = _public(request_filters(public=True))
+    resp = jsonify(stats)
+    resp.headers["Cache-Control"] = "public, max-age=60"
+    return resp
+
+
+# ---- pages --------------------------------------------------------------------------------------
+
+
+@bp.get("/statistikk")
+@login_required("koordinator")
+def statistikk() -> Response:
+    filters = request_filters()
+    found = _figures(filters)
+    return _page(
+        render_template(
+            "statistikk.html",
+            stats=found.stats,
+            filters=filters,
+            facets=_facets(),
+            charts=_charts(found.key, found.stats),
+            query=request.query_string.decode("ascii", "replace"),
+            **_labels(),
+        )
+    )
+
+
+@bp.get("/statistikk.xlsx")
+@login_required("koordinator")
+def statistikk_xlsx() -> Response:
+    return _xlsx(_figures(request_filters()).stats, "statistikk")
+
+
+@bp.get("/tall")
+def tall() -> Response:
+    filters = request_filters(public=True)
+    key, stats = _public(filters)
+    all_years = _public(Filters())[1]["per_ar"]
+    resp = _page(
+        render_template(
+            "tall.html",
+            stats=stats,
+            filters=filters,
+            years=[y for y in all_years if y != HIDDEN],
+            charts=_charts(("public", *key), stats),
+            **_labels(),
+        )
+    )
+    resp.headers["Cache-Control"] = "public, max-age=60"
+    return resp

@@ -1,0 +1,128 @@
+"""The public database of published mini-HTAs (no login): search, one publication, PDFs, feed.
+
+Only published content is reachable here: `storage.minihta.published_case` answers NOT_FOUND for
+any case that is not `publisert`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from feedgen.feed import FeedGenerator
+from flask import Blueprint, Response, jsonify, render_template, request, url_for
+
+from storage import minihta
+from storage.errors import DomainError
+from web.app import storage
+
+api_bp = Blueprint("public_api", __name__, url_prefix="/api/v1")
+bp = Blueprint("public", __name__)
+
+ATOM = "application/atom+xml"
+FEED_TITLE = "Publiserte mini-metodevurderinger – Nye metoder"
+
+
+def _filters() -> dict[str, Any]:
+    raw_year = (request.args.get("ar") or "").strip()
+    year = None
+    if raw_year:
+        if not raw_year.isdigit() or len(raw_year) != 4:
+            raise DomainError("INVALID_VALUE", "«ar» må være et årstall med fire sifre.")
+        year = int(raw_year)
+    return {
+        "q": request.args.get("q") or None,
+        "hf": request.args.get("hf") or None,
+        "year": year,
+        "fagomrade": request.args.get("fagomrade") or None,
+        "konklusjon": request.args.get("konklusjon") or None,
+    }
+
+
+def _public(resp: Response) -> Response:
+    resp.headers["Cache-Control"] = "public, max-age=60"
+    return resp
+
+
+def feed() -> Response:
+    items = minihta.search_published(storage().uow(), limit=50)
+    fg = FeedGenerator()
+    page = url_for("public.publisert", _external=True)
+    fg.id(page)
+    fg.title(FEED_TITLE)
+    fg.subtitle("Nye publiseringer i den nasjonale databasen for mini-metodevurderinger.")
+    fg.author({"name": "Nye metoder"})
+    fg.language("nb")
+    fg.link(href=page, rel="alternate", type="text/html")
+    fg.link(href=url_for("public_api.feed_api", _external=True), rel="self", type=ATOM)
+    newest = max((datetime.fromisoformat(i["publisert"]) for i in items), default=None)
+    fg.updated(newest or datetime(2026, 1, 1, tzinfo=UTC))
+    for item in reversed(items):
+        at = datetime.fromisoformat(item["publisert"])
+        url = url_for("public.publisert_sak", case_id=item["sak"], _external=True)
+        entry = fg.add_entry()
+        entry.id(url)
+        entry.title(f"{item['tittel']} ({item['sak']})")
+        entry.link(href=url, rel="alternate", type="text/html")
+        entry.published(at)
+        entry.updated(at)
+        entry.summary(
+            f"{item['konklusjon_tekst']}. {item['fagomrade']}, {item['helseforetak']}. "
+            f"{item['sammendrag']}".strip()
+        )
+    return _public(Response(fg.atom_str(pretty=True), mimetype=ATOM))
+
+
+# ---- API --------------------------------------------------------------------------------------
+
+
+@api_bp.get("/publisert")
+def publisert_api() -> Response:
+    items = minihta.search_published(storage().uow(), **_filters())
+    return _public(jsonify({"antall": len(items), "publisert": items}))
+
+
+@api_bp.get("/publisert.atom")
+def feed_api() -> Response:
+    return feed()
+
+
+@api_bp.get("/publisert/<case_id>")
+def publisert_sak_api(case_id: str) -> Response:
+    return _public(jsonify(minihta.published_case(storage().uow(), case_id)))
+
+
+# ---- pages ------------------------------------------------------------------------------------
+
+
+@bp.get("/publisert")
+def publisert() -> str:
+    filters = _filters()
+    uow = storage().uow()
+    items = minihta.search_published(uow, **filters)
+    return render_template(
+        "publisert.html",
+        items=items,
+        filters=filters,
+        facets=minihta.facets(uow),
+        utfall=minihta.UTFALL_LABELS,
+    )
+
+
+@bp.get("/publisert.atom")
+def feed_page() -> Response:
+    return feed()
+
+
+@bp.get("/publisert/<case_id>")
+def publisert_sak(case_id: str) -> str:
+    data = minihta.published_case(storage().uow(), case_id)
+    return render_template("publisert_sak.html", sak=data, dokumenter=minihta.DOCUMENTS)
+
+
+@bp.get("/publisert/<case_id>/<document>.pdf")
+def publisert_pdf(case_id: str, document: str) -> Response:
+    body = minihta.published_pdf(storage().uow(), case_id, document)
+    resp = Response(body, mimetype="application/pdf")
+    resp.headers["Content-Disposition"] = f'attachment; filename="{document}-{case_id.upper()}.pdf"'
+    return _public(resp)
