@@ -94,6 +94,28 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def atomic_write(target: Path, payload: bytes, *, root: Path | None = None) -> None:
+    """Write `payload` to `target`: a `.tmp-` file in the target folder, fsynced, renamed over the
+    target, and the folder fsynced. `root` is fsynced too when the folder had to be created. A
+    crash leaves the old file or the new one, never a mix."""
+    folder = target.parent
+    created = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    if created and root is not None:
+        _fsync_dir(root)
+    fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as tmp:
+            tmp.write(payload)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    _fsync_dir(folder)
+
+
 class FileBlobStore(BlobStore):
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
@@ -109,22 +131,7 @@ class FileBlobStore(BlobStore):
         if target.exists() and self.verify(sha):
             os.utime(target)  # fresh again: fsck's grace period must not race a re-upload
             return sha
-        folder = target.parent
-        created = not folder.exists()
-        folder.mkdir(parents=True, exist_ok=True)
-        if created:
-            _fsync_dir(self.root)
-        fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as tmp:
-                tmp.write(data)
-                tmp.flush()
-                os.fsync(tmp.fileno())
-            os.replace(tmp_name, target)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
-        _fsync_dir(folder)
+        atomic_write(target, data, root=self.root)
         return sha
 
     def get(self, sha256: str) -> bytes:

@@ -33,10 +33,8 @@ import contextlib
 import hashlib
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -46,7 +44,7 @@ from storage.blobs import (
     BlobError,
     BlobNotFound,
     FileBlobStore,
-    _fsync_dir,
+    atomic_write,
     sha256_hex,
 )
 from storage.db import blob_path
@@ -208,28 +206,6 @@ def decrypt(keyring: Keyring, sha256: str, raw: bytes) -> bytes:
 
 
 # ---- atomic file writes -------------------------------------------------------------------------
-
-
-def atomic_write(target: Path, payload: bytes, *, root: Path | None = None) -> None:
-    """Write `payload` to `target` the way `FileBlobStore.put` does: a `.tmp-` file in the target
-    folder, fsynced, renamed over the target, and the folder fsynced. `root` is fsynced too when
-    the folder had to be created. A crash leaves the old file or the new one, never a mix."""
-    folder = target.parent
-    created = not folder.exists()
-    folder.mkdir(parents=True, exist_ok=True)
-    if created and root is not None:
-        _fsync_dir(root)
-    fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as tmp:
-            tmp.write(payload)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    _fsync_dir(folder)
 
 
 # ---- the store ----------------------------------------------------------------------------------

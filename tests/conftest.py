@@ -28,3 +28,32 @@ def expected(samples_dir: Path) -> dict:
 @pytest.fixture(scope="session")
 def secrets(samples_dir: Path) -> dict:
     return json.loads((samples_dir / "secrets.json").read_text("utf-8"))
+
+
+def run_check(paths: list[str], *extra: str, timeout: int = 300):
+    """`skjemamottak check --json --jobs 2` on the paths, as a subprocess; returns the completed
+    process and the parsed results."""
+    import json
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "web.cli",
+            "check",
+            "--json",
+            "--jobs",
+            "2",
+            "--today",
+            TODAY.isoformat(),
+            *extra,
+            *paths,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert proc.returncode in (0, 1), proc.stderr
+    return proc, json.loads(proc.stdout)["results"]

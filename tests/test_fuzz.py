@@ -3,13 +3,9 @@ every format never crash `check` or the upload endpoint; each gets a status and 
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 from processor.findings import CODES
 from processor.ingest import ingest
-from tests.conftest import TODAY
+from tests.conftest import TODAY, run_check
 from tests.fuzzing import mutations
 
 N = 400
@@ -35,24 +31,5 @@ def test_check_command_survives_mutated_files(tmp_path):
         p = tmp_path / f"{i:03d}-{name}"
         p.write_bytes(data)
         paths.append(str(p))
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "web.cli",
-            "check",
-            "--json",
-            "--jobs",
-            "2",
-            "--today",
-            TODAY.isoformat(),
-            *paths,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode in (0, 1), proc.stderr
-    assert "Traceback" not in proc.stderr
-    results = json.loads(proc.stdout)["results"]
+    proc, results = run_check(paths)
     assert len(results) == len(paths)

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import SAMPLES, TODAY
+from tests.conftest import SAMPLES, run_check
 
 
 def _get(data: dict, dotted: str):
@@ -21,25 +19,7 @@ def _get(data: dict, dotted: str):
 @pytest.fixture(scope="module")
 def check_output(samples_dir, expected):
     files = [str(samples_dir / name) for name in sorted(expected)]
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "web.cli",
-            "check",
-            "--json",
-            "--jobs",
-            "2",
-            "--today",
-            TODAY.isoformat(),
-            *files,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode in (0, 1), proc.stderr
-    results = json.loads(proc.stdout)["results"]
+    proc, results = run_check(files)
     return proc, {r["file"].rsplit("/", 1)[-1]: r for r in results}
 
 
