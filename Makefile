@@ -23,5 +23,7 @@ lint:
 schemas:
 	$(PYTHON) -m schemas.generate
 
+# One table of every issue-9 figure with its same-run baseline and the machine (~10 min on
+# 2 cores; BENCH_ARGS=--quick for a short run, --markdown for docs/performance.md).
 bench:
-	$(PYTHON) -m benchmarks.ingest
+	$(PYTHON) -m benchmarks.run_all $(BENCH_ARGS)

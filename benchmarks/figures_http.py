@@ -4,7 +4,9 @@ Inserts synthetic cases with their transitions, decisions and mini-HTA forms str
 temporary SQLite database (and into PostgreSQL when `SKJEMAMOTTAK_TEST_POSTGRES_URL` is set),
 refreshes the figures rows once, then times requests through the Flask test client: the JSON and
 the page, unfiltered and filtered, each cold (the aggregate cache emptied before every request,
-so every request selects and aggregates the rows) and warm (the normal case between changes).
+so every request counts the rows in SQL again), warm (the normal case between changes), and
+after a change (one case's `version` raised before every request: the request refreshes that
+row, warms the unfiltered figures, counts, and renders the page's charts anew).
 
 Run: `python -m benchmarks.figures_http [--n 100000] [--requests 50]`. Prints; asserts nothing.
 """
@@ -178,12 +180,22 @@ def _percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), p95 or ordered[-1]
 
 
-def _measure(client: Any, url: str, n: int, cold: bool) -> tuple[float, float]:
+def _touch(engine: Engine, case_id: str) -> None:
+    """What a service does to a case that changes: a new `version` (the history stays)."""
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE cases SET version = version + 1 WHERE id = :id"), {"id": case_id})
+
+
+def _measure(
+    client: Any, url: str, n: int, cold: bool, change: Callable[[], None] | None = None
+) -> tuple[float, float]:
     from storage import figures
 
     samples = []
     for _ in range(n):
-        if cold:
+        if change is not None:
+            change()
+        elif cold:
             figures.clear_cache()
         start = time.perf_counter()
         resp = client.get(url, headers={"Accept-Encoding": "identity"})
@@ -233,13 +245,24 @@ def run(label: str, database_url: str | None, n: int, requests: int) -> None:
             "/api/v1/tall",
             "/tall",
         ]
-        print(f"{'request':<40} {'cold p50':>9} {'p95':>7} {'warm p50':>9} {'p95':>7}")
+        print(
+            f"{'request':<40} {'cold p50':>9} {'p95':>7} {'warm p50':>9} {'p95':>7}"
+            f" {'changed p50':>12} {'p95':>7}"
+        )
         for url in urls:
             cold = _measure(client, url, max(5, requests // 5), cold=True)
             warm = _measure(client, url, requests, cold=False)
+            changed = _measure(
+                client,
+                url,
+                max(5, requests // 5),
+                cold=True,
+                change=lambda: _touch(st.engine, cases[0].id),
+            )
             print(
                 f"{url:<40} {cold[0] * 1000:7.0f}ms {cold[1] * 1000:5.0f}ms"
-                f" {warm[0] * 1000:7.0f}ms {warm[1] * 1000:5.0f}ms",
+                f" {warm[0] * 1000:7.0f}ms {warm[1] * 1000:5.0f}ms"
+                f" {changed[0] * 1000:10.0f}ms {changed[1] * 1000:5.0f}ms",
                 flush=True,
             )
         st.engine.dispose()

@@ -56,7 +56,9 @@ __all__ = [
     "OUTCOME_LABELS",
     "STATE_LABELS",
     "Transition",
+    "GroupedFigures",
     "aggregate",
+    "aggregate_grouped",
     "case_figures",
     "compute",
     "flow",
@@ -445,7 +447,10 @@ _DECIDED_IN = {"innvilget": "avgjort", "avslatt": "avgjort"}  # other outcomes: 
 
 
 def _flow_links(cases: Iterable[_Derived]) -> list[tuple[str, str, int]]:
-    counts = Counter(link for d in cases for link in d.links)
+    return _sorted_links(Counter(link for d in cases for link in d.links))
+
+
+def _sorted_links(counts: Mapping[tuple[str, str], int]) -> list[tuple[str, str, int]]:
     rank = {label: _STATE_ORDER[state] for state, label in FLOW_LABELS.items()}
     for code, label in OUTCOME_LABELS.items():
         rank.setdefault(label, _STATE_ORDER[_DECIDED_IN.get(code, "besluttet")])
@@ -557,6 +562,167 @@ def aggregate(
     filters = filters or Filters()
     selected = list(figures) if prefiltered else [f for f in figures if passes(f, filters)]
     return _aggregate(selected, filters)
+
+
+@dataclass(frozen=True)
+class GroupedFigures:
+    """Per-case figures counted in groups, as SQL `GROUP BY ... count(*)` gives them.
+
+    Every row ends in `n`, the number of cases (or stays) it stands for. Medians and percentiles
+    depend on the multiset of values only, so the lists are rebuilt from the counts and
+    `aggregate_grouped` gives exactly what `aggregate` gives over the cases themselves.
+
+    - `cases`: `(form_type, hf, region, year received, fagomrade, state, outcome, returns, n)`
+    - `totals`: `(form_type, hf, region, year received, fagomrade, total_cal, total_work, n)`
+      of the cases with a total time (decided ones)
+    - `outcomes`: `(outcome date, outcome, n)` of the cases with an outcome date
+    - `stages`: `(state, calendar days, working days, n)`: one per case and state it left
+    - `links`: `(the links of a case, n)`: cases with the same links counted together
+    """
+
+    cases: Iterable[tuple[str, str, str, int, str | None, str, str, int, int]]
+    totals: Iterable[tuple[str, str, str, int, str | None, int, int, int]]
+    outcomes: Iterable[tuple[date, str, int]]
+    stages: Iterable[tuple[str, int, int, int]]
+    links: Iterable[tuple[Iterable[tuple[str, str]], int]]
+
+
+def _expand(counts: Mapping[int, int]) -> list[int]:
+    """The values of a `{value: how many}` table as a sorted list."""
+    out: list[int] = []
+    for value in sorted(counts):
+        out += [value] * counts[value]
+    return out
+
+
+def _summary(cal: Mapping[int, int], work: Mapping[int, int]) -> dict[str, Any]:
+    return _times(_expand(cal), _expand(work))
+
+
+def aggregate_grouped(grouped: GroupedFigures, filters: Filters | None = None) -> dict[str, Any]:
+    """`aggregate` over cases given as group counts (`GroupedFigures`) of the cases that pass
+    `filters` (selected by the caller; the filters are only echoed). Equal to `aggregate` and
+    `compute` over the same cases."""
+    filters = filters or Filters()
+    total = 0
+    per: dict[str, Counter[str]] = {
+        k: Counter() for k in ("status", "type", "hf", "region", "ar", "fagomrade", "utfall")
+    }
+    returns: Counter[int] = Counter()
+    groups: dict[str, dict[str, list[int]]] = {g: {} for g in GROUPINGS}
+    # per group key: [cases, returns, cases with a return] and the outcome counts
+    group_outcomes: dict[str, dict[str, Counter[str]]] = {
+        g: defaultdict(Counter) for g in GROUPINGS
+    }
+    for form_type, hf, region, year, fagomrade, state, outcome, returned, n in grouped.cases:
+        total += n
+        ar = str(year)
+        specialty = fagomrade or NO_SPECIALTY
+        per["status"][state] += n
+        per["type"][form_type] += n
+        per["hf"][hf] += n
+        per["region"][region] += n
+        per["ar"][ar] += n
+        per["fagomrade"][specialty] += n
+        per["utfall"][outcome] += n
+        returns[returned] += n
+        for g, key in (
+            ("hf", hf),
+            ("region", region),
+            ("ar", ar),
+            ("fagomrade", specialty),
+            ("type", form_type),
+        ):
+            cell = groups[g].get(key)
+            if cell is None:
+                cell = groups[g][key] = [0, 0, 0]
+            cell[0] += n
+            if returned:
+                cell[1] += returned * n
+                cell[2] += n
+            group_outcomes[g][key][outcome] += n
+
+    total_cal: Counter[int] = Counter()
+    total_work: Counter[int] = Counter()
+    group_cal: dict[str, dict[str, Counter[int]]] = {g: defaultdict(Counter) for g in GROUPINGS}
+    group_work: dict[str, dict[str, Counter[int]]] = {g: defaultdict(Counter) for g in GROUPINGS}
+    # the tables a row of `totals` adds to, per (form_type, hf, region, year, fagomrade)
+    targets: dict[tuple[Any, ...], list[tuple[Counter[int], Counter[int]]]] = {}
+    for form_type, hf, region, year, fagomrade, cal, work, n in grouped.totals:
+        dims = (form_type, hf, region, year, fagomrade)
+        pairs = targets.get(dims)
+        if pairs is None:
+            pairs = targets[dims] = [(total_cal, total_work)] + [
+                (group_cal[g][key], group_work[g][key])
+                for g, key in (
+                    ("hf", hf),
+                    ("region", region),
+                    ("ar", str(year)),
+                    ("fagomrade", fagomrade or NO_SPECIALTY),
+                    ("type", form_type),
+                )
+            ]
+        for cal_counts, work_counts in pairs:
+            cal_counts[cal] += n
+            work_counts[work] += n
+
+    stage_cal: dict[str, Counter[int]] = defaultdict(Counter)
+    stage_work: dict[str, Counter[int]] = defaultdict(Counter)
+    for state, cal, work, n in grouped.stages:
+        stage_cal[state][cal] += n
+        stage_work[state][work] += n
+    stages = sorted(stage_cal, key=lambda s: (_STATE_ORDER.get(s, len(_STATE_ORDER)), s))
+
+    per_year: dict[str, Counter[str]] = defaultdict(Counter)
+    per_month: dict[str, Counter[str]] = defaultdict(Counter)
+    for day, outcome, n in grouped.outcomes:
+        per_year[str(day.year)][outcome] += n
+        per_month[day.strftime("%Y-%m")][outcome] += n
+
+    links: Counter[tuple[str, str]] = Counter()
+    for case_links, n in grouped.links:
+        for a, b in case_links:
+            links[(a, b)] += n
+
+    per_case = _expand(returns)
+    empty: Counter[int] = Counter()
+
+    def group(g: str, key: str) -> dict[str, Any]:
+        cases, returned, with_return = groups[g][key]
+        return {
+            "saker": cases,
+            "behandlingstid": _summary(group_cal[g].get(key, empty), group_work[g].get(key, empty)),
+            "returer": {"totalt": returned, "saker_med_retur": with_return},
+            "utfall": _sorted_counts(group_outcomes[g][key], _OUTCOME_ORDER),
+        }
+
+    return {
+        "saker_totalt": total,
+        "filter": filters.as_dict(),
+        "per_status": _sorted_counts(per["status"], _STATE_ORDER),
+        "per_type": _sorted_counts(per["type"]),
+        "per_hf": _sorted_counts(per["hf"]),
+        "per_region": _sorted_counts(per["region"]),
+        "per_ar": _sorted_counts(per["ar"]),
+        "per_fagomrade": _sorted_counts(per["fagomrade"]),
+        "behandlingstid": {
+            "total": _summary(total_cal, total_work),
+            "per_steg": {s: _summary(stage_cal[s], stage_work[s]) for s in stages},
+        },
+        "returer": {
+            "totalt": sum(k * v for k, v in returns.items()),
+            "saker_med_retur": sum(v for k, v in returns.items() if k),
+            "per_sak": summarise(per_case),
+            "fordeling": {str(k): returns[k] for k in sorted(returns)},
+        },
+        "utfall": _sorted_counts(per["utfall"], _OUTCOME_ORDER),
+        "utfall_per_ar": {p: _sorted_counts(per_year[p], _OUTCOME_ORDER) for p in sorted(per_year)},
+        "utfall_per_maned": {
+            p: _sorted_counts(per_month[p], _OUTCOME_ORDER) for p in sorted(per_month)
+        },
+        "flyt": [{"fra": a, "til": b, "antall": n} for a, b, n in _sorted_links(links)],
+        "grupper": {g: {key: group(g, key) for key in sorted(groups[g])} for g in GROUPINGS},
+    }
 
 
 def flow(

@@ -34,7 +34,7 @@ from processor.decisions import CRITERIA, OUTCOMES
 from processor.decisions import Decision as LetterDecision
 from processor.identity import contains_identity
 from processor.workdays import papers_deadline
-from storage.errors import DomainError, Forbidden, NotFound, StaleState
+from storage.errors import CaseDecided, DomainError, Forbidden, NotFound, StaleState
 from storage.models import Case, PriceCheck
 from storage.models_committee import (
     DEFAULT_CASE_LIMIT,
@@ -764,7 +764,7 @@ def record_decision(
             if case.form_type != DEL2:
                 raise DomainError("INVALID_TRANSITION", "Denne sakstypen får ikke vedtak her.")
             if case.state == "avgjort":
-                raise StaleState("Saken er allerede avgjort og kan ikke endres.", current="avgjort")
+                raise CaseDecided("Saken er allerede avgjort og kan ikke endres.")
             if case.state != "satt_opp":
                 raise DomainError(
                     "INVALID_TRANSITION",
@@ -879,7 +879,7 @@ def decision_letter(
     user: Principal, uow: AbstractUnitOfWork, case_id: str, fmt: str
 ) -> tuple[bytes, str, str]:
     """The decision letter (bytes, file name, content type) for the case's HF or the
-    coordinator; `fmt` is "pdf" or "docx"."""
+    coordinator; `fmt` is "pdf" or "docx". Every download is recorded in the audit log."""
     if fmt not in ("pdf", "docx"):
         raise NotFound()
     with uow:
@@ -889,6 +889,15 @@ def decision_letter(
         sha = decision.pdf_sha256 if fmt == "pdf" else decision.docx_sha256
         data = uow.blobs.get(sha)
         name = re.sub(r"[^A-Za-z0-9._-]", "_", f"vedtak-{case.id}.{fmt}")
+        # who read the letter is recorded, like every packet download
+        uow.audit.append(
+            actor=user.username,
+            action="decision.letter_download",
+            object=f"case:{case.id}",
+            at=uow.now(),
+            details={"format": fmt, "blob_sha256": sha},
+        )
+        uow.commit()
     return data, name, PDF if fmt == "pdf" else DOCX
 
 

@@ -31,6 +31,7 @@ MESSAGES: dict[str, str] = {
     "USER_NOT_FOUND": "Fant ikke brukeren.",
     "VERSION_NOT_FOUND": "Fant ikke versjonen av saken.",
     "SEQUENCE_EXHAUSTED": "Det er ikke flere ledige saksnumre for mini-metodevurderinger i år.",
+    "CASE_DECIDED": "Saken er avgjort og kan ikke endres.",
 }
 
 HTTP_STATUS: dict[str, int] = {
@@ -44,6 +45,7 @@ HTTP_STATUS: dict[str, int] = {
     "CONFLICT": 409,
     "USER_EXISTS": 409,
     "SEQUENCE_EXHAUSTED": 409,
+    "CASE_DECIDED": 409,
 }
 
 
@@ -77,3 +79,10 @@ class Forbidden(DomainError):
 class StaleState(DomainError):
     def __init__(self, message: str | None = None, **context: Any) -> None:
         super().__init__("STALE_STATE", message, **context)
+
+
+class CaseDecided(DomainError):
+    """A decided case is read-only: every later change of it is refused (409)."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__("CASE_DECIDED", message)

@@ -10,11 +10,16 @@ histories are not read per request. Instead:
   from); only their histories are read, in chunks, and their rows rewritten, in one unit of work.
   Every service that changes a case raises its `version` and sets `updated_at` (transitions,
   new versions, decisions, mini-HTA attachments), so a row is stale exactly when it must be.
-- `figures(uow, filters)` refreshes, then selects the rows that pass the filters in SQL and
-  aggregates them with `processor.statistics.aggregate`, which gives the same dict as `compute`
-  would over the histories (tested on SQLite and PostgreSQL). The result is cached in this
-  process under the filters and the refresh generation (a counter in the database raised by every
-  refresh that wrote rows) and the row count, so another process's refresh is seen at once.
+- `figures(uow, filters)` refreshes, then counts the rows that pass the filters in SQL: a few
+  `GROUP BY` queries give the counts per state, type, HF, region, year, specialty, outcome and
+  number of returns, and the processing times (total and per stage, from the narrow
+  `case_figure_stages`) as `{days: cases}` tables; only these group rows, a few thousand at most,
+  come to Python, where `processor.statistics.aggregate_grouped` rebuilds the medians and
+  percentiles from them. The dict is the same as `compute` would give over the histories
+  (tested on SQLite and PostgreSQL). The result is cached in this process under the filters and
+  the refresh generation (a counter in the database raised by every refresh that wrote rows)
+  and the row count, so another process's refresh is seen at once. A refresh that wrote rows
+  computes the unfiltered figures at once (`warm`), so they are ready for the next request.
 
 Results are shared between callers through the cache: treat them as read-only
 (`public_figures` copies before it changes anything).
@@ -38,15 +43,16 @@ from processor.statistics import (
     CaseFigures,
     CaseHistory,
     Filters,
+    GroupedFigures,
     Transition,
     WorkingDays,
-    aggregate,
+    aggregate_grouped,
     case_figures,
 )
 from storage.models import Case, CaseVersion
 from storage.models import Transition as TransitionRow
 from storage.models_committee import Decision
-from storage.models_figures import CaseFigure, FiguresGeneration
+from storage.models_figures import CaseFigure, CaseFigureStage, FiguresGeneration
 from storage.models_minihta import MinihtaAttachment
 from storage.uow import AbstractUnitOfWork, ConcurrentUpdate
 
@@ -56,6 +62,7 @@ __all__ = [
     "clear_cache",
     "facets",
     "figures",
+    "grouped",
     "histories",
     "load",
     "parse_year",
@@ -204,6 +211,10 @@ def histories(session: Session, ids: list[str]) -> list[tuple[CaseHistory, int, 
     ]
 
 
+def _links_text(links: list[tuple[str, str]]) -> str:
+    return json.dumps([list(link) for link in links], ensure_ascii=False, separators=(",", ":"))
+
+
 def _row(fig: CaseFigures, version: int, updated_at: Any, now: Any) -> dict[str, Any]:
     return {
         "case_id": fig.id,
@@ -218,13 +229,24 @@ def _row(fig: CaseFigures, version: int, updated_at: Any, now: Any) -> dict[str,
         "outcome": fig.outcome,
         "total_calendar_days": fig.total_cal,
         "total_working_days": fig.total_work,
-        "stages": {s: [days, fig.stage_work[s]] for s, days in fig.stage_cal.items()},
         "returns": fig.returns,
-        "links": [list(link) for link in fig.links],
+        "links": _links_text(fig.links),
         "source_version": version,
         "source_updated_at": updated_at,
         "refreshed_at": now,
     }
+
+
+def _stage_rows(fig: CaseFigures) -> list[dict[str, Any]]:
+    return [
+        {
+            "case_id": fig.id,
+            "state": state,
+            "calendar_days": days,
+            "working_days": fig.stage_work[state],
+        }
+        for state, days in fig.stage_cal.items()
+    ]
 
 
 def _bump(session: Session) -> int:
@@ -266,9 +288,13 @@ def _refresh_once(
                 _row(fig, version, updated_at, now)
                 for fig, (_, version, updated_at) in zip(figs, found, strict=True)
             ]
+            stages = [stage for fig in figs for stage in _stage_rows(fig)]
+            session.execute(delete(CaseFigureStage).where(CaseFigureStage.case_id.in_(part)))
             session.execute(delete(CaseFigure).where(CaseFigure.case_id.in_(part)))
             if rows:
                 session.execute(insert(CaseFigure), rows)
+            if stages:
+                session.execute(insert(CaseFigureStage), stages)
         generation = _bump(session)
         uow.commit()
         return RefreshResult(len(ids), generation)
@@ -280,42 +306,30 @@ def refresh(
     regions: Mapping[str, str] | None = None,
     working_days: WorkingDays | None = None,
     chunk: int = CHUNK,
+    warm: bool = True,
 ) -> RefreshResult:
     """Recompute the figures rows of the cases that changed since their row was written.
 
     Two processes refreshing at once: the one that loses the race retries (it then finds
-    nothing or less to do).
+    nothing or less to do). With `warm`, a refresh that wrote rows computes and caches the
+    unfiltered figures (the page's filter choices need them on every request).
     """
     regions = regions if regions is not None else _regions()
     for attempt in range(ATTEMPTS):
         try:
-            return _refresh_once(uow, regions, working_days, chunk)
+            result = _refresh_once(uow, regions, working_days, chunk)
+            break
         except (ConcurrentUpdate, OperationalError):
             if attempt == ATTEMPTS - 1:
                 raise
-    raise AssertionError("unreachable")
+    else:  # pragma: no cover
+        raise AssertionError("unreachable")
+    if warm and result.refreshed:
+        figures(uow, Filters(), refresh_first=False)
+    return result
 
 
 # ---- aggregation --------------------------------------------------------------------------------
-
-_COLUMNS = (
-    CaseFigure.case_id,
-    CaseFigure.form_type,
-    CaseFigure.hf,
-    CaseFigure.fagomrade,
-    CaseFigure.region,
-    # dates and JSON as text, parsed below: the column types' own result processing is several
-    # times slower for 100,000 rows than `date.fromisoformat` and `json.loads`
-    cast(CaseFigure.received_on, Text),
-    CaseFigure.state,
-    CaseFigure.total_calendar_days,
-    CaseFigure.total_working_days,
-    cast(CaseFigure.stages, Text),
-    CaseFigure.returns,
-    CaseFigure.outcome,
-    cast(CaseFigure.outcome_on, Text),
-    cast(CaseFigure.links, Text),
-)
 
 
 def _where(filters: Filters) -> list[Any]:
@@ -337,47 +351,97 @@ def _where(filters: Filters) -> list[Any]:
     return conditions
 
 
+def _day(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def grouped(session: Session, filters: Filters | None = None) -> GroupedFigures:
+    """The cases that pass `filters` counted in groups by SQL (`GroupedFigures`): five
+    `GROUP BY` queries; what comes back is group rows and their counts, never a row per case."""
+    where = _where(filters or Filters())
+    f = CaseFigure
+    dims = (f.form_type, f.hf, f.region, f.received_year, f.fagomrade)
+    n = func.count()
+    per_case = (f.state, f.outcome, f.returns)
+    cases = session.execute(select(*dims, *per_case, n).where(*where).group_by(*dims, *per_case))
+    days = (f.total_calendar_days, f.total_working_days)
+    totals = session.execute(
+        select(*dims, *days, n)
+        .where(*where, days[0].is_not(None), days[1].is_not(None))
+        .group_by(*dims, *days)
+    )
+    # the date as text: the same on both backends, parsed once per date
+    outcome_on = cast(f.outcome_on, Text)
+    outcomes = session.execute(
+        select(outcome_on, f.outcome, n)
+        .where(*where, f.outcome_on.is_not(None))
+        .group_by(outcome_on, f.outcome)
+    )
+    s = CaseFigureStage
+    stage_cols = (s.state, s.calendar_days, s.working_days)
+    stmt = select(*stage_cols, n).group_by(*stage_cols)
+    if where:
+        stmt = stmt.join(f, f.case_id == s.case_id).where(*where)
+    stages = session.execute(stmt)
+    links = session.execute(select(f.links, n).where(*where).group_by(f.links))
+    return GroupedFigures(
+        cases=cases.all(),  # type: ignore[arg-type]
+        totals=totals.all(),  # type: ignore[arg-type]
+        outcomes=[(_day(day), outcome, count) for day, outcome, count in outcomes],
+        stages=stages.all(),  # type: ignore[arg-type]
+        links=[([(a, b) for a, b in json.loads(text)], count) for text, count in links],
+    )
+
+
 def load(session: Session, filters: Filters | None = None) -> list[CaseFigures]:
-    """The per-case figures of the cases that pass `filters` (selected in SQL)."""
-    stmt = select(*_COLUMNS).where(*_where(filters or Filters()))
+    """The per-case figures of the cases that pass `filters` (selected in SQL), one per row;
+    for checks and exports (the figures themselves are counted in SQL, see `grouped`)."""
+    where = _where(filters or Filters())
+    stage_cal: dict[str, dict[str, int]] = {}
+    stage_work: dict[str, dict[str, int]] = {}
+    s = CaseFigureStage
+    stmt = select(s.case_id, s.state, s.calendar_days, s.working_days)
+    if where:
+        stmt = stmt.join(CaseFigure, CaseFigure.case_id == s.case_id).where(*where)
+    for case_id, state, cal, work in session.execute(stmt):
+        stage_cal.setdefault(case_id, {})[state] = cal
+        stage_work.setdefault(case_id, {})[state] = work
+    f = CaseFigure
     out: list[CaseFigures] = []
-    append = out.append
-    loads = json.loads
-    day = date.fromisoformat
-    for (
-        case_id,
-        form_type,
-        hf,
-        fagomrade,
-        region,
-        received,
-        state,
-        total_cal,
-        total_work,
-        stages,
-        returns,
-        outcome,
-        outcome_on,
-        links,
-    ) in session.execute(stmt):
-        stages = loads(stages)
-        append(
+    for row in session.execute(
+        select(
+            f.case_id,
+            f.form_type,
+            f.hf,
+            f.fagomrade,
+            f.region,
+            cast(f.received_on, Text),
+            f.state,
+            f.total_calendar_days,
+            f.total_working_days,
+            f.returns,
+            f.outcome,
+            cast(f.outcome_on, Text),
+            f.links,
+        ).where(*where)
+    ):
+        out.append(
             CaseFigures(
-                id=case_id,
-                form_type=form_type,
-                hf=hf,
-                fagomrade=fagomrade,
-                region=region,
-                received=day(received[:10]),
-                state=state,
-                total_cal=total_cal,
-                total_work=total_work,
-                stage_cal={s: v[0] for s, v in stages.items()},
-                stage_work={s: v[1] for s, v in stages.items()},
-                returns=returns,
-                outcome=outcome,
-                outcome_date=day(outcome_on[:10]) if outcome_on else None,
-                links=[(a, b) for a, b in loads(links)],
+                id=row[0],
+                form_type=row[1],
+                hf=row[2],
+                fagomrade=row[3],
+                region=row[4],
+                received=_day(row[5]),
+                state=row[6],
+                total_cal=row[7],
+                total_work=row[8],
+                stage_cal=stage_cal.get(row[0], {}),
+                stage_work=stage_work.get(row[0], {}),
+                returns=row[9],
+                outcome=row[10],
+                outcome_date=_day(row[11]) if row[11] else None,
+                links=[(a, b) for a, b in json.loads(row[12])],
             )
         )
     return out
@@ -431,7 +495,7 @@ def figures(
     """The figures of `processor.statistics.compute` for the cases that pass `filters`."""
     filters = filters or Filters()
     if refresh_first:
-        refresh(uow)
+        refresh(uow, warm=cache)  # unfiltered: warming is the work below, cached once
     with uow:
         session = _session(uow)
         generation = _generation(session)
@@ -441,7 +505,7 @@ def figures(
         key = (url, _filter_key(filters), generation, count)
         stats = _cache.get(key) if cache else None
         if stats is None:
-            stats = aggregate(load(session, filters), filters, prefiltered=True)
+            stats = aggregate_grouped(grouped(session, filters), filters)
             if cache:
                 _cache.put(key, stats)
     return Figures(stats, key)

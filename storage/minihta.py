@@ -321,10 +321,14 @@ def _fagomrade(case: Case) -> str:
 
 
 def _minihta_case(user: Principal, case_id: str, uow: AbstractUnitOfWork) -> Case:
+    from storage.services import ensure_open
     from storage.workflow import can_see
 
     case = uow.cases.get(case_id.strip().upper())
-    if case is None or case.form_type != MINIHTA or not can_see(user, case):
+    if case is None or not can_see(user, case):
+        raise NotFound()
+    ensure_open(case)  # a decided case is read-only, whatever its type
+    if case.form_type != MINIHTA:
         raise NotFound()
     return case
 

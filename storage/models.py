@@ -18,6 +18,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     Numeric,
@@ -236,6 +237,11 @@ class Case(Base):
     __table_args__ = (
         CheckConstraint(_in("state", STATES), name="state"),
         CheckConstraint(_in("form_type", CASE_FORM_TYPES), name="form_type"),
+        # the paged case list, newest first, alone and per filter (migration 0003_indexes)
+        Index("ix_cases_created_at_id", "created_at", "id"),
+        Index("ix_cases_hf_created_at", "hf", "created_at", "id"),
+        Index("ix_cases_state_created_at", "state", "created_at", "id"),
+        Index("ix_cases_form_type_created_at", "form_type", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)

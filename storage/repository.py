@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, selectinload
 
 from storage import audit as audit_log
 from storage.models import ApiToken, AuditEvent, Blob, Case, MinihtaSequence, User, UserRole
@@ -32,6 +32,20 @@ class AbstractCaseRepository(ABC):
         self, *, hf: str | None = None, state: str | None = None, form_type: str | None = None
     ) -> list[Case]:
         """Cases matching every given filter, newest first."""
+
+    def page(
+        self,
+        *,
+        hf: str | None = None,
+        state: str | None = None,
+        form_type: str | None = None,
+        offset: int = 0,
+        limit: int = 25,
+    ) -> tuple[int, list[Case]]:
+        """The number of cases matching the filters, and `limit` of them from `offset`, in the
+        order of `list`. For callers that may see every matching case (no per-case check)."""
+        found = self.list(hf=hf, state=state, form_type=form_type)
+        return len(found), found[offset : offset + limit]
 
     @abstractmethod
     def next_minihta_number(self, year: int) -> int:
@@ -111,6 +125,35 @@ class SqlAlchemyCaseRepository(AbstractCaseRepository):
         if form_type is not None:
             q = q.where(Case.form_type == form_type)
         return list(self.session.scalars(q.order_by(Case.created_at.desc(), Case.id.desc())))
+
+    def page(
+        self,
+        *,
+        hf: str | None = None,
+        state: str | None = None,
+        form_type: str | None = None,
+        offset: int = 0,
+        limit: int = 25,
+    ) -> tuple[int, list[Case]]:
+        # COUNT and LIMIT/OFFSET in SQL (index 0003 on the filter columns + created_at, id):
+        # loading every matching case to show 25 took seconds with 100,000 cases.
+        conditions = []
+        if hf is not None:
+            conditions.append(Case.hf == hf)
+        if state is not None:
+            conditions.append(Case.state == state)
+        if form_type is not None:
+            conditions.append(Case.form_type == form_type)
+        total = self.session.scalar(select(func.count()).select_from(Case).where(*conditions))
+        q = (
+            select(Case)
+            .where(*conditions)
+            .order_by(Case.created_at.desc(), Case.id.desc())
+            .offset(offset)
+            .limit(limit)
+            .options(selectinload(Case.versions), selectinload(Case.transitions))
+        )
+        return int(total or 0), list(self.session.scalars(q))
 
     def next_minihta_number(self, year: int) -> int:
         # UPDATE first: it takes the row lock (PostgreSQL) or the write lock (SQLite), so two

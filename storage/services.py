@@ -23,7 +23,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from processor.findings import Finding, Limits, Result
 from processor.identity import contains_identity
 from processor.ingest import ingest
-from storage.errors import DomainError, Forbidden, NotFound, StaleState
+from storage.errors import CaseDecided, DomainError, Forbidden, NotFound, StaleState
 from storage.models import ROLES, ApiToken, Case, CaseVersion, PriceCheck, Transition, User
 from storage.uow import AbstractUnitOfWork, ConcurrentUpdate
 from storage.workflow import BY_ACTION, DEL2, MINIHTA, RULES, Actor, Principal, can_see
@@ -54,6 +54,7 @@ CONTENT_TYPES = {
 # where each case-opening form names its HF
 HF_FIELD = {DEL2: ("soknad", "helseforetak"), MINIHTA: ("generelt", "helseforetak")}
 UPLOAD_ATTEMPTS = 3
+DECIDED = "avgjort"  # a decided case is read-only (WORKFLOW.md section 5)
 MAX_REASON_CHARS = 5000
 
 
@@ -285,6 +286,23 @@ def _visible_case(user: Principal, case_id: str, uow: AbstractUnitOfWork) -> Cas
     return case
 
 
+def ensure_open(case: Case) -> None:
+    """Refuse every change of a decided case (CASE_DECIDED, 409): it is read-only.
+
+    Checked once the case is known to be visible to the user, before any role or state check,
+    so the answer is the same whoever asks.
+    """
+    if case.state == DECIDED:
+        raise CaseDecided()
+
+
+def _open_case(user: Principal, case_id: str, uow: AbstractUnitOfWork) -> Case:
+    """A case the user may see and that may still change (NOT_FOUND, CASE_DECIDED)."""
+    case = _visible_case(user, case_id, uow)
+    ensure_open(case)
+    return case
+
+
 def _reason_digest(reason: str | None) -> str | None:
     return hashlib.sha256(reason.encode("utf-8")).hexdigest() if reason else None
 
@@ -334,12 +352,13 @@ def transition(
 ) -> Case:
     """Move a case from `from_` (the state the actor saw) to `to` (WORKFLOW.md sections 2, 6).
 
-    Raises NOT_FOUND (also for a case the user may not know of), INVALID_TRANSITION, FORBIDDEN,
-    REASON_REQUIRED, and STALE_STATE when the case is no longer in `from_`.
+    Raises NOT_FOUND (also for a case the user may not know of), CASE_DECIDED (a decided case is
+    read-only), INVALID_TRANSITION, FORBIDDEN, REASON_REQUIRED, and STALE_STATE when the case is
+    no longer in `from_`.
     """
     try:
         with uow:
-            case = _visible_case(user, case_id, uow)
+            case = _open_case(user, case_id, uow)
             key = (case.form_type, from_, to)
             rule = RULES.get(key)
             if rule is None:
@@ -371,7 +390,8 @@ def price_check(
 ) -> Case:
     """Sykehusinnkjøp confirms or corrects the monthly drug cost; the case becomes `klar`.
 
-    A corrected amount needs a note. STALE_STATE when the case is no longer in `priskontroll`.
+    A corrected amount needs a note. CASE_DECIDED for a decided case, STALE_STATE when the case is
+    no longer in `priskontroll`.
     """
     if (
         isinstance(monthly_cost, bool)
@@ -384,7 +404,7 @@ def price_check(
         )
     try:
         with uow:
-            case = _visible_case(user, case_id, uow)
+            case = _open_case(user, case_id, uow)
             if case.form_type != DEL2:
                 raise DomainError("INVALID_TRANSITION", "Saken skal ikke til priskontroll.")
             if "priskontroll" not in set(user.roles):
@@ -431,10 +451,12 @@ def price_check(
 def set_urgent(
     user: Principal, case_id: str, urgent: bool, reason: str | None, uow: AbstractUnitOfWork
 ) -> Case:
-    """The coordinator marks a case urgent (`hast`, with a reason) or not urgent."""
+    """The coordinator marks a case urgent (`hast`, with a reason) or not urgent.
+
+    CASE_DECIDED for a decided case (read-only)."""
     try:
         with uow:
-            case = _visible_case(user, case_id, uow)
+            case = _open_case(user, case_id, uow)
             if "koordinator" not in set(user.roles):
                 raise Forbidden()
             clean = _clean_reason(reason)

@@ -13,7 +13,7 @@ from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 
 from forms.catalog import catalogue
 from processor.findings import Limits
-from storage import services
+from storage import queries, services
 from storage.errors import DomainError
 from web import views
 from web.app import storage
@@ -106,7 +106,7 @@ def saker() -> Response:
 
     st = storage()
     return jsonify(
-        views.list_cases(
+        queries.list_cases(
             g.actor,
             st.uow(),
             st.today(),
@@ -123,7 +123,7 @@ def saker() -> Response:
 @api_login_required
 def sak(case_id: str) -> Response:
     st = storage()
-    return jsonify(views.case_detail(g.actor, case_id, st.uow(), st.today()))
+    return jsonify(queries.case_detail(g.actor, case_id, st.uow(), st.today()))
 
 
 @bp.post("/saker/<case_id>/overgang")
@@ -163,14 +163,14 @@ def priskontroll(case_id: str) -> Response:
 @api_login_required
 def innboks() -> Response:
     st = storage()
-    return jsonify(views.inbox(g.actor, st.uow(), st.today()))
+    return jsonify(queries.inbox(g.actor, st.uow(), st.today()))
 
 
 @bp.get("/priskontroll")
 @api_login_required
 def priskontroll_ko() -> Response:
     st = storage()
-    return jsonify(views.price_queue(g.actor, st.uow(), st.today()))
+    return jsonify(queries.price_queue(g.actor, st.uow(), st.today()))
 
 
 @bp.get("/maler/<form_id>.<fmt>")

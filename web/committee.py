@@ -7,13 +7,12 @@ the same data as its JSON twin.
 App config: `MEETING_WEEKDAY` (0 = Monday … 6 = Sunday, default 3: Thursday) and `MEETING_TIME`
 ("09:00") set the suggested meeting dates (every second week) and the default time.
 
-A decided case is read-only: the hook `_decided_is_read_only` answers 409 `CASE_DECIDED` to every
-later change of it through the API (a new upload with its reference is `REFERENCE_IN_USE`, 409).
+A decided case is read-only: the services refuse every later change of it with `CASE_DECIDED`
+(409); a new upload with its reference is `REFERENCE_IN_USE` (409).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
@@ -35,10 +34,10 @@ from werkzeug.exceptions import NotFound as HTTPNotFound
 from forms.catalog import registry
 from processor.decisions import CRITERIA, criterion_label
 from processor.workdays import meeting_dates, papers_deadline
-from storage import committee
+from storage import committee, queries
 from storage.errors import DomainError, NotFound
-from web.app import error_response, storage
-from web.auth import api_login_required, bearer_actor, login_required, session_actor
+from web.app import storage
+from web.auth import api_login_required, login_required, session_actor
 
 api = Blueprint("committee_api", __name__, url_prefix="/api/v1")
 pages = Blueprint("committee", __name__)
@@ -47,11 +46,6 @@ DEFAULT_WEEKDAY = 3  # Thursday (Monday is 0)
 DEFAULT_TIME = "09:00"
 WEEKDAYS_NB = ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag")
 SUGGESTIONS = 4
-# changes of a case through the API; a decided case answers 409 to all of them
-_CASE_CHANGE = re.compile(
-    r"^/api/v1/saker/([^/]+)/(overgang|priskontroll|hast|fagfelle|habilitet)$"
-)
-DECIDED_MESSAGE = "Saken er avgjort og kan ikke endres."
 
 
 def _json_body() -> dict[str, Any]:
@@ -66,20 +60,6 @@ def _download(data: bytes, name: str, mimetype: str) -> Response:
     resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     resp.headers["Cache-Control"] = "no-store"
     return resp
-
-
-@api.before_app_request
-def _decided_is_read_only() -> Response | None:
-    """A decided case is read-only: every later change through the API answers 409."""
-    if request.method != "POST":
-        return None
-    match = _CASE_CHANGE.match(request.path)
-    if match is None:
-        return None
-    actor = bearer_actor()
-    if committee.decided(actor, storage().uow(), match.group(1)):
-        return error_response(409, "CASE_DECIDED", DECIDED_MESSAGE)
-    return None
 
 
 # ---- API ----------------------------------------------------------------------------------------
@@ -465,10 +445,8 @@ def _criteria() -> list[dict[str, str]]:
 @login_required("koordinator")
 def decision_page(case_id: str) -> str:
     st = storage()
-    from web import views
-
     try:
-        sak = views.case_detail(_actor(), case_id, st.uow(), st.today())
+        sak = queries.case_detail(_actor(), case_id, st.uow(), st.today())
     except NotFound:
         raise HTTPNotFound() from None
     members = committee.list_members(_actor(), st.uow(), st.today())

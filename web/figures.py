@@ -7,7 +7,8 @@
   no case ids; filtered by year and form type only (finer public filters would let small
   groups be found by subtraction).
 
-Charts are rendered once per cached figures (they cost more than the aggregation).
+Charts are rendered once per cached figures (they cost more than the aggregation). A page
+refreshes the figures rows once; its second figures (the filter choices) are read without.
 """
 
 from __future__ import annotations
@@ -118,12 +119,13 @@ class _Memo:
 _memo = _Memo()
 
 
-def _figures(filters: Filters) -> store.Figures:
-    return store.figures(storage().uow(), filters)
+def _figures(filters: Filters, refresh: bool = True) -> store.Figures:
+    """`refresh=False` for a second figure in the same request (the first one refreshed)."""
+    return store.figures(storage().uow(), filters, refresh_first=refresh)
 
 
-def _public(filters: Filters) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    found = _figures(filters)
+def _public(filters: Filters, refresh: bool = True) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    found = _figures(filters, refresh)
     return found.key, _memo.get(("public", *found.key), lambda: public_figures(found.stats))
 
 
@@ -139,7 +141,7 @@ def _charts(key: tuple[Any, ...], stats: dict[str, Any]) -> dict[str, str]:
 
 
 def _facets() -> dict[str, list[str]]:
-    return store.facets(_figures(Filters()).stats)
+    return store.facets(_figures(Filters(), refresh=False).stats)
 
 
 def _xlsx(stats: dict[str, Any], name: str) -> Response:
@@ -222,7 +224,7 @@ def statistikk_xlsx() -> Response:
 def tall() -> Response:
     filters = request_filters(public=True)
     key, stats = _public(filters)
-    all_years = _public(Filters())[1]["per_ar"]
+    all_years = _public(Filters(), refresh=False)[1]["per_ar"]
     resp = _page(
         render_template(
             "tall.html",

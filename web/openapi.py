@@ -264,7 +264,10 @@ def document() -> dict[str, Any]:
                     "responses": {
                         "200": _json(_ref("CaseState"), "Ny status."),
                         "404": _error("Fant ikke saken."),
-                        "409": _error("STALE_STATE: saken har ikke lenger status «fra»."),
+                        "409": _error(
+                            "STALE_STATE: saken har ikke lenger status «fra»; CASE_DECIDED: "
+                            "saken er avgjort og kan ikke endres."
+                        ),
                         "422": _error("Ugyldig overgang eller manglende begrunnelse."),
                         **AUTH_ERRORS,
                     },
@@ -293,7 +296,7 @@ def document() -> dict[str, Any]:
                     "responses": {
                         "200": _json(_ref("CaseState"), "Saken er klar for vurdering."),
                         "404": _error("Fant ikke saken."),
-                        "409": _error("STALE_STATE"),
+                        "409": _error("STALE_STATE eller CASE_DECIDED"),
                         "422": _error("Ugyldig beløp eller manglende merknad."),
                         **AUTH_ERRORS,
                     },
@@ -318,7 +321,11 @@ def document() -> dict[str, Any]:
                             }
                         },
                     },
-                    "responses": {"200": _json(_ref("CaseState"), "Oppdatert."), **AUTH_ERRORS},
+                    "responses": {
+                        "200": _json(_ref("CaseState"), "Oppdatert."),
+                        **AUTH_ERRORS,
+                        "409": _error("CASE_DECIDED: saken er avgjort og kan ikke endres."),
+                    },
                 }
             },
             "/innboks": {
@@ -359,6 +366,8 @@ def document() -> dict[str, Any]:
                 }
             },
             **_committee_paths(),
+            **_minihta_paths(),
+            **_public_paths(),
             "/healthz": {
                 "get": {
                     "summary": "Database og fillager svarer",
@@ -594,4 +603,172 @@ def _committee_paths() -> dict[str, Any]:
         },
         "/saker/{id}/vedtak.pdf": letter,
         "/saker/{id}/vedtak.docx": letter,
+    }
+
+
+def _body(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = required
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _minihta_paths() -> dict[str, Any]:
+    """Issue 6: peer review of mini-HTAs (WORKFLOW.md section 6)."""
+    obj = {"type": "object"}
+    bearer = [{"bearer": []}]
+    text = {"type": "string"}
+    not_found = _error("Ukjent sak, eller en sak du ikke har tilgang til.")
+    return {
+        "/saker/{id}/fagfelle": {
+            "get": {
+                "summary": "Fagfelletildelingene i saken, med habilitet (koordinator)",
+                "security": bearer,
+                "parameters": [SAK_ID],
+                "responses": {"200": _json(obj, '{"sak", "tildelinger": [...]}'), **AUTH_ERRORS},
+            },
+            "post": {
+                "summary": "Tildel en fagfelle (koordinator); «begrunnelse» kreves ved overstyring. "
+                "Saken går fra «Mottatt» til «Til fagfellevurdering».",
+                "security": bearer,
+                "parameters": [SAK_ID],
+                "requestBody": _body({"fagfelle": text, "begrunnelse": text}),
+                "responses": {
+                    "200": _json(obj, '{"sak", "fagfelle", "overstyrt", "status"}'),
+                    **AUTH_ERRORS,
+                    "404": not_found,
+                    "409": _error("Saken er ikke lenger «Mottatt», eller den er avgjort."),
+                    "422": _error("REASON_REQUIRED, OVERRIDE_NOT_ALLOWED, NO_REVIEWER m.fl."),
+                },
+            },
+        },
+        "/saker/{id}/habilitet": {
+            "post": {
+                "summary": "Den tildelte fagfellen erklærer habilitet: grønn, gul (beskrevet) "
+                "eller rød (avslutter tildelingen)",
+                "security": bearer,
+                "parameters": [SAK_ID],
+                "requestBody": _body(
+                    {
+                        "niva": {"type": "string", "enum": ["gronn", "gul", "rod"]},
+                        "beskrivelse": text,
+                    },
+                    ["niva"],
+                ),
+                "responses": {
+                    "200": _json(obj, '{"sak", "niva", "aktiv", "godkjent"}'),
+                    **AUTH_ERRORS,
+                    "404": not_found,
+                    "422": _error("Ugyldig nivå, eller gul habilitet uten beskrivelse."),
+                },
+            }
+        },
+        "/saker/{id}/habilitet/godkjenn": {
+            "post": {
+                "summary": "Godkjenn fagfellens gule habilitet (koordinator)",
+                "security": bearer,
+                "parameters": [SAK_ID],
+                "responses": {
+                    "200": _json(obj, '{"sak", "fagfelle", "niva", "godkjent"}'),
+                    **AUTH_ERRORS,
+                    "404": not_found,
+                    "422": _error("Det finnes ingen gul habilitet å godkjenne."),
+                },
+            }
+        },
+        "/saker/{id}/fagfellepakke.zip": {
+            "get": {
+                "summary": "Fagfellepakken (den tildelte fagfellen, med grønn eller godkjent gul "
+                "habilitet)",
+                "security": bearer,
+                "parameters": [SAK_ID],
+                "responses": {
+                    "200": {
+                        "description": "ZIP-filen.",
+                        "content": {"application/zip": {}},
+                    },
+                    **AUTH_ERRORS,
+                    "404": not_found,
+                    "422": _error("Habiliteten er ikke erklært eller ikke godkjent."),
+                },
+            }
+        },
+        "/fagfelle/saker": {
+            "get": {
+                "summary": "Mini-metodevurderingene som er tildelt meg (fagfelle)",
+                "security": bearer,
+                "responses": {"200": _json(obj, '{"saker": [...]}'), **AUTH_ERRORS},
+            }
+        },
+    }
+
+
+def _public_paths() -> dict[str, Any]:
+    """The public database of published mini-HTAs: no login."""
+    item = {
+        "type": "object",
+        "properties": {
+            "sak": {"type": "string"},
+            "tittel": {"type": "string"},
+            "helseforetak": {"type": "string"},
+            "ar": {"type": "integer"},
+            "fagomrade": {"type": "string"},
+            "konklusjon": {"type": "string"},
+            "publisert": {"type": "string", "format": "date-time"},
+        },
+    }
+    query = [
+        {"name": name, "in": "query", "description": text, "schema": {"type": "string"}}
+        for name, text in (
+            ("q", "Fritekstsøk."),
+            ("hf", "Helseforetakets kode."),
+            ("ar", "Årstall (fire sifre)."),
+            ("fagomrade", "Fagområde."),
+            ("konklusjon", "Konklusjon."),
+        )
+    ]
+    return {
+        "/publisert": {
+            "get": {
+                "summary": "Søk i publiserte mini-metodevurderinger (åpent)",
+                "security": [],
+                "parameters": query,
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "antall": {"type": "integer"},
+                                "publisert": {"type": "array", "items": item},
+                            },
+                        },
+                        "Treffene, nyeste først.",
+                    ),
+                    "422": _error("Ugyldig filter."),
+                },
+            }
+        },
+        "/publisert.atom": {
+            "get": {
+                "summary": "Atom-strøm med nye publiseringer (åpent)",
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "Atom-strømmen.",
+                        "content": {"application/atom+xml": {}},
+                    }
+                },
+            }
+        },
+        "/publisert/{id}": {
+            "get": {
+                "summary": "Én publisert mini-metodevurdering (åpent)",
+                "security": [],
+                "parameters": [SAK_ID],
+                "responses": {
+                    "200": _json({"type": "object"}, "Publikasjonen."),
+                    "404": _error("Ukjent eller ikke publisert sak."),
+                },
+            }
+        },
     }

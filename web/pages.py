@@ -1,6 +1,6 @@
 """Server-rendered pages (Norwegian, accessible, no JavaScript needed).
 
-Each page renders the data of one function in `web.views`; the same data is the JSON twin in the
+Each page renders the data of one function in `storage.queries`; the same data is the JSON twin in the
 API (`/saker/<id>` and `/api/v1/saker/<id>`). Every form carries a CSRF token (CSRFProtect).
 """
 
@@ -20,7 +20,7 @@ from flask import (
 )
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
-from storage import services
+from storage import queries, services
 from storage.errors import DomainError, NotFound
 from storage.models import STATE_LABELS
 from web import views
@@ -51,6 +51,7 @@ def _context() -> dict[str, Any]:
 
 @bp.get("/")
 def index() -> Response:
+    """Each role's start page: the inbox, own cases, the price queue, meetings or reviews."""
     actor = session_actor()
     if actor is None:
         return redirect(url_for("pages.login"))
@@ -61,6 +62,10 @@ def index() -> Response:
         return redirect(url_for("pages.saker"))
     if "priskontroll" in roles:
         return redirect(url_for("pages.priskontroll"))
+    if "komite" in roles:
+        return redirect(url_for("committee.meetings_page"))
+    if "fagfelle" in roles:
+        return redirect(url_for("minihta.fagfelle"))
     return Response(render_template("home.html"), mimetype="text/html")
 
 
@@ -123,7 +128,7 @@ def saker() -> str:
         page = int(request.args.get("side", "1"))
     except ValueError:
         page = 1
-    data = views.list_cases(
+    data = queries.list_cases(
         _actor(),
         st.uow(),
         st.today(),
@@ -138,7 +143,7 @@ def saker() -> str:
 @login_required()
 def sak(case_id: str) -> str:
     st = storage()
-    data = views.case_detail(_actor(), case_id, st.uow(), st.today())
+    data = queries.case_detail(_actor(), case_id, st.uow(), st.today())
     return render_template("case.html", sak=data)
 
 
@@ -147,12 +152,15 @@ def _back(case_id: str) -> Response:
 
 
 def _act(case_id: str, action: Any, ok: str) -> Response:
-    """Run a change; a refusal is shown on the case page (a hidden case is still 404)."""
+    """Run a change; a refusal is shown on the case page. Access control is not a refusal to
+    flash: a hidden case is still 404, a forbidden change 403 (the error page says why)."""
     try:
         action()
     except NotFound:
         raise HTTPNotFound() from None
     except DomainError as e:
+        if e.code == "FORBIDDEN":
+            raise
         flash(e.message, "feil")
         return _back(case_id)
     flash(ok, "ok")
@@ -224,7 +232,7 @@ def priskontroll_registrer(case_id: str) -> Response:
 @login_required("koordinator")
 def innboks() -> str:
     st = storage()
-    return render_template("inbox.html", data=views.inbox(_actor(), st.uow(), st.today()))
+    return render_template("inbox.html", data=queries.inbox(_actor(), st.uow(), st.today()))
 
 
 @bp.get("/priskontroll")
@@ -232,5 +240,5 @@ def innboks() -> str:
 def priskontroll() -> str:
     st = storage()
     return render_template(
-        "price_queue.html", data=views.price_queue(_actor(), st.uow(), st.today())
+        "price_queue.html", data=queries.price_queue(_actor(), st.uow(), st.today())
     )

@@ -1,0 +1,272 @@
+"""Upload load benchmark (issue 9): Del 2 PDFs through the real server on 127.0.0.1.
+
+Starts `python -m web.cli serve --workers 2` on a free port in a temporary instance (SQLite, rate
+limit off), creates an hf user and a token with the CLI, pre-builds distinct Del 2 PDFs (distinct
+reference numbers), and lets 16 client threads with keep-alive connections upload them. The loop
+is bounded by count and by a time limit and only ever talks to 127.0.0.1. Baseline in the same
+run: `GET /healthz` under the same concurrency. The server's process group is killed at the end.
+
+Run: `python -m benchmarks.upload_load [--uploads 2000] [--clients 16] [--quick]`. Prints a table;
+asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import queue
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from forms.templates import build
+from tests.fillers import sample_values
+
+ROOT = Path(__file__).resolve().parents[1]
+HOST = "127.0.0.1"  # the only address this script ever connects to
+HF = "OUS"
+PLACEHOLDER = "N00000"
+BASES = 8  # distinct base PDFs (different dates and costs); each is patched to many references
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def _cli(env: dict[str, str], *args: str) -> str:
+    proc = subprocess.run(
+        [sys.executable, "-m", "web.cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"web.cli {' '.join(args)} failed: {proc.stderr.strip()}")
+    return proc.stdout.strip()
+
+
+def del2_pdfs(n: int) -> list[bytes]:
+    """`n` distinct Del 2 PDFs with distinct reference numbers.
+
+    Building a filled PDF takes ~0.14 s, so `BASES` PDFs are built by the template builder with a
+    fixed-width placeholder in the reference number, and each copy gets its own number by a
+    same-length byte substitution (the offsets in the cross-reference table stay valid).
+    """
+    bases = []
+    for b in range(BASES):
+        values = sample_values(
+            "tilgang-del2",
+            **{
+                "soknad.helseforetak": HF,
+                "soknad.referansenummer": f"2026-10-{1 + b:02d}-{HF}-{PLACEHOLDER}",
+                "kostnader.legemiddel_per_maned": str(10_000 + 250 * b),
+            },
+        )
+        pdf = build("tilgang-del2", "pdf", values)
+        if PLACEHOLDER.encode() not in pdf:
+            raise SystemExit("the reference number is not stored as plain text in the PDF")
+        bases.append(pdf)
+    return [bases[i % BASES].replace(PLACEHOLDER.encode(), f"N{i:05d}".encode()) for i in range(n)]
+
+
+def _multipart(name: str, data: bytes) -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="fil"; filename="{name}"\r\n'
+        "Content-Type: application/pdf\r\n\r\n"
+    ).encode()
+    return head + data + f"\r\n--{boundary}--\r\n".encode(), boundary
+
+
+@contextmanager
+def server(workers: int = 2) -> Iterator[tuple[int, str]]:
+    """A running server in a temporary instance: yields (port, token of an hf user)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {
+            **os.environ,
+            "SKJEMAMOTTAK_INSTANCE": str(Path(tmp) / "instance"),
+            "SKJEMAMOTTAK_RATELIMIT_DISABLED": "1",
+            "SKJEMAMOTTAK_SECRET_KEY": "benchmark",
+        }
+        env.pop("SKJEMAMOTTAK_DATABASE_URL", None)
+        _cli(env, "db", "upgrade")
+        _cli(env, "user", "add", "hf-ous", "--role", "hf", "--hf", HF)
+        token = _cli(env, "token", "create", "hf-ous").splitlines()[-1].strip()
+        port = _free_port()
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "web.cli",
+                "serve",
+                "--host",
+                HOST,
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    conn = http.client.HTTPConnection(HOST, port, timeout=2)
+                    conn.request("GET", "/healthz")
+                    if conn.getresponse().status == 200:
+                        break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise SystemExit("the server did not start")
+                time.sleep(0.2)
+            yield port, token
+        finally:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=30)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=30)
+
+
+def load(
+    port: int,
+    token: str,
+    requests: list[tuple[str, str, bytes | None, dict[str, str]]],
+    clients: int,
+    time_limit: float,
+    expect: int,
+) -> dict[str, float]:
+    """Send `requests` (method, path, body, headers) from `clients` threads, each with one
+    keep-alive connection; stop at the end of the list or after `time_limit` seconds."""
+    work: queue.Queue[int] = queue.Queue()
+    for i in range(len(requests)):
+        work.put(i)
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    stop_at = time.monotonic() + time_limit
+
+    def client() -> None:
+        conn = http.client.HTTPConnection(HOST, port, timeout=60)
+        mine: list[float] = []
+        bad: list[str] = []
+        while time.monotonic() < stop_at:
+            try:
+                i = work.get_nowait()
+            except queue.Empty:
+                break
+            method, path, body, headers = requests[i]
+            t0 = time.perf_counter()
+            try:
+                conn.request(method, path, body=body, headers=headers)
+                resp = conn.getresponse()
+                payload = resp.read()
+                mine.append(time.perf_counter() - t0)
+                if resp.status != expect:
+                    bad.append(f"{resp.status} {payload[:200]!r}")
+                if resp.getheader("Connection", "").lower() == "close":
+                    conn.close()
+                    conn = http.client.HTTPConnection(HOST, port, timeout=60)
+            except (OSError, http.client.HTTPException) as e:
+                bad.append(repr(e))
+                conn.close()
+                conn = http.client.HTTPConnection(HOST, port, timeout=60)
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+            errors.extend(bad)
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    ordered = sorted(latencies) or [0.0]
+    q = statistics.quantiles(ordered, n=100, method="inclusive") if len(ordered) > 1 else [0] * 99
+    return {
+        "n": len(latencies),
+        "p50": statistics.median(ordered),
+        "p95": q[94] or ordered[-1],
+        "p99": q[98] or ordered[-1],
+        "errors": len(errors),
+        "first_error": errors[0] if errors else "",
+        "seconds": elapsed,
+        "per_second": len(latencies) / elapsed if elapsed else 0.0,
+    }
+
+
+def measure(uploads: int, clients: int, time_limit: float) -> tuple[dict, dict]:
+    pdfs = del2_pdfs(uploads)
+    with server() as (port, token):
+        auth = {"Authorization": f"Bearer {token}"}
+        health = [("GET", "/healthz", None, {})] * max(uploads // 2, 200)
+        load(port, token, health[:100], clients, 30, 200)  # warm-up: workers, connections
+        base = load(port, token, health, clients, time_limit / 4, 200)
+        posts = []
+        for i, pdf in enumerate(pdfs):
+            body, boundary = _multipart(f"del2-{i}.pdf", pdf)
+            headers = {**auth, "Content-Type": f"multipart/form-data; boundary={boundary}"}
+            posts.append(("POST", "/api/v1/innsendinger", body, headers))
+        up = load(port, token, posts, clients, time_limit, 201)
+    return base, up
+
+
+def rows(quick: bool = False) -> list[tuple[str, str, str, str, bool | None]]:
+    """(figure, value, baseline, target, met) rows for `benchmarks.run_all`."""
+    uploads, limit = (300, 90.0) if quick else (2000, 300.0)
+    clients = 16
+    base, up = measure(uploads, clients, limit)
+    met = up["p95"] <= 0.150 and up["errors"] == 0 and up["n"] == uploads
+    value = (
+        f"p50 {up['p50'] * 1000:.0f} / p95 {up['p95'] * 1000:.0f} / p99 {up['p99'] * 1000:.0f} ms,"
+        f" {up['errors']} feil, {up['n']}/{uploads} på {up['seconds']:.0f} s"
+        f" ({up['per_second']:.1f}/s)"
+    )
+    baseline = (
+        f"GET /healthz p50 {base['p50'] * 1000:.1f} / p95 {base['p95'] * 1000:.1f} ms"
+        f" ({base['per_second']:.0f}/s)"
+    )
+    label = f"opplasting Del 2-PDF, {clients} klienter, {uploads} stk, 127.0.0.1"
+    out = [(label, value, baseline, "p95 <= 150 ms, 0 feil", met)]
+    if up["first_error"]:
+        out.append(("første feil", up["first_error"][:60], "", "", None))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--uploads", type=int, default=2000)
+    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--time-limit", type=float, default=300.0, help="seconds for the upload loop")
+    args = ap.parse_args(argv)
+    base, up = measure(args.uploads, args.clients, args.time_limit)
+    print(json.dumps({"healthz": base, "upload": up}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
