@@ -12,9 +12,15 @@ run: install
 	$(PYTHON) -m web.cli demo
 	$(PYTHON) -m web.cli serve --host 127.0.0.1 --port 5000
 
+# With SKJEMAMOTTAK_TEST_POSTGRES_URL set (CI starts a server), the storage suites run on SQLite
+# and PostgreSQL in the first pass and the web and end-to-end suites again on PostgreSQL.
 test:
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m pytest
+	@if [ -n "$$SKJEMAMOTTAK_TEST_POSTGRES_URL" ]; then \
+		echo "Web- og ende-til-ende-testene på PostgreSQL:"; \
+		SKJEMAMOTTAK_TEST_WEB_BACKEND=postgresql $(PYTHON) -m pytest tests/web; \
+	fi
 
 lint:
 	$(PYTHON) -m ruff check .

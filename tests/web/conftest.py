@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from storage import services
+from tests import pgutil
 from tests.fillers import fill_json, sample_values
 from web.app import create_app
 from web.runtime import Storage
@@ -34,8 +36,49 @@ class Users:
         return {"Authorization": f"Bearer {self.tokens[username]}"}
 
 
+# `SKJEMAMOTTAK_TEST_WEB_BACKEND=postgresql` (with `SKJEMAMOTTAK_TEST_POSTGRES_URL`) runs the web
+# tests against PostgreSQL: an instance folder records its database in `pg-database`; a copied
+# instance (see the `app` fixture) records the original as `pg-template` and gets a copy of it.
+WEB_BACKEND = os.environ.get("SKJEMAMOTTAK_TEST_WEB_BACKEND", "sqlite")
+PG_MARKER = "pg-database"
+PG_TEMPLATE_MARKER = "pg-template"
+
+
+def on_postgres() -> bool:
+    return WEB_BACKEND == "postgresql" and pgutil.available()
+
+
 def make_app(instance: Path, **extra: Any) -> Flask:
+    if on_postgres() and "DATABASE_URL" not in extra:
+        instance.mkdir(parents=True, exist_ok=True)
+        marker, copied = instance / PG_MARKER, instance / PG_TEMPLATE_MARKER
+        if marker.exists():
+            name = marker.read_text("utf-8").strip()
+        else:
+            template = copied.read_text("utf-8").strip() if copied.exists() else None
+            name = pgutil.create_database(template)
+            marker.write_text(name, encoding="utf-8")
+        extra["DATABASE_URL"] = pgutil.url_for(name)
     return create_app({"INSTANCE": instance, "TODAY": TODAY, "SECRET_KEY": "test-nøkkel", **extra})
+
+
+def database_text(app: Flask) -> str:
+    """Every row of every table as text (what a dump of the database would show)."""
+    from sqlalchemy import inspect, text
+
+    engine = st(app).engine
+    out = []
+    with engine.connect() as conn:
+        for table in inspect(engine).get_table_names():
+            out.extend(repr(tuple(r)) for r in conn.execute(text(f'SELECT * FROM "{table}"')))
+    return "\n".join(out)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_test_databases() -> Iterator[None]:
+    yield
+    if on_postgres():
+        pgutil.drop_all_of_this_run()
 
 
 def st(app: Flask) -> Storage:
@@ -74,6 +117,8 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Users]:
 def app(tmp_path: Path, seeded: tuple[Path, Users]) -> Iterator[Flask]:
     instance = tmp_path / "instance"
     shutil.copytree(seeded[0], instance)
+    if (instance / PG_MARKER).exists():  # a copy gets its own copy of the database
+        (instance / PG_MARKER).rename(instance / PG_TEMPLATE_MARKER)
     application = make_app(instance)
     yield application
     st(application).engine.dispose()

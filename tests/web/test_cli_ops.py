@@ -10,13 +10,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from storage import services
 from storage.workflow import Actor
-from tests.web.conftest import add_users, del2, make_app, st
+from tests.web.conftest import add_users, del2, make_app, on_postgres, st
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY_A = base64.b64encode(bytes(range(32))).decode()
 KEY_B = base64.b64encode(bytes(range(32, 64))).decode()
+
+pytestmark = pytest.mark.skipif(
+    on_postgres(),
+    reason="the CLI subprocesses use the instance folder's SQLite database; PostgreSQL backups are tested in tests/storage/test_backup.py",
+)
 
 
 def _cli(instance: Path, *args: str, **env: str) -> subprocess.CompletedProcess:

@@ -7,7 +7,7 @@ import json
 import logging
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -21,7 +21,7 @@ from forms.templates import build
 from processor.identity import is_identity_number
 from processor.ingest import ingest
 from tests.fillers import fill_json, fill_pdf, sample_values
-from tests.web.conftest import TODAY, add_users, make_app, st
+from tests.web.conftest import TODAY, add_users, database_text, make_app, st
 
 CASE_FORMS = {"tilgang-del2": ("soknad", "helseforetak"), "minihta": ("generelt", "helseforetak")}
 
@@ -32,6 +32,7 @@ class Server:
     port: int
     instance: Path
     tokens: dict[str, str]
+    dump: Callable[[], str] | None = None
 
     def request(
         self,
@@ -97,7 +98,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
-        yield Server("127.0.0.1", httpd.server_port, instance, tokens)
+        yield Server("127.0.0.1", httpd.server_port, instance, tokens, lambda: database_text(app))
     finally:
         httpd.shutdown()
         thread.join(timeout=10)
@@ -244,6 +245,10 @@ def test_rejected_identity_number_leaves_no_trace(
     assert not any(n in json.dumps(body).encode() for n in needles)
     assert sorted(p for p in blobs.rglob("*") if p.is_file()) == before
     assert _files_containing(server.instance, needles) == []
+    assert server.dump is not None
+    rows = server.dump()
+    assert number not in rows and spaced not in rows
+    assert "har hatt progresjon" not in rows
     assert number not in caplog.text and spaced not in caplog.text
     status, listed = server.request("GET", "/api/v1/saker", "koordinator")
     assert listed["totalt"] == 0
