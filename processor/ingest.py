@@ -78,7 +78,11 @@ def guard(filename: str, ex: Extracted | None) -> list[Finding]:
     if ex is None:
         return out
     seen = set()
-    for fid, value in ex.fields.items():
+    # One search over all values first (a newline never joins two numbers); only when it hits are
+    # the fields searched one by one to name them.
+    all_values = "\n".join(t for v in ex.fields.values() for t in identity.value_texts(v))
+    fields = ex.fields.items() if identity.contains_identity(all_values) else ()
+    for fid, value in fields:
         if any(identity.contains_identity(t) for t in identity.value_texts(value)):
             label = _label(fid)
             if label is not None:
@@ -86,8 +90,11 @@ def guard(filename: str, ex: Extracted | None) -> list[Finding]:
             elif "document" not in seen:  # not our field id: it may hold the number, never name it
                 seen.add("document")
                 out.append(finding("IDENTITY_FOUND", None, _identity_message("document")))
+    by_kind: dict[str, list[str]] = {}
     for kind, text in ex.texts:
-        if kind not in seen and identity.contains_identity(text):
+        by_kind.setdefault(kind, []).append(text)
+    for kind, texts in by_kind.items():
+        if kind not in seen and identity.contains_identity("\n".join(texts)):
             seen.add(kind)
             out.append(finding("IDENTITY_FOUND", None, _identity_message(kind)))
     return out
