@@ -85,15 +85,16 @@ def _shot(driver, name: str) -> None:
 
 
 def _submit(driver, button) -> None:
-    """Click a submit button and wait until the next page has replaced this one."""
-    from selenium.webdriver.support import expected_conditions as ec
+    """Click a submit button and wait until the next page has replaced this one: a marker set on
+    the old document's window is gone once the new document has loaded."""
     from selenium.webdriver.support.ui import WebDriverWait
 
-    old = driver.find_element("tag name", "html")
+    driver.execute_script("window.__gammelSide = true;")
     button.click()
-    WebDriverWait(driver, 15).until(ec.staleness_of(old))
-    WebDriverWait(driver, 15).until(
-        lambda d: d.execute_script("return document.readyState") == "complete"
+    WebDriverWait(driver, 20).until(
+        lambda d: d.execute_script(
+            "return window.__gammelSide === undefined && document.readyState === 'complete'"
+        )
     )
 
 
