@@ -7,18 +7,17 @@ copied from a migrated template database.
 
 from __future__ import annotations
 
-import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy import Engine
 
 from storage import db
 from storage.blobs import FileBlobStore, MemoryBlobStore
 from storage.uow import FakeUnitOfWork, SqlAlchemyUnitOfWork
+from tests import pgutil
 from tests.storage.helpers import NOW
 
 
@@ -43,36 +42,18 @@ def instance(tmp_path: Path, migrated_template: Path) -> Path:
     return folder
 
 
-PG_URL = os.environ.get("SKJEMAMOTTAK_TEST_POSTGRES_URL")
-PG_TEMPLATE = f"skjemamottak_test_template_{os.getpid()}"  # one per test run
-
-
-def _pg_admin() -> Engine:
-    assert PG_URL
-    return create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-
-
-def _pg_url(database: str) -> str:
-    assert PG_URL
-    return make_url(PG_URL).set(database=database).render_as_string(hide_password=False)
-
-
 @pytest.fixture(scope="session")
 def pg_template() -> Iterator[str]:
-    admin = _pg_admin()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_TEMPLATE}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{PG_TEMPLATE}"'))
-    db.upgrade(_pg_url(PG_TEMPLATE))
-    yield PG_TEMPLATE
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_TEMPLATE}" WITH (FORCE)'))
-    admin.dispose()
+    """A migrated database that every PostgreSQL test copies (CREATE DATABASE … TEMPLATE)."""
+    name = pgutil.create_database()
+    db.upgrade(pgutil.url_for(name))
+    yield name
+    pgutil.drop_database(name)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def backend(request: pytest.FixtureRequest) -> str:
-    if request.param == "postgresql" and not PG_URL:
+    if request.param == "postgresql" and not pgutil.available():
         pytest.skip("no PostgreSQL server: set SKJEMAMOTTAK_TEST_POSTGRES_URL (see .ci/run)")
     return request.param
 
@@ -84,19 +65,13 @@ def engine(backend: str, instance: Path, request: pytest.FixtureRequest) -> Iter
         yield eng
         eng.dispose()
         return
-    template = request.getfixturevalue("pg_template")
-    name = f"skjemamottak_test_{uuid.uuid4().hex[:12]}"
-    admin = _pg_admin()
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    eng = db.make_engine(_pg_url(name))
+    name = pgutil.create_database(request.getfixturevalue("pg_template"))
+    eng = db.make_engine(pgutil.url_for(name))
     try:
         yield eng
     finally:
         eng.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        pgutil.drop_database(name)
 
 
 @pytest.fixture

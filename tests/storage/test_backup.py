@@ -7,7 +7,6 @@ PostgreSQL → SQLite and PostgreSQL → PostgreSQL.
 from __future__ import annotations
 
 import json
-import uuid
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +24,7 @@ from storage.crypto import EncryptedFileBlobStore, Keyring
 from storage.models import Base, Case, User
 from storage.models_minihta import SEARCH_TABLE, Publication
 from storage.uow import SqlAlchemyUnitOfWork
-from tests.storage.conftest import PG_URL, _pg_admin, _pg_url
+from tests import pgutil
 from tests.storage.helpers import (
     HF_OUS,
     KOORDINATOR,
@@ -71,20 +70,15 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
         yield eng
         eng.dispose()
         return
-    if not PG_URL:
+    if not pgutil.available():
         pytest.skip("no PostgreSQL server: set SKJEMAMOTTAK_TEST_POSTGRES_URL (see .ci/run)")
-    name = f"skjemamottak_restore_{uuid.uuid4().hex[:12]}"
-    admin = _pg_admin()
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    eng = db.make_engine(_pg_url(name))
+    name = pgutil.create_database()
+    eng = db.make_engine(pgutil.url_for(name))
     try:
         yield eng
     finally:
         eng.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        pgutil.drop_database(name)
 
 
 @pytest.fixture
