@@ -20,7 +20,6 @@ from datetime import date, datetime
 from functools import cache, partial
 from xml.sax.saxutils import escape
 
-from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase.pdfmetrics import registerFontFamily, stringWidth
@@ -35,7 +34,8 @@ from reportlab.platypus import (
 )
 
 from forms.catalog import Field, FormDef, Repeat, get_form, registry
-from forms.templates.pdf import Fonts, fonts
+from forms.templates.pdf import ACCENT, GREY, INK, RULE, Fonts, fonts
+from forms.templates.pdf import FIELD_BG as LABEL_BG
 
 PAGE_W, PAGE_H = A4
 MARGIN_X = 48.0
@@ -44,11 +44,7 @@ MARGIN_BOTTOM = 62.0
 CONTENT_W = PAGE_W - 2 * MARGIN_X
 LABEL_W = 170.0
 
-INK = HexColor("#1a1a1a")
-ACCENT = HexColor("#1f3b5c")
-GREY = HexColor("#5f6368")
-RULE = HexColor("#c9d1da")
-LABEL_BG = HexColor("#f3f6fa")
+# one palette for the templates and the rendered documents (forms.templates.pdf)
 
 EMPTY = "–"  # shown for an empty field
 NBSP = "\u00a0"  # digit grouping and before "kr": never broken across lines
