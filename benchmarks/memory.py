@@ -4,7 +4,8 @@ Each file is checked in a fresh subprocess, which reports its peak resident set 
 (`VmHWM` in /proc/self/status) after the imports (the baseline: the interpreter
 with the pipeline loaded and the file read into memory) and after `ingest`. The files are built
 here: a zip bomb DOCX (the template DOCX with `word/document.xml` replaced by a part that inflates
-to `--bomb-mib` MiB) and a Del 2 PDF padded to just under 20 MiB with a large stream.
+to `--bomb-mib` MiB, once honest and once with a lying size), a PDF whose form sits in an
+object stream that inflates to `--bomb-mib` MiB, and a Del 2 PDF padded to just under 20 MiB with a large stream.
 
 Run: `python -m benchmarks.memory [--bomb-mib 1024]`. Prints a table; asserts nothing.
 """
@@ -22,6 +23,8 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
+
+from tests import hostile_pdf
 
 ROOT = Path(__file__).resolve().parents[1]
 MIB = 1024 * 1024
@@ -164,6 +167,11 @@ def rows(quick: bool = False, bomb_mib: int | None = None) -> list[Row]:
             lying_zip_bomb_docx(bomb_mib),
         ),
         ("stor PDF (20 MiB)", "stor.pdf", large_pdf()),
+        (
+            f"PDF-bombe i objektstrøm ({bomb_mib} MiB utpakket)",
+            "bombe.pdf",
+            hostile_pdf.object_stream_bomb(bomb_mib * MIB),
+        ),
     ]
     for label, name, data in cases:
         m = measure(name, data)

@@ -10,6 +10,9 @@ from __future__ import annotations
 import io
 import json
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from pypdf import PdfReader, PdfWriter
@@ -18,14 +21,16 @@ from pypdf.generic import (
     DecodedStreamObject,
     DictionaryObject,
     NameObject,
+    StreamObject,
     TextStringObject,
 )
 
 from forms.catalog import get_form
 from forms.templates.docx import build_docx
-from processor.extract_pdf import extract_pdf
+from processor.extract_pdf import DECODE_LIMIT, extract_pdf
 from processor.findings import CODES, Limits
 from processor.ingest import ingest
+from tests import hostile_pdf
 from tests.conftest import TODAY
 from tests.spec_support import (
     DEL2_VALUES,
@@ -202,6 +207,11 @@ def _blank_pdf(acroform: dict | None = None) -> bytes:
     writer = PdfWriter()
     writer.add_blank_page(612, 792)
     if acroform is not None:
+        # A stream is only valid as an indirect object (ISO 32000-1 7.3.8).
+        acroform = {
+            k: writer._add_object(v) if isinstance(v, StreamObject) else v
+            for k, v in acroform.items()
+        }
         writer._root_object[NameObject("/AcroForm")] = DictionaryObject(acroform)
     out = io.BytesIO()
     writer.write(out)
@@ -391,3 +401,57 @@ def test_mutated_pdfs_never_raise_and_always_say_why(flat_pdf, hier_pdf):
             assert all(f.code in CODES and f.message for f in result.errors)
             json.dumps(result.to_dict())
     assert "rejected" in seen
+
+
+# ---- decompression bombs (FORMS.md section 8: FILE_CORRUPT beyond decompression limits) --------
+
+
+@pytest.mark.parametrize("kind", ["objstm", "metadata", "value"])
+def test_hostile_pdf_builders_make_readable_forms_when_small(kind):
+    """The bomb builders write valid PDFs: with a 1 KiB stream, the field is read."""
+    out = extract_pdf(hostile_pdf.small_forms()[kind], Limits())
+    assert out.fields in ({"soknad.helseforetak": "OUS"}, {"pasient.diagnose": "C34"})
+
+
+@pytest.mark.parametrize(
+    "build",
+    [hostile_pdf.object_stream_bomb, hostile_pdf.metadata_bomb, hostile_pdf.value_stream_bomb],
+)
+def test_pdf_decompression_bomb_is_refused(build):
+    data = build(2 * DECODE_LIMIT)
+    assert len(data) < DECODE_LIMIT // 100  # a small file...
+    status, found = codes("del2.pdf", data)  # ...that would inflate to twice the limit
+    assert (status, found) == ("rejected", {"FILE_CORRUPT"})
+
+
+def test_pdf_bomb_never_inflates_in_memory(tmp_path):
+    """A 256 MiB object-stream bomb is refused in a fresh process whose peak RSS stays far below
+    what inflating it would take."""
+    bomb = 256 * 2**20
+    path = tmp_path / "bomb.pdf"
+    path.write_bytes(hostile_pdf.object_stream_bomb(bomb))
+    script = (
+        "import sys\n"
+        "from processor.extract_pdf import extract_pdf\n"
+        "from processor.findings import Limits, Refusal\n"
+        "data = open(sys.argv[1], 'rb').read()\n"
+        "try:\n"
+        "    extract_pdf(data, Limits())\n"
+        "    print('accepted')\n"
+        "except Refusal as r:\n"
+        "    print(r.finding.code)\n"
+        # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across fork + exec (the parent's peak).
+        "status = open('/proc/self/status').read().split('VmHWM:')[1]\n"
+        "print(status.split()[0])\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert proc.returncode == 0, proc.stderr
+    code, peak_kib = proc.stdout.split()
+    assert code == "FILE_CORRUPT"
+    assert int(peak_kib) * 1024 < bomb / 2

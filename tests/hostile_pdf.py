@@ -1,0 +1,101 @@
+"""Decompression bombs in PDF form files, built byte by byte (no PDF library would write them).
+
+Used by tests/test_forms_pdf.py and benchmarks/memory.py. Each bomb is a small file whose
+FlateDecode stream inflates to `inflated` bytes of spaces; the builder never holds the inflated
+data (it compresses 1 MiB at a time).
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+_FIELD = b"<< /T (soknad.helseforetak) /FT /Tx /V (OUS) >>"
+
+
+def _deflate(head: bytes, inflated: int) -> bytes:
+    comp = zlib.compressobj(9)
+    parts = [comp.compress(head)]
+    chunk = b" " * (1 << 20)
+    for _ in range(max(0, inflated - len(head)) >> 20):
+        parts.append(comp.compress(chunk))
+    parts.append(comp.flush())
+    return b"".join(parts)
+
+
+class _Writer:
+    def __init__(self, version: bytes = b"1.5") -> None:
+        self.out = bytearray(b"%PDF-" + version + b"\n%\xe2\xe3\xcf\xd3\n")
+        self.offsets: dict[int, int] = {}
+
+    def obj(self, num: int, text: bytes) -> None:
+        self.offsets[num] = len(self.out)
+        self.out.extend(b"%d 0 obj\n" % num + text + b"\nendobj\n")
+
+    def stream(self, num: int, entries: bytes, data: bytes) -> None:
+        head = b"<< %s /Length %d >>\nstream\n" % (entries, len(data))
+        self.obj(num, head + data + b"\nendstream")
+
+    def classic_trailer(self, size: int, root: int = 1) -> bytes:
+        xref_at = len(self.out)
+        self.out.extend(b"xref\n0 %d\n0000000000 65535 f \n" % size)
+        for n in range(1, size):
+            self.out.extend(b"%010d 00000 n \n" % self.offsets[n])
+        self.out.extend(b"trailer\n<< /Size %d /Root %d 0 R >>\n" % (size, root))
+        self.out.extend(b"startxref\n%d\n%%%%EOF\n" % xref_at)
+        return bytes(self.out)
+
+
+def _page_tree(w: _Writer, acroform: bytes, extra: bytes = b"") -> None:
+    w.obj(1, b"<< /Type /Catalog /Pages 2 0 R /AcroForm " + acroform + extra + b" >>")
+    w.obj(2, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>")
+    w.obj(3, b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << >> >>")
+
+
+def object_stream_bomb(inflated: int) -> bytes:
+    """The only field sits in a compressed object stream padded to `inflated` bytes."""
+    w = _Writer()
+    _page_tree(w, b"<< /Fields [4 0 R] >>")
+    header = b"4 0 "
+    w.stream(
+        5,
+        b"/Type /ObjStm /N 1 /First %d /Filter /FlateDecode" % len(header),
+        _deflate(header + _FIELD, inflated),
+    )
+    rows = [struct.pack(">BIH", 0, 0, 65535)]
+    rows += [struct.pack(">BIH", 1, w.offsets[n], 0) for n in (1, 2, 3)]
+    rows.append(struct.pack(">BIH", 2, 5, 0))  # object 4: index 0 of object stream 5
+    rows.append(struct.pack(">BIH", 1, w.offsets[5], 0))
+    xref_at = len(w.out)
+    rows.append(struct.pack(">BIH", 1, xref_at, 0))
+    data = b"".join(rows)
+    w.stream(6, b"/Type /XRef /Size 7 /W [1 4 2] /Root 1 0 R", data)
+    w.out.extend(b"startxref\n%d\n%%%%EOF\n" % xref_at)
+    return bytes(w.out)
+
+
+def metadata_bomb(inflated: int) -> bytes:
+    """A valid one-field form whose XMP metadata stream inflates to `inflated` bytes."""
+    w = _Writer()
+    _page_tree(w, b"<< /Fields [4 0 R] >>", b" /Metadata 5 0 R")
+    w.obj(4, _FIELD)
+    w.stream(5, b"/Type /Metadata /Subtype /XML /Filter /FlateDecode", _deflate(b"", inflated))
+    return w.classic_trailer(6)
+
+
+def value_stream_bomb(inflated: int) -> bytes:
+    """A text field whose value is a stream (allowed for long text) that inflates to `inflated`."""
+    w = _Writer()
+    _page_tree(w, b"<< /Fields [4 0 R] >>")
+    w.obj(4, b"<< /T (pasient.diagnose) /FT /Tx /V 5 0 R >>")
+    w.stream(5, b"/Filter /FlateDecode", _deflate(b"C34", inflated))
+    return w.classic_trailer(6)
+
+
+def small_forms() -> dict[str, bytes]:
+    """The same three files with a harmless 1 KiB stream: they must be read, not refused."""
+    return {
+        "objstm": object_stream_bomb(1024),
+        "metadata": metadata_bomb(1024),
+        "value": value_stream_bomb(1024),
+    }
