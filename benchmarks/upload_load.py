@@ -1,13 +1,16 @@
 """Upload load benchmark (issue 9): Del 2 PDFs through the real server on 127.0.0.1.
 
-Starts `python -m web.cli serve --workers 2` on a free port in a temporary instance (SQLite, rate
-limit off), creates an hf user and a token with the CLI, pre-builds distinct Del 2 PDFs (distinct
-reference numbers), and lets 16 client threads with keep-alive connections upload them. The loop
-is bounded by count and by a time limit and only ever talks to 127.0.0.1. Baseline in the same
-run: `GET /healthz` under the same concurrency. The server's process group is killed at the end.
+Starts `python -m web.cli serve --workers 2 --threads 4` on a free port in a temporary instance
+(SQLite, or a fresh PostgreSQL database when `--backend postgresql`; rate limit off), creates an
+hf user and a token with the CLI, pre-builds distinct Del 2 PDFs (distinct reference numbers), and
+lets 16 client threads with keep-alive connections upload them. The loop is bounded by count and
+by a time limit and only ever talks to 127.0.0.1. Baseline in the same run: `GET /healthz` under
+the same concurrency. Also reported: the CPU seconds the server's processes and the load client
+spent per upload (from /proc), which bound the throughput the machine's cores allow. The server's
+process group is killed at the end.
 
-Run: `python -m benchmarks.upload_load [--uploads 2000] [--clients 16] [--quick]`. Prints a table;
-asserts nothing.
+Run: `python -m benchmarks.upload_load [--uploads 2000] [--clients 16] [--workers 2]
+[--threads 4] [--backend sqlite|postgresql]`. Prints JSON; asserts nothing.
 """
 
 from __future__ import annotations
@@ -34,9 +37,11 @@ from forms.templates import build
 from tests.fillers import sample_values
 
 ROOT = Path(__file__).resolve().parents[1]
+PG_ENV = "SKJEMAMOTTAK_TEST_POSTGRES_URL"
 HOST = "127.0.0.1"  # the only address this script ever connects to
 HF = "OUS"
 PLACEHOLDER = "N00000"
+WORKERS, THREADS = 2, 4  # gunicorn processes and threads per process for the measurement
 BASES = 8  # distinct base PDFs (different dates and costs); each is patched to many references
 
 
@@ -93,10 +98,47 @@ def _multipart(name: str, data: bytes) -> tuple[bytes, str]:
     return head + data + f"\r\n--{boundary}--\r\n".encode(), boundary
 
 
+def group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU seconds of every live process in process group `pgid` (Linux /proc):
+    the server's master and its workers."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            raw = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = raw[raw.rindex(")") + 2 :].split()  # after "pid (comm) "
+        if int(fields[2]) == pgid:  # field 5 of stat: pgrp
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
 @contextmanager
-def server(workers: int = 2) -> Iterator[tuple[int, str]]:
-    """A running server in a temporary instance: yields (port, token of an hf user)."""
-    with tempfile.TemporaryDirectory() as tmp:
+def _database(backend: str) -> Iterator[str | None]:
+    """None for the instance's SQLite file, or the URL of a fresh PostgreSQL database (dropped
+    afterwards) on the server named by SKJEMAMOTTAK_TEST_POSTGRES_URL."""
+    if backend == "sqlite":
+        yield None
+        return
+    from tests import pgutil
+
+    name = pgutil.create_database()
+    try:
+        yield pgutil.url_for(name)
+    finally:
+        pgutil.drop_database(name)
+
+
+@contextmanager
+def server(
+    workers: int = 2, threads: int = 4, backend: str = "sqlite"
+) -> Iterator[tuple[int, str, int]]:
+    """A running server in a temporary instance: yields (port, token of an hf user, process
+    group of the server)."""
+    with tempfile.TemporaryDirectory() as tmp, _database(backend) as url:
         env = {
             **os.environ,
             "SKJEMAMOTTAK_INSTANCE": str(Path(tmp) / "instance"),
@@ -104,6 +146,8 @@ def server(workers: int = 2) -> Iterator[tuple[int, str]]:
             "SKJEMAMOTTAK_SECRET_KEY": "benchmark",
         }
         env.pop("SKJEMAMOTTAK_DATABASE_URL", None)
+        if url:
+            env["SKJEMAMOTTAK_DATABASE_URL"] = url
         _cli(env, "db", "upgrade")
         _cli(env, "user", "add", "hf-ous", "--role", "hf", "--hf", HF)
         token = _cli(env, "token", "create", "hf-ous").splitlines()[-1].strip()
@@ -120,6 +164,8 @@ def server(workers: int = 2) -> Iterator[tuple[int, str]]:
                 str(port),
                 "--workers",
                 str(workers),
+                "--threads",
+                str(threads),
             ],
             cwd=ROOT,
             env=env,
@@ -140,7 +186,7 @@ def server(workers: int = 2) -> Iterator[tuple[int, str]]:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise SystemExit("the server did not start")
                 time.sleep(0.2)
-            yield port, token
+            yield port, token, proc.pid
         finally:
             try:
                 os.killpg(proc.pid, signal.SIGTERM)
@@ -219,9 +265,17 @@ def load(
     }
 
 
-def measure(uploads: int, clients: int, time_limit: float) -> tuple[dict, dict]:
+def measure(
+    uploads: int,
+    clients: int,
+    time_limit: float,
+    *,
+    workers: int = WORKERS,
+    threads: int = THREADS,
+    backend: str = "sqlite",
+) -> tuple[dict, dict]:
     pdfs = del2_pdfs(uploads)
-    with server() as (port, token):
+    with server(workers, threads, backend) as (port, token, pgid):
         auth = {"Authorization": f"Bearer {token}"}
         health = [("GET", "/healthz", None, {})] * max(uploads // 2, 200)
         load(port, token, health[:100], clients, 30, 200)  # warm-up: workers, connections
@@ -231,15 +285,30 @@ def measure(uploads: int, clients: int, time_limit: float) -> tuple[dict, dict]:
             body, boundary = _multipart(f"del2-{i}.pdf", pdf)
             headers = {**auth, "Content-Type": f"multipart/form-data; boundary={boundary}"}
             posts.append(("POST", "/api/v1/innsendinger", body, headers))
+        server_before, client_before = group_cpu_seconds(pgid), time.process_time()
         up = load(port, token, posts, clients, time_limit, 201)
+        n = max(up["n"], 1)
+        up["server_cpu_ms"] = (group_cpu_seconds(pgid) - server_before) / n * 1000
+        up["client_cpu_ms"] = (time.process_time() - client_before) / n * 1000
     return base, up
 
 
 def rows(quick: bool = False) -> list[tuple[str, str, str, str, bool | None]]:
-    """(figure, value, baseline, target, met) rows for `benchmarks.run_all`."""
+    """(figure, value, baseline, target, met) rows for `benchmarks.run_all`: SQLite, and
+    PostgreSQL when SKJEMAMOTTAK_TEST_POSTGRES_URL names a server."""
     uploads, limit = (300, 90.0) if quick else (2000, 300.0)
     clients = 16
-    base, up = measure(uploads, clients, limit)
+    backends = ["sqlite"] + (["postgresql"] if os.environ.get(PG_ENV) else [])
+    out: list[tuple[str, str, str, str, bool | None]] = []
+    for backend in backends:
+        base, up = measure(uploads, clients, limit, backend=backend)
+        out.extend(_rows(backend, uploads, clients, base, up))
+    return out
+
+
+def _rows(
+    backend: str, uploads: int, clients: int, base: dict, up: dict
+) -> list[tuple[str, str, str, str, bool | None]]:
     met = up["p95"] <= 0.150 and up["errors"] == 0 and up["n"] == uploads
     value = (
         f"p50 {up['p50'] * 1000:.0f} / p95 {up['p95'] * 1000:.0f} / p99 {up['p99'] * 1000:.0f} ms,"
@@ -250,10 +319,27 @@ def rows(quick: bool = False) -> list[tuple[str, str, str, str, bool | None]]:
         f"GET /healthz p50 {base['p50'] * 1000:.1f} / p95 {base['p95'] * 1000:.1f} ms"
         f" ({base['per_second']:.0f}/s)"
     )
-    label = f"opplasting Del 2-PDF, {clients} klienter, {uploads} stk, 127.0.0.1"
-    out = [(label, value, baseline, "p95 <= 150 ms, 0 feil", met)]
+    db = "SQLite" if backend == "sqlite" else "PostgreSQL"
+    label = (
+        f"{db}: opplasting Del 2-PDF, {clients} klienter, {uploads} stk, 127.0.0.1"
+        f" ({WORKERS} prosesser × {THREADS} tråder)"
+    )
+    out: list[tuple[str, str, str, str, bool | None]] = [
+        (label, value, baseline, "p95 <= 150 ms, 0 feil", met)
+    ]
+    cores = os.cpu_count() or 1
+    cpu_ms = max(up["server_cpu_ms"] + up["client_cpu_ms"], 1e-9)
+    out.append(
+        (
+            f"{db}: CPU per opplasting (tjener / lastklient)",
+            f"{up['server_cpu_ms']:.1f} ms / {up['client_cpu_ms']:.1f} ms",
+            f"{cores} kjerner gir høyst {cores * 1000 / cpu_ms:.0f} opplastinger/s",
+            "",
+            None,
+        )
+    )
     if up["first_error"]:
-        out.append(("første feil", up["first_error"][:60], "", "", None))
+        out.append((f"{db}: første feil", up["first_error"][:60], "", "", None))
     return out
 
 
@@ -262,8 +348,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--uploads", type=int, default=2000)
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--time-limit", type=float, default=300.0, help="seconds for the upload loop")
+    ap.add_argument("--workers", type=int, default=WORKERS)
+    ap.add_argument("--threads", type=int, default=THREADS)
+    ap.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     args = ap.parse_args(argv)
-    base, up = measure(args.uploads, args.clients, args.time_limit)
+    base, up = measure(
+        args.uploads,
+        args.clients,
+        args.time_limit,
+        workers=args.workers,
+        threads=args.threads,
+        backend=args.backend,
+    )
     print(json.dumps({"healthz": base, "upload": up}, indent=2))
     return 0
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from storage import audit as audit_log
 from storage.models import ApiToken, AuditEvent, Blob, Case, MinihtaSequence, User, UserRole
@@ -214,9 +214,16 @@ class SqlAlchemyTokenRepository(AbstractTokenRepository):
         self.session.add(token)
 
     def get_by_hash(self, token_sha256: str) -> ApiToken | None:
-        return self.session.scalars(
-            select(ApiToken).where(ApiToken.token_sha256 == token_sha256)
-        ).one_or_none()
+        # one query for the token, its user and the user's roles (every API call asks this)
+        return (
+            self.session.scalars(
+                select(ApiToken)
+                .where(ApiToken.token_sha256 == token_sha256)
+                .options(joinedload(ApiToken.user).joinedload(User.role_rows))
+            )
+            .unique()
+            .one_or_none()
+        )
 
 
 class SqlAlchemyAuditRepository(AbstractAuditRepository):

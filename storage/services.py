@@ -13,7 +13,7 @@ import logging
 import math
 import secrets
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import PurePath
 from typing import Any
 
@@ -54,6 +54,8 @@ CONTENT_TYPES = {
 # where each case-opening form names its HF
 HF_FIELD = {DEL2: ("soknad", "helseforetak"), MINIHTA: ("generelt", "helseforetak")}
 UPLOAD_ATTEMPTS = 3
+# `last_used_at` of a bearer token is written at most this often (see authenticate_token)
+TOKEN_USE_RESOLUTION = timedelta(minutes=5)
 DECIDED = "avgjort"  # a decided case is read-only (WORKFLOW.md section 5)
 MAX_REASON_CHARS = 5000
 
@@ -601,16 +603,24 @@ def create_token(uow: AbstractUnitOfWork, username: str, *, actor: str = "system
 
 
 def authenticate_token(uow: AbstractUnitOfWork, token: str) -> Actor | None:
-    """The active user the bearer token belongs to (and marks the token used), or None."""
+    """The active user the bearer token belongs to, or None.
+
+    Marks the token used at most once per `TOKEN_USE_RESOLUTION`: writing `last_used_at` on
+    every request would make every API call a write transaction (on SQLite one writer at a time,
+    with an fsync), for a time nobody needs to the second.
+    """
     if not token:
         return None
     with uow:
         row = uow.tokens.get_by_hash(hash_token(token))
         if row is None or not row.user.active:
             return None
-        row.last_used_at = uow.now()
         actor = Actor.of(row.user)
-        uow.commit()
+        now = uow.now()
+        last = row.last_used_at
+        if last is None or now - last >= TOKEN_USE_RESOLUTION or now < last:
+            row.last_used_at = now
+            uow.commit()
     return actor
 
 

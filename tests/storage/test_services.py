@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
 from storage import services
+from storage.blobs import MemoryBlobStore
 from storage.errors import DomainError
 from storage.models import Case
 from storage.repository import FakeCaseRepository
@@ -19,6 +20,7 @@ from tests.storage.helpers import (
     HF_OUS_2,
     HF_STO,
     KOORDINATOR,
+    NOW,
     PRISKONTROLL,
     REFERENCE,
     TODAY,
@@ -403,3 +405,26 @@ def test_users_tokens_and_passwords(fake_uow: FakeUnitOfWork) -> None:
     assert services.authenticate_password(fake_uow, "arkiv", "") is None
     assert services.authenticate_password(fake_uow, "ingen", "x") is None
     assert [e.action for e in fake_uow.audit.events] == ["user.add", "user.add", "token.create"]
+
+
+def test_token_use_is_recorded_at_most_once_per_resolution():
+    """`last_used_at` moves when the token is first used and again only after
+    TOKEN_USE_RESOLUTION; the uses in between are read-only (no commit)."""
+    now = [NOW]
+    uow = FakeUnitOfWork(blobs=MemoryBlobStore(), clock=lambda: now[0])
+    services.add_user(uow, "arkiv", roles=["hf"], hf="OUS")
+    token = services.create_token(uow, "arkiv")
+    [stored] = uow.tokens.tokens.values()
+    assert stored.last_used_at is None
+
+    before = uow.commits
+    assert services.authenticate_token(uow, token) is not None
+    assert stored.last_used_at == NOW and uow.commits == before + 1
+
+    now[0] = NOW + services.TOKEN_USE_RESOLUTION - timedelta(seconds=1)
+    assert services.authenticate_token(uow, token) is not None
+    assert stored.last_used_at == NOW and uow.commits == before + 1
+
+    now[0] = NOW + services.TOKEN_USE_RESOLUTION
+    assert services.authenticate_token(uow, token) is not None
+    assert stored.last_used_at == now[0] and uow.commits == before + 2
