@@ -6,8 +6,10 @@ reading their histories: counts and group totals with SQL `GROUP BY`. The per-st
 are rows of their own (`case_figure_stages`: case, state, calendar days, working days), so the
 medians per stage read two integer columns, never a JSON document per case. A row remembers the case's `version` and `updated_at` it was computed
 from; `storage.figures.refresh` recomputes only the rows that are missing or older than their case.
-`figures_generation` is one row whose counter rises with every refresh that changed rows, so a
-process can tell whether its cached aggregates are still current.
+`figures_generation` is one row whose counter rises with every refresh that found the cases
+changed, so a process can tell whether its cached aggregates are still current; it also keeps the
+fingerprint of the `cases` table that refresh checked (`cases_marker`), so a request while
+nothing changed costs one aggregate over an index instead of the join that finds stale rows.
 """
 
 from __future__ import annotations
@@ -94,9 +96,13 @@ class CaseFigureStage(Base):
 
 
 class FiguresGeneration(Base):
-    """A single row (`id = 1`): raised by every refresh that wrote rows."""
+    """A single row (`id = 1`): the generation, raised by every refresh that found the cases
+    changed, and the marker of the cases that refresh checked."""
 
     __tablename__ = "figures_generation"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     generation: Mapped[int] = mapped_column(Integer, default=0)
+    # `storage.figures.cases_marker` when the last refresh found every row current (migration
+    # 0004): while the cases give the same marker, a refresh has nothing to look for
+    cases_marker: Mapped[str | None] = mapped_column(String(100), default=None)

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import io
 import json
+from collections import Counter
 from datetime import UTC, date, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from processor.statistics import (
@@ -23,6 +26,7 @@ from processor.statistics import (
     flow,
     public_figures,
     summarise,
+    summarise_counts,
     to_xlsx,
 )
 
@@ -321,6 +325,23 @@ def test_median_and_inclusive_p90(values, median, p90):
 
 def test_summary_of_nothing_is_empty():
     assert summarise([]) == {"median": None, "p90": None, "antall": 0}
+    assert summarise_counts({}) == summarise([])
+    assert summarise_counts({4: 0}) == summarise([])
+
+
+@pytest.mark.parametrize(
+    "values",
+    [list(range(1, 11)), [1, 100], [30, 2, 4, 4, 5, 7, 9, 10, 12, 15, 60], [3], [0, 0, 7]],
+)
+def test_summary_of_a_count_table_is_the_summary_of_its_values(values):
+    assert summarise_counts(Counter(values)) == summarise(values)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.integers(0, 400), st.integers(0, 40), max_size=30))
+def test_summary_of_any_count_table_equals_the_expanded_list(counts):
+    values = [value for value, n in counts.items() for _ in range(n)]
+    assert summarise_counts(counts) == summarise(values)
 
 
 # ---- filters -------------------------------------------------------------------------------------

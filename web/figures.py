@@ -8,7 +8,9 @@
   groups be found by subtraction).
 
 Charts are rendered once per cached figures (they cost more than the aggregation). A page
-refreshes the figures rows once; its second figures (the filter choices) are read without.
+refreshes the figures rows once; the filter choices are read without (from the unfiltered
+figures when cached, else from the distinct values of the rows: a filtered page does not
+compute the unfiltered figures just for its choices).
 """
 
 from __future__ import annotations
@@ -141,7 +143,8 @@ def _charts(key: tuple[Any, ...], stats: dict[str, Any]) -> dict[str, str]:
 
 
 def _facets() -> dict[str, list[str]]:
-    return store.facets(_figures(Filters(), refresh=False).stats)
+    """The filter choices; after `_figures` (it refreshed), so read without refreshing."""
+    return store.filter_choices(storage().uow())
 
 
 def _xlsx(stats: dict[str, Any], name: str) -> Response:

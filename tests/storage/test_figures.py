@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, delete, select, update
 
 from benchmarks.figures import synthetic_cases
 from benchmarks.figures_http import insert_histories, storable
@@ -15,7 +15,7 @@ from processor.statistics import CaseHistory, Filters, Transition, aggregate, co
 from storage import figures
 from storage.models import Case
 from storage.models import Transition as TransitionRow
-from storage.models_figures import CaseFigure, CaseFigureStage
+from storage.models_figures import CaseFigure, CaseFigureStage, FiguresGeneration
 from storage.uow import SqlAlchemyUnitOfWork
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -216,3 +216,92 @@ def test_a_refresh_that_wrote_rows_warms_the_unfiltered_figures(
     assert figures.refresh(sql_uow).refreshed == 4
     assert list(figures._cache.items.values()) == [compute(cases)]
     assert figures.refresh(sql_uow).refreshed == 0
+
+
+def _counting_stale_check(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the calls of `stale_case_ids` (the join over every case) from here on."""
+    calls: list[int] = []
+    check = figures.stale_case_ids
+
+    def counted(session):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return check(session)
+
+    monkeypatch.setattr(figures, "stale_case_ids", counted)
+    return calls
+
+
+def test_nothing_changed_means_no_search_for_stale_rows(
+    engine: Engine, sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _seed(engine, hand_made())
+    first = figures.refresh(sql_uow)
+    calls = _counting_stale_check(monkeypatch)
+    before = figures.figures(sql_uow).stats
+    again = figures.refresh(sql_uow)
+    assert (again.refreshed, again.generation) == (0, first.generation)
+    assert calls == []
+    # a write straight to `cases` that only raises the version (no audit, no updated_at)
+    with sql_uow:
+        sql_uow.session.execute(
+            update(Case).where(Case.id == "A-3").values(version=Case.version + 1)
+        )
+        sql_uow.commit()
+    after = figures.refresh(sql_uow)
+    assert calls == [1]
+    assert (after.refreshed, after.generation) == (1, first.generation + 1)
+    assert figures.figures(sql_uow).stats == before  # same history, the same figures
+    assert figures.refresh(sql_uow).refreshed == 0
+    assert calls == [1]
+
+
+def test_a_deleted_case_leaves_the_cached_figures(
+    engine: Engine, sql_uow: SqlAlchemyUnitOfWork
+) -> None:
+    cases = _seed(engine, hand_made())
+    assert figures.figures(sql_uow).stats["saker_totalt"] == 4
+    with sql_uow:
+        sql_uow.session.execute(delete(CaseFigure).where(CaseFigure.case_id == "A-2"))
+        sql_uow.session.execute(delete(TransitionRow).where(TransitionRow.case_id == "A-2"))
+        sql_uow.session.execute(delete(Case).where(Case.id == "A-2"))
+        sql_uow.commit()
+    got = figures.figures(sql_uow).stats
+    assert got == compute([c for c in cases if c.id != "A-2"])
+
+
+def test_a_refresh_racing_another_keeps_no_marker(
+    engine: Engine, sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refresh that committed in between may have written rows from an older read of the
+    cases: the marker is not kept, so the next request looks for stale rows again."""
+    _seed(engine, hand_made())
+    figures.refresh(sql_uow)
+    with sql_uow:
+        generation, marker = figures._state(sql_uow.session)
+        assert marker == figures.cases_marker(sql_uow.session)
+        sql_uow.session.execute(
+            update(FiguresGeneration).values(generation=FiguresGeneration.generation + 1)
+        )  # the other refresh
+        assert figures._record(sql_uow.session, generation, marker, bump=1) == generation + 2
+        assert figures._state(sql_uow.session) == (generation + 2, None)
+        sql_uow.commit()
+    calls = _counting_stale_check(monkeypatch)
+    assert figures.refresh(sql_uow).refreshed == 0
+    assert calls == [1]
+    assert figures.refresh(sql_uow).refreshed == 0
+    assert calls == [1]
+
+
+def test_filter_choices_are_the_facets_of_the_unfiltered_figures(
+    engine: Engine, sql_uow: SqlAlchemyUnitOfWork
+) -> None:
+    cases = _seed(engine, hand_made() + synthetic_cases(200, seed=4))
+    figures.refresh(sql_uow, warm=False)
+    figures.clear_cache()
+    from_rows = figures.filter_choices(sql_uow)  # the unfiltered figures are not cached
+    cached = list(figures._cache.items)
+    assert cached == [("filter_choices", *figures.figures(sql_uow).key)]
+    assert from_rows == figures.facets(compute(cases))
+    assert figures.filter_choices(sql_uow) == from_rows  # now from the unfiltered figures
+    assert "ikke_oppgitt" not in from_rows["fagomrade"]
+    assert from_rows["ar"] == sorted({str(c.created.year) for c in cases})
