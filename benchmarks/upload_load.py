@@ -134,11 +134,15 @@ def _database(backend: str) -> Iterator[str | None]:
 
 @contextmanager
 def server(
-    workers: int = 2, threads: int = 4, backend: str = "sqlite"
+    workers: int = 2, threads: int = 4, backend: str = "sqlite", log: str | None = None
 ) -> Iterator[tuple[int, str, int]]:
     """A running server in a temporary instance: yields (port, token of an hf user, process
-    group of the server)."""
-    with tempfile.TemporaryDirectory() as tmp, _database(backend) as url:
+    group of the server). `log`: a file for the server's own log (stderr), else discarded."""
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        _database(backend) as url,
+        open(log or os.devnull, "w") as log_file,
+    ):
         env = {
             **os.environ,
             "SKJEMAMOTTAK_INSTANCE": str(Path(tmp) / "instance"),
@@ -170,7 +174,7 @@ def server(
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=log_file,
             start_new_session=True,
         )
         try:
@@ -273,9 +277,10 @@ def measure(
     workers: int = WORKERS,
     threads: int = THREADS,
     backend: str = "sqlite",
+    log: str | None = None,
 ) -> tuple[dict, dict]:
     pdfs = del2_pdfs(uploads)
-    with server(workers, threads, backend) as (port, token, pgid):
+    with server(workers, threads, backend, log) as (port, token, pgid):
         auth = {"Authorization": f"Bearer {token}"}
         health = [("GET", "/healthz", None, {})] * max(uploads // 2, 200)
         load(port, token, health[:100], clients, 30, 200)  # warm-up: workers, connections
@@ -351,6 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=WORKERS)
     ap.add_argument("--threads", type=int, default=THREADS)
     ap.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    ap.add_argument("--server-log", help="write the server's log (stderr) to this file")
     args = ap.parse_args(argv)
     base, up = measure(
         args.uploads,
@@ -359,6 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         workers=args.workers,
         threads=args.threads,
         backend=args.backend,
+        log=args.server_log,
     )
     print(json.dumps({"healthz": base, "upload": up}, indent=2))
     return 0

@@ -7,10 +7,19 @@ PostgreSQL is reached through `postgresql+psycopg://`. Nothing here uses SQLite-
 from __future__ import annotations
 
 import os
+import sqlite3
+import threading
+import time
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, create_engine, event
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: there SQLite's own busy handler orders the writers
+    fcntl = None  # type: ignore[assignment]
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -41,6 +50,134 @@ def blob_path(instance: str | os.PathLike[str] | None = None) -> Path:
     return (Path(instance) if instance is not None else instance_path()) / "blobs"
 
 
+# ---- SQLite write gate ---------------------------------------------------------------------------
+#
+# SQLite lets one writer in at a time. A connection that finds the database locked is put to sleep
+# by SQLite's busy handler in growing steps (1, 2, 5, 10 ... 100 ms) and tries again, so under
+# concurrent uploads a waiting writer sleeps long after the lock is free: the tail latency grows
+# in steps of tens of milliseconds. Python's sqlite3 has no hook for another busy handler. The
+# gate queues writers before SQLite sees them: a thread lock per process, and an advisory lock
+# (flock) on `<database>-writegate` between processes, taken just before a connection's first
+# writing statement and given back as soon as its transaction commits or rolls back. Readers never
+# touch it (WAL lets them read during a write). The gate only orders writers; SQLite's own lock
+# (and busy timeout) still guards the file, also against writers that bypass the gate.
+
+_WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER")
+_GATE_POLL_MAX_S = 0.001  # the longest sleep between two tries of another process's gate
+
+
+def _is_write(statement: str) -> bool:
+    return statement.lstrip()[:8].upper().startswith(_WRITE_VERBS)
+
+
+class WriteGate:
+    """One database file's writer queue (see above). `timeout` seconds, like busy_timeout."""
+
+    def __init__(self, path: Path, timeout: float) -> None:
+        self.path = path
+        self.timeout = timeout
+        self._fd = -1  # opened by the first writer of each process
+        self._lock = threading.Lock()
+        _GATES.add(self)
+
+    def _after_fork(self) -> None:
+        # flock belongs to the open file: a forked worker must open its own, or it would share
+        # the parent's lock; and a thread lock held in the parent at the fork would never open
+        if self._fd >= 0:
+            os.close(self._fd)
+        self._fd = -1
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        """Wait for the gate; `sqlite3.OperationalError("database is locked")` after timeout."""
+        deadline = time.monotonic() + self.timeout
+        if not self._lock.acquire(timeout=self.timeout):
+            raise sqlite3.OperationalError("database is locked")
+        try:
+            if self._fd < 0:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            pause = 0.0001
+            while True:
+                try:
+                    fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise sqlite3.OperationalError("database is locked") from None
+                    time.sleep(pause)
+                    pause = min(pause * 2, _GATE_POLL_MAX_S)
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def release(self) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._lock.release()
+
+
+_GATES: weakref.WeakSet[WriteGate] = weakref.WeakSet()
+
+
+def _reset_gates_after_fork() -> None:
+    for gate in list(_GATES):
+        gate._after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_gates_after_fork)
+
+
+class GatedConnection(sqlite3.Connection):
+    """A sqlite3 connection that gives its `WriteGate` back when its transaction ends."""
+
+    gate: WriteGate | None = None
+    holding = False
+
+    def enter_write(self) -> None:
+        if self.gate is not None and not self.holding:
+            self.gate.acquire()
+            self.holding = True
+
+    def _leave(self) -> None:
+        if self.holding:
+            self.holding = False
+            assert self.gate is not None
+            self.gate.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._leave()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._leave()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._leave()
+
+
+def _install_write_gate(engine: Engine, database: str) -> None:
+    gate = WriteGate(Path(f"{database}-writegate"), BUSY_TIMEOUT_MS / 1000)
+
+    @event.listens_for(engine, "connect")
+    def _attach(dbapi_connection: object, _record: object) -> None:
+        if isinstance(dbapi_connection, GatedConnection):
+            dbapi_connection.gate = gate
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _enter(conn, _cursor, statement, _params, _context, _many) -> None:  # type: ignore[no-untyped-def]
+        dbapi_connection = conn.connection.dbapi_connection
+        if isinstance(dbapi_connection, GatedConnection) and _is_write(statement):
+            dbapi_connection.enter_write()
+
+
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     try:
@@ -57,12 +194,20 @@ def make_engine(url: str | None = None, **kwargs: object) -> Engine:
     url = url or default_url()
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        database = parsed.database
-        if database and database != ":memory:" and not database.startswith("file:"):
+        database = parsed.database or ""
+        file_backed = database not in ("", ":memory:") and not database.startswith("file:")
+        if file_backed:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
+        gated = file_backed and fcntl is not None
         kwargs.setdefault("hide_parameters", True)
+        if gated:
+            connect_args = dict(kwargs.pop("connect_args", None) or {})  # type: ignore[call-overload]
+            connect_args.setdefault("factory", GatedConnection)
+            kwargs["connect_args"] = connect_args
         engine = create_engine(url, **kwargs)  # type: ignore[arg-type]
         event.listen(engine, "connect", _sqlite_pragmas)
+        if gated:
+            _install_write_gate(engine, str(Path(database).resolve()))
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     # SQL parameters would otherwise appear in exception messages and logs
