@@ -85,3 +85,18 @@ def test_compiled_and_reference_validators_agree(samples_dir):
     for v in variants:
         assert fv.is_valid(v) == reference.is_valid(v), v
     assert sum(fv.is_valid(v) for v in variants) == 1
+
+
+def test_warm_compiles_every_forms_validator_once():
+    """`warm()` (called by `serve` before it forks) leaves a compiled validator for every form
+    in the cache, so no request compiles one."""
+    from forms.catalog import catalogue
+    from processor.ingest import warm
+    from schemas import _validator
+
+    _validator.cache_clear()
+    assert warm() == len(catalogue())
+    assert _validator.cache_info().currsize == len(catalogue())
+    misses = _validator.cache_info().misses
+    warm()
+    assert _validator.cache_info().misses == misses  # the second call compiles nothing

@@ -220,6 +220,9 @@ def cmd_serve(ns: argparse.Namespace) -> int:
     from web.app import create_app
 
     _storage(migrate=False).upgrade()
+    from processor.ingest import warm
+
+    warm()  # compiled once here; the forked workers inherit the validators
 
     class _Gunicorn(BaseApplication):
         def load_config(self) -> None:
