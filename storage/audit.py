@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from processor.identity import contains_identity
@@ -136,6 +136,22 @@ def make_event(
     return NewEvent(seq, at, actor, action, object, clean, prev_hash, h)
 
 
+# The three statements of every append, built once (building them costs more than running them)
+_BUMP_SEQ = (
+    update(AuditHead)
+    .where(AuditHead.id == HEAD_ID)
+    .values(last_seq=AuditHead.last_seq + 1)
+    .execution_options(synchronize_session=False)
+)
+_READ_HEAD = select(AuditHead.last_seq, AuditHead.last_hash).where(AuditHead.id == HEAD_ID)
+_SET_HASH = (
+    update(AuditHead)
+    .where(AuditHead.id == HEAD_ID)
+    .values(last_hash=bindparam("new_hash"))
+    .execution_options(synchronize_session=False)
+)
+
+
 def append(
     session: Session,
     *,
@@ -148,18 +164,11 @@ def append(
     """Add the next event to the chain in the session's transaction (not committed here)."""
     at = at or datetime.now(UTC)
     # Take the head first: a row lock on PostgreSQL, the write lock on SQLite.
-    moved = session.execute(
-        update(AuditHead)
-        .where(AuditHead.id == HEAD_ID)
-        .values(last_seq=AuditHead.last_seq + 1)
-        .execution_options(synchronize_session=False)
-    )
+    moved = session.execute(_BUMP_SEQ)
     if moved.rowcount == 0:  # a database created without the migration's head row
         session.add(AuditHead(id=HEAD_ID, last_seq=1, last_hash=GENESIS))
         session.flush()
-    seq, prev_hash = session.execute(
-        select(AuditHead.last_seq, AuditHead.last_hash).where(AuditHead.id == HEAD_ID)
-    ).one()
+    seq, prev_hash = session.execute(_READ_HEAD).one()
     ev = make_event(
         seq, prev_hash, at=at, actor=actor, action=action, object=object, details=details
     )
@@ -174,12 +183,7 @@ def append(
         hash=ev.hash,
     )
     session.add(row)
-    session.execute(
-        update(AuditHead)
-        .where(AuditHead.id == HEAD_ID)
-        .values(last_hash=ev.hash)
-        .execution_options(synchronize_session=False)
-    )
+    session.execute(_SET_HASH, {"new_hash": ev.hash})
     session.flush()
     return row
 

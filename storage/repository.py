@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from storage import audit as audit_log
@@ -214,16 +214,16 @@ class SqlAlchemyTokenRepository(AbstractTokenRepository):
         self.session.add(token)
 
     def get_by_hash(self, token_sha256: str) -> ApiToken | None:
-        # one query for the token, its user and the user's roles (every API call asks this)
-        return (
-            self.session.scalars(
-                select(ApiToken)
-                .where(ApiToken.token_sha256 == token_sha256)
-                .options(joinedload(ApiToken.user).joinedload(User.role_rows))
-            )
-            .unique()
-            .one_or_none()
-        )
+        return self.session.scalars(_TOKEN_BY_HASH, {"sha": token_sha256}).unique().one_or_none()
+
+
+# One query for the token, its user and the user's roles; every API call asks it, so the
+# statement (and its loader options, costly to build) is made once.
+_TOKEN_BY_HASH = (
+    select(ApiToken)
+    .where(ApiToken.token_sha256 == bindparam("sha"))
+    .options(joinedload(ApiToken.user).joinedload(User.role_rows))
+)
 
 
 class SqlAlchemyAuditRepository(AbstractAuditRepository):

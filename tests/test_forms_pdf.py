@@ -455,3 +455,18 @@ def test_pdf_bomb_never_inflates_in_memory(tmp_path):
     code, peak_kib = proc.stdout.split()
     assert code == "FILE_CORRUPT"
     assert int(peak_kib) * 1024 < bomb / 2
+
+
+def test_without_an_in_memory_file_the_pdf_is_read_from_a_stream(monkeypatch, flat_pdf):
+    """Where the kernel has no memfd (or refuses one), extraction reads a BytesIO: same result."""
+    import processor.extract_pdf as module
+
+    expected = extract_pdf(flat_pdf, Limits()).fields
+
+    def refuse(*_args, **_kwargs):
+        raise OSError("no memfd here")
+
+    monkeypatch.setattr(module.os, "memfd_create", refuse)
+    assert extract_pdf(flat_pdf, Limits()).fields == expected
+    monkeypatch.delattr(module.os, "memfd_create")
+    assert extract_pdf(flat_pdf, Limits()).fields == expected
