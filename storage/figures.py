@@ -14,18 +14,36 @@ histories are not read per request. Instead:
   cases changed: `cases_marker` (number of cases, sum of their versions: one scan of `cases`) is
   kept in `figures_generation` by the refresh that checked it, and a request whose marker is the
   same has nothing to look for.
-- `figures(uow, filters)` refreshes, then counts the rows that pass the filters in SQL: a few
-  `GROUP BY` queries give the counts per state, type, HF, region, year, specialty, outcome and
-  number of returns, and the processing times (total and per stage, from the narrow
+- to compute figures, `figures(uow, filters)` refreshes, then counts the rows that pass the
+  filters in SQL: a few `GROUP BY` queries give the counts per state, type, HF, region, year,
+  specialty, outcome and number of returns, and the processing times (total and per stage, from the narrow
   `case_figure_stages`) as `{days: cases}` tables; only these group rows, a few thousand at most,
   come to Python, where `processor.statistics.aggregate_grouped` finds the medians and
   percentiles from them (`summarise_counts`: from the count tables, no lists). The dict is the
   same as `compute` would give over the histories
-  (tested on SQLite and PostgreSQL). The result is cached in this process under the filters and
-  the refresh generation (a counter in the database raised by every refresh that found the
-  cases changed) and the marker, so another process's refresh is seen at once. A refresh that
+  (tested on SQLite and PostgreSQL). The result is kept with the refresh generation (a counter
+  in the database raised by every refresh that found the cases changed) and the cases marker
+  that refresh found current: while the cases give that marker, they are fresh. A refresh that
   wrote rows computes the unfiltered figures at once (`warm`), so they are ready for the next
   request. `filter_choices` gives a filtered page its choices without the unfiltered figures.
+
+Stale while revalidate (issue 9). Counting 100,000 rows again takes 0.2 to 3 seconds, and every
+change of any case makes the last figures old, so a request does not wait for that when it has
+figures to show:
+
+- every computation is kept in `figures_snapshots` (one row per filter: the figures as JSON, the
+  generation and cases marker they were computed for, when; at most `SNAPSHOTS` rows, the least
+  recently computed go), so every worker process can use what another one computed and a restart
+  starts warm; and in this process's cache;
+- a request reads the cases marker (one scan of `cases`). Figures computed for that marker, in
+  the cache or in the database, are fresh and returned. Older figures are returned at once too,
+  marked stale (`Figures.stale`, `updating`), with `background=True`: one daemon thread per
+  filter and process (single flight: a set of the filters being computed, under a lock)
+  refreshes the rows and computes them anew, in a unit of work of its own, after looking once
+  more for a snapshot another process may have written meanwhile. Its errors are logged; the next
+  request starts another. Without `background` (the XLSX export, the CLI, the tests), and when
+  there are no figures at all for the filter, the request computes them itself as before.
+  `wait_for_background` waits for the threads (tests, benchmarks).
 
 Results are shared between callers through the cache: treat them as read-only
 (`public_figures` copies before it changes anything).
@@ -33,16 +51,20 @@ Results are shared between callers through the cache: treat them as read-only
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import threading
+import traceback
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Text, case, cast, delete, func, insert, or_, select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from processor.statistics import (
@@ -59,18 +81,23 @@ from processor.statistics import (
 from storage.models import Case, CaseVersion
 from storage.models import Transition as TransitionRow
 from storage.models_committee import Decision
-from storage.models_figures import CaseFigure, CaseFigureStage, FiguresGeneration
+from storage.models_figures import CaseFigure, CaseFigureStage, FiguresGeneration, FiguresSnapshot
 from storage.models_minihta import MinihtaAttachment
-from storage.uow import AbstractUnitOfWork, ConcurrentUpdate
+from storage.uow import AbstractUnitOfWork, ConcurrentUpdate, SqlAlchemyUnitOfWork
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "Figures",
+    "Prepare",
     "RefreshResult",
     "clear_cache",
     "cases_marker",
+    "cases_marker_of",
     "facets",
     "figures",
     "filter_choices",
+    "filter_key",
     "grouped",
     "histories",
     "load",
@@ -78,6 +105,7 @@ __all__ = [
     "refresh",
     "stale_case_ids",
     "stale_case_ids_of",
+    "wait_for_background",
 ]
 
 MINIHTA = "minihta"
@@ -85,6 +113,8 @@ DECISION_FORM = "minihta-beslutning"  # skjema 3 (MINIHTA.md), `beslutning.utfal
 CHUNK = 500
 CACHE_SIZE = 32
 ATTEMPTS = 3
+SNAPSHOTS = 200  # rows of `figures_snapshots` kept
+UNFILTERED = "{}"  # `filter_key(Filters())`
 
 
 @dataclass(frozen=True)
@@ -95,10 +125,16 @@ class RefreshResult:
 
 @dataclass(frozen=True)
 class Figures:
-    """The figures (`compute`'s dict) and the key they are cached under (for derived caches)."""
+    """The figures (`compute`'s dict) and a key that names them (for derived caches).
+
+    `computed_at` (aware UTC) is when they were computed; `stale` when the cases changed since,
+    and `updating` when a computation of new figures runs meanwhile (in this process)."""
 
     stats: dict[str, Any]
     key: tuple[Any, ...]
+    computed_at: datetime
+    stale: bool = False
+    updating: bool = False
 
 
 def _session(uow: AbstractUnitOfWork) -> Session:
@@ -256,6 +292,12 @@ def _stage_rows(fig: CaseFigures) -> list[dict[str, Any]]:
         }
         for state, days in fig.stage_cal.items()
     ]
+
+
+def cases_marker_of(uow: AbstractUnitOfWork) -> str:
+    """`cases_marker` in a unit of work of its own."""
+    with uow:
+        return cases_marker(_session(uow))
 
 
 def cases_marker(session: Session) -> str:
@@ -491,21 +533,22 @@ def load(session: Session, filters: Filters | None = None) -> list[CaseFigures]:
 
 
 class _Cache:
-    """A small LRU of aggregated figures, shared by the threads of one process."""
+    """A small LRU shared by the threads of one process: `_Entry`s under `(url, filter key)`,
+    and filter choices."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self.items: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+        self.items: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self.lock = threading.Lock()
 
-    def get(self, key: tuple[Any, ...]) -> dict[str, Any] | None:
+    def get(self, key: tuple[Any, ...]) -> Any:
         with self.lock:
             value = self.items.get(key)
             if value is not None:
                 self.items.move_to_end(key)
             return value
 
-    def put(self, key: tuple[Any, ...], value: dict[str, Any]) -> None:
+    def put(self, key: tuple[Any, ...], value: Any) -> None:
         with self.lock:
             self.items[key] = value
             self.items.move_to_end(key)
@@ -521,20 +564,227 @@ _cache = _Cache(CACHE_SIZE)
 
 
 def clear_cache() -> None:
+    """Forget this process's figures (as a new process would start); the snapshots stay."""
     _cache.clear()
 
 
-def _filter_key(filters: Filters) -> tuple[Any, ...]:
-    return tuple(sorted(filters.as_dict().items()))
+@dataclass(frozen=True)
+class _Entry:
+    """Computed figures and the state of the cases they were computed from."""
+
+    stats: dict[str, Any]
+    generation: int
+    marker: str | None  # None: unknown (the refresh raced another), never fresh
+    computed_at: datetime
+
+    def fresh_for(self, marker: str) -> bool:
+        return self.marker is not None and self.marker == marker
+
+    def same(self, other: _Entry | _Snapshot) -> bool:
+        return (self.generation, self.marker, self.computed_at) == (
+            other.generation,
+            other.marker,
+            other.computed_at,
+        )
+
+    def result(self, url: str, key: str, *, stale: bool = False) -> Figures:
+        name = (url, key, self.generation, self.marker, self.computed_at.isoformat())
+        return Figures(self.stats, name, self.computed_at, stale=stale, updating=stale)
 
 
-def _key(session: Session, filters: Filters) -> tuple[Any, ...]:
-    # the generation changes with every refresh that found the cases changed; the marker
-    # tells apart two databases behind one URL (in-memory SQLite) at the same generation
-    generation, marker = _state(session)
+@dataclass(frozen=True)
+class _Snapshot:
+    """A row of `figures_snapshots`, its payload not yet parsed."""
+
+    generation: int
+    marker: str | None
+    computed_at: datetime
+    payload: str
+
+    def entry(self) -> _Entry:
+        return _Entry(json.loads(self.payload), self.generation, self.marker, self.computed_at)
+
+
+def filter_key(filters: Filters) -> str:
+    """The filters as compact JSON with sorted keys: the same filters, the same text."""
+    return json.dumps(filters.as_dict(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _snapshot_id(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def _url(session: Session) -> str:
     bind = session.get_bind()
-    url = bind.url.render_as_string(hide_password=True)  # type: ignore[union-attr]
-    return (url, _filter_key(filters), generation, marker)
+    return bind.url.render_as_string(hide_password=True)  # type: ignore[union-attr]
+
+
+def _read_snapshot(session: Session, key: str) -> _Snapshot | None:
+    s = FiguresSnapshot
+    row = session.execute(
+        select(s.generation, s.cases_marker, s.computed_at, s.payload, s.filters).where(
+            s.filter_key == _snapshot_id(key)
+        )
+    ).one_or_none()
+    if row is None or row[4] != key:
+        return None
+    return _Snapshot(int(row[0]), row[1], row[2], row[3])
+
+
+def _upsert(session: Session, values: dict[str, Any]) -> None:
+    """Insert the snapshot, or replace one computed from the same or an older generation (a
+    slower computation of older rows that finishes last leaves the newer snapshot)."""
+    s = FiguresSnapshot
+    dialect = session.get_bind().dialect.name
+    if dialect not in ("sqlite", "postgresql"):  # pragma: no cover - the two supported backends
+        raise RuntimeError(f"figures snapshots: unsupported database {dialect}")
+    stmt = (postgresql if dialect == "postgresql" else sqlite).insert(s).values(**values)
+    columns = ("filters", "generation", "cases_marker", "computed_at", "payload")
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[s.filter_key],
+            set_={name: stmt.excluded[name] for name in columns},
+            where=s.generation <= stmt.excluded.generation,
+        )
+    )
+
+
+def _evict(session: Session, keep: str) -> None:
+    """Keep at most `SNAPSHOTS` rows: the least recently computed go (never `keep`)."""
+    s = FiguresSnapshot
+    count = session.scalar(select(func.count()).select_from(s)) or 0
+    if count <= SNAPSHOTS:
+        return
+    old = session.scalars(
+        select(s.filter_key)
+        .where(s.filter_key != keep)
+        .order_by(s.computed_at, s.filter_key)
+        .limit(count - SNAPSHOTS)
+    ).all()
+    session.execute(delete(s).where(s.filter_key.in_(old)))
+
+
+def _store(uow: AbstractUnitOfWork, key: str, entry: _Entry) -> None:
+    """Keep `entry` as the snapshot of `key`, in a transaction of its own. A snapshot only saves
+    work: when it cannot be written (the database busy), the figures are still returned."""
+    ident = _snapshot_id(key)
+    values = {
+        "filter_key": ident,
+        "filters": key,
+        "generation": entry.generation,
+        "cases_marker": entry.marker,
+        "computed_at": entry.computed_at,
+        "payload": json.dumps(entry.stats, ensure_ascii=False, separators=(",", ":")),
+    }
+    try:
+        with uow:
+            session = _session(uow)
+            _upsert(session, values)
+            _evict(session, ident)
+            uow.commit()
+    except (SQLAlchemyError, ConcurrentUpdate) as e:
+        log.warning("Tallene ble beregnet, men ikke lagret i databasen (%s).", type(e).__name__)
+
+
+def _compute(
+    uow: AbstractUnitOfWork, filters: Filters, *, refresh_first: bool, keep: bool
+) -> Figures:
+    """Count the figures now (after refreshing the rows); with `keep`, cache and store them."""
+    if refresh_first:
+        refresh(uow, warm=False)  # this computation is the work that warming would do
+    with uow:
+        session = _session(uow)
+        # the state is read before the rows: the rows are the same or newer, never older, so a
+        # snapshot is at worst taken for older than it is (and computed once more)
+        generation, marker = _state(session)
+        computed_at = uow.now()
+        stats = aggregate_grouped(grouped(session, filters), filters)
+        url = _url(session)
+    entry = _Entry(stats, generation, marker, computed_at)
+    key = filter_key(filters)
+    if keep:
+        _cache.put((url, key), entry)
+        _store(uow, key, entry)
+    return entry.result(url, key)
+
+
+# ---- background computations ---------------------------------------------------------------------
+
+_running: set[tuple[str, str]] = set()  # (url, filter key) being computed in this process
+_done = threading.Condition()
+
+
+def _detached(uow: AbstractUnitOfWork) -> SqlAlchemyUnitOfWork:
+    """A unit of work of its own (its own sessions) on the same database, for a thread."""
+    if not isinstance(uow, SqlAlchemyUnitOfWork):
+        raise RuntimeError("the figures need the SQLAlchemy unit of work")
+    return SqlAlchemyUnitOfWork(uow.session_factory, uow.blobs, uow.clock)
+
+
+Prepare = Callable[[Figures], object]
+
+
+def _schedule(
+    uow: AbstractUnitOfWork, filters: Filters, slot: tuple[str, str], prepare: Prepare | None
+) -> bool:
+    """Start computing the figures of `slot` in a daemon thread unless one already does;
+    True when this call started it."""
+    with _done:
+        if slot in _running:
+            return False
+        _running.add(slot)
+    try:
+        thread = threading.Thread(
+            target=_background,
+            args=(_detached(uow), filters, slot, prepare),
+            name="figures-refresh",
+            daemon=True,
+        )
+        thread.start()
+    except BaseException:
+        _finished(slot)
+        raise
+    return True
+
+
+def _finished(slot: tuple[str, str]) -> None:
+    with _done:
+        _running.discard(slot)
+        _done.notify_all()
+
+
+def _background(
+    uow: SqlAlchemyUnitOfWork,
+    filters: Filters,
+    slot: tuple[str, str],
+    prepare: Prepare | None = None,
+) -> None:
+    try:
+        with uow:
+            session = _session(uow)
+            marker = cases_marker(session)
+            snapshot = _read_snapshot(session, slot[1])
+        if snapshot is not None and snapshot.marker == marker:
+            entry = snapshot.entry()  # another process computed them meanwhile
+            _cache.put(slot, entry)
+            found = entry.result(*slot)
+        else:
+            found = _compute(uow, filters, refresh_first=True, keep=True)
+        if prepare is not None:
+            prepare(found)
+    except Exception as e:
+        # type and frames only (like the app's handler of unexpected errors): never the worker
+        frames = "".join(traceback.format_tb(e.__traceback__))
+        log.error("Beregningen av tallene i bakgrunnen feilet (%s)\n%s", type(e).__name__, frames)
+    finally:
+        _finished(slot)
+
+
+def wait_for_background(timeout: float | None = None) -> bool:
+    """Wait until no figures are being computed in the background in this process; False when
+    `timeout` (seconds) ran out first."""
+    with _done:
+        return _done.wait_for(lambda: not _running, timeout)
 
 
 def figures(
@@ -543,36 +793,65 @@ def figures(
     *,
     refresh_first: bool = True,
     cache: bool = True,
+    background: bool = False,
+    prepare: Prepare | None = None,
+    marker: str | None = None,
 ) -> Figures:
-    """The figures of `processor.statistics.compute` for the cases that pass `filters`."""
+    """The figures of `processor.statistics.compute` for the cases that pass `filters`.
+
+    Fresh figures (computed for the cases as they are) from the cache or the snapshots when
+    there are; else, with `background` and older figures at hand, those, marked stale, while a
+    thread computes new ones; else computed now (after refreshing the rows, with
+    `refresh_first`). `cache=False` computes now and keeps nothing (the CLI's `stats`).
+    `prepare` is called with the new figures at the end of a background computation, so what
+    the caller derives from them (charts) is ready before the next request. `marker` is
+    `cases_marker` when the caller has just read it (a request that asks for two filters)."""
     filters = filters or Filters()
-    if refresh_first:
-        refresh(uow, warm=cache)  # unfiltered: warming is the work below, cached once
+    if not cache:
+        return _compute(uow, filters, refresh_first=refresh_first, keep=False)
+    key = filter_key(filters)
     with uow:
         session = _session(uow)
-        key = _key(session, filters)
-        stats = _cache.get(key) if cache else None
-        if stats is None:
-            stats = aggregate_grouped(grouped(session, filters), filters)
-            if cache:
-                _cache.put(key, stats)
-    return Figures(stats, key)
+        url = _url(session)
+        slot = (url, key)
+        if marker is None:
+            marker = cases_marker(session)
+        entry: _Entry | None = _cache.get(slot)
+        if entry is not None and entry.fresh_for(marker):
+            return entry.result(url, key)
+        snapshot = _read_snapshot(session, key)
+    if snapshot is not None and (entry is None or entry.generation <= snapshot.generation):
+        if entry is None or not entry.same(snapshot):
+            entry = snapshot.entry()
+            _cache.put(slot, entry)
+        if entry.fresh_for(marker):
+            return entry.result(url, key)
+    if entry is not None and background:
+        _schedule(uow, filters, slot, prepare)
+        return entry.result(url, key, stale=True)
+    return _compute(uow, filters, refresh_first=refresh_first, keep=True)
 
 
 def filter_choices(uow: AbstractUnitOfWork) -> dict[str, list[str]]:
-    """`facets` of the unfiltered figures, without computing them when they are not cached:
+    """`facets` of the unfiltered figures, without computing them when there are none: those of
+    the cache or the snapshot (also when stale, like the figures on the page beside them), else
     the distinct values of the figures rows (one pass over `ix_case_figures_counts`), cached
-    under the same generation. For a filtered page whose unfiltered figures are not at hand."""
+    under the generation. For a filtered page whose unfiltered figures are not at hand."""
     with uow:
         session = _session(uow)
-        key = _key(session, Filters())
-        stats = _cache.get(key)
-        if stats is not None:
-            return facets(stats)
-        choices_key = ("filter_choices", *key)
+        url = _url(session)
+        entry: _Entry | None = _cache.get((url, UNFILTERED))
+        if entry is None:
+            snapshot = _read_snapshot(session, UNFILTERED)
+            if snapshot is not None:
+                entry = snapshot.entry()
+                _cache.put((url, UNFILTERED), entry)
+        if entry is not None:
+            return facets(entry.stats)
+        choices_key = ("filter_choices", url, *_state(session))
         cached = _cache.get(choices_key)
         if cached is not None:
-            return cached  # type: ignore[return-value]
+            return cached  # type: ignore[no-any-return]
         f = CaseFigure
         rows = session.execute(
             select(f.form_type, f.hf, f.region, f.received_year, f.fagomrade).distinct()
@@ -586,7 +865,7 @@ def filter_choices(uow: AbstractUnitOfWork) -> dict[str, list[str]]:
             "per_fagomrade": sorted({r[4] or NO_SPECIALTY for r in rows}),
         }
         choices = facets(present)
-        _cache.put(choices_key, choices)  # type: ignore[arg-type]
+        _cache.put(choices_key, choices)
         return choices
 
 

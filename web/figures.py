@@ -7,19 +7,28 @@
   no case ids; filtered by year and form type only (finer public filters would let small
   groups be found by subtraction).
 
-Charts are rendered once per cached figures (they cost more than the aggregation). A page
-refreshes the figures rows once; the filter choices are read without (from the unfiltered
-figures when cached, else from the distinct values of the rows: a filtered page does not
-compute the unfiltered figures just for its choices).
+Charts are rendered once per cached figures (they cost more than the aggregation). The filter
+choices come from the unfiltered figures when there are any, else from the distinct values of
+the rows: a filtered page does not compute the unfiltered figures just for its choices.
+
+Stale while revalidate (issue 9, `storage.figures`): when the cases changed since the last
+figures, the pages and the JSON show those at once while new ones are computed in the background
+(config `FIGURES_BACKGROUND`, default on; off, every request waits for fresh figures). The JSON
+says when its figures were computed (`"beregnet"`, ISO 8601) and whether newer ones are on their
+way (`"oppdateres"`); the pages say it in a status line. The XLSX exports always wait for fresh
+figures: a downloaded file is kept and passed on without the page's notice that the figures are
+being updated, and exports are rare enough that their cost (up to a few seconds) does not matter.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, g, jsonify, render_template, request
+from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
 
 from processor import charts
 from processor.statistics import (
@@ -41,6 +50,9 @@ api_bp = Blueprint("figures_api", __name__, url_prefix="/api/v1")
 bp = Blueprint("figures", __name__)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+OSLO = ZoneInfo("Europe/Oslo")
+PUBLIC_MAX_AGE = 60  # seconds a public answer may be cached; a stale one only briefly
+STALE_MAX_AGE = 5
 # The SVG charts carry pygal's own <style> and style attributes: allowed on these pages only.
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
@@ -121,14 +133,48 @@ class _Memo:
 _memo = _Memo()
 
 
-def _figures(filters: Filters, refresh: bool = True) -> store.Figures:
-    """`refresh=False` for a second figure in the same request (the first one refreshed)."""
-    return store.figures(storage().uow(), filters, refresh_first=refresh)
+def _figures(
+    filters: Filters, *, fresh: bool = False, prepare: store.Prepare | None = None
+) -> store.Figures:
+    """The figures; stale ones while newer are computed (and then `prepare`d, in the same
+    background thread), unless `fresh` is asked for."""
+    background = bool(current_app.config.get("FIGURES_BACKGROUND", True)) and not fresh
+    return store.figures(
+        storage().uow(), filters, background=background, prepare=prepare, marker=_marker()
+    )
 
 
-def _public(filters: Filters, refresh: bool = True) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    found = _figures(filters, refresh)
-    return found.key, _memo.get(("public", *found.key), lambda: public_figures(found.stats))
+def _marker() -> str:
+    """The cases marker, read once per request (`/tall` asks for two filters)."""
+    if "figures_marker" not in g:
+        g.figures_marker = store.cases_marker_of(storage().uow())
+    return g.figures_marker  # type: ignore[no-any-return]
+
+
+def _public_of(found: store.Figures) -> dict[str, Any]:
+    return _memo.get(("public", *found.key), lambda: public_figures(found.stats))  # type: ignore[no-any-return]
+
+
+def _page_charts(found: store.Figures) -> dict[str, str]:
+    return _charts(found.key, found.stats)
+
+
+def _public_charts(found: store.Figures) -> dict[str, str]:
+    return _charts(("public", *found.key), _public_of(found))
+
+
+def _body(found: store.Figures, stats: dict[str, Any]) -> dict[str, Any]:
+    """The JSON: the figures, when they were computed and whether newer are being computed."""
+    return {**stats, "beregnet": found.computed_at.isoformat(), "oppdateres": found.updating}
+
+
+def computed_text(when: datetime) -> str:
+    """«23.11.2026 kl. 14:05», Norwegian time."""
+    return when.astimezone(OSLO).strftime("%d.%m.%Y kl. %H:%M")
+
+
+def _status(found: store.Figures) -> dict[str, Any]:
+    return {"beregnet": computed_text(found.computed_at), "oppdateres": found.updating}
 
 
 def _charts(key: tuple[Any, ...], stats: dict[str, Any]) -> dict[str, str]:
@@ -143,7 +189,7 @@ def _charts(key: tuple[Any, ...], stats: dict[str, Any]) -> dict[str, str]:
 
 
 def _facets() -> dict[str, list[str]]:
-    """The filter choices; after `_figures` (it refreshed), so read without refreshing."""
+    """The filter choices (from the unfiltered figures when there are any)."""
     return store.filter_choices(storage().uow())
 
 
@@ -178,22 +224,27 @@ def _page(html: str) -> Response:
 @api_login_required
 def statistikk_api() -> Response:
     require_role(g.actor, "koordinator")
-    return jsonify(_figures(request_filters()).stats)
+    found = _figures(request_filters())
+    return jsonify(_body(found, found.stats))
 
 
 @api_bp.get("/statistikk.xlsx")
 @api_login_required
 def statistikk_xlsx_api() -> Response:
     require_role(g.actor, "koordinator")
-    return _xlsx(_figures(request_filters()).stats, "statistikk")
+    return _xlsx(_figures(request_filters(), fresh=True).stats, "statistikk")
+
+
+def _public_cache(resp: Response, found: store.Figures) -> Response:
+    age = STALE_MAX_AGE if found.updating else PUBLIC_MAX_AGE
+    resp.headers["Cache-Control"] = f"public, max-age={age}"
+    return resp
 
 
 @api_bp.get("/tall")
 def tall_api() -> Response:
-    _, stats = _public(request_filters(public=True))
-    resp = jsonify(stats)
-    resp.headers["Cache-Control"] = "public, max-age=60"
-    return resp
+    found = _figures(request_filters(public=True), prepare=_public_of)
+    return _public_cache(jsonify(_body(found, _public_of(found))), found)
 
 
 # ---- pages --------------------------------------------------------------------------------------
@@ -203,15 +254,16 @@ def tall_api() -> Response:
 @login_required("koordinator")
 def statistikk() -> Response:
     filters = request_filters()
-    found = _figures(filters)
+    found = _figures(filters, prepare=_page_charts)
     return _page(
         render_template(
             "statistikk.html",
             stats=found.stats,
             filters=filters,
             facets=_facets(),
-            charts=_charts(found.key, found.stats),
+            charts=_page_charts(found),
             query=request.query_string.decode("ascii", "replace"),
+            status=_status(found),
             **_labels(),
         )
     )
@@ -220,23 +272,24 @@ def statistikk() -> Response:
 @bp.get("/statistikk.xlsx")
 @login_required("koordinator")
 def statistikk_xlsx() -> Response:
-    return _xlsx(_figures(request_filters()).stats, "statistikk")
+    return _xlsx(_figures(request_filters(), fresh=True).stats, "statistikk")
 
 
 @bp.get("/tall")
 def tall() -> Response:
     filters = request_filters(public=True)
-    key, stats = _public(filters)
-    all_years = _public(Filters(), refresh=False)[1]["per_ar"]
+    found = _figures(filters, prepare=_public_charts)
+    unfiltered = found if filters == Filters() else _figures(Filters(), prepare=_public_of)
+    all_years = _public_of(unfiltered)["per_ar"]
     resp = _page(
         render_template(
             "tall.html",
-            stats=stats,
+            stats=_public_of(found),
             filters=filters,
             years=[y for y in all_years if y != HIDDEN],
-            charts=_charts(("public", *key), stats),
+            charts=_public_charts(found),
+            status=_status(found),
             **_labels(),
         )
     )
-    resp.headers["Cache-Control"] = "public, max-age=60"
-    return resp
+    return _public_cache(resp, found)

@@ -3,6 +3,9 @@ and aggregation that equals `processor.statistics.compute` (SQLite and PostgreSQ
 
 from __future__ import annotations
 
+import json
+import threading
+from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,7 +18,12 @@ from processor.statistics import CaseHistory, Filters, Transition, aggregate, co
 from storage import figures
 from storage.models import Case
 from storage.models import Transition as TransitionRow
-from storage.models_figures import CaseFigure, CaseFigureStage, FiguresGeneration
+from storage.models_figures import (
+    CaseFigure,
+    CaseFigureStage,
+    FiguresGeneration,
+    FiguresSnapshot,
+)
 from storage.uow import SqlAlchemyUnitOfWork
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -84,6 +92,13 @@ def _rows(uow: SqlAlchemyUnitOfWork) -> dict[str, CaseFigure]:
         rows = {r.case_id: r for r in uow.session.scalars(select(CaseFigure))}
         uow.session.expunge_all()
     return rows
+
+
+def _snapshots(uow: SqlAlchemyUnitOfWork) -> dict[str, dict]:
+    """The stored snapshots: filter key -> figures."""
+    with uow:
+        rows = uow.session.execute(select(FiguresSnapshot.filters, FiguresSnapshot.payload))
+        return {key: json.loads(payload) for key, payload in rows}
 
 
 def _seed(engine: Engine, cases: list[CaseHistory]) -> list[CaseHistory]:
@@ -214,7 +229,8 @@ def test_a_refresh_that_wrote_rows_warms_the_unfiltered_figures(
     cases = _seed(engine, hand_made())
     figures.clear_cache()
     assert figures.refresh(sql_uow).refreshed == 4
-    assert list(figures._cache.items.values()) == [compute(cases)]
+    assert [e.stats for e in figures._cache.items.values()] == [compute(cases)]
+    assert _snapshots(sql_uow) == {"{}": compute(cases)}  # and kept for every process
     assert figures.refresh(sql_uow).refreshed == 0
 
 
@@ -298,10 +314,228 @@ def test_filter_choices_are_the_facets_of_the_unfiltered_figures(
     cases = _seed(engine, hand_made() + synthetic_cases(200, seed=4))
     figures.refresh(sql_uow, warm=False)
     figures.clear_cache()
-    from_rows = figures.filter_choices(sql_uow)  # the unfiltered figures are not cached
+    from_rows = figures.filter_choices(sql_uow)  # the unfiltered figures are not at hand
     cached = list(figures._cache.items)
-    assert cached == [("filter_choices", *figures.figures(sql_uow).key)]
+    assert len(cached) == 1 and cached[0][0] == "filter_choices"
+    assert _snapshots(sql_uow) == {}
+    figures.figures(sql_uow)
     assert from_rows == figures.facets(compute(cases))
     assert figures.filter_choices(sql_uow) == from_rows  # now from the unfiltered figures
     assert "ikke_oppgitt" not in from_rows["fagomrade"]
     assert from_rows["ar"] == sorted({str(c.created.year) for c in cases})
+
+
+# ---- stale while revalidate: snapshots and background computations (issue 9) ------------------
+
+
+@pytest.fixture(autouse=True)
+def _no_computation_left(engine: Engine):  # type: ignore[no-untyped-def]
+    """No background computation outlives its test (and its database)."""
+    yield
+    assert figures.wait_for_background(30), "a background computation did not finish"
+
+
+def _move_a3(uow: SqlAlchemyUnitOfWork, cases: list[CaseHistory]) -> list[CaseHistory]:
+    """A-3 moves on to price control (as `services.transition` would record it); the histories
+    as they are after that."""
+    with uow:
+        uow.session.add(
+            TransitionRow(
+                case_id="A-3", from_state="mottatt", to_state="priskontroll", actor="k", at=_at(33)
+            )
+        )
+        uow.session.execute(
+            update(Case)
+            .where(Case.id == "A-3")
+            .values(state="priskontroll", version=Case.version + 1, updated_at=_at(33))
+        )
+        uow.commit()
+    moved = Transition(_at(33), "mottatt", "priskontroll")
+    return [replace(c, transitions=[*c.transitions, moved]) if c.id == "A-3" else c for c in cases]
+
+
+class _Grouped:
+    """`figures.grouped`, counted per thread; background calls wait for `gate` (when given) or
+    raise `fail` (once)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, gate: threading.Event | None = None):
+        self.real = figures.grouped
+        self.gate = gate
+        self.fail: Exception | None = None
+        self.foreground: list[int] = []
+        self.background: list[int] = []
+        monkeypatch.setattr(figures, "grouped", self)
+
+    def __call__(self, session, filters=None):  # type: ignore[no-untyped-def]
+        if threading.current_thread() is threading.main_thread():
+            self.foreground.append(1)
+        else:
+            self.background.append(1)
+            if self.gate is not None:
+                assert self.gate.wait(30)
+            if self.fail is not None:
+                error, self.fail = self.fail, None
+                raise error
+        return self.real(session, filters)
+
+
+def _url(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)
+
+
+def test_stale_figures_come_at_once_while_one_computation_runs(
+    engine: Engine, sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cases = _seed(engine, hand_made() + synthetic_cases(30, seed=8))
+    first = figures.figures(sql_uow, background=True)  # nothing yet: computed at once
+    assert not first.stale and not first.updating
+    assert first.stats == compute(cases)
+    moved = _move_a3(sql_uow, cases)
+    gate = threading.Event()
+    counted = _Grouped(monkeypatch, gate)
+    prepared: list[figures.Figures] = []
+    answers = [figures.figures(sql_uow, background=True, prepare=prepared.append) for _ in range(5)]
+    try:
+        for got in answers:
+            assert got.stats == first.stats  # the previous figures, at once
+            assert got.stale and got.updating
+            assert got.computed_at == first.computed_at
+        assert counted.foreground == []
+        assert len(figures._running) == 1  # one computation for the five requests
+    finally:
+        gate.set()
+    assert figures.wait_for_background(30)
+    assert counted.background == [1]
+    fresh = figures.figures(sql_uow, background=True)
+    assert not fresh.stale and not fresh.updating
+    assert fresh.stats == compute(moved)
+    assert prepared == [fresh]  # once, with the new figures, before the next request
+    assert fresh.stats != first.stats
+    assert counted.foreground == [] and counted.background == [1]  # from the cache
+    assert _snapshots(sql_uow) == {"{}": compute(moved)}
+
+
+def test_a_new_process_uses_the_stored_snapshot_without_computing(
+    engine: Engine, sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cases = _seed(engine, hand_made() + synthetic_cases(60, seed=9))
+    ous = Filters(hf="OUS")
+    stored = figures.figures(sql_uow, ous)
+    figures.clear_cache()  # a new process: an empty cache
+    counted = _Grouped(monkeypatch)
+    got = figures.figures(sql_uow, ous, background=True)
+    assert counted.foreground == [] and counted.background == []
+    assert not got.stale
+    assert got.stats == compute(cases, ous)
+    assert list(got.stats) == list(stored.stats)  # the keys in their order, also from JSONB-free
+    assert list(got.stats["per_status"]) == list(stored.stats["per_status"])
+    assert got.computed_at == stored.computed_at and got.key == stored.key
+    # after a change, another new process answers with the stored (stale) figures at once
+    moved = _move_a3(sql_uow, cases)
+    figures.clear_cache()
+    stale = figures.figures(sql_uow, ous, background=True)
+    assert stale.stale and stale.stats == compute(cases, ous)
+    assert counted.foreground == []
+    assert figures.wait_for_background(30)
+    assert figures.figures(sql_uow, ous, background=True).stats == compute(moved, ous)
+
+
+def test_without_figures_the_request_computes_them(
+    engine: Engine, sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cases = _seed(engine, hand_made())
+    counted = _Grouped(monkeypatch)
+    got = figures.figures(sql_uow, Filters(year=2025), background=True)
+    assert not got.stale and not got.updating
+    assert got.stats == compute(cases, Filters(year=2025))
+    assert counted.foreground == [1] and figures._running == set()
+    assert got.computed_at == sql_uow.now()
+
+
+def test_without_background_a_stale_snapshot_is_computed_anew_at_once(
+    engine: Engine, sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cases = _seed(engine, hand_made())
+    figures.figures(sql_uow)
+    moved = _move_a3(sql_uow, cases)
+    counted = _Grouped(monkeypatch)
+    got = figures.figures(sql_uow)  # background=False: what the XLSX export asks for
+    assert not got.stale and got.stats == compute(moved)
+    assert counted.foreground == [1] and figures._running == set()
+
+
+def test_a_failed_background_computation_is_logged_and_tried_again(
+    engine: Engine,
+    sql_uow: SqlAlchemyUnitOfWork,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    cases = _seed(engine, hand_made())
+    first = figures.figures(sql_uow)
+    moved = _move_a3(sql_uow, cases)
+    counted = _Grouped(monkeypatch)
+    counted.fail = RuntimeError("the database went away")
+    with caplog.at_level("ERROR", logger="storage.figures"):
+        assert figures.figures(sql_uow, background=True).stale
+        assert figures.wait_for_background(30)
+    failed = [r for r in caplog.records if "bakgrunnen feilet" in r.getMessage()]
+    assert len(failed) == 1 and "RuntimeError" in failed[0].getMessage()
+    assert "went away" not in caplog.text  # type and frames, not the message
+    again = figures.figures(sql_uow, background=True)  # still stale: another try starts
+    assert again.stale and again.updating and again.stats == first.stats
+    assert figures.wait_for_background(30)
+    assert counted.background == [1, 1]
+    fresh = figures.figures(sql_uow, background=True)
+    assert not fresh.stale and fresh.stats == compute(moved)
+
+
+def test_the_background_takes_what_another_process_stored_meanwhile(
+    engine: Engine, sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cases = _seed(engine, hand_made())
+    figures.figures(sql_uow)
+    moved = _move_a3(sql_uow, cases)
+    figures.figures(sql_uow)  # the other process: computed and stored the new figures
+    figures.clear_cache()
+    counted = _Grouped(monkeypatch)
+    slot = (_url(engine), figures.UNFILTERED)
+    figures._running.add(slot)  # as `_schedule` leaves it
+    figures._background(figures._detached(sql_uow), Filters(), slot)
+    assert counted.background == [] and counted.foreground == []
+    assert figures._running == set()
+    assert figures._cache.get(slot).stats == compute(moved)
+
+
+def test_the_snapshots_stay_bounded_to_the_most_recent(
+    engine: Engine, sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _seed(engine, hand_made())
+    monkeypatch.setattr(figures, "SNAPSHOTS", 3)
+    ticks = iter(range(100))
+    sql_uow.clock = lambda: datetime(2026, 1, 1, tzinfo=OSLO) + timedelta(minutes=next(ticks))
+    hfs = ["OUS", "STO", "UNN", "HBE", "AHUS"]
+    for hf in hfs:
+        figures.figures(sql_uow, Filters(hf=hf))
+    kept = _snapshots(sql_uow)
+    assert sorted(kept) == sorted(figures.filter_key(Filters(hf=hf)) for hf in hfs[-3:])
+    figures.clear_cache()
+    figures.figures(sql_uow, Filters(hf="OUS"))  # computed again: the oldest (UNN) goes
+    assert sorted(_snapshots(sql_uow)) == sorted(
+        figures.filter_key(Filters(hf=hf)) for hf in ["HBE", "AHUS", "OUS"]
+    )
+
+
+def test_an_older_computation_does_not_replace_a_newer_snapshot(
+    engine: Engine, sql_uow: SqlAlchemyUnitOfWork
+) -> None:
+    cases = _seed(engine, hand_made())
+    newer = figures.figures(sql_uow)
+    slot = (_url(engine), figures.UNFILTERED)
+    entry = figures._cache.get(slot)
+    late = replace(entry, stats={"saker_totalt": -1}, generation=entry.generation - 1)
+    figures._store(sql_uow, figures.UNFILTERED, late)
+    assert _snapshots(sql_uow) == {"{}": compute(cases)}
+    same = replace(entry, stats={**entry.stats, "saker_totalt": 99})
+    figures._store(sql_uow, figures.UNFILTERED, same)  # the same generation replaces
+    assert _snapshots(sql_uow)["{}"]["saker_totalt"] == 99
+    assert newer.stats["saker_totalt"] == 4

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
+from sqlalchemy import text
 
 from benchmarks.figures import synthetic_cases
 from benchmarks.figures_http import insert_histories, storable
+from processor import charts
 from processor.statistics import MIN_CELL, compute
-from tests.web.conftest import Users, login, st
+from storage import figures
+from tests.web.conftest import Users, login, make_app, st
+from web.figures import computed_text
 
 CASES = storable(synthetic_cases(60, seed=5))
 CASE_ID = re.compile(r"SAK-\d+|MMV-\d{4}-\d{3}|\d{4}-\d{2}-\d{2}-[A-Z]+-[A-Z]+")
@@ -169,11 +176,149 @@ def test_public_page_shows_aggregates_only(seeded_app: Flask, client: FlaskClien
             assert value == "–" or int(value) >= MIN_CELL, (table[0], cell)
 
 
+@pytest.fixture(autouse=True)
+def _no_computation_left(app: Flask) -> Iterator[None]:
+    """No background computation outlives its test (and its app's database)."""
+    yield
+    assert figures.wait_for_background(30), "a background computation did not finish"
+
+
+def _coordinator_json(client: FlaskClient, users: Users, query: str = "") -> dict:
+    resp = client.get(f"/api/v1/statistikk{query}", headers=users.auth("koordinator"))
+    assert resp.status_code == 200
+    return resp.get_json()
+
+
 def test_figures_follow_a_new_upload(seeded_app: Flask, client: FlaskClient, users: Users) -> None:
     from tests.web.conftest import del2, upload
 
-    before = client.get("/api/v1/statistikk", headers=users.auth("koordinator")).get_json()
+    before = _coordinator_json(client, users)
+    assert before["oppdateres"] is False
     assert upload(client, users.auth("hf-ous"), del2()).status_code == 201
-    after = client.get("/api/v1/statistikk", headers=users.auth("koordinator")).get_json()
+    # the figures from before the upload, at once, while new ones are computed
+    stale = _coordinator_json(client, users)
+    assert stale["oppdateres"] is True
+    assert stale["saker_totalt"] == before["saker_totalt"]
+    assert stale["beregnet"] == before["beregnet"]
+    assert figures.wait_for_background(30)
+    after = _coordinator_json(client, users)
+    assert after["oppdateres"] is False
     assert after["saker_totalt"] == before["saker_totalt"] + 1
     assert after["per_status"]["mottatt"] == before["per_status"].get("mottatt", 0) + 1
+    assert datetime.fromisoformat(after["beregnet"]) >= datetime.fromisoformat(before["beregnet"])
+
+
+def test_the_json_says_when_its_figures_were_computed(
+    seeded_app: Flask, client: FlaskClient, users: Users
+) -> None:
+    start = datetime.now(UTC)
+    body = _coordinator_json(client, users)
+    computed = datetime.fromisoformat(body["beregnet"])
+    assert computed.tzinfo is not None
+    assert start - timedelta(seconds=1) <= computed <= datetime.now(UTC)
+    assert body["oppdateres"] is False
+    public = client.get("/api/v1/tall").get_json()
+    assert public["beregnet"] == body["beregnet"]  # the same computation, made public
+    assert public["oppdateres"] is False
+
+
+def _changed(seeded_app: Flask) -> None:
+    """One case changes (its version rises, as every service raises it)."""
+    with st(seeded_app).engine.begin() as conn:
+        conn.execute(
+            text("UPDATE cases SET version = version + 1 WHERE id = :id"), {"id": CASES[0].id}
+        )
+
+
+STATUS = re.compile(r'<p role="status">Tallene ble beregnet (\d\d\.\d\d\.\d{4} kl\. \d\d:\d\d)\.')
+UPDATING = "Nye tall beregnes nå – last siden på nytt om litt."
+
+
+@pytest.mark.parametrize("path", ["/statistikk", "/tall"])
+def test_the_pages_say_when_the_figures_were_computed_and_when_new_are_coming(
+    seeded_app: Flask,
+    client: FlaskClient,
+    users: Users,
+    path: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    login(client, "koordinator")
+    html = client.get(path).get_data(as_text=True)
+    found = STATUS.search(html)
+    assert found, html
+    computed = datetime.fromisoformat(_coordinator_json(client, users)["beregnet"])
+    assert found.group(1) == computed_text(computed)
+    assert UPDATING not in html
+    _changed(seeded_app)
+    stale = client.get(path)
+    html = stale.get_data(as_text=True)
+    assert STATUS.search(html).group(1) == found.group(1)
+    assert f"{UPDATING}</p>" in html
+    assert "<script" not in html
+    if path == "/tall":
+        assert stale.headers["Cache-Control"] == "public, max-age=5"
+    assert figures.wait_for_background(30)
+    # the new figures' charts were drawn in the background too
+    drawn: list[int] = []
+    real = charts.stage_time_chart
+    monkeypatch.setattr(charts, "stage_time_chart", lambda s: drawn.append(1) or real(s))
+    fresh = client.get(path)
+    assert drawn == []
+    assert UPDATING not in fresh.get_data(as_text=True)
+    if path == "/tall":
+        assert fresh.headers["Cache-Control"] == "public, max-age=60"
+
+
+def test_computed_text_is_norwegian_time() -> None:
+    assert computed_text(datetime(2026, 11, 23, 13, 5, tzinfo=UTC)) == "23.11.2026 kl. 14:05"
+    assert computed_text(datetime(2026, 7, 1, 22, 30, tzinfo=UTC)) == "02.07.2026 kl. 00:30"
+
+
+def test_the_xlsx_waits_for_fresh_figures(
+    seeded_app: Flask, client: FlaskClient, users: Users
+) -> None:
+    from tests.web.conftest import del2, upload
+
+    before = _coordinator_json(client, users)
+    assert upload(client, users.auth("hf-ous"), del2()).status_code == 201
+    resp = client.get("/api/v1/statistikk.xlsx", headers=users.auth("koordinator"))
+    wb = load_workbook(io.BytesIO(resp.data))
+    about = {row[0]: row[1] for row in wb["Om tallene"].iter_rows(values_only=True)}
+    assert about["Saker totalt"] == before["saker_totalt"] + 1
+    after = _coordinator_json(client, users)  # the export computed them: fresh for all
+    assert after["oppdateres"] is False
+    assert after["saker_totalt"] == before["saker_totalt"] + 1
+
+
+def test_another_app_process_answers_from_the_stored_figures(
+    seeded_app: Flask, client: FlaskClient, users: Users, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = _coordinator_json(client, users, "?type=minihta")
+    figures.clear_cache()  # the other process's cache is empty
+    other = make_app(Path(seeded_app.instance_path))
+    calls: list[int] = []
+    real = figures.grouped
+    monkeypatch.setattr(figures, "grouped", lambda *a: calls.append(1) or real(*a))
+    try:
+        resp = other.test_client().get(
+            "/api/v1/statistikk?type=minihta", headers=users.auth("koordinator")
+        )
+        assert resp.status_code == 200
+        assert resp.get_json() == first
+        assert calls == []
+    finally:
+        st(other).engine.dispose()
+
+
+def test_figures_without_background_are_always_fresh(
+    seeded_app: Flask, client: FlaskClient, users: Users
+) -> None:
+    from tests.web.conftest import del2, upload
+
+    seeded_app.config["FIGURES_BACKGROUND"] = False
+    before = _coordinator_json(client, users)
+    assert upload(client, users.auth("hf-ous"), del2()).status_code == 201
+    after = _coordinator_json(client, users)
+    assert after["oppdateres"] is False
+    assert after["saker_totalt"] == before["saker_totalt"] + 1
+    assert figures._running == set()
