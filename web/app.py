@@ -3,7 +3,9 @@
 Configuration keys (all optional): `INSTANCE` (folder; else `SKJEMAMOTTAK_INSTANCE` or
 ./instance), `DATABASE_URL` (else `SKJEMAMOTTAK_DATABASE_URL` or SQLite in the instance),
 `SECRET_KEY` (else `SKJEMAMOTTAK_SECRET_KEY` or a random key kept in the instance folder),
-`MAX_UPLOAD_MB` (else `SKJEMAMOTTAK_MAX_UPLOAD_MB`, 20), `TODAY` (a `date`, for tests) and
+`MAX_UPLOAD_MB` (else `SKJEMAMOTTAK_MAX_UPLOAD_MB`, 20), `FIGURES_BACKGROUND` (default True:
+after a change the figures pages answer with the last figures while newer ones are computed in
+the background; False: every request waits for fresh figures), `TODAY` (a `date`, for tests) and
 `CLOCK` (a callable giving an aware datetime, for tests).
 """
 

@@ -4,6 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
+# The figures answers: the numbers, and when they were computed (storage.figures keeps the last
+# ones and computes newer ones in the background after a change).
+FIGURES_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "saker_totalt": {"type": ["integer", "null"]},
+        "beregnet": {
+            "type": "string",
+            "format": "date-time",
+            "description": "Når tallene ble beregnet (ISO 8601).",
+        },
+        "oppdateres": {
+            "type": "boolean",
+            "description": "Sann når sakene er endret siden, og nye tall beregnes nå.",
+        },
+    },
+    "required": ["saker_totalt", "beregnet", "oppdateres"],
+}
+
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
@@ -179,7 +198,7 @@ def document() -> dict[str, Any]:
                         for n in ("hf", "region", "ar", "fagomrade", "type")
                     ],
                     "responses": {
-                        "200": _json({"type": "object"}, "Tallene for utvalget."),
+                        "200": _json(FIGURES_SCHEMA, "Tallene for utvalget."),
                         "422": _error("Ugyldig filter."),
                         **AUTH_ERRORS,
                     },
@@ -204,7 +223,7 @@ def document() -> dict[str, Any]:
                         for n in ("ar", "type")
                     ],
                     "responses": {
-                        "200": _json({"type": "object"}, "Samletall."),
+                        "200": _json(FIGURES_SCHEMA, "Samletall."),
                         "422": _error("Ugyldig filter."),
                     },
                 }
