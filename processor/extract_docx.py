@@ -51,6 +51,10 @@ _PART_PATTERN = re.compile(r"^word/(header|footer)\d*\.xml$", re.IGNORECASE)
 _NOTE_PARTS = ("word/footnotes.xml", "word/endnotes.xml", "word/comments.xml")
 
 
+# What the scan does with each listed element, by tag; the three containers come first.
+_P, _SDT, _FALLBACK, _TEXT, _TAG, _PROPERTY, _DELETED, _OTHER = range(8)
+
+
 class _W:
     """Qualified WordprocessingML tag names for one namespace (transitional or strict)."""
 
@@ -95,6 +99,23 @@ class _W:
             W14_CHECKED,
             MC_FALLBACK,
         )
+        self.actions = {
+            self.p: _P,
+            self.t: _TEXT,
+            self.sdt: _SDT,
+            self.tag: _TAG,
+            self.placeholder: _PROPERTY,
+            W14_CHECKBOX: _PROPERTY,
+            W14_CHECKED: _PROPERTY,
+            MC_FALLBACK: _FALLBACK,
+            self.del_text: _DELETED,
+            self.tab: _OTHER,
+            self.br: _OTHER,
+            self.cr: _OTHER,
+            self.nbh: _OTHER,
+            self.sym: _OTHER,
+            self.legacy_checkbox: _OTHER,
+        }
         self.text_tags = (
             self.p,
             self.t,
@@ -185,62 +206,71 @@ class _Control:
         self.cur: list[str] = []
 
 
-class _Scan:
-    """One walk over a part: its paragraph texts, deleted texts and tagged content controls.
+# Steps back from the last descendant of a paragraph or control before its end is counted instead.
+_WALK_BACK = 12
 
-    The loop is the hot path of a DOCX upload, hence the local names and the branch order."""
+
+class _Scan:
+    """One pass over a part: its paragraph texts, deleted texts and tagged content controls.
+
+    The elements that matter are listed in document order by lxml in C (`iter` with tag names):
+    on a filled form that is a fifth of all elements, and none of the others becomes a Python
+    object (`etree.iterwalk` makes one for every element, which cost more than the parse). A list
+    of start tags has no end tags; a paragraph, content control or mc:Fallback ends after the last
+    listed element inside it, which is its last descendant or a few steps before it
+    (`_last_inside`), and the loop closes it there. The loop is the hot path of a DOCX upload,
+    hence the local names and the branch order."""
 
     def __init__(self, root: etree._Element):
         w = _names_for(root)
+        nodes = list(root.iter(*w.scan_tags))
+        index = {node: i for i, node in enumerate(nodes)}
+        actions = w.actions
         paragraphs: list[str] = []
         deleted: list[str] = []
         controls: list[_Control] = []
         paras: list[list[str]] = []  # open paragraphs (a text box nests one in another)
         sdts: list[_Control] = []  # open content controls, tagged or not
         owner: _Control | None = None  # the innermost open control that has a tag
+        ends: list[int] = [len(nodes)]  # index of the last element inside each open container
+        kinds: list[int] = [_OTHER]  # the kind of each open container (the document: never closed)
         skip = 0
-        t_tag, p_tag, sdt_tag, tag_tag = w.t, w.p, w.sdt, w.tag
-        for event, node in etree.iterwalk(root, events=("start", "end"), tag=w.scan_tags):
-            tag = node.tag
-            if event == "end":
-                if tag == p_tag:
-                    text = "".join(paras.pop())
-                    if text and not text.isspace():
-                        paragraphs.append(text)
-                    if owner is not None and len(paras) >= owner.level:
-                        owner.paras.append("".join(owner.cur))
-                        owner.cur = []
-                elif tag == sdt_tag:
-                    control = sdts.pop()
-                    if control.tag:
-                        if control.cur or not control.paras:
-                            control.paras.append("".join(control.cur))
-                        controls.append(control)
-                        owner = _owner(sdts)
-                elif tag == MC_FALLBACK:
+        for i, node in enumerate(nodes):
+            while ends[-1] < i:
+                ends.pop()
+                kind = kinds.pop()
+                if kind == _FALLBACK:
                     skip -= 1
-                continue
-            if tag == t_tag:
+                else:
+                    owner = _close(kind, paras, sdts, owner, paragraphs, controls)
+            tag = node.tag
+            action = actions[tag]
+            if action == _TEXT:
                 piece = node.text
-            elif tag == p_tag:
-                paras.append([])
+            elif action <= _FALLBACK:  # a paragraph, content control or fallback starts
+                last = node
+                while len(last):
+                    last = last[-1]
+                end = index.get(last)
+                ends.append(end if end is not None else _last_inside(node, i, index, w))
+                kinds.append(action)
+                if action == _P:
+                    paras.append([])
+                elif action == _SDT:
+                    sdts.append(_Control(len(paras)))
+                else:
+                    skip += 1
                 continue
-            elif tag == sdt_tag:
-                sdts.append(_Control(len(paras)))
-                continue
-            elif tag == tag_tag:
+            elif action == _TAG:
                 if sdts and not sdts[-1].tag:
                     sdts[-1].tag = (node.get(w.val) or "").strip()
                     owner = _owner(sdts)
                 continue
-            elif tag in (W14_CHECKBOX, W14_CHECKED, w.placeholder):
+            elif action == _PROPERTY:
                 if sdts:
                     _control_property(sdts[-1], node, tag, w)
                 continue
-            elif tag == MC_FALLBACK:
-                skip += 1
-                continue
-            elif tag == w.del_text:
+            elif action == _DELETED:
                 if node.text:
                     deleted.append(node.text)
                 continue
@@ -251,9 +281,66 @@ class _Scan:
                     paras[-1].append(piece)
                 if owner is not None:
                     owner.cur.append(piece)
+        while len(kinds) > 1:
+            kind = kinds.pop()
+            if kind != _FALLBACK:
+                owner = _close(kind, paras, sdts, owner, paragraphs, controls)
         self.paragraphs = paragraphs
         self.deleted = deleted
         self.controls = controls
+
+
+def _close(
+    kind: int,
+    paras: list[list[str]],
+    sdts: list[_Control],
+    owner: _Control | None,
+    paragraphs: list[str],
+    controls: list[_Control],
+) -> _Control | None:
+    """Close the innermost open paragraph or content control; returns the owner after it."""
+    if kind == _P:
+        text = "".join(paras.pop())
+        if text and not text.isspace():
+            paragraphs.append(text)
+        if owner is not None and len(paras) >= owner.level:
+            owner.paras.append("".join(owner.cur))
+            owner.cur = []
+        return owner
+    control = sdts.pop()
+    if control.tag:
+        if control.cur or not control.paras:
+            control.paras.append("".join(control.cur))
+        controls.append(control)
+        return _owner(sdts)
+    return owner
+
+
+def _last_inside(el: etree._Element, at: int, index: dict, w: _W) -> int:
+    """The list index of the last listed element inside `el` (listed at `at`): `at` when none.
+
+    Walks back in document order from the last descendant of `el` to the first listed element.
+    An element that ends in many unlisted ones is counted instead, so that the walk stays short
+    whatever the file holds (the count is in C, and nesting is limited)."""
+    node = el
+    while len(node):
+        node = node[-1]
+    steps = 0
+    while node is not el:
+        found = index.get(node)
+        if found is not None:
+            return found
+        steps += 1
+        if steps > _WALK_BACK:
+            return at + sum(1 for _ in el.iter(*w.scan_tags)) - 1
+        prev = node.getprevious()
+        if prev is None:
+            node = node.getparent()
+        else:
+            node = prev
+            while len(node):
+                node = node[-1]
+    return at
 
 
 def _control_property(control: _Control, node: etree._Element, tag: str, w: _W) -> None:

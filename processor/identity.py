@@ -18,9 +18,10 @@ from collections.abc import Iterable
 W1 = (3, 7, 6, 1, 8, 9, 4, 5, 2, 1)
 W2 = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2, 1)
 _DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-CANDIDATE = re.compile(r"(?<!\d)(\d{6})[ .\-\u00a0\u202f]?(\d{5})(?!\d)")
-# Cheap pre-filter: most texts hold no run of six digits at all.
-_SIX_DIGITS = re.compile(r"\d{6}")
+# The first digit comes before the look-behind (which then looks at the digit before it): a
+# pattern that starts with a digit class lets the regex engine skip to the next digit in C, one
+# that starts with a look-behind tries every position of the text, several times slower.
+CANDIDATE = re.compile(r"(\d(?<!\d\d)\d{5})[ .\-\u00a0\u202f]?(\d{5})(?!\d)")
 
 
 def control_digits_ok(digits: str) -> bool:
@@ -50,15 +51,12 @@ def is_identity_number(digits: str) -> bool:
 
 
 def contains_identity(text: str) -> bool:
-    if not _SIX_DIGITS.search(text):
-        return False
+    # No pre-filter: a search for six digits costs more than this pattern (measured: 2.5x).
     return any(is_identity_number(m.group(1) + m.group(2)) for m in CANDIDATE.finditer(text))
 
 
 def identity_numbers(text: str) -> list[str]:
     """The identity numbers in a text, digits only. For the link check at the HF, never logged."""
-    if not _SIX_DIGITS.search(text):
-        return []
     out = []
     for m in CANDIDATE.finditer(text):
         digits = m.group(1) + m.group(2)

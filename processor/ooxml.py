@@ -317,6 +317,10 @@ def part_texts(data: bytes, attributes: tuple[str, ...] = ()) -> list[str]:
 
 
 def _has_dtd(data: bytes) -> bool:
+    # Every marker holds the byte "!" in each encoding searched below, and a search for one byte
+    # (memchr) costs a twentieth of the searches for the markers in a part without it.
+    if b"!" not in data:
+        return False
     if any(m in data for m in _DTD_MARKERS):
         return True
     if b"\x00" in data[:4]:  # UTF-16 or UTF-32: search the wide forms as well
