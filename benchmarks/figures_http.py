@@ -43,6 +43,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, insert, make_url, text
 
+from benchmarks.cases_100k import analyze, percentiles
 from processor.statistics import CaseHistory
 
 BLOB = "f" * 64
@@ -188,22 +189,6 @@ def _timed(label: str, fn: Callable[[], Any]) -> Any:
     return result
 
 
-def analyze(engine: Engine) -> None:
-    """PostgreSQL: planner statistics after the bulk load, as autovacuum gathers them in
-    production a minute later; without them the planner takes `case_figures` for nearly empty
-    and sorts 100,000 rows on disk for the check of stale rows. (SQLite: nothing, the service
-    never runs ANALYZE there.)"""
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text("ANALYZE"))
-
-
-def _percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    p95 = statistics.quantiles(ordered, n=20, method="inclusive")[18] if len(ordered) > 1 else 0
-    return statistics.median(ordered), p95 or ordered[-1]
-
-
 def _touch(engine: Engine, case_id: str) -> None:
     """What a service does to a case that changes: a new `version` (the history stays)."""
     with engine.begin() as conn:
@@ -254,7 +239,7 @@ def _measure(client: Any, url: str, n: int, before: Callable[[], None] | None = 
         if resp.status_code != 200:
             raise SystemExit(f"{url}: HTTP {resp.status_code}")
         stale += _stale(resp)
-    return Row(*_percentiles(samples), stale=stale, n=n)
+    return Row(*percentiles(samples), stale=stale, n=n)
 
 
 def _renewal(client: Any, url: str, n: int, change: Callable[[], None]) -> float:
