@@ -241,15 +241,7 @@ def _store_attachment(
             "warnings": sorted({w["code"] for w in warnings}),
         }
         if form_type == OKONOMI:
-            case.version += 1
-            case.updated_at = now
-            uow.audit.append(
-                actor=user.username,
-                action="case.attach",
-                object=f"case:{case.id}",
-                at=now,
-                details=details,
-            )
+            services.record_change(uow, case, user.username, "case.attach", now, details)
         else:
             if assignment is not None:
                 assignment.completed_at = now
@@ -418,14 +410,13 @@ def assign_reviewer(
                     user, case, "til_fagfelle", clean, uow, action="case.assign", extra=extra
                 )
             else:
-                case.version += 1
-                case.updated_at = now
-                uow.audit.append(
-                    actor=user.username,
-                    action="case.assign",
-                    object=f"case:{case.id}",
-                    at=now,
-                    details={**extra, "reason_sha256": services._reason_digest(clean)},
+                services.record_change(
+                    uow,
+                    case,
+                    user.username,
+                    "case.assign",
+                    now,
+                    {**extra, "reason_sha256": services._reason_digest(clean)},
                 )
             state = case.state
             uow.commit()
@@ -470,14 +461,13 @@ def declare_conflict(
         if level == "rod":
             assignment.active = False
             assignment.ended_at = now
-        case.version += 1
-        case.updated_at = now
-        uow.audit.append(
-            actor=user.username,
-            action="case.conflict",
-            object=f"case:{case.id}",
-            at=now,
-            details={"level": level, "description_sha256": services._reason_digest(clean)},
+        services.record_change(
+            uow,
+            case,
+            user.username,
+            "case.conflict",
+            now,
+            {"level": level, "description_sha256": services._reason_digest(clean)},
         )
         uow.commit()
     return assignment
@@ -485,6 +475,8 @@ def declare_conflict(
 
 def approve_conflict(user: Principal, case_id: str, uow: AbstractUnitOfWork) -> PeerAssignment:
     """The coordinator approves the active reviewer's yellow declaration."""
+    from storage import services
+
     if "koordinator" not in set(user.roles):
         raise DomainError("FORBIDDEN", "Bare koordinatoren kan godkjenne habilitet.")
     with uow:
@@ -500,14 +492,13 @@ def approve_conflict(user: Principal, case_id: str, uow: AbstractUnitOfWork) -> 
         now = uow.now()
         assignment.approved_by = user.username
         assignment.approved_at = now
-        case.version += 1
-        case.updated_at = now
-        uow.audit.append(
-            actor=user.username,
-            action="case.conflict_approve",
-            object=f"case:{case.id}",
-            at=now,
-            details={"reviewer": assignment.reviewer},
+        services.record_change(
+            uow,
+            case,
+            user.username,
+            "case.conflict_approve",
+            now,
+            {"reviewer": assignment.reviewer},
         )
         uow.commit()
     return assignment

@@ -12,8 +12,9 @@ import hashlib
 import logging
 import math
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import PurePath
 from typing import Any
 
@@ -309,6 +310,22 @@ def _reason_digest(reason: str | None) -> str | None:
     return hashlib.sha256(reason.encode("utf-8")).hexdigest() if reason else None
 
 
+def record_change(
+    uow: AbstractUnitOfWork,
+    case: Case,
+    actor: str,
+    action: str,
+    at: datetime,
+    details: Mapping[str, Any] | None = None,
+) -> None:
+    """What every change of a case does besides the change itself, in the same transaction: a
+    new `version` (the optimistic-concurrency check, and what tells the figures the case changed),
+    `updated_at`, and the audit event."""
+    case.version += 1
+    case.updated_at = at
+    uow.audit.append(actor=actor, action=action, object=f"case:{case.id}", at=at, details=details)
+
+
 def _move(
     user: Principal,
     case: Case,
@@ -326,14 +343,13 @@ def _move(
     )
     case.transitions.append(step)
     case.state = to
-    case.version += 1
-    case.updated_at = now
-    uow.audit.append(
-        actor=user.username,
-        action=action,
-        object=f"case:{case.id}",
-        at=now,
-        details={
+    record_change(
+        uow,
+        case,
+        user.username,
+        action,
+        now,
+        {
             "from": from_state,
             "to": to,
             # the reason lives with the case; the chain holds only its hash
@@ -466,14 +482,13 @@ def set_urgent(
                 raise DomainError("REASON_REQUIRED", "En hastesak må ha en begrunnelse.")
             case.urgent = urgent
             case.urgent_reason = clean if urgent else None
-            case.version += 1
-            case.updated_at = uow.now()
-            uow.audit.append(
-                actor=user.username,
-                action="case.urgent",
-                object=f"case:{case.id}",
-                at=case.updated_at,
-                details={"urgent": urgent, "reason_sha256": _reason_digest(clean)},
+            record_change(
+                uow,
+                case,
+                user.username,
+                "case.urgent",
+                uow.now(),
+                {"urgent": urgent, "reason_sha256": _reason_digest(clean)},
             )
             uow.commit()
     except ConcurrentUpdate:
