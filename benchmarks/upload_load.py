@@ -1,6 +1,7 @@
 """Upload load benchmark (issue 9): Del 2 PDFs through the real server on 127.0.0.1.
 
-Starts `python -m web.cli serve --workers 2 --threads 4` on a free port in a temporary instance
+Starts `python -m web.cli serve` (as many processes as `serve` starts by default, one thread
+each) on a free port in a temporary instance
 (SQLite, or a fresh PostgreSQL database when `--backend postgresql`; rate limit off), creates an
 hf user and a token with the CLI, pre-builds distinct Del 2 PDFs (distinct reference numbers), and
 lets 16 client threads with keep-alive connections upload them. The loop is bounded by count and
@@ -41,7 +42,8 @@ PG_ENV = "SKJEMAMOTTAK_TEST_POSTGRES_URL"
 HOST = "127.0.0.1"  # the only address this script ever connects to
 HF = "OUS"
 PLACEHOLDER = "N00000"
-WORKERS, THREADS = 2, 4  # gunicorn processes and threads per process for the measurement
+# gunicorn processes and threads per process for the measurement: what `serve` does by default
+WORKERS, THREADS = max(2, min((os.cpu_count() or 1) + 1, 8)), 1
 BASES = 8  # distinct base PDFs (different dates and costs); each is patched to many references
 
 
@@ -332,7 +334,7 @@ def _rows(
     db = "SQLite" if backend == "sqlite" else "PostgreSQL"
     label = (
         f"{db}: opplasting Del 2-PDF, {clients} klienter, {uploads} stk, 127.0.0.1"
-        f" ({WORKERS} prosesser × {THREADS} tråder)"
+        f" ({WORKERS} prosesser × {THREADS} {'tråd' if THREADS == 1 else 'tråder'})"
     )
     out: list[tuple[str, str, str, str, bool | None]] = [
         (label, value, baseline, "p95 <= 150 ms, 0 feil", met)
