@@ -23,13 +23,12 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, insert, make_url, text
+from sqlalchemy import Engine, insert, text
 
 from processor.statistics import CaseHistory
 
@@ -272,18 +271,12 @@ def run(label: str, database_url: str | None, n: int, requests: int) -> list[Row
     return out
 
 
-def _pg_database(base: str) -> tuple[str, Callable[[], None]]:
-    name = f"skjemamottak_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+def pg_database() -> tuple[str, Callable[[], None]]:
+    """A fresh database on the server named by SKJEMAMOTTAK_TEST_POSTGRES_URL: (URL, drop)."""
+    from tests import pgutil
 
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return make_url(base).set(database=name).render_as_string(hide_password=False), drop
+    name = pgutil.create_database()
+    return pgutil.url_for(name), lambda: pgutil.drop_database(name)
 
 
 def rows(quick: bool = False, n: int | None = None, requests: int | None = None) -> list[Row]:
@@ -293,7 +286,7 @@ def rows(quick: bool = False, n: int | None = None, requests: int | None = None)
     out = run("SQLite", None, n, requests)
     pg = os.environ.get("SKJEMAMOTTAK_TEST_POSTGRES_URL")
     if pg:
-        url, drop = _pg_database(pg)
+        url, drop = pg_database()
         try:
             out += run("PostgreSQL", url, n, requests)
         finally:

@@ -35,15 +35,14 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, insert, make_url, text
+from sqlalchemy import Engine, insert, text
 
-from benchmarks.cases_100k import analyze, percentiles
+from benchmarks.cases_100k import analyze, percentiles, pg_database
 from processor.statistics import CaseHistory
 
 BLOB = "f" * 64
@@ -329,20 +328,6 @@ def run(label: str, database_url: str | None, n: int, requests: int) -> None:
         st.engine.dispose()
 
 
-def _pg_database(base: str) -> tuple[str, Callable[[], None]]:
-    name = f"skjemamottak_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return make_url(base).set(database=name).render_as_string(hide_password=False), drop
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
@@ -352,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     run("SQLite", None, args.n, args.requests)
     pg = os.environ.get("SKJEMAMOTTAK_TEST_POSTGRES_URL")
     if pg:
-        url, drop = _pg_database(pg)
+        url, drop = pg_database()
         try:
             run("PostgreSQL", url, args.n, args.requests)
         finally:
