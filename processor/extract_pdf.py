@@ -49,26 +49,21 @@ def _name_text(name: str) -> str:
     return name[1:] if name.startswith("/") else name
 
 
-def _text(obj: object) -> str:
-    """A PDF string, name or number as text (strings are PDFDocEncoding or UTF-16)."""
-    return str(obj)
-
-
 def _value(ft: str | None, flags: int, v: object | None) -> RawValue:
     if v is None:  # pikepdf gives PDF null as None
         return False if ft == "/Btn" and not flags & _RADIO else None
     if ft == "/Btn":
-        state = _name_text(_text(v))
+        state = _name_text(str(v))
         if flags & _RADIO:
             return None if state == "Off" else state
         return state != "Off"
     if isinstance(v, Array):  # multi-select choice: the first selection
-        return _text(v[0]) if len(v) else None
+        return str(v[0]) if len(v) else None
     if isinstance(v, Name):
-        return _name_text(_text(v))
+        return _name_text(str(v))
     if isinstance(v, Stream):  # a text stream (rare, but allowed for long text)
         return v.read_bytes().decode("utf-8", "replace")
-    return _text(v)
+    return str(v)
 
 
 def _eof_present(data: bytes) -> bool:
@@ -179,10 +174,10 @@ def _walk(
         t = node.get("/T")
         name = prefix
         if t is not None:
-            part = _text(t)
+            part = str(t)
             name = f"{prefix}.{part}" if prefix else part
         node_ft = node.get("/FT")
-        node_ft = _text(node_ft) if node_ft is not None else ft
+        node_ft = str(node_ft) if node_ft is not None else ft
         node_flags = node.get("/Ff", flags)
         node_flags = int(node_flags) if isinstance(node_flags, int) else 0
         node_v = node.get("/V", inherited_v) if t is not None else inherited_v
@@ -214,7 +209,7 @@ def _metadata(pdf: pikepdf.Pdf, root: Dictionary, out: Extracted) -> None:
     if isinstance(info, Dictionary):
         for value in info.values():
             if value is not None:
-                out.texts.append(("metadata", _text(value)))
+                out.texts.append(("metadata", str(value)))
     xmp = root.get("/Metadata")
     if isinstance(xmp, Stream):
         try:
