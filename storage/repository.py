@@ -9,13 +9,26 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, selectinload
 
 from storage import audit as audit_log
-from storage.models import ApiToken, AuditEvent, Blob, Case, MinihtaSequence, User, UserRole
+from storage.models import (
+    ApiToken,
+    AuditEvent,
+    Blob,
+    Case,
+    CaseVersion,
+    MinihtaSequence,
+    Transition,
+    User,
+    UserRole,
+)
+from storage.workflow import Actor
 
 # ---- interfaces ---------------------------------------------------------------------------------
 
@@ -26,6 +39,17 @@ class AbstractCaseRepository(ABC):
 
     @abstractmethod
     def get(self, case_id: str) -> Case | None: ...
+
+    @abstractmethod
+    def exists(self, case_id: str) -> bool:
+        """Whether a case with this id is stored (cheaper than `get` when it mostly is not)."""
+
+    @abstractmethod
+    def create(self, case: Case) -> None:
+        """Store a new case with the versions and transitions it holds, now.
+
+        For the upload path, where the ORM's unit-of-work bookkeeping costs more than the SQL.
+        The object is not tracked afterwards: change the case through `get`."""
 
     @abstractmethod
     def list(
@@ -52,8 +76,8 @@ class AbstractCaseRepository(ABC):
         """The next `NNN` of `MMV-<year>-NNN` (1, 2, …), taken inside the current transaction."""
 
     @abstractmethod
-    def add_blob(self, sha256: str, size: int, content_type: str, at: datetime) -> Blob:
-        """The blob's row, added unless it is there already (the same bytes uploaded twice)."""
+    def add_blob(self, sha256: str, size: int, content_type: str, at: datetime) -> None:
+        """Add the blob's row unless it is there already (the same bytes uploaded twice)."""
 
     @abstractmethod
     def blob_shas(self) -> set[str]:
@@ -74,12 +98,25 @@ class AbstractUserRepository(ABC):
     def list(self, *, role: str | None = None, active_only: bool = False) -> list[User]: ...
 
 
+class TokenOwner(NamedTuple):
+    """What authenticating a bearer token needs: its user as an `Actor`, and when it was used."""
+
+    actor: Actor
+    active: bool
+    last_used_at: datetime | None
+
+
 class AbstractTokenRepository(ABC):
     @abstractmethod
     def add(self, token: ApiToken) -> None: ...
 
     @abstractmethod
-    def get_by_hash(self, token_sha256: str) -> ApiToken | None: ...
+    def owner(self, token_sha256: str) -> TokenOwner | None:
+        """The user of the token (with the token's last use), or None for an unknown token."""
+
+    @abstractmethod
+    def mark_used(self, token_sha256: str, at: datetime) -> None:
+        """Set the token's `last_used_at` (in the current transaction)."""
 
 
 class AbstractAuditRepository(ABC):
@@ -113,6 +150,62 @@ class SqlAlchemyCaseRepository(AbstractCaseRepository):
 
     def get(self, case_id: str) -> Case | None:
         return self.session.get(Case, case_id)
+
+    def exists(self, case_id: str) -> bool:
+        return self.session.connection().execute(_CASE_EXISTS, {"id": case_id}).first() is not None
+
+    def create(self, case: Case) -> None:
+        # pending ORM changes first, as a query would (the rows below may refer to them)
+        self.session.flush()
+        conn = self.session.connection()
+        conn.execute(
+            _INSERT_CASE,
+            {
+                "id": case.id,
+                "form_type": case.form_type,
+                "hf": case.hf,
+                "state": case.state,
+                "urgent": case.urgent,
+                "urgent_reason": case.urgent_reason,
+                "created_at": case.created_at,
+                "updated_at": case.updated_at,
+                "version": case.version,
+            },
+        )
+        if case.versions:
+            conn.execute(
+                _INSERT_VERSION,
+                [
+                    {
+                        "case_id": case.id,
+                        "number": v.number,
+                        "data": v.data,
+                        "blob_sha256": v.blob_sha256,
+                        "file_suffix": v.file_suffix,
+                        "uploaded_by": v.uploaded_by,
+                        "received_at": v.received_at,
+                        "warnings": v.warnings if v.warnings is not None else [],
+                    }
+                    for v in case.versions
+                ],
+            )
+        if case.transitions:
+            conn.execute(
+                _INSERT_TRANSITION,
+                [
+                    {
+                        "case_id": case.id,
+                        "from_state": t.from_state,
+                        "to_state": t.to_state,
+                        "actor": t.actor,
+                        "reason": t.reason,
+                        "at": t.at,
+                    }
+                    for t in case.transitions
+                ],
+            )
+        if case.price_checks:
+            raise ValueError("a new case has no price checks")
 
     def list(
         self, *, hf: str | None = None, state: str | None = None, form_type: str | None = None
@@ -173,15 +266,32 @@ class SqlAlchemyCaseRepository(AbstractCaseRepository):
             select(MinihtaSequence.last_number).where(MinihtaSequence.year == year)
         ).scalar_one()
 
-    def add_blob(self, sha256: str, size: int, content_type: str, at: datetime) -> Blob:
-        blob = self.session.get(Blob, sha256)
-        if blob is None:
-            blob = Blob(sha256=sha256, size=size, content_type=content_type, created_at=at)
-            self.session.add(blob)
-        return blob
+    def add_blob(self, sha256: str, size: int, content_type: str, at: datetime) -> None:
+        self.session.flush()  # pending ORM changes first, as a query would
+        conn = self.session.connection()
+        stmt = _INSERT_BLOB_IF_NEW.get(conn.dialect.name)
+        row = {"sha256": sha256, "size": size, "content_type": content_type, "created_at": at}
+        if stmt is not None:
+            conn.execute(stmt, row)
+        elif conn.execute(_BLOB_EXISTS, {"sha256": sha256}).first() is None:
+            conn.execute(insert(_BLOBS), row)
 
     def blob_shas(self) -> set[str]:
         return set(self.session.scalars(select(Blob.sha256)))
+
+
+# Core statements of the upload path, built once (see `create`)
+_CASES = Case.__table__
+_BLOBS = Blob.__table__
+_CASE_EXISTS = select(_CASES.c.id).where(_CASES.c.id == bindparam("id"))
+_INSERT_CASE = insert(_CASES)
+_INSERT_VERSION = insert(CaseVersion.__table__)
+_INSERT_TRANSITION = insert(Transition.__table__)
+_BLOB_EXISTS = select(_BLOBS.c.sha256).where(_BLOBS.c.sha256 == bindparam("sha256"))
+_INSERT_BLOB_IF_NEW = {
+    "sqlite": sqlite_insert(_BLOBS).on_conflict_do_nothing(index_elements=["sha256"]),
+    "postgresql": postgresql_insert(_BLOBS).on_conflict_do_nothing(index_elements=["sha256"]),
+}
 
 
 class SqlAlchemyUserRepository(AbstractUserRepository):
@@ -213,16 +323,31 @@ class SqlAlchemyTokenRepository(AbstractTokenRepository):
     def add(self, token: ApiToken) -> None:
         self.session.add(token)
 
-    def get_by_hash(self, token_sha256: str) -> ApiToken | None:
-        return self.session.scalars(_TOKEN_BY_HASH, {"sha": token_sha256}).unique().one_or_none()
+    def owner(self, token_sha256: str) -> TokenOwner | None:
+        rows = self.session.connection().execute(_TOKEN_OWNER, {"sha": token_sha256}).all()
+        if not rows:
+            return None
+        username, hf, active, last_used_at, _ = rows[0]
+        roles = frozenset(r.role for r in rows if r.role is not None)
+        return TokenOwner(Actor(username, roles, hf), bool(active), last_used_at)
+
+    def mark_used(self, token_sha256: str, at: datetime) -> None:
+        self.session.connection().execute(_TOKEN_USED, {"sha": token_sha256, "at": at})
 
 
-# One query for the token, its user and the user's roles; every API call asks it, so the
-# statement (and its loader options, costly to build) is made once.
-_TOKEN_BY_HASH = (
-    select(ApiToken)
+# Every API call asks who its token belongs to: one Core query (a row per role) built once. The
+# ORM's loading of token, user and roles cost several times the query itself.
+_TOKEN_OWNER = (
+    select(User.username, User.hf, User.active, ApiToken.last_used_at, UserRole.role)
+    .select_from(ApiToken)
+    .join(User, User.id == ApiToken.user_id)
+    .outerjoin(UserRole, UserRole.user_id == User.id)
     .where(ApiToken.token_sha256 == bindparam("sha"))
-    .options(joinedload(ApiToken.user).joinedload(User.role_rows))
+)
+_TOKEN_USED = (
+    update(ApiToken.__table__)
+    .where(ApiToken.__table__.c.token_sha256 == bindparam("sha"))
+    .values(last_used_at=bindparam("at"))
 )
 
 
@@ -270,6 +395,12 @@ class FakeCaseRepository(AbstractCaseRepository):
     def get(self, case_id: str) -> Case | None:
         return self.cases.get(case_id)
 
+    def exists(self, case_id: str) -> bool:
+        return case_id in self.cases
+
+    def create(self, case: Case) -> None:
+        self.add(case)
+
     def list(
         self, *, hf: str | None = None, state: str | None = None, form_type: str | None = None
     ) -> list[Case]:
@@ -286,12 +417,11 @@ class FakeCaseRepository(AbstractCaseRepository):
         self.sequences[year] = self.sequences.get(year, 0) + 1
         return self.sequences[year]
 
-    def add_blob(self, sha256: str, size: int, content_type: str, at: datetime) -> Blob:
+    def add_blob(self, sha256: str, size: int, content_type: str, at: datetime) -> None:
         if sha256 not in self.blobs:
             self.blobs[sha256] = Blob(
                 sha256=sha256, size=size, content_type=content_type, created_at=at
             )
-        return self.blobs[sha256]
 
     def blob_shas(self) -> set[str]:
         return set(self.blobs)
@@ -332,8 +462,14 @@ class FakeTokenRepository(AbstractTokenRepository):
     def add(self, token: ApiToken) -> None:
         self.tokens[token.token_sha256] = token
 
-    def get_by_hash(self, token_sha256: str) -> ApiToken | None:
-        return self.tokens.get(token_sha256)
+    def owner(self, token_sha256: str) -> TokenOwner | None:
+        token = self.tokens.get(token_sha256)
+        if token is None:
+            return None
+        return TokenOwner(Actor.of(token.user), token.user.active, token.last_used_at)
+
+    def mark_used(self, token_sha256: str, at: datetime) -> None:
+        self.tokens[token_sha256].last_used_at = at
 
 
 class FakeAuditRepository(AbstractAuditRepository):

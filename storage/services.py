@@ -180,7 +180,8 @@ def _store_upload(
         now = uow.now()
         if form_type == DEL2:
             case_id = str(result.reference).upper()
-            case = uow.cases.get(case_id)
+            # mostly a new reference: ask cheaply, and load the case only when it is there
+            case = uow.cases.get(case_id) if uow.cases.exists(case_id) else None
             if case is not None and (case.state != "returnert" or case.hf != user.hf):
                 raise DomainError("REFERENCE_IN_USE")
         elif resubmit:
@@ -208,11 +209,11 @@ def _store_upload(
             sha, len(raw), CONTENT_TYPES.get(suffix, "application/octet-stream"), now
         )
 
+        new = case is None
         if case is None:
             case = Case(
                 case_id, form_type=form_type, hf=str(user.hf), state="mottatt", created_at=now
             )
-            uow.cases.add(case)
             from_state = None
             action = "case.create"
         else:
@@ -238,6 +239,8 @@ def _store_upload(
                 from_state=from_state, to_state="mottatt", actor=user.username, reason=None, at=now
             )
         )
+        if new:
+            uow.cases.create(case)  # written now, with its version and transition
         uow.audit.append(
             actor=user.username,
             action=action,
@@ -626,17 +629,17 @@ def authenticate_token(uow: AbstractUnitOfWork, token: str) -> Actor | None:
     """
     if not token:
         return None
+    sha = hash_token(token)
     with uow:
-        row = uow.tokens.get_by_hash(hash_token(token))
-        if row is None or not row.user.active:
+        owner = uow.tokens.owner(sha)
+        if owner is None or not owner.active:
             return None
-        actor = Actor.of(row.user)
         now = uow.now()
-        last = row.last_used_at
+        last = owner.last_used_at
         if last is None or now - last >= TOKEN_USE_RESOLUTION or now < last:
-            row.last_used_at = now
+            uow.tokens.mark_used(sha, now)
             uow.commit()
-    return actor
+    return owner.actor
 
 
 def authenticate_password(uow: AbstractUnitOfWork, username: str, password: str) -> Actor | None:

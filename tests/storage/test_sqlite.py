@@ -19,7 +19,7 @@ from storage import db, models_minihta, services
 from storage.audit import GENESIS
 from storage.blobs import FileBlobStore
 from storage.errors import DomainError
-from storage.models import Base, Case
+from storage.models import Base
 from storage.repository import SqlAlchemyCaseRepository
 from storage.uow import ConcurrentUpdate, SqlAlchemyUnitOfWork
 from tests.storage.helpers import (
@@ -205,14 +205,15 @@ def test_a_lost_insert_race_is_retried_and_answered_with_reference_in_use(
     sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     services.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
-    real_get = SqlAlchemyCaseRepository.get
+    real_exists = SqlAlchemyCaseRepository.exists
     calls: list[str] = []
 
-    def get_blind_once(self: SqlAlchemyCaseRepository, case_id: str) -> Case | None:
+    def exists_blind_once(self: SqlAlchemyCaseRepository, case_id: str) -> bool:
+        # as if another upload of the same reference committed just after this one looked
         calls.append(case_id)
-        return None if len(calls) == 1 else real_get(self, case_id)
+        return False if len(calls) == 1 else real_exists(self, case_id)
 
-    monkeypatch.setattr(SqlAlchemyCaseRepository, "get", get_blind_once)
+    monkeypatch.setattr(SqlAlchemyCaseRepository, "exists", exists_blind_once)
     with pytest.raises(DomainError) as e:
         services.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
     assert e.value.code == "REFERENCE_IN_USE"

@@ -1,0 +1,192 @@
+"""The upload path's Core writes (`cases.create`, `cases.add_blob`, `audit.append`) store exactly
+what the ORM would, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, select, text
+
+from storage import audit as audit_log
+from storage import repository
+from storage.audit import GENESIS
+from storage.models import AuditHead, Blob, Case, CaseVersion, Transition
+from storage.uow import SqlAlchemyUnitOfWork
+from tests.storage.helpers import NOW
+
+SHA = "ab" * 32
+
+
+def _case(case_id: str, versions: int = 2) -> Case:
+    case = Case(case_id, form_type="tilgang-del2", hf="OUS", state="mottatt", created_at=NOW)
+    case.urgent, case.urgent_reason, case.version = True, "Rask progresjon", 3
+    case.updated_at = NOW + timedelta(minutes=5)
+    for n in range(1, versions + 1):
+        case.versions.append(
+            CaseVersion(
+                number=n,
+                data={"soknad": {"helseforetak": "OUS"}, "n": n, "tekst": "blåbær"},
+                blob_sha256=SHA,
+                file_suffix=".pdf",
+                uploaded_by="hf-ous",
+                received_at=NOW + timedelta(seconds=n),
+                warnings=[{"code": "LABEL_FALLBACK", "field": None}] if n == 1 else [],
+            )
+        )
+        case.transitions.append(
+            Transition(
+                from_state=None if n == 1 else "returnert",
+                to_state="mottatt",
+                actor="hf-ous",
+                reason=None if n == 1 else "Ny versjon",
+                at=NOW + timedelta(seconds=n),
+            )
+        )
+    return case
+
+
+def _rows(engine: Engine, table: str, case_id: str) -> list[dict]:
+    key = "id" if table == "cases" else "case_id"
+    with engine.connect() as conn:
+        result = conn.execute(text(f"SELECT * FROM {table} WHERE {key} = :c"), {"c": case_id})
+        rows = [dict(r._mapping) for r in result]
+    for row in rows:  # what differs by design between the two cases: their ids
+        row.pop("id" if table != "cases" else "", None)
+        row.pop(key, None)
+    return sorted(rows, key=repr)
+
+
+def test_create_writes_the_same_rows_as_the_orm(
+    sql_uow: SqlAlchemyUnitOfWork, engine: Engine
+) -> None:
+    with sql_uow:
+        sql_uow.cases.add_blob(SHA, 10, "application/pdf", NOW)
+        sql_uow.cases.add(_case("ORM-1"))
+        sql_uow.cases.create(_case("CORE-1"))
+        sql_uow.commit()
+    for table in ("cases", "case_versions", "transitions"):
+        orm, core = _rows(engine, table, "ORM-1"), _rows(engine, table, "CORE-1")
+        assert orm and core == orm, table
+    with sql_uow:
+        loaded = sql_uow.cases.get("CORE-1")
+        assert loaded is not None and loaded.version == 3 and loaded.urgent
+        assert [v.data["n"] for v in loaded.versions] == [1, 2]
+        assert loaded.versions[0].warnings == [{"code": "LABEL_FALLBACK", "field": None}]
+        assert loaded.updated_at == NOW + timedelta(minutes=5)
+        assert sql_uow.cases.exists("CORE-1") and not sql_uow.cases.exists("CORE-2")
+
+
+def test_create_flushes_pending_orm_changes_first(sql_uow: SqlAlchemyUnitOfWork) -> None:
+    # the blob row is only pending in the session: the version row refers to it
+    with sql_uow:
+        sql_uow.session.add(Blob(sha256=SHA, size=1, content_type="application/pdf"))
+        sql_uow.cases.create(_case("CORE-2", versions=1))
+        sql_uow.commit()
+    with sql_uow:
+        case = sql_uow.cases.get("CORE-2")
+        assert case is not None and case.versions[0].blob_sha256 == SHA
+
+
+def test_a_case_created_twice_is_a_conflict_and_leaves_the_first(
+    sql_uow: SqlAlchemyUnitOfWork,
+) -> None:
+    from storage.uow import ConcurrentUpdate
+
+    with sql_uow:
+        sql_uow.cases.add_blob(SHA, 10, "application/pdf", NOW)
+        sql_uow.cases.create(_case("CORE-3", versions=1))
+        sql_uow.commit()
+    with pytest.raises(ConcurrentUpdate), sql_uow:
+        sql_uow.cases.create(_case("CORE-3", versions=2))
+    with sql_uow:
+        case = sql_uow.cases.get("CORE-3")
+        assert case is not None and len(case.versions) == 1
+
+
+@pytest.mark.parametrize("upsert", [True, False], ids=["on-conflict", "select-first"])
+def test_add_blob_adds_a_row_once(
+    sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch, upsert: bool
+) -> None:
+    if not upsert:  # a dialect without INSERT … ON CONFLICT
+        monkeypatch.setattr(repository, "_INSERT_BLOB_IF_NEW", {})
+    later = NOW + timedelta(days=1)
+    for at in (NOW, later):
+        with sql_uow:
+            sql_uow.cases.add_blob(SHA, 10, "application/pdf", at)
+            sql_uow.commit()
+    with sql_uow:
+        rows = sql_uow.session.execute(select(Blob.sha256, Blob.size, Blob.created_at)).all()
+    assert rows == [(SHA, 10, NOW)]
+
+
+def _append_three(uow: SqlAlchemyUnitOfWork) -> None:
+    for i in range(3):
+        with uow:
+            ev = uow.audit.append(actor="x", action="test", object=f"case:{i}", at=NOW)
+            assert ev.seq == i + 1
+            uow.commit()
+
+
+@pytest.mark.parametrize("returning", [True, False], ids=["returning", "without-returning"])
+def test_audit_append_keeps_one_chain_and_the_head(
+    sql_uow: SqlAlchemyUnitOfWork,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    returning: bool,
+) -> None:
+    if not returning:  # SQLite before 3.35 has no UPDATE … RETURNING
+        monkeypatch.setattr(engine.dialect, "update_returning", False)
+    _append_three(sql_uow)
+    with sql_uow:
+        assert sql_uow.audit.verify() == (True, None)
+        events = sql_uow.audit.list()
+        head = sql_uow.session.execute(select(AuditHead.last_seq, AuditHead.last_hash)).one()
+        assert [e.seq for e in events] == [1, 2, 3]
+        assert events[0].prev_hash == GENESIS and tuple(head) == (3, events[-1].hash)
+
+
+def test_audit_append_restores_a_missing_head_row(
+    sql_uow: SqlAlchemyUnitOfWork, engine: Engine
+) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_head"))
+    _append_three(sql_uow)
+    with sql_uow:
+        assert sql_uow.audit.verify() == (True, None)
+
+
+def test_audit_event_rolls_back_with_its_change(sql_uow: SqlAlchemyUnitOfWork) -> None:
+    with pytest.raises(RuntimeError), sql_uow:
+        sql_uow.audit.append(actor="x", action="test", object="case:1", at=NOW)
+        raise RuntimeError("boom")
+    with sql_uow:
+        assert sql_uow.audit.list() == []
+        assert audit_log.verify(sql_uow.session) == (True, None)
+
+
+def test_token_owner_gives_the_actor_its_roles_and_last_use(
+    sql_uow: SqlAlchemyUnitOfWork,
+) -> None:
+    from storage import services
+    from storage.workflow import Actor
+
+    services.add_user(sql_uow, "fagdir", roles=["komite", "fagfelle"], hf="STO")
+    services.add_user(sql_uow, "slutta", roles=["hf"], hf="OUS")
+    token = services.create_token(sql_uow, "fagdir")
+    gone = services.create_token(sql_uow, "slutta")
+    with sql_uow:
+        sql_uow.users.get("slutta").active = False  # type: ignore[union-attr]
+        sql_uow.commit()
+    sha = services.hash_token(token)
+    with sql_uow:
+        owner = sql_uow.tokens.owner(sha)
+        assert owner == (Actor("fagdir", frozenset({"komite", "fagfelle"}), "STO"), True, None)
+        assert sql_uow.tokens.owner(services.hash_token(token + "x")) is None
+        assert sql_uow.tokens.owner(services.hash_token(gone)).active is False  # type: ignore[union-attr]
+        sql_uow.tokens.mark_used(sha, NOW)
+        sql_uow.commit()
+    with sql_uow:
+        assert sql_uow.tokens.owner(sha).last_used_at == NOW  # type: ignore[union-attr]
+    assert services.authenticate_token(sql_uow, gone) is None
+    assert services.authenticate_token(sql_uow, token) == owner.actor
