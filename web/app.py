@@ -23,6 +23,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from storage.errors import DomainError
+from web.multipart import Request
 from web.runtime import Storage, instance_folder, open_storage
 
 log = logging.getLogger(__name__)
@@ -154,6 +155,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     instance = instance_folder(config.get("INSTANCE"))
     instance.mkdir(parents=True, exist_ok=True)
     app = Flask(__name__, instance_path=str(instance))
+    app.request_class = Request  # uploads parsed by python-multipart (web/multipart.py)
     max_mb = _max_upload_mb(config)
     app.config.update(
         SECRET_KEY=config.get("SECRET_KEY") or _secret_key(instance),
