@@ -172,38 +172,34 @@ class SqlAlchemyCaseRepository(AbstractCaseRepository):
                 "version": case.version,
             },
         )
-        if case.versions:
-            conn.execute(
-                _INSERT_VERSION,
-                [
-                    {
-                        "case_id": case.id,
-                        "number": v.number,
-                        "data": v.data,
-                        "blob_sha256": v.blob_sha256,
-                        "file_suffix": v.file_suffix,
-                        "uploaded_by": v.uploaded_by,
-                        "received_at": v.received_at,
-                        "warnings": v.warnings if v.warnings is not None else [],
-                    }
-                    for v in case.versions
-                ],
-            )
-        if case.transitions:
-            conn.execute(
-                _INSERT_TRANSITION,
-                [
-                    {
-                        "case_id": case.id,
-                        "from_state": t.from_state,
-                        "to_state": t.to_state,
-                        "actor": t.actor,
-                        "reason": t.reason,
-                        "at": t.at,
-                    }
-                    for t in case.transitions
-                ],
-            )
+        versions = [
+            {
+                "case_id": case.id,
+                "number": v.number,
+                "data": v.data,
+                "blob_sha256": v.blob_sha256,
+                "file_suffix": v.file_suffix,
+                "uploaded_by": v.uploaded_by,
+                "received_at": v.received_at,
+                "warnings": v.warnings if v.warnings is not None else [],
+            }
+            for v in case.versions
+        ]
+        transitions = [
+            {
+                "case_id": case.id,
+                "from_state": t.from_state,
+                "to_state": t.to_state,
+                "actor": t.actor,
+                "reason": t.reason,
+                "at": t.at,
+            }
+            for t in case.transitions
+        ]
+        for stmt, rows in ((_INSERT_VERSION, versions), (_INSERT_TRANSITION, transitions)):
+            if rows:
+                # one row as a plain execute: psycopg's executemany sets up a pipeline
+                conn.execute(stmt, rows[0] if len(rows) == 1 else rows)
         if case.price_checks:
             raise ValueError("a new case has no price checks")
 
