@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pikepdf
-from pikepdf import Array, Dictionary, Name, Stream
+from pikepdf import Array, Dictionary, Name, Stream, String
 
 from processor.extracted import Extracted, RawValue
 from processor.findings import Limits, Refusal
@@ -57,6 +57,8 @@ def _value(ft: str | None, flags: int, v: object | None) -> RawValue:
         if flags & _RADIO:
             return None if state == "Off" else state
         return state != "Off"
+    if isinstance(v, String):  # the common case, tested first: str(v) as below
+        return str(v)
     if isinstance(v, Array):  # multi-select choice: the first selection
         return str(v[0]) if len(v) else None
     if isinstance(v, Name):
@@ -75,7 +77,8 @@ def _open(data: bytes) -> Iterator[pikepdf.Pdf]:
     """The PDF opened from memory. qpdf reads a Python stream through a call back into Python
     for every small read (about 500 for a filled Del 2 form, half of the whole extraction), so
     where Linux offers an anonymous in-memory file (memfd) the bytes go there and qpdf maps it;
-    elsewhere, or if the kernel refuses, a BytesIO."""
+    elsewhere, or if the kernel refuses, a BytesIO. Page attributes are not pushed down the page
+    tree (`inherit_page_attributes`): the walk never reads a page."""
     memfd = getattr(os, "memfd_create", None)
     file = None
     if memfd is not None:
@@ -88,10 +91,15 @@ def _open(data: bytes) -> Iterator[pikepdf.Pdf]:
                 file.close()
             file = None
     if file is None:
-        with pikepdf.open(io.BytesIO(data)) as pdf:
+        with pikepdf.open(io.BytesIO(data), inherit_page_attributes=False) as pdf:
             yield pdf
         return
-    with file, pikepdf.open(file, access_mode=pikepdf.AccessMode.mmap) as pdf:
+    with (
+        file,
+        pikepdf.open(
+            file, access_mode=pikepdf.AccessMode.mmap, inherit_page_attributes=False
+        ) as pdf,
+    ):
         yield pdf
 
 
@@ -150,6 +158,19 @@ def _extract(pdf: pikepdf.Pdf, limits: Limits) -> Extracted:
     return out
 
 
+# Every pikepdf call costs a crossing into C++ (a few thousand instructions), and `get` of an
+# absent key costs ten times that: pikepdf raises and catches a C++ exception inside. So a key
+# that is often absent is tested with `in` first (cheapest with a prebuilt Name; `get` is
+# cheapest with a str), a key that is almost always there is read straight away, each node is
+# read once, and a key whose value cannot change the result is not read.
+_T = Name("/T")
+_KIDS = Name("/Kids")
+_NAMES = {key: Name(key) for key in ("/FT", "/Ff", "/V")}
+_INFO = Name("/Info")
+_METADATA = Name("/Metadata")
+_DIRECT = (0, 0)  # the objgen of a direct object
+
+
 def _walk(
     kids: Array,
     prefix: str,
@@ -163,11 +184,12 @@ def _walk(
 ) -> None:
     if depth > limits.max_depth:
         raise Refusal("FILE_CORRUPT", "PDF-filen har for dypt nestede skjemafelt.")
+    fields = out.fields
     for node in kids:
         if not isinstance(node, Dictionary):
             continue
-        if node.is_indirect:
-            key = node.objgen
+        key = node.objgen
+        if key != _DIRECT:
             if key in seen:
                 continue  # a cycle or a widget listed twice
             seen.add(key)
@@ -176,41 +198,85 @@ def _walk(
         if t is not None:
             part = str(t)
             name = f"{prefix}.{part}" if prefix else part
-        node_ft = node.get("/FT")
-        node_ft = str(node_ft) if node_ft is not None else ft
-        node_flags = node.get("/Ff", flags)
-        node_flags = int(node_flags) if isinstance(node_flags, int) else 0
-        node_v = node.get("/V", inherited_v) if t is not None else inherited_v
-        children = node.get("/Kids")
-        named_kids = isinstance(children, Array) and any(
-            isinstance(k, Dictionary) and "/T" in k for k in children
-        )
-        if named_kids:
-            _walk(children, name, node_ft, node_v, node_flags, depth + 1, seen, out, limits)
+        if _KIDS in node:
+            children = node.get("/Kids")
+            # Named kids make this a parent; a field's widgets have no /T. (Iterated lazily, not
+            # copied to a list: a hostile /Kids may hold millions of references.)
+            if isinstance(children, Array) and any(
+                isinstance(k, Dictionary) and _T in k for k in children
+            ):
+                node_ft, node_flags, node_v = _inheritable(
+                    node, t is not None, ft, flags, inherited_v, guarded=True, terminal=False
+                )
+                _walk(children, name, node_ft, node_v, node_flags, depth + 1, seen, out, limits)
+                continue
+            if t is None or not name:
+                continue  # a bare widget: its field was recorded by the parent
+            # A terminal field with its widgets as kids (PyMuPDF): /V is often absent.
+            node_ft, node_flags, node_v = _inheritable(
+                node, True, ft, flags, inherited_v, guarded=True, terminal=True
+            )
+        elif t is None or not name:
             continue
-        if t is None or not name:
-            continue  # a bare widget: its field was recorded by the parent
+        else:  # a field merged with its widget: /FT, /Ff and /V are almost always there
+            node_ft, node_flags, node_v = _inheritable(
+                node, True, ft, flags, inherited_v, guarded=False, terminal=True
+            )
         if node_ft == "/Btn" and node_flags & _PUSHBUTTON:
             continue
         if node_ft is None and node_v is None:
             continue  # a pure container with no kids
-        if len(out.fields) >= limits.max_fields:
+        if len(fields) >= limits.max_fields:
             raise Refusal(
                 "FILE_TOO_LARGE", f"PDF-filen har mer enn {limits.max_fields} skjemafelt."
             )
         value = _value(node_ft, node_flags, node_v)
         if isinstance(value, str) and len(value) > limits.max_text_chars:
             value = value[: limits.max_text_chars + 1]
-        out.fields[name] = value
+        fields[name] = value
+
+
+def _inheritable(
+    node: Dictionary,
+    named: bool,
+    ft: str | None,
+    flags: int,
+    inherited_v: object | None,
+    *,
+    guarded: bool,
+    terminal: bool,
+) -> tuple[str | None, int, object | None]:
+    """The field type, flags and value of `node`, each inherited from the parent when absent
+    (`/V` only by a node with a `/T`). A PDF null `/FT` counts as absent; a null `/Ff` means no
+    flags and a null `/V` no value. The flags of a `terminal` field matter only for a button
+    (radio, pushbutton): a text or choice field's `/Ff` is not read, and its flags are 0."""
+    node_ft = _entry(node, "/FT", None, guarded)
+    node_ft = str(node_ft) if node_ft is not None else ft
+    if terminal and node_ft != "/Btn":
+        node_flags = 0
+    else:
+        node_flags = _entry(node, "/Ff", flags, guarded)
+        node_flags = int(node_flags) if isinstance(node_flags, int) else 0
+    node_v = _entry(node, "/V", inherited_v, guarded) if named else inherited_v
+    return node_ft, node_flags, node_v
+
+
+def _entry(node: Dictionary, key: str, default: object, guarded: bool) -> object:
+    """`node[key]` (None for a PDF null), or `default` when the key is absent. `guarded` tests
+    with `in` first: cheaper where the key is often absent."""
+    if guarded:
+        return node.get(key) if _NAMES[key] in node else default
+    return node.get(key, default)
 
 
 def _metadata(pdf: pikepdf.Pdf, root: Dictionary, out: Extracted) -> None:
-    info = pdf.trailer.get("/Info")
+    trailer = pdf.trailer
+    info = trailer.get("/Info") if _INFO in trailer else None
     if isinstance(info, Dictionary):
         for value in info.values():
             if value is not None:
                 out.texts.append(("metadata", str(value)))
-    xmp = root.get("/Metadata")
+    xmp = root.get("/Metadata") if _METADATA in root else None
     if isinstance(xmp, Stream):
         try:
             raw = xmp.read_bytes()
