@@ -94,10 +94,20 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(target: Path, payload: bytes, *, root: Path | None = None) -> None:
-    """Write `payload` to `target`: a `.tmp-` file in the target folder, fsynced, renamed over the
-    target, and the folder fsynced. `root` is fsynced too when the folder had to be created. A
-    crash leaves the old file or the new one, never a mix."""
+def atomic_write(
+    target: Path, payload: bytes, *, root: Path | None = None, unreferenced: bool = False
+) -> None:
+    """Write `payload` to `target`: a `.tmp-` file in the target folder, renamed over the target,
+    the file and the folder fsynced. `root` is fsynced too when the folder had to be created.
+
+    By default the file is fsynced before the rename, so a crash leaves the old file or the new
+    one, never a mix. `unreferenced=True` is for a new content-addressed blob that nothing refers
+    to until the caller commits a row (after this returns): there the rename goes first and the
+    two fsyncs follow, which the file system can serve with one journal commit instead of two (an
+    upload waited for three: file, folder, database). A crash before the fsyncs can leave a torn
+    file under the final name, which no row points at: every read checks the hash, `put` writes
+    it again, and fsck removes it as an orphan.
+    """
     folder = target.parent
     created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
@@ -108,8 +118,11 @@ def atomic_write(target: Path, payload: bytes, *, root: Path | None = None) -> N
         with os.fdopen(fd, "wb") as tmp:
             tmp.write(payload)
             tmp.flush()
+            if unreferenced:
+                os.replace(tmp_name, target)
             os.fsync(tmp.fileno())
-        os.replace(tmp_name, target)
+        if not unreferenced:
+            os.replace(tmp_name, target)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
@@ -128,10 +141,12 @@ class FileBlobStore(BlobStore):
     def put(self, data: bytes) -> str:
         sha = sha256_hex(data)
         target = self.path_for(sha)
-        if target.exists() and self.verify(sha):
+        exists = target.exists()
+        if exists and self.verify(sha):
             os.utime(target)  # fresh again: fsck's grace period must not race a re-upload
             return sha
-        atomic_write(target, data, root=self.root)
+        # a corrupt file in the way may be a row's only copy: then the careful order
+        atomic_write(target, data, root=self.root, unreferenced=not exists)
         return sha
 
     def get(self, sha256: str) -> bytes:

@@ -230,13 +230,19 @@ class EncryptedFileBlobStore(FileBlobStore):
         data = bytes(data)
         sha = sha256_hex(data)
         target = self.path_for(sha)
-        if target.exists() and self.verify(sha):
+        exists = target.exists()
+        if exists and self.verify(sha):
             # refresh the time, so fsck's grace period also covers a re-upload of a blob that a
             # crash had left without a row
             with contextlib.suppress(OSError):
                 os.utime(target)
             return sha
-        atomic_write(target, encrypt(self.keyring.current, sha, data), root=self.root)
+        atomic_write(
+            target,
+            encrypt(self.keyring.current, sha, data),
+            root=self.root,
+            unreferenced=not exists,  # see FileBlobStore.put
+        )
         return sha
 
     def get(self, sha256: str) -> bytes:

@@ -37,9 +37,11 @@ def test_iter_all_lists_every_blob_sorted_and_delete_removes_one(tmp_path: Path)
     assert list(store.iter_all()) == shas[1:]
 
 
-def test_write_is_fsynced_then_renamed_then_the_folder_fsynced(
+def test_a_new_blob_is_renamed_then_fsynced_with_its_folder_a_repair_fsynced_first(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A new blob, which no row refers to yet: rename, then the file's and the folder's fsync
+    (one journal commit). Over a corrupt file, which a row may refer to: fsync, then rename."""
     calls: list[str] = []
     real_fsync, real_replace = os.fsync, os.replace
 
@@ -57,7 +59,13 @@ def test_write_is_fsynced_then_renamed_then_the_folder_fsynced(
     calls.clear()
     store.put(DATA)
     # a new prefix folder is fsynced into the root first
-    assert calls[-3:] == ["fsync-file", "rename", "fsync-dir"]
+    assert calls == ["fsync-dir", "rename", "fsync-file", "fsync-dir"]
+    assert store.get(SHA) == DATA
+    store.path_for(SHA).write_bytes(b"torn")
+    calls.clear()
+    store.put(DATA)
+    assert calls == ["fsync-file", "rename", "fsync-dir"]
+    assert store.get(SHA) == DATA
 
 
 def test_a_failed_rename_leaves_neither_a_blob_nor_a_temporary_file(

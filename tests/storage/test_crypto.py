@@ -185,7 +185,7 @@ def test_a_blob_under_an_unknown_key_is_reported_as_such(tmp_path: Path) -> None
     assert _store(tmp_path, KEY_A, KEY_B).get(SHA) == DATA  # as an old key it opens
 
 
-def test_an_encrypted_write_is_fsynced_renamed_and_the_folder_fsynced(
+def test_an_encrypted_write_is_renamed_and_fsynced_with_its_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import stat
@@ -205,7 +205,12 @@ def test_an_encrypted_write_is_fsynced_renamed_and_the_folder_fsynced(
     monkeypatch.setattr(crypto.os, "fsync", fsync)
     monkeypatch.setattr(crypto.os, "replace", replace)
     store.put(DATA)
-    assert calls[-3:] == ["fsync-file", "rename", "fsync-dir"]
+    # a new blob that no row refers to yet: renamed, then fsynced with its folder (storage.blobs)
+    assert calls[-3:] == ["rename", "fsync-file", "fsync-dir"]
+    store.path_for(SHA).write_bytes(b"torn")  # a file a row may refer to: fsync before rename
+    calls.clear()
+    store.put(DATA)
+    assert calls == ["fsync-file", "rename", "fsync-dir"] and store.get(SHA) == DATA
 
 
 # ---- rotation -----------------------------------------------------------------------------------
