@@ -14,6 +14,7 @@ the pure-Python XMLParser.
 
 from __future__ import annotations
 
+import functools
 import html
 import io
 import posixpath
@@ -92,7 +93,6 @@ class Package:
         self._infos = {i.filename: i for i in zf.infolist()}
         self._folded = {name.casefold(): name for name in self._infos}
         self._inflated = 0
-        self._depth_probe: etree.XPath | None = None
         self._rels: dict[str, list[Relationship]] = {}
 
     # -- parts ------------------------------------------------------------------------------
@@ -171,13 +171,7 @@ class Package:
 
     def xml(self, name: str) -> etree._Element:
         """A part parsed as XML: no DTD, no entities, no network, nesting within the limit."""
-        return parse_xml(self.read(name), self._limits.max_depth, self)
-
-    def _probe(self, max_depth: int) -> etree.XPath:
-        if self._depth_probe is None:
-            # True when an element sits deeper than max_depth; evaluated in C by libxml2.
-            self._depth_probe = etree.XPath("boolean(/" + "/".join(["*"] * (max_depth + 1)) + ")")
-        return self._depth_probe
+        return parse_xml(self.read(name), self._limits.max_depth)
 
     # -- relationships ----------------------------------------------------------------------
     def rels(self, source: str) -> list[Relationship]:
@@ -330,7 +324,14 @@ def _has_dtd(data: bytes) -> bool:
     return False
 
 
-def parse_xml(data: bytes, max_depth: int, pkg: Package | None = None) -> etree._Element:
+@functools.cache
+def _depth_probe(max_depth: int) -> etree.XPath:
+    """True when an element sits deeper than max_depth; evaluated in C by libxml2. Compiled once
+    per limit (a compiled XPath locks itself while it runs, so threads may share it)."""
+    return etree.XPath("boolean(/" + "/".join(["*"] * (max_depth + 1)) + ")")
+
+
+def parse_xml(data: bytes, max_depth: int) -> etree._Element:
     """Parse one XML part safely; Refusal("FILE_CORRUPT") for a DTD, bad XML or deep nesting."""
     if _has_dtd(data):
         raise _corrupt()
@@ -352,12 +353,7 @@ def parse_xml(data: bytes, max_depth: int, pkg: Package | None = None) -> etree.
         raise _corrupt()
     if root.getroottree().docinfo.doctype:
         raise _corrupt()
-    probe = (
-        pkg._probe(max_depth)
-        if pkg is not None
-        else etree.XPath("boolean(/" + "/".join(["*"] * (max_depth + 1)) + ")")
-    )
-    if probe(root):
+    if _depth_probe(max_depth)(root):
         raise _corrupt()
     return root
 

@@ -13,6 +13,7 @@ The archive is deterministic: fixed part order, fixed timestamps, no creation da
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from xml.sax.saxutils import escape
 
@@ -49,10 +50,21 @@ def xml_text(s: str) -> str:
 # ---- runs and paragraphs -----------------------------------------------------------------------
 
 
+# White space a reader may fold: any but a single space between words.
+_FOLDABLE_SPACE = re.compile(r"^\s|\s$|\s\s|[^\S ]")
+
+
+def _t(text: str) -> str:
+    # xml:space="preserve" only where white space could otherwise be lost (every attribute costs
+    # the service a little on each upload).
+    if _FOLDABLE_SPACE.search(text):
+        return f'<w:t xml:space="preserve">{xml_text(text)}</w:t>'
+    return f"<w:t>{xml_text(text)}</w:t>"
+
+
 def run(text: str, rpr: str = "") -> str:
     rpr_xml = f"<w:rPr>{rpr}</w:rPr>" if rpr else ""
-    parts = text.split("\n")
-    inner = "<w:br/>".join(f'<w:t xml:space="preserve">{xml_text(p)}</w:t>' for p in parts)
+    inner = "<w:br/>".join(_t(p) for p in text.split("\n"))
     return f"<w:r>{rpr_xml}{inner}</w:r>"
 
 
@@ -63,7 +75,7 @@ def paragraph(content: str, style: str | None = None, ppr: str = "") -> str:
 
 
 def _placeholder_run(text: str) -> str:
-    return run(text, '<w:rStyle w:val="PlaceholderText"/><w:color w:val="808080"/>')
+    return run(text, '<w:rStyle w:val="PlaceholderText"/>')  # the style makes it grey
 
 
 # ---- content controls --------------------------------------------------------------------------
@@ -165,18 +177,16 @@ def content_control(field: Field, field_id: str, alias: str, value: object = Non
 
 # ---- tables ------------------------------------------------------------------------------------
 
-_CELL_MARGINS = (
-    '<w:tblCellMar><w:top w:w="57" w:type="dxa"/><w:left w:w="100" w:type="dxa"/>'
-    '<w:bottom w:w="57" w:type="dxa"/><w:right w:w="100" w:type="dxa"/></w:tblCellMar>'
-)
+# What every row and cell of a form table has in common is in the table style (`Skjemafelt`,
+# based on `Skjematabell`: borders, cell margins, rows that do not split across pages, no space
+# after paragraphs), and the widths are in the fixed grid; the rows carry only what differs. Each
+# element and attribute costs the service time on every upload: word/document.xml is parsed whole.
 
 
 def _table(rows: list[str]) -> str:
     return (
-        '<w:tbl><w:tblPr><w:tblStyle w:val="Skjematabell"/>'
-        f'<w:tblW w:w="{TEXT_WIDTH}" w:type="dxa"/><w:tblLayout w:type="fixed"/>'
-        f'{_CELL_MARGINS}<w:tblLook w:val="0000" w:firstRow="0" w:lastRow="0" w:firstColumn="0" '
-        'w:lastColumn="0" w:noHBand="1" w:noVBand="1"/></w:tblPr>'
+        '<w:tbl><w:tblPr><w:tblStyle w:val="Skjemafelt"/>'
+        f'<w:tblW w:w="{TEXT_WIDTH}" w:type="dxa"/><w:tblLayout w:type="fixed"/></w:tblPr>'
         f'<w:tblGrid><w:gridCol w:w="{LABEL_COL}"/><w:gridCol w:w="{VALUE_COL}"/></w:tblGrid>'
         + "".join(rows)
         + "</w:tbl>"
@@ -186,31 +196,33 @@ def _table(rows: list[str]) -> str:
 def _label_cell(label: str, required: bool) -> str:
     # Required fields get a bold label; the cell holds exactly the label (label fallback, 4.4).
     return (
-        f'<w:tc><w:tcPr><w:tcW w:w="{LABEL_COL}" w:type="dxa"/><w:shd w:val="clear" '
-        'w:color="auto" w:fill="EEF2F6"/></w:tcPr>'
+        '<w:tc><w:tcPr><w:shd w:val="clear" w:fill="EEF2F6"/></w:tcPr>'
         f"{paragraph(run(label, '<w:b/>' if required else ''), 'Feltetikett')}</w:tc>"
     )
 
 
 def _value_cell(content: str) -> str:
-    return f'<w:tc><w:tcPr><w:tcW w:w="{VALUE_COL}" w:type="dxa"/></w:tcPr>{content}</w:tc>'
+    return f"<w:tc>{content}</w:tc>"
 
 
 def _field_rows(
     field: Field, field_id: str, label: str, value: object, show_help: bool = True
 ) -> list[str]:
-    height = '<w:trHeight w:val="1100" w:hRule="atLeast"/>' if field.type == "textarea" else ""
+    # A text area's row is at least 2 cm high (and, like every row, kept on one page).
+    height = (
+        '<w:trPr><w:cantSplit/><w:trHeight w:val="1100" w:hRule="atLeast"/></w:trPr>'
+        if field.type == "textarea"
+        else ""
+    )
     rows = [
-        f"<w:tr><w:trPr><w:cantSplit/>{height}</w:trPr>"
+        f"<w:tr>{height}"
         f"{_label_cell(label, field.required)}"
         f"{_value_cell(content_control(field, field_id, label, value))}</w:tr>"
     ]
     help_text = field.help or ("DD.MM.ÅÅÅÅ" if field.type == "date" else "")
     if help_text and show_help and not field.hidden:
         rows.append(
-            "<w:tr><w:trPr><w:cantSplit/></w:trPr>"
-            f'<w:tc><w:tcPr><w:tcW w:w="{TEXT_WIDTH}" w:type="dxa"/><w:gridSpan w:val="2"/>'
-            "</w:tcPr>"
+            '<w:tr><w:tc><w:tcPr><w:gridSpan w:val="2"/></w:tcPr>'
             f"{paragraph(run(help_text), 'Hjelpetekst')}</w:tc></w:tr>"
         )
     return rows
@@ -303,6 +315,7 @@ STYLES_XML = f"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <w:style w:type="character" w:styleId="PlaceholderText"><w:name w:val="Placeholder Text"/><w:uiPriority w:val="99"/><w:semiHidden/><w:rPr><w:color w:val="808080"/></w:rPr></w:style>
 <w:style w:type="table" w:default="1" w:styleId="TableNormal"><w:name w:val="Normal Table"/><w:semiHidden/><w:tblPr><w:tblInd w:w="0" w:type="dxa"/><w:tblCellMar><w:top w:w="0" w:type="dxa"/><w:left w:w="108" w:type="dxa"/><w:bottom w:w="0" w:type="dxa"/><w:right w:w="108" w:type="dxa"/></w:tblCellMar></w:tblPr></w:style>
 <w:style w:type="table" w:customStyle="1" w:styleId="Skjematabell"><w:name w:val="Skjematabell"/><w:basedOn w:val="TableNormal"/><w:pPr><w:spacing w:after="0"/></w:pPr><w:tblPr><w:tblBorders><w:top w:val="single" w:sz="4" w:space="0" w:color="C9D1DA"/><w:left w:val="single" w:sz="4" w:space="0" w:color="C9D1DA"/><w:bottom w:val="single" w:sz="4" w:space="0" w:color="C9D1DA"/><w:right w:val="single" w:sz="4" w:space="0" w:color="C9D1DA"/><w:insideH w:val="single" w:sz="4" w:space="0" w:color="C9D1DA"/><w:insideV w:val="single" w:sz="4" w:space="0" w:color="C9D1DA"/></w:tblBorders></w:tblPr></w:style>
+<w:style w:type="table" w:customStyle="1" w:styleId="Skjemafelt"><w:name w:val="Skjemafelt"/><w:basedOn w:val="Skjematabell"/><w:pPr><w:spacing w:after="0"/></w:pPr><w:tblPr><w:tblCellMar><w:top w:w="57" w:type="dxa"/><w:left w:w="100" w:type="dxa"/><w:bottom w:w="57" w:type="dxa"/><w:right w:w="100" w:type="dxa"/></w:tblCellMar></w:tblPr><w:trPr><w:cantSplit/></w:trPr></w:style>
 </w:styles>
 """
 
