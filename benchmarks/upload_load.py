@@ -10,8 +10,9 @@ the same concurrency. Also reported: the CPU seconds the server's processes and 
 spent per upload (from /proc), which bound the throughput the machine's cores allow. The server's
 process group is killed at the end.
 
-Run: `python -m benchmarks.upload_load [--uploads 2000] [--clients 16] [--workers 2]
-[--threads 4] [--backend sqlite|postgresql]`. Prints JSON; asserts nothing.
+Run: `python -m benchmarks.upload_load [--uploads 2000] [--clients 16] [--workers N]
+[--threads N] [--backend sqlite|postgresql]` (workers and threads default to what `serve` starts).
+Prints JSON; asserts nothing.
 """
 
 from __future__ import annotations
