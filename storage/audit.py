@@ -115,6 +115,19 @@ class NewEvent:
     prev_hash: str
     hash: str
 
+    def columns(self) -> dict[str, Any]:
+        """The event as the values of an `audit_events` row (shallow: `details` is shared)."""
+        return {
+            "seq": self.seq,
+            "at": self.at,
+            "actor": self.actor,
+            "action": self.action,
+            "object": self.object,
+            "details": self.details,
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+
 
 def make_event(
     seq: int,
@@ -180,16 +193,7 @@ def append(
     ev = make_event(
         seq, prev_hash, at=at, actor=actor, action=action, object=object, details=details
     )
-    values = {
-        "seq": ev.seq,
-        "at": ev.at,
-        "actor": ev.actor,
-        "action": ev.action,
-        "object": ev.object,
-        "details": ev.details,
-        "prev_hash": ev.prev_hash,
-        "hash": ev.hash,
-    }
+    values = ev.columns()
     conn.execute(_INSERT_EVENT, values)
     conn.execute(_SET_HASH, {"new_hash": ev.hash})
     return AuditEvent(**values)

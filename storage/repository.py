@@ -491,16 +491,7 @@ class FakeAuditRepository(AbstractAuditRepository):
             object=object,
             details=details,
         )
-        row = AuditEvent(
-            seq=ev.seq,
-            at=ev.at,
-            actor=ev.actor,
-            action=ev.action,
-            object=ev.object,
-            details=ev.details,
-            prev_hash=ev.prev_hash,
-            hash=ev.hash,
-        )
+        row = AuditEvent(**ev.columns())
         self.events.append(row)
         return row
 
