@@ -155,6 +155,8 @@ class SqlAlchemyCaseRepository(AbstractCaseRepository):
         return self.session.connection().execute(_CASE_EXISTS, {"id": case_id}).first() is not None
 
     def create(self, case: Case) -> None:
+        if case.price_checks:
+            raise ValueError("a new case has no price checks")
         # pending ORM changes first, as a query would (the rows below may refer to them)
         self.session.flush()
         conn = self.session.connection()
@@ -200,8 +202,6 @@ class SqlAlchemyCaseRepository(AbstractCaseRepository):
             if rows:
                 # one row as a plain execute: psycopg's executemany sets up a pipeline
                 conn.execute(stmt, rows[0] if len(rows) == 1 else rows)
-        if case.price_checks:
-            raise ValueError("a new case has no price checks")
 
     def list(
         self, *, hf: str | None = None, state: str | None = None, form_type: str | None = None
