@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Insert, Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
@@ -33,6 +33,15 @@ from storage.workflow import Actor
 # ---- interfaces ---------------------------------------------------------------------------------
 
 
+class NewBlob(NamedTuple):
+    """The row of a blob just put in the blob store (`add_blob`, `create`)."""
+
+    sha256: str
+    size: int
+    content_type: str
+    created_at: datetime
+
+
 class AbstractCaseRepository(ABC):
     @abstractmethod
     def add(self, case: Case) -> None: ...
@@ -45,8 +54,9 @@ class AbstractCaseRepository(ABC):
         """Whether a case with this id is stored (cheaper than `get` when it mostly is not)."""
 
     @abstractmethod
-    def create(self, case: Case) -> None:
-        """Store a new case with the versions and transitions it holds, now.
+    def create(self, case: Case, blob: NewBlob | None = None) -> None:
+        """Store a new case with the versions and transitions it holds, now, and `blob`'s row
+        first unless it is stored already (as `add_blob`).
 
         For the upload path, where the ORM's unit-of-work bookkeeping costs more than the SQL.
         The object is not tracked afterwards: change the case through `get`."""
@@ -154,50 +164,34 @@ class SqlAlchemyCaseRepository(AbstractCaseRepository):
     def exists(self, case_id: str) -> bool:
         return self.session.connection().execute(_CASE_EXISTS, {"id": case_id}).first() is not None
 
-    def create(self, case: Case) -> None:
+    def create(self, case: Case, blob: NewBlob | None = None) -> None:
         if case.price_checks:
             raise ValueError("a new case has no price checks")
         # pending ORM changes first, as a query would (the rows below may refer to them)
         self.session.flush()
         conn = self.session.connection()
-        conn.execute(
-            _INSERT_CASE,
-            {
-                "id": case.id,
-                "form_type": case.form_type,
-                "hf": case.hf,
-                "state": case.state,
-                "urgent": case.urgent,
-                "urgent_reason": case.urgent_reason,
-                "created_at": case.created_at,
-                "updated_at": case.updated_at,
-                "version": case.version,
-            },
-        )
+        row = {c: getattr(case, c) for c in _CASE_COLUMNS}
         versions = [
-            {
-                "case_id": case.id,
-                "number": v.number,
-                "data": v.data,
-                "blob_sha256": v.blob_sha256,
-                "file_suffix": v.file_suffix,
-                "uploaded_by": v.uploaded_by,
-                "received_at": v.received_at,
-                "warnings": v.warnings if v.warnings is not None else [],
-            }
+            {c: getattr(v, c) for c in _VERSION_COLUMNS}
+            | {"case_id": case.id, "warnings": v.warnings if v.warnings is not None else []}
             for v in case.versions
         ]
         transitions = [
-            {
-                "case_id": case.id,
-                "from_state": t.from_state,
-                "to_state": t.to_state,
-                "actor": t.actor,
-                "reason": t.reason,
-                "at": t.at,
-            }
+            {c: getattr(t, c) for c in _TRANSITION_COLUMNS} | {"case_id": case.id}
             for t in case.transitions
         ]
+        combined = _CREATE_ONE_VERSION.get(conn.dialect.name)
+        if combined is not None and blob is not None and len(versions) == len(transitions) == 1:
+            # the upload's shape, in one statement: a round trip costs the server more than a row
+            params = {f"b_{k}": v for k, v in blob._asdict().items()}
+            params.update({f"c_{k}": v for k, v in row.items()})
+            params.update({f"v_{k}": v for k, v in versions[0].items()})
+            params.update({f"t_{k}": v for k, v in transitions[0].items()})
+            conn.execute(combined, params)
+            return
+        if blob is not None:
+            self.add_blob(*blob)
+        conn.execute(_INSERT_CASE, row)
         for stmt, rows in ((_INSERT_VERSION, versions), (_INSERT_TRANSITION, transitions)):
             if rows:
                 # one row as a plain execute: psycopg's executemany sets up a pipeline
@@ -283,6 +277,49 @@ _CASE_EXISTS = select(_CASES.c.id).where(_CASES.c.id == bindparam("id"))
 _INSERT_CASE = insert(_CASES)
 _INSERT_VERSION = insert(CaseVersion.__table__)
 _INSERT_TRANSITION = insert(Transition.__table__)
+
+
+def _insert_bound(table: Table, prefix: str, columns: tuple[str, ...]) -> Insert:
+    """INSERT INTO table (columns) VALUES (:prefix_column, ...), typed by the columns."""
+    return insert(table).values({c: bindparam(prefix + c, type_=table.c[c].type) for c in columns})
+
+
+# A new blob's row, a case, one version and one transition as one statement, where
+# data-modifying WITH exists (PostgreSQL; the foreign keys are checked at the end of the
+# statement, when every row is there).
+_CASE_COLUMNS = (
+    "id",
+    "form_type",
+    "hf",
+    "state",
+    "urgent",
+    "urgent_reason",
+    "created_at",
+    "updated_at",
+    "version",
+)
+_VERSION_COLUMNS = (
+    "case_id",
+    "number",
+    "data",
+    "blob_sha256",
+    "file_suffix",
+    "uploaded_by",
+    "received_at",
+    "warnings",
+)
+_TRANSITION_COLUMNS = ("case_id", "from_state", "to_state", "actor", "reason", "at")
+_CREATE_ONE_VERSION = {
+    "postgresql": _insert_bound(Transition.__table__, "t_", _TRANSITION_COLUMNS)
+    .add_cte(
+        postgresql_insert(_BLOBS)
+        .values({c: bindparam("b_" + c, type_=_BLOBS.c[c].type) for c in NewBlob._fields})
+        .on_conflict_do_nothing(index_elements=["sha256"])
+        .cte("new_blob")
+    )
+    .add_cte(_insert_bound(_CASES, "c_", _CASE_COLUMNS).cte("new_case"))
+    .add_cte(_insert_bound(CaseVersion.__table__, "v_", _VERSION_COLUMNS).cte("new_version"))
+}
 _BLOB_EXISTS = select(_BLOBS.c.sha256).where(_BLOBS.c.sha256 == bindparam("sha256"))
 _INSERT_BLOB_IF_NEW = {
     "sqlite": sqlite_insert(_BLOBS).on_conflict_do_nothing(index_elements=["sha256"]),
@@ -394,7 +431,11 @@ class FakeCaseRepository(AbstractCaseRepository):
     def exists(self, case_id: str) -> bool:
         return case_id in self.cases
 
-    def create(self, case: Case) -> None:
+    def create(self, case: Case, blob: NewBlob | None = None) -> None:
+        if case.id in self.cases:
+            raise KeyError(f"case {case.id} exists")
+        if blob is not None:
+            self.add_blob(*blob)
         self.add(case)
 
     def list(

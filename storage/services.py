@@ -26,6 +26,7 @@ from processor.identity import contains_identity
 from processor.ingest import ingest
 from storage.errors import CaseDecided, DomainError, Forbidden, NotFound, StaleState
 from storage.models import ROLES, ApiToken, Case, CaseVersion, PriceCheck, Transition, User
+from storage.repository import NewBlob
 from storage.uow import AbstractUnitOfWork, ConcurrentUpdate
 from storage.workflow import BY_ACTION, DEL2, MINIHTA, RULES, Actor, Principal, can_see
 
@@ -205,9 +206,7 @@ def _store_upload(
         # the blob is written and fsynced before the row that points at it is committed
         sha = uow.blobs.put(raw)
         suffix = _suffix(filename)
-        uow.cases.add_blob(
-            sha, len(raw), CONTENT_TYPES.get(suffix, "application/octet-stream"), now
-        )
+        blob = NewBlob(sha, len(raw), CONTENT_TYPES.get(suffix, "application/octet-stream"), now)
 
         new = case is None
         if case is None:
@@ -217,6 +216,7 @@ def _store_upload(
             from_state = None
             action = "case.create"
         else:
+            uow.cases.add_blob(*blob)
             from_state = case.state
             case.state = "mottatt"
             case.version += 1
@@ -240,7 +240,7 @@ def _store_upload(
             )
         )
         if new:
-            uow.cases.create(case)  # written now, with its version and transition
+            uow.cases.create(case, blob)  # written now, with its blob, version and transition
         uow.audit.append(
             actor=user.username,
             action=action,
@@ -626,6 +626,9 @@ def authenticate_token(uow: AbstractUnitOfWork, token: str) -> Actor | None:
     Marks the token used at most once per `TOKEN_USE_RESOLUTION`: writing `last_used_at` on
     every request would make every API call a write transaction (on SQLite one writer at a time,
     with an fsync), for a time nobody needs to the second.
+
+    One query and at most one update, each complete on its own: the web layer runs this on a
+    unit of work without a surrounding transaction (`Storage.statement_uow`).
     """
     if not token:
         return None

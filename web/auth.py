@@ -30,7 +30,7 @@ def bearer_actor() -> Actor:
     token = token.strip()
     if scheme.lower() != "bearer" or not token or len(token) > 200:
         raise Unauthorized()
-    actor = services.authenticate_token(storage().uow(), token)
+    actor = services.authenticate_token(storage().statement_uow(), token)
     if actor is None:
         raise Unauthorized()
     g.actor = actor

@@ -18,7 +18,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.blobs import FileBlobStore
 from storage.crypto import make_blob_store
-from storage.db import current_revision, make_engine, session_factory, upgrade
+from storage.db import (
+    current_revision,
+    make_engine,
+    session_factory,
+    statement_session_factory,
+    upgrade,
+)
 from storage.uow import Clock, SqlAlchemyUnitOfWork, utc_clock
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -53,9 +59,17 @@ class Storage:
     blobs: FileBlobStore
     clock: Clock = utc_clock
     today_override: date | None = None
+    statement_sessions: sessionmaker[Session] | None = None
 
     def uow(self) -> SqlAlchemyUnitOfWork:
         return SqlAlchemyUnitOfWork(self.sessions, self.blobs, self.clock)
+
+    def statement_uow(self) -> SqlAlchemyUnitOfWork:
+        """A unit of work whose statements each commit on their own (`statement_session_factory`):
+        for a service that runs single statements only, such as the bearer-token check."""
+        return SqlAlchemyUnitOfWork(
+            self.statement_sessions or self.sessions, self.blobs, self.clock
+        )
 
     def today(self) -> date:
         """The override (tests) or today's date in Europe/Oslo."""
@@ -98,6 +112,7 @@ def open_storage(
         url=db_url,
         engine=engine,
         sessions=session_factory(engine),
+        statement_sessions=statement_session_factory(engine),
         blobs=make_blob_store(folder, os.environ),  # encrypted when SKJEMAMOTTAK_BLOB_KEY is set
         clock=clock or utc_clock,
         today_override=today,

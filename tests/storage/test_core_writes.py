@@ -6,12 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, event, select, text
 
 from storage import audit as audit_log
-from storage import repository
+from storage import db, repository
 from storage.audit import GENESIS
+from storage.blobs import FileBlobStore
 from storage.models import AuditHead, Blob, Case, CaseVersion, Transition
+from storage.repository import NewBlob
 from storage.uow import SqlAlchemyUnitOfWork
 from tests.storage.helpers import NOW
 
@@ -57,13 +59,14 @@ def _rows(engine: Engine, table: str, case_id: str) -> list[dict]:
     return sorted(rows, key=repr)
 
 
+@pytest.mark.parametrize("versions", [1, 2], ids=["upload-shape", "two-versions"])
 def test_create_writes_the_same_rows_as_the_orm(
-    sql_uow: SqlAlchemyUnitOfWork, engine: Engine
+    sql_uow: SqlAlchemyUnitOfWork, engine: Engine, versions: int
 ) -> None:
     with sql_uow:
         sql_uow.cases.add_blob(SHA, 10, "application/pdf", NOW)
-        sql_uow.cases.add(_case("ORM-1"))
-        sql_uow.cases.create(_case("CORE-1"))
+        sql_uow.cases.add(_case("ORM-1", versions))
+        sql_uow.cases.create(_case("CORE-1", versions))
         sql_uow.commit()
     for table in ("cases", "case_versions", "transitions"):
         orm, core = _rows(engine, table, "ORM-1"), _rows(engine, table, "CORE-1")
@@ -71,10 +74,106 @@ def test_create_writes_the_same_rows_as_the_orm(
     with sql_uow:
         loaded = sql_uow.cases.get("CORE-1")
         assert loaded is not None and loaded.version == 3 and loaded.urgent
-        assert [v.data["n"] for v in loaded.versions] == [1, 2]
+        assert [v.data["n"] for v in loaded.versions] == list(range(1, versions + 1))
         assert loaded.versions[0].warnings == [{"code": "LABEL_FALLBACK", "field": None}]
         assert loaded.updated_at == NOW + timedelta(minutes=5)
         assert sql_uow.cases.exists("CORE-1") and not sql_uow.cases.exists("CORE-2")
+
+
+def _statements(engine: Engine) -> list[str]:
+    seen: list[str] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _count(_conn, _cursor, statement, _params, _context, _many) -> None:  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    return seen
+
+
+@pytest.mark.parametrize("stored", [False, True], ids=["new-blob", "blob-stored"])
+def test_create_with_its_blob_stores_the_blob_row_once(
+    sql_uow: SqlAlchemyUnitOfWork, engine: Engine, stored: bool
+) -> None:
+    if stored:
+        with sql_uow:
+            sql_uow.cases.add_blob(SHA, 10, "application/pdf", NOW)
+            sql_uow.commit()
+    later = NOW + timedelta(days=1)
+    with sql_uow:
+        sql_uow.cases.create(_case("CORE-B1", 1), NewBlob(SHA, 99, "application/pdf", later))
+        sql_uow.commit()
+    with sql_uow:
+        rows = sql_uow.session.execute(select(Blob.sha256, Blob.size, Blob.created_at)).all()
+        case = sql_uow.cases.get("CORE-B1")
+        assert case is not None and [v.blob_sha256 for v in case.versions] == [SHA]
+        assert [t.to_state for t in case.transitions] == ["mottatt"]
+    assert rows == ([(SHA, 10, NOW)] if stored else [(SHA, 99, later)])
+
+
+def test_an_upload_case_is_one_statement_on_postgresql(
+    sql_uow: SqlAlchemyUnitOfWork, engine: Engine
+) -> None:
+    # PostgreSQL: blob row, case, version and transition in one statement, and the audit event
+    # with the head's new hash in one more (a round trip costs more than the rows); elsewhere a
+    # statement each
+    seen = _statements(engine)
+    with sql_uow:
+        sql_uow.cases.create(_case("CORE-S1", 1), NewBlob(SHA, 10, "application/pdf", NOW))
+        created = len(seen)
+        sql_uow.audit.append(actor="x", action="case.create", object="case:CORE-S1", at=NOW)
+        appended = len(seen) - created
+        sql_uow.commit()
+    if engine.dialect.name == "postgresql":
+        assert (created, appended) == (1, 2)
+    else:
+        assert created == 4 and appended in (3, 4)
+    with sql_uow:
+        assert sql_uow.cases.exists("CORE-S1") and sql_uow.audit.verify() == (True, None)
+
+
+def test_a_failed_create_leaves_no_blob_row(sql_uow: SqlAlchemyUnitOfWork) -> None:
+    from storage.uow import ConcurrentUpdate
+
+    with sql_uow:
+        sql_uow.cases.add_blob(SHA, 10, "application/pdf", NOW)
+        sql_uow.cases.create(_case("CORE-F1", 1))
+        sql_uow.commit()
+    other = "cd" * 32
+    with pytest.raises(ConcurrentUpdate), sql_uow:
+        sql_uow.cases.create(_case("CORE-F1", 1), NewBlob(other, 5, "application/pdf", NOW))
+        sql_uow.commit()
+    with sql_uow:
+        assert sql_uow.session.scalars(select(Blob.sha256)).all() == [SHA]
+
+
+def test_the_token_check_needs_no_transaction_on_postgresql(
+    engine: Engine, blob_store: FileBlobStore
+) -> None:
+    from storage import services
+
+    uow = SqlAlchemyUnitOfWork(db.session_factory(engine), blob_store, clock=lambda: NOW)
+    services.add_user(uow, "hf-ous", roles=["hf"], hf="OUS")
+    token = services.create_token(uow, "hf-ous")
+    statements = SqlAlchemyUnitOfWork(
+        db.statement_session_factory(engine), blob_store, clock=lambda: NOW
+    )
+    states: list[object] = []
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _state(conn, _cursor, _statement, _params, _context, _many) -> None:  # type: ignore[no-untyped-def]
+        info = getattr(conn.connection.dbapi_connection, "info", None)
+        if info is not None and hasattr(info, "transaction_status"):
+            states.append(info.transaction_status.name)
+
+    actor = services.authenticate_token(statements, token)
+    assert actor is not None and actor.username == "hf-ous"
+    with uow:  # the use was written, and is kept without a commit of a transaction
+        assert uow.tokens.owner(services.hash_token(token)).last_used_at == NOW  # type: ignore[union-attr]
+    if engine.dialect.name == "postgresql":
+        # after the owner query and the use update: no transaction was opened around them
+        assert states[:2] == ["IDLE", "IDLE"]
+    event.remove(engine, "after_cursor_execute", _state)
+    assert services.authenticate_token(statements, token + "x") is None
 
 
 def test_create_flushes_pending_orm_changes_first(sql_uow: SqlAlchemyUnitOfWork) -> None:

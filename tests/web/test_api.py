@@ -27,6 +27,30 @@ def test_bad_token_is_401(client: FlaskClient, users: Users) -> None:
     assert resp.status_code == 401
 
 
+def test_the_token_check_opens_no_transaction_on_postgresql(
+    app: Flask, client: FlaskClient, users: Users
+) -> None:
+    # every API call checks its token: on PostgreSQL that query runs without BEGIN and ROLLBACK
+    from sqlalchemy import event
+
+    engine = st(app).engine
+    token_queries: list[str] = []
+
+    def _seen(conn, _cursor, statement, _params, _context, _many) -> None:  # type: ignore[no-untyped-def]
+        if "api_tokens" in statement:
+            info = getattr(conn.connection.dbapi_connection, "info", None)
+            status = getattr(info, "transaction_status", None)
+            token_queries.append(status.name if status is not None else "sqlite")
+
+    event.listen(engine, "after_cursor_execute", _seen)
+    try:
+        assert client.get("/api/v1/saker", headers=users.auth("koordinator")).status_code == 200
+    finally:
+        event.remove(engine, "after_cursor_execute", _seen)
+    expected = "IDLE" if engine.dialect.name == "postgresql" else "sqlite"
+    assert token_queries and set(token_queries) == {expected}
+
+
 def test_session_cookie_is_not_accepted_by_the_api(client: FlaskClient, users: Users) -> None:
     from tests.web.conftest import login
 
