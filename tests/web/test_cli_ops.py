@@ -140,3 +140,23 @@ def test_serve_starts_one_single_threaded_process_per_core_and_one_more(monkeypa
     assert cli.default_workers() == 8
     ns = cli.build_parser().parse_args(["serve"])
     assert ns.threads == 1 and ns.workers == 0  # 0: default_workers()
+
+
+def test_a_workers_app_is_frozen_out_of_the_garbage_collector() -> None:
+    import gc
+
+    from web import cli
+
+    app: list[object] = []
+
+    def factory() -> list[object]:
+        app.append([app])  # a container the collector tracks, as every part of a Flask app
+        return app
+
+    try:
+        assert cli.worker_app(factory) is app
+        assert gc.get_freeze_count() > 0
+        tracked = {id(o) for o in gc.get_objects()}  # the generations a collection walks
+        assert id(app) not in tracked and id(app[0]) not in tracked
+    finally:
+        gc.unfreeze()
