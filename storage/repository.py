@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Insert, Table, bindparam, func, insert, select, update
+from sqlalchemy import CTE, BindParameter, Insert, Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
@@ -54,9 +54,11 @@ class AbstractCaseRepository(ABC):
         """Whether a case with this id is stored (cheaper than `get` when it mostly is not)."""
 
     @abstractmethod
-    def create(self, case: Case, blob: NewBlob | None = None) -> None:
+    def create(self, case: Case, blob: NewBlob | None = None) -> bool:
         """Store a new case with the versions and transitions it holds, now, and `blob`'s row
-        first unless it is stored already (as `add_blob`).
+        unless it is stored already (as `add_blob`). False, storing nothing, when a case with
+        this id is stored already, or was committed by another transaction meanwhile: the
+        database decides, so two uploads of one reference never both create it.
 
         For the upload path, where the ORM's unit-of-work bookkeeping costs more than the SQL.
         The object is not tracked afterwards: change the case through `get`."""
@@ -164,7 +166,7 @@ class SqlAlchemyCaseRepository(AbstractCaseRepository):
     def exists(self, case_id: str) -> bool:
         return self.session.connection().execute(_CASE_EXISTS, {"id": case_id}).first() is not None
 
-    def create(self, case: Case, blob: NewBlob | None = None) -> None:
+    def create(self, case: Case, blob: NewBlob | None = None) -> bool:
         if case.price_checks:
             raise ValueError("a new case has no price checks")
         # pending ORM changes first, as a query would (the rows below may refer to them)
@@ -187,15 +189,22 @@ class SqlAlchemyCaseRepository(AbstractCaseRepository):
             params.update({f"c_{k}": v for k, v in row.items()})
             params.update({f"v_{k}": v for k, v in versions[0].items()})
             params.update({f"t_{k}": v for k, v in transitions[0].items()})
-            conn.execute(combined, params)
-            return
+            return conn.execute(combined, params).first() is not None
+        if_new = _INSERT_CASE_IF_NEW.get(conn.dialect.name)
+        if if_new is not None:
+            if conn.execute(if_new, row).rowcount != 1:
+                return False
+        elif self.exists(case.id):
+            return False
+        else:
+            conn.execute(_INSERT_CASE, row)
         if blob is not None:
             self.add_blob(*blob)
-        conn.execute(_INSERT_CASE, row)
         for stmt, rows in ((_INSERT_VERSION, versions), (_INSERT_TRANSITION, transitions)):
             if rows:
                 # one row as a plain execute: psycopg's executemany sets up a pipeline
                 conn.execute(stmt, rows[0] if len(rows) == 1 else rows)
+        return True
 
     def list(
         self, *, hf: str | None = None, state: str | None = None, form_type: str | None = None
@@ -279,14 +288,22 @@ _INSERT_VERSION = insert(CaseVersion.__table__)
 _INSERT_TRANSITION = insert(Transition.__table__)
 
 
-def _insert_bound(table: Table, prefix: str, columns: tuple[str, ...]) -> Insert:
-    """INSERT INTO table (columns) VALUES (:prefix_column, ...), typed by the columns."""
-    return insert(table).values({c: bindparam(prefix + c, type_=table.c[c].type) for c in columns})
+def _bound(table: Table, prefix: str, columns: tuple[str, ...]) -> dict[str, BindParameter]:
+    """{column: :prefix_column}, typed by the columns."""
+    return {c: bindparam(prefix + c, type_=table.c[c].type) for c in columns}
 
 
-# A new blob's row, a case, one version and one transition as one statement, where
-# data-modifying WITH exists (PostgreSQL; the foreign keys are checked at the end of the
-# statement, when every row is there).
+def _insert_for_new_case(
+    table: Table, prefix: str, columns: tuple[str, ...], new_case: CTE
+) -> Insert:
+    """INSERT INTO table (columns) SELECT :prefix_column, ... FROM new_case: a row only when the
+    case was inserted."""
+    bound = _bound(table, prefix, columns)
+    return postgresql_insert(table).from_select(
+        list(columns), select(*(bound[c] for c in columns)).select_from(new_case)
+    )
+
+
 _CASE_COLUMNS = (
     "id",
     "form_type",
@@ -309,17 +326,48 @@ _VERSION_COLUMNS = (
     "warnings",
 )
 _TRANSITION_COLUMNS = ("case_id", "from_state", "to_state", "actor", "reason", "at")
-_CREATE_ONE_VERSION = {
-    "postgresql": _insert_bound(Transition.__table__, "t_", _TRANSITION_COLUMNS)
-    .add_cte(
-        postgresql_insert(_BLOBS)
-        .values({c: bindparam("b_" + c, type_=_BLOBS.c[c].type) for c in NewBlob._fields})
+# A case unless its id is taken (then no row, and the caller loads the case instead). The
+# rowcount of an INSERT is kept only on request (psycopg's read as -1 without it).
+_INSERT_CASE_IF_NEW = {
+    name: insert_for(_CASES)
+    .on_conflict_do_nothing(index_elements=["id"])
+    .execution_options(preserve_rowcount=True)
+    for name, insert_for in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))
+}
+
+
+def _create_one_version() -> Insert:
+    """The upload's case as one statement, where data-modifying WITH exists (PostgreSQL): the
+    case unless its id is taken, then its blob row (unless stored), version and transition only
+    when the case row was inserted. A row comes back when it was. The foreign keys are checked
+    at the end of the statement, when every row is there."""
+    new_case = (
+        postgresql_insert(_CASES)
+        .values(_bound(_CASES, "c_", _CASE_COLUMNS))
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(_CASES.c.id)
+        .cte("new_case")
+    )
+    new_blob = (
+        _insert_for_new_case(_BLOBS, "b_", NewBlob._fields, new_case)
         .on_conflict_do_nothing(index_elements=["sha256"])
         .cte("new_blob")
     )
-    .add_cte(_insert_bound(_CASES, "c_", _CASE_COLUMNS).cte("new_case"))
-    .add_cte(_insert_bound(CaseVersion.__table__, "v_", _VERSION_COLUMNS).cte("new_version"))
-}
+    versions = CaseVersion.__table__
+    new_version = _insert_for_new_case(versions, "v_", _VERSION_COLUMNS, new_case).cte(
+        "new_version"
+    )
+    transitions = Transition.__table__
+    return (
+        _insert_for_new_case(transitions, "t_", _TRANSITION_COLUMNS, new_case)
+        .returning(transitions.c.case_id)
+        .add_cte(new_case)
+        .add_cte(new_blob)
+        .add_cte(new_version)
+    )
+
+
+_CREATE_ONE_VERSION = {"postgresql": _create_one_version()}
 _BLOB_EXISTS = select(_BLOBS.c.sha256).where(_BLOBS.c.sha256 == bindparam("sha256"))
 _INSERT_BLOB_IF_NEW = {
     "sqlite": sqlite_insert(_BLOBS).on_conflict_do_nothing(index_elements=["sha256"]),
@@ -431,12 +479,13 @@ class FakeCaseRepository(AbstractCaseRepository):
     def exists(self, case_id: str) -> bool:
         return case_id in self.cases
 
-    def create(self, case: Case, blob: NewBlob | None = None) -> None:
+    def create(self, case: Case, blob: NewBlob | None = None) -> bool:
         if case.id in self.cases:
-            raise KeyError(f"case {case.id} exists")
+            return False
         if blob is not None:
             self.add_blob(*blob)
         self.add(case)
+        return True
 
     def list(
         self, *, hf: str | None = None, state: str | None = None, form_type: str | None = None

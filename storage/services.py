@@ -24,6 +24,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from processor.findings import Finding, Limits, Result
 from processor.identity import contains_identity
 from processor.ingest import ingest
+from storage.blobs import sha256_hex
 from storage.errors import CaseDecided, DomainError, Forbidden, NotFound, StaleState
 from storage.models import ROLES, ApiToken, Case, CaseVersion, PriceCheck, Transition, User
 from storage.repository import NewBlob
@@ -177,14 +178,48 @@ def _store_upload(
     resubmit: str | None = None,
 ) -> UploadResult:
     warnings = [f.to_dict() for f in result.warnings]
+    suffix = _suffix(filename)
     with uow:
         now = uow.now()
+        blob = NewBlob(
+            sha256_hex(raw), len(raw), CONTENT_TYPES.get(suffix, "application/octet-stream"), now
+        )
+
+        def arrival(number: int, from_state: str | None) -> tuple[CaseVersion, Transition]:
+            version = CaseVersion(
+                number=number,
+                data=data,
+                blob_sha256=blob.sha256,
+                file_suffix=suffix,
+                uploaded_by=user.username,
+                received_at=now,
+                warnings=warnings,
+            )
+            moved = Transition(
+                from_state=from_state, to_state="mottatt", actor=user.username, reason=None, at=now
+            )
+            return version, moved
+
+        def new_case(case_id: str) -> Case:
+            case = Case(
+                case_id, form_type=form_type, hf=str(user.hf), state="mottatt", created_at=now
+            )
+            version, moved = arrival(1, None)
+            case.versions.append(version)
+            case.transitions.append(moved)
+            return case
+
+        case: Case | None = None  # a case that exists: this upload is its next version
         if form_type == DEL2:
             case_id = str(result.reference).upper()
-            # mostly a new reference: ask cheaply, and load the case only when it is there
-            case = uow.cases.get(case_id) if uow.cases.exists(case_id) else None
-            if case is not None and (case.state != "returnert" or case.hf != user.hf):
-                raise DomainError("REFERENCE_IN_USE")
+            # mostly a new reference: the database creates the case unless the id is taken
+            # (written now, with its blob row, version and transition); only then is it loaded
+            if not uow.cases.create(new_case(case_id), blob):
+                case = uow.cases.get(case_id)
+                if case is None:  # deleted since: start again
+                    raise ConcurrentUpdate("the case went away")
+                if case.state != "returnert" or case.hf != user.hf:
+                    raise DomainError("REFERENCE_IN_USE")
         elif resubmit:
             # a returned mini-HTA comes back as a new version of its case (`?sak=`)
             case_id = resubmit.strip().upper()
@@ -201,46 +236,23 @@ def _store_upload(
             if number > 999:
                 raise DomainError("SEQUENCE_EXHAUSTED")
             case_id = f"MMV-{today.year:04d}-{number:03d}"
-            case = None
+            if not uow.cases.create(new_case(case_id), blob):
+                raise ConcurrentUpdate("the number is taken")
 
-        # the blob is written and fsynced before the row that points at it is committed
-        sha = uow.blobs.put(raw)
-        suffix = _suffix(filename)
-        blob = NewBlob(sha, len(raw), CONTENT_TYPES.get(suffix, "application/octet-stream"), now)
-
-        new = case is None
+        # the blob is written and fsynced before the commit of any row that points at it
+        uow.blobs.put(raw)
         if case is None:
-            case = Case(
-                case_id, form_type=form_type, hf=str(user.hf), state="mottatt", created_at=now
-            )
-            from_state = None
-            action = "case.create"
+            hf, number, from_state, action = str(user.hf), 1, None, "case.create"
         else:
             uow.cases.add_blob(*blob)
-            from_state = case.state
+            hf, number, from_state = case.hf, len(case.versions) + 1, case.state
+            action = "case.resubmit"
             case.state = "mottatt"
             case.version += 1
             case.updated_at = now
-            action = "case.resubmit"
-        number = len(case.versions) + 1
-        case.versions.append(
-            CaseVersion(
-                number=number,
-                data=data,
-                blob_sha256=sha,
-                file_suffix=suffix,
-                uploaded_by=user.username,
-                received_at=now,
-                warnings=warnings,
-            )
-        )
-        case.transitions.append(
-            Transition(
-                from_state=from_state, to_state="mottatt", actor=user.username, reason=None, at=now
-            )
-        )
-        if new:
-            uow.cases.create(case, blob)  # written now, with its blob, version and transition
+            version, moved = arrival(number, from_state)
+            case.versions.append(version)
+            case.transitions.append(moved)
         uow.audit.append(
             actor=user.username,
             action=action,
@@ -248,11 +260,11 @@ def _store_upload(
             at=now,
             details={
                 "form_type": form_type,
-                "hf": case.hf,
+                "hf": hf,
                 "version": number,
                 "from": from_state,
                 "to": "mottatt",
-                "blob_sha256": sha,
+                "blob_sha256": blob.sha256,
                 "file_suffix": suffix,
                 "warnings": sorted({w["code"] for w in warnings}),
             },

@@ -3,6 +3,7 @@ what the ORM would, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -131,21 +132,6 @@ def test_an_upload_case_is_one_statement_on_postgresql(
         assert sql_uow.cases.exists("CORE-S1") and sql_uow.audit.verify() == (True, None)
 
 
-def test_a_failed_create_leaves_no_blob_row(sql_uow: SqlAlchemyUnitOfWork) -> None:
-    from storage.uow import ConcurrentUpdate
-
-    with sql_uow:
-        sql_uow.cases.add_blob(SHA, 10, "application/pdf", NOW)
-        sql_uow.cases.create(_case("CORE-F1", 1))
-        sql_uow.commit()
-    other = "cd" * 32
-    with pytest.raises(ConcurrentUpdate), sql_uow:
-        sql_uow.cases.create(_case("CORE-F1", 1), NewBlob(other, 5, "application/pdf", NOW))
-        sql_uow.commit()
-    with sql_uow:
-        assert sql_uow.session.scalars(select(Blob.sha256)).all() == [SHA]
-
-
 def test_the_token_check_needs_no_transaction_on_postgresql(
     engine: Engine, blob_store: FileBlobStore
 ) -> None:
@@ -187,19 +173,56 @@ def test_create_flushes_pending_orm_changes_first(sql_uow: SqlAlchemyUnitOfWork)
         assert case is not None and case.versions[0].blob_sha256 == SHA
 
 
-def test_a_case_created_twice_is_a_conflict_and_leaves_the_first(
-    sql_uow: SqlAlchemyUnitOfWork,
+@pytest.mark.parametrize("upsert", [True, False], ids=["on-conflict", "select-first"])
+@pytest.mark.parametrize("versions", [1, 2], ids=["upload-shape", "two-versions"])
+def test_a_case_created_twice_stores_nothing_the_second_time(
+    sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch, versions: int, upsert: bool
 ) -> None:
-    from storage.uow import ConcurrentUpdate
-
+    if not upsert:  # a dialect with neither ON CONFLICT nor data-modifying WITH
+        monkeypatch.setattr(repository, "_INSERT_CASE_IF_NEW", {})
+        monkeypatch.setattr(repository, "_CREATE_ONE_VERSION", {})
     with sql_uow:
-        sql_uow.cases.add_blob(SHA, 10, "application/pdf", NOW)
-        sql_uow.cases.create(_case("CORE-3", versions=1))
+        assert sql_uow.cases.create(_case("CORE-3", 1), NewBlob(SHA, 10, "application/pdf", NOW))
         sql_uow.commit()
-    with pytest.raises(ConcurrentUpdate), sql_uow:
-        sql_uow.cases.create(_case("CORE-3", versions=2))
+    other = "cd" * 32
+    with sql_uow:
+        assert not sql_uow.cases.create(
+            _case("CORE-3", versions), NewBlob(other, 5, "application/pdf", NOW)
+        )
+        sql_uow.commit()
     with sql_uow:
         case = sql_uow.cases.get("CORE-3")
+        assert case is not None and len(case.versions) == len(case.transitions) == 1
+        assert sql_uow.session.scalars(select(Blob.sha256)).all() == [SHA]
+
+
+def test_the_database_decides_which_of_two_creates_wins(
+    engine: Engine, blob_store: FileBlobStore
+) -> None:
+    # the second waits for the first (row lock on PostgreSQL, write lock on SQLite) and then
+    # finds the id taken: no error, no second version
+    first = SqlAlchemyUnitOfWork(db.session_factory(engine), blob_store)
+    second = SqlAlchemyUnitOfWork(db.session_factory(engine), blob_store)
+    outcome: list[bool] = []
+    with first:
+        assert first.cases.create(_case("CORE-R", 1), NewBlob(SHA, 10, "application/pdf", NOW))
+
+        def race() -> None:
+            with second:
+                outcome.append(
+                    second.cases.create(_case("CORE-R", 1), NewBlob(SHA, 10, "x/y", NOW))
+                )
+                second.commit()
+
+        racer = threading.Thread(target=race)
+        racer.start()
+        racer.join(0.3)
+        assert racer.is_alive() and outcome == []  # waiting for the first to finish
+        first.commit()
+    racer.join(10)
+    assert outcome == [False]
+    with first:
+        case = first.cases.get("CORE-R")
         assert case is not None and len(case.versions) == 1
 
 

@@ -201,26 +201,33 @@ def test_a_change_made_on_a_stale_read_is_refused(
         assert case is not None and (case.state, case.version) == ("priskontroll", 2)
 
 
-def test_a_lost_insert_race_is_retried_and_answered_with_reference_in_use(
-    sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch
+def test_a_reference_committed_by_another_upload_meanwhile_is_in_use(
+    sql_uow: SqlAlchemyUnitOfWork,
+    engine: Engine,
+    blob_store: FileBlobStore,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    services.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
-    real_exists = SqlAlchemyCaseRepository.exists
+    real_create = SqlAlchemyCaseRepository.create
     calls: list[str] = []
 
-    def exists_blind_once(self: SqlAlchemyCaseRepository, case_id: str) -> bool:
-        # as if another upload of the same reference committed just after this one looked
-        calls.append(case_id)
-        return False if len(calls) == 1 else real_exists(self, case_id)
+    def create_after_another(self: SqlAlchemyCaseRepository, case, blob=None) -> bool:  # type: ignore[no-untyped-def]
+        # another upload of the same reference commits just before this one inserts
+        calls.append(case.id)
+        if len(calls) == 1:
+            other = SqlAlchemyUnitOfWork(db.session_factory(engine), blob_store)
+            services.upload(HF_OUS, "del2.json", del2(), other, TODAY)
+        return real_create(self, case, blob)
 
-    monkeypatch.setattr(SqlAlchemyCaseRepository, "exists", exists_blind_once)
+    monkeypatch.setattr(SqlAlchemyCaseRepository, "create", create_after_another)
     with pytest.raises(DomainError) as e:
         services.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
     assert e.value.code == "REFERENCE_IN_USE"
-    assert len(calls) == 2
+    assert calls == [REFERENCE, REFERENCE]  # the database said no: nothing retried
     with sql_uow:
         assert sql_uow.audit.verify() == (True, None)
         assert len(sql_uow.audit.list()) == 1
+        case = sql_uow.cases.get(REFERENCE)
+        assert case is not None and len(case.versions) == 1
 
 
 def test_concurrent_uploads_get_distinct_numbers_and_one_unbroken_chain(
