@@ -383,3 +383,110 @@ def test_fh_number_needs_no_date(first, start, wanted):
     )
     assert number[0] == first
     assert identity.contains_identity(f"FH-nummer {number}")
+
+
+# ---- generated values that hold such digits by chance -----------------------------------------
+
+# `link --key` writes "k1:" + 20 hex digits of an HMAC: about one in 6,000 holds eleven decimal
+# digits that pass every rule. The service must not refuse the checksum its own tool wrote.
+DIGEST = f"k1:ab{NUMBER}cdefabc"
+
+
+def test_generated_digest_holds_an_identity_number_by_construction():
+    assert len(DIGEST) == 23 and identity.contains_identity(DIGEST)
+
+
+@pytest.mark.parametrize("kind", ["json", "pdf", "docx"])
+def test_a_kontrollsum_whose_digits_look_like_a_number_is_accepted(kind):
+    from forms.templates import build
+
+    values = {**DEL2_VALUES, "soknad.del1_kontrollsum": DIGEST}
+    data = {
+        "json": lambda: del2_json(**{"soknad.del1_kontrollsum": DIGEST}),
+        "pdf": lambda: _valid_pdf(**{"soknad.del1_kontrollsum": DIGEST}),
+        "docx": lambda: build("tilgang-del2", "docx", values),
+    }[kind]()
+    result = ingest(f"del2.{kind}", data, today=TODAY)
+    assert result.status == "accepted", result.errors
+    assert result.data["soknad"]["del1_kontrollsum"] == DIGEST
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("totalvurdering", DIGEST),  # the digest's form in a free-text field: searched
+        ("soknad.del1_kontrollsum", f"k1:{NUMBER}"),  # not the digest's form: searched
+        ("soknad.del1_kontrollsum", f"{DIGEST} {NUMBER}"),
+    ],
+)
+def test_only_a_digest_in_its_own_field_is_not_searched(field, value):
+    result = ingest("del2.json", del2_json(**{field: value}), today=TODAY)
+    assert result.status == "rejected"
+    assert field in {f.field for f in _identity_findings(result)}
+    _assert_no_trace(result)
+
+
+def test_a_docx_that_repeats_the_kontrollsum_elsewhere_is_still_searched_there():
+    from forms.templates import build
+
+    values = {**DEL2_VALUES, "soknad.del1_kontrollsum": DIGEST}
+    values["totalvurdering"] = f"Se {NUMBER}"
+    result = ingest("del2.docx", build("tilgang-del2", "docx", values), today=TODAY)
+    assert result.status == "rejected"
+    assert "totalvurdering" in {f.field for f in _identity_findings(result)}
+
+
+# Metadata ids: a GUID (XMP uuid:, the sensitivity labels' custom properties) and Adobe's
+# 32-digit xmp.did:/xmp.iid: ids. About one such id in 3,400 holds a passing run of digits.
+GUID = f"6e8d3f4a-1b2c-4d5e-8f90-a{NUMBER}"
+XMP_ID = f"xmp.did:F77F117A{NUMBER}BCDEF01234567"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"uuid:{GUID}",
+        "{" + GUID.upper() + "}",
+        f"MSIP_Label_{GUID}_SiteId",
+        XMP_ID,
+        f"0x0101A{NUMBER}C568DB52D9D0A14D9B2FDCC9",  # SharePoint ContentTypeId
+    ],
+)
+def test_machine_ids_in_metadata_are_not_identity(text):
+    assert identity.contains_identity(text)  # the digits are there
+    assert not identity.contains_identity_in_metadata(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"Pasient {NUMBER}",
+        f"uuid:{GUID} Pasient {NUMBER}",  # prose next to an id is still searched
+        f"{GUID}x",  # not a whole GUID: a letter after it
+        f"xmp.did:F77F{NUMBER}",  # too short to be a generated id
+    ],
+)
+def test_written_numbers_in_metadata_are_identity(text):
+    assert identity.contains_identity_in_metadata(text)
+
+
+def test_a_pdf_whose_xmp_ids_hold_such_digits_is_accepted():
+    xmp = (
+        '<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+        'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        '<rdf:Description xmlns:xmpMM="http://ns.adobe.com/xap/1.0/mm/">'
+        f"<xmpMM:DocumentID>{XMP_ID}</xmpMM:DocumentID>"
+        f"<xmpMM:InstanceID>uuid:{GUID}</xmpMM:InstanceID>"
+        '</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>'
+    ).encode()
+
+    def add_xmp(writer: PdfWriter) -> None:
+        stream = DecodedStreamObject()
+        stream.set_data(xmp)
+        stream[NameObject("/Type")] = NameObject("/Metadata")
+        stream[NameObject("/Subtype")] = NameObject("/XML")
+        writer._root_object[NameObject("/Metadata")] = writer._add_object(stream)
+
+    result = ingest("del2.pdf", _with_writer(_valid_pdf(), add_xmp), today=TODAY)
+    assert result.status == "accepted", result.errors
