@@ -338,15 +338,15 @@ def test_number_in_pdf_info_metadata_is_rejected(key, text):
     _assert_no_trace(result)
 
 
-@pytest.mark.parametrize("compressed", [False, True])
-def test_number_in_pdf_xmp_metadata_is_rejected(compressed):
+def _with_xmp(pdf: bytes, description: str, *, compressed: bool = False) -> bytes:
+    """The PDF with an XMP packet whose rdf:Description holds `description` (XML)."""
     xmp = (
         '<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>'
         '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
         'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
-        '<rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/">'
-        f"<dc:description>Pasient {written(NUMBER, ' ')}</dc:description>"
-        '</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>'
+        '<rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/" '
+        'xmlns:xmpMM="http://ns.adobe.com/xap/1.0/mm/">'
+        f'{description}</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>'
     ).encode()
 
     def add_xmp(writer: PdfWriter) -> None:
@@ -357,7 +357,15 @@ def test_number_in_pdf_xmp_metadata_is_rejected(compressed):
         obj = stream.flate_encode() if compressed else stream
         writer._root_object[NameObject("/Metadata")] = writer._add_object(obj)
 
-    result = ingest("del2.pdf", _with_writer(_valid_pdf(), add_xmp), today=TODAY)
+    return _with_writer(pdf, add_xmp)
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_number_in_pdf_xmp_metadata_is_rejected(compressed):
+    description = f"<dc:description>Pasient {written(NUMBER, ' ')}</dc:description>"
+    result = ingest(
+        "del2.pdf", _with_xmp(_valid_pdf(), description, compressed=compressed), today=TODAY
+    )
     assert result.status == "rejected"
     assert _identity_findings(result)
     _assert_no_trace(result)
@@ -471,22 +479,9 @@ def test_written_numbers_in_metadata_are_identity(text):
 
 
 def test_a_pdf_whose_xmp_ids_hold_such_digits_is_accepted():
-    xmp = (
-        '<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>'
-        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
-        'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
-        '<rdf:Description xmlns:xmpMM="http://ns.adobe.com/xap/1.0/mm/">'
+    description = (
         f"<xmpMM:DocumentID>{XMP_ID}</xmpMM:DocumentID>"
         f"<xmpMM:InstanceID>uuid:{GUID}</xmpMM:InstanceID>"
-        '</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>'
-    ).encode()
-
-    def add_xmp(writer: PdfWriter) -> None:
-        stream = DecodedStreamObject()
-        stream.set_data(xmp)
-        stream[NameObject("/Type")] = NameObject("/Metadata")
-        stream[NameObject("/Subtype")] = NameObject("/XML")
-        writer._root_object[NameObject("/Metadata")] = writer._add_object(stream)
-
-    result = ingest("del2.pdf", _with_writer(_valid_pdf(), add_xmp), today=TODAY)
+    )
+    result = ingest("del2.pdf", _with_xmp(_valid_pdf(), description), today=TODAY)
     assert result.status == "accepted", result.errors
