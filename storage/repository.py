@@ -53,6 +53,11 @@ class AbstractCaseRepository(ABC):
     def exists(self, case_id: str) -> bool:
         """Whether a case with this id is stored (cheaper than `get` when it mostly is not)."""
 
+    def taken(self, case_id: str) -> bool | None:
+        """`exists`, where asking costs no round trip to a database server (an embedded or an
+        in-memory store); None where it would, and `create` is left to decide."""
+        return self.exists(case_id)
+
     @abstractmethod
     def create(self, case: Case, blob: NewBlob | None = None) -> bool:
         """Store a new case with the versions and transitions it holds, now, and `blob`'s row
@@ -165,6 +170,11 @@ class SqlAlchemyCaseRepository(AbstractCaseRepository):
 
     def exists(self, case_id: str) -> bool:
         return self.session.connection().execute(_CASE_EXISTS, {"id": case_id}).first() is not None
+
+    def taken(self, case_id: str) -> bool | None:
+        if self.session.get_bind().dialect.name == "sqlite":  # in this process: a cheap read
+            return self.exists(case_id)
+        return None
 
     def create(self, case: Case, blob: NewBlob | None = None) -> bool:
         if case.price_checks:

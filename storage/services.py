@@ -210,11 +210,18 @@ def _store_upload(
             return case
 
         case: Case | None = None  # a case that exists: this upload is its next version
+        stored = False  # the file is in the blob store
         if form_type == DEL2:
             case_id = str(result.reference).upper()
-            # mostly a new reference: the database creates the case unless the id is taken
-            # (written now, with its blob row, version and transition); only then is it loaded
-            if not uow.cases.create(new_case(case_id), blob):
+            # Mostly a new reference: the database creates the case unless the id is taken
+            # (written now, with its blob row, version and transition); only then is it loaded.
+            # Where asking first is free (SQLite), the file is stored before the first write,
+            # which takes SQLite's one write lock; a server database locks only the new row.
+            taken = uow.cases.taken(case_id)
+            if taken is False:
+                uow.blobs.put(raw)
+                stored = True
+            if taken or not uow.cases.create(new_case(case_id), blob):
                 case = uow.cases.get(case_id)
                 if case is None:  # deleted since: start again
                     raise ConcurrentUpdate("the case went away")
@@ -240,7 +247,8 @@ def _store_upload(
                 raise ConcurrentUpdate("the number is taken")
 
         # the blob is written and fsynced before the commit of any row that points at it
-        uow.blobs.put(raw)
+        if not stored:
+            uow.blobs.put(raw)
         if case is None:
             hf, number, from_state, action = str(user.hf), 1, None, "case.create"
         else:

@@ -3,6 +3,7 @@ what the ORM would, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from datetime import timedelta
 
@@ -312,3 +313,41 @@ def test_token_owner_gives_the_actor_its_roles_and_last_use(
         assert sql_uow.tokens.owner(sha).last_used_at == NOW  # type: ignore[union-attr]
     assert services.authenticate_token(sql_uow, gone) is None
     assert services.authenticate_token(sql_uow, token) == owner.actor
+
+
+def test_an_upload_stores_its_file_before_any_write_on_sqlite(
+    sql_uow: SqlAlchemyUnitOfWork, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SQLite has one write lock: the file (write and two fsyncs) is stored before it is taken.
+    # PostgreSQL locks only the new row, and there the case goes first (no query beforehand).
+    from storage import services
+    from tests.storage.helpers import HF_OUS, TODAY, del2
+
+    seen = _statements(engine)
+    at_put: list[list[str]] = []
+    real_put = type(sql_uow.blobs).put
+
+    def put(self, data: bytes) -> str:  # type: ignore[no-untyped-def]
+        at_put.append([s.split()[0].upper() for s in seen])
+        return real_put(self, data)
+
+    monkeypatch.setattr(type(sql_uow.blobs), "put", put)
+    services.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
+    [before] = at_put
+    if engine.dialect.name == "sqlite":
+        assert before == ["SELECT"]  # is the reference taken: a read, no lock
+    else:
+        assert before == ["WITH"]  # the case, its blob row, version and transition
+
+
+def test_a_reference_in_use_stores_no_file(sql_uow: SqlAlchemyUnitOfWork) -> None:
+    from storage import services
+    from storage.errors import DomainError
+    from tests.storage.helpers import HF_OUS, TODAY, del2
+
+    services.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
+    other = del2(**{"totalvurdering": "En annen søknad med samme referanse."})
+    with pytest.raises(DomainError) as e:
+        services.upload(HF_OUS, "del2.json", other, sql_uow, TODAY)
+    assert e.value.code == "REFERENCE_IN_USE"
+    assert not sql_uow.blobs.exists(hashlib.sha256(other).hexdigest())
