@@ -28,6 +28,34 @@ _STRUCTURAL = {
 }
 
 
+_ANNOTATIONS = frozenset({"const", "title", "description"})
+_DATA_KEYWORDS = frozenset({"const", "enum", "default", "examples"})  # values, not schemas
+
+
+def _consts_as_enums(node: Any) -> Any:
+    """A copy in which every `oneOf` of distinct string constants (a code list with titles) is
+    the `enum` of those strings: the same values are valid.
+
+    fastjsonschema tries each branch of a `oneOf` and raises and catches an exception for every
+    branch that fails: 55 per Del 2 form (two lists of every HF), which was two thirds of its time
+    (0.20 against 0.07 ms per form). Only the compiled copy changes; the committed schema keeps
+    its titles, and the reference validator reads it as it is."""
+    if isinstance(node, list):
+        return [_consts_as_enums(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: v if k in _DATA_KEYWORDS else _consts_as_enums(v) for k, v in node.items()}
+    branches = node.get("oneOf")
+    if "enum" in node or not isinstance(branches, list) or not branches:
+        return out
+    if all(isinstance(b, dict) and "const" in b and set(b) <= _ANNOTATIONS for b in branches):
+        values = [b["const"] for b in branches]
+        if all(isinstance(v, str) for v in values) and len(set(values)) == len(values):
+            del out["oneOf"]
+            out["enum"] = values
+    return out
+
+
 def schema_name(form_id: str, version: str) -> str:
     return f"{form_id}-v{version}.schema.json"
 
@@ -52,7 +80,7 @@ class FormValidator:
             schema, format_checker=Draft202012Validator.FORMAT_CHECKER
         )
         draft7 = {**schema, "$schema": "http://json-schema.org/draft-07/schema#"}
-        self._fast = fastjsonschema.compile(draft7)
+        self._fast = fastjsonschema.compile(_consts_as_enums(draft7))
 
     def is_valid(self, data: dict[str, Any]) -> bool:
         try:

@@ -100,3 +100,58 @@ def test_warm_compiles_every_forms_validator_once():
     misses = _validator.cache_info().misses
     warm()
     assert _validator.cache_info().misses == misses  # the second call compiles nothing
+
+
+def test_the_compiled_copy_reads_a_code_list_as_an_enum_and_nothing_else():
+    from schemas import _consts_as_enums
+
+    codes = {"oneOf": [{"const": "A", "title": "Første"}, {"const": "B", "title": "Andre"}]}
+    assert _consts_as_enums(codes) == {"enum": ["A", "B"]}
+    kept = [
+        {"oneOf": [{"const": "A"}, {"const": "A"}]},  # two equal constants: never valid
+        {"oneOf": [{"const": 1}, {"const": True}]},  # 1 == True in Python
+        {"oneOf": [{"const": "A"}, {"type": "string", "pattern": "^B"}]},
+        {"oneOf": [{"const": "A"}, {"const": "B"}], "enum": ["A"]},
+        {"const": {"oneOf": [{"const": "A"}]}},  # a value, not a schema
+    ]
+    for schema in kept:
+        assert _consts_as_enums(schema) == schema
+    nested = {"properties": {"hf": codes}, "items": [codes]}
+    assert _consts_as_enums(nested) == {
+        "properties": {"hf": {"enum": ["A", "B"]}},
+        "items": [{"enum": ["A", "B"]}],
+    }
+    assert codes["oneOf"][0] == {"const": "A", "title": "Første"}  # the input is not changed
+
+
+def test_compiled_and_reference_validators_agree_on_every_code_of_every_list(samples_dir):
+    from schemas import validator_for
+
+    form = catalogue()["tilgang-del2"]
+    fv = validator_for(form)
+    schema = load("tilgang-del2", "1")
+    reference = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    doc = json.loads((samples_dir / "del2-valid.json").read_text("utf-8"))
+    doc["kostnader"]["legemiddel_per_maned"] = 146805
+    doc["kostnader"]["andre_per_maned"] = 19827
+    lists = {
+        ("soknad", "helseforetak"): schema["properties"]["soknad"]["properties"]["helseforetak"],
+        ("pasient", "juridisk_kjonn"): schema["properties"]["pasient"]["properties"][
+            "juridisk_kjonn"
+        ],
+        ("kostnader", "prisgrunnlag"): schema["properties"]["kostnader"]["properties"][
+            "prisgrunnlag"
+        ],
+    }
+    checked = 0
+    for (section, key), prop in lists.items():
+        codes = [b["const"] for b in prop["oneOf"]]
+        for value in [*codes, codes[0].lower() + "x", "", " " + codes[0], 1, None, [codes[0]]]:
+            changed = json.loads(json.dumps(doc))
+            changed[section][key] = value
+            assert fv.is_valid(changed) == reference.is_valid(changed), (key, value)
+            checked += 1
+        assert sum(fv.is_valid({**doc, section: {**doc[section], key: c}}) for c in codes) == len(
+            codes
+        )
+    assert checked > 30
