@@ -152,6 +152,27 @@ STRUCTURES = [
     "</w:fldChar></w:r>" + run(" Ja") + "</w:p>",
     sdt("kryss", run("☒"), '<w14:checkbox><w14:checked w14:val="1"/></w14:checkbox>'),
     "<w:p/>" * 3 + "<w:sdt/>" + "<w:p><w:pPr/></w:p>",
+    # paragraphs nested in paragraphs, each ending where its parent ends
+    "<w:p>" * 20 + run("innerst") + "</w:p>" * 20 + para(run("etter")),
+    "<w:p>" + run("a") + "<w:p>" * 5 + run("b") + "</w:p>" * 5 + run("c") + "</w:p>",
+    # an untagged control between two tagged ones, and a tag after the content
+    sdt(
+        "ytre",
+        "<w:sdt><w:sdtContent>"
+        + sdt("indre", para(run("i")))
+        + para(run("u"))
+        + "</w:sdtContent></w:sdt>"
+        + para(run("y")),
+    ),
+    "<w:sdt><w:sdtContent>" + para(run("sen tag")) + '</w:sdtContent><w:sdtPr><w:tag w:val="sen"/>'
+    "</w:sdtPr></w:sdt>" + para(run("etter")),
+    sdt("  ", para(run("blank tag"))),
+    # containers that end in elements with nothing listed, in cells, before tables and at the end
+    table([para(run("a")) + "<w:bookmarkStart/>", para(run("b"))])
+    + para(run("c"), "<w:proofErr/>")
+    + "<w:tbl/>" * 3
+    + "<w:sectPr><w:pgSz/></w:sectPr>",
+    sdt("celle", table([para(run("1")), para(run("2"))]) + "<w:bookmarkEnd/>") + para(run("3")),
 ]
 
 
