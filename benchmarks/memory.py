@@ -5,7 +5,9 @@ Each file is checked in a fresh subprocess, which reports its peak resident set 
 with the pipeline loaded and the file read into memory) and after `ingest`. The files are built
 here: a zip bomb DOCX (the template DOCX with `word/document.xml` replaced by a part that inflates
 to `--bomb-mib` MiB, once honest and once with a lying size), a PDF whose form sits in an
-object stream that inflates to `--bomb-mib` MiB, and a Del 2 PDF padded to just under 20 MiB with a large stream.
+object stream that inflates to `--bomb-mib` MiB, a Del 2 PDF padded to just under 20 MiB with a
+large stream, a DOCX of millions of nested paragraphs within the size and ratio limits, a DOCX
+with as many tags as `Limits.max_xml_tags` allows, and a JSON of millions of empty objects.
 
 Run: `python -m benchmarks.memory [--bomb-mib 1024]`. Prints a table; asserts nothing.
 """
@@ -24,6 +26,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from processor.findings import Limits
 from tests import hostile_pdf
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,6 +105,50 @@ def large_pdf(size: int = PDF_BYTES) -> bytes:
     return write(size - overhead)
 
 
+W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+
+
+def _docx_with_document(document: str) -> bytes:
+    """The template DOCX with its main part replaced (the other parts keep it a Word file)."""
+    from forms.templates import build
+
+    template = zipfile.ZipFile(io.BytesIO(build("tilgang-del2", "docx")))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info in template.infolist():
+            if info.filename == "word/document.xml":
+                zf.writestr("word/document.xml", document)
+            else:
+                zf.writestr(info, template.read(info.filename))
+    return out.getvalue()
+
+
+def nested_paragraphs_docx(xml_bytes: int, depth: int = 27) -> bytes:
+    """Paragraphs nested `depth` deep, each chain with its own random text (so that the part
+    stays under the 100:1 ratio), `xml_bytes` of XML: millions of tiny elements."""
+    rnd = random.Random(11)
+    chain = "<w:p>" * depth + "<w:r><w:t>{}</w:t></w:r>" + "</w:p>" * depth
+    n = xml_bytes // (len(chain) + 10)
+    body = "".join(chain.format(rnd.randbytes(6).hex()) for _ in range(n))
+    return _docx_with_document(f'<w:document xmlns:w="{W_NS}"><w:body>{body}</w:body></w:document>')
+
+
+def tags_docx(tags: int) -> bytes:
+    """A document of `tags` tags, nearly all of them elements the DOCX scan lists (paragraphs,
+    texts, tabs): the most memory a file within `Limits.max_xml_tags` can cost."""
+    rnd = random.Random(12)
+    unit = "<w:p><w:r><w:t>{}</w:t><w:tab/><w:tab/><w:tab/></w:r></w:p>"  # 9 tags
+    n = (tags - 10) // 9
+    body = "".join(unit.format(rnd.randbytes(4).hex()) for _ in range(n))
+    return _docx_with_document(f'<w:document xmlns:w="{W_NS}"><w:body>{body}</w:body></w:document>')
+
+
+def many_values_json(n: int) -> bytes:
+    """A Del 2 JSON with an extra list of `n` empty objects."""
+    head = '{"skjema": {"type": "tilgang-del2", "versjon": "1"}, "vedlegg": ['
+    return (head + ",".join(["{}"] * n) + "]}").encode()
+
+
 def _peak_kib() -> int:
     """This process's peak RSS in KiB. `VmHWM` rather than `getrusage().ru_maxrss`: Linux keeps
     `ru_maxrss` across fork + exec, so a child would report its parent's peak."""
@@ -172,6 +219,17 @@ def rows(quick: bool = False, bomb_mib: int | None = None) -> list[Row]:
             "bombe.pdf",
             hostile_pdf.object_stream_bomb(bomb_mib * MIB),
         ),
+        (
+            "DOCX med avsnitt nøstet 27 dypt (24 MiB XML)",
+            "nostet.docx",
+            nested_paragraphs_docx(24 * MIB),
+        ),
+        (
+            f"DOCX med {Limits().max_xml_tags:,} XML-tagger (grensen)".replace(",", " "),
+            "tagger.docx",
+            tags_docx(Limits().max_xml_tags),
+        ),
+        ("JSON med 6 millioner tomme objekter", "mange.json", many_values_json(6_000_000)),
     ]
     for label, name, data in cases:
         m = measure(name, data)

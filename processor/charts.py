@@ -29,6 +29,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from processor.findings import thousands
 from processor.statistics import HIDDEN, OUTCOME_LABELS, STATE_LABELS
 
 __all__ = [
@@ -78,7 +79,7 @@ def number(value: float | int | None) -> str:
     if value is None:
         return "–"
     if float(value).is_integer():
-        return f"{int(value):,}".replace(",", "\u00a0")
+        return thousands(int(value))
     return f"{value:,.1f}".replace(",", "\u00a0").replace(".", ",")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from processor.extracted import Extracted
-from processor.findings import Limits, Refusal
+from processor.findings import Limits, Refusal, thousands
 
 
 def _depth_ok(value: object, limit: int) -> bool:
@@ -45,6 +45,13 @@ def _flatten(node: object, prefix: str, out: Extracted, limits: Limits) -> None:
 
 
 def extract_json(data: bytes, limits: Limits) -> Extracted:
+    # Counted before parsing, so that a file of millions of tiny values is never built.
+    if data.count(b"{") + data.count(b"[") + data.count(b",") > limits.max_json_items:
+        raise Refusal(
+            "FILE_TOO_LARGE",
+            "JSON-dokumentet er for stort til å kontrolleres: mer enn "
+            f"{thousands(limits.max_json_items)} verdier.",
+        )
     try:
         text = data.decode("utf-8-sig")
         doc = json.loads(text)

@@ -85,6 +85,11 @@ def finding(code: str, field_id: str | None = None, message: str | None = None) 
     return Finding(code, field_id, message or CODES[code][1])
 
 
+def thousands(n: int) -> str:
+    """A whole number in Norwegian notation: thousands separated by a no-break space."""
+    return f"{n:,}".replace(",", "\u00a0")
+
+
 class Refusal(Exception):
     """Raised inside the pipeline to stop processing a file that must be rejected."""
 
@@ -103,6 +108,13 @@ class Limits:
     max_fields: int = 2000
     max_pages: int = 1000
     max_depth: int = 32  # PDF field tree / XML element nesting
+    # Tags ("<") in the XML parts of an Office file read as trees, all parts together. A tree
+    # costs ~115 bytes per element and the DOCX scan up to ~160 more: 25 MiB of nested
+    # paragraphs (a 0.75 MiB file) took 860 MiB and 6 s. Our filled Del 2 has ~3,000.
+    max_xml_tags: int = 500_000
+    # Objects, arrays and commas in a JSON file (also those inside strings: an upper bound on its
+    # values). 6 million empty objects (18 MiB) took 890 MiB and 13 s; a form has a few hundred.
+    max_json_items: int = 100_000
     max_text_chars: int = 200_000  # one field value
 
 

@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 from lxml import etree
 
-from processor.findings import Limits, Refusal
+from processor.findings import Limits, Refusal, thousands
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # Stream names of an encrypted OOXML file (MS-OFFCRYPTO) in an OLE directory: UTF-16LE.
@@ -93,6 +93,7 @@ class Package:
         self._infos = {i.filename: i for i in zf.infolist()}
         self._folded = {name.casefold(): name for name in self._infos}
         self._inflated = 0
+        self._tags = 0  # tags in the parts parsed so far (`xml`)
         self._rels: dict[str, list[Relationship]] = {}
 
     # -- parts ------------------------------------------------------------------------------
@@ -170,8 +171,18 @@ class Package:
         return compressed
 
     def xml(self, name: str) -> etree._Element:
-        """A part parsed as XML: no DTD, no entities, no network, nesting within the limit."""
-        return parse_xml(self.read(name), self._limits.max_depth)
+        """A part parsed as XML: no DTD, no entities, no network, nesting within the limit, and
+        the tags of all parts parsed within `Limits.max_xml_tags` (counted before parsing: the
+        bytes "<", one per tag, comment or declaration, in UTF-8 and UTF-16 alike)."""
+        data = self.read(name)
+        self._tags += data.count(b"<")
+        if self._tags > self._limits.max_xml_tags:
+            raise Refusal(
+                "FILE_TOO_LARGE",
+                "Dokumentet er for stort til å kontrolleres: mer enn "
+                f"{thousands(self._limits.max_xml_tags)} XML-tagger.",
+            )
+        return parse_xml(data, self._limits.max_depth)
 
     # -- relationships ----------------------------------------------------------------------
     def rels(self, source: str) -> list[Relationship]:

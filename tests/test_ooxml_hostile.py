@@ -6,6 +6,7 @@ Every hostile input is built here with zipfile; no binary fixture ships.
 from __future__ import annotations
 
 import io
+import random
 import struct
 import zipfile
 from pathlib import Path
@@ -222,6 +223,67 @@ def test_deep_nesting_is_corrupt():
 
 def test_malformed_xml_is_corrupt():
     assert code_of(docx("<w:document><unclosed>")) == "FILE_CORRUPT"
+
+
+# ---- many small elements: a tree's memory, bounded by counting tags first ---------------------
+
+
+def _paragraphs(n: int) -> str:
+    """A document of `n` paragraphs, each of 6 tags (p, r, t and their ends)."""
+    body = "".join(f"<w:p><w:r><w:t>{i}</w:t></w:r></w:p>" for i in range(n))
+    return f'<w:document xmlns:w="{W}"><w:body>{body}</w:body></w:document>'
+
+
+def test_more_tags_than_the_limit_is_too_large_and_nothing_is_parsed(monkeypatch):
+    import processor.ooxml as ooxml
+
+    limits = Limits(max_xml_tags=600)
+    data = docx(_paragraphs(100))  # 604 tags with the document and body
+    parsed = []
+    monkeypatch.setattr(ooxml, "parse_xml", lambda *a: parsed.append(a) or 1 / 0)
+    with pytest.raises(Refusal) as err:
+        extract_docx(data, limits)
+    assert err.value.finding.code == "FILE_TOO_LARGE"
+    assert "600 XML-tagger" in err.value.finding.message.replace("\u00a0", " ")
+    assert parsed == []  # refused before libxml2 built a tree
+
+
+def test_the_tag_limit_is_for_all_parts_together():
+    limits = Limits(max_xml_tags=700)
+    doc = _paragraphs(50)  # 304 tags
+    header = f'<w:hdr xmlns:w="{W}">' + "<w:p/>" * 400 + "</w:hdr>"
+    assert code_of(docx(doc), limits) == "FILE_NO_FORM_FIELDS"  # alone: read, and no form
+    assert code_of(docx(doc, {"word/header1.xml": header}), limits) == "FILE_TOO_LARGE"
+
+
+def test_nested_paragraphs_filling_the_default_tag_limit_are_refused_quickly():
+    """0.07 MiB that inflate to 2.8 MiB of paragraphs nested 27 deep: 500 000 tags. Before the
+    limit, the same kind of file at the 25 MiB part limit took 6 s and 860 MiB."""
+    rnd = random.Random(5)  # text that does not compress, so the ratio stays under 100:1
+    chain = "<w:p>" * 27 + "<w:r><w:t>{}</w:t></w:r>" + "</w:p>" * 27
+    body = "".join(chain.format(rnd.randbytes(6).hex()) for _ in range(9000))
+    doc = f'<w:document xmlns:w="{W}"><w:body>{body}</w:body></w:document>'
+    assert doc.count("<") > LIMITS.max_xml_tags
+    assert code_of(docx(doc)) == "FILE_TOO_LARGE"
+
+
+def test_every_template_is_far_below_the_tag_limit():
+    from forms.catalog import catalogue
+    from forms.templates import build
+    from tests.fillers import sample_values
+
+    seen = 0
+    for form_id in catalogue():
+        for kind in ("docx", "xlsx"):
+            try:
+                data = build(form_id, kind, sample_values(form_id))
+            except (KeyError, ValueError, NotImplementedError):
+                continue
+            zf = zipfile.ZipFile(io.BytesIO(data))
+            tags = sum(zf.read(n).count(b"<") for n in zf.namelist() if n.endswith(".xml"))
+            assert tags < LIMITS.max_xml_tags / 50, (form_id, kind, tags)
+            seen += 1
+    assert seen >= 4
 
 
 # ---- macros and encryption ------------------------------------------------------------------
