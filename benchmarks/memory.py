@@ -6,7 +6,8 @@ with the pipeline loaded and the file read into memory) and after `ingest`. The 
 here: a zip bomb DOCX (the template DOCX with `word/document.xml` replaced by a part that inflates
 to `--bomb-mib` MiB, once honest and once with a lying size), a PDF whose form sits in an
 object stream that inflates to `--bomb-mib` MiB, a Del 2 PDF padded to just under 20 MiB with a
-large stream, a DOCX of millions of nested paragraphs within the size and ratio limits, a DOCX
+large stream, a PDF whose catalogue shares an object stream with millions of zeros (beyond and
+up to the decode limit), a DOCX of millions of nested paragraphs within the size and ratio limits, a DOCX
 with as many tags as `Limits.max_xml_tags` allows, and a JSON of millions of empty objects.
 
 Run: `python -m benchmarks.memory [--bomb-mib 1024]`. Prints a table; asserts nothing.
@@ -26,7 +27,6 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from processor.findings import Limits
 from tests import hostile_pdf
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -205,6 +205,11 @@ def measure(name: str, data: bytes) -> dict:
 def rows(quick: bool = False, bomb_mib: int | None = None) -> list[Row]:
     """(figure, value, baseline, target, met) rows for `benchmarks.run_all`."""
     bomb_mib = bomb_mib or (256 if quick else 1024)
+    # imported here, not at the top: the children import only what `ingest` needs for their file
+    from processor.extract_pdf import DECODE_LIMIT as decode_limit
+    from processor.findings import Limits
+
+    max_xml_tags = Limits().max_xml_tags
     out: list[Row] = []
     cases = [
         (f"zip-bombe DOCX ({bomb_mib} MiB utpakket)", "bomb.docx", zip_bomb_docx(bomb_mib)),
@@ -220,14 +225,24 @@ def rows(quick: bool = False, bomb_mib: int | None = None) -> list[Row]:
             hostile_pdf.object_stream_bomb(bomb_mib * MIB),
         ),
         (
+            "PDF med 8 millioner nuller i katalogens objektstrøm (16 MB utpakket)",
+            "nuller.pdf",
+            hostile_pdf.object_streams_parse_bomb(8_000_000, streams=1),
+        ),
+        (
+            "PDF med nuller i objektstrømmen opp til dekodegrensen (1 MiB)",
+            "nuller-grense.pdf",
+            hostile_pdf.object_streams_parse_bomb(decode_limit // 2 - 100, streams=1),
+        ),
+        (
             "DOCX med avsnitt nøstet 27 dypt (24 MiB XML)",
             "nostet.docx",
             nested_paragraphs_docx(24 * MIB),
         ),
         (
-            f"DOCX med {Limits().max_xml_tags:,} XML-tagger (grensen)".replace(",", " "),
+            f"DOCX med {max_xml_tags:,} XML-tagger (grensen)".replace(",", " "),
             "tagger.docx",
-            tags_docx(Limits().max_xml_tags),
+            tags_docx(max_xml_tags),
         ),
         ("JSON med 6 millioner tomme objekter", "mange.json", many_values_json(6_000_000)),
     ]

@@ -26,9 +26,19 @@ from processor.extracted import Extracted, RawValue
 from processor.findings import Limits, Refusal
 
 # No single decoded stream may exceed this (an XMP packet or an object stream of a form is a few
-# KiB; the 20 MiB upload limit bounds the raw bytes). qpdf refuses to decode past it, which turns
-# a decompression bomb into an unreadable object instead of an allocation of gigabytes.
-DECODE_LIMIT = 32 * 1024 * 1024
+# KiB, a cross-reference stream 5-7 bytes per object; the 20 MiB upload limit bounds the raw
+# bytes). qpdf refuses to decode past it, which turns a decompression bomb into an unreadable
+# object instead of an allocation of gigabytes.
+#
+# Object streams are also a parse bomb: qpdf parses every object of an object stream as soon as
+# one of them is needed (at open, for the catalogue), and each array item or dictionary entry
+# costs it about 140 bytes. A 17 KiB file whose catalogue shared an object stream with 16 MiB of
+# "0 0 0 ..." took 1.1 GiB and 1.8 s at open. So a stream may decode to 1 MiB at most (about
+# 75 MiB of parsed objects; 2 MiB took a fresh process to 181 MiB), and all object streams of a
+# file together to `OBJECT_STREAMS_LIMIT` before anything else is read: the first can be parsed
+# at open, the rest only after the check.
+DECODE_LIMIT = 1024 * 1024
+OBJECT_STREAMS_LIMIT = 1024 * 1024
 
 pikepdf.settings.set_qpdf_limits(
     flate_max_memory=DECODE_LIMIT,
@@ -136,7 +146,31 @@ def _refuse_bomb(pdf: pikepdf.Pdf) -> None:
         )
 
 
+def _check_object_streams(pdf: pikepdf.Pdf) -> None:
+    """FILE_CORRUPT when the object streams of `pdf` decode to more than OBJECT_STREAMS_LIMIT
+    together. Only a file with a cross-reference stream (or one qpdf had to reconstruct) can have
+    them, so a classic file costs one look at its trailer; the decoded bytes are counted and
+    dropped, never parsed."""
+    trailer = pdf.trailer
+    if _W not in trailer and _XREF_STM not in trailer and not pdf.get_warnings():
+        return
+    numbers = {e.obj_stream_number for e in pdf.get_xref_table().values() if e.type == 2}
+    total = 0
+    for number in sorted(numbers):
+        stream = pdf.get_object(number, 0)
+        if isinstance(stream, Stream):
+            total += len(stream.read_bytes())
+        if total > OBJECT_STREAMS_LIMIT:
+            raise Refusal(
+                "FILE_CORRUPT",
+                "PDF-filen har mer innhold i objektstrømmer enn tjenesten leser (mer enn "
+                f"{OBJECT_STREAMS_LIMIT // 2**20} MiB utpakket). Bruk den utfyllbare PDF-malen "
+                "fra Nye metoder.",
+            )
+
+
 def _extract(pdf: pikepdf.Pdf, limits: Limits) -> Extracted:
+    _check_object_streams(pdf)
     root = pdf.Root
     out = Extracted(kind="pdf")
     _metadata(pdf, root, out)
@@ -152,7 +186,7 @@ def _extract(pdf: pikepdf.Pdf, limits: Limits) -> Extracted:
         raise Refusal("FILE_NO_FORM_FIELDS")
     if len(pdf.pages) > limits.max_pages:
         raise Refusal("FILE_TOO_LARGE", f"PDF-filen har mer enn {limits.max_pages} sider.")
-    _walk(fields, "", None, None, 0, 0, set(), out, limits)
+    _walk(fields, "", None, None, 0, 0, set(), out, limits, [0])
     if not out.fields:
         raise Refusal("FILE_NO_FORM_FIELDS")
     return out
@@ -164,6 +198,8 @@ def _extract(pdf: pikepdf.Pdf, limits: Limits) -> Extracted:
 # cheapest with a str), a key that is almost always there is read straight away, each node is
 # read once, and a key whose value cannot change the result is not read.
 _T = Name("/T")
+_W = Name("/W")
+_XREF_STM = Name("/XRefStm")
 _KIDS = Name("/Kids")
 _NAMES = {key: Name(key) for key in ("/FT", "/Ff", "/V")}
 _INFO = Name("/Info")
@@ -181,9 +217,11 @@ def _walk(
     seen: set[tuple[int, int]],
     out: Extracted,
     limits: Limits,
+    visits: list[int],
 ) -> None:
     if depth > limits.max_depth:
         raise Refusal("FILE_CORRUPT", "PDF-filen har for dypt nestede skjemafelt.")
+    _visit(kids, visits, limits)
     fields = out.fields
     for node in kids:
         if not isinstance(node, Dictionary):
@@ -202,13 +240,26 @@ def _walk(
             children = node.get("/Kids")
             # Named kids make this a parent; a field's widgets have no /T. (Iterated lazily, not
             # copied to a list: a hostile /Kids may hold millions of references.)
-            if isinstance(children, Array) and any(
-                isinstance(k, Dictionary) and _T in k for k in children
+            if (
+                isinstance(children, Array)
+                and _visit(children, visits, limits)
+                and any(isinstance(k, Dictionary) and _T in k for k in children)
             ):
                 node_ft, node_flags, node_v = _inheritable(
                     node, t is not None, ft, flags, inherited_v, guarded=True, terminal=False
                 )
-                _walk(children, name, node_ft, node_v, node_flags, depth + 1, seen, out, limits)
+                _walk(
+                    children,
+                    name,
+                    node_ft,
+                    node_v,
+                    node_flags,
+                    depth + 1,
+                    seen,
+                    out,
+                    limits,
+                    visits,
+                )
                 continue
             if t is None or not name:
                 continue  # a bare widget: its field was recorded by the parent
@@ -234,6 +285,16 @@ def _walk(
         if isinstance(value, str) and len(value) > limits.max_text_chars:
             value = value[: limits.max_text_chars + 1]
         fields[name] = value
+
+
+def _visit(array: Array, visits: list[int], limits: Limits) -> bool:
+    """Count the entries of a /Fields or /Kids array before they are read (True): all of them
+    together may be ten times `max_fields`. Entries that point to one field again are skipped
+    cheaply, but each still costs a crossing into qpdf: 2 million of them took 3 s."""
+    visits[0] += len(array)
+    if visits[0] > 10 * limits.max_fields:
+        raise Refusal("FILE_TOO_LARGE", f"PDF-filen har mer enn {limits.max_fields} skjemafelt.")
+    return True
 
 
 def _inheritable(

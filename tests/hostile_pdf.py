@@ -74,6 +74,56 @@ def object_stream_bomb(inflated: int) -> bytes:
     return bytes(w.out)
 
 
+def object_streams_parse_bomb(items: int, streams: int = 2) -> bytes:
+    """The only field sits in the first of `streams` object streams, and each stream also holds an
+    array of `items` zeros: every stream stays under the decode limit, but qpdf would parse all of
+    a stream's objects (about 140 bytes per zero) as soon as the field is read."""
+    w = _Writer()
+    _page_tree(w, b"<< /Fields [4 0 R] >>")
+    rows = [struct.pack(">BIH", 0, 0, 65535)]
+    rows += [struct.pack(">BIH", 1, w.offsets[n], 0) for n in (1, 2, 3)]
+    junk = b"[" + b"0 " * items + b"]"
+    # object numbers: 4 the field, 5, 7, ... the arrays, then the streams, then the xref stream
+    entries: dict[int, bytes] = {}
+    first_stream = 4 + 2 * streams
+    for s in range(streams):
+        objs = [(4, _FIELD)] if s == 0 else []
+        junk_num = 5 + 2 * s
+        objs.append((junk_num, junk))
+        stream_num = first_stream + s
+        body, offsets = b"", []
+        for _, text in objs:
+            offsets.append(len(body))
+            body += text + b"\n"
+        header = b" ".join(b"%d %d" % (n, off) for (n, _), off in zip(objs, offsets, strict=True))
+        header += b"\n"
+        w.stream(
+            stream_num,
+            b"/Type /ObjStm /N %d /First %d /Filter /FlateDecode" % (len(objs), len(header)),
+            zlib.compress(header + body, 9),
+        )
+        for i, (n, _) in enumerate(objs):
+            entries[n] = struct.pack(">BIH", 2, stream_num, i)
+    size = first_stream + streams + 1
+    for n in range(4, first_stream):
+        rows.append(entries.get(n, struct.pack(">BIH", 0, 0, 0)))
+    for s in range(streams):
+        rows.append(struct.pack(">BIH", 1, w.offsets[first_stream + s], 0))
+    xref_at = len(w.out)
+    rows.append(struct.pack(">BIH", 1, xref_at, 0))
+    w.stream(size - 1, b"/Type /XRef /Size %d /W [1 4 2] /Root 1 0 R" % size, b"".join(rows))
+    w.out.extend(b"startxref\n%d\n%%%%EOF\n" % xref_at)
+    return bytes(w.out)
+
+
+def long_fields_array(entries: int) -> bytes:
+    """A one-field form whose /Fields lists that field `entries` times."""
+    w = _Writer()
+    _page_tree(w, b"<< /Fields [" + b"4 0 R " * entries + b"] >>")
+    w.obj(4, _FIELD)
+    return w.classic_trailer(5)
+
+
 def metadata_bomb(inflated: int) -> bytes:
     """A valid one-field form whose XMP metadata stream inflates to `inflated` bytes."""
     w = _Writer()

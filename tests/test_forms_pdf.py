@@ -28,7 +28,7 @@ from pypdf.generic import (
 from forms.catalog import get_form
 from forms.templates.docx import build_docx
 from processor.extract_pdf import DECODE_LIMIT, extract_pdf
-from processor.findings import CODES, Limits
+from processor.findings import CODES, Limits, Refusal
 from processor.ingest import ingest
 from tests import hostile_pdf
 from tests.conftest import TODAY
@@ -455,6 +455,96 @@ def test_pdf_bomb_never_inflates_in_memory(tmp_path):
     code, peak_kib = proc.stdout.split()
     assert code == "FILE_CORRUPT"
     assert int(peak_kib) * 1024 < bomb / 2
+
+
+# ---- object streams: parsed whole by qpdf, so their decoded size is bounded before the walk ----
+
+
+def _peak_in_fresh_process(data: bytes, tmp_path: Path) -> tuple[str, int]:
+    """(refusal code or "accepted", peak RSS in bytes) of `extract_pdf` in a fresh process."""
+    path = tmp_path / "fil.pdf"
+    path.write_bytes(data)
+    script = (
+        "import sys\n"
+        "from processor.extract_pdf import extract_pdf\n"
+        "from processor.findings import Limits, Refusal\n"
+        "data = open(sys.argv[1], 'rb').read()\n"
+        "try:\n"
+        "    extract_pdf(data, Limits())\n"
+        "    print('accepted')\n"
+        "except Refusal as r:\n"
+        "    print(r.finding.code)\n"
+        "print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert proc.returncode == 0, proc.stderr
+    code, peak_kib = proc.stdout.split()
+    return code, int(peak_kib) * 1024
+
+
+def test_object_streams_of_a_form_are_read():
+    out = extract_pdf(hostile_pdf.object_streams_parse_bomb(100), Limits())
+    assert out.fields == {"soknad.helseforetak": "OUS"}
+
+
+def test_forms_saved_with_object_streams_read_as_before(hier_pdf):
+    import pikepdf
+
+    from forms.templates import build
+    from tests.fillers import sample_values
+
+    template = build("tilgang-del2", "pdf", sample_values("tilgang-del2"))
+    for original in (template, hier_pdf):
+        buf = io.BytesIO()
+        with pikepdf.open(io.BytesIO(original)) as pdf:
+            pdf.save(buf, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+        packed = buf.getvalue()
+        assert b"/ObjStm" in packed
+        assert extract_pdf(packed, Limits()).fields == extract_pdf(original, Limits()).fields
+
+
+def test_object_streams_beyond_the_limit_together_are_refused_unparsed(tmp_path):
+    """Two object streams of 0.6 MB of zeros each: each under the decode limit, together over
+    the object-stream limit. Parsed, each would be about 40 million bytes of qpdf objects (a
+    17 KiB file of this kind took 1.1 GiB at open before the limits)."""
+    from processor.extract_pdf import OBJECT_STREAMS_LIMIT
+
+    data = hostile_pdf.object_streams_parse_bomb(300_000)
+    assert len(data) < 10_000
+    assert DECODE_LIMIT > 600_000  # each stream is under the decode limit
+    assert OBJECT_STREAMS_LIMIT < 2 * 600_000  # both together are over this one
+    with pytest.raises(Refusal) as err:
+        extract_pdf(data, Limits())
+    assert err.value.finding.code == "FILE_CORRUPT"
+    assert "objektstrømmer" in err.value.finding.message
+    code, peak = _peak_in_fresh_process(data, tmp_path)
+    assert code == "FILE_CORRUPT"
+    assert peak < 100 * 2**20
+
+
+def test_one_object_stream_beyond_the_decode_limit_is_refused_at_open(tmp_path):
+    data = hostile_pdf.object_streams_parse_bomb(600_000, streams=1)  # 1.2 MB decoded
+    assert DECODE_LIMIT < 1_200_000
+    code, peak = _peak_in_fresh_process(data, tmp_path)
+    assert code == "FILE_CORRUPT"
+    assert peak < 100 * 2**20
+
+
+def test_a_fields_array_listing_one_field_again_and_again_is_too_large():
+    assert extract_pdf(hostile_pdf.long_fields_array(10), Limits()).fields == {
+        "soknad.helseforetak": "OUS"
+    }
+    limits = Limits(max_fields=100)
+    with pytest.raises(Refusal) as err:
+        extract_pdf(hostile_pdf.long_fields_array(1001), limits)
+    assert err.value.finding.code == "FILE_TOO_LARGE"
+    assert extract_pdf(hostile_pdf.long_fields_array(1000), limits).fields
 
 
 def test_without_an_in_memory_file_the_pdf_is_read_from_a_stream(monkeypatch, flat_pdf):
