@@ -257,7 +257,7 @@ def extract_xlsx(data: bytes, limits: Limits, pkg: Package | None = None) -> Ext
     texts.extend(("sheet", t) for t in shared if t and not t.isspace() and t not in used)
     for name in pkg.names():
         if _COMMENTS_PART.match(name):
-            texts.extend(("sheet", t) for t in part_texts(pkg.read(name)))
+            texts.extend(("sheet", t) for t in part_texts(pkg.read_markup(name)))
     texts.extend(("metadata", t) for t in properties_texts(pkg))
 
     fields: dict[str, RawValue] = {}

@@ -256,6 +256,18 @@ def test_the_tag_limit_is_for_all_parts_together():
     assert code_of(docx(doc, {"word/header1.xml": header}), limits) == "FILE_TOO_LARGE"
 
 
+def test_the_tag_limit_counts_property_and_custom_xml_parts_read_as_texts():
+    """Those parts are searched as texts, not trees, but millions of tiny elements are millions
+    of strings: 22 MB in a custom XML part took 355 MiB."""
+    limits = Limits(max_xml_tags=400)
+    many = "<r>" + "<a>xy</a>" * 150 + "</r>"  # 302 tags
+    one = extract_docx(docx(extra={"customXml/item1.xml": many}), limits)
+    assert one.fields == {"skjema.type": "tilgang-del2"}
+    assert ("metadata", "xy") in one.texts
+    both = {"customXml/item1.xml": many, "docProps/core.xml": many}
+    assert code_of(docx(extra=both), limits) == "FILE_TOO_LARGE"
+
+
 def test_nested_paragraphs_filling_the_default_tag_limit_are_refused_quickly():
     """0.07 MiB that inflate to 2.8 MiB of paragraphs nested 27 deep: 500 000 tags. Before the
     limit, the same kind of file at the 25 MiB part limit took 6 s and 860 MiB."""
