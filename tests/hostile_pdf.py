@@ -116,6 +116,19 @@ def object_streams_parse_bomb(items: int, streams: int = 2) -> bytes:
     return bytes(w.out)
 
 
+def large_info(entries: int, value: bytes = b"x", nesting: int = 0) -> bytes:
+    """A one-field form whose /Info dictionary has `entries` entries, the last holding `value`
+    inside `nesting` arrays."""
+    w = _Writer()
+    _page_tree(w, b"<< /Fields [4 0 R] >>")
+    w.obj(4, _FIELD)
+    last = b"[" * nesting + b"(" + value + b")" + b"]" * nesting
+    items = [b"/K%d (%d)" % (i, i % 10) for i in range(entries - 1)] + [b"/Subject " + last]
+    w.obj(5, b"<< " + b" ".join(items) + b" >>")
+    out = w.classic_trailer(6)
+    return out.replace(b"/Root 1 0 R >>", b"/Root 1 0 R /Info 5 0 R >>")
+
+
 def long_fields_array(entries: int) -> bytes:
     """A one-field form whose /Fields lists that field `entries` times."""
     w = _Writer()
