@@ -353,6 +353,6 @@ def _metadata(pdf: pikepdf.Pdf, root: Dictionary, out: Extracted) -> None:
     if isinstance(xmp, Stream):
         try:
             raw = xmp.read_bytes()
-        except Exception:  # a broken or over-limit XMP stream hides nothing we could read
-            return
+        except Exception as exc:  # its bytes are in the file, unsearched: refused, not skipped
+            raise Refusal("FILE_CORRUPT", "Metadataene i PDF-filen (XMP) kan ikke leses.") from exc
         out.texts.append(("metadata", raw[:_XMP_CHARS].decode("utf-8", "replace")))

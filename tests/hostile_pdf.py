@@ -137,6 +137,15 @@ def long_fields_array(entries: int) -> bytes:
     return w.classic_trailer(5)
 
 
+def undecodable_metadata(text: bytes) -> bytes:
+    """A one-field form whose XMP says /FlateDecode but holds `text` as it is."""
+    w = _Writer()
+    _page_tree(w, b"<< /Fields [4 0 R] >>", b" /Metadata 5 0 R")
+    w.obj(4, _FIELD)
+    w.stream(5, b"/Type /Metadata /Subtype /XML /Filter /FlateDecode", text)
+    return w.classic_trailer(6)
+
+
 def metadata_bomb(inflated: int) -> bytes:
     """A valid one-field form whose XMP metadata stream inflates to `inflated` bytes."""
     w = _Writer()

@@ -554,6 +554,17 @@ def test_metadata_qpdf_gave_up_reading_is_refused_not_skipped(entries, nesting):
     assert fnr.decode() not in err.value.finding.message
 
 
+def test_metadata_that_cannot_be_decoded_is_refused_not_skipped():
+    """Its bytes are in the file as they are: a number there must not pass unsearched."""
+    from tests.spec_support import synthetic
+
+    data = hostile_pdf.undecodable_metadata(b"<x:xmpmeta>" + synthetic().encode() + b"</x:xmpmeta>")
+    with pytest.raises(Refusal) as err:
+        extract_pdf(data, Limits())
+    assert err.value.finding.code == "FILE_CORRUPT"
+    assert "XMP" in err.value.finding.message
+
+
 def test_a_fields_array_listing_one_field_again_and_again_is_too_large():
     assert extract_pdf(hostile_pdf.long_fields_array(10), Limits()).fields == {
         "soknad.helseforetak": "OUS"
