@@ -485,3 +485,50 @@ def test_a_pdf_whose_xmp_ids_hold_such_digits_is_accepted():
     )
     result = ingest("del2.pdf", _with_xmp(_valid_pdf(), description), today=TODAY)
     assert result.status == "accepted", result.errors
+
+
+# Charts and SmartArt keep their text in parts of their own (FORMS.md section 6: any text of a
+# DOCX, also outside content controls).
+_A = "http://schemas.openxmlformats.org/drawingml/2006/main"
+
+
+def _docx_with_part(name: str, xml: str) -> bytes:
+    import zipfile
+
+    from forms.templates import build
+
+    template = zipfile.ZipFile(io.BytesIO(build("tilgang-del2", "docx", DEL2_VALUES)))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info in template.infolist():
+            zf.writestr(info, template.read(info.filename))
+        zf.writestr(name, xml)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "xml"),
+    [
+        (  # SmartArt: the number split over two runs of one paragraph
+            "word/diagrams/data1.xml",
+            f'<dgm:dataModel xmlns:dgm="x" xmlns:a="{_A}"><dgm:ptLst><dgm:pt><dgm:t><a:p>'
+            "<a:r><a:t>{head}</a:t></a:r><a:r><a:t>{tail}</a:t></a:r>"
+            "</a:p></dgm:t></dgm:pt></dgm:ptLst></dgm:dataModel>",
+        ),
+        (  # a chart's cached value
+            "word/charts/chart1.xml",
+            '<c:chartSpace xmlns:c="y"><c:chart><c:ser><c:cat><c:strRef><c:strCache><c:pt>'
+            "<c:v>{head}{tail}</c:v></c:pt></c:strCache></c:strRef></c:cat></c:ser></c:chart>"
+            "</c:chartSpace>",
+        ),
+    ],
+    ids=["smartart", "chart"],
+)
+def test_a_number_in_a_chart_or_smartart_of_a_docx_is_rejected(name, xml):
+    plain = _docx_with_part(name, xml.format(head="Pasient", tail="forløp"))
+    assert "IDENTITY_FOUND" not in ingest("del2.docx", plain, today=TODAY).codes()
+    found = _docx_with_part(name, xml.format(head=NUMBER[:5], tail=NUMBER[5:]))
+    result = ingest("del2.docx", found, today=TODAY)
+    assert result.status == "rejected"
+    assert "IDENTITY_FOUND" in result.codes()
+    _assert_no_trace(result)
