@@ -23,7 +23,7 @@ from lxml import etree
 from forms.catalog import FormDef, catalogue
 from processor.extracted import Extracted, RawValue, TextKind
 from processor.findings import Limits, Refusal
-from processor.ooxml import Package, open_package, properties_texts
+from processor.ooxml import Package, drawing_texts, open_package, properties_texts
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 W_STRICT_NS = "http://purl.oclc.org/ooxml/wordprocessingml/main"
@@ -49,12 +49,8 @@ _HEADER_FOOTER = ("/header", "/footer")
 _TEXT_ONLY = ("/footnotes", "/endnotes", "/comments")
 _PART_PATTERN = re.compile(r"^word/(header|footer)\d*\.xml$", re.IGNORECASE)
 _NOTE_PARTS = ("word/footnotes.xml", "word/endnotes.xml", "word/comments.xml")
-# Charts and SmartArt keep their text in parts of their own, in DrawingML (a:p, a:t), and a
-# chart its numbers as cached values (c:v).
+# Charts and SmartArt keep their text in parts of their own (`ooxml.drawing_texts`).
 _DRAWING_PART = re.compile(r"^word/(charts|diagrams)/[^/]+\.xml$", re.IGNORECASE)
-A_NS = "http://schemas.openxmlformats.org/drawingml/2006/main"
-_A_P = f"{{{A_NS}}}p"
-_A_T = f"{{{A_NS}}}t"
 
 
 # What the scan does with each listed element, by tag; the three containers come first.
@@ -612,15 +608,6 @@ def _parts(pkg: Package, main: str) -> tuple[list[str], list[str]]:
     return _unique(fields_parts), [p for p in _unique(text_parts) if p not in fields_parts]
 
 
-def _drawing_texts(root: etree._Element) -> list[str]:
-    """The texts of a chart or SmartArt part: each DrawingML paragraph with its runs joined (a
-    number split over two runs is one number), and every other element's own text (a chart's
-    cached values, its formulas; each run's text too)."""
-    texts = ["".join(t.text or "" for t in p.iter(_A_T)) for p in root.iter(_A_P)]
-    texts += [el.text for el in root.iter() if el.text]
-    return [t for t in texts if t and not t.isspace()]
-
-
 def _unique(names: list[str]) -> list[str]:
     seen: set[str] = set()
     out: list[str] = []
@@ -654,7 +641,7 @@ def extract_docx(data: bytes, limits: Limits, pkg: Package | None = None) -> Ext
             texts.append(("document", "".join(scan.deleted)))
     for name in sorted(pkg.names()):
         if _DRAWING_PART.match(name):
-            texts.extend(("document", t) for t in _drawing_texts(pkg.xml(name)))
+            texts.extend(("document", t) for t in drawing_texts(pkg.xml(name)))
     texts.extend(("metadata", t) for t in properties_texts(pkg))
 
     fields = _controls(scans, limits)

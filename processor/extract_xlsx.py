@@ -19,7 +19,7 @@ from lxml import etree
 
 from processor.extracted import Extracted, RawValue, TextKind
 from processor.findings import Limits, Refusal
-from processor.ooxml import Package, open_package, part_texts, properties_texts
+from processor.ooxml import Package, drawing_texts, open_package, part_texts, properties_texts
 
 S_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 S_STRICT_NS = "http://purl.oclc.org/ooxml/spreadsheetml/main"
@@ -31,6 +31,19 @@ _DEFAULT_WORKBOOK = "xl/workbook.xml"
 _DEFAULT_SHARED = "xl/sharedStrings.xml"
 _SHEET_PART = re.compile(r"^xl/worksheets/[^/]+\.xml$", re.IGNORECASE)
 _COMMENTS_PART = re.compile(r"^xl/comments[^/]*\.xml$", re.IGNORECASE)
+# text boxes, shapes and charts of a sheet: DrawingML parts of their own
+_DRAWING_PART = re.compile(r"^xl/(drawings|charts)/[^/]+\.xml$", re.IGNORECASE)
+# The codes of a header or footer (&L, &P, &14 for a font size, &"Arial,Bold", &K for a colour):
+# each is read as a space, so that a font size does not join the digits after it.
+_HEADER_CODE = re.compile(r'&(?:"[^"]*"|K[0-9A-Fa-f]{6}|K\d\d[+-]\d{3}|\d+|.)', re.DOTALL)
+_HEADER_FOOTER = (
+    "oddHeader",
+    "oddFooter",
+    "evenHeader",
+    "evenFooter",
+    "firstHeader",
+    "firstFooter",
+)
 
 # 'Sheet name'!$B$4, Sheet1!B4, optionally a range (its top-left cell counts).
 _NAME_REF = re.compile(
@@ -167,6 +180,17 @@ def _sheet_cells(root: etree._Element, shared: list[str]) -> dict[str, object]:
     return cells
 
 
+def _header_footer_texts(root: etree._Element) -> list[str]:
+    """A worksheet's printed headers and footers: as written, and with their codes as spaces."""
+    ns = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
+    out: list[str] = []
+    for el in root.iter(*(ns + local for local in _HEADER_FOOTER)):
+        if el.text and not el.text.isspace():
+            out.append(el.text)
+            out.append(_HEADER_CODE.sub(" ", el.text))
+    return out
+
+
 def _shared_strings(pkg: Package, rels: dict[str, str]) -> list[str]:
     name = rels.get("sharedStrings") or (_DEFAULT_SHARED if pkg.has(_DEFAULT_SHARED) else None)
     if name is None or not pkg.has(name):
@@ -249,15 +273,19 @@ def extract_xlsx(data: bytes, limits: Limits, pkg: Package | None = None) -> Ext
     for part in order:
         if part in sheets:
             continue
-        cells = _sheet_cells(pkg.xml(part), shared)
+        root = pkg.xml(part)
+        cells = _sheet_cells(root, shared)
         sheets[part] = cells
         for value in cells.values():
             texts.extend(("sheet", t) for t in _texts_of(value))
+        texts.extend(("sheet", t) for t in _header_footer_texts(root))
     used = {v for cells in sheets.values() for v in cells.values() if isinstance(v, str)}
     texts.extend(("sheet", t) for t in shared if t and not t.isspace() and t not in used)
-    for name in pkg.names():
+    for name in sorted(pkg.names()):
         if _COMMENTS_PART.match(name):
             texts.extend(("sheet", t) for t in part_texts(pkg.read_markup(name)))
+        elif _DRAWING_PART.match(name):
+            texts.extend(("sheet", t) for t in drawing_texts(pkg.xml(name)))
     texts.extend(("metadata", t) for t in properties_texts(pkg))
 
     fields: dict[str, RawValue] = {}

@@ -327,6 +327,20 @@ def part_texts(data: bytes, attributes: tuple[str, ...] = ()) -> list[str]:
     return found
 
 
+_A_NS = "http://schemas.openxmlformats.org/drawingml/2006/main"
+_A_P = f"{{{_A_NS}}}p"
+_A_T = f"{{{_A_NS}}}t"
+
+
+def drawing_texts(root: etree._Element) -> list[str]:
+    """The texts of a DrawingML part (a chart, SmartArt, the drawing of a sheet with its text
+    boxes): each paragraph with its runs joined (a number split over two runs is one number),
+    and every element's own text (a chart's cached values and formulas, each run)."""
+    texts = ["".join(t.text or "" for t in p.iter(_A_T)) for p in root.iter(_A_P)]
+    texts += [el.text for el in root.iter() if el.text]
+    return [t for t in texts if t and not t.isspace()]
+
+
 def _has_dtd(data: bytes) -> bool:
     # Every marker holds the byte "!" in each encoding searched below, and a search for one byte
     # (memchr) costs a twentieth of the searches for the markers in a part without it.

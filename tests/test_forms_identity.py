@@ -532,3 +532,59 @@ def test_a_number_in_a_chart_or_smartart_of_a_docx_is_rejected(name, xml):
     assert result.status == "rejected"
     assert "IDENTITY_FOUND" in result.codes()
     _assert_no_trace(result)
+
+
+def _xlsx_with(extra: dict[str, str], header: str | None = None) -> bytes:
+    """The filled economics sheet with `extra` parts, and `header` as its first sheet's header."""
+    import zipfile
+
+    from forms.templates import build
+    from tests.fillers import fill_xlsx, sample_values
+
+    filled = fill_xlsx(build("minihta-okonomi", "xlsx"), sample_values("minihta-okonomi"))
+    source = zipfile.ZipFile(io.BytesIO(filled))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if header is not None and info.filename == "xl/worksheets/sheet1.xml":
+                tail = f"<headerFooter><oddHeader>{header}</oddHeader></headerFooter></worksheet>"
+                data = data.replace(b"</worksheet>", tail.encode())
+            zf.writestr(info, data)
+        for name, xml in extra.items():
+            zf.writestr(name, xml)
+    return out.getvalue()
+
+
+def test_a_number_in_a_text_box_of_a_sheet_is_rejected():
+    box = (
+        f'<xdr:wsDr xmlns:xdr="x" xmlns:a="{_A}"><xdr:sp><xdr:txBody><a:p>'
+        "<a:r><a:t>{head}</a:t></a:r><a:r><a:t>{tail}</a:t></a:r></a:p></xdr:txBody></xdr:sp>"
+        "</xdr:wsDr>"
+    )
+    name = "xl/drawings/drawing1.xml"
+    plain = _xlsx_with({name: box.format(head="Merk", tail="nad")})
+    assert ingest("okonomi.xlsx", plain, today=TODAY).status == "accepted"
+    found = _xlsx_with({name: box.format(head=NUMBER[:4], tail=NUMBER[4:])})
+    result = ingest("okonomi.xlsx", found, today=TODAY)
+    assert "IDENTITY_FOUND" in result.codes()
+    _assert_no_trace(result)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        f"&amp;L{NUMBER}",
+        f"&amp;C&amp;14 {NUMBER}",  # Excel writes a space after a font size before digits
+        f'&amp;R&amp;"Arial,Fet"{NUMBER}&amp;P',
+        f"&amp;L&amp;K00FF00{NUMBER}",  # a colour: six hex digits, then the number's
+    ],
+    ids=["plain", "after-a-font-size", "after-a-font", "after-a-colour"],
+)
+def test_a_number_in_a_sheets_printed_header_is_rejected(header):
+    assert ingest("okonomi.xlsx", _xlsx_with({}, "&amp;LSide &amp;P"), today=TODAY).status == (
+        "accepted"
+    )
+    result = ingest("okonomi.xlsx", _xlsx_with({}, header), today=TODAY)
+    assert "IDENTITY_FOUND" in result.codes()
+    _assert_no_trace(result)
