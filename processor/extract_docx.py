@@ -644,6 +644,8 @@ def extract_docx(data: bytes, limits: Limits, pkg: Package | None = None) -> Ext
             texts.extend(("document", t) for t in drawing_texts(pkg.xml(name)))
     texts.extend(("metadata", t) for t in properties_texts(pkg))
 
+    # the tags of the content controls are searched too, as the keys of a JSON form are
+    texts.extend(("document", c.tag) for scan in scans for c in scan.controls)
     fields = _controls(scans, limits)
     label_fallback = False
     if not any(tag in _known_ids() for tag in fields):

@@ -287,6 +287,7 @@ def extract_xlsx(data: bytes, limits: Limits, pkg: Package | None = None) -> Ext
         elif _DRAWING_PART.match(name):
             texts.extend(("sheet", t) for t in drawing_texts(pkg.xml(name)))
     texts.extend(("metadata", t) for t in properties_texts(pkg))
+    texts.extend(("document", name) for name, _ in names)  # as the keys of a JSON form are
 
     fields: dict[str, RawValue] = {}
     uncached: list[str] = []

@@ -588,3 +588,84 @@ def test_a_number_in_a_sheets_printed_header_is_rejected(header):
     result = ingest("okonomi.xlsx", _xlsx_with({}, header), today=TODAY)
     assert "IDENTITY_FOUND" in result.codes()
     _assert_no_trace(result)
+
+
+# Names are searched as the keys of a JSON form are: a PDF field's name and its shown name
+# (/TU), a content control's tag, a defined name of a sheet.
+
+
+def _pdf_with_field(**entries: str) -> bytes:
+    import pikepdf
+    from pikepdf import Dictionary, Name, String
+
+    from forms.templates import build
+
+    with pikepdf.open(io.BytesIO(build("tilgang-del2", "pdf", DEL2_VALUES))) as pdf:
+        extra = {key: String(value) for key, value in entries.items()}
+        field = pdf.make_indirect(Dictionary(FT=Name.Tx, V=String("x"), **extra))
+        pdf.Root.AcroForm.Fields.append(field)
+        out = io.BytesIO()
+        pdf.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [{"T": NUMBER}, {"T": "merknad", "TU": f"Pasient {NUMBER}"}],
+    ids=["name", "shown-name"],
+)
+def test_a_number_in_a_pdf_fields_name_is_rejected(entries):
+    plain = _pdf_with_field(T="merknad", TU="Merknad")
+    assert ingest("del2.pdf", plain, today=TODAY).status != "rejected"
+    result = ingest("del2.pdf", _pdf_with_field(**entries), today=TODAY)
+    assert "IDENTITY_FOUND" in result.codes()
+    _assert_no_trace(result)
+
+
+def test_a_number_as_a_content_controls_tag_is_rejected():
+    from forms.templates import build
+
+    data = build("tilgang-del2", "docx", DEL2_VALUES)
+    control = (
+        f'<w:sdt><w:sdtPr><w:tag w:val="{NUMBER}"/></w:sdtPr><w:sdtContent><w:r><w:t>x</w:t>'
+        "</w:r></w:sdtContent></w:sdt>"
+    )
+    result = ingest("del2.docx", _with_document_edit(data, control), today=TODAY)
+    assert "IDENTITY_FOUND" in result.codes()
+    _assert_no_trace(result)
+
+
+def _with_document_edit(data: bytes, control: str) -> bytes:
+    """The DOCX with `control` as the first thing in the body's first paragraph."""
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info in source.infolist():
+            part = source.read(info.filename)
+            if info.filename == "word/document.xml":
+                part = part.replace(b"<w:body><w:p>", b"<w:body><w:p>" + control.encode(), 1)
+                assert control.encode() in part
+            zf.writestr(info, part)
+    return out.getvalue()
+
+
+def test_a_number_in_a_defined_name_of_a_sheet_is_rejected():
+    import zipfile
+
+    plain = _xlsx_with({})
+    source = zipfile.ZipFile(io.BytesIO(plain))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info in source.infolist():
+            part = source.read(info.filename)
+            if info.filename == "xl/workbook.xml":
+                name = f'<definedName name="x{NUMBER}">Ark1!$Z$99</definedName></definedNames>'
+                part = part.replace(b"</definedNames>", name.encode(), 1)
+                assert NUMBER.encode() in part
+            zf.writestr(info, part)
+    assert ingest("okonomi.xlsx", plain, today=TODAY).status == "accepted"
+    result = ingest("okonomi.xlsx", out.getvalue(), today=TODAY)
+    assert "IDENTITY_FOUND" in result.codes()
+    _assert_no_trace(result)
