@@ -211,7 +211,6 @@ def _extract(pdf: pikepdf.Pdf, limits: Limits) -> Extracted:
 # read once, and a key whose value cannot change the result is not read.
 _T = Name("/T")
 _W = Name("/W")
-_TU = Name("/TU")
 _XREF_STM = Name("/XRefStm")
 _KIDS = Name("/Kids")
 _NAMES = {key: Name(key) for key in ("/FT", "/Ff", "/V")}
@@ -251,8 +250,6 @@ def _walk(
             part = str(t)
             name = f"{prefix}.{part}" if prefix else part
             texts.append(("document", part))  # names are searched too, as a JSON key is
-            if _TU in node:  # the name shown to the person filling in
-                texts.append(("document", str(node.get("/TU"))))
         if _KIDS in node:
             children = node.get("/Kids")
             # Named kids make this a parent; a field's widgets have no /T. (Iterated lazily, not
