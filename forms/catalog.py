@@ -348,6 +348,12 @@ def catalogue() -> dict[str, FormDef]:
     return {f.id: f for f in forms}
 
 
+@cache
+def all_field_ids() -> frozenset[str]:
+    """Every field id of every form (repeat rows numbered), as files carry them."""
+    return frozenset(fid for form in catalogue().values() for fid in form.field_ids())
+
+
 def get_form(form_id: str) -> FormDef:
     return catalogue()[form_id]
 

@@ -20,7 +20,7 @@ from functools import cache
 
 from lxml import etree
 
-from forms.catalog import FormDef, catalogue
+from forms.catalog import FormDef, all_field_ids, catalogue
 from processor.extracted import Extracted, RawValue, TextKind
 from processor.findings import Limits, Refusal
 from processor.ooxml import Package, drawing_texts, open_package, properties_texts
@@ -377,14 +377,6 @@ def _checkbox_ids() -> frozenset[str]:
     return frozenset(ids)
 
 
-@cache
-def _known_ids() -> frozenset[str]:
-    ids: set[str] = set()
-    for form in catalogue().values():
-        ids.update(form.field_ids())
-    return frozenset(ids)
-
-
 def _checkbox_text(text: str) -> RawValue:
     """A checkbox field carried as text: glyphs, X, Ja/Nei. Anything else is left as it is."""
     stripped = text.strip()
@@ -644,11 +636,13 @@ def extract_docx(data: bytes, limits: Limits, pkg: Package | None = None) -> Ext
             texts.extend(("document", t) for t in drawing_texts(pkg.xml(name)))
     texts.extend(("metadata", t) for t in properties_texts(pkg))
 
-    # the tags of the content controls are searched too, as the keys of a JSON form are
-    texts.extend(("document", c.tag) for scan in scans for c in scan.controls)
+    # the tags of the content controls are searched too, as the keys of a JSON form are (our
+    # own field ids hold no number, and are not)
+    known = all_field_ids()
+    texts.extend(("document", c.tag) for s in scans for c in s.controls if c.tag not in known)
     fields = _controls(scans, limits)
     label_fallback = False
-    if not any(tag in _known_ids() for tag in fields):
+    if not any(tag in all_field_ids() for tag in fields):
         found = _label_fallback(roots, [p for scan in scans for p in scan.paragraphs])
         if found is not None:
             fields = found

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 import pikepdf
 from pikepdf import Array, Dictionary, Name, Stream, String
 
+from forms.catalog import all_field_ids
 from processor.extracted import Extracted, RawValue
 from processor.findings import Limits, Refusal
 
@@ -236,6 +237,7 @@ def _walk(
     _visit(kids, visits, limits)
     fields = out.fields
     texts = out.texts
+    known = all_field_ids()
     for node in kids:
         if not isinstance(node, Dictionary):
             continue
@@ -249,7 +251,8 @@ def _walk(
         if t is not None:
             part = str(t)
             name = f"{prefix}.{part}" if prefix else part
-            texts.append(("document", part))  # names are searched too, as a JSON key is
+            if part not in known:  # names are searched too, as a JSON key is (not our ids)
+                texts.append(("document", part))
         if _KIDS in node:
             children = node.get("/Kids")
             # Named kids make this a parent; a field's widgets have no /T. (Iterated lazily, not

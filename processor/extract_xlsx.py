@@ -17,6 +17,7 @@ import re
 
 from lxml import etree
 
+from forms.catalog import all_field_ids
 from processor.extracted import Extracted, RawValue, TextKind
 from processor.findings import Limits, Refusal
 from processor.ooxml import Package, drawing_texts, open_package, part_texts, properties_texts
@@ -287,7 +288,8 @@ def extract_xlsx(data: bytes, limits: Limits, pkg: Package | None = None) -> Ext
         elif _DRAWING_PART.match(name):
             texts.extend(("sheet", t) for t in drawing_texts(pkg.xml(name)))
     texts.extend(("metadata", t) for t in properties_texts(pkg))
-    texts.extend(("document", name) for name, _ in names)  # as the keys of a JSON form are
+    known = all_field_ids()  # names are searched as the keys of a JSON form are (not our ids)
+    texts.extend(("document", name) for name, _ in names if name not in known)
 
     fields: dict[str, RawValue] = {}
     uncached: list[str] = []
