@@ -256,12 +256,13 @@ def _walk(
         if _KIDS in node:
             children = node.get("/Kids")
             # Named kids make this a parent; a field's widgets have no /T. (Iterated lazily, not
-            # copied to a list: a hostile /Kids may hold millions of references.)
-            if (
-                isinstance(children, Array)
-                and _visit(children, visits, limits)
-                and any(isinstance(k, Dictionary) and _T in k for k in children)
-            ):
+            # copied to a list, and counted first: a hostile /Kids may hold millions of
+            # references.)
+            parent = False
+            if isinstance(children, Array):
+                _visit(children, visits, limits)
+                parent = any(isinstance(k, Dictionary) and _T in k for k in children)
+            if parent:
                 node_ft, node_flags, node_v = _inheritable(
                     node, t is not None, ft, flags, inherited_v, guarded=True, terminal=False
                 )
@@ -304,14 +305,13 @@ def _walk(
         fields[name] = value
 
 
-def _visit(array: Array, visits: list[int], limits: Limits) -> bool:
-    """Count the entries of a /Fields or /Kids array before they are read (True): all of them
+def _visit(array: Array, visits: list[int], limits: Limits) -> None:
+    """Count the entries of a /Fields or /Kids array before they are read: all that are read
     together may be ten times `max_fields`. Entries that point to one field again are skipped
     cheaply, but each still costs a crossing into qpdf: 2 million of them took 3 s."""
     visits[0] += len(array)
     if visits[0] > 10 * limits.max_fields:
         raise Refusal("FILE_TOO_LARGE", f"PDF-filen har mer enn {limits.max_fields} skjemafelt.")
-    return True
 
 
 def _inheritable(

@@ -43,7 +43,7 @@ def splice(data: bytes, rng: random.Random) -> bytes:
     return data[:a] + data[b:] + data[a:b]
 
 
-def _rezip(data: bytes, edit: Callable[[list[tuple[zipfile.ZipInfo, bytes]]], None]) -> bytes:
+def rezip(data: bytes, edit: Callable[[list[tuple[zipfile.ZipInfo, bytes]]], None]) -> bytes:
     src = zipfile.ZipFile(io.BytesIO(data))
     entries = [(info, src.read(info.filename)) for info in src.infolist()]
     edit(entries)
@@ -71,15 +71,13 @@ _XML_EDITS: tuple[Callable[[bytes, random.Random], bytes], ...] = (
 def zip_mutation(data: bytes, rng: random.Random) -> bytes:
     choice = rng.randrange(6)
     if choice == 0:  # drop a part
-        return _rezip(data, lambda e: e.pop(rng.randrange(len(e))))
+        return rezip(data, lambda e: e.pop(rng.randrange(len(e))))
     if choice == 1:  # duplicate a part under the same name
-        return _rezip(data, lambda e: e.append(e[rng.randrange(len(e))]))
+        return rezip(data, lambda e: e.append(e[rng.randrange(len(e))]))
     if choice == 2:  # add a macro part
-        return _rezip(
-            data, lambda e: e.append((zipfile.ZipInfo("word/vbaProject.bin"), b"\0" * 64))
-        )
+        return rezip(data, lambda e: e.append((zipfile.ZipInfo("word/vbaProject.bin"), b"\0" * 64)))
     if choice == 3:  # a highly compressible part (a small zip bomb)
-        return _rezip(data, lambda e: e.append((zipfile.ZipInfo("x/bomb.xml"), b"0" * 3_000_000)))
+        return rezip(data, lambda e: e.append((zipfile.ZipInfo("x/bomb.xml"), b"0" * 3_000_000)))
     if choice == 4:  # break the central directory
         i = data.rfind(b"PK\x01\x02")
         return data[:i] + flip(data[i : i + 46], rng) + data[i + 46 :] if i > 0 else flip(data, rng)
@@ -90,7 +88,7 @@ def zip_mutation(data: bytes, rng: random.Random) -> bytes:
         info, body = entries[k]
         entries[k] = (info, rng.choice(_XML_EDITS)(body, rng))
 
-    return _rezip(data, edit_xml)
+    return rezip(data, edit_xml)
 
 
 def json_mutation(data: bytes, rng: random.Random) -> bytes:

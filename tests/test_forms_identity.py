@@ -492,18 +492,36 @@ def test_a_pdf_whose_xmp_ids_hold_such_digits_is_accepted():
 _A = "http://schemas.openxmlformats.org/drawingml/2006/main"
 
 
-def _docx_with_part(name: str, xml: str) -> bytes:
+def _with_parts(data: bytes, edits=None, added=None) -> bytes:
+    """The package `data` with parts edited (name -> function of the bytes) and parts added
+    (name -> XML text)."""
     import zipfile
 
+    from tests.fuzzing import rezip
+
+    def edit(entries: list) -> None:
+        for i, (info, body) in enumerate(entries):
+            if info.filename in (edits or {}):
+                entries[i] = (info, edits[info.filename](body))
+        entries.extend((zipfile.ZipInfo(n), x.encode()) for n, x in (added or {}).items())
+
+    return rezip(data, edit)
+
+
+def _replacing(old: bytes, new: bytes):
+    """An edit that replaces `old` (which must be there) by `new`, once."""
+
+    def edit(body: bytes) -> bytes:
+        assert old in body
+        return body.replace(old, new, 1)
+
+    return edit
+
+
+def _docx_with_part(name: str, xml: str) -> bytes:
     from forms.templates import build
 
-    template = zipfile.ZipFile(io.BytesIO(build("tilgang-del2", "docx", DEL2_VALUES)))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        for info in template.infolist():
-            zf.writestr(info, template.read(info.filename))
-        zf.writestr(name, xml)
-    return out.getvalue()
+    return _with_parts(build("tilgang-del2", "docx", DEL2_VALUES), added={name: xml})
 
 
 @pytest.mark.parametrize(
@@ -536,24 +554,15 @@ def test_a_number_in_a_chart_or_smartart_of_a_docx_is_rejected(name, xml):
 
 def _xlsx_with(extra: dict[str, str], header: str | None = None) -> bytes:
     """The filled economics sheet with `extra` parts, and `header` as its first sheet's header."""
-    import zipfile
-
     from forms.templates import build
     from tests.fillers import fill_xlsx, sample_values
 
     filled = fill_xlsx(build("minihta-okonomi", "xlsx"), sample_values("minihta-okonomi"))
-    source = zipfile.ZipFile(io.BytesIO(filled))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        for info in source.infolist():
-            data = source.read(info.filename)
-            if header is not None and info.filename == "xl/worksheets/sheet1.xml":
-                tail = f"<headerFooter><oddHeader>{header}</oddHeader></headerFooter></worksheet>"
-                data = data.replace(b"</worksheet>", tail.encode())
-            zf.writestr(info, data)
-        for name, xml in extra.items():
-            zf.writestr(name, xml)
-    return out.getvalue()
+    edits = {}
+    if header is not None:
+        tail = f"<headerFooter><oddHeader>{header}</oddHeader></headerFooter></worksheet>"
+        edits["xl/worksheets/sheet1.xml"] = _replacing(b"</worksheet>", tail.encode())
+    return _with_parts(filled, edits, extra)
 
 
 def test_a_number_in_a_text_box_of_a_sheet_is_rejected():
@@ -626,42 +635,17 @@ def test_a_number_as_a_content_controls_tag_is_rejected():
         f'<w:sdt><w:sdtPr><w:tag w:val="{NUMBER}"/></w:sdtPr><w:sdtContent><w:r><w:t>x</w:t>'
         "</w:r></w:sdtContent></w:sdt>"
     )
-    result = ingest("del2.docx", _with_document_edit(data, control), today=TODAY)
+    body = _replacing(b"<w:body><w:p>", b"<w:body><w:p>" + control.encode())
+    result = ingest("del2.docx", _with_parts(data, {"word/document.xml": body}), today=TODAY)
     assert "IDENTITY_FOUND" in result.codes()
     _assert_no_trace(result)
 
 
-def _with_document_edit(data: bytes, control: str) -> bytes:
-    """The DOCX with `control` as the first thing in the body's first paragraph."""
-    import zipfile
-
-    source = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        for info in source.infolist():
-            part = source.read(info.filename)
-            if info.filename == "word/document.xml":
-                part = part.replace(b"<w:body><w:p>", b"<w:body><w:p>" + control.encode(), 1)
-                assert control.encode() in part
-            zf.writestr(info, part)
-    return out.getvalue()
-
-
 def test_a_number_in_a_defined_name_of_a_sheet_is_rejected():
-    import zipfile
-
     plain = _xlsx_with({})
-    source = zipfile.ZipFile(io.BytesIO(plain))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        for info in source.infolist():
-            part = source.read(info.filename)
-            if info.filename == "xl/workbook.xml":
-                name = f'<definedName name="x{NUMBER}">Ark1!$Z$99</definedName></definedNames>'
-                part = part.replace(b"</definedNames>", name.encode(), 1)
-                assert NUMBER.encode() in part
-            zf.writestr(info, part)
+    name = f'<definedName name="x{NUMBER}">Ark1!$Z$99</definedName></definedNames>'
+    found = _with_parts(plain, {"xl/workbook.xml": _replacing(b"</definedNames>", name.encode())})
     assert ingest("okonomi.xlsx", plain, today=TODAY).status == "accepted"
-    result = ingest("okonomi.xlsx", out.getvalue(), today=TODAY)
+    result = ingest("okonomi.xlsx", found, today=TODAY)
     assert "IDENTITY_FOUND" in result.codes()
     _assert_no_trace(result)
