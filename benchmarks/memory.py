@@ -7,8 +7,9 @@ here: a zip bomb DOCX (the template DOCX with `word/document.xml` replaced by a 
 to `--bomb-mib` MiB, once honest and once with a lying size), a PDF whose form sits in an
 object stream that inflates to `--bomb-mib` MiB, a Del 2 PDF padded to just under 20 MiB with a
 large stream, a PDF whose catalogue shares an object stream with millions of zeros (beyond and
-up to the decode limit), a DOCX of millions of nested paragraphs within the size and ratio limits, a DOCX
-with as many tags as `Limits.max_xml_tags` allows, and a JSON of millions of empty objects.
+up to the decode limit), a DOCX of millions of nested paragraphs within the size and ratio
+limits, a DOCX with as many tags as `Limits.max_xml_tags` allows, and a JSON of millions of
+empty objects.
 
 Run: `python -m benchmarks.memory [--bomb-mib 1024]`. Prints a table; asserts nothing.
 """

@@ -642,7 +642,7 @@ def extract_docx(data: bytes, limits: Limits, pkg: Package | None = None) -> Ext
     texts.extend(("document", c.tag) for s in scans for c in s.controls if c.tag not in known)
     fields = _controls(scans, limits)
     label_fallback = False
-    if not any(tag in all_field_ids() for tag in fields):
+    if not any(tag in known for tag in fields):
         found = _label_fallback(roots, [p for scan in scans for p in scan.paragraphs])
         if found is not None:
             fields = found

@@ -108,8 +108,8 @@ class Limits:
     max_fields: int = 2000
     max_pages: int = 1000
     max_depth: int = 32  # PDF field tree / XML element nesting
-    # Tags ("<") in the XML parts of an Office file read as trees, all parts together. A tree
-    # costs ~115 bytes per element and the DOCX scan up to ~160 more: 25 MiB of nested
+    # Tags ("<") in the XML parts of an Office file read as trees or texts, all parts together.
+    # A tree costs ~115 bytes per element and the DOCX scan up to ~160 more: 25 MiB of nested
     # paragraphs (a 0.75 MiB file) took 860 MiB and 6 s. Our filled Del 2 has ~3,000.
     max_xml_tags: int = 500_000
     # Objects, arrays and commas in a JSON file (also those inside strings: an upper bound on its

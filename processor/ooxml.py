@@ -93,7 +93,7 @@ class Package:
         self._infos = {i.filename: i for i in zf.infolist()}
         self._folded = {name.casefold(): name for name in self._infos}
         self._inflated = 0
-        self._tags = 0  # tags in the parts parsed so far (`xml`)
+        self._tags = 0  # tags in the parts read so far as trees or texts (`read_markup`)
         self._rels: dict[str, list[Relationship]] = {}
 
     # -- parts ------------------------------------------------------------------------------
