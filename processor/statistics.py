@@ -57,8 +57,11 @@ __all__ = [
     "STATE_LABELS",
     "Transition",
     "GroupedFigures",
+    "CounterKey",
     "aggregate",
+    "aggregate_counters",
     "aggregate_grouped",
+    "counter_keys",
     "case_figures",
     "compute",
     "flow",
@@ -747,6 +750,140 @@ def aggregate_grouped(grouped: GroupedFigures, filters: Filters | None = None) -
             "fordeling": {str(k): returns[k] for k in sorted(returns)},
         },
         "utfall": _sorted_counts(per["utfall"], _OUTCOME_ORDER),
+        "utfall_per_ar": {p: _sorted_counts(per_year[p], _OUTCOME_ORDER) for p in sorted(per_year)},
+        "utfall_per_maned": {
+            p: _sorted_counts(per_month[p], _OUTCOME_ORDER) for p in sorted(per_month)
+        },
+        "flyt": [{"fra": a, "til": b, "antall": n} for a, b, n in _sorted_links(links)],
+        "grupper": {g: {key: group(g, key) for key in sorted(groups[g])} for g in GROUPINGS},
+    }
+
+
+# ---- counters kept at write time ------------------------------------------------------------
+
+CounterKey = tuple[str, str, str, str, int]
+"""`(kind, grouping, key, item, value)`: one count the unfiltered figures are made of."""
+
+_CASE = "sak"  # (grouping, group key, outcome, returns): every case once per grouping
+_STATE = "status"  # ("", state, "", 0)
+_TOTAL_CAL = "total_kal"  # (grouping, group key, "", days) of a decided case
+_TOTAL_WORK = "total_arb"
+_STAGE_CAL = "steg_kal"  # ("", state, "", days): one per state the case left
+_STAGE_WORK = "steg_arb"
+_OUTCOME_MONTH = "utfall_mnd"  # ("", "YYYY-MM", outcome, year) of a case with an outcome date
+_LINK = "lenke"  # ("", from, to, 0): one per link of the case's flow
+
+
+def counter_keys(fig: CaseFigures) -> list[CounterKey]:
+    """The counts one case adds 1 to; the unfiltered figures are `aggregate_counters` of their
+    sums over all cases. A change of a case takes its old keys off and adds its new ones, so the
+    counts are kept current without counting all cases again (storage: `figures_counts`)."""
+    keys: list[CounterKey] = [(_STATE, "", fig.state, "", 0)]
+    decided = fig.total_cal is not None and fig.total_work is not None
+    for g in GROUPINGS:
+        key = fig.group_key(g)
+        keys.append((_CASE, g, key, fig.outcome, fig.returns))
+        if decided:
+            keys.append((_TOTAL_CAL, g, key, "", fig.total_cal))  # type: ignore[arg-type]
+            keys.append((_TOTAL_WORK, g, key, "", fig.total_work))  # type: ignore[arg-type]
+    for state, days in fig.stage_cal.items():
+        keys.append((_STAGE_CAL, "", state, "", days))
+        keys.append((_STAGE_WORK, "", state, "", fig.stage_work[state]))
+    if fig.outcome_date is not None:
+        day = fig.outcome_date
+        keys.append((_OUTCOME_MONTH, "", day.strftime("%Y-%m"), fig.outcome, day.year))
+    keys.extend((_LINK, "", a, b, 0) for a, b in fig.links)
+    return keys
+
+
+def aggregate_counters(rows: Iterable[tuple[str, str, str, str, int, int]]) -> dict[str, Any]:
+    """The unfiltered figures (`compute` with no filters) from the summed `counter_keys` of all
+    cases, given as `(kind, grouping, key, item, value, n)` rows; rows of `n == 0` count nothing.
+    Reads a few thousand rows, never one per case."""
+    per: dict[str, Counter[str]] = {g: Counter() for g in GROUPINGS}
+    states: Counter[str] = Counter()
+    outcomes: Counter[str] = Counter()
+    returns: Counter[int] = Counter()
+    groups: dict[str, dict[str, list[int]]] = {g: {} for g in GROUPINGS}
+    group_outcomes: dict[str, dict[str, Counter[str]]] = {
+        g: defaultdict(Counter) for g in GROUPINGS
+    }
+    group_cal: dict[str, dict[str, Counter[int]]] = {g: defaultdict(Counter) for g in GROUPINGS}
+    group_work: dict[str, dict[str, Counter[int]]] = {g: defaultdict(Counter) for g in GROUPINGS}
+    stage_cal: dict[str, Counter[int]] = defaultdict(Counter)
+    stage_work: dict[str, Counter[int]] = defaultdict(Counter)
+    per_year: dict[str, Counter[str]] = defaultdict(Counter)
+    per_month: dict[str, Counter[str]] = defaultdict(Counter)
+    links: Counter[tuple[str, str]] = Counter()
+    for kind, g, key, item, value, n in rows:
+        if not n:
+            continue
+        if kind == _CASE:
+            per[g][key] += n
+            cell = groups[g].get(key)
+            if cell is None:
+                cell = groups[g][key] = [0, 0, 0]
+            cell[0] += n
+            if value:
+                cell[1] += value * n
+                cell[2] += n
+            group_outcomes[g][key][item] += n
+            if g == "type":  # every case has one type: the overall counts
+                outcomes[item] += n
+                returns[value] += n
+        elif kind == _TOTAL_CAL:
+            group_cal[g][key][value] += n
+        elif kind == _TOTAL_WORK:
+            group_work[g][key][value] += n
+        elif kind == _STATE:
+            states[key] += n
+        elif kind == _STAGE_CAL:
+            stage_cal[key][value] += n
+        elif kind == _STAGE_WORK:
+            stage_work[key][value] += n
+        elif kind == _OUTCOME_MONTH:
+            per_year[str(value)][item] += n
+            per_month[key][item] += n
+        elif kind == _LINK:
+            links[(key, item)] += n
+    total_cal: Counter[int] = Counter()
+    total_work: Counter[int] = Counter()
+    for table in group_cal["type"].values():
+        total_cal.update(table)
+    for table in group_work["type"].values():
+        total_work.update(table)
+    stages = sorted(stage_cal, key=lambda s: (_STATE_ORDER.get(s, len(_STATE_ORDER)), s))
+    empty: Counter[int] = Counter()
+
+    def group(g: str, key: str) -> dict[str, Any]:
+        cases, returned, with_return = groups[g][key]
+        return {
+            "saker": cases,
+            "behandlingstid": _summary(group_cal[g].get(key, empty), group_work[g].get(key, empty)),
+            "returer": {"totalt": returned, "saker_med_retur": with_return},
+            "utfall": _sorted_counts(group_outcomes[g][key], _OUTCOME_ORDER),
+        }
+
+    return {
+        "saker_totalt": sum(per["type"].values()),
+        "filter": Filters().as_dict(),
+        "per_status": _sorted_counts(states, _STATE_ORDER),
+        "per_type": _sorted_counts(per["type"]),
+        "per_hf": _sorted_counts(per["hf"]),
+        "per_region": _sorted_counts(per["region"]),
+        "per_ar": _sorted_counts(per["ar"]),
+        "per_fagomrade": _sorted_counts(per["fagomrade"]),
+        "behandlingstid": {
+            "total": _summary(total_cal, total_work),
+            "per_steg": {s: _summary(stage_cal[s], stage_work[s]) for s in stages},
+        },
+        "returer": {
+            "totalt": sum(k * v for k, v in returns.items()),
+            "saker_med_retur": sum(v for k, v in returns.items() if k),
+            "per_sak": summarise_counts(returns),
+            "fordeling": {str(k): returns[k] for k in sorted(returns)},
+        },
+        "utfall": _sorted_counts(outcomes, _OUTCOME_ORDER),
         "utfall_per_ar": {p: _sorted_counts(per_year[p], _OUTCOME_ORDER) for p in sorted(per_year)},
         "utfall_per_maned": {
             p: _sorted_counts(per_month[p], _OUTCOME_ORDER) for p in sorted(per_month)

@@ -1,0 +1,122 @@
+"""The counters of the unfiltered figures (`counter_keys`, `aggregate_counters`): summed over the
+cases they give exactly `compute` with no filters, and they stay exact when cases change, which
+is how the storage layer keeps them (`figures_counts`: old keys off, new keys on)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import replace
+from datetime import date
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from benchmarks.figures import synthetic_cases
+from processor.statistics import (
+    CaseFigures,
+    Filters,
+    aggregate,
+    aggregate_counters,
+    case_figures,
+    compute,
+    counter_keys,
+)
+from tests.test_statistics import REGIONS, history
+
+CASES = synthetic_cases(600, seed=11)
+FIGURES = case_figures(CASES)
+
+
+def _rows(counts: Counter) -> list[tuple]:
+    return [(*key, n) for key, n in counts.items()]
+
+
+def _counts(figures: list[CaseFigures]) -> Counter:
+    return Counter(key for fig in figures for key in counter_keys(fig))
+
+
+def _text(stats: dict) -> str:
+    """As stored and served: the order of the keys counts too (the pages list them in order)."""
+    return json.dumps(stats, ensure_ascii=False)
+
+
+def test_counters_of_all_cases_give_compute_without_filters() -> None:
+    expected = compute(CASES)
+    assert _text(aggregate_counters(_rows(_counts(FIGURES)))) == _text(expected)
+    assert expected["saker_totalt"] == 600 and expected["grupper"]["hf"]
+
+
+def test_counters_of_hand_made_cases_with_returns_withdrawals_and_no_specialty() -> None:
+    cases = [
+        history(
+            "A",
+            [("2026-03-02", "mottatt"), ("2026-03-04", "returnert"), ("2026-03-09", "mottatt")],
+            fagomrade=None,
+        ),
+        history(
+            "B",
+            [("2026-03-02", "mottatt"), ("2026-03-05", "trukket")],
+            hf="UNN",
+        ),
+        history(
+            "C",
+            [
+                ("2026-02-27", "mottatt"),
+                ("2026-03-03", "priskontroll"),
+                ("2026-03-10", "klar"),
+                ("2026-03-12", "satt_opp"),
+                ("2026-03-20", "avgjort"),
+            ],
+            hf="HBE",
+            outcome="avslatt",
+        ),
+    ]
+    figures = case_figures(cases, regions=REGIONS)
+    got = aggregate_counters(_rows(_counts(figures)))
+    assert _text(got) == _text(compute(cases, regions=REGIONS))
+    assert got["utfall_per_maned"] == {"2026-03": {"avslatt": 1, "trukket": 1}}
+    assert got["returer"]["fordeling"] == {"0": 2, "1": 1}
+
+
+def test_no_cases_give_the_empty_figures() -> None:
+    assert _text(aggregate_counters([])) == _text(compute([]))
+
+
+def test_rows_counted_to_zero_count_nothing() -> None:
+    rows = _rows(_counts(FIGURES[:50])) + [("sak", "hf", "XYZ", "innvilget", 0, 0)]
+    assert "XYZ" not in aggregate_counters(rows)["per_hf"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.integers(0, len(FIGURES) - 1), max_size=40, unique=True),
+    st.lists(st.integers(0, len(FIGURES) - 1), max_size=40, unique=True),
+)
+def test_counters_kept_by_changes_equal_counters_counted_anew(removed, changed) -> None:
+    """Cases go and cases change (another state, outcome, HF, dates, stages, links): taking each
+    one's old keys off and adding its new ones gives the counts of the new set of cases, and so
+    its figures."""
+    counts = _counts(FIGURES)
+    current = {fig.id: fig for fig in FIGURES}
+    for i in removed:
+        fig = FIGURES[i]
+        counts.subtract(counter_keys(fig))
+        del current[fig.id]
+    for i in changed:
+        old = FIGURES[(i * 7 + 3) % len(FIGURES)]
+        if old.id not in current:
+            continue
+        new = replace(
+            FIGURES[i],
+            id=old.id,
+            hf="UNN" if old.hf != "UNN" else "OUS",
+            region="HN" if old.hf != "UNN" else "HSO",
+            outcome_date=date(2026, 1, 1 + i % 28) if i % 3 else None,
+        )
+        counts.subtract(counter_keys(old))
+        counts.update(counter_keys(new))
+        current[old.id] = new
+    figures = list(current.values())
+    assert all(n >= 0 for n in counts.values())
+    assert _text(aggregate_counters(_rows(counts))) == _text(aggregate(figures, Filters()))
