@@ -53,6 +53,7 @@ __all__ = [
     "CaseHistory",
     "Filters",
     "MIN_CELL",
+    "ONE_PER_CASE",
     "OUTCOME_LABELS",
     "STATE_LABELS",
     "Transition",
@@ -772,6 +773,8 @@ _STAGE_CAL = "steg_kal"  # ("", state, "", days): one per state the case left
 _STAGE_WORK = "steg_arb"
 _OUTCOME_MONTH = "utfall_mnd"  # ("", "YYYY-MM", outcome, year) of a case with an outcome date
 _LINK = "lenke"  # ("", from, to, 0): one per link of the case's flow
+ONE_PER_CASE = _STATE
+"""The kind of counter key every case has exactly one of: its counts sum to the cases counted."""
 
 
 def counter_keys(fig: CaseFigures) -> list[CounterKey]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import Counter
 from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -14,13 +15,21 @@ from sqlalchemy import Engine, delete, select, update
 
 from benchmarks.figures import synthetic_cases
 from benchmarks.figures_http import insert_histories, storable
-from processor.statistics import CaseHistory, Filters, Transition, aggregate, compute
+from processor.statistics import (
+    CaseHistory,
+    Filters,
+    Transition,
+    aggregate,
+    compute,
+    counter_keys,
+)
 from storage import figures
 from storage.models import Case
 from storage.models import Transition as TransitionRow
 from storage.models_figures import (
     CaseFigure,
     CaseFigureStage,
+    FiguresCount,
     FiguresGeneration,
     FiguresSnapshot,
 )
@@ -325,6 +334,177 @@ def test_filter_choices_are_the_facets_of_the_unfiltered_figures(
     assert from_rows["ar"] == sorted({str(c.created.year) for c in cases})
 
 
+# ---- the counts of the unfiltered figures (`figures_counts`, issue 9) ------------------------------
+
+
+def _counts(uow: SqlAlchemyUnitOfWork) -> dict[tuple, int]:
+    with uow:
+        c = FiguresCount
+        rows = uow.session.execute(select(c.kind, c.grouping, c.key, c.item, c.value, c.n))
+        return {tuple(row[:5]): row[5] for row in rows}
+
+
+def _counted_anew(uow: SqlAlchemyUnitOfWork) -> dict[tuple, int]:
+    """The counts as the `case_figures` rows give them now."""
+    with uow:
+        figs = figures.load(uow.session)
+    counts = Counter(key for fig in figs for key in counter_keys(fig))
+    return {key: n for key, n in counts.items() if n}
+
+
+def _without_grouped(monkeypatch: pytest.MonkeyPatch) -> list[Filters]:
+    """`figures.grouped` records its filters and refuses the unfiltered ones."""
+    calls: list[Filters] = []
+    real = figures.grouped
+
+    def checked(session, filters=None):  # type: ignore[no-untyped-def]
+        calls.append(filters)
+        assert filters != Filters(), "the unfiltered figures were counted over the rows"
+        return real(session, filters)
+
+    monkeypatch.setattr(figures, "grouped", checked)
+    return calls
+
+
+def test_the_counts_follow_every_refresh(
+    engine: Engine, sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cases = _seed(engine, hand_made() + synthetic_cases(300, seed=5))
+
+    def no_recount(session):  # type: ignore[no-untyped-def]
+        raise AssertionError("the counts were counted anew instead of kept")
+
+    monkeypatch.setattr(figures, "recount", no_recount)
+    figures.refresh(sql_uow, warm=False)
+    first = _counts(sql_uow)
+    assert first == _counted_anew(sql_uow)
+    assert sum(n for (kind, *_), n in first.items() if kind == "status") == len(cases)
+    moved = _move_a3(sql_uow, cases)  # a case moves on: its old counts off, its new ones on
+    decided = next(c for c in moved if c.id.startswith("SAK-") and c.outcome)
+    withdrawn = Transition(
+        decided.transitions[-1].at + timedelta(days=3), decided.transitions[-1].to, "trukket"
+    )
+    with sql_uow:  # a decided case is withdrawn after all
+        sql_uow.session.add(
+            TransitionRow(
+                case_id=decided.id,
+                from_state=withdrawn.from_,
+                to_state=withdrawn.to,
+                actor="k",
+                at=withdrawn.at,
+            )
+        )
+        sql_uow.session.execute(
+            update(Case).where(Case.id == decided.id).values(version=Case.version + 1)
+        )
+        sql_uow.commit()
+    now = [
+        replace(c, transitions=[*c.transitions, withdrawn]) if c.id == decided.id else c
+        for c in moved
+    ]
+    figures.refresh(sql_uow, warm=False)
+    counts = _counts(sql_uow)
+    assert counts == _counted_anew(sql_uow) and counts != first
+    calls = _without_grouped(monkeypatch)
+    with sql_uow:
+        stats = figures.count(sql_uow.session, Filters())
+        ous = figures.count(sql_uow.session, Filters(hf="OUS"))
+    assert calls == [Filters(hf="OUS")]
+    assert stats == compute(now) != compute(moved)
+    assert ous == compute(now, Filters(hf="OUS"))
+
+
+def test_the_counts_stay_exact_when_refreshes_run_at_once(
+    engine: Engine, sql_uow: SqlAlchemyUnitOfWork
+) -> None:
+    """Worker processes refresh at the same time, each after changing cases of its own."""
+    cases = _seed(engine, synthetic_cases(120, seed=12))
+    figures.refresh(sql_uow, warm=False)
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        uow = figures._detached(sql_uow)
+        try:
+            for i in range(5):
+                case = cases[(n * 5 + i) * 3]
+                with uow:
+                    uow.session.execute(
+                        update(Case).where(Case.id == case.id).values(version=Case.version + 1)
+                    )
+                    uow.session.add(
+                        TransitionRow(
+                            case_id=case.id,
+                            from_state=case.transitions[-1].to,
+                            to_state="trukket",
+                            actor="k",
+                            at=case.transitions[-1].at + timedelta(days=1),
+                        )
+                    )
+                    uow.commit()
+                figures.refresh(uow, warm=False)
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    figures.refresh(sql_uow, warm=False)
+    assert _counts(sql_uow) == _counted_anew(sql_uow)
+    with sql_uow:
+        assert figures.count(sql_uow.session, Filters()) == aggregate(figures.load(sql_uow.session))
+        ids = list(sql_uow.session.scalars(select(Case.id)))
+        now = [h for h, _, _ in figures.histories(sql_uow.session, ids)]
+    assert figures.figures(sql_uow, cache=False).stats == compute(now) != compute(cases)
+
+
+def test_the_unfiltered_figures_are_read_from_the_counts(
+    engine: Engine, sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cases = _seed(engine, hand_made() + synthetic_cases(200, seed=9))
+    figures.refresh(sql_uow, warm=False)
+    calls = _without_grouped(monkeypatch)
+    assert figures.figures(sql_uow, cache=False).stats == compute(cases)
+    assert figures.figures(sql_uow, Filters(year=2025), cache=False).stats == compute(
+        cases, Filters(year=2025)
+    )
+    assert calls == [Filters(year=2025)]
+
+
+def test_counts_short_of_the_cases_are_not_used_and_the_next_refresh_counts_anew(
+    engine: Engine, sql_uow: SqlAlchemyUnitOfWork
+) -> None:
+    """As after migration 0006 on a database with figures rows: no counts, no marker."""
+    cases = _seed(engine, hand_made() + synthetic_cases(100, seed=3))
+    figures.refresh(sql_uow, warm=False)
+    with sql_uow:
+        sql_uow.session.execute(delete(FiguresCount))
+        sql_uow.session.execute(update(FiguresGeneration).values(cases_marker=None))
+        sql_uow.commit()
+    with sql_uow:  # the rows are counted instead of the missing counts
+        assert figures.count(sql_uow.session, Filters()) == compute(cases)
+    assert figures.refresh(sql_uow, warm=False).refreshed == 0
+    assert _counts(sql_uow) == _counted_anew(sql_uow) != {}
+    figures.clear_cache()
+    assert figures.figures(sql_uow, cache=False).stats == compute(cases)
+
+
+def test_a_deleted_case_is_counted_out(engine: Engine, sql_uow: SqlAlchemyUnitOfWork) -> None:
+    cases = _seed(engine, hand_made() + synthetic_cases(50, seed=2))
+    figures.refresh(sql_uow, warm=False)
+    with sql_uow:  # the case goes, and its figures rows with it (ON DELETE CASCADE)
+        sql_uow.session.execute(delete(TransitionRow).where(TransitionRow.case_id == "A-1"))
+        sql_uow.session.execute(delete(Case).where(Case.id == "A-1"))
+        sql_uow.commit()
+    figures.refresh(sql_uow, warm=False)
+    assert _counts(sql_uow) == _counted_anew(sql_uow)
+    assert figures.figures(sql_uow, cache=False).stats == compute(
+        [c for c in cases if c.id != "A-1"]
+    )
+
+
 # ---- stale while revalidate: snapshots and background computations (issue 9) ------------------
 
 
@@ -355,18 +535,18 @@ def _move_a3(uow: SqlAlchemyUnitOfWork, cases: list[CaseHistory]) -> list[CaseHi
 
 
 class _Grouped:
-    """`figures.grouped`, counted per thread; background calls wait for `gate` (when given) or
+    """`figures.count`, counted per thread; background calls wait for `gate` (when given) or
     raise `fail` (once)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, gate: threading.Event | None = None):
-        self.real = figures.grouped
+        self.real = figures.count
         self.gate = gate
         self.fail: Exception | None = None
         self.foreground: list[int] = []
         self.background: list[int] = []
-        monkeypatch.setattr(figures, "grouped", self)
+        monkeypatch.setattr(figures, "count", self)
 
-    def __call__(self, session, filters=None):  # type: ignore[no-untyped-def]
+    def __call__(self, session, filters):  # type: ignore[no-untyped-def]
         if threading.current_thread() is threading.main_thread():
             self.foreground.append(1)
         else:
