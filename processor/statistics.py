@@ -63,6 +63,8 @@ __all__ = [
     "aggregate_counters",
     "aggregate_grouped",
     "counter_keys",
+    "counter_scope",
+    "counter_scopes",
     "case_figures",
     "compute",
     "flow",
@@ -799,9 +801,35 @@ def counter_keys(fig: CaseFigures) -> list[CounterKey]:
     return keys
 
 
-def aggregate_counters(rows: Iterable[tuple[str, str, str, str, int, int]]) -> dict[str, Any]:
-    """The unfiltered figures (`compute` with no filters) from the summed `counter_keys` of all
-    cases, given as `(kind, grouping, key, item, value, n)` rows; rows of `n == 0` count nothing.
+def counter_scopes(fig: CaseFigures) -> list[str]:
+    """The filters a case's counts are kept under (`counter_scope`): none, and each single filter
+    the case passes (its HF, region, year, specialty and type)."""
+    return [""] + [
+        f"{g}={fig.group_key(g)}"
+        for g in GROUPINGS
+        if g != "fagomrade" or fig.fagomrade is not None
+    ]
+
+
+def counter_scope(filters: Filters) -> str | None:
+    """The scope of `counter_scopes` whose counts are the figures of `filters`: "" for none, and
+    for one filter of `GROUPINGS` (`hf=OUS`, `ar=2025`); None for two or more filters or dates."""
+    chosen = filters.as_dict()
+    if not chosen:
+        return ""
+    if len(chosen) == 1:
+        ((name, value),) = chosen.items()
+        if name in GROUPINGS:
+            return f"{name}={value}"
+    return None
+
+
+def aggregate_counters(
+    rows: Iterable[tuple[str, str, str, str, int, int]], filters: Filters | None = None
+) -> dict[str, Any]:
+    """The figures of the cases that pass `filters` (`compute`) from the summed `counter_keys`
+    of those cases (the counts kept under `counter_scope(filters)`), given as `(kind, grouping,
+    key, item, value, n)` rows; rows of `n == 0` count nothing. The filters are only echoed.
     Reads a few thousand rows, never one per case."""
     per: dict[str, Counter[str]] = {g: Counter() for g in GROUPINGS}
     states: Counter[str] = Counter()
@@ -869,7 +897,7 @@ def aggregate_counters(rows: Iterable[tuple[str, str, str, str, int, int]]) -> d
 
     return {
         "saker_totalt": sum(per["type"].values()),
-        "filter": Filters().as_dict(),
+        "filter": (filters or Filters()).as_dict(),
         "per_status": _sorted_counts(states, _STATE_ORDER),
         "per_type": _sorted_counts(per["type"]),
         "per_hf": _sorted_counts(per["hf"]),

@@ -21,6 +21,8 @@ from processor.statistics import (
     case_figures,
     compute,
     counter_keys,
+    counter_scope,
+    counter_scopes,
 )
 from tests.test_statistics import REGIONS, history
 
@@ -77,6 +79,44 @@ def test_counters_of_hand_made_cases_with_returns_withdrawals_and_no_specialty()
     assert _text(got) == _text(compute(cases, regions=REGIONS))
     assert got["utfall_per_maned"] == {"2026-03": {"avslatt": 1, "trukket": 1}}
     assert got["returer"]["fordeling"] == {"0": 2, "1": 1}
+
+
+def _scoped(figures: list[CaseFigures]) -> dict[str, Counter]:
+    out: dict[str, Counter] = {}
+    for fig in figures:
+        keys = counter_keys(fig)
+        for scope in counter_scopes(fig):
+            out.setdefault(scope, Counter()).update(keys)
+    return out
+
+
+SINGLE_FILTERS = [
+    Filters(hf="OUS"),
+    Filters(region="HSO"),
+    Filters(year=2025),
+    Filters(fagomrade="Onkologi"),
+    Filters(form_type="minihta"),
+    Filters(hf="NOPE"),  # no case: the empty figures
+    Filters(fagomrade="ikke_oppgitt"),  # the label of no specialty is no specialty filter
+]
+
+
+def test_counts_kept_per_single_filter_give_compute_with_that_filter() -> None:
+    scoped = _scoped(FIGURES)
+    assert _text(aggregate_counters(_rows(scoped[""]))) == _text(compute(CASES))
+    for filters in SINGLE_FILTERS:
+        scope = counter_scope(filters)
+        assert scope is not None
+        got = aggregate_counters(_rows(scoped.get(scope, Counter())), filters)
+        assert _text(got) == _text(compute(CASES, filters)), filters
+    assert compute(CASES, Filters(fagomrade="Onkologi"))["saker_totalt"] > 0
+
+
+def test_two_filters_or_dates_have_no_scope() -> None:
+    assert counter_scope(Filters()) == ""
+    assert counter_scope(Filters(year=2025)) == "ar=2025"
+    assert counter_scope(Filters(hf="OUS", year=2025)) is None
+    assert counter_scope(Filters(date_from=date(2025, 1, 1))) is None
 
 
 def test_no_cases_give_the_empty_figures() -> None:

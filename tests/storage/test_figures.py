@@ -7,7 +7,7 @@ import json
 import threading
 from collections import Counter
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -22,6 +22,7 @@ from processor.statistics import (
     aggregate,
     compute,
     counter_keys,
+    counter_scopes,
 )
 from storage import figures
 from storage.models import Case
@@ -124,6 +125,7 @@ FILTERS = [
     Filters(fagomrade="Onkologi"),
     Filters(form_type="minihta"),
     Filters(hf="OUS", year=2024),
+    Filters(date_from=date(2025, 1, 1), date_to=date(2025, 6, 30)),
 ]
 
 
@@ -340,26 +342,28 @@ def test_filter_choices_are_the_facets_of_the_unfiltered_figures(
 def _counts(uow: SqlAlchemyUnitOfWork) -> dict[tuple, int]:
     with uow:
         c = FiguresCount
-        rows = uow.session.execute(select(c.kind, c.grouping, c.key, c.item, c.value, c.n))
-        return {tuple(row[:5]): row[5] for row in rows}
+        rows = uow.session.execute(select(c.scope, c.kind, c.grouping, c.key, c.item, c.value, c.n))
+        return {tuple(row[:6]): row[6] for row in rows}
 
 
 def _counted_anew(uow: SqlAlchemyUnitOfWork) -> dict[tuple, int]:
     """The counts as the `case_figures` rows give them now."""
     with uow:
         figs = figures.load(uow.session)
-    counts = Counter(key for fig in figs for key in counter_keys(fig))
+    counts = Counter(
+        (scope, *key) for fig in figs for scope in counter_scopes(fig) for key in counter_keys(fig)
+    )
     return {key: n for key, n in counts.items() if n}
 
 
 def _without_grouped(monkeypatch: pytest.MonkeyPatch) -> list[Filters]:
-    """`figures.grouped` records its filters and refuses the unfiltered ones."""
+    """`figures.grouped` records its filters and refuses those the counts hold (none, one)."""
     calls: list[Filters] = []
     real = figures.grouped
 
     def checked(session, filters=None):  # type: ignore[no-untyped-def]
         calls.append(filters)
-        assert filters != Filters(), "the unfiltered figures were counted over the rows"
+        assert len(filters.as_dict()) > 1, "figures the counts hold were counted over the rows"
         return real(session, filters)
 
     monkeypatch.setattr(figures, "grouped", checked)
@@ -378,7 +382,9 @@ def test_the_counts_follow_every_refresh(
     figures.refresh(sql_uow, warm=False)
     first = _counts(sql_uow)
     assert first == _counted_anew(sql_uow)
-    assert sum(n for (kind, *_), n in first.items() if kind == "status") == len(cases)
+    assert sum(
+        n for (scope, kind, *_), n in first.items() if (scope, kind) == ("", "status")
+    ) == len(cases)
     moved = _move_a3(sql_uow, cases)  # a case moves on: its old counts off, its new ones on
     decided = next(c for c in moved if c.id.startswith("SAK-") and c.outcome)
     withdrawn = Transition(
@@ -406,12 +412,15 @@ def test_the_counts_follow_every_refresh(
     counts = _counts(sql_uow)
     assert counts == _counted_anew(sql_uow) and counts != first
     calls = _without_grouped(monkeypatch)
+    both = Filters(hf="OUS", year=2025)
     with sql_uow:
         stats = figures.count(sql_uow.session, Filters())
         ous = figures.count(sql_uow.session, Filters(hf="OUS"))
-    assert calls == [Filters(hf="OUS")]
+        ous_2025 = figures.count(sql_uow.session, both)
+    assert calls == [both]
     assert stats == compute(now) != compute(moved)
     assert ous == compute(now, Filters(hf="OUS"))
+    assert ous_2025 == compute(now, both)
 
 
 def test_the_counts_stay_exact_when_refreshes_run_at_once(
@@ -460,17 +469,15 @@ def test_the_counts_stay_exact_when_refreshes_run_at_once(
     assert figures.figures(sql_uow, cache=False).stats == compute(now) != compute(cases)
 
 
-def test_the_unfiltered_figures_are_read_from_the_counts(
-    engine: Engine, sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("filters", FILTERS, ids=lambda f: repr(f.as_dict()))
+def test_figures_of_no_filter_or_one_are_read_from_the_counts(
+    engine: Engine, sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch, filters: Filters
 ) -> None:
     cases = _seed(engine, hand_made() + synthetic_cases(200, seed=9))
     figures.refresh(sql_uow, warm=False)
     calls = _without_grouped(monkeypatch)
-    assert figures.figures(sql_uow, cache=False).stats == compute(cases)
-    assert figures.figures(sql_uow, Filters(year=2025), cache=False).stats == compute(
-        cases, Filters(year=2025)
-    )
-    assert calls == [Filters(year=2025)]
+    assert figures.figures(sql_uow, filters, cache=False).stats == compute(cases, filters)
+    assert calls == ([filters] if len(filters.as_dict()) > 1 else [])
 
 
 def test_counts_short_of_the_cases_are_not_used_and_the_next_refresh_counts_anew(
