@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import copy
 import io
+import json
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -801,27 +802,46 @@ def counter_keys(fig: CaseFigures) -> list[CounterKey]:
     return keys
 
 
+# A region is given by the HF: the two together are the HF alone, and no scope of its own.
+_SCOPE_PAIRS = [
+    (a, b)
+    for i, a in enumerate(GROUPINGS)
+    for b in GROUPINGS[i + 1 :]
+    if {a, b} != {"hf", "region"}
+]
+
+
+def _scope(pairs: Iterable[tuple[str, str]]) -> str:
+    """A scope's name: its filters as compact JSON, in the order of `GROUPINGS` (any text of a
+    specialty gives a name of its own)."""
+    return json.dumps(dict(pairs), ensure_ascii=False, separators=(",", ":"))
+
+
 def counter_scopes(fig: CaseFigures) -> list[str]:
-    """The filters a case's counts are kept under (`counter_scope`): none, and each single filter
-    the case passes (its HF, region, year, specialty and type)."""
-    return [""] + [
-        f"{g}={fig.group_key(g)}"
-        for g in GROUPINGS
-        if g != "fagomrade" or fig.fagomrade is not None
-    ]
+    """The filters a case's counts are kept under (`counter_scope`): none, each single filter the
+    case passes (its HF, region, year, specialty and type) and each pair of them."""
+    values = {g: fig.group_key(g) for g in GROUPINGS}
+    if fig.fagomrade is None:  # no specialty: no specialty filter passes it
+        del values["fagomrade"]
+    return (
+        [_scope(())]
+        + [_scope([(g, v)]) for g, v in values.items()]
+        + [
+            _scope([(a, values[a]), (b, values[b])])
+            for a, b in _SCOPE_PAIRS
+            if a in values and b in values
+        ]
+    )
 
 
 def counter_scope(filters: Filters) -> str | None:
-    """The scope of `counter_scopes` whose counts are the figures of `filters`: "" for none, and
-    for one filter of `GROUPINGS` (`hf=OUS`, `ar=2025`); None for two or more filters or dates."""
+    """The scope of `counter_scopes` whose counts are the figures of `filters`: for no filter,
+    and for one or two filters of `GROUPINGS` (`{"hf":"OUS","ar":"2025"}`); None for more, for
+    an HF with a region, or dates."""
     chosen = filters.as_dict()
-    if not chosen:
-        return ""
-    if len(chosen) == 1:
-        ((name, value),) = chosen.items()
-        if name in GROUPINGS:
-            return f"{name}={value}"
-    return None
+    if len(chosen) > 2 or not set(chosen) <= set(GROUPINGS) or set(chosen) == {"hf", "region"}:
+        return None
+    return _scope((g, str(chosen[g])) for g in GROUPINGS if g in chosen)
 
 
 def aggregate_counters(

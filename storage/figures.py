@@ -29,18 +29,18 @@ histories are not read per request. Instead:
 
 Counts kept at write time (issue 9, migration `0006`). Counting 100,000 rows in SQL took 0.2 to
 1.4 s per filter the first time it was asked for. `figures_counts` holds the figures of all cases,
-and of the cases of each single filter (one HF, region, year, specialty or type:
-`processor.statistics.counter_scopes`), as counts (`counter_keys`: per grouping and key, per
-outcome and number of returns, the totals and stage times per number of days, the outcome months,
-the flow links): 139,000 rows for 100,000 cases, a few thousand per scope. The refresh that
+of the cases of each single filter (one HF, region, year, specialty or type) and of each pair of
+filters (an HF and a year ...: `processor.statistics.counter_scopes`), as counts (`counter_keys`:
+per grouping and key, per outcome and number of returns, the totals and stage times per number of
+days, the outcome months, the flow links): a few thousand rows per scope. The refresh that
 rewrites a case's rows takes its old keys off (`DELETE ... RETURNING`: exactly the rows this
 transaction removed) and adds the new ones, in the same transaction, and one refresh writes at a
 time (the `figures_generation` row is locked; without the lock two refreshes on PostgreSQL could
 both take off the same rows). `count` reads such figures from the counts of their scope
-(`aggregate_counters`, equal to `compute`); two filters or dates are counted over the rows as
+(`aggregate_counters`, equal to `compute`); three filters or dates are counted over the rows as
 before. The counts are checked against the rows: when the cases counted differ from the rows (a
 case deleted with its rows, or a database from before the table) they are not used, and the next
-refresh counts them all anew (`recount`: 13 s for 100,000 cases, once).
+refresh counts them all anew (`recount`, once).
 
 Stale while revalidate (issue 9). Counting 100,000 rows again takes 0.2 to 3 seconds, and every
 change of any case makes the last figures old, so a request does not wait for that when it has
@@ -428,6 +428,7 @@ def _refresh_once(
 
 
 _Key = tuple[str, str, str, str, str, int]  # scope, then `processor.statistics.CounterKey`
+_ALL = counter_scope(Filters())  # the scope of all cases
 
 
 class _Counts:
@@ -516,7 +517,7 @@ def _counts_complete(session: Session) -> bool:
     rows = session.scalar(select(func.count()).select_from(CaseFigure)) or 0
     c = FiguresCount
     counted = session.scalar(
-        select(func.coalesce(func.sum(c.n), 0)).where(c.scope == "", c.kind == ONE_PER_CASE)
+        select(func.coalesce(func.sum(c.n), 0)).where(c.scope == _ALL, c.kind == ONE_PER_CASE)
     )
     return int(rows) == int(counted or 0)
 
@@ -533,8 +534,9 @@ def recount(session: Session) -> None:
 
 
 def _counted(session: Session, filters: Filters) -> dict[str, Any] | None:
-    """The figures of `filters` from `figures_counts`; None when no scope holds them (two filters,
-    dates) or the counts are not complete (a database whose counts no refresh has made yet)."""
+    """The figures of `filters` from `figures_counts`; None when no scope holds them (three
+    filters, dates) or the counts are not complete (a database whose counts no refresh has made
+    yet)."""
     scope = counter_scope(filters)
     if scope is None or not _counts_complete(session):
         return None
@@ -640,7 +642,7 @@ def grouped(session: Session, filters: Filters | None = None) -> GroupedFigures:
 
 def count(session: Session, filters: Filters) -> dict[str, Any]:
     """The figures of the cases that pass `filters`, counted now from the rows as they are: with
-    no filter or one (`counter_scope`) from `figures_counts` (a few thousand rows), otherwise by
+    up to two filters (`counter_scope`) from `figures_counts` (a few thousand rows), otherwise by
     `grouped`."""
     stats = _counted(session, filters)
     if stats is None:

@@ -90,7 +90,7 @@ def _scoped(figures: list[CaseFigures]) -> dict[str, Counter]:
     return out
 
 
-SINGLE_FILTERS = [
+SCOPED_FILTERS = [
     Filters(hf="OUS"),
     Filters(region="HSO"),
     Filters(year=2025),
@@ -98,13 +98,17 @@ SINGLE_FILTERS = [
     Filters(form_type="minihta"),
     Filters(hf="NOPE"),  # no case: the empty figures
     Filters(fagomrade="ikke_oppgitt"),  # the label of no specialty is no specialty filter
+    Filters(hf="OUS", year=2025),
+    Filters(region="HSO", form_type="minihta"),
+    Filters(fagomrade="Onkologi", year=2024),
+    Filters(hf="UNN", year=2030),  # no case
 ]
 
 
-def test_counts_kept_per_single_filter_give_compute_with_that_filter() -> None:
+def test_counts_kept_per_filter_give_compute_with_that_filter() -> None:
     scoped = _scoped(FIGURES)
-    assert _text(aggregate_counters(_rows(scoped[""]))) == _text(compute(CASES))
-    for filters in SINGLE_FILTERS:
+    assert _text(aggregate_counters(_rows(scoped["{}"]))) == _text(compute(CASES))
+    for filters in SCOPED_FILTERS:
         scope = counter_scope(filters)
         assert scope is not None
         got = aggregate_counters(_rows(scoped.get(scope, Counter())), filters)
@@ -112,11 +116,23 @@ def test_counts_kept_per_single_filter_give_compute_with_that_filter() -> None:
     assert compute(CASES, Filters(fagomrade="Onkologi"))["saker_totalt"] > 0
 
 
-def test_two_filters_or_dates_have_no_scope() -> None:
-    assert counter_scope(Filters()) == ""
-    assert counter_scope(Filters(year=2025)) == "ar=2025"
-    assert counter_scope(Filters(hf="OUS", year=2025)) is None
+def test_scopes_are_named_by_their_filters() -> None:
+    assert counter_scope(Filters()) == "{}"
+    assert counter_scope(Filters(year=2025)) == '{"ar":"2025"}'
+    assert counter_scope(Filters(year=2025, hf="OUS")) == '{"hf":"OUS","ar":"2025"}'
+    assert counter_scope(Filters(hf="OUS", region="HSO")) is None
+    assert counter_scope(Filters(hf="OUS", year=2025, form_type="minihta")) is None
     assert counter_scope(Filters(date_from=date(2025, 1, 1))) is None
+    fig = next(f for f in FIGURES if f.fagomrade is not None)
+    scopes = counter_scopes(fig)
+    assert len(scopes) == len(set(scopes)) == 1 + 5 + 9
+    assert counter_scope(Filters(hf=fig.hf, year=fig.received.year)) in scopes
+    assert len(counter_scopes(replace(fig, fagomrade=None))) == 1 + 4 + 5
+
+
+def test_a_specialty_named_like_two_filters_has_a_scope_of_its_own() -> None:
+    one = counter_scope(Filters(fagomrade='A","type":"minihta'))
+    assert one != counter_scope(Filters(fagomrade="A", form_type="minihta"))
 
 
 def test_no_cases_give_the_empty_figures() -> None:

@@ -1,10 +1,10 @@
-"""The figures of all cases and of each single filter as counts kept current at write time (issue 9).
+"""The figures of all cases, of one filter and of two, as counts kept current at write time (issue 9).
 
 Revision ID: 0006_figures_counts
 Revises: 0005_figures_snapshots
 
 `figures_counts` holds `processor.statistics.counter_keys` summed over all cases and over the
-cases of each single filter (`counter_scopes`); every refresh
+cases of each single filter and each pair of filters (`counter_scopes`); every refresh
 that rewrites `case_figures` rows takes the old rows' keys off and adds the new ones in the same
 transaction. The table starts empty: the cases marker is forgotten, so the next refresh checks the
 rows and, finding the counts short of the cases, counts them all once (`storage.figures`).
@@ -26,7 +26,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "figures_counts",
-        sa.Column("scope", sa.String(length=220), nullable=False),
+        sa.Column("scope", sa.Text(), nullable=False),
         sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("grouping", sa.String(length=20), nullable=False),
         sa.Column("key", sa.String(length=200), nullable=False),
