@@ -45,6 +45,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -811,9 +812,10 @@ _SCOPE_PAIRS = [
 ]
 
 
-def _scope(pairs: Iterable[tuple[str, str]]) -> str:
+@cache
+def _scope(pairs: tuple[tuple[str, str], ...]) -> str:
     """A scope's name: its filters as compact JSON, in the order of `GROUPINGS` (any text of a
-    specialty gives a name of its own)."""
+    specialty gives a name of its own). Few distinct ones, each named once."""
     return json.dumps(dict(pairs), ensure_ascii=False, separators=(",", ":"))
 
 
@@ -825,9 +827,9 @@ def counter_scopes(fig: CaseFigures) -> list[str]:
         del values["fagomrade"]
     return (
         [_scope(())]
-        + [_scope([(g, v)]) for g, v in values.items()]
+        + [_scope(((g, v),)) for g, v in values.items()]
         + [
-            _scope([(a, values[a]), (b, values[b])])
+            _scope(((a, values[a]), (b, values[b])))
             for a, b in _SCOPE_PAIRS
             if a in values and b in values
         ]
@@ -841,7 +843,7 @@ def counter_scope(filters: Filters) -> str | None:
     chosen = filters.as_dict()
     if len(chosen) > 2 or not set(chosen) <= set(GROUPINGS) or set(chosen) == {"hf", "region"}:
         return None
-    return _scope((g, str(chosen[g])) for g in GROUPINGS if g in chosen)
+    return _scope(tuple((g, str(chosen[g])) for g in GROUPINGS if g in chosen))
 
 
 def aggregate_counters(
