@@ -8,8 +8,9 @@ A plain Word document without our content controls is read by its labels: a tabl
 `Skjema` names the form, every other row whose label is a field's Norwegian label gives the next
 cell as the value, and checkbox glyphs (☒ ☐) tick checkbox fields by their label.
 
-Every paragraph of the document, headers, footers, footnotes, endnotes and comments, and every
-property text, goes into `texts` for the identity guard (FORMS.md section 6).
+Every paragraph of the document, headers, footers, footnotes, endnotes and comments, every
+property text, and the texts of embedded objects and altChunks (`processor.embedded`) go into
+`texts` for the identity guard (FORMS.md section 6).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from functools import cache
 from lxml import etree
 
 from forms.catalog import FormDef, all_field_ids, catalogue
+from processor.embedded import embedded_texts
 from processor.extracted import Extracted, RawValue, TextKind
 from processor.findings import Limits, Refusal
 from processor.ooxml import Package, drawing_texts, open_package, properties_texts
@@ -635,6 +637,8 @@ def extract_docx(data: bytes, limits: Limits, pkg: Package | None = None) -> Ext
         if _DRAWING_PART.match(name):
             texts.extend(("document", t) for t in drawing_texts(pkg.xml(name)))
     texts.extend(("metadata", t) for t in properties_texts(pkg))
+    # embedded objects (a workbook pasted into the form) and altChunks: text of the document too
+    texts.extend(("embedded", t) for t in embedded_texts(pkg, limits))
 
     # the tags of the content controls are searched too, as the keys of a JSON form are (our
     # own field ids hold no number, and are not)

@@ -5,8 +5,8 @@ input): `xl/workbook.xml` gives the sheets and the defined names, the workbook r
 sheet parts, `xl/sharedStrings.xml` the shared strings. A formula cell counts by its cached value;
 one with no cached value is listed in `uncached_formulas` and read as None.
 
-Every cell of every sheet goes into `texts` for the identity guard (FORMS.md section 6), numbers
-included; an integral 10-digit number is also given zero-padded to 11 digits, since a fødselsnummer
+Every cell of every sheet, and the texts of embedded objects (`processor.embedded`), go into
+`texts` for the identity guard (FORMS.md section 6), numbers included; an integral 10-digit number is also given zero-padded to 11 digits, since a fødselsnummer
 stored as a number loses its leading 0.
 """
 
@@ -18,6 +18,7 @@ import re
 from lxml import etree
 
 from forms.catalog import all_field_ids
+from processor.embedded import embedded_texts
 from processor.extracted import Extracted, RawValue, TextKind
 from processor.findings import Limits, Refusal
 from processor.ooxml import Package, drawing_texts, open_package, part_texts, properties_texts
@@ -288,6 +289,7 @@ def extract_xlsx(data: bytes, limits: Limits, pkg: Package | None = None) -> Ext
         elif _DRAWING_PART.match(name):
             texts.extend(("sheet", t) for t in drawing_texts(pkg.xml(name)))
     texts.extend(("metadata", t) for t in properties_texts(pkg))
+    texts.extend(("embedded", t) for t in embedded_texts(pkg, limits))  # objects in the sheets
     known = all_field_ids()  # names are searched as the keys of a JSON form are (not our ids)
     texts.extend(("document", name) for name, _ in names if name not in known)
 

@@ -10,7 +10,8 @@ from typing import Literal
 RawValue = str | bool | int | float | None
 
 # Where text outside the form fields was found, for the identity guard (FORMS.md section 6).
-TextKind = Literal["metadata", "document", "sheet"]
+# "embedded": an object inside an Office file (a workbook in a Word form), a DOCX altChunk.
+TextKind = Literal["metadata", "document", "sheet", "embedded"]
 
 
 @dataclass

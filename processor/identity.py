@@ -76,6 +76,12 @@ def contains_identity_in_metadata(text: str) -> bool:
     return contains_identity(text) and contains_identity(_MACHINE_ID.sub(" ", text))
 
 
+def without_machine_ids(text: str) -> str:
+    """The text with its GUIDs and long hex ids (`_MACHINE_ID`) replaced by a space: for the
+    generated XML of an embedded object, searched as document text."""
+    return _MACHINE_ID.sub(" ", text) if len(text) >= 32 else text
+
+
 def identity_numbers(text: str) -> list[str]:
     """The identity numbers in a text, digits only. For the link check at the HF, never logged."""
     out = []

@@ -31,6 +31,7 @@ _WHERE = {
     "metadata": "i dokumentets egenskaper (metadata)",
     "document": "i teksten i dokumentet",
     "sheet": "i en celle i regnearket",
+    "embedded": "i et innebygd objekt i dokumentet (for eksempel et regneark satt inn i Word)",
 }
 
 

@@ -65,6 +65,14 @@ def _corrupt(message: str | None = None) -> Refusal:
     return Refusal("FILE_CORRUPT", message)
 
 
+class NotAZip(Refusal):
+    """FILE_CORRUPT for bytes that zipfile cannot read as an archive at all (as opposed to an
+    archive refused for what it holds): an embedded object may be searched as raw bytes instead."""
+
+    def __init__(self) -> None:
+        super().__init__("FILE_CORRUPT")
+
+
 def _check_ole(data: bytes) -> None:
     """An OLE compound file: an encrypted (password-protected) OOXML file or a legacy DOC/XLS."""
     if any(name in data for name in _ENCRYPTION_STREAMS):
@@ -84,6 +92,24 @@ def _declared_entries(data: bytes) -> int | None:
     return None if count == 0xFFFF else count  # 0xFFFF: ZIP64, zipfile will know
 
 
+class _Meter:
+    """What a package has inflated and read as markup (shared with the packages inside it)."""
+
+    __slots__ = ("inflated", "tags")
+
+    def __init__(self) -> None:
+        self.inflated = 0
+        self.tags = 0  # tags in the parts read so far as trees or texts (`read_markup`)
+
+
+def _too_many_tags(limits: Limits) -> Refusal:
+    return Refusal(
+        "FILE_TOO_LARGE",
+        "Dokumentet er for stort til å kontrolleres: mer enn "
+        f"{thousands(limits.max_xml_tags)} XML-tagger.",
+    )
+
+
 class Package:
     """A checked OOXML package. Parts are inflated only when read, within the limits."""
 
@@ -92,9 +118,22 @@ class Package:
         self._limits = limits
         self._infos = {i.filename: i for i in zf.infolist()}
         self._folded = {name.casefold(): name for name in self._infos}
-        self._inflated = 0
-        self._tags = 0  # tags in the parts read so far as trees or texts (`read_markup`)
+        self._meter = _Meter()
         self._rels: dict[str, list[Relationship]] = {}
+
+    def share_budget(self, outer: Package) -> None:
+        """Count this package's reads with those of `outer`, the package it is embedded in: what
+        it has read so far is added to the count of `outer`, and from now on both count
+        together, so that the parts of a file and of the packages inside it, at any depth, stay
+        within one `Limits.max_inflated_bytes` and one `Limits.max_xml_tags`."""
+        meter = outer._meter
+        meter.inflated += self._meter.inflated
+        meter.tags += self._meter.tags
+        self._meter = meter
+        if meter.inflated > self._limits.max_inflated_bytes:
+            raise Refusal("FILE_TOO_LARGE")
+        if meter.tags > self._limits.max_xml_tags:
+            raise _too_many_tags(self._limits)
 
     # -- parts ------------------------------------------------------------------------------
     def names(self) -> list[str]:
@@ -124,7 +163,8 @@ class Package:
         info = self._infos[stored]
         limits = self._limits
         size = info.file_size
-        if size > limits.max_part_bytes or self._inflated + size > limits.max_inflated_bytes:
+        meter = self._meter
+        if size > limits.max_part_bytes or meter.inflated + size > limits.max_inflated_bytes:
             raise Refusal("FILE_TOO_LARGE")
         compressed = self._compressed(info)
         if info.compress_type == zipfile.ZIP_STORED:
@@ -141,7 +181,7 @@ class Package:
             raise _corrupt()
         if zlib.crc32(out) != info.CRC:
             raise _corrupt()
-        self._inflated += size
+        meter.inflated += size
         return out
 
     def _compressed(self, info: zipfile.ZipInfo) -> memoryview:
@@ -181,13 +221,10 @@ class Package:
         whole package: a part is read into a tree or into a list of texts, and both cost memory
         per tag (22 MB of tiny elements in a custom XML part took 355 MiB as texts)."""
         data = self.read(name)
-        self._tags += data.count(b"<")
-        if self._tags > self._limits.max_xml_tags:
-            raise Refusal(
-                "FILE_TOO_LARGE",
-                "Dokumentet er for stort til å kontrolleres: mer enn "
-                f"{thousands(self._limits.max_xml_tags)} XML-tagger.",
-            )
+        meter = self._meter
+        meter.tags += data.count(b"<")
+        if meter.tags > self._limits.max_xml_tags:
+            raise _too_many_tags(self._limits)
         return data
 
     # -- relationships ----------------------------------------------------------------------
@@ -247,6 +284,11 @@ def decode_part(data: bytes) -> str:
     """The text of an XML part for searching: UTF-8 unless a BOM or NULs say UTF-16/32."""
     if _has_dtd(data):
         raise _corrupt()
+    return decode_text(data)
+
+
+def decode_text(data: bytes) -> str:
+    """Bytes as text: UTF-8 (bad bytes replaced) unless a BOM or NULs say UTF-16/32."""
     if data[:3] == b"\xef\xbb\xbf":
         return data[3:].decode("utf-8", "replace")
     if data[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):
@@ -341,6 +383,11 @@ def drawing_texts(root: etree._Element) -> list[str]:
     return [t for t in texts if t and not t.isspace()]
 
 
+def has_dtd(data: bytes) -> bool:
+    """True when the bytes hold `<!DOCTYPE` or `<!ENTITY` (in UTF-8, UTF-16 or UTF-32)."""
+    return _has_dtd(data)
+
+
 def _has_dtd(data: bytes) -> bool:
     # Every marker holds the byte "!" in each encoding searched below, and a search for one byte
     # (memchr) costs a twentieth of the searches for the markers in a part without it.
@@ -402,7 +449,7 @@ def open_package(data: bytes, limits: Limits) -> Package:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
     except _ZIP_ERRORS as exc:
-        raise _corrupt() from exc
+        raise NotAZip() from exc
     if not infos or len(infos) > limits.max_zip_entries:
         raise _corrupt()
 

@@ -1,0 +1,334 @@
+"""Embedded objects of an Office file, searched for identity (FORMS.md section 6).
+
+A Word or Excel file can carry other files inside it, and their text is text of the document:
+- embedded objects, the parts under `word/embeddings/`, `xl/embeddings/`, `ppt/embeddings/` (or
+  any part a relationship of type `package` or `oleObject` points at): a spreadsheet pasted into
+  a Word form is a whole XLSX package there, an object from older Office an OLE compound file;
+- DOCX altChunks (relationship type `aFChunk`): HTML, MHT, RTF, text or a DOCX that Word merges
+  into the document when it opens it.
+
+A nested OOXML package is opened by `ooxml.open_package`, with every rule of the file around it
+(size, ratio, encryption, macros, DTD: a breach refuses the whole file with the same code), and
+every XML part of it is searched: paragraphs and strings joined over their runs, every element's
+text, its properties, and its own embedded objects, up to `MAX_LEVELS` packages deep. Deeper
+packages, OLE compound files and other binaries are searched as raw bytes, read as 8-bit text and
+as UTF-16-LE at both byte alignments (legacy Office keeps text in one or the other). The texts of
+an altChunk are searched as written and with their markup removed.
+
+All packages of one file share one budget (`Package.share_budget`): the inflated bytes and the XML
+tags of every part read, at any depth, count against the file's limits, so the work stays linear
+in what the file declares. A file without embedded objects costs one pass over its part names.
+
+Raw bytes give only their runs of digits and separators long enough to hold a number (the rest
+cannot), so that megabytes of binary do not become megabytes of text.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import html
+import quopri
+import re
+
+from lxml import etree
+
+from processor.findings import Limits, Refusal
+from processor.identity import without_machine_ids
+from processor.ooxml import (
+    OLE_MAGIC,
+    NotAZip,
+    Package,
+    decode_text,
+    has_dtd,
+    open_package,
+    parse_xml,
+    properties_texts,
+)
+
+# Packages opened in all: the uploaded file and two levels inside it. A package deeper than that
+# is searched as raw bytes.
+MAX_LEVELS = 3
+
+_OBJECT_TYPES = ("/package", "/oleObject", "/aFChunk")
+_ALT_CHUNK = "/aFChunk"
+_TEXT_SUFFIXES = (".htm", ".html", ".mht", ".mhtml", ".xml", ".txt", ".rtf", ".csv")
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+# Stream names of an encrypted OOXML file (MS-OFFCRYPTO) in an OLE directory: UTF-16LE.
+_ENCRYPTION_STREAMS = tuple(s.encode("utf-16-le") for s in ("EncryptionInfo", "EncryptedPackage"))
+
+# Runs of characters a number can be written with (`identity.CANDIDATE`: digits, and one space,
+# dot, dash, no-break or narrow no-break space after the sixth), long enough to hold eleven
+# digits. Every identity number in the text lies inside one of them, with a non-digit on either
+# side, so searching the runs finds exactly what searching the whole text would.
+_RUN_8BIT = re.compile(rb"[0-9][0-9 .\-\xa0]{10,}")
+# The same in UTF-16-LE, two bytes a character: both byte alignments in one pass, since a run at
+# one alignment cannot take a byte of a run at the other (its odd bytes are NULs).
+_RUN_UTF16 = re.compile(rb"[0-9]\x00(?:[0-9 .\-\xa0]\x00|\x2f\x20){10,}")
+
+# Markup removed from HTML, XML and the like: block elements become line breaks (a cell or a
+# paragraph does not join the next), inline elements (<b>, <span>, w:r) vanish. Two passes with
+# fixed replacements over the text in lower case (IGNORECASE made the first three times slower),
+# in C; `[^<>]` keeps each linear when a "<" has no ">".
+_BLOCK = (
+    "p|div|br|hr|li|ul|ol|dl|dt|dd|pre|blockquote|td|th|tr|table|caption|thead|tbody|tfoot"
+    "|h[1-6]|section|article|header|footer|title|head|body|html|tc|tab|cr"
+)
+_BLOCK_TAG = re.compile(rf"</?(?:[\w.-]+:)?(?:{_BLOCK})(?=[\s/>])[^<>]*>")
+_TAG = re.compile(r"<[^<>]*>")
+# RTF: hex escapes, Unicode escapes, control words (a paragraph or cell mark is a line break,
+# the rest nothing), control symbols, groups; line breaks in the source are not text.
+_RTF = re.compile(
+    r"\\'([0-9a-fA-F]{2})|\\u(-?\d{1,6}) ?\??|\\([a-zA-Z]{1,32})(?:-?\d{1,10})? ?"
+    r"|\\([^a-zA-Z])|[{}\r\n]"
+)
+_RTF_BREAKS = frozenset({"par", "line", "cell", "row", "tab", "sect", "page"})
+_RTF_SYMBOLS = {"~": "\u00a0", "_": "-", "\\": "\\", "{": "{", "}": "}"}
+_MIME_MARKERS = (b"mime-version:", b"content-type: multipart")
+
+# Elements whose runs are joined (a number split over two runs is one number): paragraphs of
+# WordprocessingML and DrawingML, shared and inline strings of SpreadsheetML.
+_JOINED = frozenset({"p", "si", "is"})
+_RUN_TEXT = frozenset({"t", "delText"})
+_RUN_BREAKS = {"tab": "\t", "br": "\n", "cr": "\n"}
+
+
+def embedded_texts(pkg: Package, limits: Limits) -> list[str]:
+    """The texts of the embedded objects and altChunks of an open package, for the identity
+    guard. Raises Refusal when an embedded package breaks a rule of `open_package`."""
+    objects = _objects(pkg)
+    if not objects:
+        return []
+    return _Walk(limits).objects(pkg, objects, 1)
+
+
+def _objects(pkg: Package) -> dict[str, bool]:
+    """The embedded objects of a package: part name -> True for an altChunk. One pass over the
+    names; relationships are read only from parts that have them (the main part's are read, and
+    kept, by the extractor already)."""
+    found: dict[str, bool] = {}
+    sources: list[str] = []
+    for name in pkg.names():
+        low = name.lower()
+        if low.endswith(".rels"):
+            at = low.rfind("/_rels/")  # not the package's own _rels/.rels
+            if at > 0:
+                sources.append(f"{name[:at]}/{name[at + 7 : -5]}")
+        elif "/embeddings/" in low:
+            found.setdefault(name, False)
+    for source in sources:
+        for rel in pkg.rels(source):
+            if not rel.external and rel.type.endswith(_OBJECT_TYPES) and pkg.has(rel.target):
+                if rel.type.endswith(_ALT_CHUNK):
+                    found[rel.target] = True
+                else:
+                    found.setdefault(rel.target, False)
+    if len(found) < 2:
+        return found
+    out: dict[str, bool] = {}
+    seen: set[str] = set()
+    for name, chunk in found.items():
+        key = name.lstrip("/").casefold()
+        if key not in seen:
+            seen.add(key)
+            out[name] = chunk
+    return out
+
+
+class _Walk:
+    """The search of one file's embedded objects, packages within packages."""
+
+    def __init__(self, limits: Limits):
+        self.limits = limits
+
+    def objects(self, pkg: Package, objects: dict[str, bool], level: int) -> list[str]:
+        texts: list[str] = []
+        for name, chunk in objects.items():
+            text = chunk or name.casefold().endswith(_TEXT_SUFFIXES)
+            # markup read as text costs per tag, as a tree does: counted as the XML parts are
+            data = pkg.read_markup(name) if text else pkg.read(name)
+            if data.startswith(_ZIP_MAGIC):
+                if level < MAX_LEVELS:
+                    texts.extend(self.package(pkg, data, level + 1))
+                else:
+                    texts.extend(raw_texts(data))
+            elif data.startswith(OLE_MAGIC):
+                if any(stream in data for stream in _ENCRYPTION_STREAMS):
+                    raise Refusal(
+                        "FILE_ENCRYPTED",
+                        "Dokumentet har et innebygd objekt som er passordbeskyttet eller "
+                        "kryptert, og som derfor ikke kan kontrolleres. Fjern objektet eller "
+                        "fjern passordet, og send på nytt.",
+                    )
+                texts.extend(raw_texts(data))
+            elif text:
+                texts.extend(chunk_texts(data))
+            else:
+                texts.extend(raw_texts(data))
+        return texts
+
+    def package(self, outer: Package, data: bytes, level: int) -> list[str]:
+        """The texts of a nested package at `level`; raw bytes when it is no ZIP at all."""
+        try:
+            pkg = open_package(data, self.limits)
+        except NotAZip:
+            return raw_texts(data)
+        pkg.share_budget(outer)
+        texts: list[str] = []
+        for name in pkg.names():
+            low = name.casefold()
+            if (
+                low.endswith((".xml", ".vml"))
+                and low != "[content_types].xml"
+                and not low.startswith(("docprops/", "customxml/"))  # properties_texts
+            ):
+                texts.extend(self.part(pkg, name))
+        texts.extend(without_machine_ids(t) for t in properties_texts(pkg))
+        objects = _objects(pkg)
+        if objects:
+            texts.extend(self.objects(pkg, objects, level))
+        return texts
+
+    def part(self, pkg: Package, name: str) -> list[str]:
+        """The texts of one XML part of a nested package. A DTD refuses the file, as at the top;
+        a part that does not parse (or a VML part, often not XML at all) is searched as text."""
+        data = pkg.read_markup(name)
+        if has_dtd(data):
+            raise Refusal("FILE_CORRUPT")
+        if name.casefold().endswith(".xml"):
+            try:
+                root = parse_xml(data, self.limits.max_depth)
+            except Refusal:
+                pass
+            else:
+                return tree_texts(root)
+        return [without_machine_ids(t) for t in markup_texts(decode_text(data))]
+
+
+def tree_texts(root: etree._Element) -> list[str]:
+    """The texts of any OOXML part: each paragraph or string with its runs joined (tabs and
+    breaks kept), and every element's own text and tail, machine ids left out. A cell value that
+    is a whole number of ten digits is also given with its lost leading zero."""
+    out: list[str] = []
+    joined: list[list[str]] = []  # the runs of the open paragraphs (a text box nests one)
+    for event, el in etree.iterwalk(root, events=("start", "end")):
+        tag = el.tag
+        if not isinstance(tag, str):
+            continue
+        local = tag.rpartition("}")[2]
+        if event == "start":
+            text = el.text
+            if local in _JOINED:
+                joined.append([])
+            elif joined:
+                if local in _RUN_TEXT:
+                    if text:
+                        joined[-1].append(text)
+                elif local in _RUN_BREAKS:
+                    joined[-1].append(_RUN_BREAKS[local])
+            if text and not text.isspace():
+                out.append(without_machine_ids(text))
+                if local == "v":
+                    out.extend(_padded(text))
+        else:
+            if local in _JOINED:
+                text = "".join(joined.pop())
+                if text and not text.isspace():
+                    out.append(text)
+            tail = el.tail
+            if tail and not tail.isspace():
+                out.append(without_machine_ids(tail))
+    return out
+
+
+def _padded(text: str) -> list[str]:
+    """A cell value that is a whole number below 10^11, as eleven digits: a fødselsnummer stored
+    as a number loses its leading zero, and may be written in exponent form."""
+    text = text.strip()
+    if len(text) > 32:
+        return []
+    try:
+        value = float(text)
+    except ValueError:
+        return []
+    if value.is_integer() and 1e9 <= abs(value) < 1e11:
+        return [f"{int(abs(value)):011d}"]
+    return []
+
+
+def raw_texts(data: bytes) -> list[str]:
+    """The runs of a binary that could hold a number, read as 8-bit text (Latin-1, Windows-1252)
+    and as UTF-16-LE at both byte alignments."""
+    out = [m.decode("latin-1") for m in _RUN_8BIT.findall(data)]
+    for m in _RUN_UTF16.finditer(data):
+        out.append(m.group().decode("utf-16-le"))
+    return out
+
+
+def markup_texts(text: str) -> list[str]:
+    """A text as written, and with its markup removed and its entities decoded, so that
+    `<b>0101</b>90…` is one number (that one in lower case: it is searched for digits)."""
+    if "<" not in text and "&" not in text:
+        return [text]
+    return [text, html.unescape(_TAG.sub("", _BLOCK_TAG.sub("\n", text.lower())))]
+
+
+def rtf_text(text: str) -> str:
+    """The text of an RTF document, control words, groups and source line breaks removed."""
+    return _RTF.sub(_rtf_piece, text)
+
+
+def _rtf_piece(m: re.Match[str]) -> str:
+    hex_code, code, word, symbol = m.groups()
+    if hex_code:
+        return chr(int(hex_code, 16))
+    if code:
+        n = int(code)
+        n = n + 65536 if n < 0 else n  # RTF writes code points above 32767 as negative numbers
+        return chr(n) if 0 <= n < 0x110000 else ""
+    if word:
+        return "\n" if word in _RTF_BREAKS else ""
+    if symbol:
+        return _RTF_SYMBOLS.get(symbol, "")
+    return ""
+
+
+def chunk_texts(data: bytes) -> list[str]:
+    """The texts of an altChunk or a text file: HTML, MHT (MIME, quoted-printable or base64),
+    RTF, XML, plain text. Always searched as written too: a text that only looks like MIME is
+    not lost to the MIME parser."""
+    text = decode_text(data)
+    out = markup_texts(text)
+    if any(marker in data[:4096].lower() for marker in _MIME_MARKERS):
+        out.extend(_mime_texts(data))
+    elif "=\n" in text or "=\r\n" in text:  # quoted-printable without MIME headers
+        out.extend(markup_texts(decode_text(quopri.decodestring(data))))
+    if text[:64].lstrip().startswith("{\\rtf"):
+        out.append(rtf_text(text))
+    return out
+
+
+def _mime_texts(data: bytes) -> list[str]:
+    """The texts of a MIME document (an MHT file): text parts decoded from their transfer
+    encoding and charset, other parts searched raw. Nothing when it cannot be read as MIME."""
+    out: list[str] = []
+    try:
+        message = email.message_from_bytes(data, policy=email.policy.compat32)
+        for part in message.walk():
+            if part.is_multipart():
+                continue
+            payload = part.get_payload(decode=True)
+            if not isinstance(payload, bytes):
+                continue
+            if part.get_content_maintype() == "text":
+                charset = part.get_content_charset() or "utf-8"
+                try:
+                    text = payload.decode(charset, "replace")
+                except LookupError:
+                    text = payload.decode("utf-8", "replace")
+                out.extend(markup_texts(text))
+            else:
+                out.extend(raw_texts(payload))
+    except Exception:  # the email package on hostile input: the text as written is searched
+        return out
+    return out
