@@ -8,6 +8,8 @@ cases of each single filter and each pair of filters (`counter_scopes`); every r
 that rewrites `case_figures` rows takes the old rows' keys off and adds the new ones in the same
 transaction. The table starts empty: the cases marker is forgotten, so the next refresh checks the
 rows and, finding the counts short of the cases, counts them all once (`storage.figures`).
+Figures for dates are still counted over the rows; `case_figures.received_on` gets an index for
+them (a quarter of 100,000 cases: 1.6 -> 0.3 s).
 """
 
 from __future__ import annotations
@@ -38,8 +40,10 @@ def upgrade() -> None:
         ),
         sqlite_with_rowid=False,
     )
+    op.create_index("ix_case_figures_received_on", "case_figures", ["received_on"])
     op.execute("UPDATE figures_generation SET cases_marker = NULL")
 
 
 def downgrade() -> None:
+    op.drop_index("ix_case_figures_received_on", table_name="case_figures")
     op.drop_table("figures_counts")
