@@ -8,7 +8,8 @@ pages and the `?status=`, `?hf=`, `?type=` filters) and the figures (`GET /api/v
 warm; as a new worker process would (this process's cache emptied, the stored figures read);
 with one case changed before every request (a busy service: the last figures answer while newer
 ones are computed in the background, and the row says how many answers were such); and with no
-stored figures at all (computed in the request, as once after a deployment; fewer requests).
+stored figures at all (computed in the request, as for a filter nobody has asked for yet: from
+the counts kept at write time for up to two filters, over the rows for three; fewer requests).
 Baseline in the same run: `SELECT 1` through the same engine.
 
 Run: `python -m benchmarks.cases_100k [--n 100000] [--requests 50] [--quick]`. Prints a table;
@@ -257,6 +258,17 @@ def run(label: str, database_url: str | None, n: int, requests: int) -> list[Row
             ("/api/v1/statistikk", "tall, ny prosess (lagrede tall)", "process"),
             ("/api/v1/statistikk", "tall, en sak endret før hvert kall", "changed"),
             ("/api/v1/statistikk", "tall, ingen lagrede tall (beregnes i kallet)", "none"),
+            ("/api/v1/statistikk?region=HSO", "tall ?region=HSO, ingen lagrede tall", "none"),
+            (
+                "/api/v1/statistikk?hf=OUS&ar=2025",
+                "tall ?hf=OUS&ar=2025, ingen lagrede tall",
+                "none",
+            ),
+            (
+                "/api/v1/statistikk?hf=OUS&ar=2025&type=tilgang-del2",
+                "tall med tre filtre, ingen lagrede tall",
+                "none",
+            ),
         ]
         for url, name, kind in urls:
             n_calls = max(5, requests // 5) if kind == "none" else requests
