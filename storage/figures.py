@@ -546,7 +546,7 @@ def _counted(session: Session, filters: Filters) -> dict[str, Any] | None:
     if scope is None or not _counts_complete(session):
         return None
     c = FiguresCount
-    rows = session.execute(
+    rows = session.connection().execute(  # Core: half the time of the ORM for these rows
         select(c.kind, c.grouping, c.key, c.item, c.value, c.n).where(c.scope == scope)
     )
     return aggregate_counters(rows, filters)  # type: ignore[arg-type]
