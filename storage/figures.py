@@ -867,10 +867,18 @@ def _store(uow: AbstractUnitOfWork, key: str, entry: _Entry) -> None:
 
 
 def _compute(
-    uow: AbstractUnitOfWork, filters: Filters, *, refresh_first: bool, keep: bool
+    uow: AbstractUnitOfWork,
+    filters: Filters,
+    *,
+    refresh_first: bool,
+    keep: bool,
+    marker: str | None = None,
 ) -> Figures:
-    """Count the figures now (after refreshing the rows); with `keep`, cache and store them."""
-    if refresh_first:
+    """Count the figures now (after refreshing the rows); with `keep`, cache and store them.
+    `marker`: the cases marker the caller has just read; when the last refresh checked the rows
+    at that marker, they need no refresh (which would read the marker again: a scan of `cases`).
+    Cases changed since are no matter: the figures are kept for the marker that was checked."""
+    if refresh_first and not (marker is not None and _checked_at(uow, marker)):
         refresh(uow, warm=False)  # this computation is the work that warming would do
     with uow:
         session = _session(uow)
@@ -886,6 +894,12 @@ def _compute(
         _cache.put((url, key), entry)
         _store(uow, key, entry)
     return entry.result(url, key)
+
+
+def _checked_at(uow: AbstractUnitOfWork, marker: str) -> bool:
+    """Whether the last refresh found every row current at cases marker `marker`."""
+    with uow:
+        return _state(_session(uow))[1] == marker
 
 
 # ---- background computations ---------------------------------------------------------------------
@@ -1009,7 +1023,7 @@ def figures(
     if entry is not None and background:
         _schedule(uow, filters, slot, prepare)
         return entry.result(url, key, stale=True)
-    return _compute(uow, filters, refresh_first=refresh_first, keep=True)
+    return _compute(uow, filters, refresh_first=refresh_first, keep=True, marker=marker)
 
 
 def filter_choices(uow: AbstractUnitOfWork) -> dict[str, list[str]]:

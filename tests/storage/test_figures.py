@@ -646,6 +646,26 @@ def test_without_figures_the_request_computes_them(
     assert got.computed_at == sql_uow.now()
 
 
+def test_a_computation_reads_the_cases_marker_once_when_the_rows_were_checked_at_it(
+    engine: Engine, sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cases = _seed(engine, hand_made())
+    figures.refresh(sql_uow, warm=False)
+    reads: list[int] = []
+    real = figures.cases_marker
+    monkeypatch.setattr(figures, "cases_marker", lambda s: reads.append(1) or real(s))
+    got = figures.figures(sql_uow, Filters(hf="OUS"))  # nothing stored: computed now
+    assert got.stats == compute(cases, Filters(hf="OUS"))
+    assert reads == [1]  # no refresh: the last one checked the rows at this marker
+    moved = _move_a3(sql_uow, cases)
+    figures.clear_cache()
+    with sql_uow:
+        sql_uow.session.execute(delete(FiguresSnapshot))
+        sql_uow.commit()
+    assert figures.figures(sql_uow, Filters(hf="OUS")).stats == compute(moved, Filters(hf="OUS"))
+    assert reads == [1, 1, 1]  # the cases changed: the refresh reads it again
+
+
 def test_without_background_a_stale_snapshot_is_computed_anew_at_once(
     engine: Engine, sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch
 ) -> None:
