@@ -517,9 +517,14 @@ def _add_counts(session: Session, counts: Mapping[_Key, int]) -> None:
     session.execute(delete(c).where(c.n == 0))
 
 
-def _counts_complete(session: Session) -> bool:
-    """Whether the counts hold as many cases as `case_figures` has rows."""
-    rows = session.scalar(select(func.count()).select_from(CaseFigure)) or 0
+def _counts_complete(session: Session, checked: str | None = None) -> bool:
+    """Whether the counts hold as many cases as `case_figures` has rows. `checked`: the cases
+    marker at which the last refresh found every row current (`_state`); the rows then number
+    the cases of that marker, and the rows are not counted (PostgreSQL counts by a scan)."""
+    if checked is not None:
+        rows = int(checked.partition(":")[0])
+    else:
+        rows = session.scalar(select(func.count()).select_from(CaseFigure)) or 0
     c = FiguresCount
     counted = session.scalar(
         select(func.coalesce(func.sum(c.n), 0)).where(c.scope == _ALL, c.kind == ONE_PER_CASE)
@@ -538,12 +543,14 @@ def recount(session: Session) -> None:
     _add_counts(session, counts.expanded())
 
 
-def _counted(session: Session, filters: Filters) -> dict[str, Any] | None:
+def _counted(
+    session: Session, filters: Filters, checked: str | None = None
+) -> dict[str, Any] | None:
     """The figures of `filters` from `figures_counts`; None when no scope holds them (three
     filters, dates) or the counts are not complete (a database whose counts no refresh has made
     yet)."""
     scope = counter_scope(filters)
-    if scope is None or not _counts_complete(session):
+    if scope is None or not _counts_complete(session, checked):
         return None
     c = FiguresCount
     rows = session.connection().execute(  # Core: half the time of the ORM for these rows
@@ -645,11 +652,11 @@ def grouped(session: Session, filters: Filters | None = None) -> GroupedFigures:
     )
 
 
-def count(session: Session, filters: Filters) -> dict[str, Any]:
+def count(session: Session, filters: Filters, checked: str | None = None) -> dict[str, Any]:
     """The figures of the cases that pass `filters`, counted now from the rows as they are: with
     up to two filters (`counter_scope`) from `figures_counts` (a few thousand rows), otherwise by
-    `grouped`."""
-    stats = _counted(session, filters)
+    `grouped`. `checked`: the cases marker the last refresh checked the rows at, if known."""
+    stats = _counted(session, filters, checked)
     if stats is None:
         stats = aggregate_grouped(grouped(session, filters), filters)
     return stats
@@ -886,7 +893,7 @@ def _compute(
         # snapshot is at worst taken for older than it is (and computed once more)
         generation, marker = _state(session)
         computed_at = uow.now()
-        stats = count(session, filters)
+        stats = count(session, filters, marker)
         url = _url(session)
     entry = _Entry(stats, generation, marker, computed_at)
     key = filter_key(filters)
