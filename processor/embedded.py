@@ -1,4 +1,5 @@
-"""Embedded objects of an Office file, searched for identity (FORMS.md section 6).
+"""Embedded objects of an Office file and files attached to a PDF, searched for identity
+(FORMS.md section 6).
 
 A Word or Excel file can carry other files inside it, and their text is text of the document:
 - embedded objects, the parts under `word/embeddings/`, `xl/embeddings/`, `ppt/embeddings/` (or
@@ -6,6 +7,9 @@ A Word or Excel file can carry other files inside it, and their text is text of 
   a Word form is a whole XLSX package there, an object from older Office an OLE compound file;
 - DOCX altChunks (relationship type `aFChunk`): HTML, MHT, RTF, text or a DOCX that Word merges
   into the document when it opens it.
+A PDF carries whole files too (its embedded files and file attachment annotations, found and
+decoded by `processor.extract_pdf`): `AttachedFiles` searches each one by its content, the same
+way as an embedded object, with one budget for all files of the upload.
 
 A nested OOXML package is opened by `ooxml.open_package`, with every rule of the file around it
 (size, ratio, encryption, macros, DTD: a breach refuses the whole file with the same code), and
@@ -15,9 +19,16 @@ packages, OLE compound files and other binaries are searched as raw bytes, read 
 as UTF-16-LE at both byte alignments (legacy Office keeps text in one or the other). The texts of
 an altChunk are searched as written and with their markup removed.
 
+A ZIP archive that is no OOXML package (no `[Content_Types].xml`, say a .zip attached to a PDF)
+is opened under the same rules and each of its entries is searched as a file. A PDF inside a file
+(attached to a PDF, or a part of a package) has its form fields, metadata and own attached files
+searched as at the top (`extract_pdf.nested_pdf_texts`), and its bytes raw.
+
 All packages of one file share one budget (`Package.share_budget`): the inflated bytes and the XML
 tags of every part read, at any depth, count against the file's limits, so the work stays linear
 in what the file declares. A file without embedded objects costs one pass over its part names.
+The files attached to a PDF have no package around them: their bytes, the packages inside them
+and what is read of them as markup share an `ooxml.Meter` of their own, with the same limits.
 
 Raw bytes give only their runs of digits and separators long enough to hold a number (the rest
 cannot), so that megabytes of binary do not become megabytes of text.
@@ -33,10 +44,11 @@ import re
 
 from lxml import etree
 
-from processor.findings import Limits, Refusal
-from processor.identity import without_machine_ids
+from processor.findings import Limits, Refusal, thousands
+from processor.identity import contains_identity, without_machine_ids
 from processor.ooxml import (
     OLE_MAGIC,
+    Meter,
     NotAZip,
     Package,
     decode_text,
@@ -47,13 +59,18 @@ from processor.ooxml import (
 )
 
 # Packages opened in all: the uploaded file and two levels inside it. A package deeper than that
-# is searched as raw bytes.
+# is searched as raw bytes. (A PDF counts as a level, and so does a PDF attached to it.)
 MAX_LEVELS = 3
 
 _OBJECT_TYPES = ("/package", "/oleObject", "/aFChunk")
 _ALT_CHUNK = "/aFChunk"
 _TEXT_SUFFIXES = (".htm", ".html", ".mht", ".mhtml", ".xml", ".txt", ".rtf", ".csv")
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+_PDF_MAGIC = b"%PDF-"
+_TEXT_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+# Bytes no text file holds (C0 controls but tab, line feed, vertical tab, form feed, carriage
+# return and escape): a file without them in its first 4 KiB is read as text.
+_BINARY_BYTE = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
 # Stream names of an encrypted OOXML file (MS-OFFCRYPTO) in an OLE directory: UTF-16LE.
 _ENCRYPTION_STREAMS = tuple(s.encode("utf-16-le") for s in ("EncryptionInfo", "EncryptedPackage"))
 
@@ -65,6 +82,8 @@ _RUN_8BIT = re.compile(rb"[0-9][0-9 .\-\xa0]{10,}")
 # The same in UTF-16-LE, two bytes a character: both byte alignments in one pass, since a run at
 # one alignment cannot take a byte of a run at the other (its odd bytes are NULs).
 _RUN_UTF16 = re.compile(rb"[0-9]\x00(?:[0-9 .\-\xa0]\x00|\x2f\x20){10,}")
+# The same in decoded text, with every digit and separator `identity.CANDIDATE` knows.
+_RUN_TEXT_NUMBER = re.compile(r"\d[\d .\-\u00a0\u202f]{10,}")
 
 # Markup removed from HTML, XML and the like: block elements become line breaks (a cell or a
 # paragraph does not join the next), inline elements (<b>, <span>, w:r) vanish. Two passes with
@@ -99,7 +118,69 @@ def embedded_texts(pkg: Package, limits: Limits) -> list[str]:
     objects = _objects(pkg)
     if not objects:
         return []
-    return _Walk(limits).objects(pkg, objects, 1)
+    return _Walk(limits, pkg.meter).objects(pkg, objects, 1)
+
+
+class AttachedFiles:
+    """The files one uploaded document carries outside any package (a PDF's attached files, and
+    those of a PDF inside one), searched for identity with one budget: at most
+    `Limits.max_attachments` files, and their bytes, the parts inflated from the packages inside
+    them and the markup read from both within one `Limits.max_inflated_bytes` and one
+    `Limits.max_xml_tags` (an `ooxml.Meter`, the one of the package around a PDF, if any).
+
+    `entries` is kept for the reader of the document: the entries of the lists it walks to find
+    the files (a PDF's name trees and annotation arrays), summed over every PDF of the upload."""
+
+    def __init__(self, limits: Limits, walk: _Walk | None = None) -> None:
+        self.limits = limits
+        self.files = 0
+        self.entries = 0
+        # given: the walk of the package a PDF is in, whose budget the PDF's files then share
+        self._walk = walk or _Walk(limits, Meter())
+        self._walk.files = self
+
+    def admit(self) -> None:
+        """Count one more file against `Limits.max_attachments` (FILE_TOO_LARGE beyond it),
+        before it is decoded."""
+        limits = self.limits
+        self.files += 1
+        if self.files > limits.max_attachments:
+            raise Refusal(
+                "FILE_TOO_LARGE",
+                f"Dokumentet har mer enn {thousands(limits.max_attachments)} vedlagte filer.",
+            )
+
+    def texts(self, data: bytes, name: str, level: int = 1) -> list[str]:
+        """The texts of one attached file that hold an identity number, `data` its decoded bytes
+        and `name` its file name, in a document at `level` (1: the upload).
+
+        Only runs of digits and separators that hold a number are kept (`number_runs`): the
+        texts of all files would otherwise stay in memory until the guard searches them, and
+        50 MiB of digits in 49 text files took a fresh process to 243 MiB. Raises Refusal when
+        the files' bytes together exceed `Limits.max_inflated_bytes`, when the file or a package
+        inside it breaks a rule of `open_package`, or when it is encrypted."""
+        limits = self.limits
+        meter = self._walk.meter
+        meter.inflated += len(data)
+        if meter.inflated > limits.max_inflated_bytes:
+            raise Refusal(
+                "FILE_TOO_LARGE",
+                "Filene som er lagt ved dokumentet, er til sammen større enn "
+                f"{limits.max_inflated_bytes // 2**20} MiB utpakket.",
+            )
+        runs = number_runs(self._walk.file(data, name, level, None, None))
+        return [run for run in runs if contains_identity(run)]
+
+
+def attached_file_texts(data: bytes, name: str, limits: Limits) -> list[str]:
+    """The texts of one file attached to a PDF (`data` its decoded bytes, `name` its file name),
+    searched by its content: a ZIP as a package (an XLSX, a DOCX, or an archive whose entries are
+    searched as files), an OLE compound file raw (FILE_ENCRYPTED when it is an encrypted Office
+    file), a PDF by its fields, metadata and attached files, text (HTML, XML, MHT, RTF, CSV, plain
+    text: by its name or its content) with its markup removed, anything else raw."""
+    files = AttachedFiles(limits)
+    files.admit()
+    return files.texts(data, name)
 
 
 def _objects(pkg: Package) -> dict[str, bool]:
@@ -138,8 +219,12 @@ def _objects(pkg: Package) -> dict[str, bool]:
 class _Walk:
     """The search of one file's embedded objects, packages within packages."""
 
-    def __init__(self, limits: Limits):
+    def __init__(self, limits: Limits, meter: Meter):
         self.limits = limits
+        # the budget of the packages with none around them (a file attached to a PDF), and of
+        # files read as text by their name or content (an attached file, an entry of an archive)
+        self.meter = meter
+        self.files: AttachedFiles | None = None  # the files of the PDFs found in the walk
 
     def objects(self, pkg: Package, objects: dict[str, bool], level: int) -> list[str]:
         texts: list[str] = []
@@ -147,33 +232,57 @@ class _Walk:
             text = chunk or name.casefold().endswith(_TEXT_SUFFIXES)
             # markup read as text costs per tag, as a tree does: counted as the XML parts are
             data = pkg.read_markup(name) if text else pkg.read(name)
-            if data.startswith(_ZIP_MAGIC):
-                if level < MAX_LEVELS:
-                    texts.extend(self.package(pkg, data, level + 1))
-                else:
-                    texts.extend(raw_texts(data))
-            elif data.startswith(OLE_MAGIC):
-                if any(stream in data for stream in _ENCRYPTION_STREAMS):
-                    raise Refusal(
-                        "FILE_ENCRYPTED",
-                        "Dokumentet har et innebygd objekt som er passordbeskyttet eller "
-                        "kryptert, og som derfor ikke kan kontrolleres. Fjern objektet eller "
-                        "fjern passordet, og send på nytt.",
-                    )
-                texts.extend(raw_texts(data))
-            elif text:
-                texts.extend(chunk_texts(data))
-            else:
-                texts.extend(raw_texts(data))
+            texts.extend(self.file(data, name, level, pkg, text))
         return texts
 
-    def package(self, outer: Package, data: bytes, level: int) -> list[str]:
-        """The texts of a nested package at `level`; raw bytes when it is no ZIP at all."""
+    def file(
+        self, data: bytes, name: str, level: int, outer: Package | None, text: bool | None
+    ) -> list[str]:
+        """The texts of one file inside a document at `level`: a part of the package `outer`,
+        or (no `outer`) a file attached to a PDF. `text`: read it as text, or None to decide
+        by its name and content."""
+        if data.startswith(_ZIP_MAGIC):
+            if level < MAX_LEVELS:
+                return self.package(outer, data, level + 1)
+            return raw_texts(data)
+        if data.startswith(OLE_MAGIC):
+            if any(stream in data for stream in _ENCRYPTION_STREAMS):
+                raise Refusal(
+                    "FILE_ENCRYPTED",
+                    "Dokumentet har et innebygd objekt som er passordbeskyttet eller "
+                    "kryptert, og som derfor ikke kan kontrolleres. Fjern objektet eller "
+                    "fjern passordet, og send på nytt.",
+                )
+            return raw_texts(data)
+        if _PDF_MAGIC in data[:1024]:  # where ingest.sniff finds it
+            if level < MAX_LEVELS:
+                from processor.extract_pdf import nested_pdf_texts
+
+                files = self.files or AttachedFiles(self.limits, self)  # a PDF in a package
+                return nested_pdf_texts(data, files, level + 1) + raw_texts(data)
+            return raw_texts(data)
+        if text is None:
+            text = name.casefold().endswith(_TEXT_SUFFIXES) or _looks_like_text(data)
+            if text:
+                self.meter.count_markup(data, self.limits)  # read as markup_texts: per tag
+                if data.isascii() or _is_utf8(data):
+                    return chunk_texts(data)
+                # and raw: a Windows-1252 text (Excel's CSV) is no UTF-8, its no-break space lost
+                return chunk_texts(data) + raw_texts(data)
+        if text:
+            return chunk_texts(data)
+        return raw_texts(data)
+
+    def package(self, outer: Package | None, data: bytes, level: int) -> list[str]:
+        """The texts of a nested package at `level`; raw bytes when it is no ZIP at all. With
+        no `outer` package (a file attached to a PDF) it shares the walk's budget."""
         try:
             pkg = open_package(data, self.limits)
         except NotAZip:
             return raw_texts(data)
-        pkg.share_budget(outer)
+        pkg.share_budget(self.meter if outer is None else outer)
+        if not pkg.has("[Content_Types].xml"):  # an archive, not OOXML: each entry is a file
+            return self.archive(pkg, level)
         texts: list[str] = []
         for name in pkg.names():
             low = name.casefold()
@@ -187,6 +296,15 @@ class _Walk:
         objects = _objects(pkg)
         if objects:
             texts.extend(self.objects(pkg, objects, level))
+        return texts
+
+    def archive(self, pkg: Package, level: int) -> list[str]:
+        """The texts of the entries of a ZIP archive at `level`, each searched as a file."""
+        texts: list[str] = []
+        for name in pkg.names():
+            if not name.endswith("/"):  # a folder
+                texts.append(name)  # a file named after the patient's number
+                texts.extend(self.file(pkg.read(name), name, level, pkg, None))
         return texts
 
     def part(self, pkg: Package, name: str) -> list[str]:
@@ -254,6 +372,26 @@ def _padded(text: str) -> list[str]:
     if value.is_integer() and 1e9 <= abs(value) < 1e11:
         return [f"{int(abs(value)):011d}"]
     return []
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _looks_like_text(data: bytes) -> bool:
+    """True when the bytes start with a byte order mark, or their first 4 KiB hold no control
+    byte that text never has."""
+    return data.startswith(_TEXT_BOMS) or _BINARY_BYTE.search(data, 0, 4096) is None
+
+
+def number_runs(texts: list[str]) -> list[str]:
+    """The runs of digits and separators in `texts` that are long enough to hold a number: the
+    guard finds in them exactly what it finds in the texts (see `_RUN_8BIT`)."""
+    return [run for text in texts for run in _RUN_TEXT_NUMBER.findall(text)]
 
 
 def raw_texts(data: bytes) -> list[str]:

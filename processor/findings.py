@@ -116,6 +116,9 @@ class Limits:
     # values). 6 million empty objects (18 MiB) took 890 MiB and 13 s; a form has a few hundred.
     max_json_items: int = 100_000
     max_text_chars: int = 200_000  # one field value
+    # Files attached to a PDF (embedded files, file attachment annotations), at any depth, that
+    # are decoded and searched; together they stay within `max_inflated_bytes`.
+    max_attachments: int = 100
 
 
 @dataclass

@@ -31,7 +31,10 @@ _WHERE = {
     "metadata": "i dokumentets egenskaper (metadata)",
     "document": "i teksten i dokumentet",
     "sheet": "i en celle i regnearket",
-    "embedded": "i et innebygd objekt i dokumentet (for eksempel et regneark satt inn i Word)",
+    "embedded": (
+        "i et innebygd objekt i dokumentet (for eksempel et regneark satt inn i Word "
+        "eller en fil lagt ved PDF-filen)"
+    ),
 }
 
 

@@ -92,14 +92,22 @@ def _declared_entries(data: bytes) -> int | None:
     return None if count == 0xFFFF else count  # 0xFFFF: ZIP64, zipfile will know
 
 
-class _Meter:
-    """What a package has inflated and read as markup (shared with the packages inside it)."""
+class Meter:
+    """What a package has inflated and read as markup: shared with the packages inside it, and
+    by the files attached to a PDF with the packages inside them (`embedded.AttachedFiles`)."""
 
     __slots__ = ("inflated", "tags")
 
     def __init__(self) -> None:
         self.inflated = 0
         self.tags = 0  # tags in the parts read so far as trees or texts (`read_markup`)
+
+    def count_markup(self, data: bytes, limits: Limits) -> None:
+        """Count the tags of markup about to be read (as a tree or as texts) against
+        `Limits.max_xml_tags`: FILE_TOO_LARGE beyond it."""
+        self.tags += data.count(b"<")
+        if self.tags > limits.max_xml_tags:
+            raise _too_many_tags(limits)
 
 
 def _too_many_tags(limits: Limits) -> Refusal:
@@ -118,15 +126,20 @@ class Package:
         self._limits = limits
         self._infos = {i.filename: i for i in zf.infolist()}
         self._folded = {name.casefold(): name for name in self._infos}
-        self._meter = _Meter()
+        self._meter = Meter()
         self._rels: dict[str, list[Relationship]] = {}
 
-    def share_budget(self, outer: Package) -> None:
-        """Count this package's reads with those of `outer`, the package it is embedded in: what
-        it has read so far is added to the count of `outer`, and from now on both count
-        together, so that the parts of a file and of the packages inside it, at any depth, stay
-        within one `Limits.max_inflated_bytes` and one `Limits.max_xml_tags`."""
-        meter = outer._meter
+    @property
+    def meter(self) -> Meter:
+        return self._meter
+
+    def share_budget(self, outer: Package | Meter) -> None:
+        """Count this package's reads with those of `outer`, the package it is embedded in (or
+        the meter of the files it is one of): what it has read so far is added to the count of
+        `outer`, and from now on both count together, so that the parts of a file and of the
+        packages inside it, at any depth, stay within one `Limits.max_inflated_bytes` and one
+        `Limits.max_xml_tags`."""
+        meter = outer if isinstance(outer, Meter) else outer._meter
         meter.inflated += self._meter.inflated
         meter.tags += self._meter.tags
         self._meter = meter
@@ -221,10 +234,7 @@ class Package:
         whole package: a part is read into a tree or into a list of texts, and both cost memory
         per tag (22 MB of tiny elements in a custom XML part took 355 MiB as texts)."""
         data = self.read(name)
-        meter = self._meter
-        meter.tags += data.count(b"<")
-        if meter.tags > self._limits.max_xml_tags:
-            raise _too_many_tags(self._limits)
+        self._meter.count_markup(data, self._limits)
         return data
 
     # -- relationships ----------------------------------------------------------------------

@@ -540,3 +540,36 @@ def test_embedded_packages_share_the_files_budget_of_xml_tags():
     two = _with_object(one, "word/embeddings/Microsoft_Excel_Worksheet2.xlsx", big, rid="rIdEmb8")
     assert _check("del2.docx", two).status == "accepted"  # the default limit
     assert _code(_check("del2.docx", two, limits)) == "FILE_TOO_LARGE"
+
+
+# ---- a PDF inside an Office file ---------------------------------------------------------------
+
+
+def test_a_pdf_in_the_word_form_is_searched_by_its_fields_and_attached_files():
+    """Its field values sit in compressed object streams, where its raw bytes do not show them;
+    a file attached to it is searched with it (tests/test_forms_pdf_attachments.py)."""
+    import pikepdf
+
+    values = dict(DEL2_VALUES, **{"pasient.sykehistorie": f"Pasient {NUMBER}."})
+    buf = io.BytesIO()
+    with pikepdf.open(io.BytesIO(build("tilgang-del2", "pdf", values))) as pdf:
+        pdf.save(buf, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    inner = buf.getvalue()
+    assert not identity.contains_identity(inner.decode("latin-1"))
+    part = "word/embeddings/skjema.pdf"
+    _assert_found_in_object(
+        _check("del2.docx", _with_object(_del2(), part, inner, content_type="application/pdf"))
+    )
+    buf = io.BytesIO()
+    with pikepdf.open(io.BytesIO(build("tilgang-del2", "pdf", DEL2_VALUES))) as pdf:
+        pdf.attachments["notat.txt"] = pikepdf.AttachedFileSpec(
+            pdf, f"Pasient {NUMBER}".encode(), filename="notat.txt"
+        )
+        pdf.save(buf)
+    data = _with_object(_del2(), part, buf.getvalue(), content_type="application/pdf")
+    _assert_found_in_object(_check("del2.docx", data))
+    harmless = build("tilgang-del2", "pdf", DEL2_VALUES)
+    result = _check(
+        "del2.docx", _with_object(_del2(), part, harmless, content_type="application/pdf")
+    )
+    assert result.status == "accepted", result.errors
