@@ -225,6 +225,11 @@ def rows(quick: bool = False, bomb_mib: int | None = None) -> list[Row]:
             hostile_pdf.object_stream_bomb(bomb_mib * MIB),
         ),
         (
+            f"PDF med LZW-bombe i XMP ({bomb_mib} MiB utpakket)",
+            "lzw.pdf",
+            hostile_pdf.metadata_bomb(bomb_mib * MIB, lzw=True),
+        ),
+        (
             "PDF med 8 millioner nuller i katalogens objektstrøm (16 MB utpakket)",
             "nuller.pdf",
             hostile_pdf.object_streams_parse_bomb(8_000_000, streams=1),

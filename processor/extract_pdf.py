@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -89,12 +90,92 @@ def _value(ft: str | None, flags: int, v: object | None) -> RawValue:
     if isinstance(v, Name):
         return _name_text(str(v))
     if isinstance(v, Stream):  # a text stream (rare, but allowed for long text)
-        return v.read_bytes().decode("utf-8", "replace")
+        return _bounded(v).read_bytes().decode("utf-8", "replace")
     return str(v)
 
 
 def _eof_present(data: bytes) -> bool:
     return b"%%EOF" in data[-2048:]
+
+
+# qpdf holds Flate, RunLength and the predictors to DECODE_LIMIT, but sets no limit on LZW: 300 KB
+# of LZW decoded to 400 MB (830 MiB at peak), about 1,300:1, so a 20 MiB upload could ask for 26 GB.
+# qpdf decodes some streams itself when it opens a file (a cross-reference stream, the object
+# stream that holds the catalogue), before any check of ours can look at them. A stream's
+# dictionary is never inside an object stream, so every /Filter key is in the raw bytes: each is
+# found (written plainly, or with #xx escapes of its letters) and its value read. A filter named
+# LZWDecode or LZW (plainly or escaped), or given by an indirect reference (whose name is not in
+# the raw bytes), is refused before qpdf opens the file. Streams we decode ourselves are checked
+# again after opening (`_bounded`), where pikepdf resolves every name.
+_WHITE = rb"[\x00\t\n\f\r ]"
+_REGULAR = rb"[^\x00\t\n\f\r ()<>\[\]{}/%]"
+_NAME = re.compile(rb"/" + _REGULAR + rb"{0,127}")
+_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
+_FILTER_ESCAPE = re.compile(rb"#(?:46|69|6[Cc]|74|65|72)")  # an escaped letter of "Filter"
+_INDIRECT = re.compile(rb"\d+" + _WHITE + rb"+\d+" + _WHITE + rb"+R")
+_WHITESPACE = b"\x00\t\n\f\r "
+_UNBOUNDED_NAMES = frozenset((b"/LZWDecode", b"/LZW"))
+
+
+def _unescaped(name: bytes) -> bytes:
+    return _ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), name) if b"#" in name else name
+
+
+def _filter_keys(data: bytes) -> Iterator[int]:
+    """The end of every /Filter key in the raw bytes, plain or with escaped letters."""
+    at = data.find(b"/Filter")
+    while at >= 0:
+        token = _NAME.match(data, at)
+        if token is not None and token.end() == at + 7:
+            yield at + 7
+        at = data.find(b"/Filter", at + 1)
+    for hint in _FILTER_ESCAPE.finditer(data):
+        start = data.rfind(b"/", max(0, hint.start() - 20), hint.start())
+        token = _NAME.match(data, start) if start >= 0 else None
+        if (
+            token is not None
+            and token.end() > hint.start()
+            and _unescaped(token.group()) == b"/Filter"
+        ):
+            yield token.end()
+
+
+def _refuse_unbounded_filters(data: bytes) -> None:
+    """FILE_CORRUPT when a /Filter in the raw bytes is LZW or an indirect reference."""
+    size = len(data)
+    for at in _filter_keys(data):
+        while at < size and data[at] in _WHITESPACE:
+            at += 1
+        first = data[at : at + 1]
+        if first == b"/":  # one filter
+            names = [_NAME.match(data, at).group()]  # type: ignore[union-attr]
+        elif first == b"[":  # several: short, or refused
+            close = data.find(b"]", at, at + 1024)
+            if close < 0 or _INDIRECT.search(data, at, close):
+                raise Refusal("FILE_CORRUPT", _UNBOUNDED_MESSAGE)
+            names = _NAME.findall(data, at, close)
+        elif first.isdigit() and _INDIRECT.match(data, at):  # by reference
+            raise Refusal("FILE_CORRUPT", _UNBOUNDED_MESSAGE)
+        else:  # no filter value: text, or bytes of a stream
+            continue
+        if any(_unescaped(n) in _UNBOUNDED_NAMES for n in names):
+            raise Refusal("FILE_CORRUPT", _UNBOUNDED_MESSAGE)
+
+
+_UNBOUNDED_MESSAGE = (
+    "PDF-filen bruker LZW-komprimering, som tjenesten ikke pakker ut (den kan ikke begrenses). "
+    "Lagre PDF-filen på nytt, eller bruk den utfyllbare PDF-malen fra Nye metoder."
+)
+
+
+def _bounded(stream: Stream) -> Stream:
+    """`stream` when its filters are ones qpdf holds to DECODE_LIMIT (or that only shrink);
+    FILE_CORRUPT otherwise. For every stream read here, before `read_bytes`."""
+    filters = stream.get("/Filter") if _FILTER in stream else None
+    names = filters.as_list() if isinstance(filters, Array) else [filters]
+    if filters is not None and any(str(f) not in _BOUNDED_FILTERS for f in names):
+        raise Refusal("FILE_CORRUPT", _UNBOUNDED_MESSAGE)
+    return stream
 
 
 @contextmanager
@@ -131,6 +212,7 @@ def _open(data: bytes) -> Iterator[pikepdf.Pdf]:
 def extract_pdf(data: bytes, limits: Limits) -> Extracted:
     if not _eof_present(data):
         raise Refusal("FILE_CORRUPT", "PDF-filen er avkortet eller skadet (mangler filslutt).")
+    _refuse_unbounded_filters(data)
     try:
         with _open(data) as pdf:
             if pdf.is_encrypted:
@@ -182,7 +264,7 @@ def _check_object_streams(pdf: pikepdf.Pdf) -> None:
     for number in sorted(numbers):
         stream = pdf.get_object(number, 0)
         if isinstance(stream, Stream):
-            total += len(stream.read_bytes())
+            total += len(_bounded(stream).read_bytes())
         if total > OBJECT_STREAMS_LIMIT:
             raise Refusal(
                 "FILE_CORRUPT",
@@ -226,6 +308,7 @@ def nested_pdf_texts(data: bytes, files: AttachedFiles, level: int) -> list[str]
     ids left out, as in an embedded object's properties) and its own attached files, which share
     the budget of `files`. Nothing when qpdf cannot open it at all (the caller searches its bytes
     raw); a Refusal as at the top when it is encrypted, a bomb or broken beyond that."""
+    _refuse_unbounded_filters(data)
     opened = False
     try:
         with _open(data) as pdf:
@@ -421,6 +504,7 @@ def _metadata(pdf: pikepdf.Pdf, root: Dictionary, out: Extracted) -> None:
                 out.texts.append(("metadata", str(value)))
     xmp = root.get("/Metadata") if _METADATA in root else None
     if isinstance(xmp, Stream):
+        _bounded(xmp)
         try:
             raw = xmp.read_bytes()
         except Exception as exc:  # its bytes are in the file, unsearched: refused, not skipped

@@ -1,8 +1,8 @@
 """Decompression bombs in PDF form files, built byte by byte (no PDF library would write them).
 
 Used by tests/test_forms_pdf.py and benchmarks/memory.py. Each bomb is a small file whose
-FlateDecode stream inflates to `inflated` bytes of spaces; the builder never holds the inflated
-data (it compresses 1 MiB at a time).
+FlateDecode stream inflates to `inflated` bytes of spaces (or, with `lzw`, whose LZWDecode stream
+decodes to zeros); the builder never holds the inflated data.
 """
 
 from __future__ import annotations
@@ -21,6 +21,48 @@ def _deflate(head: bytes, inflated: int) -> bytes:
         parts.append(comp.compress(chunk))
     parts.append(comp.flush())
     return b"".join(parts)
+
+
+def _lzw(head: bytes, zeros: int) -> bytes:
+    """LZWDecode data (EarlyChange 1) of `head` followed by `zeros` zero bytes, built without
+    holding them: the head as literal codes, then runs of zeros of growing length (code k - 2 +
+    258 is k zeros), the table cleared before it fills. About 1,300:1; qpdf sets no limit on
+    LZW as it does on Flate."""
+    out = bytearray()
+    acc = nbits = 0
+
+    def emit(code: int, width: int) -> None:
+        nonlocal acc, nbits
+        acc = (acc << width) | code
+        nbits += width
+        while nbits >= 8:
+            nbits -= 8
+            out.append((acc >> nbits) & 0xFF)
+        acc &= (1 << nbits) - 1
+
+    width, next_code = 9, 258
+    emit(256, width)
+    for byte in head:  # literals; the decoder's table grows by one per code all the same
+        emit(byte, width)
+        next_code += 1
+        if next_code >= (1 << width) and width < 12:
+            width += 1
+    remaining = zeros
+    while remaining > 0:
+        emit(256, width)  # clear, at the width in use
+        width, next_code, k = 9, 258, 1
+        while remaining > 0 and next_code < 4000:
+            run = min(k, remaining)
+            emit(0 if run == 1 else 256 + run, width)
+            remaining -= run
+            next_code += 1
+            if next_code >= (1 << width) and width < 12:
+                width += 1
+            k += 1
+    emit(257, width)
+    if nbits:
+        out.append((acc << (8 - nbits)) & 0xFF)
+    return bytes(out)
 
 
 class _Writer:
@@ -52,16 +94,20 @@ def _page_tree(w: _Writer, acroform: bytes, extra: bytes = b"") -> None:
     w.obj(3, b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << >> >>")
 
 
-def object_stream_bomb(inflated: int) -> bytes:
+def _packed(head: bytes, inflated: int, lzw: bool) -> tuple[bytes, bytes]:
+    """(/Filter entry, data) of `head` padded to `inflated` bytes, by Flate or LZW."""
+    if lzw:
+        return b"/Filter /LZWDecode", _lzw(head, max(0, inflated - len(head)))
+    return b"/Filter /FlateDecode", _deflate(head, inflated)
+
+
+def object_stream_bomb(inflated: int, lzw: bool = False) -> bytes:
     """The only field sits in a compressed object stream padded to `inflated` bytes."""
     w = _Writer()
     _page_tree(w, b"<< /Fields [4 0 R] >>")
     header = b"4 0 "
-    w.stream(
-        5,
-        b"/Type /ObjStm /N 1 /First %d /Filter /FlateDecode" % len(header),
-        _deflate(header + _FIELD, inflated),
-    )
+    filter_, data = _packed(header + _FIELD + b"\n", inflated, lzw)
+    w.stream(5, b"/Type /ObjStm /N 1 /First %d %s" % (len(header), filter_), data)
     rows = [struct.pack(">BIH", 0, 0, 65535)]
     rows += [struct.pack(">BIH", 1, w.offsets[n], 0) for n in (1, 2, 3)]
     rows.append(struct.pack(">BIH", 2, 5, 0))  # object 4: index 0 of object stream 5
@@ -146,21 +192,23 @@ def undecodable_metadata(text: bytes) -> bytes:
     return w.classic_trailer(6)
 
 
-def metadata_bomb(inflated: int) -> bytes:
+def metadata_bomb(inflated: int, lzw: bool = False) -> bytes:
     """A valid one-field form whose XMP metadata stream inflates to `inflated` bytes."""
     w = _Writer()
     _page_tree(w, b"<< /Fields [4 0 R] >>", b" /Metadata 5 0 R")
     w.obj(4, _FIELD)
-    w.stream(5, b"/Type /Metadata /Subtype /XML /Filter /FlateDecode", _deflate(b"", inflated))
+    filter_, data = _packed(b"", inflated, lzw)
+    w.stream(5, b"/Type /Metadata /Subtype /XML " + filter_, data)
     return w.classic_trailer(6)
 
 
-def value_stream_bomb(inflated: int) -> bytes:
+def value_stream_bomb(inflated: int, lzw: bool = False) -> bytes:
     """A text field whose value is a stream (allowed for long text) that inflates to `inflated`."""
     w = _Writer()
     _page_tree(w, b"<< /Fields [4 0 R] >>")
     w.obj(4, b"<< /T (pasient.diagnose) /FT /Tx /V 5 0 R >>")
-    w.stream(5, b"/Filter /FlateDecode", _deflate(b"C34", inflated))
+    filter_, data = _packed(b"C34", inflated, lzw)
+    w.stream(5, filter_, data)
     return w.classic_trailer(6)
 
 

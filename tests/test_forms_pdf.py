@@ -462,6 +462,81 @@ def test_pdf_bomb_never_inflates_in_memory(tmp_path):
     assert peak < bomb / 2
 
 
+# ---- LZW: qpdf sets no limit on it, so it is refused from the raw bytes ----------------------------
+
+
+_LZW_BUILDERS = [
+    hostile_pdf.object_stream_bomb,
+    hostile_pdf.metadata_bomb,
+    hostile_pdf.value_stream_bomb,
+]
+
+
+@pytest.mark.parametrize("build", _LZW_BUILDERS)
+def test_an_lzw_bomb_is_refused_before_it_is_decoded(build, tmp_path):
+    """300 KB of LZW decoded to 400 MB (830 MiB at peak) before; now refused in a process that
+    stays at what reading the file takes."""
+    bomb = 400_000_000
+    data = build(bomb, lzw=True)
+    assert len(data) < bomb // 1000
+    code, peak = _peak_in_fresh_process(data, tmp_path)
+    assert code == "FILE_CORRUPT"
+    assert peak < 150 * 2**20
+    result = ingest("del2.pdf", data, today=TODAY)
+    assert "LZW" in result.errors[0].message
+
+
+def _with_filter(data: bytes, written: bytes) -> bytes:
+    """The value stream bomb's `/Filter /LZWDecode` written another way (same length or not:
+    qpdf finds objects by their offsets, and repairs a file whose offsets moved)."""
+    assert data.count(b"/Filter /LZWDecode") == 1
+    return data.replace(b"/Filter /LZWDecode", written)
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        b"/Filter /L#5AWDecode",  # an escaped letter of the name
+        b"/Filter /#4C#5A#57#44#65#63#6F#64#65",  # every letter escaped
+        b"/Filter /LZW",  # the abbreviation
+        b"/Filter [/LZWDecode]",  # in an array
+        b"/Filter [ /ASCIIHexDecode /L#5AW ]",
+        b"/F#69lter /LZWDecode",  # the key escaped
+        b"/#46#69#6C#74#65#72/LZWDecode",
+        b"/Filter 9 0 R",  # the name elsewhere, by reference
+        b"/Filter [9 0 R]",
+    ],
+)
+def test_lzw_written_any_way_is_refused(written):
+    data = _with_filter(hostile_pdf.value_stream_bomb(10_000, lzw=True), written)
+    with pytest.raises(Refusal) as refused:
+        extract_pdf(data, Limits())
+    assert refused.value.finding.code == "FILE_CORRUPT"
+    assert "LZW" in (refused.value.finding.message or "")
+
+
+def test_other_filters_and_the_word_filter_in_text_are_read():
+    data = hostile_pdf.value_stream_bomb(1000)  # Flate, well within the limit
+    assert extract_pdf(data, Limits()).fields["pasient.diagnose"].startswith("C34")
+    named = data.replace(b"/Filter /FlateDecode", b"/Filter [/FlateDecode] /Note (LZW /Filter)")
+    assert extract_pdf(named, Limits()).fields["pasient.diagnose"].startswith("C34")
+
+
+def test_a_stream_read_after_opening_is_checked_for_its_filters_too():
+    """`_bounded` guards every stream read here, where pikepdf has resolved every name."""
+    from pikepdf import Name, Pdf, Stream
+
+    from processor.extract_pdf import _bounded
+
+    pdf = Pdf.new()
+    stream = Stream(pdf, b"x")
+    stream.Filter = Name("/LZWDecode")
+    with pytest.raises(Refusal):
+        _bounded(stream)
+    stream.Filter = Name("/FlateDecode")
+    assert _bounded(stream) is stream
+
+
 # ---- object streams: parsed whole by qpdf, so their decoded size is bounded before the walk ----
 
 
