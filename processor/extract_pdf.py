@@ -113,7 +113,6 @@ _NAME = re.compile(rb"/" + _REGULAR + rb"{0,127}")
 _ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
 _FILTER_ESCAPE = re.compile(rb"#(?:46|69|6[Cc]|74|65|72)")  # an escaped letter of "Filter"
 _INDIRECT = re.compile(rb"\d+" + _WHITE + rb"+\d+" + _WHITE + rb"+R")
-_WHITESPACE = b"\x00\t\n\f\r "
 _UNBOUNDED_NAMES = frozenset((b"/LZWDecode", b"/LZW"))
 
 
@@ -121,14 +120,38 @@ def _unescaped(name: bytes) -> bytes:
     return _ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), name) if b"#" in name else name
 
 
-def _filter_keys(data: bytes) -> Iterator[int]:
-    """The end of every /Filter key in the raw bytes, plain or with escaped letters."""
-    at = data.find(b"/Filter")
-    while at >= 0:
-        token = _NAME.match(data, at)
-        if token is not None and token.end() == at + 7:
-            yield at + 7
-        at = data.find(b"/Filter", at + 1)
+# A /Filter key written plainly and its value, found and read in C: the common case, a few dozen
+# per file (and the rare escaped key is found by `_FILTER_ESCAPE`).
+_FILTER_ENTRY = re.compile(
+    rb"/Filter(?!"
+    + _REGULAR
+    + rb")"
+    + _WHITE
+    + rb"*(\[[^\]]{0,1024}\]?|/"
+    + _REGULAR
+    + rb"{0,127}|\d+"
+    + _WHITE
+    + rb"+\d+"
+    + _WHITE
+    + rb"+R)?"
+)
+_FILTER_AFTER_KEY = re.compile(
+    _WHITE
+    + rb"*(\[[^\]]{0,1024}\]?|/"
+    + _REGULAR
+    + rb"{0,127}|\d+"
+    + _WHITE
+    + rb"+\d+"
+    + _WHITE
+    + rb"+R)?"
+)
+
+
+def _filter_values(data: bytes) -> Iterator[bytes]:
+    """The value of every /Filter key in the raw bytes (empty when none follows), the key
+    written plainly or with escaped letters."""
+    for entry in _FILTER_ENTRY.finditer(data):
+        yield entry.group(1) or b""
     for hint in _FILTER_ESCAPE.finditer(data):
         start = data.rfind(b"/", max(0, hint.start() - 20), hint.start())
         token = _NAME.match(data, start) if start >= 0 else None
@@ -137,28 +160,22 @@ def _filter_keys(data: bytes) -> Iterator[int]:
             and token.end() > hint.start()
             and _unescaped(token.group()) == b"/Filter"
         ):
-            yield token.end()
+            value = _FILTER_AFTER_KEY.match(data, token.end())
+            yield (value.group(1) if value is not None else None) or b""
 
 
 def _refuse_unbounded_filters(data: bytes) -> None:
     """FILE_CORRUPT when a /Filter in the raw bytes is LZW or an indirect reference."""
-    size = len(data)
-    for at in _filter_keys(data):
-        while at < size and data[at] in _WHITESPACE:
-            at += 1
-        first = data[at : at + 1]
-        if first == b"/":  # one filter
-            names = [_NAME.match(data, at).group()]  # type: ignore[union-attr]
-        elif first == b"[":  # several: short, or refused
-            close = data.find(b"]", at, at + 1024)
-            if close < 0 or _INDIRECT.search(data, at, close):
-                raise Refusal("FILE_CORRUPT", _UNBOUNDED_MESSAGE)
-            names = _NAME.findall(data, at, close)
-        elif first.isdigit() and _INDIRECT.match(data, at):  # by reference
+    for value in _filter_values(data):
+        if not value:
+            continue  # no filter value after it: text, or bytes of a stream
+        if value[:1] == b"[" and (value[-1:] != b"]" or _INDIRECT.search(value)):
+            raise Refusal("FILE_CORRUPT", _UNBOUNDED_MESSAGE)  # too long, or by reference
+        if value[:1].isdigit():  # by reference: the name is elsewhere
             raise Refusal("FILE_CORRUPT", _UNBOUNDED_MESSAGE)
-        else:  # no filter value: text, or bytes of a stream
-            continue
-        if any(_unescaped(n) in _UNBOUNDED_NAMES for n in names):
+        if (b"LZW" in value or b"#" in value) and any(
+            _unescaped(name) in _UNBOUNDED_NAMES for name in _NAME.findall(value)
+        ):
             raise Refusal("FILE_CORRUPT", _UNBOUNDED_MESSAGE)
 
 
