@@ -105,8 +105,9 @@ def _eof_present(data: bytes) -> bool:
 # dictionary is never inside an object stream, so every /Filter key is in the raw bytes: each is
 # found (written plainly, or with #xx escapes of its letters) and its value read. A filter named
 # LZWDecode or LZW (plainly or escaped), or given by an indirect reference (whose name is not in
-# the raw bytes), is refused before qpdf opens the file. Streams we decode ourselves are checked
-# again after opening (`_bounded`), where pikepdf resolves every name.
+# the raw bytes), is refused before qpdf opens the file; not in a classic file, where qpdf decodes
+# nothing while opening (`_classic`). Every stream we decode ourselves is checked after opening
+# (`_bounded`), where pikepdf resolves every name.
 _WHITE = rb"[\x00\t\n\f\r ]"
 _REGULAR = rb"[^\x00\t\n\f\r ()<>\[\]{}/%]"
 _NAME = re.compile(rb"/" + _REGULAR + rb"{0,127}")
@@ -164,8 +165,34 @@ def _filter_values(data: bytes) -> Iterator[bytes]:
             yield (value.group(1) if value is not None else None) or b""
 
 
+_STARTXREF = re.compile(rb"startxref" + _WHITE + rb"+(\d{1,12})")
+
+
+def _classic(data: bytes) -> bool:
+    """Whether the file's last cross-reference section is a classic table whose trailer names
+    no other section (no /Prev, no /XRefStm, no escaped name). qpdf then decodes no stream while
+    it opens the file: a classic table holds no object of an object stream, and when it is
+    broken, qpdf rebuilds it from the objects in the file without reading object or
+    cross-reference streams (tested). Our own template is such a file."""
+    at = data.rfind(b"startxref", max(0, len(data) - 2048))
+    found = _STARTXREF.match(data, at) if at >= 0 else None
+    if found is None:
+        return False
+    offset = int(found.group(1))
+    if not data.startswith(b"xref", offset):
+        return False
+    trailer = data.find(b"trailer", offset, at)
+    if trailer < 0:
+        return False
+    entries = data[trailer:at]
+    return b"/Prev" not in entries and b"/XRefStm" not in entries and b"#" not in entries
+
+
 def _refuse_unbounded_filters(data: bytes) -> None:
-    """FILE_CORRUPT when a /Filter in the raw bytes is LZW or an indirect reference."""
+    """FILE_CORRUPT when a /Filter in the raw bytes is LZW or an indirect reference, in a file
+    whose opening could decode a stream (`_classic`: not ours)."""
+    if _classic(data):
+        return
     for value in _filter_values(data):
         if not value:
             continue  # no filter value after it: text, or bytes of a stream

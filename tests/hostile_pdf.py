@@ -202,13 +202,14 @@ def metadata_bomb(inflated: int, lzw: bool = False) -> bytes:
     return w.classic_trailer(6)
 
 
-def value_stream_bomb(inflated: int, lzw: bool = False) -> bytes:
-    """A text field whose value is a stream (allowed for long text) that inflates to `inflated`."""
+def value_stream_bomb(inflated: int, lzw: bool = False, filter_: bytes | None = None) -> bytes:
+    """A text field whose value is a stream (allowed for long text) that inflates to `inflated`;
+    `filter_` writes its /Filter entry another way (the offsets stay right)."""
     w = _Writer()
     _page_tree(w, b"<< /Fields [4 0 R] >>")
     w.obj(4, b"<< /T (pasient.diagnose) /FT /Tx /V 5 0 R >>")
-    filter_, data = _packed(b"C34", inflated, lzw)
-    w.stream(5, filter_, data)
+    written, data = _packed(b"C34", inflated, lzw)
+    w.stream(5, filter_ or written, data)
     return w.classic_trailer(6)
 
 

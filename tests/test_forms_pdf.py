@@ -27,7 +27,13 @@ from pypdf.generic import (
 
 from forms.catalog import get_form
 from forms.templates.docx import build_docx
-from processor.extract_pdf import DECODE_LIMIT, extract_pdf
+from processor.extract_pdf import (
+    DECODE_LIMIT,
+    _bounded,
+    _classic,
+    _refuse_unbounded_filters,
+    extract_pdf,
+)
 from processor.findings import CODES, Limits, Refusal
 from processor.ingest import ingest
 from tests import hostile_pdf
@@ -487,50 +493,79 @@ def test_an_lzw_bomb_is_refused_before_it_is_decoded(build, tmp_path):
 
 
 def _with_filter(data: bytes, written: bytes) -> bytes:
-    """The value stream bomb's `/Filter /LZWDecode` written another way (same length or not:
-    qpdf finds objects by their offsets, and repairs a file whose offsets moved)."""
+    """The bomb's `/Filter /LZWDecode` written another way (offsets may move: qpdf repairs)."""
     assert data.count(b"/Filter /LZWDecode") == 1
     return data.replace(b"/Filter /LZWDecode", written)
 
 
-@pytest.mark.parametrize(
-    "written",
-    [
-        b"/Filter /L#5AWDecode",  # an escaped letter of the name
-        b"/Filter /#4C#5A#57#44#65#63#6F#64#65",  # every letter escaped
-        b"/Filter /LZW",  # the abbreviation
-        b"/Filter [/LZWDecode]",  # in an array
-        b"/Filter [ /ASCIIHexDecode /L#5AW ]",
-        b"/F#69lter /LZWDecode",  # the key escaped
-        b"/#46#69#6C#74#65#72/LZWDecode",
-        b"/Filter 9 0 R",  # the name elsewhere, by reference
-        b"/Filter [9 0 R]",
-    ],
-)
-def test_lzw_written_any_way_is_refused(written):
-    data = _with_filter(hostile_pdf.value_stream_bomb(10_000, lzw=True), written)
+_WRITTEN = [
+    b"/Filter /L#5AWDecode",  # an escaped letter of the name
+    b"/Filter /#4C#5A#57#44#65#63#6F#64#65",  # every letter escaped
+    b"/Filter /LZW",  # the abbreviation
+    b"/Filter [/LZWDecode]",  # in an array
+    b"/Filter [ /ASCIIHexDecode /L#5AW ]",
+    b"/F#69lter /LZWDecode",  # the key escaped
+    b"/#46#69#6C#74#65#72/LZWDecode",
+]
+
+
+@pytest.mark.parametrize("written", [*_WRITTEN, b"/Filter 9 0 R", b"/Filter [9 0 R]"])
+def test_lzw_written_any_way_is_refused_before_opening_a_file_that_could_decode_it(written):
+    """A file with a cross-reference stream: qpdf could decode an object stream while opening
+    it, so the raw bytes are searched first. A filter by reference is refused unread."""
+    data = _with_filter(hostile_pdf.object_stream_bomb(10_000, lzw=True), written)
+    with pytest.raises(Refusal) as refused:
+        _refuse_unbounded_filters(data)
+    assert refused.value.finding.code == "FILE_CORRUPT"
+    assert "LZW" in (refused.value.finding.message or "")
+
+
+@pytest.mark.parametrize("written", _WRITTEN)
+def test_lzw_written_any_way_is_refused_in_a_classic_file_before_it_is_read(written):
+    """A classic file: qpdf decodes nothing while opening it, and every stream read after is
+    checked with its names resolved by pikepdf."""
+    data = hostile_pdf.value_stream_bomb(10_000, lzw=True, filter_=written)
+    assert _classic(data)
+    _refuse_unbounded_filters(data)  # not searched
     with pytest.raises(Refusal) as refused:
         extract_pdf(data, Limits())
     assert refused.value.finding.code == "FILE_CORRUPT"
     assert "LZW" in (refused.value.finding.message or "")
 
 
+def test_our_template_and_a_classic_file_are_not_searched(monkeypatch):
+    import processor.extract_pdf as module
+
+    def searched(data):  # type: ignore[no-untyped-def]
+        raise AssertionError("a classic file was searched")
+
+    monkeypatch.setattr(module, "_filter_values", searched)
+    from forms.templates import build
+
+    template = ingest("del2.pdf", build("tilgang-del2", "pdf", DEL2_VALUES), today=TODAY)
+    assert template.status == "accepted"
+    for entries in (b"/Prev 10", b"/XRefStm 10", b"/Pr#65v 10"):  # another section: searched
+        data = hostile_pdf.value_stream_bomb(1000).replace(
+            b"/Root 1 0 R", b"/Root 1 0 R " + entries
+        )
+        assert not _classic(data)
+
+
 def test_other_filters_and_the_word_filter_in_text_are_read():
-    data = hostile_pdf.value_stream_bomb(1000)  # Flate, well within the limit
-    assert extract_pdf(data, Limits()).fields["pasient.diagnose"].startswith("C34")
+    data = hostile_pdf.object_stream_bomb(1000)  # Flate, well within the limit
     named = data.replace(b"/Filter /FlateDecode", b"/Filter [/FlateDecode] /Note (LZW /Filter)")
-    assert extract_pdf(named, Limits()).fields["pasient.diagnose"].startswith("C34")
+    for pdf in (data, named):
+        _refuse_unbounded_filters(pdf)
+        assert extract_pdf(pdf, Limits()).fields == {"soknad.helseforetak": "OUS"}
 
 
 def test_a_stream_read_after_opening_is_checked_for_its_filters_too():
     """`_bounded` guards every stream read here, where pikepdf has resolved every name."""
     from pikepdf import Name, Pdf, Stream
 
-    from processor.extract_pdf import _bounded
-
     pdf = Pdf.new()
     stream = Stream(pdf, b"x")
-    stream.Filter = Name("/LZWDecode")
+    stream.Filter = pdf.make_indirect(Name("/LZWDecode"))  # by reference
     with pytest.raises(Refusal):
         _bounded(stream)
     stream.Filter = Name("/FlateDecode")
