@@ -123,20 +123,7 @@ def _unescaped(name: bytes) -> bytes:
 
 # A /Filter key written plainly and its value, found and read in C: the common case, a few dozen
 # per file (and the rare escaped key is found by `_FILTER_ESCAPE`).
-_FILTER_ENTRY = re.compile(
-    rb"/Filter(?!"
-    + _REGULAR
-    + rb")"
-    + _WHITE
-    + rb"*(\[[^\]]{0,1024}\]?|/"
-    + _REGULAR
-    + rb"{0,127}|\d+"
-    + _WHITE
-    + rb"+\d+"
-    + _WHITE
-    + rb"+R)?"
-)
-_FILTER_AFTER_KEY = re.compile(
+_VALUE = (  # a filter's value: an array (short), a name, or a reference
     _WHITE
     + rb"*(\[[^\]]{0,1024}\]?|/"
     + _REGULAR
@@ -146,6 +133,8 @@ _FILTER_AFTER_KEY = re.compile(
     + _WHITE
     + rb"+R)?"
 )
+_FILTER_ENTRY = re.compile(rb"/Filter(?!" + _REGULAR + rb")" + _VALUE)
+_FILTER_AFTER_KEY = re.compile(_VALUE)
 
 
 def _filter_values(data: bytes) -> Iterator[bytes]:

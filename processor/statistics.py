@@ -636,32 +636,106 @@ def _summary(cal: Mapping[int, int], work: Mapping[int, int]) -> dict[str, Any]:
     return {"kalenderdager": summarise_counts(cal), "arbeidsdager": summarise_counts(work)}
 
 
+def _by_grouping(make: Callable[[], Any]) -> Callable[[], dict[str, Any]]:
+    return lambda: {g: make() for g in GROUPINGS}
+
+
+@dataclass
+class _Tables:
+    """The count tables the figures are made of, however they were counted (`aggregate_grouped`
+    from SQL group rows, `aggregate_counters` from the counts kept at write time)."""
+
+    filters: Filters
+    total: int = 0
+    states: Counter[str] = field(default_factory=Counter)
+    outcomes: Counter[str] = field(default_factory=Counter)
+    per: dict[str, Counter[str]] = field(default_factory=_by_grouping(Counter))  # cases per key
+    returns: Counter[int] = field(default_factory=Counter)  # cases per number of returns
+    # per grouping and key: [cases, returns, cases with a return]
+    groups: dict[str, dict[str, list[int]]] = field(default_factory=_by_grouping(dict))
+    group_outcomes: dict[str, dict[str, Counter[str]]] = field(
+        default_factory=_by_grouping(lambda: defaultdict(Counter))
+    )
+    group_cal: dict[str, dict[str, Counter[int]]] = field(
+        default_factory=_by_grouping(lambda: defaultdict(Counter))
+    )
+    group_work: dict[str, dict[str, Counter[int]]] = field(
+        default_factory=_by_grouping(lambda: defaultdict(Counter))
+    )
+    total_cal: Counter[int] = field(default_factory=Counter)
+    total_work: Counter[int] = field(default_factory=Counter)
+    stage_cal: dict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
+    stage_work: dict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
+    per_year: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    per_month: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    links: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+
+def _assemble(t: _Tables) -> dict[str, Any]:
+    """The figures' dict (the keys of API.md, in order) from their count tables."""
+    stages = sorted(t.stage_cal, key=lambda s: (_STATE_ORDER.get(s, len(_STATE_ORDER)), s))
+    empty: Counter[int] = Counter()
+
+    def group(g: str, key: str) -> dict[str, Any]:
+        cases, returned, with_return = t.groups[g][key]
+        return {
+            "saker": cases,
+            "behandlingstid": _summary(
+                t.group_cal[g].get(key, empty), t.group_work[g].get(key, empty)
+            ),
+            "returer": {"totalt": returned, "saker_med_retur": with_return},
+            "utfall": _sorted_counts(t.group_outcomes[g][key], _OUTCOME_ORDER),
+        }
+
+    returns = t.returns
+    return {
+        "saker_totalt": t.total,
+        "filter": t.filters.as_dict(),
+        "per_status": _sorted_counts(t.states, _STATE_ORDER),
+        "per_type": _sorted_counts(t.per["type"]),
+        "per_hf": _sorted_counts(t.per["hf"]),
+        "per_region": _sorted_counts(t.per["region"]),
+        "per_ar": _sorted_counts(t.per["ar"]),
+        "per_fagomrade": _sorted_counts(t.per["fagomrade"]),
+        "behandlingstid": {
+            "total": _summary(t.total_cal, t.total_work),
+            "per_steg": {s: _summary(t.stage_cal[s], t.stage_work[s]) for s in stages},
+        },
+        "returer": {
+            "totalt": sum(k * v for k, v in returns.items()),
+            "saker_med_retur": sum(v for k, v in returns.items() if k),
+            "per_sak": summarise_counts(returns),
+            "fordeling": {str(k): returns[k] for k in sorted(returns)},
+        },
+        "utfall": _sorted_counts(t.outcomes, _OUTCOME_ORDER),
+        "utfall_per_ar": {
+            p: _sorted_counts(t.per_year[p], _OUTCOME_ORDER) for p in sorted(t.per_year)
+        },
+        "utfall_per_maned": {
+            p: _sorted_counts(t.per_month[p], _OUTCOME_ORDER) for p in sorted(t.per_month)
+        },
+        "flyt": [{"fra": a, "til": b, "antall": n} for a, b, n in _sorted_links(t.links)],
+        "grupper": {g: {key: group(g, key) for key in sorted(t.groups[g])} for g in GROUPINGS},
+    }
+
+
 def aggregate_grouped(grouped: GroupedFigures, filters: Filters | None = None) -> dict[str, Any]:
     """`aggregate` over cases given as group counts (`GroupedFigures`) of the cases that pass
     `filters` (selected by the caller; the filters are only echoed). Equal to `aggregate` and
     `compute` over the same cases."""
-    filters = filters or Filters()
-    total = 0
-    per: dict[str, Counter[str]] = {
-        k: Counter() for k in ("status", "type", "hf", "region", "ar", "fagomrade", "utfall")
-    }
-    returns: Counter[int] = Counter()
-    groups: dict[str, dict[str, list[int]]] = {g: {} for g in GROUPINGS}
-    # per group key: [cases, returns, cases with a return] and the outcome counts
-    group_outcomes: dict[str, dict[str, Counter[str]]] = {
-        g: defaultdict(Counter) for g in GROUPINGS
-    }
+    t = _Tables(filters or Filters())
+    per, returns, groups, group_outcomes = t.per, t.returns, t.groups, t.group_outcomes
     for form_type, hf, region, year, fagomrade, state, outcome, returned, n in grouped.cases:
-        total += n
+        t.total += n
         ar = str(year)
         specialty = fagomrade or NO_SPECIALTY
-        per["status"][state] += n
+        t.states[state] += n
         per["type"][form_type] += n
         per["hf"][hf] += n
         per["region"][region] += n
         per["ar"][ar] += n
         per["fagomrade"][specialty] += n
-        per["utfall"][outcome] += n
+        t.outcomes[outcome] += n
         returns[returned] += n
         for g, key in (
             ("hf", hf),
@@ -679,13 +753,9 @@ def aggregate_grouped(grouped: GroupedFigures, filters: Filters | None = None) -
                 cell[2] += n
             group_outcomes[g][key][outcome] += n
 
-    total_cal: Counter[int] = Counter()
-    total_work: Counter[int] = Counter()
-    group_cal: dict[str, dict[str, Counter[int]]] = {g: defaultdict(Counter) for g in GROUPINGS}
-    group_work: dict[str, dict[str, Counter[int]]] = {g: defaultdict(Counter) for g in GROUPINGS}
     for rows, overall, per_group in (
-        (grouped.totals_cal, total_cal, group_cal),
-        (grouped.totals_work, total_work, group_work),
+        (grouped.totals_cal, t.total_cal, t.group_cal),
+        (grouped.totals_work, t.total_work, t.group_work),
     ):
         # the tables a row adds to, per (form_type, hf, region, year, fagomrade)
         targets: dict[tuple[Any, ...], list[Counter[int]]] = {}
@@ -706,62 +776,18 @@ def aggregate_grouped(grouped: GroupedFigures, filters: Filters | None = None) -
             for table in tables:
                 table[days] += n
 
-    stage_cal: dict[str, Counter[int]] = defaultdict(Counter)
-    stage_work: dict[str, Counter[int]] = defaultdict(Counter)
     for state, cal, work, n in grouped.stages:
-        stage_cal[state][cal] += n
-        stage_work[state][work] += n
-    stages = sorted(stage_cal, key=lambda s: (_STATE_ORDER.get(s, len(_STATE_ORDER)), s))
+        t.stage_cal[state][cal] += n
+        t.stage_work[state][work] += n
 
-    per_year: dict[str, Counter[str]] = defaultdict(Counter)
-    per_month: dict[str, Counter[str]] = defaultdict(Counter)
     for day, outcome, n in grouped.outcomes:
-        per_year[str(day.year)][outcome] += n
-        per_month[day.strftime("%Y-%m")][outcome] += n
+        t.per_year[str(day.year)][outcome] += n
+        t.per_month[day.strftime("%Y-%m")][outcome] += n
 
-    links: Counter[tuple[str, str]] = Counter()
     for case_links, n in grouped.links:
         for a, b in case_links:
-            links[(a, b)] += n
-
-    empty: Counter[int] = Counter()
-
-    def group(g: str, key: str) -> dict[str, Any]:
-        cases, returned, with_return = groups[g][key]
-        return {
-            "saker": cases,
-            "behandlingstid": _summary(group_cal[g].get(key, empty), group_work[g].get(key, empty)),
-            "returer": {"totalt": returned, "saker_med_retur": with_return},
-            "utfall": _sorted_counts(group_outcomes[g][key], _OUTCOME_ORDER),
-        }
-
-    return {
-        "saker_totalt": total,
-        "filter": filters.as_dict(),
-        "per_status": _sorted_counts(per["status"], _STATE_ORDER),
-        "per_type": _sorted_counts(per["type"]),
-        "per_hf": _sorted_counts(per["hf"]),
-        "per_region": _sorted_counts(per["region"]),
-        "per_ar": _sorted_counts(per["ar"]),
-        "per_fagomrade": _sorted_counts(per["fagomrade"]),
-        "behandlingstid": {
-            "total": _summary(total_cal, total_work),
-            "per_steg": {s: _summary(stage_cal[s], stage_work[s]) for s in stages},
-        },
-        "returer": {
-            "totalt": sum(k * v for k, v in returns.items()),
-            "saker_med_retur": sum(v for k, v in returns.items() if k),
-            "per_sak": summarise_counts(returns),
-            "fordeling": {str(k): returns[k] for k in sorted(returns)},
-        },
-        "utfall": _sorted_counts(per["utfall"], _OUTCOME_ORDER),
-        "utfall_per_ar": {p: _sorted_counts(per_year[p], _OUTCOME_ORDER) for p in sorted(per_year)},
-        "utfall_per_maned": {
-            p: _sorted_counts(per_month[p], _OUTCOME_ORDER) for p in sorted(per_month)
-        },
-        "flyt": [{"fra": a, "til": b, "antall": n} for a, b, n in _sorted_links(links)],
-        "grupper": {g: {key: group(g, key) for key in sorted(groups[g])} for g in GROUPINGS},
-    }
+            t.links[(a, b)] += n
+    return _assemble(t)
 
 
 # ---- counters kept at write time ------------------------------------------------------------
@@ -853,21 +879,16 @@ def aggregate_counters(
     of those cases (the counts kept under `counter_scope(filters)`), given as `(kind, grouping,
     key, item, value, n)` rows; rows of `n == 0` count nothing. The filters are only echoed.
     Reads a few thousand rows, never one per case."""
-    per: dict[str, Counter[str]] = {g: Counter() for g in GROUPINGS}
-    states: Counter[str] = Counter()
-    outcomes: Counter[str] = Counter()
-    returns: Counter[int] = Counter()
-    groups: dict[str, dict[str, list[int]]] = {g: {} for g in GROUPINGS}
-    group_outcomes: dict[str, dict[str, Counter[str]]] = {
-        g: defaultdict(Counter) for g in GROUPINGS
-    }
-    group_cal: dict[str, dict[str, Counter[int]]] = {g: defaultdict(Counter) for g in GROUPINGS}
-    group_work: dict[str, dict[str, Counter[int]]] = {g: defaultdict(Counter) for g in GROUPINGS}
-    stage_cal: dict[str, Counter[int]] = defaultdict(Counter)
-    stage_work: dict[str, Counter[int]] = defaultdict(Counter)
-    per_year: dict[str, Counter[str]] = defaultdict(Counter)
-    per_month: dict[str, Counter[str]] = defaultdict(Counter)
-    links: Counter[tuple[str, str]] = Counter()
+    t = _Tables(filters or Filters())
+    per, states, outcomes, returns = t.per, t.states, t.outcomes, t.returns
+    groups, group_outcomes, group_cal, group_work = (
+        t.groups,
+        t.group_outcomes,
+        t.group_cal,
+        t.group_work,
+    )
+    stage_cal, stage_work, per_year, per_month = t.stage_cal, t.stage_work, t.per_year, t.per_month
+    links = t.links
     for kind, g, key, item, value, n in rows:
         if not n:
             continue
@@ -899,51 +920,12 @@ def aggregate_counters(
             per_month[key][item] += n
         elif kind == _LINK:
             links[(key, item)] += n
-    total_cal: Counter[int] = Counter()
-    total_work: Counter[int] = Counter()
     for table in group_cal["type"].values():
-        total_cal.update(table)
+        t.total_cal.update(table)
     for table in group_work["type"].values():
-        total_work.update(table)
-    stages = sorted(stage_cal, key=lambda s: (_STATE_ORDER.get(s, len(_STATE_ORDER)), s))
-    empty: Counter[int] = Counter()
-
-    def group(g: str, key: str) -> dict[str, Any]:
-        cases, returned, with_return = groups[g][key]
-        return {
-            "saker": cases,
-            "behandlingstid": _summary(group_cal[g].get(key, empty), group_work[g].get(key, empty)),
-            "returer": {"totalt": returned, "saker_med_retur": with_return},
-            "utfall": _sorted_counts(group_outcomes[g][key], _OUTCOME_ORDER),
-        }
-
-    return {
-        "saker_totalt": sum(per["type"].values()),
-        "filter": (filters or Filters()).as_dict(),
-        "per_status": _sorted_counts(states, _STATE_ORDER),
-        "per_type": _sorted_counts(per["type"]),
-        "per_hf": _sorted_counts(per["hf"]),
-        "per_region": _sorted_counts(per["region"]),
-        "per_ar": _sorted_counts(per["ar"]),
-        "per_fagomrade": _sorted_counts(per["fagomrade"]),
-        "behandlingstid": {
-            "total": _summary(total_cal, total_work),
-            "per_steg": {s: _summary(stage_cal[s], stage_work[s]) for s in stages},
-        },
-        "returer": {
-            "totalt": sum(k * v for k, v in returns.items()),
-            "saker_med_retur": sum(v for k, v in returns.items() if k),
-            "per_sak": summarise_counts(returns),
-            "fordeling": {str(k): returns[k] for k in sorted(returns)},
-        },
-        "utfall": _sorted_counts(outcomes, _OUTCOME_ORDER),
-        "utfall_per_ar": {p: _sorted_counts(per_year[p], _OUTCOME_ORDER) for p in sorted(per_year)},
-        "utfall_per_maned": {
-            p: _sorted_counts(per_month[p], _OUTCOME_ORDER) for p in sorted(per_month)
-        },
-        "flyt": [{"fra": a, "til": b, "antall": n} for a, b, n in _sorted_links(links)],
-        "grupper": {g: {key: group(g, key) for key in sorted(groups[g])} for g in GROUPINGS},
-    }
+        t.total_work.update(table)
+    t.total = sum(per["type"].values())
+    return _assemble(t)
 
 
 def flow(

@@ -31,11 +31,11 @@ from processor.ingest import ingest
 from processor.ooxml import OLE_MAGIC
 from tests.conftest import TODAY
 from tests.spec_support import DEL2_VALUES, synthetic
+from tests.test_forms_embedded import _docx
 from tests.test_forms_pdf import _peak_in_fresh_process
 
 NUMBER = synthetic(date(1987, 1, 3), 123)  # starts with "03": a number cell loses the zero
 PLACE = "i et innebygd objekt i dokumentet"
-W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 
 
 # ---- building files ----------------------------------------------------------------------------
@@ -109,22 +109,6 @@ def _workbook(value: object = 1250, second: object = "Oversikt") -> bytes:
     ws["B1"] = value
     buf = io.BytesIO()
     wb.save(buf)
-    return buf.getvalue()
-
-
-def _docx(paragraphs: str) -> bytes:
-    """A minimal Word document whose body holds `paragraphs` (WordprocessingML)."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr(
-            "[Content_Types].xml",
-            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="xml" ContentType="application/xml"/></Types>',
-        )
-        zf.writestr(
-            "word/document.xml",
-            f'<w:document xmlns:w="{W}"><w:body>{paragraphs}</w:body></w:document>',
-        )
     return buf.getvalue()
 
 
