@@ -35,7 +35,6 @@ from tests.test_forms_embedded import _code, _docx
 from tests.test_forms_pdf import _peak_in_fresh_process
 
 NUMBER = synthetic(date(1987, 1, 3), 123)  # starts with "03": a number cell loses the zero
-PLACE = "i et innebygd objekt i dokumentet"
 
 
 # ---- building files ----------------------------------------------------------------------------
