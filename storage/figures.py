@@ -78,7 +78,7 @@ from datetime import date, datetime
 from itertools import repeat
 from typing import Any
 
-from sqlalchemy import Text, case, cast, delete, func, insert, or_, select, update
+from sqlalchemy import Text, case, cast, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -514,7 +514,15 @@ def _add_counts(session: Session, counts: Mapping[_Key, int]) -> None:
             for (scope, k, g, key, item, value), n in changes
         ],
     )
-    session.execute(delete(c).where(c.n == 0))
+    # only a count that was lowered can have reached 0: a few are looked up by key (a delete of
+    # every 0 reads all 617,000 rows of 100,000 cases, 80 ms on SQLite); many, by that delete
+    lowered = [key for key, n in changes if n < 0]
+    if len(lowered) > 3000:
+        session.execute(delete(c).where(c.n == 0))
+        return
+    columns = tuple_(c.scope, c.kind, c.grouping, c.key, c.item, c.value)
+    for start in range(0, len(lowered), 300):
+        session.execute(delete(c).where(c.n == 0, columns.in_(lowered[start : start + 300])))
 
 
 def _counts_complete(session: Session, checked: str | None = None) -> bool:
