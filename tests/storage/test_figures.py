@@ -430,6 +430,21 @@ def test_the_counts_follow_every_refresh(
     assert ous_2025_del2 == compute(now, three)
 
 
+@pytest.mark.parametrize("by_key", [0, 100_000])
+def test_counts_that_reach_zero_go_however_they_are_found(
+    engine: Engine, sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch, by_key: int
+) -> None:
+    monkeypatch.setattr(figures, "_LOWERED_BY_KEY", by_key)
+    cases = _seed(engine, hand_made() + synthetic_cases(40, seed=14))
+    figures.refresh(sql_uow, warm=False)
+    moved = _move_a3(sql_uow, cases)  # A-3's old keys lowered, some to 0
+    figures.refresh(sql_uow, warm=False)
+    counts = _counts(sql_uow)
+    assert 0 not in counts.values()
+    assert counts == _counted_anew(sql_uow)
+    assert figures.figures(sql_uow, cache=False).stats == compute(moved)
+
+
 def test_the_counts_stay_exact_when_refreshes_run_at_once(
     engine: Engine, sql_uow: SqlAlchemyUnitOfWork
 ) -> None:
