@@ -201,12 +201,18 @@ _UNBOUNDED_MESSAGE = (
 )
 
 
-def _bounded(stream: Stream) -> Stream:
-    """`stream` when its filters are ones qpdf holds to DECODE_LIMIT (or that only shrink);
-    FILE_CORRUPT otherwise. For every stream read here, before `read_bytes`."""
+def _filters_bounded(stream: Stream) -> bool:
+    """Whether every filter of `stream` is one qpdf holds to DECODE_LIMIT (or that only shrinks),
+    its names resolved by pikepdf."""
     filters = stream.get("/Filter") if _FILTER in stream else None
     names = filters.as_list() if isinstance(filters, Array) else [filters]
-    if filters is not None and any(str(f) not in _BOUNDED_FILTERS for f in names):
+    return filters is None or all(str(f) in _BOUNDED_FILTERS for f in names)
+
+
+def _bounded(stream: Stream) -> Stream:
+    """`stream` when `_filters_bounded`; FILE_CORRUPT otherwise. For every stream read here,
+    before `read_bytes`."""
+    if not _filters_bounded(stream):
         raise Refusal("FILE_CORRUPT", _UNBOUNDED_MESSAGE)
     return stream
 
@@ -743,9 +749,7 @@ class _Attachments:
         for declared in (size, stream.get("/Length")):
             if isinstance(declared, int) and declared > DECODE_LIMIT:
                 raise _attachment_refusal("FILE_TOO_LARGE", too_large)
-        filters = stream.get("/Filter") if _FILTER in stream else None
-        names = filters.as_list() if isinstance(filters, Array) else [filters]
-        if filters is not None and any(str(f) not in _BOUNDED_FILTERS for f in names):
+        if not _filters_bounded(stream):
             raise _attachment_refusal(
                 "FILE_CORRUPT",
                 "er komprimert på en måte tjenesten ikke leser, og kan derfor ikke kontrolleres.",

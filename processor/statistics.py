@@ -670,6 +670,17 @@ class _Tables:
     per_month: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     links: Counter[tuple[str, str]] = field(default_factory=Counter)
 
+    def add_group(self, g: str, key: str, outcome: str, returns: int, n: int) -> None:
+        """`n` cases of group `key` of grouping `g`, with this outcome and number of returns."""
+        cell = self.groups[g].get(key)
+        if cell is None:
+            cell = self.groups[g][key] = [0, 0, 0]
+        cell[0] += n
+        if returns:
+            cell[1] += returns * n
+            cell[2] += n
+        self.group_outcomes[g][key][outcome] += n
+
 
 def _assemble(t: _Tables) -> dict[str, Any]:
     """The figures' dict (the keys of API.md, in order) from their count tables."""
@@ -724,7 +735,7 @@ def aggregate_grouped(grouped: GroupedFigures, filters: Filters | None = None) -
     `filters` (selected by the caller; the filters are only echoed). Equal to `aggregate` and
     `compute` over the same cases."""
     t = _Tables(filters or Filters())
-    per, returns, groups, group_outcomes = t.per, t.returns, t.groups, t.group_outcomes
+    per, returns = t.per, t.returns
     for form_type, hf, region, year, fagomrade, state, outcome, returned, n in grouped.cases:
         t.total += n
         ar = str(year)
@@ -744,14 +755,7 @@ def aggregate_grouped(grouped: GroupedFigures, filters: Filters | None = None) -
             ("fagomrade", specialty),
             ("type", form_type),
         ):
-            cell = groups[g].get(key)
-            if cell is None:
-                cell = groups[g][key] = [0, 0, 0]
-            cell[0] += n
-            if returned:
-                cell[1] += returned * n
-                cell[2] += n
-            group_outcomes[g][key][outcome] += n
+            t.add_group(g, key, outcome, returned, n)
 
     for rows, overall, per_group in (
         (grouped.totals_cal, t.total_cal, t.group_cal),
@@ -881,12 +885,7 @@ def aggregate_counters(
     Reads a few thousand rows, never one per case."""
     t = _Tables(filters or Filters())
     per, states, outcomes, returns = t.per, t.states, t.outcomes, t.returns
-    groups, group_outcomes, group_cal, group_work = (
-        t.groups,
-        t.group_outcomes,
-        t.group_cal,
-        t.group_work,
-    )
+    group_cal, group_work = t.group_cal, t.group_work
     stage_cal, stage_work, per_year, per_month = t.stage_cal, t.stage_work, t.per_year, t.per_month
     links = t.links
     for kind, g, key, item, value, n in rows:
@@ -894,14 +893,7 @@ def aggregate_counters(
             continue
         if kind == _CASE:
             per[g][key] += n
-            cell = groups[g].get(key)
-            if cell is None:
-                cell = groups[g][key] = [0, 0, 0]
-            cell[0] += n
-            if value:
-                cell[1] += value * n
-                cell[2] += n
-            group_outcomes[g][key][item] += n
+            t.add_group(g, key, item, value, n)
             if g == "type":  # every case has one type: the overall counts
                 outcomes[item] += n
                 returns[value] += n
