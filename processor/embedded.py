@@ -52,6 +52,7 @@ from processor.ooxml import (
     NotAZip,
     Package,
     decode_text,
+    encrypted_ole,
     has_dtd,
     open_package,
     parse_xml,
@@ -71,8 +72,6 @@ _TEXT_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 # Bytes no text file holds (C0 controls but tab, line feed, vertical tab, form feed, carriage
 # return and escape): a file without them in its first 4 KiB is read as text.
 _BINARY_BYTE = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
-# Stream names of an encrypted OOXML file (MS-OFFCRYPTO) in an OLE directory: UTF-16LE.
-_ENCRYPTION_STREAMS = tuple(s.encode("utf-16-le") for s in ("EncryptionInfo", "EncryptedPackage"))
 
 # Runs of characters a number can be written with (`identity.CANDIDATE`: digits, and one space,
 # dot, dash, no-break or narrow no-break space after the sixth), long enough to hold eleven
@@ -246,7 +245,7 @@ class _Walk:
                 return self.package(outer, data, level + 1)
             return raw_texts(data)
         if data.startswith(OLE_MAGIC):
-            if any(stream in data for stream in _ENCRYPTION_STREAMS):
+            if encrypted_ole(data):
                 raise Refusal(
                     "FILE_ENCRYPTED",
                     "Dokumentet har et innebygd objekt som er passordbeskyttet eller "

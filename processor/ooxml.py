@@ -73,9 +73,14 @@ class NotAZip(Refusal):
         super().__init__("FILE_CORRUPT")
 
 
+def encrypted_ole(data: bytes) -> bool:
+    """Whether an OLE compound file holds an encrypted (password-protected) OOXML package."""
+    return any(name in data for name in _ENCRYPTION_STREAMS)
+
+
 def _check_ole(data: bytes) -> None:
     """An OLE compound file: an encrypted (password-protected) OOXML file or a legacy DOC/XLS."""
-    if any(name in data for name in _ENCRYPTION_STREAMS):
+    if encrypted_ole(data):
         raise Refusal("FILE_ENCRYPTED")
     raise Refusal(
         "FILE_TYPE_UNSUPPORTED",
