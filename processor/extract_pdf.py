@@ -25,8 +25,9 @@ from __future__ import annotations
 import io
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 import pikepdf
 from pikepdf import Array, Dictionary, Name, Stream, String
@@ -251,13 +252,30 @@ def _open(data: bytes) -> Iterator[pikepdf.Pdf]:
 def extract_pdf(data: bytes, limits: Limits) -> Extracted:
     if not _eof_present(data):
         raise Refusal("FILE_CORRUPT", "PDF-filen er avkortet eller skadet (mangler filslutt).")
+    return _read(data, lambda pdf: _extract(pdf, limits))
+
+
+_T = TypeVar("_T")
+
+
+def _read(
+    data: bytes,
+    read: Callable[[pikepdf.Pdf], _T],
+    encrypted: str | None = None,
+    unopened: _T | None = None,
+) -> _T:
+    """`read` of the PDF in `data`, every failure a Refusal: FILE_ENCRYPTED (with the message
+    `encrypted`), a bomb qpdf stopped named by `_refuse_bomb`, FILE_CORRUPT for the rest. A file
+    qpdf cannot open at all gives `unopened` when that is given."""
     _refuse_unbounded_filters(data)
+    opened = False
     try:
         with _open(data) as pdf:
+            opened = True
             if pdf.is_encrypted:
-                raise Refusal("FILE_ENCRYPTED")
+                raise Refusal("FILE_ENCRYPTED", encrypted)
             try:
-                out = _extract(pdf, limits)
+                out = read(pdf)
             except Exception:  # a form that could not be read because qpdf stopped a bomb
                 _refuse_bomb(pdf)
                 raise
@@ -266,10 +284,12 @@ def extract_pdf(data: bytes, limits: Limits) -> Extracted:
     except Refusal:
         raise
     except pikepdf.PasswordError as exc:
-        raise Refusal("FILE_ENCRYPTED") from exc
+        raise Refusal("FILE_ENCRYPTED", encrypted) from exc
     except (RecursionError, MemoryError, OverflowError) as exc:
         raise Refusal("FILE_CORRUPT") from exc
     except Exception as exc:  # qpdf reports hostile input in many ways; none may escape
+        if not opened and unopened is not None:
+            return unopened
         raise Refusal("FILE_CORRUPT") from exc
 
 
@@ -347,30 +367,7 @@ def nested_pdf_texts(data: bytes, files: AttachedFiles, level: int) -> list[str]
     ids left out, as in an embedded object's properties) and its own attached files, which share
     the budget of `files`. Nothing when qpdf cannot open it at all (the caller searches its bytes
     raw); a Refusal as at the top when it is encrypted, a bomb or broken beyond that."""
-    _refuse_unbounded_filters(data)
-    opened = False
-    try:
-        with _open(data) as pdf:
-            opened = True
-            if pdf.is_encrypted:
-                raise Refusal("FILE_ENCRYPTED", _ENCRYPTED_ATTACHMENT)
-            try:
-                texts = _nested(pdf, files, level)
-            except Exception:
-                _refuse_bomb(pdf)
-                raise
-            _refuse_bomb(pdf)
-            return texts
-    except Refusal:
-        raise
-    except pikepdf.PasswordError as exc:
-        raise Refusal("FILE_ENCRYPTED", _ENCRYPTED_ATTACHMENT) from exc
-    except (RecursionError, MemoryError, OverflowError) as exc:
-        raise Refusal("FILE_CORRUPT") from exc
-    except Exception as exc:
-        if not opened:
-            return []
-        raise Refusal("FILE_CORRUPT") from exc
+    return _read(data, lambda pdf: _nested(pdf, files, level), _ENCRYPTED_ATTACHMENT, unopened=[])
 
 
 def _nested(pdf: pikepdf.Pdf, files: AttachedFiles, level: int) -> list[str]:
