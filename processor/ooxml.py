@@ -297,7 +297,7 @@ _TEXT_RUN = re.compile(r">([^<]+)<")
 
 def decode_part(data: bytes) -> str:
     """The text of an XML part for searching: UTF-8 unless a BOM or NULs say UTF-16/32."""
-    if _has_dtd(data):
+    if has_dtd(data):
         raise _corrupt()
     return decode_text(data)
 
@@ -400,10 +400,6 @@ def drawing_texts(root: etree._Element) -> list[str]:
 
 def has_dtd(data: bytes) -> bool:
     """True when the bytes hold `<!DOCTYPE` or `<!ENTITY` (in UTF-8, UTF-16 or UTF-32)."""
-    return _has_dtd(data)
-
-
-def _has_dtd(data: bytes) -> bool:
     # Every marker holds the byte "!" in each encoding searched below, and a search for one byte
     # (memchr) costs a twentieth of the searches for the markers in a part without it.
     if b"!" not in data:
@@ -426,7 +422,7 @@ def _depth_probe(max_depth: int) -> etree.XPath:
 
 def parse_xml(data: bytes, max_depth: int) -> etree._Element:
     """Parse one XML part safely; Refusal("FILE_CORRUPT") for a DTD, bad XML or deep nesting."""
-    if _has_dtd(data):
+    if has_dtd(data):
         raise _corrupt()
     parser = etree.XMLParser(
         resolve_entities=False,
@@ -491,7 +487,7 @@ def open_package(data: bytes, limits: Limits) -> Package:
     pkg = Package(data, zf, limits)
     if pkg.has("[Content_Types].xml"):
         types = pkg.read("[Content_Types].xml")
-        if _has_dtd(types):
+        if has_dtd(types):
             raise _corrupt()
         if any(m in types.lower() for m in _MACRO_CONTENT_TYPES):
             raise Refusal("FILE_MACROS")
