@@ -46,6 +46,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
+from itertools import combinations
 from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -833,13 +834,15 @@ def counter_keys(fig: CaseFigures) -> list[CounterKey]:
     return keys
 
 
-# A region is given by the HF: the two together are the HF alone, and no scope of its own.
-_SCOPE_PAIRS = [
-    (a, b)
-    for i, a in enumerate(GROUPINGS)
-    for b in GROUPINGS[i + 1 :]
-    if {a, b} != {"hf", "region"}
+# A region is given by the HF: no scope holds both (with the HF's region, the HF alone).
+_SCOPE_SETS = [
+    combo
+    for size in (2, 3)
+    for combo in combinations(GROUPINGS, size)
+    if not {"hf", "region"} <= set(combo)
 ]
+MAX_COUNTED_FILTERS = 3
+"""The most filters of `GROUPINGS` whose figures are kept as counts (`counter_scope`)."""
 
 
 @cache
@@ -851,7 +854,7 @@ def _scope(pairs: tuple[tuple[str, str], ...]) -> str:
 
 def counter_scopes(fig: CaseFigures) -> list[str]:
     """The filters a case's counts are kept under (`counter_scope`): none, each single filter the
-    case passes (its HF, region, year, specialty and type) and each pair of them."""
+    case passes (its HF, region, year, specialty and type), each pair and each three of them."""
     values = {g: fig.group_key(g) for g in GROUPINGS}
     if fig.fagomrade is None:  # no specialty: no specialty filter passes it
         del values["fagomrade"]
@@ -859,19 +862,23 @@ def counter_scopes(fig: CaseFigures) -> list[str]:
         [_scope(())]
         + [_scope(((g, v),)) for g, v in values.items()]
         + [
-            _scope(((a, values[a]), (b, values[b])))
-            for a, b in _SCOPE_PAIRS
-            if a in values and b in values
+            _scope(tuple((g, values[g]) for g in combo))
+            for combo in _SCOPE_SETS
+            if all(g in values for g in combo)
         ]
     )
 
 
 def counter_scope(filters: Filters) -> str | None:
     """The scope of `counter_scopes` whose counts are the figures of `filters`: for no filter,
-    and for one or two filters of `GROUPINGS` (`{"hf":"OUS","ar":"2025"}`); None for more, for
-    an HF with a region, or dates."""
+    and for one, two or three filters of `GROUPINGS` (`{"hf":"OUS","ar":"2025"}`); None for
+    more, for an HF with a region, or dates."""
     chosen = filters.as_dict()
-    if len(chosen) > 2 or not set(chosen) <= set(GROUPINGS) or set(chosen) == {"hf", "region"}:
+    if (
+        len(chosen) > MAX_COUNTED_FILTERS
+        or not set(chosen) <= set(GROUPINGS)
+        or {"hf", "region"} <= set(chosen)
+    ):
         return None
     return _scope(tuple((g, str(chosen[g])) for g in GROUPINGS if g in chosen))
 

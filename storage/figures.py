@@ -27,18 +27,19 @@ histories are not read per request. Instead:
   wrote rows computes the unfiltered figures at once (`warm`), so they are ready for the next
   request. `filter_choices` gives a filtered page its choices without the unfiltered figures.
 
-Counts kept at write time (issue 9, migration `0006`). Counting 100,000 rows in SQL took 0.2 to
-1.4 s per filter the first time it was asked for. `figures_counts` holds the figures of all cases,
-of the cases of each single filter (one HF, region, year, specialty or type) and of each pair of
-filters (an HF and a year ...: `processor.statistics.counter_scopes`), as counts (`counter_keys`:
+Counts kept at write time (issue 9, migrations `0006` and `0007`). Counting 100,000 rows in SQL
+took 0.2 to 1.4 s per filter the first time it was asked for, and up to 0.3 s for three.
+`figures_counts` holds the figures of all cases, of the cases of each single filter (one HF,
+region, year, specialty or type), of each pair and of each three of them (an HF, a year and a
+type ...: `processor.statistics.counter_scopes`), as counts (`counter_keys`:
 per grouping and key, per outcome and number of returns, the totals and stage times per number of
 days, the outcome months, the flow links): a few thousand rows per scope. The refresh that
 rewrites a case's rows takes its old keys off (`DELETE ... RETURNING`: exactly the rows this
 transaction removed) and adds the new ones, in the same transaction, and one refresh writes at a
 time (the `figures_generation` row is locked; without the lock two refreshes on PostgreSQL could
 both take off the same rows). `count` reads such figures from the counts of their scope
-(`aggregate_counters`, equal to `compute`); three filters or dates are counted over the rows as
-before. The counts are checked against the rows: when the cases counted differ from the rows (a
+(`aggregate_counters`, equal to `compute`); four filters or more, an HF with a region, and dates
+are counted over the rows as before. The counts are checked against the rows: when the cases counted differ from the rows (a
 case deleted with its rows, or a database from before the table) they are not used, and the next
 refresh counts them all anew (`recount`, once).
 
@@ -555,7 +556,7 @@ def recount(session: Session) -> None:
 def _counted(
     session: Session, filters: Filters, checked: str | None = None
 ) -> dict[str, Any] | None:
-    """The figures of `filters` from `figures_counts`; None when no scope holds them (three
+    """The figures of `filters` from `figures_counts`; None when no scope holds them (four
     filters, dates) or the counts are not complete (a database whose counts no refresh has made
     yet)."""
     scope = counter_scope(filters)
@@ -663,7 +664,7 @@ def grouped(session: Session, filters: Filters | None = None) -> GroupedFigures:
 
 def count(session: Session, filters: Filters, checked: str | None = None) -> dict[str, Any]:
     """The figures of the cases that pass `filters`, counted now from the rows as they are: with
-    up to two filters (`counter_scope`) from `figures_counts` (a few thousand rows), otherwise by
+    up to three filters (`counter_scope`) from `figures_counts` (a few thousand rows), otherwise by
     `grouped`. `checked`: the cases marker the last refresh checked the rows at, if known."""
     stats = _counted(session, filters, checked)
     if stats is None:

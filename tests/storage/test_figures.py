@@ -8,10 +8,12 @@ import threading
 from collections import Counter
 from dataclasses import replace
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, delete, select, update
+from alembic import command
+from sqlalchemy import Engine, delete, select, text, update
 
 from benchmarks.figures import synthetic_cases
 from benchmarks.figures_http import insert_histories, storable
@@ -25,7 +27,7 @@ from processor.statistics import (
     counter_scope,
     counter_scopes,
 )
-from storage import figures
+from storage import db, figures
 from storage.models import Case
 from storage.models import Transition as TransitionRow
 from storage.models_figures import (
@@ -129,6 +131,8 @@ FILTERS = [
     Filters(region="HSO", form_type="minihta"),
     Filters(hf="OUS", region="HSO"),
     Filters(hf="OUS", year=2024, form_type="tilgang-del2"),
+    Filters(region="HSO", year=2025, fagomrade="Onkologi"),
+    Filters(hf="SSHF", year=2025, form_type="tilgang-del2", fagomrade="Onkologi"),  # four: rows
     Filters(date_from=date(2025, 1, 1), date_to=date(2025, 6, 30)),
 ]
 
@@ -361,7 +365,7 @@ def _counted_anew(uow: SqlAlchemyUnitOfWork) -> dict[tuple, int]:
 
 
 def _without_grouped(monkeypatch: pytest.MonkeyPatch) -> list[Filters]:
-    """`figures.grouped` records its filters and refuses those the counts hold (up to two)."""
+    """`figures.grouped` records its filters and refuses those the counts hold (up to three filters)."""
     calls: list[Filters] = []
     real = figures.grouped
 
@@ -418,16 +422,19 @@ def test_the_counts_follow_every_refresh(
     calls = _without_grouped(monkeypatch)
     both = Filters(hf="OUS", year=2025)
     three = Filters(hf="OUS", year=2025, form_type="tilgang-del2")
+    four = replace(three, fagomrade="Onkologi")
     with sql_uow:
         stats = figures.count(sql_uow.session, Filters())
         ous = figures.count(sql_uow.session, Filters(hf="OUS"))
         ous_2025 = figures.count(sql_uow.session, both)
         ous_2025_del2 = figures.count(sql_uow.session, three)
-    assert calls == [three]
+        ous_2025_del2_onko = figures.count(sql_uow.session, four)
+    assert calls == [four]  # four filters are counted over the rows
     assert stats == compute(now) != compute(moved)
     assert ous == compute(now, Filters(hf="OUS"))
     assert ous_2025 == compute(now, both)
     assert ous_2025_del2 == compute(now, three)
+    assert ous_2025_del2_onko == compute(now, four)
 
 
 @pytest.mark.parametrize("by_key", [0, 100_000])
@@ -492,7 +499,7 @@ def test_the_counts_stay_exact_when_refreshes_run_at_once(
 
 
 @pytest.mark.parametrize("filters", FILTERS, ids=lambda f: repr(f.as_dict()))
-def test_figures_of_no_filter_or_one_are_read_from_the_counts(
+def test_figures_of_up_to_three_filters_are_read_from_the_counts(
     engine: Engine, sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch, filters: Filters
 ) -> None:
     cases = _seed(engine, hand_made() + synthetic_cases(200, seed=9))
@@ -518,6 +525,36 @@ def test_counts_short_of_the_cases_are_not_used_and_the_next_refresh_counts_anew
     assert _counts(sql_uow) == _counted_anew(sql_uow) != {}
     figures.clear_cache()
     assert figures.figures(sql_uow, cache=False).stats == compute(cases)
+
+
+def test_migration_0007_leaves_the_counts_to_be_counted_anew_with_three_filters(
+    tmp_path: Path,
+) -> None:
+    """Counts made before 0007 hold no scope of three filters: the migration empties them and
+    forgets the marker, and the first refresh after it counts every case under every scope."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    command.upgrade(db.alembic_config(url), "0006_figures_counts")
+    engine = db.make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO figures_counts (scope, kind, grouping, key, item, value, n)"
+                    " VALUES ('{}', 'tilstand', '', 'mottatt', '', 0, 7)"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO figures_generation (id, generation, cases_marker) VALUES (1, 3, 'x')"
+                )
+            )
+        db.upgrade(url)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM figures_counts")).scalar() == 0
+            marker = conn.execute(text("SELECT cases_marker FROM figures_generation")).scalar()
+            assert marker is None
+    finally:
+        engine.dispose()
 
 
 def test_counts_short_of_the_checked_cases_are_not_used(
