@@ -9,7 +9,7 @@ warm; as a new worker process would (this process's cache emptied, the stored fi
 with one case changed before every request (a busy service: the last figures answer while newer
 ones are computed in the background, and the row says how many answers were such); and with no
 stored figures at all (computed in the request, as for a filter nobody has asked for yet: from
-the counts kept at write time for up to three filters, over the rows for four; fewer requests).
+the counts kept at write time for any filters; fewer requests).
 Baseline in the same run: `SELECT 1` through the same engine.
 
 Run: `python -m benchmarks.cases_100k [--n 100000] [--requests 50] [--quick]`. Prints a table;

@@ -65,6 +65,7 @@ __all__ = [
     "aggregate",
     "aggregate_counters",
     "aggregate_grouped",
+    "counted_regions",
     "counter_keys",
     "counter_scope",
     "counter_scopes",
@@ -834,15 +835,14 @@ def counter_keys(fig: CaseFigures) -> list[CounterKey]:
     return keys
 
 
-# A region is given by the HF: no scope holds both (with the HF's region, the HF alone).
+# Every combination of two or more groupings, but those of an HF and a region: the region is
+# given by the HF (with the HF's region, the figures are the HF's; `storage.figures` reads them).
 _SCOPE_SETS = [
     combo
-    for size in (2, 3)
+    for size in range(2, len(GROUPINGS) + 1)
     for combo in combinations(GROUPINGS, size)
     if not {"hf", "region"} <= set(combo)
 ]
-MAX_COUNTED_FILTERS = 3
-"""The most filters of `GROUPINGS` whose figures are kept as counts (`counter_scope`)."""
 
 
 @cache
@@ -854,7 +854,8 @@ def _scope(pairs: tuple[tuple[str, str], ...]) -> str:
 
 def counter_scopes(fig: CaseFigures) -> list[str]:
     """The filters a case's counts are kept under (`counter_scope`): none, each single filter the
-    case passes (its HF, region, year, specialty and type), each pair and each three of them."""
+    case passes (its HF, region, year, specialty and type), and each combination of them but an
+    HF with a region: 24 scopes, 12 for a case without a specialty."""
     values = {g: fig.group_key(g) for g in GROUPINGS}
     if fig.fagomrade is None:  # no specialty: no specialty filter passes it
         del values["fagomrade"]
@@ -870,17 +871,19 @@ def counter_scopes(fig: CaseFigures) -> list[str]:
 
 
 def counter_scope(filters: Filters) -> str | None:
-    """The scope of `counter_scopes` whose counts are the figures of `filters`: for no filter,
-    and for one, two or three filters of `GROUPINGS` (`{"hf":"OUS","ar":"2025"}`); None for
-    more, for an HF with a region, or dates."""
+    """The scope of `counter_scopes` whose counts are the figures of `filters`: for no filter
+    and for any filters of `GROUPINGS` (`{"hf":"OUS","ar":"2025"}`); None for an HF with a
+    region, and for dates."""
     chosen = filters.as_dict()
-    if (
-        len(chosen) > MAX_COUNTED_FILTERS
-        or not set(chosen) <= set(GROUPINGS)
-        or {"hf", "region"} <= set(chosen)
-    ):
+    if not set(chosen) <= set(GROUPINGS) or {"hf", "region"} <= set(chosen):
         return None
     return _scope(tuple((g, str(chosen[g])) for g in GROUPINGS if g in chosen))
+
+
+def counted_regions(rows: Iterable[tuple[str, str, str, str, int, int]]) -> set[str]:
+    """The regions of the cases whose summed `counter_keys` are `rows` (as for
+    `aggregate_counters`): those counted more than 0 times."""
+    return {key for kind, g, key, _, _, n in rows if kind == _CASE and g == "region" and n}
 
 
 def aggregate_counters(

@@ -30,18 +30,19 @@ histories are not read per request. Instead:
 Counts kept at write time (issue 9, migrations `0006` and `0007`). Counting 100,000 rows in SQL
 took 0.2 to 1.4 s per filter the first time it was asked for, and up to 0.3 s for three.
 `figures_counts` holds the figures of all cases, of the cases of each single filter (one HF,
-region, year, specialty or type), of each pair and of each three of them (an HF, a year and a
-type ...: `processor.statistics.counter_scopes`), as counts (`counter_keys`:
-per grouping and key, per outcome and number of returns, the totals and stage times per number of
-days, the outcome months, the flow links): a few thousand rows per scope. The refresh that
-rewrites a case's rows takes its old keys off (`DELETE ... RETURNING`: exactly the rows this
-transaction removed) and adds the new ones, in the same transaction, and one refresh writes at a
-time (the `figures_generation` row is locked; without the lock two refreshes on PostgreSQL could
-both take off the same rows). `count` reads such figures from the counts of their scope
-(`aggregate_counters`, equal to `compute`); four filters or more, an HF with a region, and dates
-are counted over the rows as before. The counts are checked against the rows: when the cases counted differ from the rows (a
-case deleted with its rows, or a database from before the table) they are not used, and the next
-refresh counts them all anew (`recount`, once).
+region, year, specialty or type) and of each combination of them (an HF, a year and a type ...:
+`processor.statistics.counter_scopes`; an HF with a region is read from the HF's), as counts
+(`counter_keys`: per grouping and key, per outcome and number of returns, the totals and stage
+times per number of days, the outcome months, the flow links): a few thousand rows per scope. The
+refresh that rewrites a case's rows takes its old keys off (`DELETE ... RETURNING`: exactly the
+rows this transaction removed) and adds the new ones, in the same transaction, and one refresh
+writes at a time (the `figures_generation` row is locked; without the lock two refreshes on
+PostgreSQL could both take off the same rows). `count` reads such figures from the counts of their
+scope (`aggregate_counters`, equal to `compute`); dates (`stats --fra/--til`) are counted over the
+rows as before, and so is an HF with a region when the registry has moved the HF and its cases lie
+in two regions. The counts are checked against the rows: when the cases counted differ from the
+rows (a case deleted with its rows, or a database from before the table) they are not used, and the
+next refresh counts them all anew (`recount`, once).
 
 Stale while revalidate (issue 9). Counting 100,000 rows again takes 0.2 to 3 seconds, and every
 change of any case makes the last figures old, so a request does not wait for that when it has
@@ -74,7 +75,7 @@ import threading
 import traceback
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from itertools import repeat
 from typing import Any
@@ -97,6 +98,7 @@ from processor.statistics import (
     aggregate_counters,
     aggregate_grouped,
     case_figures,
+    counted_regions,
     counter_keys,
     counter_scope,
     counter_scopes,
@@ -556,17 +558,30 @@ def recount(session: Session) -> None:
 def _counted(
     session: Session, filters: Filters, checked: str | None = None
 ) -> dict[str, Any] | None:
-    """The figures of `filters` from `figures_counts`; None when no scope holds them (four
-    filters, dates) or the counts are not complete (a database whose counts no refresh has made
+    """The figures of `filters` from `figures_counts`; None when no scope holds them (dates, an
+    HF whose cases lie in two regions) or the counts are not complete (a database whose counts no refresh has made
     yet)."""
     scope = counter_scope(filters)
+    region = None
+    if scope is None and filters.hf is not None and filters.region is not None:
+        # an HF with a region: the HF's counts, when its cases lie in that region (all or none)
+        region = filters.region
+        scope = counter_scope(replace(filters, region=None))
     if scope is None or not _counts_complete(session, checked):
         return None
     c = FiguresCount
-    rows = session.connection().execute(  # Core: half the time of the ORM for these rows
-        select(c.kind, c.grouping, c.key, c.item, c.value, c.n).where(c.scope == scope)
+    rows: list[Any] = list(
+        session.connection().execute(  # Core: half the time of the ORM for these rows
+            select(c.kind, c.grouping, c.key, c.item, c.value, c.n).where(c.scope == scope)
+        )
     )
-    return aggregate_counters(rows, filters)  # type: ignore[arg-type]
+    if region is not None:
+        regions = counted_regions(rows)
+        if regions - {region}:  # cases of the HF lie in another region
+            if region in regions:
+                return None  # some here, some elsewhere (the registry moved the HF): the rows
+            rows = []  # none of its cases lie in that region
+    return aggregate_counters(rows, filters)
 
 
 def refresh(
@@ -664,7 +679,7 @@ def grouped(session: Session, filters: Filters | None = None) -> GroupedFigures:
 
 def count(session: Session, filters: Filters, checked: str | None = None) -> dict[str, Any]:
     """The figures of the cases that pass `filters`, counted now from the rows as they are: with
-    up to three filters (`counter_scope`) from `figures_counts` (a few thousand rows), otherwise by
+    any filters but dates (`counter_scope`, `_counted`) from `figures_counts` (a few thousand rows), otherwise by
     `grouped`. `checked`: the cases marker the last refresh checked the rows at, if known."""
     stats = _counted(session, filters, checked)
     if stats is None:

@@ -12,7 +12,7 @@ fingerprint of the `cases` table that refresh checked (`cases_marker`), so a req
 nothing changed costs one aggregate over an index instead of the join that finds stale rows.
 `figures_snapshots` keeps the last computed figures per filter (issue 9), so every worker process
 can answer with what another one computed, and a restart starts warm. `figures_counts` holds the
-figures of all cases and of each one, two and three filters as counts kept current at every
+figures of all cases and of each filter and combination of filters as counts kept current at every
 refresh.
 """
 
@@ -137,7 +137,7 @@ class FiguresSnapshot(Base):
 
 
 class FiguresCount(Base):
-    """One count of the figures of all cases, or of the cases that pass one to three filters, summed over
+    """One count of the figures of all cases, or of the cases that pass some filters, summed over
     those cases (`processor.statistics.counter_keys` under `counter_scopes`), kept current in the
     unit of work that rewrites the cases' `case_figures` rows (issue 9): such figures are read
     from a few thousand of these rows instead of counting up to 100,000 cases. Derived data:
@@ -146,7 +146,7 @@ class FiguresCount(Base):
     __tablename__ = "figures_counts"
     __table_args__ = ({"sqlite_with_rowid": False},)
 
-    # `processor.statistics.counter_scope`: the filters as JSON, '{}' for all cases, or one to three
+    # `processor.statistics.counter_scope`: the filters as JSON, '{}' for all cases, or the
     # filters ('{"hf":"OUS"}', '{"hf":"OUS","ar":"2025"}'); text, as a specialty may be long
     scope: Mapped[str] = mapped_column(Text, primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)

@@ -106,6 +106,8 @@ SCOPED_FILTERS = [
     Filters(region="HSO", year=2025, fagomrade="Onkologi"),
     Filters(region="HN", form_type="tilgang-del2", year=2026),
     Filters(hf="OUS", year=2031, fagomrade="Onkologi"),  # no case
+    Filters(region="HSO", year=2025, fagomrade="Onkologi", form_type="minihta"),
+    Filters(hf="OUS", year=2025, fagomrade="Onkologi", form_type="minihta"),
 ]
 
 
@@ -127,20 +129,26 @@ def test_scopes_are_named_by_their_filters() -> None:
     assert counter_scope(Filters(hf="OUS", region="HSO")) is None
     three = Filters(hf="OUS", year=2025, form_type="minihta")
     assert counter_scope(three) == '{"hf":"OUS","ar":"2025","type":"minihta"}'
-    assert counter_scope(replace(three, fagomrade="Onkologi")) is None  # four filters
+    four = replace(three, fagomrade="Onkologi")
+    assert counter_scope(four) == '{"hf":"OUS","ar":"2025","fagomrade":"Onkologi","type":"minihta"}'
     assert counter_scope(Filters(hf="OUS", region="HSO", year=2025)) is None
     assert counter_scope(Filters(date_from=date(2025, 1, 1))) is None
     fig = next(f for f in FIGURES if f.fagomrade is not None)
     scopes = counter_scopes(fig)
-    # none, five single filters, ten pairs and ten threes but those with an HF and its region
-    assert len(scopes) == len(set(scopes)) == 1 + 5 + (10 - 1) + (10 - 3)
+    # none, five single filters, ten pairs, ten threes, five fours and all five, but those with
+    # an HF and its region
+    assert len(scopes) == len(set(scopes)) == 1 + 5 + (10 - 1) + (10 - 3) + (5 - 3) + (1 - 1)
     assert counter_scope(Filters(hf=fig.hf, year=fig.received.year)) in scopes
     assert (
         counter_scope(Filters(region=fig.region, year=fig.received.year, fagomrade=fig.fagomrade))
         in scopes
     )
-    # no specialty: four groupings, six pairs and four threes, less those with HF and region
-    assert len(counter_scopes(replace(fig, fagomrade=None))) == 1 + 4 + (6 - 1) + (4 - 2)
+    # no specialty: four groupings, six pairs, four threes and all four, less those with HF and
+    # region
+    assert len(counter_scopes(replace(fig, fagomrade=None))) == 1 + 4 + (6 - 1) + (4 - 2) + 0
+    assert counter_scope(Filters(hf=fig.hf, year=fig.received.year, form_type="x", fagomrade="y"))
+    every = Filters(fig.hf, fig.region, fig.received.year, fig.fagomrade, fig.form_type)
+    assert counter_scope(every) is None  # an HF and a region: `storage.figures` reads the HF's
 
 
 def test_a_specialty_named_like_two_filters_has_a_scope_of_its_own() -> None:

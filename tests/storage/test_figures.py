@@ -130,9 +130,10 @@ FILTERS = [
     Filters(hf="OUS", year=2024),
     Filters(region="HSO", form_type="minihta"),
     Filters(hf="OUS", region="HSO"),
+    Filters(hf="OUS", region="HV", year=2024),  # an HF and another region: no case
     Filters(hf="OUS", year=2024, form_type="tilgang-del2"),
     Filters(region="HSO", year=2025, fagomrade="Onkologi"),
-    Filters(hf="SSHF", year=2025, form_type="tilgang-del2", fagomrade="Onkologi"),  # four: rows
+    Filters(hf="SSHF", year=2025, form_type="tilgang-del2", fagomrade="Onkologi"),  # four filters
     Filters(date_from=date(2025, 1, 1), date_to=date(2025, 6, 30)),
 ]
 
@@ -365,7 +366,7 @@ def _counted_anew(uow: SqlAlchemyUnitOfWork) -> dict[tuple, int]:
 
 
 def _without_grouped(monkeypatch: pytest.MonkeyPatch) -> list[Filters]:
-    """`figures.grouped` records its filters and refuses those the counts hold (up to three filters)."""
+    """`figures.grouped` records its filters and refuses those the counts hold (any but dates)."""
     calls: list[Filters] = []
     real = figures.grouped
 
@@ -429,7 +430,7 @@ def test_the_counts_follow_every_refresh(
         ous_2025 = figures.count(sql_uow.session, both)
         ous_2025_del2 = figures.count(sql_uow.session, three)
         ous_2025_del2_onko = figures.count(sql_uow.session, four)
-    assert calls == [four]  # four filters are counted over the rows
+    assert calls == []
     assert stats == compute(now) != compute(moved)
     assert ous == compute(now, Filters(hf="OUS"))
     assert ous_2025 == compute(now, both)
@@ -499,14 +500,59 @@ def test_the_counts_stay_exact_when_refreshes_run_at_once(
 
 
 @pytest.mark.parametrize("filters", FILTERS, ids=lambda f: repr(f.as_dict()))
-def test_figures_of_up_to_three_filters_are_read_from_the_counts(
+def test_figures_of_any_filters_but_dates_are_read_from_the_counts(
     engine: Engine, sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch, filters: Filters
 ) -> None:
     cases = _seed(engine, hand_made() + synthetic_cases(200, seed=9))
     figures.refresh(sql_uow, warm=False)
     calls = _without_grouped(monkeypatch)
     assert figures.figures(sql_uow, filters, cache=False).stats == compute(cases, filters)
-    assert calls == ([filters] if counter_scope(filters) is None else [])
+    assert calls == ([] if _counted_scope(filters) else [filters])
+
+
+def _counted_scope(filters: Filters) -> bool:
+    """Whether `figures.count` reads `filters` from the counts: any filters but dates (an HF with
+    a region: the HF's counts, its cases all in one region)."""
+    if counter_scope(filters) is not None:
+        return True
+    both = filters.hf is not None and filters.region is not None
+    return both and counter_scope(replace(filters, region=None)) is not None
+
+
+def test_an_hf_and_a_region_are_the_hf_counts_unless_its_cases_lie_in_two_regions(
+    engine: Engine, sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cases = _seed(engine, hand_made() + synthetic_cases(200, seed=4))
+    figures.refresh(sql_uow, warm=False)
+    regions = figures._regions()
+    home = regions["OUS"]
+    here = Filters(hf="OUS", region=home, year=2025)
+    away = Filters(hf="OUS", region=next(r for r in regions.values() if r != home))
+    calls = _without_grouped(monkeypatch)
+    with sql_uow:
+        assert figures.count(sql_uow.session, here) == compute(cases, here)
+        assert figures.count(sql_uow.session, away) == compute(cases, away)
+        assert compute(cases, here)["saker_totalt"] > 0 == compute(cases, away)["saker_totalt"]
+        moved = sql_uow.session.scalars(
+            select(CaseFigure.case_id).where(
+                CaseFigure.hf == "OUS", CaseFigure.received_year == 2025
+            )
+        ).first()
+        sql_uow.session.execute(
+            update(Case).where(Case.id == moved).values(version=Case.version + 1)
+        )
+        sql_uow.commit()
+    assert calls == []
+    # the registry moves the HF: the case that changed is counted in the new region, the others
+    # are not, and the HF's counts no longer tell which of its cases lie where
+    figures.refresh(sql_uow, regions={**regions, "OUS": away.region}, warm=False)
+    with sql_uow:
+        session = sql_uow.session
+        assert figures.count(session, here) == aggregate(figures.load(session, here), here)
+        assert (
+            figures.count(session, here)["saker_totalt"] == compute(cases, here)["saker_totalt"] - 1
+        )
+    assert calls == [here, here]
 
 
 def test_counts_short_of_the_cases_are_not_used_and_the_next_refresh_counts_anew(

@@ -1,10 +1,11 @@
-"""The figures of three filters as counts kept current at write time, as of up to two (issue 9).
+"""The figures of every combination of filters as counts kept current at write time (issue 9).
 
-Revision ID: 0007_figures_counts_three
+Revision ID: 0007_figures_counts_all
 Revises: 0006_figures_counts
 
-`processor.statistics.counter_scopes` now keeps each case's counts under every three of its
-filters too (an HF, a year and a type ...). Counts made before hold none of those: they are
+`processor.statistics.counter_scopes` now keeps each case's counts under every combination of
+its filters (an HF, a year and a type ...), not only under one or two. Counts made before hold
+none of the others: they are
 emptied and the cases marker forgotten, so that the next refresh finds the counts short of the
 cases and counts them all once (`storage.figures.recount`), as after 0006.
 """
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0007_figures_counts_three"
+revision: str = "0007_figures_counts_all"
 down_revision: str | Sequence[str] | None = "0006_figures_counts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -27,5 +28,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # counts for three filters do no harm to code that reads only up to two: nothing to undo
+    # more scopes do no harm to code that reads only up to two filters: nothing to undo
     pass
