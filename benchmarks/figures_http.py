@@ -264,6 +264,7 @@ def run(label: str, database_url: str | None, n: int, requests: int) -> None:
     from benchmarks.figures import synthetic_cases
     from storage import figures, services
     from web.app import create_app
+    from web.cli import worker_app
 
     print(f"--- {label}: {n:,} saker", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -277,7 +278,7 @@ def run(label: str, database_url: str | None, n: int, requests: int) -> None:
         }
         if database_url:
             config["DATABASE_URL"] = database_url
-        app = _timed("create app, migrate", lambda: create_app(config))
+        app = _timed("create app, migrate", lambda: worker_app(lambda: create_app(config)))
         st = app.extensions["skjemamottak"]
         services.add_user(st.uow(), "koordinator", roles=["koordinator"])
         token = services.create_token(st.uow(), "koordinator")
