@@ -12,7 +12,10 @@ Files the PDF carries (FORMS.md section 6) are searched too: the embedded files 
 pages (`/AF`), and the files of annotations with a file specification (`/FS`: a file attachment
 annotation). Each file's names and description, and its content searched by
 `embedded.AttachedFiles` as an object in an Office file is, go into `Extracted.texts` as
-"embedded". A PDF inside one is read as this one is (`nested_pdf_texts`).
+"embedded". A PDF inside one is read as this one is (`nested_pdf_texts`). The texts of comments
+(any other annotation's `/Contents` and rich text `/RC`: a note, a text box, the note of a
+highlight) go in as "comment": they are in the stored file as a field value is, whereas text
+drawn on a page is not searched (FORMS.md section 6).
 
 Hostile input: qpdf's process-wide limits are set once at import so that no stream (object
 streams included) inflates past `DECODE_LIMIT` bytes, and nesting, container sizes and warnings
@@ -33,10 +36,11 @@ import pikepdf
 from pikepdf import Array, Dictionary, Name, Stream, String
 
 from forms.catalog import all_field_ids
-from processor.embedded import AttachedFiles
+from processor.embedded import AttachedFiles, markup_texts
 from processor.extracted import Extracted, RawValue
 from processor.findings import Limits, Refusal, thousands
 from processor.identity import value_texts, without_machine_ids
+from processor.ooxml import decode_text
 
 # No single decoded stream may exceed this (an XMP packet or an object stream of a form is a few
 # KiB, a cross-reference stream 5-7 bytes per object; the 20 MiB upload limit bounds the raw
@@ -560,6 +564,7 @@ _PARAMS = Name("/Params")
 _SIZE = Name("/Size")
 _FILTER = Name("/Filter")
 _CONTENTS = Name("/Contents")
+_RC = Name("/RC")
 # The texts of a file specification: its file names (/UF first: the name a reader shows) and its
 # description.
 _SPEC_NAMES = tuple(Name(k) for k in ("/UF", "/F", "/DOS", "/Mac", "/Unix"))
@@ -591,8 +596,16 @@ def _attachment_refusal(code: str, what: str) -> Refusal:
     )
 
 
+def _comment_refusal(code: str, what: str) -> Refusal:
+    return Refusal(
+        code, f"Teksten i en kommentar i PDF-filen {what} Fjern kommentaren og send på nytt."
+    )
+
+
 class _Attachments:
-    """The search of the files one PDF carries, into `out.texts` as "embedded".
+    """The search of the files one PDF carries, into `out.texts` as "embedded", and of the
+    texts of its comments (annotations other than attachments: notes, text boxes, the notes of
+    markup), as "comment".
 
     Bounded like the field walk: the entries of every name tree node, /AF array and /Annots array
     read are counted before they are read, against ten times `Limits.max_fields` for all PDFs of
@@ -638,13 +651,19 @@ class _Attachments:
                     self.count(len(annots))
                     for annot in annots.as_list():
                         try:
-                            if _FS not in annot:
-                                continue
+                            attached = _FS in annot
                         except (TypeError, ValueError):  # not a dictionary (nor a stream)
                             continue
-                        self.spec(annot.get("/FS"))
-                        if _CONTENTS in annot:  # the description a reader shows
-                            self.text(annot.get("/Contents"))
+                        if attached:
+                            self.spec(annot.get("/FS"))
+                            if _CONTENTS in annot:  # the description a reader shows
+                                self.text(annot.get("/Contents"))
+                            continue
+                        # a comment: a note, a text box, the note of a highlight ...
+                        if _CONTENTS in annot:
+                            self.comment(annot.get("/Contents"))
+                        if _RC in annot:  # its rich text (XHTML), as a string or a stream
+                            self.comment(annot.get("/RC"))
             if _AF in obj:
                 self.specs(obj.get("/AF"))
 
@@ -672,6 +691,17 @@ class _Attachments:
     def text(self, value: object) -> None:
         if isinstance(value, String):
             self.texts.append(("embedded", str(value)))
+
+    def comment(self, value: object) -> None:
+        """The text of a comment: a string, or a stream decoded within `DECODE_LIMIT`; as
+        written and with its markup removed."""
+        if isinstance(value, Stream) and self.once(value):
+            text = decode_text(_decoded(value, _comment_refusal))
+        elif isinstance(value, String):
+            text = str(value)
+        else:
+            return
+        self.texts.extend(("comment", t) for t in markup_texts(text))
 
     def name_tree(self, top: object) -> None:
         """Every value of a name tree, its keys searched as texts (often the file's name)."""
@@ -739,22 +769,28 @@ class _Attachments:
 
     def decoded(self, stream: Stream) -> bytes:
         """The bytes of an embedded file stream, decoded within `DECODE_LIMIT`."""
-        mib = DECODE_LIMIT // 2**20
-        too_large = f"er større enn {mib} MiB og kan ikke kontrolleres."
-        params = stream.get("/Params") if _PARAMS in stream else None
-        size = params.get("/Size") if isinstance(params, Dictionary) and _SIZE in params else None
-        for declared in (size, stream.get("/Length")):
-            if isinstance(declared, int) and declared > DECODE_LIMIT:
-                raise _attachment_refusal("FILE_TOO_LARGE", too_large)
-        if not _filters_bounded(stream):
-            raise _attachment_refusal(
-                "FILE_CORRUPT",
-                "er komprimert på en måte tjenesten ikke leser, og kan derfor ikke kontrolleres.",
-            )
-        try:
-            data = stream.read_bytes()
-        except Exception as exc:  # a bomb qpdf stopped is named by `_refuse_bomb`
-            raise _attachment_refusal("FILE_CORRUPT", "kan ikke leses (skadet innhold).") from exc
-        if len(data) > DECODE_LIMIT:  # stored, with a /Length that lied
-            raise _attachment_refusal("FILE_TOO_LARGE", too_large)
-        return data
+        return _decoded(stream, _attachment_refusal)
+
+
+def _decoded(stream: Stream, refusal: Callable[[str, str], Refusal]) -> bytes:
+    """The bytes of a stream the identity guard searches (an attached file, a comment's rich
+    text), decoded within `DECODE_LIMIT`; `refusal(code, what)` names what could not be read."""
+    mib = DECODE_LIMIT // 2**20
+    too_large = f"er større enn {mib} MiB og kan ikke kontrolleres."
+    params = stream.get("/Params") if _PARAMS in stream else None
+    size = params.get("/Size") if isinstance(params, Dictionary) and _SIZE in params else None
+    for declared in (size, stream.get("/Length")):
+        if isinstance(declared, int) and declared > DECODE_LIMIT:
+            raise refusal("FILE_TOO_LARGE", too_large)
+    if not _filters_bounded(stream):
+        raise refusal(
+            "FILE_CORRUPT",
+            "er komprimert på en måte tjenesten ikke leser, og kan derfor ikke kontrolleres.",
+        )
+    try:
+        data = stream.read_bytes()
+    except Exception as exc:  # a bomb qpdf stopped is named by `_refuse_bomb`
+        raise refusal("FILE_CORRUPT", "kan ikke leses (skadet innhold).") from exc
+    if len(data) > DECODE_LIMIT:  # stored, with a /Length that lied
+        raise refusal("FILE_TOO_LARGE", too_large)
+    return data

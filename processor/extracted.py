@@ -10,8 +10,9 @@ from typing import Literal
 RawValue = str | bool | int | float | None
 
 # Where text outside the form fields was found, for the identity guard (FORMS.md section 6).
-# "embedded": an object inside an Office file (a workbook in a Word form), a DOCX altChunk.
-TextKind = Literal["metadata", "document", "sheet", "embedded"]
+# "embedded": an object inside an Office file (a workbook in a Word form), a DOCX altChunk, a file
+# a PDF carries. "comment": the text of a PDF comment (a note, a text box, a highlight's note).
+TextKind = Literal["metadata", "document", "sheet", "embedded", "comment"]
 
 
 @dataclass

@@ -35,6 +35,7 @@ _WHERE = {
         "i et innebygd objekt i dokumentet (for eksempel et regneark satt inn i Word "
         "eller en fil lagt ved PDF-filen)"
     ),
+    "comment": "i en kommentar i dokumentet (for eksempel en notatlapp eller en tekstboks)",
 }
 
 

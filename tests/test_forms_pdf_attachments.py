@@ -281,6 +281,85 @@ def test_a_file_attachment_annotation_holding_the_number_is_rejected():
     assert result.status == "accepted", result.errors
 
 
+# ---- comments (FORMS.md section 6: they are in the stored file as a field value is) -------------
+
+
+def _commented(**annot_entries) -> bytes:
+    """The Del 2 PDF with one comment on page 1 (its entries given), after the page's widgets and
+    past a few entries that are no annotation at all."""
+
+    def change(pdf: pikepdf.Pdf) -> None:
+        entries = {
+            key: pdf.make_stream(value) if isinstance(value, bytes) else value
+            for key, value in annot_entries.items()
+        }
+        annot = Dictionary(Type=Name.Annot, Rect=Array([40, 40, 200, 60]), **entries)
+        annots = pdf.pages[0].Annots
+        for junk in (String("x"), 7, Array([1])):  # read past
+            annots.append(junk)
+        annots.append(pdf.make_indirect(annot))
+
+    return _edited(change)
+
+
+def _assert_found_in_comment(result) -> None:
+    assert _code(result) == "IDENTITY_FOUND"
+    message = result.errors[0].message
+    assert "kommentar" in message
+    assert NUMBER not in message and NUMBER[:6] not in message
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        {"Subtype": Name.Text, "Contents": String(f"Pasienten har fnr {NUMBER}")},  # a note
+        {"Subtype": Name.FreeText, "Contents": String(f"{NUMBER[:6]} {NUMBER[6:]}")},  # text box
+        {"Subtype": Name.Highlight, "Contents": String(f"Se {NUMBER}"), "T": String("Lege")},
+        # rich text, the number split by markup, as a string and as a stream
+        {
+            "Subtype": Name.FreeText,
+            "RC": String(f"<body><p>{NUMBER[:4]}<b>{NUMBER[4:]}</b></p></body>"),
+        },
+        {"Subtype": Name.Text, "Contents": String("Se vedlegg"), "RC": f"<p>{NUMBER}</p>".encode()},
+    ],
+    ids=["note", "text box", "highlight", "rich text", "rich text stream"],
+)
+def test_a_comment_holding_the_number_is_rejected(entries):
+    """A doctor's sticky note or text box on the form is kept in the stored file: searched."""
+    _assert_found_in_comment(_check(_commented(**entries)))
+
+
+def test_a_harmless_comment_changes_nothing(plain):
+    result = _check(
+        _commented(Subtype=Name.Text, Contents=String("Ring avdelingen, tlf 22 11 80 00"))
+    )
+    assert result.status == "accepted", result.errors
+    assert result.data == plain.data
+
+
+def test_a_comment_whose_rich_text_cannot_be_read_is_refused():
+    """Its text would be stored unsearched: refused, naming the comment, not decoded."""
+
+    def change(pdf: pikepdf.Pdf) -> None:
+        stream = _raw_stream(pdf, b"\x80\x0b\x60\x50\x22\x0c\x0c\x85\x01", Filter=Name.LZWDecode)
+        annot = Dictionary(Type=Name.Annot, Subtype=Name.Text, Rect=Array([0, 0, 9, 9]), RC=stream)
+        pdf.pages[0].Annots.append(pdf.make_indirect(annot))
+
+    result = _check(_edited(change, compress_streams=False))
+    assert _code(result) == "FILE_CORRUPT"
+    message = result.errors[0].message
+    assert "kommentar" in message or "LZW" in message
+    broken = _commented(Subtype=Name.Text, RC=b"x")
+
+    def break_filter(pdf: pikepdf.Pdf) -> None:
+        annot = pdf.pages[0].Annots[-1]
+        annot.RC.write(b"not deflated", filter=Name.FlateDecode)
+
+    result = _check(_edited(break_filter, broken, compress_streams=False))
+    assert _code(result) == "FILE_CORRUPT"
+    assert "kommentar" in result.errors[0].message
+
+
 def test_an_associated_file_of_the_document_is_searched():
     """PDF 2.0 associated files (/AF), listed in the catalogue and in no name tree."""
 
