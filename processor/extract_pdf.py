@@ -15,7 +15,8 @@ annotation). Each file's names and description, and its content searched by
 "embedded". A PDF inside one is read as this one is (`nested_pdf_texts`). The texts of comments
 (any other annotation's `/Contents` and rich text `/RC`: a note, a text box, the note of a
 highlight) go in as "comment": they are in the stored file as a field value is, whereas text
-drawn on a page is not searched (FORMS.md section 6).
+drawn on a page is not searched (FORMS.md section 6). So do the XFA packets of a hybrid form
+(`/AcroForm /XFA`: its data and template), as text of the document.
 
 Hostile input: qpdf's process-wide limits are set once at import so that no stream (object
 streams included) inflates past `DECODE_LIMIT` bytes, and nesting, container sizes and warnings
@@ -36,11 +37,11 @@ import pikepdf
 from pikepdf import Array, Dictionary, Name, Stream, String
 
 from forms.catalog import all_field_ids
-from processor.embedded import AttachedFiles, markup_texts
+from processor.embedded import AttachedFiles, markup_texts, tree_texts
 from processor.extracted import Extracted, RawValue
 from processor.findings import Limits, Refusal, thousands
 from processor.identity import value_texts, without_machine_ids
-from processor.ooxml import decode_text
+from processor.ooxml import decode_text, parse_xml
 
 # No single decoded stream may exceed this (an XMP packet or an object stream of a form is a few
 # KiB, a cross-reference stream 5-7 bytes per object; the 20 MiB upload limit bounds the raw
@@ -356,6 +357,8 @@ def _extract(pdf: pikepdf.Pdf, limits: Limits) -> Extracted:
     _walk(fields, "", None, None, 0, 0, set(), out, limits, [0])
     if not out.fields:
         raise Refusal("FILE_NO_FORM_FIELDS")
+    if _XFA in acro:
+        _xfa(acro.get("/XFA"), out, limits)
     _Attachments(pdf, root, out, AttachedFiles(limits), 1).search()
     return out
 
@@ -384,6 +387,8 @@ def _nested(pdf: pikepdf.Pdf, files: AttachedFiles, level: int) -> list[str]:
     fields = acro.get("/Fields") if isinstance(acro, Dictionary) and _FIELDS in acro else None
     if isinstance(fields, Array):
         _walk(fields, "", None, None, 0, 0, set(), out, limits, [0])
+    if isinstance(acro, Dictionary) and _XFA in acro:
+        _xfa(acro.get("/XFA"), out, limits)
     _check_pages(pdf, limits)
     _Attachments(pdf, root, out, files, level).search()
     texts = [without_machine_ids(t) if kind == "metadata" else t for kind, t in out.texts]
@@ -565,6 +570,7 @@ _SIZE = Name("/Size")
 _FILTER = Name("/Filter")
 _CONTENTS = Name("/Contents")
 _RC = Name("/RC")
+_XFA = Name("/XFA")
 # The texts of a file specification: its file names (/UF first: the name a reader shows) and its
 # description.
 _SPEC_NAMES = tuple(Name(k) for k in ("/UF", "/F", "/DOS", "/Mac", "/Unix"))
@@ -593,6 +599,46 @@ _ENCRYPTED_ATTACHMENT = (
 def _attachment_refusal(code: str, what: str) -> Refusal:
     return Refusal(
         code, f"En fil som er lagt ved PDF-filen, {what} Fjern vedlegget og send på nytt."
+    )
+
+
+def _xfa(xfa: object, out: Extracted, limits: Limits) -> None:
+    """The XFA packets of a hybrid form (an XFA form that has AcroForm fields too): its data
+    packet holds every value of the form, also of fields the AcroForm lacks, and its template
+    the form's texts. Read as one XML document (the packets are its pieces, in order), each
+    element's text searched as text of the document; as text with the markup removed when
+    they are no such document. Within `DECODE_LIMIT` together, through bounded filters."""
+    if isinstance(xfa, Stream):
+        packets = [xfa]
+    elif isinstance(xfa, Array):
+        if len(xfa) > 2 * limits.max_fields:
+            raise _xfa_refusal("FILE_TOO_LARGE", "har flere deler enn tjenesten leser.")
+        packets = [p for p in xfa.as_list()[1::2] if isinstance(p, Stream)]
+    else:
+        return
+    chunks: list[bytes] = []
+    total = 0
+    for packet in packets:
+        chunk = _decoded(packet, _xfa_refusal)
+        total += len(chunk)
+        if total > DECODE_LIMIT:
+            raise _xfa_refusal(
+                "FILE_TOO_LARGE",
+                f"er større enn {DECODE_LIMIT // 2**20} MiB og kan ikke kontrolleres.",
+            )
+        chunks.append(chunk)
+    data = b"".join(chunks)
+    try:
+        texts = tree_texts(parse_xml(data, limits.max_depth))
+    except Refusal:  # broken, nested too deep, or a DTD (never expanded): read as text
+        texts = markup_texts(decode_text(data))
+    out.texts.extend(("document", t) for t in texts)
+
+
+def _xfa_refusal(code: str, what: str) -> Refusal:
+    return Refusal(
+        code,
+        f"XFA-delen av PDF-skjemaet {what} Bruk den utfyllbare PDF-malen fra Nye metoder.",
     )
 
 

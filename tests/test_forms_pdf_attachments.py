@@ -1,4 +1,4 @@
-"""FORMS.md section 6: identity inside files a PDF carries.
+"""FORMS.md section 6: identity inside files a PDF carries, its comments and its XFA data.
 
 A PDF can carry whole files: the embedded files of the document (`/Root /Names /EmbeddedFiles`,
 what a reader lists as attachments), associated files (`/AF`) and file attachment annotations (a
@@ -358,6 +358,82 @@ def test_a_comment_whose_rich_text_cannot_be_read_is_refused():
     result = _check(_edited(break_filter, broken, compress_streams=False))
     assert _code(result) == "FILE_CORRUPT"
     assert "kommentar" in result.errors[0].message
+
+
+# ---- the XFA packets of a hybrid form ------------------------------------------------------------
+
+_XDP_HEAD = b'<xdp:xdp xmlns:xdp="http://ns.adobe.com/xdp/">'
+_XFA_TEMPLATE = (
+    b'<template xmlns="http://www.xfa.org/schema/xfa-template/3.3/"><subform name="soknad">'
+    b'<field name="merknad"><caption><value><text>Merknad</text></value></caption></field>'
+    b"</subform></template>"
+)
+
+
+def _datasets(value: str) -> bytes:
+    return (
+        b'<xfa:datasets xmlns:xfa="http://www.xfa.org/schema/xfa-data/1.0/"><xfa:data>'
+        + f"<soknad><merknad>{value}</merknad><skjult>ingen</skjult></soknad>".encode()
+        + b"</xfa:data></xfa:datasets>"
+    )
+
+
+def _hybrid(packets: list[bytes] | bytes) -> bytes:
+    """The Del 2 PDF made a hybrid XFA form: its AcroForm keeps every field and gets /XFA, an
+    array of named packets (as LiveCycle Designer writes it) or one stream."""
+
+    def change(pdf: pikepdf.Pdf) -> None:
+        if isinstance(packets, bytes):
+            pdf.Root.AcroForm.XFA = pdf.make_stream(packets)
+            return
+        names = ["preamble", "template", "datasets", "postamble"][: len(packets)]
+        items: list = []
+        for name, packet in zip(names, packets, strict=True):
+            items += [String(name), pdf.make_stream(packet)]
+        pdf.Root.AcroForm.XFA = Array(items)
+
+    return _edited(change)
+
+
+def _found_in_document(result) -> None:
+    assert _code(result) == "IDENTITY_FOUND"
+    assert "teksten i dokumentet" in result.errors[0].message
+    assert NUMBER not in result.errors[0].message
+
+
+def test_a_number_in_the_xfa_data_of_a_hybrid_form_is_rejected(plain):
+    """The data packet holds every value of an XFA form, also of a field the AcroForm lacks."""
+    packets = [_XDP_HEAD, _XFA_TEMPLATE, _datasets(f"Pasient {NUMBER}"), b"</xdp:xdp>"]
+    _found_in_document(_check(_hybrid(packets)))
+    whole = b"".join([_XDP_HEAD, _XFA_TEMPLATE, _datasets(NUMBER), b"</xdp:xdp>"])
+    _found_in_document(_check(_hybrid(whole)))  # one stream
+    broken = [_XDP_HEAD, _datasets(f"{NUMBER[:5]}<b>{NUMBER[5:]}</b>")]  # never closed
+    _found_in_document(_check(_hybrid(broken)))
+    harmless = [_XDP_HEAD, _XFA_TEMPLATE, _datasets("Ring 22 11 80 00"), b"</xdp:xdp>"]
+    result = _check(_hybrid(harmless))
+    assert result.status == "accepted", result.errors
+    assert result.data == plain.data
+
+
+def test_xfa_packets_that_cannot_be_read_are_refused():
+    def unbounded(pdf: pikepdf.Pdf) -> None:
+        stream = _raw_stream(pdf, b"\x80\x0b\x60\x50\x22\x0c\x0c\x85\x01", Filter=Name.LZWDecode)
+        pdf.Root.AcroForm.XFA = Array([String("datasets"), stream])
+
+    result = _check(_edited(unbounded, compress_streams=False))
+    assert _code(result) == "FILE_CORRUPT"
+    assert "XFA" in result.errors[0].message or "LZW" in result.errors[0].message
+
+    def large(pdf: pikepdf.Pdf) -> None:
+        big = zlib.compress(b" " * (DECODE_LIMIT // 2 + 1))
+        items: list = []
+        for name in ("template", "datasets"):  # each within the limit, not both
+            items += [String(name), _raw_stream(pdf, big, Filter=Name.FlateDecode)]
+        pdf.Root.AcroForm.XFA = Array(items)
+
+    result = _check(_edited(large, compress_streams=False))
+    assert _code(result) == "FILE_TOO_LARGE"
+    assert "XFA" in result.errors[0].message
 
 
 def test_an_associated_file_of_the_document_is_searched():
