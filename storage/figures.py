@@ -38,11 +38,11 @@ refresh that rewrites a case's rows takes its old keys off (`DELETE ... RETURNIN
 rows this transaction removed) and adds the new ones, in the same transaction, and one refresh
 writes at a time (the `figures_generation` row is locked; without the lock two refreshes on
 PostgreSQL could both take off the same rows). `count` reads such figures from the counts of their
-scope (`aggregate_counters`, equal to `compute`); dates (`stats --fra/--til`) are counted over the
-rows as before, and so is an HF with a region when the registry has moved the HF and its cases lie
-in two regions. The counts are checked against the rows: when the cases counted differ from the
-rows (a case deleted with its rows, or a database from before the table) they are not used, and the
-next refresh counts them all anew (`recount`, once).
+scope (`aggregate_counters`, equal to `compute`); dates (`Filters.date_from/date_to`, which no page
+or command offers) are counted over the rows as before, and so is an HF with a region when the
+registry has moved the HF and its cases lie in two regions. The counts are checked against the
+rows: when the cases counted differ from the rows (a case deleted with its rows, or a database from
+before the table) they are not used, and the next refresh counts them all anew (`recount`, once).
 
 Stale while revalidate (issue 9). Counting 100,000 rows again takes 0.2 to 3 seconds, and every
 change of any case makes the last figures old, so a request does not wait for that when it has
@@ -553,6 +553,26 @@ def recount(session: Session) -> None:
     for fig in load(session):
         counts.add(fig, 1)
     _add_counts(session, counts.expanded())
+
+
+def recount_all(uow: AbstractUnitOfWork) -> int:
+    """Count `figures_counts` anew from every `case_figures` row (`stats --recount`: after a
+    restore, or when a count is suspected; the automatic check compares only their total) and
+    drop the figures stored from the old counts. One refresh at a time, as for every writer of
+    the counts. Returns the number of cases counted. A running worker may show the figures it
+    holds in memory until any case changes."""
+    with uow:
+        session = _session(uow)
+        _lock(session)
+        recount(session)
+        session.execute(delete(FiguresSnapshot))
+        c = FiguresCount
+        counted = session.scalar(
+            select(func.coalesce(func.sum(c.n), 0)).where(c.scope == _ALL, c.kind == ONE_PER_CASE)
+        )
+        uow.commit()
+    clear_cache()
+    return int(counted or 0)
 
 
 def _counted(

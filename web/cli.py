@@ -584,9 +584,12 @@ def cmd_stats(ns: argparse.Namespace) -> int:
     from storage import figures
 
     uow = _storage().uow()
-    if ns.refresh:
-        done = figures.refresh(uow)
+    if ns.refresh or ns.recount:
+        done = figures.refresh(uow, warm=not ns.recount)
         print(f"Oppdaterte tallene for {done.refreshed} saker.", file=sys.stderr)
+    if ns.recount:
+        counted = figures.recount_all(uow)
+        print(f"Telte opp tallene for alle {counted} saker på nytt.", file=sys.stderr)
     filters = Filters(
         hf=ns.hf.upper() if ns.hf else None,
         region=ns.region.upper() if ns.region else None,
@@ -704,6 +707,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="skriv alle tallene som JSON")
     p.add_argument("--xlsx", metavar="FIL", help="skriv tallene til et regneark")
     p.add_argument("--refresh", action="store_true", help="oppdater tallene for endrede saker")
+    p.add_argument(
+        "--recount",
+        action="store_true",
+        help="tell opp tallene for alle saker på nytt (etter gjenoppretting, eller ved tvil)",
+    )
     p.add_argument("--hf", metavar="KODE", help="bare saker fra dette helseforetaket")
     p.add_argument("--region", metavar="KODE", help="bare saker fra denne regionen")
     p.add_argument("--ar", type=int, metavar="ÅR", help="bare saker mottatt dette året")

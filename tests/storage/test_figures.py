@@ -13,11 +13,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from alembic import command
-from sqlalchemy import Engine, delete, select, text, update
+from sqlalchemy import Engine, delete, func, select, text, update
 
 from benchmarks.figures import synthetic_cases
 from benchmarks.figures_http import insert_histories, storable
 from processor.statistics import (
+    ONE_PER_CASE,
     CaseHistory,
     Filters,
     Transition,
@@ -617,6 +618,31 @@ def test_counts_short_of_the_checked_cases_are_not_used(
     assert figures.figures(sql_uow, Filters(hf="OUS"), cache=False).stats == compute(
         cases, Filters(hf="OUS")
     )
+
+
+def test_recount_all_mends_counts_that_drifted_unseen_and_drops_their_figures(
+    engine: Engine, sql_uow: SqlAlchemyUnitOfWork
+) -> None:
+    """A count edited by hand (their total unchanged, so the automatic check passes): the
+    figures are wrong until `recount_all` (`stats --recount`) counts everything anew."""
+    cases = _seed(engine, hand_made() + synthetic_cases(80, seed=6))
+    figures.refresh(sql_uow, warm=False)
+    ous = Filters(hf="OUS")
+    c = FiguresCount
+    with sql_uow:
+        sql_uow.session.execute(
+            update(FiguresCount)
+            .where(c.scope == counter_scope(ous), c.kind != ONE_PER_CASE)
+            .values(n=c.n + 3)
+        )
+        sql_uow.commit()
+    drifted = figures.figures(sql_uow, ous).stats  # stored as a snapshot, and cached
+    assert drifted != compute(cases, ous)
+    assert figures.recount_all(sql_uow) == len(cases)
+    assert _counts(sql_uow) == _counted_anew(sql_uow)
+    with sql_uow:
+        assert sql_uow.session.scalar(select(func.count()).select_from(FiguresSnapshot)) == 0
+    assert figures.figures(sql_uow, ous).stats == compute(cases, ous)
 
 
 def test_a_deleted_case_is_counted_out(engine: Engine, sql_uow: SqlAlchemyUnitOfWork) -> None:

@@ -66,6 +66,14 @@ def _rows(instance: Path) -> dict[str, int]:
         con.close()
 
 
+def test_stats_recount_counts_every_case_anew(tmp_path):
+    _populate(tmp_path, n=3)
+    out = _cli(tmp_path, "stats", "--recount", "--json")
+    assert out.returncode == 0, out.stderr
+    assert "Telte opp tallene for alle 3 saker på nytt." in out.stderr
+    assert '"saker_totalt": 3' in out.stdout
+
+
 def test_backup_and_restore_round_trip(tmp_path):
     source, target = tmp_path / "kilde", tmp_path / "maal"
     _populate(source)
