@@ -602,6 +602,10 @@ def _attachment_refusal(code: str, what: str) -> Refusal:
     )
 
 
+# What a refusal says of a stream the guard would have to decode beyond `DECODE_LIMIT`.
+_TOO_LARGE = f"er større enn {DECODE_LIMIT // 2**20} MiB og kan ikke kontrolleres."
+
+
 def _xfa(xfa: object, out: Extracted, limits: Limits) -> None:
     """The XFA packets of a hybrid form (an XFA form that has AcroForm fields too): its data
     packet holds every value of the form, also of fields the AcroForm lacks, and its template
@@ -622,10 +626,7 @@ def _xfa(xfa: object, out: Extracted, limits: Limits) -> None:
         chunk = _decoded(packet, _xfa_refusal)
         total += len(chunk)
         if total > DECODE_LIMIT:
-            raise _xfa_refusal(
-                "FILE_TOO_LARGE",
-                f"er større enn {DECODE_LIMIT // 2**20} MiB og kan ikke kontrolleres.",
-            )
+            raise _xfa_refusal("FILE_TOO_LARGE", _TOO_LARGE)
         chunks.append(chunk)
     data = b"".join(chunks)
     try:
@@ -821,13 +822,11 @@ class _Attachments:
 def _decoded(stream: Stream, refusal: Callable[[str, str], Refusal]) -> bytes:
     """The bytes of a stream the identity guard searches (an attached file, a comment's rich
     text), decoded within `DECODE_LIMIT`; `refusal(code, what)` names what could not be read."""
-    mib = DECODE_LIMIT // 2**20
-    too_large = f"er større enn {mib} MiB og kan ikke kontrolleres."
     params = stream.get("/Params") if _PARAMS in stream else None
     size = params.get("/Size") if isinstance(params, Dictionary) and _SIZE in params else None
     for declared in (size, stream.get("/Length")):
         if isinstance(declared, int) and declared > DECODE_LIMIT:
-            raise refusal("FILE_TOO_LARGE", too_large)
+            raise refusal("FILE_TOO_LARGE", _TOO_LARGE)
     if not _filters_bounded(stream):
         raise refusal(
             "FILE_CORRUPT",
@@ -838,5 +837,5 @@ def _decoded(stream: Stream, refusal: Callable[[str, str], Refusal]) -> bytes:
     except Exception as exc:  # a bomb qpdf stopped is named by `_refuse_bomb`
         raise refusal("FILE_CORRUPT", "kan ikke leses (skadet innhold).") from exc
     if len(data) > DECODE_LIMIT:  # stored, with a /Length that lied
-        raise refusal("FILE_TOO_LARGE", too_large)
+        raise refusal("FILE_TOO_LARGE", _TOO_LARGE)
     return data

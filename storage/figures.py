@@ -537,11 +537,16 @@ def _counts_complete(session: Session, checked: str | None = None) -> bool:
         rows = int(checked.partition(":")[0])
     else:
         rows = session.scalar(select(func.count()).select_from(CaseFigure)) or 0
+    return int(rows) == _cases_counted(session)
+
+
+def _cases_counted(session: Session) -> int:
+    """The number of cases the counts hold (each counted once under all cases)."""
     c = FiguresCount
     counted = session.scalar(
         select(func.coalesce(func.sum(c.n), 0)).where(c.scope == _ALL, c.kind == ONE_PER_CASE)
     )
-    return int(rows) == int(counted or 0)
+    return int(counted or 0)
 
 
 def recount(session: Session) -> None:
@@ -566,21 +571,18 @@ def recount_all(uow: AbstractUnitOfWork) -> int:
         _lock(session)
         recount(session)
         session.execute(delete(FiguresSnapshot))
-        c = FiguresCount
-        counted = session.scalar(
-            select(func.coalesce(func.sum(c.n), 0)).where(c.scope == _ALL, c.kind == ONE_PER_CASE)
-        )
+        counted = _cases_counted(session)
         uow.commit()
     clear_cache()
-    return int(counted or 0)
+    return counted
 
 
 def _counted(
     session: Session, filters: Filters, checked: str | None = None
 ) -> dict[str, Any] | None:
     """The figures of `filters` from `figures_counts`; None when no scope holds them (dates, an
-    HF whose cases lie in two regions) or the counts are not complete (a database whose counts no refresh has made
-    yet)."""
+    HF whose cases lie in two regions) or the counts are not complete (a database whose counts
+    no refresh has made yet)."""
     scope = counter_scope(filters)
     region = None
     if scope is None and filters.hf is not None and filters.region is not None:
@@ -699,8 +701,9 @@ def grouped(session: Session, filters: Filters | None = None) -> GroupedFigures:
 
 def count(session: Session, filters: Filters, checked: str | None = None) -> dict[str, Any]:
     """The figures of the cases that pass `filters`, counted now from the rows as they are: with
-    any filters but dates (`counter_scope`, `_counted`) from `figures_counts` (a few thousand rows), otherwise by
-    `grouped`. `checked`: the cases marker the last refresh checked the rows at, if known."""
+    any filters but dates (`counter_scope`, `_counted`) from `figures_counts` (a few thousand
+    rows), otherwise by `grouped`. `checked`: the cases marker the last refresh checked the rows
+    at, if known."""
     stats = _counted(session, filters, checked)
     if stats is None:
         stats = aggregate_grouped(grouped(session, filters), filters)
