@@ -137,11 +137,12 @@ class FiguresSnapshot(Base):
 
 
 class FiguresCount(Base):
-    """One count of the figures of all cases, or of the cases that pass some filters, summed over
-    those cases (`processor.statistics.counter_keys` under `counter_scopes`), kept current in the
-    unit of work that rewrites the cases' `case_figures` rows (issue 9): such figures are read
-    from a few thousand of these rows instead of counting up to 100,000 cases. Derived data:
-    `storage.figures` counts them anew from `case_figures` when their number of cases differs."""
+    """One count of the figures of all cases, or of the cases that pass some filters, summed
+    over those cases (`processor.statistics.counter_keys` under `counter_scopes`), kept current
+    in the unit of work that rewrites the cases' `case_figures` rows (issue 9): such figures are
+    read from a few thousand of these rows instead of counting up to 100,000 cases. Derived
+    data: `storage.figures` counts them anew from `case_figures` when their number of cases
+    differs."""
 
     __tablename__ = "figures_counts"
     __table_args__ = ({"sqlite_with_rowid": False},)

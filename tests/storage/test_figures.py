@@ -592,7 +592,8 @@ def test_migration_0007_leaves_the_counts_to_be_counted_anew_with_three_filters(
             )
             conn.execute(
                 text(
-                    "INSERT INTO figures_generation (id, generation, cases_marker) VALUES (1, 3, 'x')"
+                    "INSERT INTO figures_generation (id, generation, cases_marker)"
+                    " VALUES (1, 3, 'x')"
                 )
             )
         db.upgrade(url)
