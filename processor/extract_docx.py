@@ -27,6 +27,11 @@ from processor.extracted import Extracted, RawValue, TextKind
 from processor.findings import Limits, Refusal
 from processor.ooxml import Package, drawing_texts, open_package, properties_texts
 
+try:  # the scan in C (setup.py); optional, the Python scan below gives the same answer
+    from processor import _docx_scan
+except ImportError:  # not built: no C compiler when the package was installed
+    _docx_scan = None
+
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 W_STRICT_NS = "http://purl.oclc.org/ooxml/wordprocessingml/main"
 W14_NS = "http://schemas.microsoft.com/office/word/2010/wordml"
@@ -294,6 +299,30 @@ class _Scan:
         self.controls = controls
 
 
+class _CScan:
+    """`_Scan`'s answer from `processor._docx_scan`, the same walk in C (issue #9)."""
+
+    __slots__ = ("paragraphs", "deleted", "controls")
+
+    def __init__(self, root: etree._Element):
+        ns = W_STRICT_NS if _names_for(root) is _W_STRICT else W_NS
+        self.paragraphs, self.deleted, self.controls = _docx_scan.scan(
+            root, ns.encode(), _Control, _SYM_GLYPHS
+        )
+
+
+def _compiled_scan() -> type[_CScan] | None:
+    """`_CScan` when `processor._docx_scan` is built and was compiled against the running lxml
+    (it reads lxml's objects by their C layout); None otherwise, and the Python scan is used."""
+    if _docx_scan is None or etree.__version__ != _docx_scan.LXML_VERSION:
+        return None
+    return _CScan
+
+
+# The scan extract_docx uses: the C walk when it can run, else the Python one (same answer).
+SCAN: type[_Scan] | type[_CScan] = _compiled_scan() or _Scan
+
+
 def _close(
     kind: int,
     paras: list[list[str]],
@@ -408,7 +437,7 @@ def _control_value(control: _Control) -> RawValue:
     return text
 
 
-def _controls(scans: list[_Scan], limits: Limits) -> dict[str, RawValue]:
+def _controls(scans: list[_Scan | _CScan], limits: Limits) -> dict[str, RawValue]:
     """Tagged content controls of the given parts; the first filled one wins per tag."""
     fields: dict[str, RawValue] = {}
     if sum(len(scan.controls) for scan in scans) > limits.max_fields:
@@ -623,10 +652,10 @@ def extract_docx(data: bytes, limits: Limits, pkg: Package | None = None) -> Ext
 
     texts: list[tuple[TextKind, str]] = []
     roots: list[etree._Element] = []
-    scans: list[_Scan] = []
+    scans: list[_Scan | _CScan] = []
     for name in field_parts + text_parts:
         root = pkg.xml(name)
-        scan = _Scan(root)
+        scan = SCAN(root)
         if name in field_parts:
             roots.append(root)
             scans.append(scan)

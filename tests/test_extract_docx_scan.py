@@ -1,28 +1,36 @@
-"""The one-pass scan of a DOCX part (issue #9) against the plain walk it replaced.
+"""The scans of a DOCX part (issue #9) against each other.
 
 `extract_docx._Scan` lists the elements it needs in C and finds where a paragraph or content
 control ends from the tree. `_WalkScan` below is the previous scan, which got the end events from
-`etree.iterwalk`; both must give the same paragraphs, deleted texts and controls on the samples,
-the templates, hand-made structures (text boxes, fallbacks, nested and empty controls) and mutated
-files."""
+`etree.iterwalk`. `extract_docx._CScan` is the walk in C (`processor._docx_scan`), used when it is
+built. All must give the same paragraphs, deleted texts and controls on the samples, the templates,
+hand-made structures (text boxes, fallbacks, nested and empty controls), mutated files and
+generated trees. With SKJEMAMOTTAK_REQUIRE_C_SCAN=1 (CI) the C walk must be built and in use."""
 
 from __future__ import annotations
 
 import io
+import os
+import types
 import zipfile
 import zlib
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from forms.catalog import catalogue
 from forms.templates import build
+from processor import extract_docx
 from processor.extract_docx import (
     MC_FALLBACK,
     W14_CHECKBOX,
     W14_CHECKED,
+    W_NS,
     _Control,
     _control_property,
+    _CScan,
     _names_for,
     _owner,
     _piece,
@@ -32,7 +40,7 @@ from processor.findings import Limits, Refusal
 from processor.ooxml import parse_xml
 from tests.fillers import sample_values
 from tests.fuzzing import mutations
-from tests.test_extract_docx import SAMPLES, document, para, run, sdt, table
+from tests.test_extract_docx import SAMPLES, W14, document, para, run, sdt, table
 
 MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
 
@@ -106,14 +114,76 @@ class _WalkScan:
         self.controls = controls
 
 
+C_SCAN = extract_docx.SCAN is _CScan
+needs_c_scan = pytest.mark.skipif(not C_SCAN, reason="processor._docx_scan is not built")
+
+
+def _answer(scan) -> tuple:
+    controls = [(c.tag, c.checkbox, c.checked, c.placeholder, c.paras) for c in scan.controls]
+    return scan.paragraphs, scan.deleted, controls
+
+
 def _same(xml: bytes) -> None:
     root = parse_xml(xml, Limits().max_depth)
-    new, old = _Scan(root), _WalkScan(root)
-    assert new.paragraphs == old.paragraphs
-    assert new.deleted == old.deleted
-    got = [(c.tag, c.checkbox, c.checked, c.placeholder, c.paras) for c in new.controls]
-    want = [(c.tag, c.checkbox, c.checked, c.placeholder, c.paras) for c in old.controls]
-    assert got == want
+    _same_tree(root)
+
+
+def _same_tree(root: etree._Element) -> None:
+    want = _answer(_WalkScan(root))
+    assert _answer(_Scan(root)) == want
+    if C_SCAN:
+        assert _answer(_CScan(root)) == want
+
+
+def test_c_scan_is_used_where_required():
+    """CI sets SKJEMAMOTTAK_REQUIRE_C_SCAN=1: there the C walk must be built, match the running
+    lxml and be the scan extract_docx uses, or the comparisons here would test nothing."""
+    if os.environ.get("SKJEMAMOTTAK_REQUIRE_C_SCAN") != "1":
+        pytest.skip("SKJEMAMOTTAK_REQUIRE_C_SCAN is not set")
+    assert extract_docx._docx_scan is not None, "processor._docx_scan is not built"
+    assert etree.__version__ == extract_docx._docx_scan.LXML_VERSION
+    assert extract_docx.SCAN is _CScan
+
+
+def test_python_scan_when_the_c_walk_cannot_run(monkeypatch):
+    """Not built, or built against another lxml (it reads lxml's objects by their C layout): the
+    Python scan is used, and a whole DOCX reads the same either way."""
+    monkeypatch.setattr(extract_docx, "_docx_scan", None)
+    assert extract_docx._compiled_scan() is None
+    monkeypatch.setattr(extract_docx, "_docx_scan", types.SimpleNamespace(LXML_VERSION="4.9.0"))
+    assert extract_docx._compiled_scan() is None
+    monkeypatch.undo()
+    data = build("tilgang-del2", "docx", sample_values("tilgang-del2"))
+    fast = extract_docx.extract_docx(data, Limits())
+    monkeypatch.setattr(extract_docx, "SCAN", _Scan)
+    slow = extract_docx.extract_docx(data, Limits())
+    assert (slow.fields, slow.texts) == (fast.fields, fast.texts)
+    assert slow.fields["skjema.type"] == "tilgang-del2"
+
+
+@needs_c_scan
+def test_c_scan_refuses_nothing_but_an_element():
+    with pytest.raises(TypeError):
+        extract_docx._docx_scan.scan("<w:p/>", b"ns", _Control, {})
+    with pytest.raises(TypeError):
+        extract_docx._docx_scan.scan(None, b"ns", _Control, {})
+
+
+@needs_c_scan
+def test_c_scan_of_a_subtree_stops_at_it():
+    """The walk leaves the element it was given and never climbs to its siblings or parent."""
+    root = parse_xml(document(para(run("a")) + para(run("b"))).encode(), Limits().max_depth)
+    first = root[0][0]
+    assert _CScan(first).paragraphs == ["a"] == _Scan(first).paragraphs
+
+
+@needs_c_scan
+def test_c_scan_of_a_strict_document():
+    strict = "http://purl.oclc.org/ooxml/wordprocessingml/main"
+    xml = document(sdt("felt", para(run("verdi")))).replace(W_NS, strict)
+    root = parse_xml(xml.encode(), Limits().max_depth)
+    assert [c.tag for c in _CScan(root).controls] == ["felt"]
+    _same_tree(root)
 
 
 def _parts(data: bytes) -> list[bytes]:
@@ -225,3 +295,49 @@ def test_mutated_documents():
                 continue
             checked += 1
     assert checked > 50
+
+
+# ---- generated trees ------------------------------------------------------------------------
+
+W = f"{{{W_NS}}}"
+_W14 = f"{{{W14}}}"
+_MC = f"{{{MC}}}"
+# Every element the scans act on, the containers that hold them, and some they pass through.
+_ELEMENTS = [
+    W + "p", W + "r", W + "t", W + "tab", W + "br", W + "cr", W + "noBreakHyphen", W + "sym",
+    W + "checkBox", W + "checked", W + "default", W + "delText", W + "sdt", W + "sdtPr",
+    W + "sdtContent", W + "tag", W + "showingPlcHdr", W + "tbl", W + "tr", W + "tc",
+    W + "customXml", W + "bookmarkStart", _W14 + "checkbox", _W14 + "checked", _MC + "Fallback",
+    _MC + "AlternateContent", "{urn:other}t", "p", "tag",
+]  # fmt: skip
+_VALUES = st.sampled_from(["", " x ", "1", "0", "true", "Off", "ON ", "f0fe", "F0A8", "felt", "☒"])
+_TEXTS = st.one_of(st.none(), st.sampled_from(["", " ", "12345", "678901", "æ ø", "\t", "a&b"]))
+
+
+@st.composite
+def _trees(draw, depth: int = 0) -> etree._Element:
+    el = etree.Element(draw(st.sampled_from(_ELEMENTS)))
+    for attr in draw(st.lists(st.sampled_from([W + "val", _W14 + "val", W + "char", "val"]))):
+        el.set(attr, draw(_VALUES))
+    el.text = draw(_TEXTS)
+    if depth < 6:
+        for child in draw(st.lists(_trees(depth + 1), max_size=4)):
+            child.tail = draw(_TEXTS)
+            el.append(child)
+    return el
+
+
+@given(st.lists(_trees(), min_size=1, max_size=5))
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_generated_trees(children):
+    """Random nestings of every element the scans know, with attributes, text, tails and CDATA:
+    the three scans agree, on the tree as built and on the tree parsed back from its bytes."""
+    root = etree.Element(W + "document", nsmap={"w": W_NS, "w14": W14, "mc": MC})
+    body = etree.SubElement(root, W + "body")
+    for child in children:
+        body.append(child)
+    _same_tree(root)
+    # parsed back with CDATA kept, a text is several nodes ("12", CDATA "34", "5")
+    data = etree.tostring(root).replace(b"12345", b"12<![CDATA[34]]>5")
+    _same_tree(etree.fromstring(data, etree.XMLParser(strip_cdata=False)))
+    _same(data)

@@ -1,0 +1,298 @@
+# cython: language_level=3, boundscheck=True, wraparound=True, initializedcheck=True
+"""The scan of one WordprocessingML part (`extract_docx._Scan`) in C, over the tree lxml parsed.
+
+Same answer as the Python scan, which stays as the reference and as the fallback when this module
+is not built (tests/test_extract_docx_scan.py compares the two on the samples, the templates,
+hand-made structures, mutated files and generated trees). Issue #9: the Python scan made a Python
+object for every listed element and walked down to each container's last descendant; this walk
+reads libxml2's nodes directly and visits each element once, entering and leaving it.
+
+It only reads the tree: no libxml2 function is called and nothing is linked against libxml2, so
+the module depends on the layout of lxml's `_Element` and libxml2's `xmlNode`, both compiled in
+from the headers of the lxml it was built against. `extract_docx` uses it only when the running
+lxml is that same version (`LXML_VERSION`). The walk is iterative (parent and sibling pointers),
+so no nesting depth can exhaust the C stack.
+"""
+
+from cpython.unicode cimport PyUnicode_DecodeUTF8
+from libc.string cimport strcmp, strlen
+from lxml.includes cimport tree
+from lxml.includes.etreepublic cimport LXML_VERSION_STRING, _Element
+
+LXML_VERSION = LXML_VERSION_STRING.decode("ascii")
+
+cdef const char* _W14 = b"http://schemas.microsoft.com/office/word/2010/wordml"
+cdef const char* _MC = b"http://schemas.openxmlformats.org/markup-compatibility/2006"
+_ON = frozenset({"1", "true", "on"})
+# Symbol-font check boxes (w:sym), as in extract_docx._SYM_GLYPHS (passed in by scan()).
+
+cdef enum Kind:
+    K_NONE
+    K_P
+    K_SDT
+    K_FALLBACK
+    K_TEXT
+    K_TAG
+    K_PLACEHOLDER
+    K_CHECKBOX
+    K_CHECKED
+    K_DELETED
+    K_TAB
+    K_BREAK
+    K_HYPHEN
+    K_SYM
+    K_LEGACY_BOX
+
+
+cdef inline bint _is(const char* a, const char* b) noexcept:
+    return strcmp(a, b) == 0
+
+
+cdef Kind _kind(tree.xmlNode* c, const char* w) noexcept:
+    """What the scan does with an element (extract_docx._W.actions)."""
+    if c.ns is NULL or c.ns.href is NULL:
+        return K_NONE
+    cdef const char* href = <const char*>c.ns.href
+    cdef const char* name = <const char*>c.name
+    if _is(href, w):
+        if name[0] == b"p" and name[1] == 0:
+            return K_P
+        if name[0] == b"t" and name[1] == 0:
+            return K_TEXT
+        if _is(name, b"sdt"):
+            return K_SDT
+        if _is(name, b"tag"):
+            return K_TAG
+        if _is(name, b"tab"):
+            return K_TAB
+        if _is(name, b"br") or _is(name, b"cr"):
+            return K_BREAK
+        if _is(name, b"showingPlcHdr"):
+            return K_PLACEHOLDER
+        if _is(name, b"delText"):
+            return K_DELETED
+        if _is(name, b"noBreakHyphen"):
+            return K_HYPHEN
+        if _is(name, b"sym"):
+            return K_SYM
+        if _is(name, b"checkBox"):
+            return K_LEGACY_BOX
+        return K_NONE
+    if _is(href, _W14):
+        if _is(name, b"checkbox"):
+            return K_CHECKBOX
+        if _is(name, b"checked"):
+            return K_CHECKED
+        return K_NONE
+    if _is(href, _MC) and _is(name, b"Fallback"):
+        return K_FALLBACK
+    return K_NONE
+
+
+cdef inline str _decode(const char* s):
+    return PyUnicode_DecodeUTF8(s, strlen(s), NULL)
+
+
+cdef inline bint _texty(tree.xmlNode* n) noexcept:
+    return n.type == tree.XML_TEXT_NODE or n.type == tree.XML_CDATA_SECTION_NODE
+
+
+cdef inline bint _skippable(tree.xmlNode* n) noexcept:
+    return n.type == tree.XML_XINCLUDE_START or n.type == tree.XML_XINCLUDE_END
+
+
+cdef object _text(tree.xmlNode* c):
+    """lxml's `.text`: the text and CDATA nodes before the first child element, joined; None
+    when there are none."""
+    cdef tree.xmlNode* n = c.children
+    parts = None
+    first = None
+    while n is not NULL and (_texty(n) or _skippable(n)):
+        if _texty(n) and n.content is not NULL:
+            if first is None:
+                first = _decode(<const char*>n.content)
+            else:
+                if parts is None:
+                    parts = [first]
+                parts.append(_decode(<const char*>n.content))
+        n = n.next
+    if parts is not None:
+        return "".join(parts)
+    return first
+
+
+cdef object _attribute(tree.xmlNode* c, const char* name, const char* href):
+    """lxml's `.get("{href}name")`: the value, or None when the element has no such attribute."""
+    cdef tree.xmlAttr* a = c.properties
+    cdef tree.xmlNode* n
+    while a is not NULL:
+        if (
+            a.ns is not NULL
+            and a.ns.href is not NULL
+            and _is(<const char*>a.name, name)
+            and _is(<const char*>a.ns.href, href)
+        ):
+            parts = []
+            n = a.children
+            while n is not NULL:
+                if n.type == tree.XML_TEXT_NODE and n.content is not NULL:
+                    parts.append(_decode(<const char*>n.content))
+                n = n.next
+            return "".join(parts)
+        a = a.next
+    return None
+
+
+cdef tree.xmlNode* _child(tree.xmlNode* c, const char* name, const char* href) noexcept:
+    """The first child element with this name in this namespace, or NULL."""
+    cdef tree.xmlNode* n = c.children
+    while n is not NULL:
+        if (
+            n.type == tree.XML_ELEMENT_NODE
+            and n.ns is not NULL
+            and n.ns.href is not NULL
+            and _is(<const char*>n.name, name)
+            and _is(<const char*>n.ns.href, href)
+        ):
+            return n
+        n = n.next
+    return NULL
+
+
+cdef inline tree.xmlNode* _first_element(tree.xmlNode* n) noexcept:
+    while n is not NULL and n.type != tree.XML_ELEMENT_NODE:
+        n = n.next
+    return n
+
+
+cdef class _Walk:
+    """The state of one scan: the same lists and stacks as extract_docx._Scan."""
+
+    cdef bytes namespace  # keeps `w` alive
+    cdef const char* w
+    cdef object control_cls
+    cdef dict sym_glyphs
+    cdef list paragraphs, deleted, controls
+    cdef list paras  # open paragraphs (a text box nests one in another)
+    cdef list sdts  # open content controls, tagged or not
+    cdef object owner  # the innermost open control that has a tag
+    cdef int skip  # open mc:Fallback elements: their text is a copy
+
+    cdef inline void add(self, piece):
+        if piece and not self.skip:
+            if self.paras:
+                (<list>self.paras[-1]).append(piece)
+            if self.owner is not None:
+                self.owner.cur.append(piece)
+
+    cdef object innermost_tagged(self):
+        for control in reversed(self.sdts):
+            if control.tag:
+                return control
+        return None
+
+    cdef int enter(self, tree.xmlNode* c, Kind kind) except -1:
+        cdef tree.xmlNode* flag
+        if kind == K_TEXT:
+            self.add(_text(c))
+        elif kind == K_P:
+            self.paras.append([])
+        elif kind == K_SDT:
+            self.sdts.append(self.control_cls(len(self.paras)))
+        elif kind == K_FALLBACK:
+            self.skip += 1
+        elif kind == K_TAG:
+            if self.sdts and not self.sdts[-1].tag:
+                self.sdts[-1].tag = (_attribute(c, b"val", self.w) or "").strip()
+                self.owner = self.innermost_tagged()
+        elif kind == K_PLACEHOLDER:
+            if self.sdts:
+                value = _attribute(c, b"val", self.w)
+                self.sdts[-1].placeholder = value is None or value.strip().lower() in _ON
+        elif kind == K_CHECKBOX:
+            if self.sdts:
+                self.sdts[-1].checkbox = True
+        elif kind == K_CHECKED:
+            if self.sdts:
+                self.sdts[-1].checked = (_attribute(c, b"val", _W14) or "").strip().lower() in _ON
+        elif kind == K_DELETED:
+            text = _text(c)
+            if text:
+                self.deleted.append(text)
+        elif kind == K_TAB:
+            self.add("\t")
+        elif kind == K_BREAK:
+            self.add("\n")
+        elif kind == K_HYPHEN:
+            self.add("-")
+        elif kind == K_SYM:
+            self.add(self.sym_glyphs.get((_attribute(c, b"char", self.w) or "").upper()))
+        elif kind == K_LEGACY_BOX:  # a legacy form-field check box (FORMCHECKBOX)
+            flag = _child(c, b"checked", self.w)
+            if flag is not NULL:
+                value = _attribute(flag, b"val", self.w)
+                ticked = value is None or value.strip().lower() in _ON
+            else:
+                flag = _child(c, b"default", self.w)
+                ticked = flag is not NULL and (
+                    (_attribute(flag, b"val", self.w) or "0").lower() in _ON
+                )
+            self.add("☒" if ticked else "☐")
+        return 0
+
+    cdef int leave(self, Kind kind) except -1:
+        if kind == K_P:
+            text = "".join(self.paras.pop())
+            if text and not text.isspace():
+                self.paragraphs.append(text)
+            owner = self.owner
+            if owner is not None and len(self.paras) >= owner.level:
+                owner.paras.append("".join(owner.cur))
+                owner.cur = []
+        elif kind == K_SDT:
+            control = self.sdts.pop()
+            if control.tag:
+                if control.cur or not control.paras:
+                    control.paras.append("".join(control.cur))
+                self.controls.append(control)
+                self.owner = self.innermost_tagged()
+        elif kind == K_FALLBACK:
+            self.skip -= 1
+        return 0
+
+
+def scan(_Element root not None, bytes namespace not None, control_cls, dict sym_glyphs not None):
+    """(paragraphs, deleted texts, tagged controls) of the part under `root`, whose
+    WordprocessingML namespace is `namespace`; controls are made with `control_cls(level)`."""
+    cdef _Walk st = _Walk()
+    st.namespace = namespace
+    st.w = st.namespace
+    st.control_cls = control_cls
+    st.sym_glyphs = sym_glyphs
+    st.paragraphs = []
+    st.deleted = []
+    st.controls = []
+    st.paras = []
+    st.sdts = []
+    st.owner = None
+    st.skip = 0
+    cdef tree.xmlNode* top = root._c_node
+    cdef tree.xmlNode* c = top
+    cdef tree.xmlNode* down
+    cdef tree.xmlNode* nxt
+    while True:
+        st.enter(c, _kind(c, st.w))
+        down = _first_element(c.children)
+        if down is not NULL:
+            c = down
+            continue
+        # leave c and every ancestor it is the last element of, up to the next sibling
+        while True:
+            st.leave(_kind(c, st.w))
+            if c is top:
+                return st.paragraphs, st.deleted, st.controls
+            nxt = _first_element(c.next)
+            if nxt is not NULL:
+                c = nxt
+                break
+            c = c.parent
