@@ -48,43 +48,59 @@ cdef inline bint _is(const char* a, const char* b) noexcept:
     return strcmp(a, b) == 0
 
 
-cdef Kind _kind(tree.xmlNode* c, const char* w) noexcept:
-    """What the scan does with an element (extract_docx._W.actions)."""
-    if c.ns is NULL or c.ns.href is NULL:
-        return K_NONE
-    cdef const char* href = <const char*>c.ns.href
+cdef enum Space:
+    S_OTHER
+    S_W
+    S_W14
+    S_MC
+
+
+cdef Kind _kind(tree.xmlNode* c, Space space) noexcept:
+    """What the scan does with an element (extract_docx._W.actions), by its namespace's kind.
+    Names are told apart by their first letter before any string comparison: most elements of a
+    part (pPr, rPr, tc, tr ...) match none."""
     cdef const char* name = <const char*>c.name
-    if _is(href, w):
-        if name[0] == b"p" and name[1] == 0:
-            return K_P
-        if name[0] == b"t" and name[1] == 0:
-            return K_TEXT
-        if _is(name, b"sdt"):
-            return K_SDT
-        if _is(name, b"tag"):
-            return K_TAG
-        if _is(name, b"tab"):
-            return K_TAB
-        if _is(name, b"br") or _is(name, b"cr"):
-            return K_BREAK
-        if _is(name, b"showingPlcHdr"):
-            return K_PLACEHOLDER
-        if _is(name, b"delText"):
-            return K_DELETED
-        if _is(name, b"noBreakHyphen"):
-            return K_HYPHEN
-        if _is(name, b"sym"):
-            return K_SYM
-        if _is(name, b"checkBox"):
-            return K_LEGACY_BOX
+    cdef char first = name[0]
+    if space == S_W:
+        if first == b"p":
+            return K_P if name[1] == 0 else K_NONE
+        if first == b"t":
+            if name[1] == 0:
+                return K_TEXT
+            if _is(name, b"tag"):
+                return K_TAG
+            if _is(name, b"tab"):
+                return K_TAB
+        elif first == b"s":
+            if _is(name, b"sdt"):
+                return K_SDT
+            if _is(name, b"showingPlcHdr"):
+                return K_PLACEHOLDER
+            if _is(name, b"sym"):
+                return K_SYM
+        elif first == b"b":
+            if _is(name, b"br"):
+                return K_BREAK
+        elif first == b"c":
+            if _is(name, b"cr"):
+                return K_BREAK
+            if _is(name, b"checkBox"):
+                return K_LEGACY_BOX
+        elif first == b"d":
+            if _is(name, b"delText"):
+                return K_DELETED
+        elif first == b"n":
+            if _is(name, b"noBreakHyphen"):
+                return K_HYPHEN
         return K_NONE
-    if _is(href, _W14):
-        if _is(name, b"checkbox"):
-            return K_CHECKBOX
-        if _is(name, b"checked"):
-            return K_CHECKED
+    if space == S_W14:
+        if first == b"c":
+            if _is(name, b"checkbox"):
+                return K_CHECKBOX
+            if _is(name, b"checked"):
+                return K_CHECKED
         return K_NONE
-    if _is(href, _MC) and _is(name, b"Fallback"):
+    if space == S_MC and first == b"F" and _is(name, b"Fallback"):
         return K_FALLBACK
     return K_NONE
 
@@ -165,18 +181,66 @@ cdef inline tree.xmlNode* _first_element(tree.xmlNode* n) noexcept:
     return n
 
 
+cdef class Control:
+    """A content control being read (extract_docx._Control, as a C struct)."""
+
+    cdef public str tag
+    cdef public bint checkbox, checked, placeholder
+    cdef public Py_ssize_t level  # open paragraphs when the control starts
+    cdef public list paras
+    cdef public list cur
+
+    def __init__(self, Py_ssize_t level):
+        self.tag = ""
+        self.checkbox = False
+        self.checked = False
+        self.placeholder = False
+        self.level = level
+        self.paras = []
+        self.cur = []
+
+
 cdef class _Walk:
     """The state of one scan: the same lists and stacks as extract_docx._Scan."""
 
     cdef bytes namespace  # keeps `w` alive
     cdef const char* w
-    cdef object control_cls
     cdef dict sym_glyphs
     cdef list paragraphs, deleted, controls
     cdef list paras  # open paragraphs (a text box nests one in another)
     cdef list sdts  # open content controls, tagged or not
-    cdef object owner  # the innermost open control that has a tag
+    cdef Control owner  # the innermost open control that has a tag
     cdef int skip  # open mc:Fallback elements: their text is a copy
+    # The namespace records last seen for each kind: the elements of a part share a few, so the
+    # URIs are compared once per record, not once per element.
+    cdef tree.xmlNs* seen_w
+    cdef tree.xmlNs* seen_w14
+    cdef tree.xmlNs* seen_mc
+
+    cdef Space space(self, tree.xmlNode* c) noexcept:
+        cdef tree.xmlNs* ns = c.ns
+        if ns is NULL or ns.href is NULL:
+            return S_OTHER
+        if ns == self.seen_w:
+            return S_W
+        if ns == self.seen_w14:
+            return S_W14
+        if ns == self.seen_mc:
+            return S_MC
+        cdef const char* href = <const char*>ns.href
+        if _is(href, self.w):
+            self.seen_w = ns
+            return S_W
+        if _is(href, _W14):
+            self.seen_w14 = ns
+            return S_W14
+        if _is(href, _MC):
+            self.seen_mc = ns
+            return S_MC
+        return S_OTHER
+
+    cdef inline Kind kind(self, tree.xmlNode* c) noexcept:
+        return _kind(c, self.space(c))
 
     cdef inline void add(self, piece):
         if piece and not self.skip:
@@ -185,7 +249,8 @@ cdef class _Walk:
             if self.owner is not None:
                 self.owner.cur.append(piece)
 
-    cdef object innermost_tagged(self):
+    cdef Control innermost_tagged(self):
+        cdef Control control
         for control in reversed(self.sdts):
             if control.tag:
                 return control
@@ -193,28 +258,34 @@ cdef class _Walk:
 
     cdef int enter(self, tree.xmlNode* c, Kind kind) except -1:
         cdef tree.xmlNode* flag
+        cdef Control top
         if kind == K_TEXT:
             self.add(_text(c))
         elif kind == K_P:
             self.paras.append([])
         elif kind == K_SDT:
-            self.sdts.append(self.control_cls(len(self.paras)))
+            self.sdts.append(Control(len(self.paras)))
         elif kind == K_FALLBACK:
             self.skip += 1
         elif kind == K_TAG:
-            if self.sdts and not self.sdts[-1].tag:
-                self.sdts[-1].tag = (_attribute(c, b"val", self.w) or "").strip()
-                self.owner = self.innermost_tagged()
+            if self.sdts:
+                top = self.sdts[-1]
+                if not top.tag:
+                    top.tag = (_attribute(c, b"val", self.w) or "").strip()
+                    self.owner = self.innermost_tagged()
         elif kind == K_PLACEHOLDER:
             if self.sdts:
                 value = _attribute(c, b"val", self.w)
-                self.sdts[-1].placeholder = value is None or value.strip().lower() in _ON
+                top = self.sdts[-1]
+                top.placeholder = value is None or value.strip().lower() in _ON
         elif kind == K_CHECKBOX:
             if self.sdts:
-                self.sdts[-1].checkbox = True
+                top = self.sdts[-1]
+                top.checkbox = True
         elif kind == K_CHECKED:
             if self.sdts:
-                self.sdts[-1].checked = (_attribute(c, b"val", _W14) or "").strip().lower() in _ON
+                top = self.sdts[-1]
+                top.checked = (_attribute(c, b"val", _W14) or "").strip().lower() in _ON
         elif kind == K_DELETED:
             text = _text(c)
             if text:
@@ -241,6 +312,7 @@ cdef class _Walk:
         return 0
 
     cdef int leave(self, Kind kind) except -1:
+        cdef Control owner, control
         if kind == K_P:
             text = "".join(self.paras.pop())
             if text and not text.isspace():
@@ -261,13 +333,12 @@ cdef class _Walk:
         return 0
 
 
-def scan(_Element root not None, bytes namespace not None, control_cls, dict sym_glyphs not None):
+def scan(_Element root not None, bytes namespace not None, dict sym_glyphs not None):
     """(paragraphs, deleted texts, tagged controls) of the part under `root`, whose
-    WordprocessingML namespace is `namespace`; controls are made with `control_cls(level)`."""
+    WordprocessingML namespace is `namespace`."""
     cdef _Walk st = _Walk()
     st.namespace = namespace
     st.w = st.namespace
-    st.control_cls = control_cls
     st.sym_glyphs = sym_glyphs
     st.paragraphs = []
     st.deleted = []
@@ -276,19 +347,20 @@ def scan(_Element root not None, bytes namespace not None, control_cls, dict sym
     st.sdts = []
     st.owner = None
     st.skip = 0
+    st.seen_w = st.seen_w14 = st.seen_mc = NULL
     cdef tree.xmlNode* top = root._c_node
     cdef tree.xmlNode* c = top
     cdef tree.xmlNode* down
     cdef tree.xmlNode* nxt
     while True:
-        st.enter(c, _kind(c, st.w))
+        st.enter(c, st.kind(c))
         down = _first_element(c.children)
         if down is not NULL:
             c = down
             continue
         # leave c and every ancestor it is the last element of, up to the next sibling
         while True:
-            st.leave(_kind(c, st.w))
+            st.leave(st.kind(c))
             if c is top:
                 return st.paragraphs, st.deleted, st.controls
             nxt = _first_element(c.next)
@@ -296,3 +368,4 @@ def scan(_Element root not None, bytes namespace not None, control_cls, dict sym
                 c = nxt
                 break
             c = c.parent
+

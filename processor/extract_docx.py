@@ -307,7 +307,7 @@ class _CScan:
     def __init__(self, root: etree._Element):
         ns = W_STRICT_NS if _names_for(root) is _W_STRICT else W_NS
         self.paragraphs, self.deleted, self.controls = _docx_scan.scan(
-            root, ns.encode(), _Control, _SYM_GLYPHS
+            root, ns.encode(), _SYM_GLYPHS
         )
 
 
