@@ -25,12 +25,7 @@ from forms.catalog import FormDef, all_field_ids, catalogue
 from processor.embedded import embedded_texts
 from processor.extracted import Extracted, RawValue, TextKind
 from processor.findings import Limits, Refusal
-from processor.ooxml import Package, drawing_texts, open_package, properties_texts
-
-try:  # the scan in C (setup.py); optional, the Python scan below gives the same answer
-    from processor import _docx_scan
-except ImportError:  # not built: no C compiler when the package was installed
-    _docx_scan = None
+from processor.ooxml import Package, ctree, drawing_texts, open_package, properties_texts
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 W_STRICT_NS = "http://purl.oclc.org/ooxml/wordprocessingml/main"
@@ -300,27 +295,17 @@ class _Scan:
 
 
 class _CScan:
-    """`_Scan`'s answer from `processor._docx_scan`, the same walk in C (issue #9)."""
+    """`_Scan`'s answer from `processor._ctree`, the same walk in C (issue #9)."""
 
     __slots__ = ("paragraphs", "deleted", "controls")
 
     def __init__(self, root: etree._Element):
         ns = W_STRICT_NS if _names_for(root) is _W_STRICT else W_NS
-        self.paragraphs, self.deleted, self.controls = _docx_scan.scan(
-            root, ns.encode(), _SYM_GLYPHS
-        )
-
-
-def _compiled_scan() -> type[_CScan] | None:
-    """`_CScan` when `processor._docx_scan` is built and was compiled against the running lxml
-    (it reads lxml's objects by their C layout); None otherwise, and the Python scan is used."""
-    if _docx_scan is None or etree.__version__ != _docx_scan.LXML_VERSION:
-        return None
-    return _CScan
+        self.paragraphs, self.deleted, self.controls = ctree().scan(root, ns.encode(), _SYM_GLYPHS)
 
 
 # The scan extract_docx uses: the C walk when it can run, else the Python one (same answer).
-SCAN: type[_Scan] | type[_CScan] = _compiled_scan() or _Scan
+SCAN: type[_Scan] | type[_CScan] = _CScan if ctree() is not None else _Scan
 
 
 def _close(

@@ -414,6 +414,25 @@ def has_dtd(data: bytes) -> bool:
 
 
 @functools.cache
+def ctree():
+    """`processor._ctree`, the trees read in C, when it is built and was compiled against the
+    running lxml (it reads lxml's objects by their C layout); None otherwise, and the Python
+    code it stands in for is used (same answers, slower)."""
+    try:
+        from processor import _ctree
+    except ImportError:  # not built: no C compiler when the package was installed
+        return None
+    return _ctree if etree.__version__ == _ctree.LXML_VERSION else None
+
+
+def _too_deep(root: etree._Element, max_depth: int) -> bool:
+    compiled = ctree()
+    if compiled is not None:
+        return compiled.deeper_than(root, max_depth)
+    return bool(_depth_probe(max_depth)(root))
+
+
+@functools.cache
 def _depth_probe(max_depth: int) -> etree.XPath:
     """True when an element sits deeper than max_depth; evaluated in C by libxml2. Compiled once
     per limit (a compiled XPath locks itself while it runs, so threads may share it)."""
@@ -442,7 +461,7 @@ def parse_xml(data: bytes, max_depth: int) -> etree._Element:
         raise _corrupt()
     if root.getroottree().docinfo.doctype:
         raise _corrupt()
-    if _depth_probe(max_depth)(root):
+    if _too_deep(root, max_depth):
         raise _corrupt()
     return root
 

@@ -2,7 +2,7 @@
 
 `extract_docx._Scan` lists the elements it needs in C and finds where a paragraph or content
 control ends from the tree. `_WalkScan` below is the previous scan, which got the end events from
-`etree.iterwalk`. `extract_docx._CScan` is the walk in C (`processor._docx_scan`), used when it is
+`etree.iterwalk`. `extract_docx._CScan` is the walk in C (`processor._ctree`), used when it is
 built. All must give the same paragraphs, deleted texts and controls on the samples, the templates,
 hand-made structures (text boxes, fallbacks, nested and empty controls), mutated files and
 generated trees. With SKJEMAMOTTAK_REQUIRE_C_SCAN=1 (CI) the C walk must be built and in use."""
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 import types
 import zipfile
 import zlib
@@ -22,7 +23,7 @@ from lxml import etree
 
 from forms.catalog import catalogue
 from forms.templates import build
-from processor import extract_docx
+from processor import extract_docx, ooxml
 from processor.extract_docx import (
     MC_FALLBACK,
     W14_CHECKBOX,
@@ -115,7 +116,7 @@ class _WalkScan:
 
 
 C_SCAN = extract_docx.SCAN is _CScan
-needs_c_scan = pytest.mark.skipif(not C_SCAN, reason="processor._docx_scan is not built")
+needs_c_scan = pytest.mark.skipif(not C_SCAN, reason="processor._ctree is not built")
 
 
 def _answer(scan) -> tuple:
@@ -140,22 +141,35 @@ def test_c_scan_is_used_where_required():
     lxml and be the scan extract_docx uses, or the comparisons here would test nothing."""
     if os.environ.get("SKJEMAMOTTAK_REQUIRE_C_SCAN") != "1":
         pytest.skip("SKJEMAMOTTAK_REQUIRE_C_SCAN is not set")
-    assert extract_docx._docx_scan is not None, "processor._docx_scan is not built"
-    assert etree.__version__ == extract_docx._docx_scan.LXML_VERSION
+    from processor import _ctree  # ImportError: not built
+
+    assert etree.__version__ == _ctree.LXML_VERSION
+    assert ooxml.ctree() is _ctree
     assert extract_docx.SCAN is _CScan
 
 
-def test_python_scan_when_the_c_walk_cannot_run(monkeypatch):
+def test_python_code_when_the_c_module_cannot_run(monkeypatch):
     """Not built, or built against another lxml (it reads lxml's objects by their C layout): the
-    Python scan is used, and a whole DOCX reads the same either way."""
-    monkeypatch.setattr(extract_docx, "_docx_scan", None)
-    assert extract_docx._compiled_scan() is None
-    monkeypatch.setattr(extract_docx, "_docx_scan", types.SimpleNamespace(LXML_VERSION="4.9.0"))
-    assert extract_docx._compiled_scan() is None
-    monkeypatch.undo()
+    Python code is used, and a whole DOCX reads the same either way."""
+    import processor
+
+    ooxml.ctree.cache_clear()
+    try:
+        monkeypatch.delattr(processor, "_ctree", raising=False)
+        monkeypatch.setitem(sys.modules, "processor._ctree", None)  # import fails
+        assert ooxml.ctree() is None
+        ooxml.ctree.cache_clear()
+        monkeypatch.setitem(
+            sys.modules, "processor._ctree", types.SimpleNamespace(LXML_VERSION="4.9.0")
+        )
+        assert ooxml.ctree() is None
+    finally:
+        monkeypatch.undo()
+        ooxml.ctree.cache_clear()
     data = build("tilgang-del2", "docx", sample_values("tilgang-del2"))
     fast = extract_docx.extract_docx(data, Limits())
     monkeypatch.setattr(extract_docx, "SCAN", _Scan)
+    monkeypatch.setattr(ooxml, "ctree", lambda: None)
     slow = extract_docx.extract_docx(data, Limits())
     assert (slow.fields, slow.texts) == (fast.fields, fast.texts)
     assert slow.fields["skjema.type"] == "tilgang-del2"
@@ -164,9 +178,9 @@ def test_python_scan_when_the_c_walk_cannot_run(monkeypatch):
 @needs_c_scan
 def test_c_scan_refuses_nothing_but_an_element():
     with pytest.raises(TypeError):
-        extract_docx._docx_scan.scan("<w:p/>", b"ns", {})
+        ooxml.ctree().scan("<w:p/>", b"ns", {})
     with pytest.raises(TypeError):
-        extract_docx._docx_scan.scan(None, b"ns", {})
+        ooxml.ctree().scan(None, b"ns", {})
 
 
 @needs_c_scan
@@ -410,3 +424,29 @@ def test_generated_trees(children):
     data = etree.tostring(root).replace(b"12345", b"12<![CDATA[34]]>5")
     _same_tree(etree.fromstring(data, etree.XMLParser(strip_cdata=False)))
     _same(data)
+
+
+@needs_c_scan
+@given(st.lists(_TREES, min_size=1, max_size=3), st.integers(min_value=1, max_value=9))
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_depth_check_in_c_as_the_xpath(children, limit):
+    """`parse_xml` refuses a part nested deeper than the limit; the C walk answers as the XPath
+    probe it stands in for does."""
+    root = etree.Element(W + "document")
+    for child in children:
+        root.append(child)
+    want = bool(ooxml._depth_probe(limit)(root))
+    assert ooxml.ctree().deeper_than(root, limit) is want
+
+
+@needs_c_scan
+def test_depth_check_at_the_limit():
+    limit = Limits().max_depth
+    for depth in (limit - 1, limit, limit + 1, 5 * limit):
+        xml = "<a>" * depth + "x" + "</a>" * depth
+        root = etree.fromstring(xml)
+        assert ooxml.ctree().deeper_than(root, limit) is (depth > limit)
+        assert bool(ooxml._depth_probe(limit)(root)) is (depth > limit)
+    with pytest.raises(Refusal):
+        parse_xml(("<a>" * (limit + 1) + "</a>" * (limit + 1)).encode(), limit)
+    assert parse_xml(("<a>" * limit + "</a>" * limit).encode(), limit) is not None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 from datetime import date
+from pathlib import PurePath
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -18,7 +19,7 @@ from pypdf import PdfReader, PdfWriter
 from pypdf.generic import DecodedStreamObject, NameObject
 
 from processor import identity
-from processor.ingest import ingest
+from processor.ingest import file_name, file_suffix, ingest
 from tests.conftest import TODAY
 from tests.spec_support import (
     DEL2_VALUES,
@@ -649,3 +650,12 @@ def test_a_number_in_a_defined_name_of_a_sheet_is_rejected():
     result = ingest("okonomi.xlsx", found, today=TODAY)
     assert "IDENTITY_FOUND" in result.codes()
     _assert_no_trace(result)
+
+
+@given(st.text(alphabet="ab./\\ 1", max_size=12))
+@settings(max_examples=500)
+def test_file_name_and_suffix_as_pathlib(filename):
+    """The guard searches the file's name and the pipeline goes by its suffix, both read without
+    building a PurePath; they must be what PurePath says."""
+    assert file_name(filename) == PurePath(filename).name
+    assert file_suffix(filename) == PurePath(filename).suffix

@@ -1,17 +1,18 @@
 # cython: language_level=3, boundscheck=True, wraparound=True, initializedcheck=True
-"""The scan of one WordprocessingML part (`extract_docx._Scan`) in C, over the tree lxml parsed.
+"""lxml trees read in C (issue #9): the scan of a WordprocessingML part and the depth check.
 
-Same answer as the Python scan, which stays as the reference and as the fallback when this module
-is not built (tests/test_extract_docx_scan.py compares the two on the samples, the templates,
-hand-made structures, mutated files and generated trees). Issue #9: the Python scan made a Python
-object for every listed element and walked down to each container's last descendant; this walk
-reads libxml2's nodes directly and visits each element once, entering and leaving it.
+`scan` gives the same answer as `extract_docx._Scan`, which stays as the reference and as the
+fallback when this module is not built (tests/test_extract_docx_scan.py compares the two on the
+samples, the templates, hand-made structures, mutated files and generated trees). The Python scan
+made a Python object for every listed element and walked down to each container's last
+descendant; this walk reads libxml2's nodes directly and visits each element once, entering and
+leaving it. `deeper_than` answers what `ooxml._depth_probe`'s XPath answers, without XPath.
 
-It only reads the tree: no libxml2 function is called and nothing is linked against libxml2, so
+Both only read the tree: no libxml2 function is called and nothing is linked against libxml2, so
 the module depends on the layout of lxml's `_Element` and libxml2's `xmlNode`, both compiled in
-from the headers of the lxml it was built against. `extract_docx` uses it only when the running
-lxml is that same version (`LXML_VERSION`). The walk is iterative (parent and sibling pointers),
-so no nesting depth can exhaust the C stack.
+from the headers of the lxml it was built against. `ooxml.ctree()` hands it out only when the
+running lxml is that same version (`LXML_VERSION`). The walks are iterative (parent and sibling
+pointers), so no nesting depth can exhaust the C stack.
 """
 
 from cpython.unicode cimport PyUnicode_DecodeUTF8
@@ -369,3 +370,30 @@ def scan(_Element root not None, bytes namespace not None, dict sym_glyphs not N
                 break
             c = c.parent
 
+
+def deeper_than(_Element root not None, int limit):
+    """True when an element sits more than `limit` levels deep, `root` being level 1."""
+    cdef tree.xmlNode* top = root._c_node
+    cdef tree.xmlNode* c = top
+    cdef tree.xmlNode* down
+    cdef tree.xmlNode* nxt
+    cdef int depth = 1
+    if depth > limit:
+        return True
+    while True:
+        down = _first_element(c.children)
+        if down is not NULL:
+            c = down
+            depth += 1
+            if depth > limit:
+                return True
+            continue
+        while True:
+            if c is top:
+                return False
+            nxt = _first_element(c.next)
+            if nxt is not NULL:
+                c = nxt
+                break
+            c = c.parent
+            depth -= 1
