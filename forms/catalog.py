@@ -9,6 +9,7 @@ Field ids and form ids are the contract of FORMS.md and MINIHTA.md; do not renam
 from __future__ import annotations
 
 import json
+from collections.abc import ItemsView
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -226,6 +227,10 @@ class FormDef:
     def field_ids(self) -> list[str]:
         """Every field id a file may carry, in form order, repeat rows expanded."""
         return list(self._index)
+
+    def entries(self) -> ItemsView[str, tuple[Field, Repeat | None]]:
+        """(field id, (field, its repeat or None)) for every field id, in `field_ids` order."""
+        return self._index.items()
 
     def lookup(self, field_id: str) -> tuple[Field, Repeat | None] | None:
         return self._index.get(field_id)

@@ -303,12 +303,11 @@ def _validate(filename: str, form: FormDef, ex: Extracted, limits: Limits, today
     values: dict[str, object] = {}
     errors: list[Finding] = []
     invalid: set[str] = set()
-    for fid in form.field_ids():
-        if fid not in ex.fields:
+    raw = ex.fields
+    for fid, (field, _) in form.entries():
+        if fid not in raw:
             continue
-        hit = form.lookup(fid)
-        assert hit is not None
-        value = normalise_value(hit[0], ex.fields[fid], limits.max_text_chars)
+        value = normalise_value(field, raw[fid], limits.max_text_chars)
         if isinstance(value, Problem):
             errors.append(finding("INVALID_VALUE", fid, f"«{form.label(fid)}»: {value.message}"))
             invalid.add(fid)

@@ -19,7 +19,6 @@ from forms.catalog import (
     MinRows,
     OnlyWith,
     ReferenceMatchesHf,
-    Repeat,
     RequiredIf,
     RequiredIfAny,
     RowRequires,
@@ -92,38 +91,23 @@ def validate(
     for fid in sorted(uncached):
         add("FORMULA_NOT_CACHED", fid)
 
-    # field by field: required, must-be-true, ranges, patterns, dates, references
-    for section in form.sections:
-        for item in section.items:
-            fields = (
-                [
-                    (item.field_id(n, sub), sub)
-                    for n in range(1, item.count + 1)
-                    for sub in item.fields
-                ]
-                if isinstance(item, Repeat)
-                else [(item.id, item)]
-            )
-            for fid, f in fields:
-                if fid in flagged:
-                    continue
-                v = values.get(fid)
-                if f.must_be_true:
-                    if v is not True:
-                        add(
-                            f.must_be_true,
-                            fid,
-                            _must_be_true_message(f.must_be_true, form.label(fid)),
-                        )
-                    continue
-                if not _filled(v):
-                    if f.required and f.type != "checkbox":
-                        add("REQUIRED", fid, f"«{form.label(fid)}» må fylles ut.")
-                    continue
-                problem = _field_problem(f, v, today)
-                if problem:
-                    code = "REFERENCE_INVALID" if f.type == "reference" else "INVALID_VALUE"
-                    add(code, fid, problem)
+    # field by field, in form order: required, must-be-true, ranges, patterns, dates, references
+    for fid, (f, _) in form.entries():
+        if fid in flagged:
+            continue
+        v = values.get(fid)
+        if f.must_be_true:
+            if v is not True:
+                add(f.must_be_true, fid, _must_be_true_message(f.must_be_true, form.label(fid)))
+            continue
+        if not _filled(v):
+            if f.required and f.type != "checkbox":
+                add("REQUIRED", fid, f"«{form.label(fid)}» må fylles ut.")
+            continue
+        problem = _field_problem(f, v, today)
+        if problem:
+            code = "REFERENCE_INVALID" if f.type == "reference" else "INVALID_VALUE"
+            add(code, fid, problem)
 
     for rule in form.rules:
         _apply(form, rule, values, flagged, add, today)
