@@ -61,6 +61,8 @@ cdef Kind _kind(tree.xmlNode* c, Space space) noexcept:
     Names are told apart by their first letter before any string comparison: most elements of a
     part (pPr, rPr, tc, tr ...) match none."""
     cdef const char* name = <const char*>c.name
+    if name is NULL:
+        return K_NONE
     cdef char first = name[0]
     if space == S_W:
         if first == b"p":
@@ -144,7 +146,8 @@ cdef object _attribute(tree.xmlNode* c, const char* name, const char* href):
     cdef tree.xmlNode* n
     while a is not NULL:
         if (
-            a.ns is not NULL
+            a.name is not NULL
+            and a.ns is not NULL
             and a.ns.href is not NULL
             and _is(<const char*>a.name, name)
             and _is(<const char*>a.ns.href, href)
@@ -166,6 +169,7 @@ cdef tree.xmlNode* _child(tree.xmlNode* c, const char* name, const char* href) n
     while n is not NULL:
         if (
             n.type == tree.XML_ELEMENT_NODE
+            and n.name is not NULL
             and n.ns is not NULL
             and n.ns.href is not NULL
             and _is(<const char*>n.name, name)

@@ -216,6 +216,7 @@ _WALK_BACK = 12
 
 class _Scan:
     """One pass over a part: its paragraph texts, deleted texts and tagged content controls.
+    The reference for `_CScan` (the same walk in C) and the scan used when that cannot run.
 
     The elements that matter are listed in document order by lxml in C (`iter` with tag names):
     on a filled form that is a fifth of all elements, and none of the others becomes a Python
