@@ -387,9 +387,8 @@ def _checkbox_ids() -> frozenset[str]:
     """Field ids whose catalogue type is checkbox, in any form."""
     ids: set[str] = set()
     for form in catalogue().values():
-        for fid in form.field_ids():
-            hit = form.lookup(fid)
-            if hit is not None and hit[0].type == "checkbox":
+        for fid, (field, _) in form.entries():
+            if field.type == "checkbox":
                 ids.add(fid)
     return frozenset(ids)
 

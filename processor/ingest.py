@@ -98,10 +98,9 @@ def _digest_patterns() -> dict[str, re.Pattern[str]]:
     """Field id -> pattern, for the catalogue's keyed-digest fields (`Field.keyed_digest`)."""
     out: dict[str, re.Pattern[str]] = {}
     for form in catalogue().values():
-        for fid in form.field_ids():
-            hit = form.lookup(fid)
-            if hit is not None and hit[0].keyed_digest and hit[0].pattern:
-                out[fid] = re.compile(hit[0].pattern)
+        for fid, (field, _) in form.entries():
+            if field.keyed_digest and field.pattern:
+                out[fid] = re.compile(field.pattern)
     return out
 
 

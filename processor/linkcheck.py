@@ -15,12 +15,12 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import PurePath
 
 from forms.catalog import get_form
 from processor import identity
 from processor.extracted import Extracted
 from processor.findings import Limits, Refusal
+from processor.ingest import file_suffix
 from processor.normalise import fold, normalise_value
 from processor.validate import reference_problem
 
@@ -63,7 +63,7 @@ class LinkReport:
 def read_form(filename: str, data: bytes, limits: Limits | None = None) -> Extracted:
     """Fields of a PDF or DOCX, with no identity guard (Del 1 holds identity by design)."""
     limits = limits or Limits()
-    suffix = PurePath(filename).suffix.lower()
+    suffix = file_suffix(filename).lower()
     if suffix == ".pdf":
         from processor.extract_pdf import extract_pdf
 
@@ -245,7 +245,7 @@ class NoChecksumField(Exception):
 
 
 def write_checksum(filename: str, data: bytes, checksum: str) -> bytes:
-    suffix = PurePath(filename).suffix.lower()
+    suffix = file_suffix(filename).lower()
     if suffix == ".pdf":
         return _write_pdf(data, checksum)
     if suffix == ".docx":

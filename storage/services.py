@@ -15,7 +15,6 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from pathlib import PurePath
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -23,7 +22,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from processor.findings import Finding, Limits, Result
 from processor.identity import contains_identity
-from processor.ingest import ingest
+from processor.ingest import file_suffix, ingest
 from storage.blobs import sha256_hex
 from storage.errors import CaseDecided, DomainError, Forbidden, NotFound, StaleState
 from storage.models import ROLES, ApiToken, Case, CaseVersion, PriceCheck, Transition, User
@@ -100,7 +99,7 @@ class UploadResult:
 
 
 def _suffix(filename: str) -> str:
-    suffix = PurePath(filename.replace("\\", "/")).suffix.lower()
+    suffix = file_suffix(filename.replace("\\", "/")).lower()
     return suffix if suffix in CONTENT_TYPES else ""
 
 
