@@ -12,7 +12,10 @@ RawValue = str | bool | int | float | None
 # Where text outside the form fields was found, for the identity guard (FORMS.md section 6).
 # "embedded": an object inside an Office file (a workbook in a Word form), a DOCX altChunk, a file
 # a PDF carries. "comment": the text of a PDF comment (a note, a text box, a highlight's note).
-TextKind = Literal["metadata", "document", "sheet", "embedded", "comment"]
+# "revision": an earlier revision of an incrementally updated PDF (the bytes before a later
+# %%EOF). "package": the structure of a PDF or an Office file outside the visible document: any
+# other object, part, entry name, ZIP comment or script.
+TextKind = Literal["metadata", "document", "sheet", "embedded", "comment", "revision", "package"]
 
 
 @dataclass

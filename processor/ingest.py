@@ -35,6 +35,14 @@ _WHERE = {
         "eller en fil lagt ved PDF-filen)"
     ),
     "comment": "i en kommentar i dokumentet (for eksempel en notatlapp eller en tekstboks)",
+    "revision": (
+        "i en tidligere lagret versjon av PDF-filen (en endring lagret oppå den beholder "
+        "den gamle teksten i filen)"
+    ),
+    "package": (
+        "i filens oppbygning utenfor selve skjemaet (for eksempel skjulte deler, navn, "
+        "lenker, skript eller standardverdier)"
+    ),
 }
 
 
