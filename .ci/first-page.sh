@@ -17,7 +17,7 @@ pid=$!
 cleanup() { kill -- -"$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 while true; do
-  if curl -fsS -o /dev/null "http://127.0.0.1:$port/"; then
+  if curl -fsS -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null; then
     echo "Fra git clone til første side med $python: $(( $(date +%s) - start )) s"
     grep -q "koordinator" "$work/run.log" || { echo "make run skrev ikke ut demobrukerne"; exit 1; }
     exit 0
