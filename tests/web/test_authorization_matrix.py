@@ -230,6 +230,11 @@ MATRIX: dict[tuple[str, str], Call] = {
     ("/api/v1/saker/<case_id>/habilitet", "POST"): Call(
         f"{API}/saker/{MMV_REVIEW}/habilitet", REVIEWER_ONLY, json={"niva": "gronn"}
     ),
+    ("/api/v1/saker/<case_id>/habilitet/senk", "POST"): Call(
+        f"{API}/saker/{MMV_REVIEW}/habilitet/senk",
+        only("koordinator"),  # 422 INVALID_VALUE for the coordinator: green is the lowest
+        json={"niva": "gronn", "begrunnelse": "Testsenking."},
+    ),
     ("/api/v1/saker/<case_id>/habilitet/godkjenn", "POST"): Call(
         f"{API}/saker/{MMV_REVIEW}/habilitet/godkjenn", only("koordinator"), json={}
     ),
@@ -321,6 +326,11 @@ MATRIX: dict[tuple[str, str], Call] = {
         f"/minihta/{MMV_REVIEW}/fagfelle",
         only("koordinator"),
         form={"fagfelle": "ff-unn", "begrunnelse": "Testtildeling."},
+    ),
+    ("/minihta/<case_id>/habilitet/senk", "POST"): Call(
+        f"/minihta/{MMV_REVIEW}/habilitet/senk",
+        only("koordinator"),
+        form={"niva": "gronn", "begrunnelse": "Testsenking."},
     ),
     ("/minihta/<case_id>/godkjenn", "POST"): Call(
         f"/minihta/{MMV_REVIEW}/godkjenn", only("koordinator"), form={}
