@@ -664,6 +664,65 @@ def authenticate_token(uow: AbstractUnitOfWork, token: str) -> Actor | None:
     return owner.actor
 
 
+# ---- sessions, passwords, deactivation -----------------------------------------------------------
+
+MIN_PASSWORD_CHARS = 8
+
+
+def session_generation(uow: AbstractUnitOfWork, username: str) -> int | None:
+    """The user's current session generation, or None for an unknown or inactive user."""
+    with uow:
+        user = uow.users.get(username)
+        return user.session_generation if user is not None and user.active else None
+
+
+def _end_sessions(uow: AbstractUnitOfWork, username: str) -> User:
+    user = uow.users.get(username)
+    if user is None:
+        raise DomainError("USER_NOT_FOUND")
+    user.session_generation = (user.session_generation or 0) + 1
+    return user
+
+
+def end_sessions(uow: AbstractUnitOfWork, username: str, *, actor: str | None = None) -> None:
+    """End every session of the user (logging out ends them all, on every device)."""
+    with uow:
+        _end_sessions(uow, username)
+        uow.audit.append(
+            actor=actor or username, action="user.logout", object=f"user:{username}", at=uow.now()
+        )
+        uow.commit()
+
+
+def set_password(
+    uow: AbstractUnitOfWork, username: str, password: str, *, actor: str = "system"
+) -> None:
+    """A new password for the user; every session of the user ends."""
+    if len(password) < MIN_PASSWORD_CHARS or len(password) > 1000:
+        raise DomainError(
+            "INVALID_VALUE", f"Passordet må ha minst {MIN_PASSWORD_CHARS} og høyst 1000 tegn."
+        )
+    password_hash = _hasher.hash(password)
+    with uow:
+        user = _end_sessions(uow, username)
+        user.password_hash = password_hash
+        uow.audit.append(
+            actor=actor, action="user.password", object=f"user:{username}", at=uow.now()
+        )
+        uow.commit()
+
+
+def deactivate_user(uow: AbstractUnitOfWork, username: str, *, actor: str = "system") -> None:
+    """The user can no longer log in nor use a token; every session of the user ends."""
+    with uow:
+        user = _end_sessions(uow, username)
+        user.active = False
+        uow.audit.append(
+            actor=actor, action="user.deactivate", object=f"user:{username}", at=uow.now()
+        )
+        uow.commit()
+
+
 def authenticate_password(uow: AbstractUnitOfWork, username: str, password: str) -> Actor | None:
     """The active user with this username and password, or None (same work either way)."""
     with uow:

@@ -493,6 +493,8 @@ def _check(world: World, key: tuple[str, str], call: Call) -> list[str]:
     for role in ROLES:
         expected = call.expect[role]
         resp = _request(world, call, role, method)
+        if call.fresh:  # logging out ends every session of the user: log in afresh later
+            world.clients.pop(role, None)
         exact = isinstance(expected, int) and expected not in (403, 404)
         actual = resp.status_code if exact else _status_class(resp, api)
         if actual != expected:
