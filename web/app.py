@@ -3,7 +3,8 @@
 Configuration keys (all optional): `INSTANCE` (folder; else `SKJEMAMOTTAK_INSTANCE` or
 ./instance), `DATABASE_URL` (else `SKJEMAMOTTAK_DATABASE_URL` or SQLite in the instance),
 `SECRET_KEY` (else `SKJEMAMOTTAK_SECRET_KEY` or a random key kept in the instance folder),
-`MAX_UPLOAD_MB` (else `SKJEMAMOTTAK_MAX_UPLOAD_MB`, 20), `FIGURES_BACKGROUND` (default True:
+`MAX_UPLOAD_MB` (else `SKJEMAMOTTAK_MAX_UPLOAD_MB`, 20), `UPLOAD_RATE_LIMIT` (else
+`SKJEMAMOTTAK_UPLOAD_RATE_LIMIT`, uploads per user, see `web.limits`), `FIGURES_BACKGROUND` (default True:
 after a change the figures pages answer with the last figures while newer ones are computed in
 the background; False: every request waits for fresh figures), `TODAY` (a `date`, for tests) and
 `CLOCK` (a callable giving an aware datetime, for tests).
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, render_template, request
+from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
@@ -115,6 +117,8 @@ def _register_errors(app: Flask) -> None:
         status = e.code or 500
         code, message = HTTP_ERRORS.get(status, ("HTTP_ERROR", "Forespørselen kan ikke utføres."))
         extra = None
+        if isinstance(e, RateLimitExceeded) and e.limit.error_message:
+            message = e.description or message  # the upload limit's own text
         if status == 413:
             mb = app.config["MAX_UPLOAD_MB"]
             message = f"Filen er større enn {mb:g} MB."
@@ -195,9 +199,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
 
     csrf = CSRFProtect(app)
-    from web.limits import limiter, storage_uri
+    from web.limits import limiter, storage_uri, upload_rate_limit
 
     app.config["RATELIMIT_STORAGE_URI"] = app.config["RATELIMIT_STORAGE_URI"] or storage_uri()
+    app.config["UPLOAD_RATE_LIMIT"] = upload_rate_limit(app.config.get("UPLOAD_RATE_LIMIT"))
     limiter.init_app(app)  # a fresh counter store per app
 
     from web import api, pages

@@ -27,7 +27,7 @@ from web import views
 from web.api import do_upload
 from web.app import storage
 from web.auth import log_in, log_out, login_required, safe_next, session_actor
-from web.limits import login_limits
+from web.limits import login_limits, upload_limits
 
 bp = Blueprint("pages", __name__)
 
@@ -107,6 +107,7 @@ def logout() -> Response:
 
 @bp.route("/innsending", methods=["GET", "POST"])
 @login_required("hf", "fagfelle")
+@upload_limits()
 def innsending() -> Any:
     if request.method == "GET":
         return render_template("upload.html", resultat=None, sak=request.args.get("sak"))
