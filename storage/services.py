@@ -421,6 +421,22 @@ def transition(
     return case
 
 
+def _left_price_check(user: Principal, case_id: str, uow: AbstractUnitOfWork) -> None:
+    """The second of two price checkers at once: the case has left the price check (and with it
+    their sight, `can_see`) but they did see it there. They get the answer of WORKFLOW.md
+    section 2 for a case that moved on (CASE_DECIDED or STALE_STATE, 409), no data of it."""
+    if "priskontroll" not in set(user.roles):
+        return
+    case = uow.cases.get(case_id.strip().upper())
+    if case is None or not case.price_checks or can_see(user, case):
+        return
+    ensure_open(case)
+    raise StaleState(
+        "Saken er ikke lenger til priskontroll (noen andre har registrert den). "
+        "Gå tilbake til køen."
+    )
+
+
 def price_check(
     user: Principal,
     case_id: str,
@@ -444,6 +460,7 @@ def price_check(
         )
     try:
         with uow:
+            _left_price_check(user, case_id, uow)
             case = _open_case(user, case_id, uow)
             if case.form_type != DEL2:
                 raise DomainError("INVALID_TRANSITION", "Saken skal ikke til priskontroll.")

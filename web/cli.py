@@ -274,6 +274,10 @@ def cmd_serve(ns: argparse.Namespace) -> int:
         def load(self):
             return worker_app(create_app)
 
+    if not os.environ.get("SKJEMAMOTTAK_BASE_URL"):  # links on the address served here
+        host = "127.0.0.1" if ns.host in ("0.0.0.0", "::", "") else ns.host
+        host = f"[{host}]" if ":" in host else host
+        os.environ["SKJEMAMOTTAK_BASE_URL"] = f"http://{host}:{ns.port}"
     print(f"Skjemamottak kjører på http://{ns.host}:{ns.port}/ (avslutt med Ctrl+C)", flush=True)
     _warn_without_c_module()
     _Gunicorn().run()

@@ -152,9 +152,10 @@ def _back(case_id: str) -> Response:
     return redirect(url_for("pages.sak", case_id=case_id), code=303)
 
 
-def _act(case_id: str, action: Any, ok: str) -> Response:
+def _act(case_id: str, action: Any, ok: str, then: str | None = None) -> Response:
     """Run a change; a refusal is shown on the case page. Access control is not a refusal to
-    flash: a hidden case is still 404, a forbidden change 403 (the error page says why)."""
+    flash: a hidden case is still 404, a forbidden change 403 (the error page says why).
+    `then`: where to go after the change (default: back to the case page)."""
     try:
         action()
     except NotFound:
@@ -165,7 +166,7 @@ def _act(case_id: str, action: Any, ok: str) -> Response:
         flash(e.message, "feil")
         return _back(case_id)
     flash(ok, "ok")
-    return _back(case_id)
+    return redirect(then, code=303) if then else _back(case_id)
 
 
 @bp.post("/saker/<case_id>/overgang")
@@ -223,7 +224,14 @@ def priskontroll_registrer(case_id: str) -> Response:
             raise DomainError("INVALID_VALUE", "Skriv legemiddelkostnaden som et tall.")
         services.price_check(_actor(), case_id, amount, note, storage().uow())
 
-    return _act(case_id, run, "Priskontrollen er registrert, og saken er klar for vurdering.")
+    # the checked case has left the price check, and with it the price check's view: back to
+    # the queue (WORKFLOW.md section 1)
+    return _act(
+        case_id,
+        run,
+        "Priskontrollen er registrert, og saken er klar for vurdering.",
+        then=url_for("pages.priskontroll"),
+    )
 
 
 # ---- coordinator and price check ------------------------------------------------------------------
