@@ -26,6 +26,7 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
+from storage.db import private_dir
 from storage.errors import DomainError
 from web.multipart import Request
 from web.runtime import Storage, instance_folder, open_storage
@@ -188,7 +189,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app for an instance folder (created, and its database migrated, when new)."""
     config = dict(config or {})
     instance = instance_folder(config.get("INSTANCE"))
-    instance.mkdir(parents=True, exist_ok=True)
+    private_dir(instance)  # 0700 (storage.db): the secret key is written here next
     app = Flask(__name__, instance_path=str(instance))
     app.request_class = Request  # uploads parsed by python-multipart (web/multipart.py)
     max_mb = _max_upload_mb(config)
