@@ -28,10 +28,7 @@ LOGIN_PER_ADDRESS = "20 per minute; 200 per hour"
 LOGIN_PER_USER = "10 per minute; 100 per hour"
 # far above what one person sends: a form takes minutes to fill in
 UPLOAD_PER_USER = "30 per minute; 300 per hour"
-UPLOAD_MESSAGE = (
-    "Du har sendt inn for mange filer på kort tid. Vent litt og prøv igjen "
-    "(se Retry-After for antall sekunder)."
-)
+UPLOAD_MESSAGE = "Du har sendt inn for mange filer på kort tid. Vent litt og prøv igjen."
 
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
 

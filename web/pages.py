@@ -155,7 +155,8 @@ def _back(case_id: str) -> Response:
 def _act(case_id: str, action: Any, ok: str, then: str | None = None) -> Response:
     """Run a change; a refusal is shown on the case page. Access control is not a refusal to
     flash: a hidden case is still 404, a forbidden change 403 (the error page says why).
-    `then`: where to go after the change (default: back to the case page)."""
+    `then`: where to go after the change, or after a refusal because the case moved on (the
+    case may have left the caller's sight); default: back to the case page."""
     try:
         action()
     except NotFound:
@@ -164,6 +165,8 @@ def _act(case_id: str, action: Any, ok: str, then: str | None = None) -> Respons
         if e.code == "FORBIDDEN":
             raise
         flash(e.message, "feil")
+        if then and e.code in ("STALE_STATE", "CASE_DECIDED"):
+            return redirect(then, code=303)
         return _back(case_id)
     flash(ok, "ok")
     return redirect(then, code=303) if then else _back(case_id)

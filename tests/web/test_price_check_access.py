@@ -117,3 +117,17 @@ def test_a_second_price_check_learns_only_that_the_case_moved_on(app: Flask, cas
     # a case that never was in price check stays unknown
     resp = client.post(f"{API}/saker/2026-09-14-OUS-FINNES/priskontroll", json=body, headers=auth)
     assert resp.status_code == 404
+
+
+def test_the_page_sends_a_late_price_checker_back_to_the_queue(app: Flask, cases: Users) -> None:
+    from tests.web.conftest import csrf_token
+
+    client = app.test_client()
+    login(client, "priskontroll")
+    token = csrf_token(client.get("/priskontroll").get_data(as_text=True))
+    resp = client.post(
+        f"/saker/{CHECKED}/priskontroll",
+        data={"csrf_token": token, "legemiddel_per_maned": "62500", "merknad": "Bekreftet"},
+    )
+    assert resp.status_code == 303 and resp.headers["Location"].endswith("/priskontroll")
+    assert "ikke lenger til priskontroll" in client.get("/priskontroll").get_data(as_text=True)
