@@ -487,6 +487,11 @@ def declare_conflict(
     return assignment
 
 
+def _active_of(case: Case) -> PeerAssignment | None:
+    """The case's active reviewer assignment (at most one), for the coordinator."""
+    return next((a for a in case.peer_assignments if a.active), None)  # type: ignore[attr-defined]
+
+
 def approve_conflict(user: Principal, case_id: str, uow: AbstractUnitOfWork) -> PeerAssignment:
     """The coordinator approves the active reviewer's yellow declaration."""
     from storage import services
@@ -495,10 +500,7 @@ def approve_conflict(user: Principal, case_id: str, uow: AbstractUnitOfWork) -> 
         raise DomainError("FORBIDDEN", "Bare koordinatoren kan godkjenne habilitet.")
     with uow:
         case = _minihta_case(user, case_id, uow)
-        assignment = next(
-            (a for a in case.peer_assignments if a.active),  # type: ignore[attr-defined]
-            None,
-        )
+        assignment = _active_of(case)
         if assignment is None or assignment.conflict_level != "gul":
             raise DomainError("NOTHING_TO_APPROVE", "Det finnes ingen gul habilitet å godkjenne.")
         if assignment.approved_by is not None:
@@ -535,10 +537,7 @@ def lower_conflict(
         raise DomainError("REASON_REQUIRED", "Begrunn hvorfor habiliteten senkes.")
     with uow:
         case = _minihta_case(user, case_id, uow)
-        assignment = next(
-            (a for a in case.peer_assignments if a.active),  # type: ignore[attr-defined]
-            None,
-        )
+        assignment = _active_of(case)
         if assignment is None or assignment.conflict_level is None:
             raise DomainError(
                 "INVALID_TRANSITION", "Fagfellen har ingen erklært habilitet å senke."

@@ -693,21 +693,20 @@ def session_generation(uow: AbstractUnitOfWork, username: str) -> int | None:
         return user.session_generation if user is not None and user.active else None
 
 
-def _end_sessions(uow: AbstractUnitOfWork, username: str) -> User:
+def _end_sessions(uow: AbstractUnitOfWork, username: str, action: str, actor: str) -> User:
+    """Move the user's session generation on (every session ends) and audit `action`."""
     user = uow.users.get(username)
     if user is None:
         raise DomainError("USER_NOT_FOUND")
     user.session_generation = (user.session_generation or 0) + 1
+    uow.audit.append(actor=actor, action=action, object=f"user:{username}", at=uow.now())
     return user
 
 
 def end_sessions(uow: AbstractUnitOfWork, username: str, *, actor: str | None = None) -> None:
     """End every session of the user (logging out ends them all, on every device)."""
     with uow:
-        _end_sessions(uow, username)
-        uow.audit.append(
-            actor=actor or username, action="user.logout", object=f"user:{username}", at=uow.now()
-        )
+        _end_sessions(uow, username, "user.logout", actor or username)
         uow.commit()
 
 
@@ -721,22 +720,14 @@ def set_password(
         )
     password_hash = _hasher.hash(password)
     with uow:
-        user = _end_sessions(uow, username)
-        user.password_hash = password_hash
-        uow.audit.append(
-            actor=actor, action="user.password", object=f"user:{username}", at=uow.now()
-        )
+        _end_sessions(uow, username, "user.password", actor).password_hash = password_hash
         uow.commit()
 
 
 def deactivate_user(uow: AbstractUnitOfWork, username: str, *, actor: str = "system") -> None:
     """The user can no longer log in nor use a token; every session of the user ends."""
     with uow:
-        user = _end_sessions(uow, username)
-        user.active = False
-        uow.audit.append(
-            actor=actor, action="user.deactivate", object=f"user:{username}", at=uow.now()
-        )
+        _end_sessions(uow, username, "user.deactivate", actor).active = False
         uow.commit()
 
 
