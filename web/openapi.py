@@ -664,7 +664,8 @@ def _minihta_paths() -> dict[str, Any]:
         "/saker/{id}/habilitet": {
             "post": {
                 "summary": "Den tildelte fagfellen erklærer habilitet: grønn, gul (beskrevet) "
-                "eller rød (avslutter tildelingen)",
+                "eller rød (avslutter tildelingen). Habiliteten kan heves, men ikke senkes av "
+                "fagfellen selv (403 FORBIDDEN); bare koordinatoren kan senke den.",
                 "security": bearer,
                 "parameters": [SAK_ID],
                 "requestBody": _body(
@@ -679,6 +680,30 @@ def _minihta_paths() -> dict[str, Any]:
                     **AUTH_ERRORS,
                     "404": not_found,
                     "422": _error("Ugyldig nivå, eller gul habilitet uten beskrivelse."),
+                },
+            }
+        },
+        "/saker/{id}/habilitet/senk": {
+            "post": {
+                "summary": "Senk den aktive fagfellens erklærte habilitet, for eksempel fra gul "
+                "til grønn (koordinator, med begrunnelse)",
+                "security": bearer,
+                "parameters": [SAK_ID],
+                "requestBody": _body(
+                    {
+                        "niva": {"type": "string", "enum": ["gronn", "gul", "rod"]},
+                        "begrunnelse": text,
+                    },
+                    ["niva", "begrunnelse"],
+                ),
+                "responses": {
+                    "200": _json(obj, '{"sak", "fagfelle", "niva"}'),
+                    **AUTH_ERRORS,
+                    "404": not_found,
+                    "422": _error(
+                        "REASON_REQUIRED, INVALID_VALUE (ikke et lavere nivå) eller "
+                        "INVALID_TRANSITION (ingen erklært habilitet)."
+                    ),
                 },
             }
         },
