@@ -32,7 +32,8 @@ Definitions (the choices are ours; the XLSX sheet "Om tallene" states them in No
   (year, month) is the date of the decision or the withdrawal.
 - **Year** of a case is the year it was received; the date filters apply to the received date.
 
-`public_figures` suppresses every cell below 5 cases (see there).
+Public figures (`public_filters`, `public_figures`) count published mini-HTAs only and suppress
+every cell below 5 cases, and complementary cells, so that no hidden cell follows by subtraction.
 """
 
 from __future__ import annotations
@@ -74,6 +75,10 @@ __all__ = [
     "flow",
     "passes",
     "public_figures",
+    "public_filters",
+    "is_public_scope",
+    "PUBLISHED",
+    "PUBLIC_FORM_TYPE",
     "summarise",
     "summarise_counts",
     "to_xlsx",
@@ -170,6 +175,7 @@ class Filters:
     form_type: str | None = None
     date_from: date | None = None
     date_to: date | None = None
+    state: str | None = None  # the case's current state (`public_filters`: published only)
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -181,6 +187,7 @@ class Filters:
             ("type", self.form_type),
             ("fra", self.date_from),
             ("til", self.date_to),
+            ("status", self.state),
         ):
             if value is not None:
                 out[key] = value.isoformat() if isinstance(value, date) else value
@@ -516,7 +523,10 @@ def _prepare(
         selected.append((case, steps, stays, received_at, region))
 
     index = _WorkingDayIndex(dates, working_days or _default_working_days())
-    return [_derive(*item[:4], item[4], index) for item in selected]
+    derived = [_derive(*item[:4], item[4], index) for item in selected]
+    if filters.state is not None:
+        derived = [d for d in derived if d.state == filters.state]
+    return derived
 
 
 # ---- public API ----------------------------------------------------------------------------------
@@ -562,6 +572,7 @@ def passes(figures: CaseFigures, filters: Filters) -> bool:
         or (filters.year is not None and received.year != filters.year)
         or (filters.date_from is not None and received < filters.date_from)
         or (filters.date_to is not None and received > filters.date_to)
+        or (filters.state is not None and figures.state != filters.state)
     )
 
 
@@ -964,20 +975,34 @@ _COUNT_TABLES = (
 )
 
 
-def _suppress_counts(table: dict[str, Any], min_cell: int, total_known: bool = True) -> set[str]:
-    """Null every count below `min_cell`; when exactly one is hidden and the total is published,
-    hide the next smallest too so the hidden one cannot be found by subtraction."""
-    hidden = {k for k, v in table.items() if k != HIDDEN and v is not None and v < min_cell}
-    if len(hidden) == 1 and total_known:
-        rest = sorted(
-            (v, k) for k, v in table.items() if k != HIDDEN and k not in hidden and v is not None
-        )
-        if rest:
-            hidden.add(rest[0][1])
-    for k in hidden:
-        table[k] = None
-    if hidden:
-        table[HIDDEN] = True
+def _derivable(hidden: Iterable[int], min_cell: int) -> bool:
+    """Whether hidden counts of one table (known to sum to the total minus the shown cells)
+    give themselves away: a single hidden cell is that difference; hidden cells summing to fewer
+    than `min_cell` make the difference a small cell of its own; and when they sum to no more
+    than their number, every one is 1 (a listed key counts at least one case)."""
+    values = list(hidden)
+    total = sum(values)
+    return len(values) < 2 or total < min_cell or total <= len(values)
+
+
+def _suppress_counts(table: dict[str, Any], min_cell: int) -> set[str]:
+    """Null every count below `min_cell`, then hide the next smallest counts too (complementary
+    suppression) until the hidden ones cannot be told from the total and the shown cells
+    (`_derivable`). When even all of them hidden would give themselves away (five keys of one
+    case each under a total of five), the keys go too: the table becomes `{"skjult": true}`.
+    Returns the hidden keys."""
+    cells = {k: v for k, v in table.items() if k != HIDDEN and v is not None}
+    hidden = {k for k, v in cells.items() if v < min_cell}
+    if not hidden:
+        return hidden
+    rest = sorted((v, k) for k, v in cells.items() if k not in hidden)
+    while rest and _derivable((cells[k] for k in hidden), min_cell):
+        hidden.add(rest.pop(0)[1])
+    if len(hidden) > 1 and _derivable((cells[k] for k in hidden), min_cell):
+        table.clear()
+    else:
+        table.update(dict.fromkeys(hidden))
+    table[HIDDEN] = True
     return hidden
 
 
@@ -1006,12 +1031,33 @@ def _hide_group(group: dict[str, Any]) -> None:
     group["utfall"] = {k: None for k in group["utfall"]} | {HIDDEN: True}
 
 
+PUBLISHED = "publisert"
+PUBLIC_FORM_TYPE = "minihta"
+"""Public figures cover published mini-HTAs only: they alone are public case by case (WORKFLOW.md
+section 6: the national database). Applications (Del 2) concern one patient each and are never
+published, nor are mini-HTAs before publication (their free text, e.g. `metode.fagomrade`, is
+not public until then): neither is counted in any public figure."""
+
+
+def public_filters(year: int | None = None) -> Filters:
+    """The filters of every public figure: published mini-HTAs, optionally of one year."""
+    return Filters(year=year, form_type=PUBLIC_FORM_TYPE, state=PUBLISHED)
+
+
+def is_public_scope(filters: Mapping[str, Any]) -> bool:
+    """Whether figures whose `filter` echo is `filters` cover published mini-HTAs only."""
+    return filters.get("status") == PUBLISHED and filters.get("type") == PUBLIC_FORM_TYPE
+
+
 def public_figures(stats: dict[str, Any], min_cell: int = MIN_CELL) -> dict[str, Any]:
     """A copy of `stats` fit for publication: no cell describes fewer than `min_cell` cases.
 
+    Only figures of `public_filters` may be published (`is_public_scope`): nothing unpublished
+    is counted in them, so no unpublished text becomes a key. This function hides small cells.
+
     - A count below `min_cell` becomes `null` and the table (dict) holding it gets
-      `"skjult": true`. When a table would hide exactly one cell, its next smallest cell is hidden
-      too, so the hidden one cannot be derived from the published total.
+      `"skjult": true`. The next smallest cells are hidden too until the hidden ones cannot be
+      derived from the published total and the shown cells (`_suppress_counts`).
     - A median/percentile block over fewer than `min_cell` cases is nulled whole (median, p90 and
       count), as are the return totals when fewer than `min_cell` cases were returned.
     - A group (per HF, region, year ...) is hidden whole when its count is hidden in the matching
@@ -1050,6 +1096,8 @@ def public_figures(stats: dict[str, Any], min_cell: int = MIN_CELL) -> dict[str,
 
     for grouping, groups in out["grupper"].items():
         hidden = hidden_keys.get(f"per_{grouping}", set())
+        if out.get(f"per_{grouping}") == {HIDDEN: True}:  # not even the keys are published
+            groups.clear()
         for key, group in groups.items():
             if key in hidden or group["saker"] < min_cell:
                 _hide_group(group)

@@ -654,6 +654,8 @@ def _where(filters: Filters) -> list[Any]:
         conditions.append(CaseFigure.received_on >= filters.date_from)
     if filters.date_to is not None:
         conditions.append(CaseFigure.received_on <= filters.date_to)
+    if filters.state is not None:
+        conditions.append(CaseFigure.state == filters.state)
     return conditions
 
 
