@@ -1194,18 +1194,18 @@ def to_xlsx(stats: dict[str, Any]) -> bytes:
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
-    from forms.templates.xlsx import normalise_zip
+    from forms.templates.xlsx import append_row, normalise_zip
 
     wb = Workbook()
     bold = Font(bold=True)
 
     def sheet(title: str, header: list[str], rows: Iterable[list[Any]], widths: list[int]):
         ws = wb.create_sheet(title[:31])
-        ws.append(header)
+        append_row(ws, header)
         for cell in ws[1]:
             cell.font = bold
         for row in rows:
-            ws.append(row)
+            append_row(ws, row)
         for i, width in enumerate(widths):
             ws.column_dimensions[get_column_letter(i + 1)].width = width
         ws.freeze_panes = "A2"
@@ -1213,16 +1213,16 @@ def to_xlsx(stats: dict[str, Any]) -> bytes:
 
     about = wb.active
     about.title = "Om tallene"
-    about.append(["Nøkkeltall fra skjemamottaket (WORKFLOW.md §7)", None])
+    append_row(about, ["Nøkkeltall fra skjemamottaket (WORKFLOW.md §7)", None])
     about["A1"].font = bold
-    about.append(["Saker totalt", stats.get("saker_totalt")])
+    append_row(about, ["Saker totalt", stats.get("saker_totalt")])
     for key, value in stats.get("filter", {}).items():
-        about.append([f"Filter: {key}", value])
+        append_row(about, [f"Filter: {key}", value])
     if stats.get(HIDDEN) or _any_hidden(stats):
-        about.append(["Skjulte celler", "Ja: celler med færre enn 5 saker er tomme"])
-    about.append([None, None])
+        append_row(about, ["Skjulte celler", "Ja: celler med færre enn 5 saker er tomme"])
+    append_row(about, [None, None])
     for name, text in _METHOD_TEXT:
-        about.append([name, text])
+        append_row(about, [name, text])
     about.column_dimensions["A"].width = 30
     about.column_dimensions["B"].width = 100
 
