@@ -99,7 +99,7 @@ def write_zip(parts: Sequence[tuple[str, bytes]], day: date, comment: str = "") 
     stamp = (max(day.year, 1980), day.month, day.day, 0, 0, 0)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", COMPRESSION) as zf:
-        zf.comment = comment.encode("utf-8")[:65535]
+        zf.comment = xml_text(comment).encode("utf-8")[:65535]
         for name, data in sorted(parts):
             info = zipfile.ZipInfo(name, date_time=stamp)
             info.compress_type = COMPRESSION
@@ -115,12 +115,12 @@ def merge_pdfs(docs: Sequence[tuple[str, bytes]], *, title: str, subject: str = 
     for outline_title, pdf in docs:
         start = len(writer.pages)
         writer.append(PdfReader(io.BytesIO(pdf)), import_outline=False)
-        writer.add_outline_item(title=outline_title, page_number=start)
+        writer.add_outline_item(title=xml_text(outline_title), page_number=start)
     writer.add_metadata(
         {
-            "/Title": title,
+            "/Title": xml_text(title),
             "/Author": "Nye metoder",
-            "/Subject": subject,
+            "/Subject": xml_text(subject),
             "/Creator": "skjemamottak",
             "/Producer": "skjemamottak",
         }
