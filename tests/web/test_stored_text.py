@@ -165,6 +165,21 @@ def test_pages_and_their_json_twins_answer_with_stored_bad_text(
         load_workbook(io.BytesIO(resp.data))
 
 
+def test_a_case_with_bad_stored_text_can_still_be_withdrawn(
+    app: Flask, client: FlaskClient, users: Users, mended: tuple[str, str]
+) -> None:
+    del2_id, _minihta_id = mended
+    resp = client.post(
+        f"/api/v1/saker/{del2_id}/overgang",
+        json={"fra": "mottatt", "til": "trukket", "begrunnelse": "Feil innsending"},
+        headers=users.auth("hf-ous"),
+    )
+    assert resp.status_code == 200, resp.get_data()[:300]
+    assert resp.get_json()["status"] == "trukket"
+    listed = client.get("/api/v1/saker", headers=users.auth("hf-ous"))
+    _ok(listed, "list after withdrawal")
+
+
 def test_public_pages_and_feed_answer_with_stored_bad_text(
     app: Flask, client: FlaskClient, mended: tuple[str, str]
 ) -> None:
@@ -172,6 +187,9 @@ def test_public_pages_and_feed_answer_with_stored_bad_text(
     for path in ("/publisert", "/publisert.atom", f"/publisert/{minihta_id}", "/tall"):
         body = _ok(client.get(path), path)
         assert LONE not in body
+    pdf = client.get(f"/publisert/{minihta_id}/minihta.pdf")
+    assert pdf.status_code == 200, pdf.status_code
+    assert pdf.data[:5] == b"%PDF-"
     feed = _ok(client.get("/publisert.atom"), "feed")
     assert "\ufffd" in feed
     from lxml import etree
