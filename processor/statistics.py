@@ -985,24 +985,110 @@ def _derivable(hidden: Iterable[int], min_cell: int) -> bool:
     return len(values) < 2 or total < min_cell or total <= len(values)
 
 
-def _suppress_counts(table: dict[str, Any], min_cell: int) -> set[str]:
-    """Null every count below `min_cell`, then hide the next smallest counts too (complementary
-    suppression) until the hidden ones cannot be told from the total and the shown cells
-    (`_derivable`). When even all of them hidden would give themselves away (five keys of one
-    case each under a total of five), the keys go too: the table becomes `{"skjult": true}`.
-    Returns the hidden keys."""
-    cells = {k: v for k, v in table.items() if k != HIDDEN and v is not None}
-    hidden = {k for k, v in cells.items() if v < min_cell}
+def _complete(cells: Mapping[str, int], hidden: set[str], min_cell: int) -> bool:
+    """Complementary suppression within one table: while the `hidden` cells could be told from
+    the total and the shown cells (`_derivable`), hide the next smallest shown one too. Returns
+    whether `hidden` grew."""
     if not hidden:
-        return hidden
+        return False
+    grew = False
     rest = sorted((v, k) for k, v in cells.items() if k not in hidden)
     while rest and _derivable((cells[k] for k in hidden), min_cell):
         hidden.add(rest.pop(0)[1])
+        grew = True
+    return grew
+
+
+def _apply(
+    table: dict[str, Any], cells: Mapping[str, int], hidden: set[str], min_cell: int
+) -> None:
+    """Null the `hidden` cells of `table`; when even all of them hidden would give themselves
+    away (five keys of one case each under a total of five), the keys go too: the table becomes
+    `{"skjult": true}`."""
+    if not hidden:
+        return
     if len(hidden) > 1 and _derivable((cells[k] for k in hidden), min_cell):
         table.clear()
     else:
         table.update(dict.fromkeys(hidden))
     table[HIDDEN] = True
+
+
+def _counts_of(table: Mapping[str, Any]) -> dict[str, int]:
+    return {k: v for k, v in table.items() if k != HIDDEN and v is not None}
+
+
+def _suppress_counts(table: dict[str, Any], min_cell: int) -> set[str]:
+    """Null every count below `min_cell`, then hide the next smallest counts too (complementary
+    suppression, `_complete`) until the hidden ones cannot be told from the total and the shown
+    cells. Returns the hidden keys."""
+    cells = _counts_of(table)
+    hidden = {k for k, v in cells.items() if v < min_cell}
+    _complete(cells, hidden, min_cell)
+    _apply(table, cells, hidden, min_cell)
+    return hidden
+
+
+def _link(
+    parent: Mapping[str, int],
+    parent_hidden: set[str],
+    key: str,
+    children: Mapping[str, int],
+    child_hidden: set[str],
+    members: Iterable[str],
+    min_cell: int,
+) -> bool:
+    """Keep a cell that is the sum of cells of another table (a region: its HFs) from giving a
+    hidden one away: a hidden sum needs a hidden part (else it is the sum of the shown parts),
+    and the hidden parts of a shown sum must not be derivable from it. Returns whether anything
+    more was hidden."""
+    parts = sorted((children[m], m) for m in members if m in children)
+    if not parts or key not in parent:
+        return False
+    hidden_parts = [m for _, m in parts if m in child_hidden]
+    shown = [m for _, m in parts if m not in child_hidden]
+    if key in parent_hidden:
+        if hidden_parts or not shown:
+            return False
+        child_hidden.add(shown[0])
+        return True
+    if not hidden_parts or not _derivable((children[m] for m in hidden_parts), min_cell):
+        return False
+    if shown:
+        child_hidden.add(shown[0])
+    else:
+        parent_hidden.add(key)
+    return True
+
+
+def _suppress_hf_and_region(
+    out: dict[str, Any], regions: Mapping[str, str], min_cell: int
+) -> dict[str, set[str]]:
+    """`per_hf` and `per_region` suppressed together: each complementary in itself, and a
+    region's hidden HFs (or a hidden region) not derivable from the region's count and its
+    shown HFs (or from its HFs). Returns the hidden keys of both."""
+    cells = {name: _counts_of(out[name]) for name in ("per_hf", "per_region")}
+    hidden = {name: {k for k, v in c.items() if v < min_cell} for name, c in cells.items()}
+    members: dict[str, list[str]] = defaultdict(list)
+    for hf in cells["per_hf"]:
+        members[regions.get(hf, UNKNOWN)].append(hf)
+    changed = True
+    while changed:
+        changed = False
+        for name in ("per_hf", "per_region"):
+            changed |= _complete(cells[name], hidden[name], min_cell)
+        for region, hfs in members.items():
+            changed |= _link(
+                cells["per_region"],
+                hidden["per_region"],
+                region,
+                cells["per_hf"],
+                hidden["per_hf"],
+                hfs,
+                min_cell,
+            )
+    for name in ("per_hf", "per_region"):
+        _apply(out[name], cells[name], hidden[name], min_cell)
     return hidden
 
 
@@ -1049,7 +1135,15 @@ def is_public_scope(filters: Mapping[str, Any]) -> bool:
     return filters.get("status") == PUBLISHED and filters.get("type") == PUBLIC_FORM_TYPE
 
 
-def public_figures(stats: dict[str, Any], min_cell: int = MIN_CELL) -> dict[str, Any]:
+def _registry_regions() -> dict[str, str]:
+    from forms.catalog import registry
+
+    return {code: t.region for code, t in registry().trusts.items()}
+
+
+def public_figures(
+    stats: dict[str, Any], min_cell: int = MIN_CELL, regions: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """A copy of `stats` fit for publication: no cell describes fewer than `min_cell` cases.
 
     Only figures of `public_filters` may be published (`is_public_scope`): nothing unpublished
@@ -1060,6 +1154,8 @@ def public_figures(stats: dict[str, Any], min_cell: int = MIN_CELL) -> dict[str,
       derived from the published total and the shown cells (`_suppress_counts`).
     - A median/percentile block over fewer than `min_cell` cases is nulled whole (median, p90 and
       count), as are the return totals when fewer than `min_cell` cases were returned.
+    - `per_hf` and `per_region` are suppressed together (`_suppress_hf_and_region`, with the
+      HF registry's regions or `regions`): a region's count does not give its hidden HFs away.
     - A group (per HF, region, year ...) is hidden whole when its count is hidden in the matching
       `per_*` table; flow links below `min_cell` are nulled.
     - When `saker_totalt` itself is below `min_cell`, every figure is hidden.
@@ -1069,9 +1165,10 @@ def public_figures(stats: dict[str, Any], min_cell: int = MIN_CELL) -> dict[str,
     if out["saker_totalt"] < min_cell:
         out["saker_totalt"] = None
         out[HIDDEN] = True  # every cell is at most the total, so every cell is hidden below
-    hidden_keys: dict[str, set[str]] = {}
+    hidden_keys = _suppress_hf_and_region(out, regions or _registry_regions(), min_cell)
     for name in _COUNT_TABLES:
-        hidden_keys[name] = _suppress_counts(out[name], min_cell)
+        if name not in hidden_keys:
+            hidden_keys[name] = _suppress_counts(out[name], min_cell)
 
     _suppress_times(out["behandlingstid"]["total"], min_cell)
     for times in out["behandlingstid"]["per_steg"].values():

@@ -94,6 +94,16 @@ def test_no_hidden_cell_of_public_figures_is_total_minus_shown_cells(
         return  # fewer than MIN_CELL cases: everything is hidden
     for name in TOTAL_TABLES:
         assert _residual_gives_away(public[name], total) == [], (name, stats[name], public[name])
+    # a region's count is the sum of its HFs': it gives none of them away either
+    for region in stats["per_region"]:
+        hfs = {h: public["per_hf"].get(h) for h in stats["per_hf"] if REGIONS[h] == region}
+        shown = public["per_region"].get(region)
+        if public["per_hf"] == {HIDDEN: True}:
+            continue  # not even the HFs are listed
+        if shown is None:
+            assert None in hfs.values(), (region, stats["per_hf"], public["per_hf"])
+        else:
+            assert _residual_gives_away(hfs, shown) == [], (region, stats["per_hf"], public)
 
 
 def test_the_attack_of_issue_11_total_16_one_shown_13_three_hidden() -> None:
