@@ -28,7 +28,7 @@ from storage import figures
 from tests.fillers import fill_json, sample_values
 from tests.web.conftest import Users, del2, login, on_postgres, st, upload
 
-pytestmark = pytest.mark.skipif(
+sqlite_only = pytest.mark.skipif(
     on_postgres(), reason="PostgreSQL refuses lone surrogates and NUL in text and JSONB alike"
 )
 
@@ -114,6 +114,7 @@ def _ok(resp, path: str) -> str:  # noqa: ANN001 - a test response
     return decoded
 
 
+@sqlite_only
 def test_pages_and_their_json_twins_answer_with_stored_bad_text(
     app: Flask, client: FlaskClient, users: Users, mended: tuple[str, str]
 ) -> None:
@@ -165,6 +166,7 @@ def test_pages_and_their_json_twins_answer_with_stored_bad_text(
         load_workbook(io.BytesIO(resp.data))
 
 
+@sqlite_only
 def test_a_case_with_bad_stored_text_can_still_be_withdrawn(
     app: Flask, client: FlaskClient, users: Users, mended: tuple[str, str]
 ) -> None:
@@ -180,6 +182,7 @@ def test_a_case_with_bad_stored_text_can_still_be_withdrawn(
     _ok(listed, "list after withdrawal")
 
 
+@sqlite_only
 def test_public_pages_and_feed_answer_with_stored_bad_text(
     app: Flask, client: FlaskClient, mended: tuple[str, str]
 ) -> None:
@@ -197,6 +200,7 @@ def test_public_pages_and_feed_answer_with_stored_bad_text(
     etree.fromstring(feed.encode("utf-8"))  # well-formed XML: no NUL, no surrogate
 
 
+@sqlite_only
 def test_backup_writes_stored_bad_text(app: Flask, mended: tuple[str, str], tmp_path: Path) -> None:
     from storage.backup import backup, restore
     from storage.blobs import FileBlobStore
@@ -219,3 +223,33 @@ def test_backup_writes_stored_bad_text(app: Flask, mended: tuple[str, str], tmp_
     with st(app).engine.connect() as before, engine.connect() as after:
         assert list(after.execute(query)) == list(before.execute(query))
     engine.dispose()
+
+
+# what PostgreSQL holds too: line and paragraph separators, an RTL override, very long text
+LONG = "Fag\u2028område\u2029\u202eRTL " + "ø" * 5000
+
+
+def test_long_and_odd_text_in_a_specialty_is_counted_on_every_backend(
+    app: Flask, client: FlaskClient, users: Users
+) -> None:
+    from sqlalchemy import select, update
+
+    from storage.models import CaseVersion
+
+    minihta = fill_json("minihta", sample_values("minihta"))
+    resp = upload(client, users.auth("hf-ous"), minihta, "minihta.json")
+    assert resp.status_code == 201, resp.get_json()
+    case_id = resp.get_json()["sak"]
+    table = CaseVersion.__table__
+    with st(app).engine.begin() as conn:
+        data = conn.execute(select(table.c.data).where(table.c.case_id == case_id)).scalar_one()
+        data["metode"]["fagomrade"] = LONG
+        conn.execute(update(table).where(table.c.case_id == case_id).values(data=data))
+    body = _ok(client.get("/api/v1/statistikk", headers=users.auth("koordinator")), "statistikk")
+    per_specialty = json.loads(body)["per_fagomrade"]
+    assert [k for k in per_specialty if k.startswith("Fag")] == [LONG[:200]]
+    resp = client.get("/api/v1/statistikk.xlsx", headers=users.auth("koordinator"))
+    assert resp.status_code == 200
+    login(client, "koordinator")
+    for path in ("/saker", f"/saker/{case_id}", "/statistikk"):
+        _ok(client.get(path), path)
