@@ -22,7 +22,8 @@ from reportlab.platypus import Flowable, Spacer
 
 from forms.catalog import get_form
 from forms.templates import build
-from forms.templates.xlsx import FIXED_TIME, normalise_zip
+from forms.templates.xlsx import FIXED_TIME, append_row, normalise_zip
+from forms.text import xml_text
 from processor.render import (
     EMPTY,
     build_document,
@@ -98,7 +99,7 @@ def write_zip(parts: Sequence[tuple[str, bytes]], day: date, comment: str = "") 
     stamp = (max(day.year, 1980), day.month, day.day, 0, 0, 0)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", COMPRESSION) as zf:
-        zf.comment = comment.encode("utf-8")[:65535]
+        zf.comment = xml_text(comment).encode("utf-8")[:65535]
         for name, data in sorted(parts):
             info = zipfile.ZipInfo(name, date_time=stamp)
             info.compress_type = COMPRESSION
@@ -114,12 +115,12 @@ def merge_pdfs(docs: Sequence[tuple[str, bytes]], *, title: str, subject: str = 
     for outline_title, pdf in docs:
         start = len(writer.pages)
         writer.append(PdfReader(io.BytesIO(pdf)), import_outline=False)
-        writer.add_outline_item(title=outline_title, page_number=start)
+        writer.add_outline_item(title=xml_text(outline_title), page_number=start)
     writer.add_metadata(
         {
-            "/Title": title,
+            "/Title": xml_text(title),
             "/Author": "Nye metoder",
-            "/Subject": subject,
+            "/Subject": xml_text(subject),
             "/Creator": "skjemamottak",
             "/Producer": "skjemamottak",
         }
@@ -306,7 +307,7 @@ def overview_xlsx(
     wb = Workbook()
     ws = wb.active
     ws.title = "Oversikt"
-    ws.append([h for h, _ in OVERVIEW_HEADERS])
+    append_row(ws, [h for h, _ in OVERVIEW_HEADERS])
     for col, (_, width) in enumerate(OVERVIEW_HEADERS, start=1):
         cell = ws.cell(row=1, column=col)
         cell.font = Font(bold=True, color="FFFFFF")
@@ -314,7 +315,8 @@ def overview_xlsx(
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         ws.column_dimensions[cell.column_letter].width = width
     for case, sm in zip(cases, summaries, strict=True):
-        ws.append(
+        append_row(
+            ws,
             [
                 case.id,
                 sm.hf,
@@ -324,7 +326,7 @@ def overview_xlsx(
                 sm.monthly_cost,
                 sm.checked_cost,
                 "Ja" if case.urgent else "Nei",
-            ]
+            ],
         )
         row = ws.max_row
         for col in (6, 7):
@@ -333,13 +335,13 @@ def overview_xlsx(
             ws.cell(row=row, column=col).alignment = Alignment(wrap_text=True, vertical="top")
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:H{max(ws.max_row, 1)}"
-    ws.oddFooter.left.text = footer
+    ws.oddFooter.left.text = xml_text(footer).replace("&", "&&")  # "&" starts a footer code
     ws.oddFooter.right.text = "Side &P av &N"
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     wb.properties.creator = "Nye metoder"
     wb.properties.lastModifiedBy = "skjemamottak"
-    wb.properties.title = f"Oversikt over saker – møte {meeting.id}"
+    wb.properties.title = xml_text(f"Oversikt over saker – møte {meeting.id}")
     wb.properties.created = FIXED_TIME
     wb.properties.modified = FIXED_TIME
     buf = io.BytesIO()

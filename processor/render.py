@@ -36,6 +36,7 @@ from reportlab.platypus import (
 from forms.catalog import Field, FormDef, Repeat, get_form, registry
 from forms.templates.pdf import ACCENT, GREY, INK, RULE, Fonts, fonts
 from forms.templates.pdf import FIELD_BG as LABEL_BG
+from forms.text import xml_text
 
 PAGE_W, PAGE_H = A4
 MARGIN_X = 48.0
@@ -268,7 +269,10 @@ def grid_table(
     head_style = ParagraphStyle("head", s.label, fontName=s.fonts.bold)
     data = [[para(h, head_style) for h in header]]
     data += [[para(cell, s.label) for cell in row] for row in rows]
-    table = Table(data, colWidths=list(widths), hAlign="LEFT", repeatRows=1)
+    # rows split across pages: one very long cell (a name, a drug) must still fit (issue 11)
+    table = Table(
+        data, colWidths=list(widths), hAlign="LEFT", repeatRows=1, splitByRow=1, splitInRow=1
+    )
     table.setStyle(
         TableStyle(
             [
@@ -351,11 +355,11 @@ def build_document(
         rightMargin=MARGIN_X,
         topMargin=MARGIN_TOP,
         bottomMargin=MARGIN_BOTTOM,
-        title=title,
+        title=xml_text(title),
         author="Nye metoder",
-        subject=subject,
+        subject=xml_text(subject),
         creator="skjemamottak",
-        keywords=list(keywords),
+        keywords=[xml_text(k) for k in keywords],
         invariant=1,
         pageCompression=1,
     )

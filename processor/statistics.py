@@ -32,7 +32,8 @@ Definitions (the choices are ours; the XLSX sheet "Om tallene" states them in No
   (year, month) is the date of the decision or the withdrawal.
 - **Year** of a case is the year it was received; the date filters apply to the received date.
 
-`public_figures` suppresses every cell below 5 cases (see there).
+Public figures (`public_filters`, `public_figures`) count published mini-HTAs only and suppress
+every cell below 5 cases, and complementary cells, so that no hidden cell follows by subtraction.
 """
 
 from __future__ import annotations
@@ -74,6 +75,10 @@ __all__ = [
     "flow",
     "passes",
     "public_figures",
+    "public_filters",
+    "is_public_scope",
+    "PUBLISHED",
+    "PUBLIC_FORM_TYPE",
     "summarise",
     "summarise_counts",
     "to_xlsx",
@@ -170,6 +175,7 @@ class Filters:
     form_type: str | None = None
     date_from: date | None = None
     date_to: date | None = None
+    state: str | None = None  # the case's current state (`public_filters`: published only)
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -181,6 +187,7 @@ class Filters:
             ("type", self.form_type),
             ("fra", self.date_from),
             ("til", self.date_to),
+            ("status", self.state),
         ):
             if value is not None:
                 out[key] = value.isoformat() if isinstance(value, date) else value
@@ -516,7 +523,10 @@ def _prepare(
         selected.append((case, steps, stays, received_at, region))
 
     index = _WorkingDayIndex(dates, working_days or _default_working_days())
-    return [_derive(*item[:4], item[4], index) for item in selected]
+    derived = [_derive(*item[:4], item[4], index) for item in selected]
+    if filters.state is not None:
+        derived = [d for d in derived if d.state == filters.state]
+    return derived
 
 
 # ---- public API ----------------------------------------------------------------------------------
@@ -562,6 +572,7 @@ def passes(figures: CaseFigures, filters: Filters) -> bool:
         or (filters.year is not None and received.year != filters.year)
         or (filters.date_from is not None and received < filters.date_from)
         or (filters.date_to is not None and received > filters.date_to)
+        or (filters.state is not None and figures.state != filters.state)
     )
 
 
@@ -964,20 +975,120 @@ _COUNT_TABLES = (
 )
 
 
-def _suppress_counts(table: dict[str, Any], min_cell: int, total_known: bool = True) -> set[str]:
-    """Null every count below `min_cell`; when exactly one is hidden and the total is published,
-    hide the next smallest too so the hidden one cannot be found by subtraction."""
-    hidden = {k for k, v in table.items() if k != HIDDEN and v is not None and v < min_cell}
-    if len(hidden) == 1 and total_known:
-        rest = sorted(
-            (v, k) for k, v in table.items() if k != HIDDEN and k not in hidden and v is not None
-        )
-        if rest:
-            hidden.add(rest[0][1])
-    for k in hidden:
-        table[k] = None
-    if hidden:
-        table[HIDDEN] = True
+def _derivable(hidden: Iterable[int], min_cell: int) -> bool:
+    """Whether hidden counts of one table (known to sum to the total minus the shown cells)
+    give themselves away: a single hidden cell is that difference; hidden cells summing to fewer
+    than `min_cell` make the difference a small cell of its own; and when they sum to no more
+    than their number, every one is 1 (a listed key counts at least one case)."""
+    values = list(hidden)
+    total = sum(values)
+    return len(values) < 2 or total < min_cell or total <= len(values)
+
+
+def _complete(cells: Mapping[str, int], hidden: set[str], min_cell: int) -> bool:
+    """Complementary suppression within one table: while the `hidden` cells could be told from
+    the total and the shown cells (`_derivable`), hide the next smallest shown one too. Returns
+    whether `hidden` grew."""
+    if not hidden:
+        return False
+    grew = False
+    rest = sorted((v, k) for k, v in cells.items() if k not in hidden)
+    while rest and _derivable((cells[k] for k in hidden), min_cell):
+        hidden.add(rest.pop(0)[1])
+        grew = True
+    return grew
+
+
+def _apply(
+    table: dict[str, Any], cells: Mapping[str, int], hidden: set[str], min_cell: int
+) -> None:
+    """Null the `hidden` cells of `table`; when even all of them hidden would give themselves
+    away (five keys of one case each under a total of five), the keys go too: the table becomes
+    `{"skjult": true}`."""
+    if not hidden:
+        return
+    if len(hidden) > 1 and _derivable((cells[k] for k in hidden), min_cell):
+        table.clear()
+    else:
+        table.update(dict.fromkeys(hidden))
+    table[HIDDEN] = True
+
+
+def _counts_of(table: Mapping[str, Any]) -> dict[str, int]:
+    return {k: v for k, v in table.items() if k != HIDDEN and v is not None}
+
+
+def _suppress_counts(table: dict[str, Any], min_cell: int) -> set[str]:
+    """Null every count below `min_cell`, then hide the next smallest counts too (complementary
+    suppression, `_complete`) until the hidden ones cannot be told from the total and the shown
+    cells. Returns the hidden keys."""
+    cells = _counts_of(table)
+    hidden = {k for k, v in cells.items() if v < min_cell}
+    _complete(cells, hidden, min_cell)
+    _apply(table, cells, hidden, min_cell)
+    return hidden
+
+
+def _link(
+    parent: Mapping[str, int],
+    parent_hidden: set[str],
+    key: str,
+    children: Mapping[str, int],
+    child_hidden: set[str],
+    members: Iterable[str],
+    min_cell: int,
+) -> bool:
+    """Keep a cell that is the sum of cells of another table (a region: its HFs) from giving a
+    hidden one away: a hidden sum needs a hidden part (else it is the sum of the shown parts),
+    and the hidden parts of a shown sum must not be derivable from it. Returns whether anything
+    more was hidden."""
+    parts = sorted((children[m], m) for m in members if m in children)
+    if not parts or key not in parent:
+        return False
+    hidden_parts = [m for _, m in parts if m in child_hidden]
+    shown = [m for _, m in parts if m not in child_hidden]
+    if key in parent_hidden:
+        if hidden_parts or not shown:
+            return False
+        child_hidden.add(shown[0])
+        return True
+    if not hidden_parts or not _derivable((children[m] for m in hidden_parts), min_cell):
+        return False
+    if shown:
+        child_hidden.add(shown[0])
+    else:
+        parent_hidden.add(key)
+    return True
+
+
+def _suppress_hf_and_region(
+    out: dict[str, Any], regions: Mapping[str, str], min_cell: int
+) -> dict[str, set[str]]:
+    """`per_hf` and `per_region` suppressed together: each complementary in itself, and a
+    region's hidden HFs (or a hidden region) not derivable from the region's count and its
+    shown HFs (or from its HFs). Returns the hidden keys of both."""
+    cells = {name: _counts_of(out[name]) for name in ("per_hf", "per_region")}
+    hidden = {name: {k for k, v in c.items() if v < min_cell} for name, c in cells.items()}
+    members: dict[str, list[str]] = defaultdict(list)
+    for hf in cells["per_hf"]:
+        members[regions.get(hf, UNKNOWN)].append(hf)
+    changed = True
+    while changed:
+        changed = False
+        for name in ("per_hf", "per_region"):
+            changed |= _complete(cells[name], hidden[name], min_cell)
+        for region, hfs in members.items():
+            changed |= _link(
+                cells["per_region"],
+                hidden["per_region"],
+                region,
+                cells["per_hf"],
+                hidden["per_hf"],
+                hfs,
+                min_cell,
+            )
+    for name in ("per_hf", "per_region"):
+        _apply(out[name], cells[name], hidden[name], min_cell)
     return hidden
 
 
@@ -1006,14 +1117,45 @@ def _hide_group(group: dict[str, Any]) -> None:
     group["utfall"] = {k: None for k in group["utfall"]} | {HIDDEN: True}
 
 
-def public_figures(stats: dict[str, Any], min_cell: int = MIN_CELL) -> dict[str, Any]:
+PUBLISHED = "publisert"
+PUBLIC_FORM_TYPE = "minihta"
+"""Public figures cover published mini-HTAs only: they alone are public case by case (WORKFLOW.md
+section 6: the national database). Applications (Del 2) concern one patient each and are never
+published, nor are mini-HTAs before publication (their free text, e.g. `metode.fagomrade`, is
+not public until then): neither is counted in any public figure."""
+
+
+def public_filters(year: int | None = None) -> Filters:
+    """The filters of every public figure: published mini-HTAs, optionally of one year."""
+    return Filters(year=year, form_type=PUBLIC_FORM_TYPE, state=PUBLISHED)
+
+
+def is_public_scope(filters: Mapping[str, Any]) -> bool:
+    """Whether figures whose `filter` echo is `filters` cover published mini-HTAs only."""
+    return filters.get("status") == PUBLISHED and filters.get("type") == PUBLIC_FORM_TYPE
+
+
+def _registry_regions() -> dict[str, str]:
+    from forms.catalog import registry
+
+    return {code: t.region for code, t in registry().trusts.items()}
+
+
+def public_figures(
+    stats: dict[str, Any], min_cell: int = MIN_CELL, regions: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """A copy of `stats` fit for publication: no cell describes fewer than `min_cell` cases.
 
+    Only figures of `public_filters` may be published (`is_public_scope`): nothing unpublished
+    is counted in them, so no unpublished text becomes a key. This function hides small cells.
+
     - A count below `min_cell` becomes `null` and the table (dict) holding it gets
-      `"skjult": true`. When a table would hide exactly one cell, its next smallest cell is hidden
-      too, so the hidden one cannot be derived from the published total.
+      `"skjult": true`. The next smallest cells are hidden too until the hidden ones cannot be
+      derived from the published total and the shown cells (`_suppress_counts`).
     - A median/percentile block over fewer than `min_cell` cases is nulled whole (median, p90 and
       count), as are the return totals when fewer than `min_cell` cases were returned.
+    - `per_hf` and `per_region` are suppressed together (`_suppress_hf_and_region`, with the
+      HF registry's regions or `regions`): a region's count does not give its hidden HFs away.
     - A group (per HF, region, year ...) is hidden whole when its count is hidden in the matching
       `per_*` table; flow links below `min_cell` are nulled.
     - When `saker_totalt` itself is below `min_cell`, every figure is hidden.
@@ -1023,9 +1165,10 @@ def public_figures(stats: dict[str, Any], min_cell: int = MIN_CELL) -> dict[str,
     if out["saker_totalt"] < min_cell:
         out["saker_totalt"] = None
         out[HIDDEN] = True  # every cell is at most the total, so every cell is hidden below
-    hidden_keys: dict[str, set[str]] = {}
+    hidden_keys = _suppress_hf_and_region(out, regions or _registry_regions(), min_cell)
     for name in _COUNT_TABLES:
-        hidden_keys[name] = _suppress_counts(out[name], min_cell)
+        if name not in hidden_keys:
+            hidden_keys[name] = _suppress_counts(out[name], min_cell)
 
     _suppress_times(out["behandlingstid"]["total"], min_cell)
     for times in out["behandlingstid"]["per_steg"].values():
@@ -1050,6 +1193,8 @@ def public_figures(stats: dict[str, Any], min_cell: int = MIN_CELL) -> dict[str,
 
     for grouping, groups in out["grupper"].items():
         hidden = hidden_keys.get(f"per_{grouping}", set())
+        if out.get(f"per_{grouping}") == {HIDDEN: True}:  # not even the keys are published
+            groups.clear()
         for key, group in groups.items():
             if key in hidden or group["saker"] < min_cell:
                 _hide_group(group)
@@ -1146,18 +1291,18 @@ def to_xlsx(stats: dict[str, Any]) -> bytes:
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
-    from forms.templates.xlsx import normalise_zip
+    from forms.templates.xlsx import append_row, normalise_zip
 
     wb = Workbook()
     bold = Font(bold=True)
 
     def sheet(title: str, header: list[str], rows: Iterable[list[Any]], widths: list[int]):
         ws = wb.create_sheet(title[:31])
-        ws.append(header)
+        append_row(ws, header)
         for cell in ws[1]:
             cell.font = bold
         for row in rows:
-            ws.append(row)
+            append_row(ws, row)
         for i, width in enumerate(widths):
             ws.column_dimensions[get_column_letter(i + 1)].width = width
         ws.freeze_panes = "A2"
@@ -1165,16 +1310,16 @@ def to_xlsx(stats: dict[str, Any]) -> bytes:
 
     about = wb.active
     about.title = "Om tallene"
-    about.append(["Nøkkeltall fra skjemamottaket (WORKFLOW.md §7)", None])
+    append_row(about, ["Nøkkeltall fra skjemamottaket (WORKFLOW.md §7)", None])
     about["A1"].font = bold
-    about.append(["Saker totalt", stats.get("saker_totalt")])
+    append_row(about, ["Saker totalt", stats.get("saker_totalt")])
     for key, value in stats.get("filter", {}).items():
-        about.append([f"Filter: {key}", value])
+        append_row(about, [f"Filter: {key}", value])
     if stats.get(HIDDEN) or _any_hidden(stats):
-        about.append(["Skjulte celler", "Ja: celler med færre enn 5 saker er tomme"])
-    about.append([None, None])
+        append_row(about, ["Skjulte celler", "Ja: celler med færre enn 5 saker er tomme"])
+    append_row(about, [None, None])
     for name, text in _METHOD_TEXT:
-        about.append([name, text])
+        append_row(about, [name, text])
     about.column_dimensions["A"].width = 30
     about.column_dimensions["B"].width = 100
 

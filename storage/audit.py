@@ -45,9 +45,12 @@ def canonical_time(at: datetime) -> str:
 
 
 def canonical_json(value: Any) -> bytes:
+    """The bytes an event's hash is taken over. UTF-8; a lone surrogate (only a row mended by
+    hand can hold one) is encoded as such (`surrogatepass`) so `verify` reports such a row as a
+    broken chain instead of failing (issue 11): every other text gives the same bytes as before."""
     return json.dumps(
         value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    ).encode("utf-8", "surrogatepass")
 
 
 def event_hash(

@@ -110,8 +110,19 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot write a {type(value).__name__} to a backup")
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escape_surrogate(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
 def _dumps(row: dict[str, Any]) -> str:
-    return json.dumps(row, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+    """One row as a JSON line. A lone surrogate in a stored string (a mended or legacy row) is
+    written as its JSON escape (`\\ud800`): the line stays UTF-8 and a restore gives the row
+    back as it was (issue 11). Raw surrogates in the text can only stand inside JSON strings."""
+    text = json.dumps(row, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+    return _SURROGATE.sub(_escape_surrogate, text)
 
 
 def _decoder(type_: TypeEngine[Any]) -> Callable[[Any], Any]:

@@ -235,7 +235,14 @@ def _install_write_gate(engine: Engine, database: str) -> None:
             dbapi_connection.enter_write()
 
 
+def _text(raw: bytes) -> str:
+    """A TEXT value as str; bytes that are no UTF-8 (a row written by another tool, or a lone
+    surrogate's bytes) become U+FFFD instead of failing the whole query (issue 11)."""
+    return raw.decode("utf-8", "replace")
+
+
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    dbapi_connection.text_factory = _text  # type: ignore[attr-defined]
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     try:
         cursor.execute("PRAGMA foreign_keys=ON")

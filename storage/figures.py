@@ -85,6 +85,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from forms.text import encodable
 from processor.statistics import (
     NO_SPECIALTY,
     ONE_PER_CASE,
@@ -147,6 +148,8 @@ CHUNK = 500
 CACHE_SIZE = 32
 ATTEMPTS = 3
 SNAPSHOTS = 200  # rows of `figures_snapshots` kept
+TEXT_LIMIT = 200  # `case_figures.fagomrade`, `figures_counts.key` and `.item`
+OUTCOME_LIMIT = 40  # `case_figures.outcome`
 UNFILTERED = "{}"  # `filter_key(Filters())`
 
 
@@ -188,8 +191,12 @@ def _get(data: Any, section: str, key: str) -> Any:
     return value.get(key) if isinstance(value, dict) else None
 
 
-def _text(value: Any) -> str | None:
-    return value.strip() if isinstance(value, str) and value.strip() else None
+def _text(value: Any, limit: int) -> str | None:
+    """A stored JSON text as the figures keep it: stripped, within the column's `limit`, and
+    with every lone surrogate made U+FFFD (a mended or legacy row; issue 11), else None."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return encodable(value.strip())[:limit]
 
 
 # ---- refresh ------------------------------------------------------------------------------------
@@ -255,7 +262,9 @@ def histories(session: Session, ids: list[str]) -> list[tuple[CaseHistory, int, 
         ):
             if case_id not in latest or number > latest[case_id][0]:
                 latest[case_id] = (number, data)
-        specialties = {k: _text(_get(d, "metode", "fagomrade")) for k, (_, d) in latest.items()}
+        specialties = {
+            k: _text(_get(d, "metode", "fagomrade"), TEXT_LIMIT) for k, (_, d) in latest.items()
+        }
         decided: dict[str, tuple[int, Any]] = {}
         for case_id, number, data in session.execute(
             select(
@@ -268,7 +277,7 @@ def histories(session: Session, ids: list[str]) -> list[tuple[CaseHistory, int, 
             if case_id not in decided or number > decided[case_id][0]:
                 decided[case_id] = (number, data)
         for case_id, (_, data) in decided.items():
-            utfall = _text(_get(data, "beslutning", "utfall"))
+            utfall = _text(_get(data, "beslutning", "utfall"), OUTCOME_LIMIT)
             if utfall:
                 outcomes[case_id] = utfall
     return [
@@ -654,6 +663,8 @@ def _where(filters: Filters) -> list[Any]:
         conditions.append(CaseFigure.received_on >= filters.date_from)
     if filters.date_to is not None:
         conditions.append(CaseFigure.received_on <= filters.date_to)
+    if filters.state is not None:
+        conditions.append(CaseFigure.state == filters.state)
     return conditions
 
 

@@ -22,10 +22,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, g, has_request_context, jsonify, render_template, request
+from flask.json.provider import DefaultJSONProvider
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
+from forms.text import encodable
 from storage.db import private_dir
 from storage.errors import DomainError
 from web.multipart import Request
@@ -178,6 +181,25 @@ def _register_errors(app: Flask) -> None:
         return error_response(500, code, message)
 
 
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON, whose text can always be sent: a lone surrogate in a stored string becomes
+    U+FFFD (`forms.text.encodable`), so one bad row does not make a list answer 500 (issue 11)."""
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        return encodable(super().dumps(obj, **kwargs))
+
+
+def _finalize(value: Any) -> Any:
+    """Jinja's `finalize`: every `{{ … }}` output passes here, so a lone surrogate in stored
+    text becomes U+FFFD instead of failing the page when it is encoded (issue 11)."""
+    if isinstance(value, Markup):
+        cleaned = encodable(value)
+        return value if cleaned is value else Markup(cleaned)
+    if isinstance(value, str):
+        return encodable(value)
+    return value
+
+
 def _env_flag(name: str, default: bool = False) -> bool:
     value = os.environ.get(name)
     if value is None or not value.strip():
@@ -221,6 +243,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+    app.json = JSONProvider(app)
+    app.jinja_env.finalize = _finalize
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
 

@@ -122,11 +122,15 @@ def cmd_check(ns: argparse.Namespace) -> int:
                     print(f"\rKontrollert {i} av {len(work)} filer", end="", file=sys.stderr)
     if progress:
         print(file=sys.stderr)
+    # a file name that is no UTF-8 (or a text from the file) may hold lone surrogates: written
+    # as U+FFFD, so the output is always whole, valid UTF-8 (and JSON) (issue 11)
+    from forms.text import encodable
+
     if ns.json:
-        json.dump({"results": results}, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write(encodable(json.dumps({"results": results}, ensure_ascii=False, indent=2)))
         sys.stdout.write("\n")
     else:
-        print(_report(results))
+        print(encodable(_report(results)))
     return 0 if all(r["status"] == "accepted" for r in results) else 1
 
 
@@ -649,10 +653,12 @@ def cmd_stats(ns: argparse.Namespace) -> int:
     if ns.xlsx:
         _replace(Path(ns.xlsx), to_xlsx(stats))
         print(f"Regnearket er skrevet til {ns.xlsx}.", file=sys.stderr)
+    from forms.text import encodable
+
     if ns.json:
-        print(json.dumps(stats, ensure_ascii=False, indent=2))
+        print(encodable(json.dumps(stats, ensure_ascii=False, indent=2)))
     else:
-        print(_stats_summary(stats))
+        print(encodable(_stats_summary(stats)))
     return 0
 
 

@@ -3,9 +3,11 @@
 - `/statistikk` (page, koordinator) and `GET /api/v1/statistikk` (bearer, koordinator) show the
   same dict (`storage.figures.figures`, the structure of `processor.statistics.compute`);
   `.xlsx` of either is `processor.statistics.to_xlsx` of that dict.
-- `/tall` and `GET /api/v1/tall` (no login) show `public_figures` only: no cell under 5 cases,
-  no case ids; filtered by year and form type only (finer public filters would let small
-  groups be found by subtraction).
+- `/tall` and `GET /api/v1/tall` (no login) show `public_figures` only: published mini-HTAs
+  only (`public_filters`: applications and unpublished mini-HTAs are never counted in public),
+  no cell under 5 cases nor one that would reveal one, no case ids; filtered by year only
+  (`type` accepts `minihta`, the one public type; finer public filters would let small groups
+  be found by subtraction).
 
 Charts are rendered once per cached figures (they cost more than the aggregation). The filter
 choices come from the unfiltered figures when there are any, else from the distinct values of
@@ -35,9 +37,12 @@ from processor.statistics import (
     FLOW_LABELS,
     HIDDEN,
     OUTCOME_LABELS,
+    PUBLIC_FORM_TYPE,
     STATE_LABELS,
     Filters,
+    is_public_scope,
     public_figures,
+    public_filters,
     to_xlsx,
 )
 from storage import figures as store
@@ -94,10 +99,20 @@ def _type() -> str | None:
     return value
 
 
+PUBLIC_TYPE_MESSAGE = (
+    "Offentlige tall gjelder bare publiserte mini-metodevurderinger: «type» kan bare være "
+    f"{PUBLIC_FORM_TYPE}."
+)
+
+
 def request_filters(public: bool = False) -> Filters:
-    """The filters of the query string (`hf`, `region`, `ar`, `fagomrade`, `type`)."""
+    """The filters of the query string (`hf`, `region`, `ar`, `fagomrade`, `type`); public:
+    `public_filters` of the year (`type`, when given, must be the public one)."""
     if public:
-        return Filters(year=_year(), form_type=_type())
+        year, form_type = _year(), _type()
+        if form_type not in (None, PUBLIC_FORM_TYPE):
+            raise DomainError("INVALID_VALUE", PUBLIC_TYPE_MESSAGE)
+        return public_filters(year)
     hf = _text("hf")
     return Filters(
         hf=hf.upper() if hf else None,
@@ -152,6 +167,10 @@ def _marker() -> str:
 
 
 def _public_of(found: store.Figures) -> dict[str, Any]:
+    """What every public answer shows of `found`: its `public_figures`. The one gate of the
+    public paths: figures that count anything but published mini-HTAs are refused here."""
+    if not is_public_scope(found.stats.get("filter", {})):
+        raise RuntimeError("public figures must count published mini-HTAs only")
     return _memo.get(("public", *found.key), lambda: public_figures(found.stats))  # type: ignore[no-any-return]
 
 
@@ -279,7 +298,8 @@ def statistikk_xlsx() -> Response:
 def tall() -> Response:
     filters = request_filters(public=True)
     found = _figures(filters, prepare=_public_charts)
-    unfiltered = found if filters == Filters() else _figures(Filters(), prepare=_public_of)
+    everything = public_filters()
+    unfiltered = found if filters == everything else _figures(everything, prepare=_public_of)
     all_years = _public_of(unfiltered)["per_ar"]
     resp = _page(
         render_template(
@@ -290,6 +310,7 @@ def tall() -> Response:
             charts=_public_charts(found),
             status=_status(found),
             **_labels(),
+            public_types={PUBLIC_FORM_TYPE: TYPE_LABELS[PUBLIC_FORM_TYPE]},
         )
     )
     return _public_cache(resp, found)

@@ -217,7 +217,11 @@ def document() -> dict[str, Any]:
             },
             "/tall": {
                 "get": {
-                    "summary": "Offentlige samletall uten innlogging; celler under 5 saker er null",
+                    "summary": (
+                        "Offentlige samletall uten innlogging, bare for publiserte "
+                        "mini-metodevurderinger (type kan bare være minihta); celler under 5 "
+                        "saker, og celler som ville avsløre dem, er null"
+                    ),
                     "parameters": [
                         {"name": n, "in": "query", "schema": {"type": "string"}}
                         for n in ("ar", "type")

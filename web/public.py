@@ -12,6 +12,7 @@ from typing import Any
 from feedgen.feed import FeedGenerator
 from flask import Blueprint, Response, jsonify, render_template, request
 
+from forms.text import xml_text
 from storage import minihta
 from storage.errors import DomainError
 from web.app import external_url, storage
@@ -64,13 +65,16 @@ def feed() -> Response:
         url = external_url("public.publisert_sak", case_id=item["sak"])
         entry = fg.add_entry()
         entry.id(url)
-        entry.title(f"{item['tittel']} ({item['sak']})")
+        # stored text as XML can hold it (no NUL, no lone surrogate: lxml refuses them)
+        entry.title(xml_text(f"{item['tittel']} ({item['sak']})"))
         entry.link(href=url, rel="alternate", type="text/html")
         entry.published(at)
         entry.updated(at)
         entry.summary(
-            f"{item['konklusjon_tekst']}. {item['fagomrade']}, {item['helseforetak']}. "
-            f"{item['sammendrag']}".strip()
+            xml_text(
+                f"{item['konklusjon_tekst']}. {item['fagomrade']}, {item['helseforetak']}. "
+                f"{item['sammendrag']}".strip()
+            )
         )
     return _public(Response(fg.atom_str(pretty=True), mimetype=ATOM))
 

@@ -28,6 +28,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
 from forms.catalog import Field, FormDef, Repeat, Section
+from forms.text import xml_text
 
 PAGE_W, PAGE_H = A4
 MARGIN_X = 48.0
@@ -75,6 +76,9 @@ class Fonts:
     unicode: bool
 
     def text(self, s: str) -> str:
+        """Text as these fonts draw it: what a PDF cannot carry (NUL, a lone surrogate from a
+        mended row: `forms.text.xml_text`) as U+FFFD, and without DejaVu the fallback map."""
+        s = xml_text(s)
         return s if self.unicode else s.translate(_FALLBACK_MAP)
 
 

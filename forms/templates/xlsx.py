@@ -7,6 +7,12 @@ is replaced by its cell address.
 
 openpyxl stamps the current time into the ZIP entries and into `docProps/core.xml`; the saved
 archive is rewritten with fixed timestamps so that two builds are byte-identical.
+
+`put` and `append_row` are how every workbook the service writes (these templates, the meeting
+packet's overview, the figures) takes a value (issue 11): openpyxl makes any string that starts
+with `=` a formula (`Cell._bind_value`) and `#N/A` and the like an error cell, and refuses control
+characters; through these helpers text is always a string cell (`t="inlineStr"`, never `<f>`),
+cleaned by `forms.text.xml_text`. A formula the service means is assigned as such, on its own.
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ import io
 import operator
 import re
 import zipfile
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
@@ -24,6 +32,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from forms.catalog import Field, FormDef, Repeat
+from forms.text import xml_text
 
 SHEET_TITLE = "Økonomi"
 FIXED_TIME = datetime(2026, 1, 1, 0, 0, 0)
@@ -107,6 +116,25 @@ def _fields_in_order(form: FormDef) -> list[tuple[str, Field, str]]:
             else:
                 out.append((item.id, item, section.id))
     return out
+
+
+def put(cell: Any, value: object) -> None:
+    """`cell.value = value`, text always as text: a string cell (never a formula or an error
+    code, whatever it starts with), cleaned by `xml_text`."""
+    if isinstance(value, str):
+        cell.value = xml_text(value)
+        cell.data_type = "s"  # after the value: openpyxl made "=..." a formula ("f")
+    else:
+        cell.value = value
+
+
+def append_row(ws: Any, values: Iterable[object]) -> None:
+    """`ws.append(values)` with every value written by `put`."""
+    row = [xml_text(v) if isinstance(v, str) else v for v in values]
+    ws.append(row)
+    for col, value in enumerate(row, start=1):
+        if isinstance(value, str):  # a text in the row: the appended row is the last one
+            ws.cell(row=ws.max_row, column=col).data_type = "s"
 
 
 def _cell_value(field: Field, value: object) -> object:
@@ -204,13 +232,13 @@ def build_xlsx(form: FormDef, values: dict[str, object] | None = None) -> bytes:
             if field.hidden:
                 a.font = Font(name="Calibri", size=8, color="5F6368")
                 b.font = Font(name="Calibri", size=8, color="5F6368")
-                b.value = values.get(fid, prefill.get(fid))
+                put(b, values.get(fid, prefill.get(fid)))
             elif field.formula:
                 b.value = excel_formula(field.formula, addresses)
                 b.fill = FORMULA_FILL
                 b.font = Font(name="Calibri", bold=True)
             else:
-                b.value = _cell_value(field, values.get(fid))
+                put(b, _cell_value(field, values.get(fid)))
                 b.fill = INPUT_FILL
                 b.protection = Protection(locked=False)
                 _validation(ws, field, f"B{r}")
