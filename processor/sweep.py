@@ -1,0 +1,126 @@
+"""Every string of an Office package, for the identity guard (FORMS.md section 6, issue #10).
+
+The extractors read the places a form's text belongs in (paragraphs, content controls, cells,
+properties); a number hidden anywhere else in the package was not searched: a field code, a
+document variable, a hyperlink target, an alt text, a bookmark name, a sheet name, a formula, a
+part no relationship points at. No list of such places is complete, so the package is swept
+generically instead of element by element:
+
+- the container: every entry name (central directory and local header), entry comments, extra
+  fields, the archive comment (`Package.container_texts`), and every local entry the central
+  directory does not list, read within the same limits (`Package.orphans`);
+- every part that is text, referenced or not: an XML part parsed by `ooxml.parse_xml` (DTD
+  refused, nesting and tag limits), all its text nodes, attribute values, names, namespace
+  declarations, comments and processing instructions (`ooxml.xml_strings`); a text part that
+  is no well-formed XML (VML often is not) searched with its markup removed.
+
+A part an extractor has parsed already (`word/document.xml`, headers, sheets, shared strings) is
+not parsed again (`Package.xml` keeps its tree). Binary parts (images, fonts) are not text and
+are not searched; embedded objects and altChunks are read by `processor.embedded`, which sweeps
+the packages inside them the same way.
+
+The texts are of kind "metadata" for the property parts (`docProps/`, `customXml/`) and
+"package" for everything else; `ingest.guard` reports a number found here only when no more
+specific place (a field, the document text, a cell, the metadata) has reported it already.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+
+from lxml import etree
+
+from processor.embedded import embedded_objects, markup_texts
+from processor.extracted import TextKind
+from processor.findings import Limits, Refusal
+from processor.ooxml import Package, decode_text, has_dtd, markup_strings
+
+# Bytes no text holds (C0 controls but tab, line feed, vertical tab, form feed, carriage return
+# and escape): a part with one in its first 4 KiB is binary, unless it is UTF-16/32 markup.
+_BINARY_BYTE = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
+_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+_METADATA_FOLDERS = ("docprops/", "customxml/")
+
+
+def _markup(data: bytes) -> bool:
+    """Whether the bytes start like XML: "<" after a byte order mark and white space, in UTF-8,
+    or in UTF-16/32 (NULs beside the "<")."""
+    head = data[:64]
+    if head.startswith(_BOMS[0]):
+        head = head[3:]
+    elif head.startswith(_BOMS[1:]):
+        return True
+    if b"\x00" in head[:4]:
+        return b"<" in head[:4]
+    return head.lstrip(b" \t\r\n")[:1] == b"<"
+
+
+def _text(data: bytes) -> bool:
+    return data.startswith(_BOMS) or _BINARY_BYTE.search(data, 0, 4096) is None
+
+
+def data_strings(data: bytes, limits: Limits, root: etree._Element | None = None) -> str | None:
+    """The strings of one part or entry, joined by NUL (`ooxml.markup_strings` for markup,
+    the text with its markup removed too for other text); None for binary data. Markup with a
+    DTD is FILE_CORRUPT, as everywhere in a package."""
+    markup = _markup(data)
+    if not markup and not _text(data):
+        return None
+    if has_dtd(data):
+        raise Refusal("FILE_CORRUPT")
+    if markup:
+        return markup_strings(data, limits.max_depth, root)
+    return "\x00".join(markup_texts(decode_text(data)))
+
+
+# Digits to "0", the characters that may separate the two groups of a number (and any white
+# space, which the guard reads as a space) to "s", anything else to "x".
+_SHAPES = bytes(
+    48 if 48 <= b <= 57 else 115 if b in b" .-\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f" else 120
+    for b in range(256)
+)
+
+
+def may_hold_number(text: str) -> bool:
+    """False when the text cannot hold an identity number: it is ASCII (so no character the
+    guard would read as a digit, a separator or nothing) and has neither eleven digits in a row
+    nor six digits, one separator and five digits. Most parts of a package are settings,
+    styles and themes with no such run, and are then not handed to the guard at all; the test
+    costs a tenth of the guard's search."""
+    if not text.isascii():
+        return True
+    shapes = text.encode("ascii").translate(_SHAPES)
+    return b"00000000000" in shapes or b"000000s00000" in shapes
+
+
+def _kind(name: str) -> TextKind:
+    return "metadata" if name.casefold().startswith(_METADATA_FOLDERS) else "package"
+
+
+def package_texts(pkg: Package, limits: Limits) -> list[tuple[TextKind, str]]:
+    """Every string of an open package outside its embedded objects, one text per part."""
+    out: list[tuple[TextKind, str]] = []
+    names = "\x00".join(pkg.container_texts())
+    if "%" in names:  # part names are IRIs, percent-escaped in the ZIP
+        names += "\x00" + urllib.parse.unquote(names)
+    if may_hold_number(names):
+        out.append(("package", names))
+    objects = embedded_objects(pkg)
+    for name in pkg.names():
+        if name in objects or name.endswith("/"):
+            continue
+        data, counted = pkg.read_any(name)
+        if not counted and (_markup(data) or _text(data)):
+            pkg.meter.count_markup(data, limits)  # read as text: counted per tag
+        text = data_strings(data, limits, pkg.parsed(name))
+        if text and may_hold_number(text):
+            out.append((_kind(name), text))
+    for name, data in pkg.orphans():
+        out.append(("package", name))
+        if _markup(data) or _text(data):
+            pkg.meter.count_markup(data, limits)
+        text = data_strings(data, limits)
+        if text and may_hold_number(text):
+            out.append(("package", text))
+    return out
