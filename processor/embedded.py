@@ -14,7 +14,9 @@ way as an embedded object, with one budget for all files of the upload.
 A nested OOXML package is opened by `ooxml.open_package`, with every rule of the file around it
 (size, ratio, encryption, macros, DTD: a breach refuses the whole file with the same code), and
 every XML part of it is searched: paragraphs and strings joined over their runs, every element's
-text, its properties, and its own embedded objects, up to `MAX_LEVELS` packages deep. Deeper
+text, its properties, every other string of the package as at the top (`processor.sweep`:
+attributes, names, relationship targets, entry names, unlisted entries), and its own embedded
+objects, up to `MAX_LEVELS` packages deep. Deeper
 packages, OLE compound files and other binaries are searched as raw bytes, read as 8-bit text and
 as UTF-16-LE at both byte alignments (legacy Office keeps text in one or the other). The texts of
 an altChunk are searched as written and with their markup removed.

@@ -10,7 +10,9 @@ cell as the value, and checkbox glyphs (☒ ☐) tick checkbox fields by their l
 
 Every paragraph of the document, headers, footers, footnotes, endnotes and comments, every
 property text, and the texts of embedded objects and altChunks (`processor.embedded`) go into
-`texts` for the identity guard (FORMS.md section 6).
+`texts` for the identity guard (FORMS.md section 6), and so does every other string of the
+package, every part referenced or not (`processor.sweep`: field codes, document variables,
+relationship targets, alt texts, bookmark names, entry names, the ZIP comment ...).
 """
 
 from __future__ import annotations

@@ -7,7 +7,9 @@ one with no cached value is listed in `uncached_formulas` and read as None.
 
 Every cell of every sheet, and the texts of embedded objects (`processor.embedded`), go into
 `texts` for the identity guard (FORMS.md section 6), numbers included; an integral 10-digit number is also given zero-padded to 11 digits, since a fødselsnummer
-stored as a number loses its leading 0.
+stored as a number loses its leading 0. Every other string of the package, every part
+referenced or not (`processor.sweep`: formulas, sheet names, data validation lists, defined
+names, relationship targets, entry names, the ZIP comment ...), goes there too.
 """
 
 from __future__ import annotations

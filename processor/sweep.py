@@ -9,15 +9,17 @@ generically instead of element by element:
 - the container: every entry name (central directory and local header), entry comments, extra
   fields, the archive comment (`Package.container_texts`), and every local entry the central
   directory does not list, read within the same limits (`Package.orphans`);
-- every part that is text, referenced or not: an XML part parsed by `ooxml.parse_xml` (DTD
-  refused, nesting and tag limits), all its text nodes, attribute values, names, namespace
-  declarations, comments and processing instructions (`ooxml.xml_strings`); a text part that
-  is no well-formed XML (VML often is not) searched with its markup removed.
+- every part that is text, referenced or not, whatever its name: an XML part (a DTD refuses
+  the file) with all its text nodes, attribute values, names, namespace declarations, comments
+  and processing instructions, character references decoded, and parsed with
+  `ooxml.parse_xml` where the text as written is not what the parser reads
+  (`ooxml.markup_strings`); other text (a VML part that is no well-formed XML, a .txt) as
+  written and with its markup removed. Tags are counted against `Limits.max_xml_tags`.
 
 A part an extractor has parsed already (`word/document.xml`, headers, sheets, shared strings) is
-not parsed again (`Package.xml` keeps its tree). Binary parts (images, fonts) are not text and
-are not searched; embedded objects and altChunks are read by `processor.embedded`, which sweeps
-the packages inside them the same way.
+not read or parsed again (`Package` keeps its bytes and its tree). Binary parts (images, fonts)
+are not text and are not searched; embedded objects and altChunks are read by
+`processor.embedded`, which sweeps the packages inside them the same way.
 
 The texts are of kind "metadata" for the property parts (`docProps/`, `customXml/`) and
 "package" for everything else; `ingest.guard` reports a number found here only when no more

@@ -366,6 +366,13 @@ def docx_places(n: str) -> dict[str, tuple[Edit, str | None]]:
         ),
         "unreferenced-text-part": (_entry("notater.txt", f"fnr {n}\n".encode()), None),
         "zip-entry-name": (_entry(f"word/media/{n}.png", PNG), None),
+        "embedded-workbook-sheet-name": (
+            _entry(
+                "word/embeddings/Microsoft_Excel_Worksheet.xlsx",
+                edited(okonomi_xlsx(), _second_sheet(f"Pasient {n}")),
+            ),
+            None,
+        ),
         "field-value-entity-encoded": (
             lambda e: _replace(
                 e,
@@ -479,6 +486,13 @@ def xlsx_places(n: str) -> dict[str, tuple[Edit, str | None]]:
             None,
         ),
         "zip-entry-name": (_entry(f"xl/media/p{n}.png", PNG), None),
+        "embedded-document-alt-text": (
+            _entry(
+                "xl/embeddings/Microsoft_Word_Document.docx",
+                edited(del2_docx(), _body(_drawing(f'descr="{n}"'))),
+            ),
+            None,
+        ),
         "unreferenced-part": (_entry("xl/notat.xml", f"<n a='{n}'/>".encode()), None),
     }
 
