@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import struct
+import unicodedata
 import zipfile
 import zlib
 from datetime import date
@@ -219,4 +220,18 @@ def test_the_pre_check_never_drops_a_text_the_guard_would_refuse(text):
         if contains_identity(candidate):
             assert may_hold_number(candidate)
     assert may_hold_number(f"x{number[:6]}\t{number[6:]}x")  # white space reads as a space
-    assert not may_hold_number("rsid 00A1B2C3 w:w=2268 9638")
+    assert may_hold_number(f"{number[:5]}\u200b{number[5:]}")  # a format character inside
+    wide = "".join(chr(0xFF10 + int(c)) for c in number)  # full-width digits
+    assert may_hold_number(wide)
+    assert not may_hold_number('w:rsidR="00A1B2C3" w:w="2268" 9638 Søknad på 25 år')
+
+
+def test_no_character_stands_for_more_digits_than_it_has_bytes():
+    """What makes `may_hold_number` sound for any normalisation by NFKC: each character outside
+    ASCII counts as many digits as it has bytes in UTF-8, and none stands for more."""
+    for cp in range(0x80, 0x110000):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        ch = chr(cp)
+        digits = sum(c.isdigit() for c in unicodedata.normalize("NFKC", ch))
+        assert digits <= len(ch.encode("utf-8")), hex(cp)
