@@ -281,6 +281,20 @@ class Package:
         """The tree of a part already parsed by `xml`, or None."""
         return self._trees.get(name)
 
+    def head(self, name: str, size: int = 4096) -> bytes:
+        """The first `size` bytes of a part, inflating no more: enough to tell text from binary
+        without inflating a photograph whole."""
+        info = self._infos[self._name(name) or name]
+        compressed = self._compressed(info)
+        if info.compress_type == zipfile.ZIP_STORED:
+            return bytes(compressed[:size])
+        if info.compress_type != zipfile.ZIP_DEFLATED:
+            raise _corrupt()
+        try:
+            return zlib.decompressobj(-15).decompress(compressed, size)
+        except zlib.error as exc:
+            raise _corrupt() from exc
+
     def read_any(self, name: str) -> tuple[bytes, bool]:
         """The bytes of a part, and whether they were read as markup (tags counted) already."""
         data = self._markup.get(name)

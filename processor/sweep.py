@@ -62,6 +62,11 @@ def _text(data: bytes) -> bool:
     return data.startswith(_BOMS) or _BINARY_BYTE.search(data, 0, 4096) is None
 
 
+def _is_text(data: bytes) -> bool:
+    """Markup or other text, judged by the first 4 KiB."""
+    return _markup(data) or _text(data)
+
+
 def data_strings(data: bytes, limits: Limits, root: etree._Element | None = None) -> str | None:
     """The strings of one part or entry, joined by NUL (`ooxml.markup_strings` for markup,
     the text with its markup removed too for other text); None for binary data. Markup with a
@@ -112,15 +117,18 @@ def package_texts(pkg: Package, limits: Limits) -> list[tuple[TextKind, str]]:
     for name in pkg.names():
         if name in objects or name.endswith("/"):
             continue
+        root = pkg.parsed(name)
+        if root is None and not _is_text(pkg.head(name)):
+            continue  # binary: not inflated whole
         data, counted = pkg.read_any(name)
-        if not counted and (_markup(data) or _text(data)):
+        if not counted and _is_text(data):
             pkg.meter.count_markup(data, limits)  # read as text: counted per tag
-        text = data_strings(data, limits, pkg.parsed(name))
+        text = data_strings(data, limits, root)
         if text and may_hold_number(text):
             out.append((_kind(name), text))
     for name, data in pkg.orphans():
         out.append(("package", name))
-        if _markup(data) or _text(data):
+        if _is_text(data):
             pkg.meter.count_markup(data, limits)
         text = data_strings(data, limits)
         if text and may_hold_number(text):

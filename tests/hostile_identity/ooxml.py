@@ -365,6 +365,10 @@ def docx_places(n: str) -> dict[str, tuple[Edit, str | None]]:
             None,
         ),
         "unreferenced-text-part": (_entry("notater.txt", f"fnr {n}\n".encode()), None),
+        "text-part-named-as-image": (
+            _entry("word/media/image1.png", f"<notat>{n}</notat>".encode()),
+            None,
+        ),
         "zip-entry-name": (_entry(f"word/media/{n}.png", PNG), None),
         "embedded-workbook-sheet-name": (
             _entry(
