@@ -620,8 +620,12 @@ def markup_strings(data: bytes, max_depth: int, root: etree._Element | None = No
     cached cell or chart value, a pivot cache date): cell values were searched before this sweep
     too, and such digits must also pass both control digits and hold a date."""
     written = decode_text(data)
-    # a processing instruction after the XML declaration (which can only come first)
-    parse = written.find("<?", 1) >= 0 or any(m in written for m in _SPLITTERS)
+    # A comment or CDATA section ("<!"), or a processing instruction after the XML declaration
+    # (which can only come first). "!" and "?" are rare in XML and found fast, "<" is not.
+    declaration = written.find("?>") + 2 if written.startswith("<?xml") else 0
+    parse = ("!" in written and any(m in written for m in _SPLITTERS)) or (
+        written.find("?", declaration) >= 0 and written.find("<?", declaration) >= 0
+    )
     if not parse:
         declared = _DECLARED.match(written[:256])
         parse = declared is not None and declared.group(1).strip().lower() not in _UNICODE
