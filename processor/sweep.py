@@ -89,17 +89,14 @@ _SHAPES = bytes(
     48 if 48 <= b <= 57 or b >= 128 else 115 if b in b" .-\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f" else 120
     for b in range(256)
 )
-_NUMBER_SHAPE = re.compile(rb"000000s+00000")  # a literal start: searched fast, in C
+# A literal start: the pattern engine skips to it in C ("0{6}" instead took 15 times as long).
+_NUMBER_SHAPE = re.compile(rb"000000s*00000")
 _PERCENT = re.compile(rb"%[0-9A-Fa-f]{2}")
 
 
 def _shape_may_hold(data: bytes) -> bool:
     shapes = data.translate(_SHAPES)
-    # Eleven digits in a row, or six, separators and five: two searches for a string first,
-    # each faster than the pattern (styles are full of "000000" colours and 8-digit rsids).
-    return b"00000000000" in shapes or (
-        b"000000s" in shapes and _NUMBER_SHAPE.search(shapes) is not None
-    )
+    return _NUMBER_SHAPE.search(shapes) is not None
 
 
 def may_hold_number(text: str) -> bool:
