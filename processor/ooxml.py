@@ -362,10 +362,12 @@ class Package:
         found: list[tuple[str, bytes]] = []
         while at >= 0:
             i = bisect.bisect_right(starts, at) - 1
-            if i < 0 or at >= spans[i][1]:
-                if len(self._infos) + len(found) >= self._limits.max_zip_entries:
-                    raise _corrupt()
-                found.append(self._orphan(at))
+            if i >= 0 and at < spans[i][1]:  # inside a listed entry: go on after it
+                at = data.find(_LOCAL, spans[i][1])
+                continue
+            if len(self._infos) + len(found) >= self._limits.max_zip_entries:
+                raise _corrupt()
+            found.append(self._orphan(at))
             at = data.find(_LOCAL, at + 1)
         return found
 

@@ -176,6 +176,28 @@ def test_a_package_stored_inside_an_entry_is_not_taken_for_unlisted_entries():
     assert ingest("del2.docx", out.getvalue(), today=TODAY).status == "accepted"
 
 
+def test_signatures_inside_a_listed_entry_cost_one_step_per_entry(monkeypatch):
+    """A stored part full of local header signatures is skipped whole, not hit by hit."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for name, data in parts(del2_docx()).items():
+            zf.writestr(name, data, zipfile.ZIP_DEFLATED)
+        zf.writestr("word/media/x.bin", b"PK\x03\x04" * 50_000, zipfile.ZIP_STORED)
+    pkg = open_package(out.getvalue(), Limits())
+    finds = 0
+    real = bytes.find
+
+    class Counting(bytes):
+        def find(self, *args):
+            nonlocal finds
+            finds += 1
+            return real(self, *args)
+
+    monkeypatch.setattr(pkg, "_raw", Counting(out.getvalue()))
+    assert pkg.orphans() == []
+    assert finds < 20
+
+
 def test_the_central_record_is_really_gone():
     (case,) = [c for c in CASES if c.name == "docx-unlisted-local-entry"]
     with zipfile.ZipFile(io.BytesIO(case.data)) as zf:
