@@ -590,6 +590,23 @@ _ATTRIBUTE_VALUES = etree.XPath("//@*", smart_strings=False)
 _PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
 _DECLARED = re.compile(r"""^\ufeff?\s*<\?xml[^>]*?encoding\s*=\s*["']([^"']*)""")
 _UNICODE = frozenset({"utf-8", "utf8", "utf-16", "utf-16le", "utf-16be", "utf-32", "us-ascii"})
+# Encodings that write ASCII as ASCII, one byte a character: the text as written holds every
+# digit and separator (a byte outside ASCII is searched as it is), whatever the parser says.
+_ASCII_BYTES = ("iso-8859-", "iso8859-", "windows-125", "cp125", "latin", "ascii", "us-ascii")
+
+
+def declared_encoding(data: bytes) -> str | None:
+    """The encoding an XML declaration names, lower case; None without one."""
+    declared = _DECLARED.match(data[:256].decode("latin-1"))
+    return declared.group(1).strip().lower() if declared else None
+
+
+def ascii_compatible(encoding: str | None) -> bool:
+    """Whether a part in this encoding shows its digits as ASCII bytes (no declaration: UTF-8,
+    or UTF-16/32 by its byte order mark, told apart before this is asked)."""
+    return encoding is None or encoding in ("utf-8", "utf8") or encoding.startswith(_ASCII_BYTES)
+
+
 # Markup after which the text as written differs from the parser's: text on both sides of a
 # comment, a processing instruction or a CDATA section is one text node in the tree.
 _SPLITTERS = ("<!--", "<![CDATA[")
@@ -628,9 +645,9 @@ def markup_strings(data: bytes, max_depth: int, root: etree._Element | None = No
     parse = ("!" in written and any(m in written for m in _SPLITTERS)) or (
         written.find("?", declaration) >= 0 and written.find("<?", declaration) >= 0
     )
-    if not parse:
-        declared = _DECLARED.match(written[:256])
-        parse = declared is not None and declared.group(1).strip().lower() not in _UNICODE
+    declared = _DECLARED.match(written[:256])
+    encoding = declared.group(1).strip().lower() if declared else None
+    parse = parse or (encoding is not None and encoding not in _UNICODE)
     if "&" in written:
         written = html.unescape(written)
     if parse:
@@ -638,6 +655,9 @@ def markup_strings(data: bytes, max_depth: int, root: etree._Element | None = No
             try:
                 root = parse_xml(data, max_depth)
             except Refusal:
+                if not ascii_compatible(encoding) and encoding not in _UNICODE:
+                    # UTF-7, EBCDIC ...: only the parser could read its digits, and it cannot
+                    raise _corrupt() from None
                 root = None
         if root is not None:
             texts = _TEXT_NODES(root)

@@ -36,7 +36,14 @@ from lxml import etree
 from processor.embedded import embedded_objects, markup_texts
 from processor.extracted import TextKind
 from processor.findings import Limits, Refusal
-from processor.ooxml import Package, decode_text, has_dtd, markup_strings
+from processor.ooxml import (
+    Package,
+    ascii_compatible,
+    declared_encoding,
+    decode_text,
+    has_dtd,
+    markup_strings,
+)
 
 # Bytes no text holds (C0 controls but tab, line feed, vertical tab, form feed, carriage return
 # and escape): a part with one in its first 4 KiB is binary, unless it is UTF-16/32 markup.
@@ -115,8 +122,8 @@ def may_hold_number(text: str) -> bool:
 def nothing_to_find(data: bytes) -> bool:
     """`not may_hold_number` answered from the bytes of a markup part, without decoding it:
     True when no text of it (`ooxml.markup_strings`) can hold a number. Asked only of what the
-    bytes show as they are: markup in UTF-8 or another encoding that writes ASCII as ASCII (a
-    byte outside ASCII counts as a digit), with no character reference (`&#49;` is a digit), no
+    bytes show as they are: markup in UTF-8 or another encoding that writes ASCII as ASCII,
+    one byte a character (a byte outside ASCII counts as a digit), with no character reference (`&#49;` is a digit), no
     percent escape, and nothing that joins the text on both sides of it in the tree (a comment,
     a CDATA section, a processing instruction). The XML entities (`&lt;` ...) stand for no digit
     and no separator. False (decode and look) otherwise. The styles parts of a real Word
@@ -124,6 +131,8 @@ def nothing_to_find(data: bytes) -> bool:
     are looked for first: `b"&" in data` is a memchr, `b"&#" in data` was 100 times slower.)"""
     if b"\x00" in data[:4] or data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return False  # UTF-16 or UTF-32
+    if not ascii_compatible(declared_encoding(data)):
+        return False  # UTF-7 writes "1" as "+ADE-": only the parser reads it
     if b"&" in data and b"&#" in data:
         return False
     if b"%" in data and _PERCENT.search(data):

@@ -20,7 +20,7 @@ from datetime import date
 
 import pytest
 
-from processor.findings import Limits
+from processor.findings import Limits, Refusal
 from processor.identity import contains_identity
 from processor.ingest import ingest
 from processor.ooxml import markup_strings, open_package
@@ -223,6 +223,18 @@ def test_markup_strings_decode_references_and_join_what_the_parser_joins():
     ):
         encoding = "cp1252" if "windows-1252" in xml else "utf-8"
         assert contains_identity(markup_strings(xml.encode(encoding), 32)), xml
+
+
+def test_a_part_in_an_encoding_only_the_parser_could_read_is_refused():
+    """EBCDIC keeps its digits in bytes F0-F9, which the text as written does not show and
+    libxml2 here does not decode: the part cannot be checked, so the file is refused."""
+    number = CASES[0].number
+    ebcdic = b'<?xml version="1.0" encoding="IBM037"?>' + f"<a>{number}</a>".encode("cp037")
+    with pytest.raises(Refusal):
+        markup_strings(ebcdic, 32)
+    entries = parts(del2_docx())
+    entries["word/x.xml"] = b'<?xml version="1.0" encoding="IBM037"?><a>&#1;</a>'
+    assert ingest("del2.docx", package(entries), today=TODAY).codes() == {"FILE_CORRUPT"}
 
 
 def test_markup_strings_join_with_no_white_space():

@@ -9,6 +9,7 @@ files must not be refused for identity.
 
 from __future__ import annotations
 
+import base64
 import io
 import struct
 import zipfile
@@ -143,6 +144,11 @@ def _drawing(attrs: str) -> str:
 
 def _entities(digits: str) -> str:
     return "".join(f"&#{ord(c)};" for c in digits)
+
+
+def _utf7_shifted(digits: str) -> bytes:
+    """Digits in UTF-7's base64 form ("+ADE-" is "1"): no ASCII digit in the bytes."""
+    return b"+" + base64.b64encode(digits.encode("utf-16-be")).rstrip(b"=") + b"-"
 
 
 def _spaced(number: str, sep: str) -> str:
@@ -362,6 +368,13 @@ def docx_places(n: str) -> dict[str, tuple[Edit, str | None]]:
         ),
         "unreferenced-part-utf16": (
             _entry("word/notat.xml", f"<notat>{n}</notat>".encode("utf-16")),
+            None,
+        ),
+        "unreferenced-part-utf7": (
+            _entry(
+                "word/notat7.xml",
+                b'<?xml version="1.0" encoding="utf-7"?><notat>' + _utf7_shifted(n) + b"</notat>",
+            ),
             None,
         ),
         "unreferenced-text-part": (_entry("notater.txt", f"fnr {n}\n".encode()), None),
