@@ -281,6 +281,10 @@ class Package:
         """The tree of a part already parsed by `xml`, or None."""
         return self._trees.get(name)
 
+    def size(self, name: str) -> int:
+        """The inflated size of a part, as the central directory declares it."""
+        return self._infos[self._name(name) or name].file_size
+
     def head(self, name: str, size: int = 4096) -> bytes:
         """The first `size` bytes of a part, inflating no more: enough to tell text from binary
         without inflating a photograph whole."""

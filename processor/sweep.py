@@ -50,6 +50,7 @@ from processor.ooxml import (
 _BINARY_BYTE = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 _METADATA_FOLDERS = ("docprops/", "customxml/")
+_HEAD = 4096  # bytes inflated to tell a binary part from text
 
 
 def _markup(data: bytes) -> bool:
@@ -162,9 +163,11 @@ def package_texts(pkg: Package, limits: Limits) -> list[tuple[TextKind, str]]:
         if name in objects or name.endswith("/"):
             continue
         root = pkg.parsed(name)
-        if root is None and not _is_text(pkg.head(name)):
+        if root is None and pkg.size(name) > _HEAD and not _is_text(pkg.head(name, _HEAD)):
             continue  # binary: not inflated whole
         data, counted = pkg.read_any(name)
+        if root is None and not _is_text(data):
+            continue  # a small binary
         if has_dtd(data):
             raise Refusal("FILE_CORRUPT")
         if _markup(data) and nothing_to_find(data):
