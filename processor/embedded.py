@@ -14,7 +14,9 @@ way as an embedded object, with one budget for all files of the upload.
 A nested OOXML package is opened by `ooxml.open_package`, with every rule of the file around it
 (size, ratio, encryption, macros, DTD: a breach refuses the whole file with the same code), and
 every XML part of it is searched: paragraphs and strings joined over their runs, every element's
-text, its properties, and its own embedded objects, up to `MAX_LEVELS` packages deep. Deeper
+text, its properties, every other string of the package as at the top (`processor.sweep`:
+attributes, names, relationship targets, entry names, unlisted entries), and its own embedded
+objects, up to `MAX_LEVELS` packages deep. Deeper
 packages, OLE compound files and other binaries are searched as raw bytes, read as 8-bit text and
 as UTF-16-LE at both byte alignments (legacy Office keeps text in one or the other). The texts of
 an altChunk are searched as written and with their markup removed.
@@ -55,7 +57,6 @@ from processor.ooxml import (
     encrypted_ole,
     has_dtd,
     open_package,
-    parse_xml,
     properties_texts,
 )
 
@@ -114,7 +115,7 @@ _RUN_BREAKS = {"tab": "\t", "br": "\n", "cr": "\n"}
 def embedded_texts(pkg: Package, limits: Limits) -> list[str]:
     """The texts of the embedded objects and altChunks of an open package, for the identity
     guard. Raises Refusal when an embedded package breaks a rule of `open_package`."""
-    objects = _objects(pkg)
+    objects = embedded_objects(pkg)
     if not objects:
         return []
     return _Walk(limits, pkg.meter).objects(pkg, objects, 1)
@@ -182,7 +183,7 @@ def attached_file_texts(data: bytes, name: str, limits: Limits) -> list[str]:
     return files.texts(data, name)
 
 
-def _objects(pkg: Package) -> dict[str, bool]:
+def embedded_objects(pkg: Package) -> dict[str, bool]:
     """The embedded objects of a package: part name -> True for an altChunk. One pass over the
     names; relationships are read only from parts that have them (the main part's are read, and
     kept, by the extractor already)."""
@@ -292,7 +293,12 @@ class _Walk:
             ):
                 texts.extend(self.part(pkg, name))
         texts.extend(without_machine_ids(t) for t in properties_texts(pkg))
-        objects = _objects(pkg)
+        # and every other string of the package: names, attributes, relationships, comments,
+        # parts no relationship points at, unlisted entries (`processor.sweep`)
+        from processor.sweep import package_texts
+
+        texts.extend(without_machine_ids(t) for _, t in package_texts(pkg, self.limits))
+        objects = embedded_objects(pkg)
         if objects:
             texts.extend(self.objects(pkg, objects, level))
         return texts
@@ -314,7 +320,7 @@ class _Walk:
             raise Refusal("FILE_CORRUPT")
         if name.casefold().endswith(".xml"):
             try:
-                root = parse_xml(data, self.limits.max_depth)
+                root = pkg.xml(name)  # kept for the sweep of the package
             except Refusal:
                 pass
             else:

@@ -10,7 +10,9 @@ cell as the value, and checkbox glyphs (☒ ☐) tick checkbox fields by their l
 
 Every paragraph of the document, headers, footers, footnotes, endnotes and comments, every
 property text, and the texts of embedded objects and altChunks (`processor.embedded`) go into
-`texts` for the identity guard (FORMS.md section 6).
+`texts` for the identity guard (FORMS.md section 6), and so does every other string of the
+package, every part referenced or not (`processor.sweep`: field codes, document variables,
+relationship targets, alt texts, bookmark names, entry names, the ZIP comment ...).
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from forms.catalog import FormDef, all_field_ids, catalogue
 from processor.embedded import embedded_texts
 from processor.extracted import Extracted, RawValue, TextKind
 from processor.findings import Limits, Refusal
-from processor.ooxml import Package, ctree, drawing_texts, open_package, properties_texts
+from processor.ooxml import Package, drawing_texts, open_package, properties_texts
+from processor.sweep import package_texts
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 W_STRICT_NS = "http://purl.oclc.org/ooxml/wordprocessingml/main"
@@ -216,7 +219,6 @@ _WALK_BACK = 12
 
 class _Scan:
     """One pass over a part: its paragraph texts, deleted texts and tagged content controls.
-    The reference for `_CScan` (the same walk in C) and the scan used when that cannot run.
 
     The elements that matter are listed in document order by lxml in C (`iter` with tag names):
     on a filled form that is a fifth of all elements, and none of the others becomes a Python
@@ -293,20 +295,6 @@ class _Scan:
         self.paragraphs = paragraphs
         self.deleted = deleted
         self.controls = controls
-
-
-class _CScan:
-    """`_Scan`'s answer from `processor._ctree`, the same walk in C (issue #9)."""
-
-    __slots__ = ("paragraphs", "deleted", "controls")
-
-    def __init__(self, root: etree._Element):
-        ns = W_STRICT_NS if _names_for(root) is _W_STRICT else W_NS
-        self.paragraphs, self.deleted, self.controls = ctree().scan(root, ns.encode(), _SYM_GLYPHS)
-
-
-# The scan extract_docx uses: the C walk when it can run, else the Python one (same answer).
-SCAN: type[_Scan] | type[_CScan] = _CScan if ctree() is not None else _Scan
 
 
 def _close(
@@ -422,7 +410,7 @@ def _control_value(control: _Control) -> RawValue:
     return text
 
 
-def _controls(scans: list[_Scan | _CScan], limits: Limits) -> dict[str, RawValue]:
+def _controls(scans: list[_Scan], limits: Limits) -> dict[str, RawValue]:
     """Tagged content controls of the given parts; the first filled one wins per tag."""
     fields: dict[str, RawValue] = {}
     if sum(len(scan.controls) for scan in scans) > limits.max_fields:
@@ -637,10 +625,10 @@ def extract_docx(data: bytes, limits: Limits, pkg: Package | None = None) -> Ext
 
     texts: list[tuple[TextKind, str]] = []
     roots: list[etree._Element] = []
-    scans: list[_Scan | _CScan] = []
+    scans: list[_Scan] = []
     for name in field_parts + text_parts:
         root = pkg.xml(name)
-        scan = SCAN(root)
+        scan = _Scan(root)
         if name in field_parts:
             roots.append(root)
             scans.append(scan)
@@ -653,6 +641,8 @@ def extract_docx(data: bytes, limits: Limits, pkg: Package | None = None) -> Ext
     texts.extend(("metadata", t) for t in properties_texts(pkg))
     # embedded objects (a workbook pasted into the form) and altChunks: text of the document too
     texts.extend(("embedded", t) for t in embedded_texts(pkg, limits))
+    # every other string of the package, every part referenced or not (FORMS.md section 6)
+    texts.extend(package_texts(pkg, limits))
 
     # the tags of the content controls are searched too, as the keys of a JSON form are (our
     # own field ids hold no number, and are not)

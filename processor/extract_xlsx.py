@@ -7,7 +7,9 @@ one with no cached value is listed in `uncached_formulas` and read as None.
 
 Every cell of every sheet, and the texts of embedded objects (`processor.embedded`), go into
 `texts` for the identity guard (FORMS.md section 6), numbers included; an integral 10-digit number is also given zero-padded to 11 digits, since a fødselsnummer
-stored as a number loses its leading 0.
+stored as a number loses its leading 0. Every other string of the package, every part
+referenced or not (`processor.sweep`: formulas, sheet names, data validation lists, defined
+names, relationship targets, entry names, the ZIP comment ...), goes there too.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from processor.embedded import embedded_texts
 from processor.extracted import Extracted, RawValue, TextKind
 from processor.findings import Limits, Refusal
 from processor.ooxml import Package, drawing_texts, open_package, part_texts, properties_texts
+from processor.sweep import package_texts
 
 S_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 S_STRICT_NS = "http://purl.oclc.org/ooxml/spreadsheetml/main"
@@ -290,6 +293,8 @@ def extract_xlsx(data: bytes, limits: Limits, pkg: Package | None = None) -> Ext
             texts.extend(("sheet", t) for t in drawing_texts(pkg.xml(name)))
     texts.extend(("metadata", t) for t in properties_texts(pkg))
     texts.extend(("embedded", t) for t in embedded_texts(pkg, limits))  # objects in the sheets
+    # every other string of the package, every part referenced or not (FORMS.md section 6)
+    texts.extend(package_texts(pkg, limits))
     known = all_field_ids()  # names are searched as the keys of a JSON form are (not our ids)
     texts.extend(("document", name) for name, _ in names if name not in known)
 

@@ -128,13 +128,37 @@ def guard(filename: str, ex: Extracted | None) -> list[Finding]:
     by_kind: dict[str, list[str]] = {}
     for kind, text in ex.texts:
         by_kind.setdefault(kind, []).append(text)
-    for kind, texts in by_kind.items():
+    found: list[str] = []  # the texts that held a number, for the package's turn
+    # "package" last: it is every string of the file (`processor.sweep`), the others included
+    for kind in sorted(by_kind, key=lambda k: k == "package"):
         if kind in seen:
             continue
-        if identity.contains_identity("\x00".join(texts)):
-            seen.add(kind)
-            out.append(finding("IDENTITY_FOUND", None, _identity_message(kind)))
+        text = "\x00".join(by_kind[kind])
+        if not identity.contains_identity(text):
+            continue
+        if kind == "package" and out and _reported(text, found, searched, filename):
+            continue
+        seen.add(kind)
+        found.append(text)
+        out.append(finding("IDENTITY_FOUND", None, _identity_message(kind)))
     return out
+
+
+def _reported(package: str, found: list[str], fields: dict[str, object], filename: str) -> bool:
+    """Whether every number of the package's text is one a finding before it has reported (a
+    number in a paragraph is in the sweep of its part too): then the same number is not
+    reported twice, once by its place and once as "the structure of the file". Only asked
+    when the file is rejected already; a number none of them holds is always reported."""
+    numbers = set(identity.identity_numbers(package))
+    if not numbers:
+        return False
+    before: set[str] = set(identity.identity_numbers(file_name(filename)))
+    for text in found:
+        before.update(identity.identity_numbers(text))
+    for value in fields.values():
+        for text in identity.value_texts(value):
+            before.update(identity.identity_numbers(text))
+    return numbers <= before
 
 
 def _extract(kind: str, data: bytes, limits: Limits, pkg: Package | None = None) -> Extracted:

@@ -14,12 +14,14 @@ the pure-Python XMLParser.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import html
 import io
 import posixpath
 import re
 import struct
+import urllib.parse
 import zipfile
 import zlib
 from typing import NamedTuple
@@ -123,16 +125,60 @@ def _too_many_tags(limits: Limits) -> Refusal:
     )
 
 
+_LOCAL = b"PK\x03\x04"
+_ORPHAN = (
+    "Filen inneholder en skjult del som ikke står i innholdslisten i ZIP-filen, og som ikke kan "
+    "leses og kontrolleres. Lagre dokumentet på nytt i Word eller Excel og send det igjen."
+)
+
+
+def _inflate(compressed: memoryview | bytes, method: int, size: int, crc: int, limits: Limits):
+    """The bytes of one entry: `size` bytes inflated (or stored) from `compressed`, checked
+    against the declared size, the ratio limit and the CRC. zlib inflates at most one byte more
+    than the declared size, so a lying header costs no more than an honest one."""
+    if method == zipfile.ZIP_STORED:
+        out = bytes(compressed)
+    elif method == zipfile.ZIP_DEFLATED:
+        try:
+            out = zlib.decompressobj(-15).decompress(compressed, size + 1)
+        except zlib.error as exc:
+            raise _corrupt() from exc
+    else:  # deflate64, bzip2, lzma ...: Office never writes them
+        raise _corrupt()
+    # The declared size against what came out, and what came out against what went in.
+    if len(out) != size or size > max(len(compressed), 1) * limits.max_ratio:
+        raise _corrupt()
+    if zlib.crc32(out) != crc:
+        raise _corrupt()
+    return out
+
+
+def _local_span(data: bytes, info: zipfile.ZipInfo) -> tuple[int, int]:
+    """Where a listed entry lies in the file: its local header to the end of its data."""
+    at = info.header_offset
+    header = data[at : at + 30]
+    if len(header) < 30:
+        return at, at + 1
+    name_len, extra_len = struct.unpack("<HH", header[26:30])
+    return at, at + 30 + name_len + extra_len + info.compress_size
+
+
 class Package:
     """A checked OOXML package. Parts are inflated only when read, within the limits."""
 
     def __init__(self, data: bytes, zf: zipfile.ZipFile, limits: Limits):
+        self._raw = data
         self._data = memoryview(data)
         self._limits = limits
         self._infos = {i.filename: i for i in zf.infolist()}
         self._folded = {name.casefold(): name for name in self._infos}
+        self._comment = zf.comment
         self._meter = Meter()
         self._rels: dict[str, list[Relationship]] = {}
+        # parts read as markup and parsed, kept so that the sweep of every part
+        # (`processor.sweep`) reads the parts an extractor has read without reading them again
+        self._markup: dict[str, bytes] = {}
+        self._trees: dict[str, etree._Element] = {}
 
     @property
     def meter(self) -> Meter:
@@ -159,6 +205,8 @@ class Package:
 
     def _name(self, name: str) -> str | None:
         """The stored name of a part; OPC part names compare case-insensitively."""
+        if name in self._infos:  # a stored name as it is (the sweep walks them all)
+            return name
         name = name.lstrip("/")
         if name in self._infos:
             return name
@@ -185,20 +233,7 @@ class Package:
         if size > limits.max_part_bytes or meter.inflated + size > limits.max_inflated_bytes:
             raise Refusal("FILE_TOO_LARGE")
         compressed = self._compressed(info)
-        if info.compress_type == zipfile.ZIP_STORED:
-            out = bytes(compressed)
-        elif info.compress_type == zipfile.ZIP_DEFLATED:
-            try:
-                out = zlib.decompressobj(-15).decompress(compressed, size + 1)
-            except zlib.error as exc:
-                raise _corrupt() from exc
-        else:  # deflate64, bzip2, lzma ...: Office never writes them
-            raise _corrupt()
-        # The declared size against what came out, and what came out against what went in.
-        if len(out) != size or size > max(info.compress_size, 1) * limits.max_ratio:
-            raise _corrupt()
-        if zlib.crc32(out) != info.CRC:
-            raise _corrupt()
+        out = _inflate(compressed, info.compress_type, size, info.CRC, limits)
         meter.inflated += size
         return out
 
@@ -231,16 +266,170 @@ class Package:
     def xml(self, name: str) -> etree._Element:
         """A part parsed as XML: no DTD, no entities, no network, nesting within the limit, and
         the tags of all parts parsed within `Limits.max_xml_tags` (counted before parsing: the
-        bytes "<", one per tag, comment or declaration, in UTF-8 and UTF-16 alike)."""
-        return parse_xml(self.read_markup(name), self._limits.max_depth)
+        bytes "<", one per tag, comment or declaration, in UTF-8 and UTF-16 alike). Parsed once:
+        the tree is kept for the next caller (the extractor, then the sweep of every part)."""
+        stored = self._name(name)
+        if stored is None:
+            raise KeyError(name)
+        root = self._trees.get(stored)
+        if root is None:
+            root = parse_xml(self.read_markup(stored), self._limits.max_depth)
+            self._trees[stored] = root
+        return root
+
+    def parsed(self, name: str) -> etree._Element | None:
+        """The tree of a part already parsed by `xml`, or None."""
+        return self._trees.get(name)
+
+    def size(self, name: str) -> int:
+        """The inflated size of a part, as the central directory declares it."""
+        return self._infos[self._name(name) or name].file_size
+
+    def head(self, name: str, size: int = 4096) -> bytes:
+        """The first `size` bytes of a part, inflating no more: enough to tell text from binary
+        without inflating a photograph whole."""
+        info = self._infos[self._name(name) or name]
+        compressed = self._compressed(info)
+        if info.compress_type == zipfile.ZIP_STORED:
+            return bytes(compressed[:size])
+        if info.compress_type != zipfile.ZIP_DEFLATED:
+            raise _corrupt()
+        try:
+            return zlib.decompressobj(-15).decompress(compressed, size)
+        except zlib.error as exc:
+            raise _corrupt() from exc
+
+    def read_any(self, name: str) -> tuple[bytes, bool]:
+        """The bytes of a part, and whether they were read as markup (tags counted) already."""
+        data = self._markup.get(name)
+        return (data, True) if data is not None else (self.read(name), False)
 
     def read_markup(self, name: str) -> bytes:
         """The bytes of an XML part, its tags counted against `Limits.max_xml_tags` for the
         whole package: a part is read into a tree or into a list of texts, and both cost memory
-        per tag (22 MB of tiny elements in a custom XML part took 355 MiB as texts)."""
-        data = self.read(name)
-        self._meter.count_markup(data, self._limits)
+        per tag (22 MB of tiny elements in a custom XML part took 355 MiB as texts). Read and
+        counted once per part."""
+        stored = self._name(name)
+        if stored is None:
+            raise KeyError(name)
+        data = self._markup.get(stored)
+        if data is None:
+            data = self.read(stored)
+            self._meter.count_markup(data, self._limits)
+            self._markup[stored] = data
         return data
+
+    # -- the container ----------------------------------------------------------------------
+    def container_texts(self) -> list[str]:
+        """The strings of the ZIP container itself (FORMS.md section 6): every entry name (from
+        the central directory and from the local header), every entry comment, the archive
+        comment, and the extra fields of both headers read as 8-bit text (an Info-ZIP Unicode
+        path field holds a second name)."""
+        out: list[str] = []
+        data = self._raw
+        for name, info in self._infos.items():
+            out.append(name)
+            if info.comment:
+                out.append(decode_text(info.comment))
+            if info.extra:
+                out.append(info.extra.decode("latin-1"))
+            at = info.header_offset
+            header = data[at : at + 30]
+            if len(header) == 30 and header[:4] == _LOCAL:
+                name_len, extra_len = struct.unpack("<HH", header[26:30])
+                local = data[at + 30 : at + 30 + name_len + extra_len]
+                if local[:name_len] != info.orig_filename.encode("utf-8", "replace"):
+                    out.append(local[:name_len].decode("utf-8", "replace"))
+                    out.append(local[:name_len].decode("cp437"))
+                if extra_len:
+                    out.append(local[name_len:].decode("latin-1"))
+        if self._comment:
+            out.append(decode_text(self._comment))
+            out.append(self._comment.decode("latin-1"))
+        return out
+
+    def orphans(self) -> list[tuple[str, bytes]]:
+        """The local entries the central directory does not list (FORMS.md section 6): a
+        local file header (`PK\\x03\\x04`) outside every listed entry, as (name, inflated bytes).
+
+        A signature inside the data of a listed entry belongs to that entry (the entries of a
+        package stored uncompressed inside it, or chance bytes of compressed data) and is not
+        one. An unlisted entry is read within the same limits as a listed one; one that cannot
+        be (encrypted, sizes only in a data descriptor of a stored entry, a method Office never
+        writes, truncated, a wrong CRC) is FILE_CORRUPT, since what it holds cannot be checked."""
+        data = self._raw
+        at = data.find(_LOCAL)
+        if at < 0:
+            return []
+        spans = sorted(_local_span(data, info) for info in self._infos.values())
+        starts = [start for start, _ in spans]
+        found: list[tuple[str, bytes]] = []
+        while at >= 0:
+            i = bisect.bisect_right(starts, at) - 1
+            if i >= 0 and at < spans[i][1]:  # inside a listed entry: go on after it
+                at = data.find(_LOCAL, spans[i][1])
+                continue
+            if len(self._infos) + len(found) >= self._limits.max_zip_entries:
+                raise _corrupt()
+            found.append(self._orphan(at))
+            at = data.find(_LOCAL, at + 1)
+        return found
+
+    def _orphan(self, at: int) -> tuple[str, bytes]:
+        data = self._raw
+        limits = self._limits
+        header = data[at : at + 30]
+        if len(header) < 30:
+            raise _corrupt(_ORPHAN)
+        flags, method = struct.unpack("<HH", header[6:10])
+        crc, compressed_size, size = struct.unpack("<III", header[14:26])
+        name_len, extra_len = struct.unpack("<HH", header[26:30])
+        if flags & 0x1:
+            raise Refusal("FILE_ENCRYPTED")
+        if method not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise _corrupt(_ORPHAN)
+        raw_name = data[at + 30 : at + 30 + name_len]
+        try:
+            name = raw_name.decode("utf-8" if flags & 0x800 else "cp437")
+        except UnicodeDecodeError as exc:
+            raise _corrupt(_ORPHAN) from exc
+        start = at + 30 + name_len + extra_len
+        if start > len(data):
+            raise _corrupt(_ORPHAN)
+        if flags & 0x8:  # sizes and CRC in a data descriptor after the data
+            if method != zipfile.ZIP_DEFLATED:
+                raise _corrupt(_ORPHAN)  # a stored entry with no size: its end is unknown
+            inflater = zlib.decompressobj(-15)
+            try:
+                out = inflater.decompress(self._data[start:], limits.max_part_bytes + 1)
+            except zlib.error as exc:
+                raise _corrupt(_ORPHAN) from exc
+            if len(out) > limits.max_part_bytes:
+                raise Refusal("FILE_TOO_LARGE")
+            if not inflater.eof:  # truncated
+                raise _corrupt(_ORPHAN)
+            used = len(data) - start - len(inflater.unused_data)
+            if len(out) > max(used, 1) * limits.max_ratio:
+                raise _corrupt(_ORPHAN)
+            size = len(out)
+            if self._meter.inflated + size > limits.max_inflated_bytes:
+                raise Refusal("FILE_TOO_LARGE")
+        else:
+            if 0xFFFFFFFF in (compressed_size, size):  # ZIP64: Office never writes it here
+                raise _corrupt(_ORPHAN)
+            if size > limits.max_part_bytes or self._meter.inflated + size > (
+                limits.max_inflated_bytes
+            ):
+                raise Refusal("FILE_TOO_LARGE")
+            compressed = self._data[start : start + compressed_size]
+            if len(compressed) != compressed_size:
+                raise _corrupt(_ORPHAN)
+            try:
+                out = _inflate(compressed, method, size, crc, limits)
+            except Refusal as exc:
+                raise _corrupt(_ORPHAN) from exc
+        self._meter.inflated += size
+        return name, out
 
     # -- relationships ----------------------------------------------------------------------
     def rels(self, source: str) -> list[Relationship]:
@@ -398,6 +587,92 @@ def drawing_texts(root: etree._Element) -> list[str]:
     return [t for t in texts if t and not t.isspace()]
 
 
+# Every text node and every attribute value of a tree, in C. Two queries, not one union: a
+# union is sorted in document order, which doubled the cost, and order does not matter here.
+_TEXT_NODES = etree.XPath("//text()", smart_strings=False)
+_ATTRIBUTE_VALUES = etree.XPath("//@*", smart_strings=False)
+_PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
+_DECLARED = re.compile(r"""^\ufeff?\s*<\?xml[^>]*?encoding\s*=\s*["']([^"']*)""")
+_UNICODE = frozenset({"utf-8", "utf8", "utf-16", "utf-16le", "utf-16be", "utf-32", "us-ascii"})
+# Encodings that write ASCII as ASCII, one byte a character: the text as written holds every
+# digit and separator (a byte outside ASCII is searched as it is), whatever the parser says.
+_ASCII_BYTES = ("iso-8859-", "iso8859-", "windows-125", "cp125", "latin", "ascii", "us-ascii")
+
+
+def declared_encoding(data: bytes) -> str | None:
+    """The encoding an XML declaration names, lower case; None without one."""
+    declared = _DECLARED.match(data[:256].decode("latin-1"))
+    return declared.group(1).strip().lower() if declared else None
+
+
+def ascii_compatible(encoding: str | None) -> bool:
+    """Whether a part in this encoding shows its digits as ASCII bytes (no declaration: UTF-8,
+    or UTF-16/32 by its byte order mark, told apart before this is asked)."""
+    return encoding is None or encoding in ("utf-8", "utf8") or encoding.startswith(_ASCII_BYTES)
+
+
+# Markup after which the text as written differs from the parser's: text on both sides of a
+# comment, a processing instruction or a CDATA section is one text node in the tree.
+_SPLITTERS = ("<!--", "<![CDATA[")
+
+
+def markup_strings(data: bytes, max_depth: int, root: etree._Element | None = None) -> str:
+    """Every string of an XML part, for the identity guard, joined by NUL (never by white
+    space, which the guard may read as a separator inside a number).
+
+    The text of the part as written, decoded (UTF-8, or UTF-16/32 by its byte order mark) and
+    its character references replaced (`&#49;` is "1"): every text node and attribute value,
+    and what a tree does not show, the names of elements and attributes, namespace
+    declarations (an XPath over the namespace axis cost 2 ms on a Word document), comments and
+    processing instructions. Where that text is not every string as the parser reads it (text
+    split by a comment, a processing instruction or a CDATA section, which the tree joins; an
+    encoding other than Unicode), the part is also parsed (`root`, when the caller has it, or
+    `parse_xml`: no DTD, no entities, nesting within `max_depth`) and every text node and
+    attribute value of the tree is added. A part that does not parse is searched as written.
+    When percent escapes occur (relationship targets, hyperlinks, part names are IRIs), the
+    text is also given with them decoded.
+
+    Word and Excel write many numbers of their own, and none is eleven digits on its own:
+    rsids, paraId, textId, nsid, tmpl and w14:docId are 8 hex digits; w:id of a content control
+    is a signed 32-bit number (at most 10 digits), other w:id, docPr/@id and r:id (`rId5`) are
+    small; EMU sizes and offsets (`cx="5760720"`) are 7-8 digits; twips, half-points, theme
+    colours and calcId (6 digits) are shorter; an OLE ObjectID is `_` and 10 digits; GUIDs
+    (docId, itemID, creationId, xr:uid) and long hex digests are left out by the guard
+    (`ingest.guard`); password hashes and salts are base64. The one machine-written place with
+    eleven digits in a row is a decimal fraction with exactly eleven digits after the point (a
+    cached cell or chart value, a pivot cache date): cell values were searched before this sweep
+    too, and such digits must also pass both control digits and hold a date."""
+    written = decode_text(data)
+    # A comment or CDATA section ("<!"), or a processing instruction after the XML declaration
+    # (which can only come first). "!" and "?" are rare in XML and found fast, "<" is not.
+    declaration = written.find("?>") + 2 if written.startswith("<?xml") else 0
+    parse = ("!" in written and any(m in written for m in _SPLITTERS)) or (
+        written.find("?", declaration) >= 0 and written.find("<?", declaration) >= 0
+    )
+    declared = _DECLARED.match(written[:256])
+    encoding = declared.group(1).strip().lower() if declared else None
+    parse = parse or (encoding is not None and encoding not in _UNICODE)
+    if "&" in written:
+        written = html.unescape(written)
+    if parse:
+        if root is None:
+            try:
+                root = parse_xml(data, max_depth)
+            except Refusal:
+                if not ascii_compatible(encoding) and encoding not in _UNICODE:
+                    # UTF-7, EBCDIC ...: only the parser could read its digits, and it cannot
+                    raise _corrupt() from None
+                root = None
+        if root is not None:
+            texts = _TEXT_NODES(root)
+            texts += _ATTRIBUTE_VALUES(root)
+            texts.append(written)
+            written = "\x00".join(texts)
+    if "%" in written and _PERCENT.search(written):
+        written += "\x00" + urllib.parse.unquote(written)
+    return written
+
+
 def has_dtd(data: bytes) -> bool:
     """True when the bytes hold `<!DOCTYPE` or `<!ENTITY` (in UTF-8, UTF-16 or UTF-32)."""
     # Every marker holds the byte "!" in each encoding searched below, and a search for one byte
@@ -413,22 +688,7 @@ def has_dtd(data: bytes) -> bool:
     return False
 
 
-@functools.cache
-def ctree():
-    """`processor._ctree`, the trees read in C, when it is built and was compiled against the
-    running lxml (it reads lxml's objects by their C layout); None otherwise, and the Python
-    code it stands in for is used (same answers, slower)."""
-    try:
-        from processor import _ctree
-    except ImportError:  # not built: no C compiler when the package was installed
-        return None
-    return _ctree if etree.__version__ == _ctree.LXML_VERSION else None
-
-
 def _too_deep(root: etree._Element, max_depth: int) -> bool:
-    compiled = ctree()
-    if compiled is not None:
-        return compiled.deeper_than(root, max_depth)
     return bool(_depth_probe(max_depth)(root))
 
 

@@ -1,18 +1,15 @@
-"""The scans of a DOCX part (issue #9) against each other.
+"""The scan of a DOCX part (issue #9) against a reference walk.
 
-`extract_docx._Scan` lists the elements it needs in C and finds where a paragraph or content
-control ends from the tree. `_WalkScan` below is the previous scan, which got the end events from
-`etree.iterwalk`. `extract_docx._CScan` is the walk in C (`processor._ctree`), used when it is
-built. All must give the same paragraphs, deleted texts and controls on the samples, the templates,
-hand-made structures (text boxes, fallbacks, nested and empty controls), mutated files and
-generated trees. With SKJEMAMOTTAK_REQUIRE_C_SCAN=1 (CI) the C walk must be built and in use."""
+`extract_docx._Scan` lists the elements it needs (lxml's `iter` with tag names) and finds where a
+paragraph or content control ends from the tree. `_WalkScan` below is the previous scan, which got
+the end events from `etree.iterwalk`. Both must give the same paragraphs, deleted texts and
+controls on the samples, the templates, hand-made structures (text boxes, fallbacks, nested and
+empty controls), mutated files and generated trees. (The same walk in C, `processor._ctree`, was
+removed by issue #12: the Python scan is the one scan.)"""
 
 from __future__ import annotations
 
 import io
-import os
-import sys
-import types
 import zipfile
 import zlib
 
@@ -23,7 +20,7 @@ from lxml import etree
 
 from forms.catalog import catalogue
 from forms.templates import build
-from processor import extract_docx, ooxml
+from processor import ooxml
 from processor.extract_docx import (
     MC_FALLBACK,
     W14_CHECKBOX,
@@ -31,7 +28,6 @@ from processor.extract_docx import (
     W_NS,
     _Control,
     _control_property,
-    _CScan,
     _names_for,
     _owner,
     _piece,
@@ -115,10 +111,6 @@ class _WalkScan:
         self.controls = controls
 
 
-C_SCAN = extract_docx.SCAN is _CScan
-needs_c_scan = pytest.mark.skipif(not C_SCAN, reason="processor._ctree is not built")
-
-
 def _answer(scan) -> tuple:
     controls = [(c.tag, c.checkbox, c.checked, c.placeholder, c.paras) for c in scan.controls]
     return scan.paragraphs, scan.deleted, controls
@@ -132,71 +124,20 @@ def _same(xml: bytes) -> None:
 def _same_tree(root: etree._Element) -> None:
     want = _answer(_WalkScan(root))
     assert _answer(_Scan(root)) == want
-    if C_SCAN:
-        assert _answer(_CScan(root)) == want
 
 
-def test_c_scan_is_used_where_required():
-    """CI sets SKJEMAMOTTAK_REQUIRE_C_SCAN=1: there the C walk must be built, match the running
-    lxml and be the scan extract_docx uses, or the comparisons here would test nothing."""
-    if os.environ.get("SKJEMAMOTTAK_REQUIRE_C_SCAN") != "1":
-        pytest.skip("SKJEMAMOTTAK_REQUIRE_C_SCAN is not set")
-    from processor import _ctree  # ImportError: not built
-
-    assert etree.__version__ == _ctree.LXML_VERSION
-    assert ooxml.ctree() is _ctree
-    assert extract_docx.SCAN is _CScan
-
-
-def test_python_code_when_the_c_module_cannot_run(monkeypatch):
-    """Not built, or built against another lxml (it reads lxml's objects by their C layout): the
-    Python code is used, and a whole DOCX reads the same either way."""
-    import processor
-
-    ooxml.ctree.cache_clear()
-    try:
-        monkeypatch.delattr(processor, "_ctree", raising=False)
-        monkeypatch.setitem(sys.modules, "processor._ctree", None)  # import fails
-        assert ooxml.ctree() is None
-        ooxml.ctree.cache_clear()
-        monkeypatch.setitem(
-            sys.modules, "processor._ctree", types.SimpleNamespace(LXML_VERSION="4.9.0")
-        )
-        assert ooxml.ctree() is None
-    finally:
-        monkeypatch.undo()
-        ooxml.ctree.cache_clear()
-    data = build("tilgang-del2", "docx", sample_values("tilgang-del2"))
-    fast = extract_docx.extract_docx(data, Limits())
-    monkeypatch.setattr(extract_docx, "SCAN", _Scan)
-    monkeypatch.setattr(ooxml, "ctree", lambda: None)
-    slow = extract_docx.extract_docx(data, Limits())
-    assert (slow.fields, slow.texts) == (fast.fields, fast.texts)
-    assert slow.fields["skjema.type"] == "tilgang-del2"
-
-
-@needs_c_scan
-def test_c_scan_refuses_nothing_but_an_element():
-    with pytest.raises(TypeError):
-        ooxml.ctree().scan("<w:p/>", b"ns", {})
-    with pytest.raises(TypeError):
-        ooxml.ctree().scan(None, b"ns", {})
-
-
-@needs_c_scan
-def test_c_scan_of_a_subtree_stops_at_it():
+def test_scan_of_a_subtree_stops_at_it():
     """The walk leaves the element it was given and never climbs to its siblings or parent."""
     root = parse_xml(document(para(run("a")) + para(run("b"))).encode(), Limits().max_depth)
     first = root[0][0]
-    assert _CScan(first).paragraphs == ["a"] == _Scan(first).paragraphs
+    assert _Scan(first).paragraphs == ["a"]
 
 
-@needs_c_scan
-def test_c_scan_of_a_strict_document():
+def test_scan_of_a_strict_document():
     strict = "http://purl.oclc.org/ooxml/wordprocessingml/main"
     xml = document(sdt("felt", para(run("verdi")))).replace(W_NS, strict)
     root = parse_xml(xml.encode(), Limits().max_depth)
-    assert [c.tag for c in _CScan(root).controls] == ["felt"]
+    assert [c.tag for c in _Scan(root).controls] == ["felt"]
     _same_tree(root)
 
 
@@ -413,7 +354,7 @@ _TREES = st.recursive(
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_generated_trees(children):
     """Random nestings of paragraphs, runs, controls, tables, text boxes and stray elements, with
-    attributes, text, tails and CDATA: the three scans agree, on the tree as built and on the
+    attributes, text, tails and CDATA: the two scans agree, on the tree as built and on the
     tree parsed back from its bytes."""
     root = etree.Element(W + "document", nsmap={"w": W_NS, "w14": W14, "mc": MC})
     body = etree.SubElement(root, W + "body")
@@ -426,26 +367,11 @@ def test_generated_trees(children):
     _same(data)
 
 
-@needs_c_scan
-@given(st.lists(_TREES, min_size=1, max_size=3), st.integers(min_value=1, max_value=9))
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-def test_depth_check_in_c_as_the_xpath(children, limit):
-    """`parse_xml` refuses a part nested deeper than the limit; the C walk answers as the XPath
-    probe it stands in for does."""
-    root = etree.Element(W + "document")
-    for child in children:
-        root.append(child)
-    want = bool(ooxml._depth_probe(limit)(root))
-    assert ooxml.ctree().deeper_than(root, limit) is want
-
-
-@needs_c_scan
 def test_depth_check_at_the_limit():
     limit = Limits().max_depth
     for depth in (limit - 1, limit, limit + 1, 5 * limit):
         xml = "<a>" * depth + "x" + "</a>" * depth
         root = etree.fromstring(xml)
-        assert ooxml.ctree().deeper_than(root, limit) is (depth > limit)
         assert bool(ooxml._depth_probe(limit)(root)) is (depth > limit)
     with pytest.raises(Refusal):
         parse_xml(("<a>" * (limit + 1) + "</a>" * (limit + 1)).encode(), limit)

@@ -237,21 +237,6 @@ def worker_app(factory: Callable[[], Any]) -> Any:
     return app
 
 
-def _warn_without_c_module() -> None:
-    """Say so when Word documents are read by the Python code instead of the compiled module
-    (not built, or built against another lxml): the same answers, several times slower."""
-    from processor.ooxml import ctree
-
-    if ctree() is None:
-        print(
-            "Merk: C-modulen for Word-dokumenter (processor/_ctree.pyx) er ikke bygget for denne "
-            "lxml-versjonen. Word-skjema leses med Python-koden: samme svar, men tregere. "
-            "Installer pakken på nytt (pip install -e .) for å bygge den.",
-            file=sys.stderr,
-            flush=True,
-        )
-
-
 def cmd_serve(ns: argparse.Namespace) -> int:
     """Serve with gunicorn: migrate once in the master, then fork workers that each build the app
     (an engine and a blob store per process)."""
@@ -283,7 +268,6 @@ def cmd_serve(ns: argparse.Namespace) -> int:
         host = f"[{host}]" if ":" in host else host
         os.environ["SKJEMAMOTTAK_BASE_URL"] = f"http://{host}:{ns.port}"
     print(f"Skjemamottak kjører på http://{ns.host}:{ns.port}/ (avslutt med Ctrl+C)", flush=True)
-    _warn_without_c_module()
     _Gunicorn().run()
     return 0
 

@@ -168,15 +168,3 @@ def test_a_workers_app_is_frozen_out_of_the_garbage_collector() -> None:
         assert id(app) not in tracked and id(app[0]) not in tracked
     finally:
         gc.unfreeze()
-
-
-def test_serve_says_when_word_documents_are_read_without_the_c_module(monkeypatch, capsys):
-    from processor import ooxml
-    from web import cli
-
-    monkeypatch.setattr(ooxml, "ctree", lambda: None)
-    cli._warn_without_c_module()
-    assert "C-modulen for Word-dokumenter" in capsys.readouterr().err
-    monkeypatch.setattr(ooxml, "ctree", lambda: object())
-    cli._warn_without_c_module()
-    assert capsys.readouterr().err == ""
