@@ -988,7 +988,10 @@ class _Sweep:
         seen.update(current.streams)
         older: set[str] = set()
         for end in ends:
-            found = _read(data[:end], lambda p: self.earlier(p, offsets))
+            # Bytes qpdf cannot open as a PDF of their own (the first part of a linearized
+            # file ends in a %%EOF too) are no revision: their objects are in a later
+            # cross-reference section, or they are unlisted and read below.
+            found = _read(data[:end], lambda p: self.earlier(p, offsets), unopened=_Found())
             older |= found.strings
             older.update(found.streams)
             older.update(without_machine_ids(t) for t in found.metadata)
@@ -1025,8 +1028,14 @@ class _Sweep:
                 f"PDF-filen har flere enn {thousands(MAX_OBJECTS)} objekter. Bruk den utfyllbare "
                 "PDF-malen fra Nye metoder.",
             )
+        # An indirect number, boolean or null comes as a Python value (a file saved by qpdf's
+        # QDF mode has many): kept as text, then dropped unless it is a long number.
         objects = list(objects)
+        scalars = [o for o in objects if not isinstance(o, pikepdf.Object)]
+        if scalars:
+            objects = [o for o in objects if isinstance(o, pikepdf.Object)]
         jsons = [obj.to_json(dereference=True) for obj in objects]
+        jsons.extend(str(o).encode() for o in scalars)
         whole = b"\n".join(jsons)
         trailer = pdf.trailer.to_json()  # apart: its /ID is a binary string
         found = _Found()
@@ -1034,7 +1043,7 @@ class _Sweep:
         # A stream's dictionary has a /Length; a UTF-16 string is a text string ("u:").
         streams = []
         texts = []
-        for obj, own in zip(objects, jsons, strict=True):
+        for obj, own in zip(objects, jsons[: len(objects)], strict=True):
             if b'"/Length"' in own and isinstance(obj, Stream):
                 streams.append((obj, own))
             if b'"u:' in own:

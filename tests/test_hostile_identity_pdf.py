@@ -180,3 +180,28 @@ def test_drawn_streams_are_not_searched() -> None:
     data = hostile._edit(change, compress_streams=False)
     assert number.encode() in data
     assert ingest("del2.pdf", data, today=TODAY).status == "accepted"
+
+
+@pytest.mark.parametrize(
+    "save",
+    [
+        {"linearize": True},  # a %%EOF after the first page's cross-reference section too
+        {"qdf": True},  # indirect numbers (stream lengths) among the objects
+        {"object_stream_mode": pikepdf.ObjectStreamMode.generate},
+        {"linearize": True, "object_stream_mode": pikepdf.ObjectStreamMode.generate},
+    ],
+    ids=["linearized", "qdf", "object-streams", "linearized-object-streams"],
+)
+def test_valid_form_saved_other_ways_is_accepted(save: dict) -> None:
+    data = hostile._edit(lambda pdf: None, **save)
+    assert ingest("del2.pdf", data, today=TODAY).status == "accepted"
+
+
+def test_number_in_an_indirect_integer_is_found() -> None:
+    number = next(n for n in hostile._numbers() if n[0] != "0")  # an integer has no leading 0
+
+    def change(pdf: pikepdf.Pdf) -> None:
+        pdf.Root.Teller = pdf.make_indirect(pikepdf.Object.parse(f" {number} ".encode()))
+
+    result = ingest("del2.pdf", hostile._edit(change, qdf=True), today=TODAY)
+    assert "IDENTITY_FOUND" in [e.code for e in result.errors]

@@ -309,6 +309,7 @@ def _xmp_element(text: str) -> bytes:
 
 def _max_len(text: str) -> bytes:
     """The number as an integer: a text field's /MaxLen."""
+    assert text[0] != "0", "an integer keeps no leading zero"
     return _edit(lambda pdf: _field(pdf, "pasient.diagnose").__setitem__("/MaxLen", int(text)))
 
 
