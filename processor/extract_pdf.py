@@ -897,11 +897,10 @@ MAX_REVISIONS = 32
 MAX_OBJECTS = 200_000
 _JOIN = "\x00"
 _JSON_STRING = re.compile(rb'"([^"\\]*(?:\\.[^"\\]*)*)"')
-_JSON_BINARY = re.compile(rb'"b:([0-9a-f]*)"')
+_ODD_STRINGS = (b"b:", b"n:")  # a binary string, a name that is no UTF-8
 _LONG_NUMBER = re.compile(rb"[0-9][0-9.]{10,}")
 _DIGITS_AS_ZERO = bytes.maketrans(b"0123456789.", b"0" * 11)
 _ELEVEN = b"0" * 11
-_JSON_RAW_NAME = re.compile(rb'"n:/((?:[^"\\]|\\.)*)"')
 _JSON_REF = re.compile(rb'"(\d+) (\d+) R"')
 # Streams whose own dictionary says they are drawn or binary.
 _DRAWN_STREAM = re.compile(
@@ -946,6 +945,7 @@ class _Found:
         self.metadata: list[str] = []
         self.embedded: list[str] = []
         self.streams: list[str] = []
+        self.count = 0  # the objects qpdf lists
 
 
 class _Sweep:
@@ -976,7 +976,7 @@ class _Sweep:
             texts.append(("package", _JOIN.join(package)))
         texts.extend(("metadata", t) for t in current.metadata)
         texts.extend(("embedded", t) for t in current.embedded)
-        offsets = self.offsets(pdf)
+        offsets: set[int] = set()  # where the listed objects start, from every revision read
         ends = [m.end() for m in _EOF_MARK.finditer(data)][:-1]
         if len(ends) > MAX_REVISIONS:
             raise Refusal(
@@ -999,7 +999,15 @@ class _Sweep:
         older -= seen
         if older:
             texts.append(("revision", _JOIN.join(older)))
-        hidden = self.unlisted(data, offsets)
+        # Every object header has one "obj", every "endobj" one more. In a file without object
+        # streams qpdf lists as many objects as the headers it has: no need to know where.
+        headers = data.count(b"obj") - data.count(b"endobj")
+        trailer = pdf.trailer
+        classic = _W not in trailer and _XREF_STM not in trailer
+        hidden = None
+        if ends or not classic or headers > current.count:
+            offsets |= self.offsets(pdf)
+            hidden = self.unlisted(data, offsets, headers)
         if hidden is not None:
             strings = hidden.strings | set(hidden.streams) | set(hidden.embedded)
             strings -= seen
@@ -1039,6 +1047,7 @@ class _Sweep:
         whole = b"\n".join(jsons)
         trailer = pdf.trailer.to_json()  # apart: its /ID is a binary string
         found = _Found()
+        found.count = len(jsons)  # the scalars too
         found.strings = _json_texts(whole) | _json_texts(trailer)
         # A stream's dictionary has a /Length; a UTF-16 string is a text string ("u:").
         streams = []
@@ -1084,11 +1093,10 @@ class _Sweep:
             else:
                 found.streams.append(decode_text(raw))
 
-    def unlisted(self, data: bytes, offsets: set[int]) -> _Found | None:
-        """The objects in the raw bytes that no revision's cross-reference section lists, read
-        by qpdf from a PDF of their own; None when there are none. Counting "obj" keywords
-        settles the common case in C: every object header has one, every "endobj" one more."""
-        headers = data.count(b"obj") - data.count(b"endobj")
+    def unlisted(self, data: bytes, offsets: set[int], headers: int) -> _Found | None:
+        """The objects in the raw bytes that no revision's cross-reference section lists (at
+        none of `offsets`), read by qpdf from a PDF of their own; None when there are none or
+        when there are no more `headers` than listed objects."""
         if headers <= len(offsets):
             return None
         starts = [m for m in _OBJ_HEADER.finditer(data) if m.start() not in offsets]
@@ -1131,9 +1139,6 @@ def _json_texts(whole: bytes) -> set[str]:
     digits are digits), names that are no UTF-8 ("n:/...") also with their #xx escapes decoded;
     and the numbers of eleven or more digits (with dots).
     Split at the quotes in C unless a string holds an escaped quote (then `_JSON_STRING`)."""
-    binary = _JSON_BINARY.findall(whole) if b'"b:' in whole else ()
-    if binary:
-        whole = _JSON_BINARY.sub(b'""', whole)
     if b'\\"' in whole:  # a quote inside a string: split at the quotes no more
         strings = _JSON_STRING.findall(whole)
         between = _JSON_STRING.sub(b"\n", whole)
@@ -1141,15 +1146,21 @@ def _json_texts(whole: bytes) -> set[str]:
         pieces = whole.split(b'"')
         strings = pieces[1::2]
         between = b"\n".join(pieces[0::2])
-    out = set(json.loads(b'["' + b'","'.join(set(strings)) + b'"]')) if strings else set()
+    unique = set(strings)
+    odd = [s for s in unique if s[:2] in _ODD_STRINGS]  # rare: one look at each unique string
+    out: set[str] = set()
+    for raw in odd:
+        if raw[:2] == b"b:":  # its hex digits are no text
+            unique.discard(raw)
+            out.add(bytes.fromhex(raw[2:].decode()).decode("latin-1"))
+        else:
+            name = json.loads(b'"' + raw[3:] + b'"').encode("utf-8", "surrogateescape")
+            out.add(_unescaped(name).decode("latin-1"))
+    if unique:
+        out.update(json.loads(b'["' + b'","'.join(unique) + b'"]'))
     # Numbers long enough to hold one (an integer /MaxLen of eleven digits): found in C first.
     if _ELEVEN in between.translate(_DIGITS_AS_ZERO):
         out.update(n.decode() for n in _LONG_NUMBER.findall(between))
-    out.update(bytes.fromhex(h.decode()).decode("latin-1") for h in binary)
-    if b'"n:' in whole:
-        for raw in _JSON_RAW_NAME.findall(whole):
-            name = json.loads(b'"' + raw + b'"').encode("utf-8", "surrogateescape")
-            out.add(_unescaped(name).decode("latin-1"))
     return out
 
 
