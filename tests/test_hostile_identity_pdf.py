@@ -205,3 +205,23 @@ def test_number_in_an_indirect_integer_is_found() -> None:
 
     result = ingest("del2.pdf", hostile._edit(change, qdf=True), today=TODAY)
     assert "IDENTITY_FOUND" in [e.code for e in result.errors]
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        b"< fe FF d8 00 00 31 >",  # hex, white space and mixed case
+        b"(\\376\\377\\330\\000\\0001)",  # literal, octal escapes
+        b"(\\\n\\376\\\r\n\\377\\330\\000\\0001)",  # literal, line continuations
+        b"(\xfe\xff\xd8\x00\x00\x31)",  # literal, raw bytes
+    ],
+    ids=["hex", "octal", "continued", "raw"],
+)
+def test_lone_surrogate_in_any_written_form_is_corrupt(written: bytes) -> None:
+    """However the string is written in a file without object streams, the cheap check of the
+    raw bytes (`_utf16_possible`) sends it to the strict one."""
+    with pikepdf.open(io.BytesIO(hostile._base())) as pdf:
+        size = int(pdf.trailer.Size)
+    data = hostile._append(hostile._base(), {size: b"<< /Merknad " + written + b" >>"})
+    result = ingest("del2.pdf", data, today=TODAY)
+    assert [e.code for e in result.errors] == ["FILE_CORRUPT"]
