@@ -18,6 +18,13 @@ highlight) go in as "comment": they are in the stored file as a field value is, 
 drawn on a page is not searched (FORMS.md section 6). So do the XFA packets of a hybrid form
 (`/AcroForm /XFA`: its data and template), as text of the document.
 
+Then `_Sweep` reads the container itself (FORMS.md section 6 rule 1): every string and name of
+every object qpdf lists, in every revision (the bytes up to each earlier `%%EOF`) and among the
+objects no cross-reference section lists, and the text streams (scripts, XMP, XFA, private data,
+unknown streams; not page contents, appearance streams, images or fonts). What the walks above did
+not already give goes in as "package" (or "revision" when only an earlier revision holds it). A
+UTF-16 string that is not valid Unicode (a lone surrogate) is FILE_CORRUPT.
+
 Hostile input: qpdf's process-wide limits are set once at import so that no stream (object
 streams included) inflates past `DECODE_LIMIT` bytes, and nesting, container sizes and warnings
 are bounded; anything qpdf cannot parse becomes `FILE_CORRUPT`. An attached file is decoded only
@@ -867,13 +874,16 @@ def _decoded(stream: Stream, refusal: Callable[[str, str], Refusal]) -> bytes:
 # qpdf does the work per object: `to_json` writes an object in qpdf's JSON (version 2), where a
 # text string is "u:<text>" (decoded from PDFDocEncoding or UTF-16BE; literal, hex and octal
 # escapes resolved), a binary string "b:<hex>", a name or key "/<name>" (#xx decoded), a name
-# that is no UTF-8 "n:/<name>". One regular expression over all of them picks out the JSON
-# strings that are text and names, `json.loads` decodes them in one call, a set drops repeats:
-# no Python step per PDF object or string in the common case. qpdf decodes a UTF-16 string
-# with a lone surrogate without a word (it drops the surrogate), so `unparse` (which writes
-# every string starting with the UTF-16 byte order mark either as hex "<feff..." or raw
-# "(\xfe\xff...") shows whether any UTF-16 string exists; only then are those objects' strings
-# decoded strictly here (FILE_CORRUPT when not valid Unicode, FORMS.md 6 rule 2).
+# that is no UTF-8 "n:/<name>". The JSON of all objects is split at its quotes (in C; by a
+# regular expression when a string holds an escaped quote), a set drops repeats, `json.loads`
+# decodes the rest in one call: no Python step per PDF object or string in the common case.
+# Numbers of eleven digits or more are taken too (an integer /MaxLen), found in C first.
+#
+# qpdf decodes a UTF-16 string with a lone surrogate without a word (it drops a high surrogate
+# and reads a low one as its low ten bits), so those are checked from the raw string: only in
+# the objects that have a text string, and only when the file may hold a UTF-16 string at all
+# (`_utf16_possible`: in a file without object streams, two searches of the raw bytes settle
+# it). Not valid Unicode is FILE_CORRUPT (FORMS.md 6 rule 2).
 #
 # Streams: page content streams, appearance streams and other form XObjects, images, fonts,
 # CMaps, colour profiles, functions, shadings, object and cross-reference streams are drawn or
@@ -1141,17 +1151,18 @@ def _json_texts(whole: bytes) -> set[str]:
     """Every JSON string in qpdf JSON, decoded: text strings ("u:..."), names and keys
     ("/..."), references ("N G R"); binary strings ("b:<hex>") decoded as Latin-1 instead (their
     digits are digits), names that are no UTF-8 ("n:/...") also with their #xx escapes decoded;
-    and the numbers of eleven or more digits (with dots).
-    Split at the quotes in C unless a string holds an escaped quote (then `_JSON_STRING`)."""
-    if b'\\"' in whole:  # a quote inside a string: split at the quotes no more
-        strings = _JSON_STRING.findall(whole)
+    and the numbers of eleven or more digits (with dots)."""
+    pieces = whole.split(b'"')
+    unique = set(pieces[1::2])
+    # The rare strings: binary, a name that is no UTF-8, and one that ends in a backslash (an
+    # escaped quote split it: then its strings are found by a regular expression instead).
+    odd = [s for s in unique if s[:2] in _ODD_STRINGS or s[-1:] == b"\\"]
+    if any(s[-1:] == b"\\" for s in odd):
+        unique = set(_JSON_STRING.findall(whole))
         between = _JSON_STRING.sub(b"\n", whole)
+        odd = [s for s in unique if s[:2] in _ODD_STRINGS]
     else:
-        pieces = whole.split(b'"')
-        strings = pieces[1::2]
         between = b"\n".join(pieces[0::2])
-    unique = set(strings)
-    odd = [s for s in unique if s[:2] in _ODD_STRINGS]  # rare: one look at each unique string
     out: set[str] = set()
     for raw in odd:
         if raw[:2] == b"b:":  # its hex digits are no text

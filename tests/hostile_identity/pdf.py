@@ -334,6 +334,18 @@ _PLACES: list[tuple[str, Builder, str | None, str]] = [
     ("tooltip", _set_field_key("pasient.diagnose", "/TU", lambda t: String(f"F.nr {t}")), None, ""),
     ("tooltip-utf16", _set_field_key("pasient.diagnose", "/TU", _utf16), None, ""),
     ("option-list", _option, None, ""),
+    (
+        "quoted-tooltip",  # an escaped quote in qpdf's JSON
+        _set_field_key("pasient.diagnose", "/TU", lambda t: String(f'Se "nr. {t}" i journal')),
+        None,
+        "",
+    ),
+    (
+        "binary-string",  # bytes no text encoding holds: a binary string
+        _set_field_key("pasient.diagnose", "/TU", lambda t: String(b"\x9f\x7f" + t.encode())),
+        None,
+        "",
+    ),
     ("checkbox-state", _checkbox_state, None, ""),
     ("field-name", _extra_field, None, ""),
     ("outline-title", _outline, None, ""),
@@ -381,6 +393,8 @@ def _cases(numbers: list[str], prefix: str) -> list[HostileCase]:
     out = []
     for i, (name, make, field, separator) in enumerate(_PLACES):
         number = numbers[i % len(numbers)]
+        if name == "max-len":  # an integer keeps no leading zero
+            number = next(n for n in numbers[i % len(numbers) :] + numbers if n[0] != "0")
         text = _with(separator, number) if name not in _DIGITS_ONLY else number
         out.append(HostileCase(f"{prefix}{name}", f"del2-{name}.pdf", make(text), number, field))
     return out
