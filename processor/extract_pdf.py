@@ -45,7 +45,7 @@ import pikepdf
 from pikepdf import Array, Dictionary, Name, Stream, String
 
 from forms.catalog import all_field_ids
-from processor.embedded import AttachedFiles, markup_texts, tree_texts
+from processor.embedded import AttachedFiles, markup_texts, raw_texts, tree_texts
 from processor.extracted import Extracted, RawValue
 from processor.findings import Limits, Refusal, thousands
 from processor.identity import value_texts, without_machine_ids
@@ -1074,11 +1074,13 @@ class _Sweep:
         if texts and _utf16_possible(pdf, raw):
             _check_utf16(texts)
         if streams:
-            self.streams(whole, streams, handled, found)
+            self.streams(pdf, raw, whole, streams, handled, found)
         return found
 
     def streams(
         self,
+        pdf: pikepdf.Pdf,
+        raw_file: bytes,
         whole: bytes,
         streams: list[tuple[Stream, bytes]],
         handled: set[tuple[int, int]],
@@ -1093,6 +1095,19 @@ class _Sweep:
                 self.files.admit()
                 raw = _decoded(stream, _attachment_refusal)
                 found.embedded.extend(self.files.texts(raw, "", self.level))
+                continue
+            # Stored without a filter beyond `DECODE_LIMIT`, its bytes are in the file already:
+            # they are searched there, as a binary (its runs of digits), from the object's
+            # start to its "endstream" (no copy). Any other stream is decoded within `DECODE_LIMIT`
+            # (FILE_TOO_LARGE beyond it).
+            length = stream.get("/Length") if b'"/Filter"' not in own else None
+            if isinstance(length, int) and length > DECODE_LIMIT:
+                entry = pdf.get_xref_table().get(key)
+                start = entry.offset if entry is not None and entry.type == 1 else 0
+                end = raw_file.find(b"endstream", start + length)  # also if /Length is short
+                view = memoryview(raw_file)[start : end if end >= 0 else len(raw_file)]
+                found.streams.extend(raw_texts(view))  # type: ignore[arg-type]
+                self.decoded += len(view)
                 continue
             raw = _decoded(stream, _package_refusal)
             self.decoded += len(raw)
@@ -1203,11 +1218,11 @@ _UTF16_LITERAL = re.compile(
 
 def _utf16_possible(pdf: pikepdf.Pdf, raw: bytes) -> bool:
     """Whether `pdf` may hold a UTF-16 string. No, when the file has no object streams (every
-    string is written in its bytes `raw`; qpdf needed no repair) and no string in them starts
+    string is written in its bytes `raw`) and no string in them starts
     with the byte order mark in any way it can be written: two searches in C (0.1 ms for our
     Del 2) instead of writing out every object with a text string (0.4 ms)."""
-    trailer = pdf.trailer
-    if _W in trailer or _XREF_STM in trailer or pdf.get_warnings():
+    trailer = pdf.trailer  # (not `get_warnings`: it empties the list `_refuse_bomb` reads)
+    if _W in trailer or _XREF_STM in trailer:
         return True
     return bool(_UTF16_HEX.search(raw) or _UTF16_LITERAL.search(raw))
 
