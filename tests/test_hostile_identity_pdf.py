@@ -225,3 +225,17 @@ def test_lone_surrogate_in_any_written_form_is_corrupt(written: bytes) -> None:
     data = hostile._append(hostile._base(), {size: b"<< /Merknad " + written + b" >>"})
     result = ingest("del2.pdf", data, today=TODAY)
     assert [e.code for e in result.errors] == ["FILE_CORRUPT"]
+
+
+def test_large_compressed_unknown_stream_is_refused_not_skipped() -> None:
+    """A stream no role explains, decoding beyond the limit: its text could not be searched."""
+    import zlib
+
+    def change(pdf: pikepdf.Pdf) -> None:
+        stream = pdf.make_stream(zlib.compress(b"x" * (2 * 2**20)))
+        stream.Filter = pikepdf.Name.FlateDecode
+        pdf.Root.PieceInfo = pikepdf.Dictionary(Verktoy=pikepdf.Dictionary(Private=stream))
+
+    result = ingest("del2.pdf", hostile._edit(change), today=TODAY)
+    assert result.status == "rejected"
+    assert {e.code for e in result.errors} <= {"FILE_TOO_LARGE", "FILE_CORRUPT"}

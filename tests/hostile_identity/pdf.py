@@ -321,6 +321,19 @@ def _field_value(text: str) -> bytes:
     )
 
 
+def _large_stored_stream(text: str) -> bytes:
+    """Private data of 1.5 MiB stored without a filter (beyond the decode limit), the number
+    in its middle."""
+    half = bytes(range(32, 127)) * 8_300
+
+    def change(pdf: pikepdf.Pdf) -> None:
+        pdf.Root.PieceInfo = Dictionary(
+            Verktoy=Dictionary(Private=pdf.make_stream(half + text.encode() + half))
+        )
+
+    return _edit(change, compress_streams=False)
+
+
 def _with(separator: str, number: str) -> str:
     return number[:6] + separator + number[6:]
 
@@ -353,6 +366,7 @@ _PLACES: list[tuple[str, Builder, str | None, str]] = [
     ("open-action-stream", _open_action_stream, None, ""),
     ("field-action", _field_action, None, ""),
     ("piece-info", _piece_info, None, ""),
+    ("large-stored-stream", _large_stored_stream, None, ""),
     ("lang", _lang, None, ""),
     ("link-contents", _link_annotation(True), None, ""),
     ("link-uri", _link_annotation(False), None, ""),
