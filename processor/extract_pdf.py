@@ -1061,11 +1061,12 @@ class _Sweep:
         found = _Found()
         found.count = len(jsons)  # the scalars too
         found.strings = _json_texts(whole) | _json_texts(trailer)
-        # A stream's dictionary has a /Length; a UTF-16 string is a text string ("u:").
+        # A stream's dictionary has a /Length (one whose dictionary says it is drawn or binary
+        # is left at that); a UTF-16 string is a text string ("u:").
         streams = []
         texts = []
         for obj, own in zip(objects, jsons[: len(objects)], strict=True):
-            if b'"/Length"' in own and isinstance(obj, Stream):
+            if b'"/Length"' in own and not _DRAWN_STREAM.search(own) and isinstance(obj, Stream):
                 streams.append((obj, own))
             if b'"u:' in own:
                 texts.append(obj)
@@ -1089,7 +1090,7 @@ class _Sweep:
         binary, embedded = _roles(whole)
         for stream, own in streams:
             key = stream.objgen
-            if key in handled or key in binary or _DRAWN_STREAM.search(own):
+            if key in handled or key in binary:
                 continue
             if key in embedded or _EMBEDDED_STREAM in own:
                 self.files.admit()
