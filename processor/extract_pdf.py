@@ -905,6 +905,12 @@ def _decoded(stream: Stream, refusal: Callable[[str, str], Refusal]) -> bytes:
 MAX_REVISIONS = 32
 # Objects read in all (every revision and the unlisted ones together). A filled Del 2 has 172.
 MAX_OBJECTS = 200_000
+# The bytes of one revision's objects outside their streams (ours: 50 KB). qpdf holds each item
+# of an array or dictionary in about 140 bytes, so reading every object of a file, as the sweep
+# does, could take gigabytes from 20 MiB of "/a 1" (16 MiB took 1 GiB and 3.5 s): like the object
+# streams (`OBJECT_STREAMS_LIMIT`), 1 MiB at most, counted in the raw bytes before qpdf parses
+# them. A file no larger than that is not counted.
+OBJECT_BYTES_LIMIT = 1024 * 1024
 _JOIN = "\x00"
 _JSON_STRING = re.compile(rb'"([^"\\]*(?:\\.[^"\\]*)*)"')
 _ODD_STRINGS = (b"b:", b"n:")  # a binary string, a name that is no UTF-8
@@ -970,6 +976,7 @@ class _Sweep:
         self.level = level
         self.objects = 0
         self.decoded = 0
+        self.object_bytes = 0
 
     def file(
         self, data: bytes, pdf: pikepdf.Pdf, out: Extracted, handled: set[tuple[int, int]]
@@ -1034,12 +1041,40 @@ class _Sweep:
         offsets |= self.offsets(pdf)
         return self.revision(pdf, set(), raw)
 
+    def check_object_bytes(self, pdf: pikepdf.Pdf, raw: bytes) -> None:
+        """FILE_TOO_LARGE when the objects of this revision take more than OBJECT_BYTES_LIMIT
+        bytes in the file (a stream's data not counted), or all revisions read more than eight
+        times that. Counted object by object in the order of the file, each parsed by qpdf only
+        when the bytes before it are within the limit; the length of a stream's data is the one
+        qpdf found."""
+        table = pdf.get_xref_table()
+        listed = sorted((e.offset, key) for key, e in table.items() if e.type == 1)
+        ends = [offset for offset, _ in listed[1:]] + [len(raw)]
+        size = 0
+        for (start, key), end in zip(listed, ends, strict=True):
+            region = end - start
+            obj = pdf.get_object(key)
+            if isinstance(obj, Stream):
+                length = obj.get("/Length")
+                region -= length if isinstance(length, int) else 0
+            size += max(region, 0)
+            if size > OBJECT_BYTES_LIMIT or self.object_bytes + size > 8 * OBJECT_BYTES_LIMIT:
+                raise Refusal(
+                    "FILE_TOO_LARGE",
+                    f"PDF-filens objekter er større enn tjenesten leser (mer enn "
+                    f"{OBJECT_BYTES_LIMIT // 2**20} MiB utenom strømmene). Bruk den utfyllbare "
+                    "PDF-malen fra Nye metoder.",
+                )
+        self.object_bytes += size
+
     @staticmethod
     def offsets(pdf: pikepdf.Pdf) -> set[int]:
         """Where the objects the cross-reference section of `pdf` lists start in the file."""
         return {e.offset for e in pdf.get_xref_table().values() if e.type == 1}
 
     def revision(self, pdf: pikepdf.Pdf, handled: set[tuple[int, int]], raw: bytes) -> _Found:
+        if len(raw) > OBJECT_BYTES_LIMIT:  # a smaller file cannot hold more
+            self.check_object_bytes(pdf, raw)
         objects = pdf.objects
         self.objects += len(objects)
         if self.objects > MAX_OBJECTS:

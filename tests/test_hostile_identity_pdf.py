@@ -239,3 +239,24 @@ def test_large_compressed_unknown_stream_is_refused_not_skipped() -> None:
     result = ingest("del2.pdf", hostile._edit(change), today=TODAY)
     assert result.status == "rejected"
     assert {e.code for e in result.errors} <= {"FILE_TOO_LARGE", "FILE_CORRUPT"}
+
+
+@pytest.mark.parametrize(
+    "spoof", [b"", b"/s (stream) "], ids=["plain", "stream-keyword-in-a-string"]
+)
+def test_objects_beyond_the_byte_limit_are_refused_before_they_are_parsed(spoof: bytes) -> None:
+    """Every object is read, so their size is bounded (qpdf holds each dictionary entry in
+    about 140 bytes): 2 MiB of names in dictionaries nothing refers to is FILE_TOO_LARGE."""
+    from processor.extract_pdf import OBJECT_BYTES_LIMIT
+
+    with pikepdf.open(io.BytesIO(hostile._base())) as pdf:
+        size = int(pdf.trailer.Size)
+    names = b"".join(b"/n%d 1" % i for i in range(20_000))  # about 200 KB each
+    objects = {size + k: b"<< " + spoof + names + b" >>" for k in range(10)}
+    data = hostile._append(hostile._base(), objects)
+    assert len(data) - len(hostile._base()) > OBJECT_BYTES_LIMIT
+    result = ingest("del2.pdf", data, today=TODAY)
+    assert [e.code for e in result.errors] == ["FILE_TOO_LARGE"]
+    # the same objects within the limit are read
+    small = hostile._append(hostile._base(), {size: b"<< " + spoof + names + b" >>"})
+    assert ingest("del2.pdf", small, today=TODAY).status == "accepted"
