@@ -936,7 +936,7 @@ _EMBEDDED_STREAM = b'"/Type": "/EmbeddedFile"'
 _OBJ_HEADER = re.compile(rb"(?<![0-9])(\d{1,10})[\x00\t\n\f\r ]+(\d{1,5})[\x00\t\n\f\r ]+obj\b")
 _EOF_MARK = re.compile(rb"%%EOF")
 _SURROGATE = re.compile("[\ud800-\udfff]")  # left alone: a valid pair decodes to one
-_UTF16_MARKS = (b"<feff", b"(\xfe\xff")
+_UTF16_MARKS = (b"<feff", b"(\xfe\xff", b"(\\376\\377")
 
 _NOT_UNICODE = (
     "PDF-filen har tekst som ikke er gyldig Unicode (et ugyldig tegn i en UTF-16-tekst). "
@@ -967,8 +967,9 @@ class _Found:
 class _Sweep:
     """Every string and name of every object of every revision of one PDF, and the text of its
     text streams, into `Extracted.texts` (see the comment above). Bounded: `MAX_REVISIONS`,
-    `MAX_OBJECTS`, each stream within `DECODE_LIMIT` and all streams read here within
-    `Limits.max_inflated_bytes`; embedded files count against `AttachedFiles`."""
+    `MAX_OBJECTS`, `OBJECT_BYTES_LIMIT` per revision (eight times that for all), each stream
+    within `DECODE_LIMIT` and all streams read here within `Limits.max_inflated_bytes`;
+    embedded files count against `AttachedFiles`."""
 
     def __init__(self, files: AttachedFiles, level: int) -> None:
         self.files = files
@@ -1265,9 +1266,9 @@ def _utf16_possible(pdf: pikepdf.Pdf, raw: bytes) -> bool:
 
 def _check_utf16(objects: list[pikepdf.Object]) -> None:
     """FILE_CORRUPT when a UTF-16 string of these objects is not valid Unicode (a lone
-    surrogate, which qpdf drops silently). qpdf writes every string that starts with the UTF-16
-    byte order mark as "<feff..." or "(" and the two bytes raw; only the objects that have one are walked,
-    in Python."""
+    surrogate, which qpdf drops silently). qpdf writes a string that starts with the UTF-16 byte
+    order mark as hex ("<feff...") or as a literal with the two bytes raw (tested; octal escapes
+    are looked for too); only the objects that have one are walked, in Python."""
     written = [
         o.stream_dict.unparse() if isinstance(o, Stream) else o.unparse(True) for o in objects
     ]
