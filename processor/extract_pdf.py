@@ -18,6 +18,13 @@ highlight) go in as "comment": they are in the stored file as a field value is, 
 drawn on a page is not searched (FORMS.md section 6). So do the XFA packets of a hybrid form
 (`/AcroForm /XFA`: its data and template), as text of the document.
 
+Then `_Sweep` reads the container itself (FORMS.md section 6 rule 1): every string and name of
+every object qpdf lists, in every revision (the bytes up to each earlier `%%EOF`) and among the
+objects no cross-reference section lists, and the text streams (scripts, XMP, XFA, private data,
+unknown streams; not page contents, appearance streams, images or fonts). What the walks above did
+not already give goes in as "package" (or "revision" when only an earlier revision holds it). A
+UTF-16 string that is not valid Unicode (a lone surrogate) is FILE_CORRUPT.
+
 Hostile input: qpdf's process-wide limits are set once at import so that no stream (object
 streams included) inflates past `DECODE_LIMIT` bytes, and nesting, container sizes and warnings
 are bounded; anything qpdf cannot parse becomes `FILE_CORRUPT`. An attached file is decoded only
@@ -27,6 +34,7 @@ through filters that qpdf holds to those limits, so it too stays within `DECODE_
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -37,7 +45,7 @@ import pikepdf
 from pikepdf import Array, Dictionary, Name, Stream, String
 
 from forms.catalog import all_field_ids
-from processor.embedded import AttachedFiles, markup_texts, tree_texts
+from processor.embedded import AttachedFiles, markup_texts, raw_texts, tree_texts
 from processor.extracted import Extracted, RawValue
 from processor.findings import Limits, Refusal, thousands
 from processor.identity import value_texts, without_machine_ids
@@ -257,7 +265,7 @@ def _open(data: bytes) -> Iterator[pikepdf.Pdf]:
 def extract_pdf(data: bytes, limits: Limits) -> Extracted:
     if not _eof_present(data):
         raise Refusal("FILE_CORRUPT", "PDF-filen er avkortet eller skadet (mangler filslutt).")
-    return _read(data, lambda pdf: _extract(pdf, limits))
+    return _read(data, lambda pdf: _extract(pdf, limits, data))
 
 
 _T = TypeVar("_T")
@@ -338,11 +346,12 @@ def _check_object_streams(pdf: pikepdf.Pdf) -> None:
             )
 
 
-def _extract(pdf: pikepdf.Pdf, limits: Limits) -> Extracted:
+def _extract(pdf: pikepdf.Pdf, limits: Limits, data: bytes) -> Extracted:
     _check_object_streams(pdf)
     root = pdf.Root
     out = Extracted(kind="pdf")
-    _metadata(pdf, root, out)
+    handled: set[tuple[int, int]] = set()  # streams already decoded and searched
+    _metadata(pdf, root, out, handled)
     acro = root.get("/AcroForm")
     fields = acro.get("/Fields") if isinstance(acro, Dictionary) else None
     if not isinstance(fields, Array) or len(fields) == 0:
@@ -358,8 +367,11 @@ def _extract(pdf: pikepdf.Pdf, limits: Limits) -> Extracted:
     if not out.fields:
         raise Refusal("FILE_NO_FORM_FIELDS")
     if _XFA in acro:
-        _xfa(acro.get("/XFA"), out, limits)
-    _Attachments(pdf, root, out, AttachedFiles(limits), 1).search()
+        _xfa(acro.get("/XFA"), out, limits, handled)
+    files = AttachedFiles(limits)
+    attachments = _Attachments(pdf, root, out, files, 1)
+    attachments.search()
+    _Sweep(files, 1).file(data, pdf, out, handled | attachments.seen)
     return out
 
 
@@ -374,23 +386,28 @@ def nested_pdf_texts(data: bytes, files: AttachedFiles, level: int) -> list[str]
     ids left out, as in an embedded object's properties) and its own attached files, which share
     the budget of `files`. Nothing when qpdf cannot open it at all (the caller searches its bytes
     raw); a Refusal as at the top when it is encrypted, a bomb or broken beyond that."""
-    return _read(data, lambda pdf: _nested(pdf, files, level), _ENCRYPTED_ATTACHMENT, unopened=[])
+    return _read(
+        data, lambda pdf: _nested(pdf, files, level, data), _ENCRYPTED_ATTACHMENT, unopened=[]
+    )
 
 
-def _nested(pdf: pikepdf.Pdf, files: AttachedFiles, level: int) -> list[str]:
+def _nested(pdf: pikepdf.Pdf, files: AttachedFiles, level: int, data: bytes) -> list[str]:
     limits = files.limits
     _check_object_streams(pdf)
     root = pdf.Root
     out = Extracted(kind="pdf")
-    _metadata(pdf, root, out)
+    handled: set[tuple[int, int]] = set()
+    _metadata(pdf, root, out, handled)
     acro = root.get("/AcroForm") if _ACRO_FORM in root else None
     fields = acro.get("/Fields") if isinstance(acro, Dictionary) and _FIELDS in acro else None
     if isinstance(fields, Array):
         _walk(fields, "", None, None, 0, 0, set(), out, limits, [0])
     if isinstance(acro, Dictionary) and _XFA in acro:
-        _xfa(acro.get("/XFA"), out, limits)
+        _xfa(acro.get("/XFA"), out, limits, handled)
     _check_pages(pdf, limits)
-    _Attachments(pdf, root, out, files, level).search()
+    attachments = _Attachments(pdf, root, out, files, level)
+    attachments.search()
+    _Sweep(files, level).file(data, pdf, out, handled | attachments.seen)
     texts = [without_machine_ids(t) if kind == "metadata" else t for kind, t in out.texts]
     texts.extend(t for value in out.fields.values() for t in value_texts(value))
     return texts
@@ -540,7 +557,9 @@ def _entry(node: Dictionary, key: str, default: object, guarded: bool) -> object
     return node.get(key, default)
 
 
-def _metadata(pdf: pikepdf.Pdf, root: Dictionary, out: Extracted) -> None:
+def _metadata(
+    pdf: pikepdf.Pdf, root: Dictionary, out: Extracted, handled: set[tuple[int, int]]
+) -> None:
     trailer = pdf.trailer
     info = trailer.get("/Info") if _INFO in trailer else None
     if isinstance(info, Dictionary):
@@ -549,6 +568,7 @@ def _metadata(pdf: pikepdf.Pdf, root: Dictionary, out: Extracted) -> None:
                 out.texts.append(("metadata", str(value)))
     xmp = root.get("/Metadata") if _METADATA in root else None
     if isinstance(xmp, Stream):
+        handled.add(xmp.objgen)
         _bounded(xmp)
         try:
             raw = xmp.read_bytes()
@@ -606,7 +626,7 @@ def _attachment_refusal(code: str, what: str) -> Refusal:
 _TOO_LARGE = f"er større enn {DECODE_LIMIT // 2**20} MiB og kan ikke kontrolleres."
 
 
-def _xfa(xfa: object, out: Extracted, limits: Limits) -> None:
+def _xfa(xfa: object, out: Extracted, limits: Limits, handled: set[tuple[int, int]]) -> None:
     """The XFA packets of a hybrid form (an XFA form that has AcroForm fields too): its data
     packet holds every value of the form, also of fields the AcroForm lacks, and its template
     the form's texts. Read as one XML document (the packets are its pieces, in order), each
@@ -623,6 +643,7 @@ def _xfa(xfa: object, out: Extracted, limits: Limits) -> None:
     chunks: list[bytes] = []
     total = 0
     for packet in packets:
+        handled.add(packet.objgen)
         chunk = _decoded(packet, _xfa_refusal)
         total += len(chunk)
         if total > DECODE_LIMIT:
@@ -839,3 +860,436 @@ def _decoded(stream: Stream, refusal: Callable[[str, str], Refusal]) -> bytes:
     if len(data) > DECODE_LIMIT:  # stored, with a /Length that lied
         raise refusal("FILE_TOO_LARGE", _TOO_LARGE)
     return data
+
+
+# ---- every object of every revision (FORMS.md section 6, rule 1) -------------------------------
+#
+# The walks above read the places a form is known to keep text. An attacker keeps the number
+# anywhere else: a default value, a tooltip, an option list, a checkbox state name, a field
+# name, an outline, a script, /PieceInfo, /Lang, an object nothing refers to, or a revision an
+# incremental save left behind. No list of places is complete, so `_Sweep` reads the container
+# itself: every object qpdf lists for each revision, and the objects of the raw bytes that no
+# cross-reference section lists at all.
+#
+# qpdf does the work per object: `to_json` writes an object in qpdf's JSON (version 2), where a
+# text string is "u:<text>" (decoded from PDFDocEncoding or UTF-16BE; literal, hex and octal
+# escapes resolved), a binary string "b:<hex>", a name or key "/<name>" (#xx decoded), a name
+# that is no UTF-8 "n:/<name>". The JSON of all objects is split at its quotes (in C; by a
+# regular expression when a string holds an escaped quote), a set drops repeats, `json.loads`
+# decodes the rest in one call: no Python step per PDF object or string in the common case.
+# Numbers of eleven digits or more are taken too (an integer /MaxLen), found in C first.
+#
+# qpdf decodes a UTF-16 string with a lone surrogate without a word (it drops a high surrogate
+# and reads a low one as its low ten bits), so those are checked from the raw string: only in
+# the objects that have a text string, and only when the file may hold a UTF-16 string at all
+# (`_utf16_possible`: in a file without object streams, two searches of the raw bytes settle
+# it). Not valid Unicode is FILE_CORRUPT (FORMS.md 6 rule 2).
+#
+# Streams: page content streams, appearance streams and other form XObjects, images, fonts,
+# CMaps, colour profiles, functions, shadings, object and cross-reference streams are drawn or
+# binary and not searched (FORMS.md 6: "Text drawn on a PDF page or in an appearance stream
+# ... is not searched"). Every other stream is decoded within `DECODE_LIMIT` through bounded
+# filters and searched: XMP packets as metadata, embedded files by `AttachedFiles`, the rest
+# (scripts, XFA packets, rich text, private application data, unknown streams) as text.
+#
+# Revisions: the bytes up to each `%%EOF` before the last are the file as an earlier save left
+# it, and qpdf opens them as a PDF of their own (at most `MAX_REVISIONS` of them). Objects in
+# the raw bytes that no revision's cross-reference section lists ("N 0 obj" after garbage)
+# are cut out, renumbered into a small PDF of their own and read by qpdf the same way.
+#
+# Each text is handed to the guard once: what the field walk, the metadata, the XFA packets,
+# comments and attachments already gave is left out, the rest of the current revision goes in
+# as "package", what only an earlier revision holds as "revision". The strings are joined with
+# NUL, which no normalisation turns into a separator between digits.
+
+MAX_REVISIONS = 32
+# Objects read in all (every revision and the unlisted ones together). A filled Del 2 has 172.
+MAX_OBJECTS = 200_000
+# The bytes of one revision's objects outside their streams (ours: 50 KB). qpdf holds each item
+# of an array or dictionary in about 140 bytes, so reading every object of a file, as the sweep
+# does, could take gigabytes from 20 MiB of "/a 1" (16 MiB took 1 GiB and 3.5 s): like the object
+# streams (`OBJECT_STREAMS_LIMIT`), 1 MiB at most, counted in the raw bytes before qpdf parses
+# them. A file no larger than that is not counted.
+OBJECT_BYTES_LIMIT = 1024 * 1024
+_JOIN = "\x00"
+_JSON_STRING = re.compile(rb'"([^"\\]*(?:\\.[^"\\]*)*)"')
+_ODD_STRINGS = (b"b:", b"n:")  # a binary string, a name that is no UTF-8
+_LONG_NUMBER = re.compile(rb"[0-9][0-9.]{10,}")
+_DIGITS_AS_ZERO = bytes.maketrans(b"0123456789.", b"0" * 11)
+_ELEVEN = b"0" * 11
+_JSON_REF = re.compile(rb'"(\d+) (\d+) R"')
+# Streams whose own dictionary says they are drawn or binary.
+_DRAWN_STREAM = re.compile(
+    rb'"/(?:Subtype": "/(?:Form|Image|Type1C|CIDFontType0C|OpenType|PS)"'
+    rb'|Type": "/(?:XObject|ObjStm|XRef|Pattern|CMap)"'
+    rb'|Length[123]"|FunctionType"|ShadingType"|PatternType")'
+)
+# Streams drawn or binary by the key that refers to them: page contents (a single stream or an
+# array), font programs, CMaps, colour profiles, thumbnails.
+# And embedded files: the values of an /EF dictionary (group 1).
+_ROLE = re.compile(
+    rb'"/(?:(EF": \{[^{}]*\})|(?:Contents|FontFile[23]?|ToUnicode|Thumb|DestOutputProfile'
+    rb'|CIDToGIDMap|CIDSet)": (?:"\d+ \d+ R"|\[[^\]]*\])|ICCBased",\s*"\d+ \d+ R")'
+)
+_METADATA_STREAM = re.compile(rb'"/(?:Type": "/Metadata"|Subtype": "/XML")')
+_EMBEDDED_STREAM = b'"/Type": "/EmbeddedFile"'
+_OBJ_HEADER = re.compile(rb"(?<![0-9])(\d{1,10})[\x00\t\n\f\r ]+(\d{1,5})[\x00\t\n\f\r ]+obj\b")
+_EOF_MARK = re.compile(rb"%%EOF")
+_SURROGATE = re.compile("[\ud800-\udfff]")  # left alone: a valid pair decodes to one
+_UTF16_MARKS = (b"<feff", b"(\xfe\xff", b"(\\376\\377")
+
+_NOT_UNICODE = (
+    "PDF-filen har tekst som ikke er gyldig Unicode (et ugyldig tegn i en UTF-16-tekst). "
+    "Lagre PDF-filen på nytt, eller bruk den utfyllbare PDF-malen fra Nye metoder."
+)
+
+
+def _package_refusal(code: str, what: str) -> Refusal:
+    return Refusal(
+        code,
+        f"Et objekt i PDF-filen (for eksempel et skript eller skjulte data) {what} "
+        "Bruk den utfyllbare PDF-malen fra Nye metoder.",
+    )
+
+
+class _Found:
+    """What one revision (or the unlisted objects) holds: its strings and names, and the texts
+    of its streams by kind."""
+
+    def __init__(self) -> None:
+        self.strings: set[str] = set()
+        self.metadata: list[str] = []
+        self.embedded: list[str] = []
+        self.streams: list[str] = []
+        self.count = 0  # the objects qpdf lists
+
+
+class _Sweep:
+    """Every string and name of every object of every revision of one PDF, and the text of its
+    text streams, into `Extracted.texts` (see the comment above). Bounded: `MAX_REVISIONS`,
+    `MAX_OBJECTS`, `OBJECT_BYTES_LIMIT` per revision (eight times that for all), each stream
+    within `DECODE_LIMIT` and all streams read here within `Limits.max_inflated_bytes`;
+    embedded files count against `AttachedFiles`."""
+
+    def __init__(self, files: AttachedFiles, level: int) -> None:
+        self.files = files
+        self.limits = files.limits
+        self.level = level
+        self.objects = 0
+        self.decoded = 0
+        self.object_bytes = 0
+
+    def file(
+        self, data: bytes, pdf: pikepdf.Pdf, out: Extracted, handled: set[tuple[int, int]]
+    ) -> None:
+        current = self.revision(pdf, handled, data)
+        # As qpdf writes them: a text string with "u:" before it (a name with "/").
+        known = {v for v in out.fields.values() if isinstance(v, str)}
+        known.update(t for _, t in out.texts)
+        known.update(["u:" + t for t in known])
+        texts = out.texts
+        package = current.strings - known
+        package.update(t for t in current.streams if t not in known)
+        if package:
+            texts.append(("package", _JOIN.join(package)))
+        texts.extend(("metadata", t) for t in current.metadata)
+        texts.extend(("embedded", t) for t in current.embedded)
+        offsets: set[int] = set()  # where the listed objects start, from every revision read
+        ends = [m.end() for m in _EOF_MARK.finditer(data)][:-1]
+        if len(ends) > MAX_REVISIONS:
+            raise Refusal(
+                "FILE_CORRUPT",
+                f"PDF-filen er lagret i flere enn {MAX_REVISIONS} omganger (trinnvis lagring). "
+                "Lagre den som en ny fil (Lagre som) og send på nytt.",
+            )
+        seen = current.strings | known
+        seen.update(current.streams)
+        older: set[str] = set()
+        for end in ends:
+            # Bytes qpdf cannot open as a PDF of their own (the first part of a linearized
+            # file ends in a %%EOF too) are no revision: their objects are in a later
+            # cross-reference section, or they are unlisted and read below.
+            raw = data[:end]
+            found = _read(raw, lambda p, raw=raw: self.earlier(p, offsets, raw), unopened=_Found())
+            older |= found.strings
+            older.update(found.streams)
+            older.update(without_machine_ids(t) for t in found.metadata)
+            older.update(found.embedded)
+        older -= seen
+        if older:
+            texts.append(("revision", _JOIN.join(older)))
+        # Every object header has one "obj", every "endobj" one more. In a file without object
+        # streams qpdf lists as many objects as the headers it has: no need to know where.
+        headers = data.count(b"obj") - data.count(b"endobj")
+        trailer = pdf.trailer
+        classic = _W not in trailer and _XREF_STM not in trailer
+        hidden = None
+        if ends or not classic or headers > current.count:
+            offsets |= self.offsets(pdf)
+            hidden = self.unlisted(data, offsets, headers)
+        if hidden is not None:
+            strings = hidden.strings | set(hidden.streams) | set(hidden.embedded)
+            strings -= seen
+            strings -= older
+            if strings:
+                texts.append(("package", _JOIN.join(strings)))
+            texts.extend(("metadata", t) for t in hidden.metadata)
+
+    def earlier(self, pdf: pikepdf.Pdf, offsets: set[int], raw: bytes) -> _Found:
+        """An earlier revision (the file up to one of its %%EOF, `raw`): its objects, and
+        their offsets added to `offsets`."""
+        _check_object_streams(pdf)
+        offsets |= self.offsets(pdf)
+        return self.revision(pdf, set(), raw)
+
+    def check_object_bytes(self, pdf: pikepdf.Pdf, raw: bytes) -> None:
+        """FILE_TOO_LARGE when the objects of this revision take more than OBJECT_BYTES_LIMIT
+        bytes in the file (a stream's data not counted), or all revisions read more than eight
+        times that. Counted object by object in the order of the file, each parsed by qpdf only
+        when the bytes before it are within the limit; the length of a stream's data is the one
+        qpdf found."""
+        table = pdf.get_xref_table()
+        listed = sorted((e.offset, key) for key, e in table.items() if e.type == 1)
+        ends = [offset for offset, _ in listed[1:]] + [len(raw)]
+        size = 0
+        for (start, key), end in zip(listed, ends, strict=True):
+            region = end - start
+            obj = pdf.get_object(key)
+            if isinstance(obj, Stream):
+                length = obj.get("/Length")
+                region -= length if isinstance(length, int) else 0
+            size += max(region, 0)
+            if size > OBJECT_BYTES_LIMIT or self.object_bytes + size > 8 * OBJECT_BYTES_LIMIT:
+                raise Refusal(
+                    "FILE_TOO_LARGE",
+                    f"PDF-filens objekter er større enn tjenesten leser (mer enn "
+                    f"{OBJECT_BYTES_LIMIT // 2**20} MiB utenom strømmene). Bruk den utfyllbare "
+                    "PDF-malen fra Nye metoder.",
+                )
+        self.object_bytes += size
+
+    @staticmethod
+    def offsets(pdf: pikepdf.Pdf) -> set[int]:
+        """Where the objects the cross-reference section of `pdf` lists start in the file."""
+        return {e.offset for e in pdf.get_xref_table().values() if e.type == 1}
+
+    def revision(self, pdf: pikepdf.Pdf, handled: set[tuple[int, int]], raw: bytes) -> _Found:
+        if len(raw) > OBJECT_BYTES_LIMIT:  # a smaller file cannot hold more
+            self.check_object_bytes(pdf, raw)
+        objects = pdf.objects
+        self.objects += len(objects)
+        if self.objects > MAX_OBJECTS:
+            raise Refusal(
+                "FILE_TOO_LARGE",
+                f"PDF-filen har flere enn {thousands(MAX_OBJECTS)} objekter. Bruk den utfyllbare "
+                "PDF-malen fra Nye metoder.",
+            )
+        # An indirect number, boolean or null comes as a Python value (a file saved by qpdf's
+        # QDF mode has many): kept as text, then dropped unless it is a long number.
+        objects = list(objects)
+        scalars = [o for o in objects if not isinstance(o, pikepdf.Object)]
+        if scalars:
+            objects = [o for o in objects if isinstance(o, pikepdf.Object)]
+        jsons = [obj.to_json(dereference=True) for obj in objects]
+        jsons.extend(str(o).encode() for o in scalars)
+        whole = b"\n".join(jsons)
+        trailer = pdf.trailer.to_json()  # apart: its /ID is a binary string
+        found = _Found()
+        found.count = len(jsons)  # the scalars too
+        found.strings = _json_texts(whole) | _json_texts(trailer)
+        # A stream's dictionary has a /Length (one whose dictionary says it is drawn or binary
+        # is left at that); a UTF-16 string is a text string ("u:").
+        streams = []
+        texts = []
+        for obj, own in zip(objects, jsons[: len(objects)], strict=True):
+            if b'"/Length"' in own and not _DRAWN_STREAM.search(own) and isinstance(obj, Stream):
+                streams.append((obj, own))
+            if b'"u:' in own:
+                texts.append(obj)
+        if b'"u:' in trailer:
+            texts.append(pdf.trailer)
+        if texts and _utf16_possible(pdf, raw):
+            _check_utf16(texts)
+        if streams:
+            self.streams(pdf, raw, whole, streams, handled, found)
+        return found
+
+    def streams(
+        self,
+        pdf: pikepdf.Pdf,
+        raw_file: bytes,
+        whole: bytes,
+        streams: list[tuple[Stream, bytes]],
+        handled: set[tuple[int, int]],
+        found: _Found,
+    ) -> None:
+        binary, embedded = _roles(whole)
+        for stream, own in streams:
+            key = stream.objgen
+            if key in handled or key in binary:
+                continue
+            if key in embedded or _EMBEDDED_STREAM in own:
+                self.files.admit()
+                raw = _decoded(stream, _attachment_refusal)
+                found.embedded.extend(self.files.texts(raw, "", self.level))
+                continue
+            # Stored without a filter beyond `DECODE_LIMIT`, its bytes are in the file already:
+            # they are searched there, as a binary (its runs of digits), from the object's
+            # start to its "endstream" (no copy). Any other stream is decoded within `DECODE_LIMIT`
+            # (FILE_TOO_LARGE beyond it).
+            length = stream.get("/Length") if b'"/Filter"' not in own else None
+            if isinstance(length, int) and length > DECODE_LIMIT:
+                entry = pdf.get_xref_table().get(key)
+                start = entry.offset if entry is not None and entry.type == 1 else 0
+                end = raw_file.find(b"endstream", start + length)  # also if /Length is short
+                view = memoryview(raw_file)[start : end if end >= 0 else len(raw_file)]
+                found.streams.extend(raw_texts(view))  # type: ignore[arg-type]
+                self.decoded += len(view)
+                continue
+            raw = _decoded(stream, _package_refusal)
+            self.decoded += len(raw)
+            if self.decoded > self.limits.max_inflated_bytes:
+                raise _package_refusal(
+                    "FILE_TOO_LARGE",
+                    "har mer innhold enn tjenesten leser, og kan derfor ikke kontrolleres.",
+                )
+            if _METADATA_STREAM.search(own):
+                found.metadata.append(raw[:_XMP_CHARS].decode("utf-8", "replace"))
+            else:
+                found.streams.append(decode_text(raw))
+
+    def unlisted(self, data: bytes, offsets: set[int], headers: int) -> _Found | None:
+        """The objects in the raw bytes that no revision's cross-reference section lists (at
+        none of `offsets`), read by qpdf from a PDF of their own; None when there are none or
+        when there are no more `headers` than listed objects."""
+        if headers <= len(offsets):
+            return None
+        starts = [m for m in _OBJ_HEADER.finditer(data) if m.start() not in offsets]
+        if not starts:
+            return None
+        if self.objects + len(starts) > MAX_OBJECTS:
+            raise Refusal(
+                "FILE_TOO_LARGE",
+                f"PDF-filen har flere enn {thousands(MAX_OBJECTS)} objekter. Bruk den utfyllbare "
+                "PDF-malen fra Nye metoder.",
+            )
+        # Each object renumbered 1, 2, ... with a catalogue and one empty page after them, and a
+        # cross-reference table: qpdf reads it as it reads any file.
+        out = bytearray(b"%PDF-1.7\n")
+        offsets = []
+        for number, header in enumerate(starts, 1):
+            end = data.find(b"endobj", header.end())
+            offsets.append(len(out))
+            out += b"%d 0 obj" % number + data[header.end() : end if end >= 0 else len(data)]
+            out += b"\nendobj\n"
+        root = len(starts) + 1
+        for number, body in (
+            (root, b"<< /Type /Catalog /Pages %d 0 R >>" % (root + 1)),
+            (root + 1, b"<< /Type /Pages /Kids [%d 0 R] /Count 1 >>" % (root + 2)),
+            (root + 2, b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 1 1] >>" % (root + 1)),
+        ):
+            offsets.append(len(out))
+            out += b"%d 0 obj %s endobj\n" % (number, body)
+        xref = len(out)
+        out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(offsets) + 1)
+        out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+        out += b"trailer << /Root %d 0 R /Size %d >>\n" % (root, len(offsets) + 1)
+        out += b"startxref\n%d\n%%%%EOF\n" % xref
+        synthetic = bytes(out)
+        return _read(synthetic, lambda p: self.revision(p, set(), synthetic))
+
+
+def _json_texts(whole: bytes) -> set[str]:
+    """Every JSON string in qpdf JSON, decoded: text strings ("u:..."), names and keys
+    ("/..."), references ("N G R"); binary strings ("b:<hex>") decoded as Latin-1 instead (their
+    digits are digits), names that are no UTF-8 ("n:/...") also with their #xx escapes decoded;
+    and the numbers of eleven or more digits (with dots)."""
+    pieces = whole.split(b'"')
+    unique = set(pieces[1::2])
+    # The rare strings: binary, a name that is no UTF-8, and one that ends in a backslash (an
+    # escaped quote split it: then its strings are found by a regular expression instead).
+    odd = [s for s in unique if s[:2] in _ODD_STRINGS or s[-1:] == b"\\"]
+    if any(s[-1:] == b"\\" for s in odd):
+        unique = set(_JSON_STRING.findall(whole))
+        between = _JSON_STRING.sub(b"\n", whole)
+        odd = [s for s in unique if s[:2] in _ODD_STRINGS]
+    else:
+        between = b"\n".join(pieces[0::2])
+    out: set[str] = set()
+    for raw in odd:
+        if raw[:2] == b"b:":  # its hex digits are no text
+            unique.discard(raw)
+            out.add(bytes.fromhex(raw[2:].decode()).decode("latin-1"))
+        else:
+            name = json.loads(b'"' + raw[3:] + b'"').encode("utf-8", "surrogateescape")
+            out.add(_unescaped(name).decode("latin-1"))
+    if unique:
+        out.update(json.loads(b'["' + b'","'.join(unique) + b'"]'))
+    # Numbers long enough to hold one (an integer /MaxLen of eleven digits): found in C first.
+    if _ELEVEN in between.translate(_DIGITS_AS_ZERO):
+        out.update(n.decode() for n in _LONG_NUMBER.findall(between))
+    return out
+
+
+def _roles(whole: bytes) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]:
+    """The objects qpdf JSON refers to by a key that makes them drawn or binary, and those it
+    refers to as embedded files (`_ROLE`)."""
+    binary: set[tuple[int, int]] = set()
+    embedded: set[tuple[int, int]] = set()
+    for match in _ROLE.finditer(whole):
+        refs = _JSON_REF.findall(match.group())
+        (embedded if match.group(1) else binary).update((int(n), int(g)) for n, g in refs)
+    return binary, embedded
+
+
+# How a string that starts with the UTF-16 byte order mark (FE FF) can be written in a file:
+# hex, any case, white space anywhere; literal, each byte raw or as an octal escape, line
+# continuations anywhere.
+_WS = rb"[\x00\t\n\f\r ]*"
+_UTF16_HEX = re.compile(rb"<" + _WS + rb"[fF]" + _WS + rb"[eE]" + _WS + rb"[fF]" + _WS + rb"[fF]")
+_CONTINUED = rb"(?:\\\r?\n|\\\r)*"
+_UTF16_LITERAL = re.compile(
+    rb"\(" + _CONTINUED + rb"(?:\xfe|\\376)" + _CONTINUED + rb"(?:\xff|\\377)"
+)
+
+
+def _utf16_possible(pdf: pikepdf.Pdf, raw: bytes) -> bool:
+    """Whether `pdf` may hold a UTF-16 string. No, when the file has no object streams (every
+    string is written in its bytes `raw`) and no string in them starts
+    with the byte order mark in any way it can be written: two searches in C (0.1 ms for our
+    Del 2) instead of writing out every object with a text string (0.4 ms)."""
+    trailer = pdf.trailer  # (not `get_warnings`: it empties the list `_refuse_bomb` reads)
+    if _W in trailer or _XREF_STM in trailer:
+        return True
+    return bool(_UTF16_HEX.search(raw) or _UTF16_LITERAL.search(raw))
+
+
+def _check_utf16(objects: list[pikepdf.Object]) -> None:
+    """FILE_CORRUPT when a UTF-16 string of these objects is not valid Unicode (a lone
+    surrogate, which qpdf drops silently). qpdf writes a string that starts with the UTF-16 byte
+    order mark as hex ("<feff...") or as a literal with the two bytes raw (tested; octal escapes
+    are looked for too); only the objects that have one are walked, in Python."""
+    written = [
+        o.stream_dict.unparse() if isinstance(o, Stream) else o.unparse(True) for o in objects
+    ]
+    together = b"".join(written)
+    if not any(mark in together for mark in _UTF16_MARKS):
+        return
+    for obj, own in zip(objects, written, strict=True):
+        if any(mark in own for mark in _UTF16_MARKS):
+            stack: list[object] = [obj.stream_dict if isinstance(obj, Stream) else obj]
+            while stack:
+                item = stack.pop()
+                if isinstance(item, String):
+                    raw = bytes(item)
+                    if raw[:2] == b"\xfe\xff":
+                        units = raw[2 : len(raw) - len(raw) % 2]
+                        if _SURROGATE.search(units.decode("utf-16-be", "surrogatepass")):
+                            raise Refusal("FILE_CORRUPT", _NOT_UNICODE)
+                elif isinstance(item, (Dictionary, Array)):
+                    values = item.values() if isinstance(item, Dictionary) else item
+                    stack.extend(
+                        v
+                        for v in values
+                        if isinstance(v, (String, Dictionary, Array)) and not v.is_indirect
+                    )
