@@ -334,6 +334,10 @@ def _large_stored_stream(text: str) -> bytes:
     return _edit(change, compress_streams=False)
 
 
+def _fullwidth(text: str) -> str:
+    return "".join(chr(0xFF10 + int(c)) if c.isdigit() else c for c in text)
+
+
 def _with(separator: str, number: str) -> str:
     return number[:6] + separator + number[6:]
 
@@ -381,6 +385,16 @@ _PLACES: list[tuple[str, Builder, str | None, str]] = [
     ("field-value", _field_value, "pasient.sykehistorie", ""),
     ("dash-in-tooltip", _set_field_key("pasient.diagnose", "/TU", String), None, "-"),
     ("space-in-default", _set_field_key("pasient.diagnose", "/DV", String), None, " "),
+    # written so that a plain digit search misses it (FORMS.md section 6, rule 2)
+    (
+        "fullwidth-in-tooltip",
+        _set_field_key("pasient.diagnose", "/TU", lambda t: _utf16(_fullwidth(t))),
+        None,
+        "",
+    ),
+    ("zero-width-in-default", _set_field_key("pasient.diagnose", "/DV", _utf16), None, "\u200b"),
+    ("en-dash-in-outline", _outline, None, "\u2013"),
+    ("ideographic-space-in-value", _field_value, "pasient.sykehistorie", "\u3000"),
 ]
 
 # Where the separator cannot be written, or the number is no text.
