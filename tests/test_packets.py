@@ -247,7 +247,7 @@ def test_notice_names_the_meeting_the_members_and_the_members_cases(entries):
     assert "Innkalling til møte i vurderingskomitéen" in text
     assert "M-2026-24" in text
     assert "mandag 07.12.2026" in text
-    assert "kl. 13.00" in text
+    assert "kl. 13:00" in text
     for name, _, role in MEETING.members:
         assert name in text
         assert role in text
