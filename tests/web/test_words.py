@@ -24,7 +24,7 @@ FORBIDDEN = {
     "spec reference": re.compile(r"WORKFLOW\.md|FORMS\.md|MINIHTA\.md|API\.md"),
     "query syntax": re.compile(r"\?sak="),
     "dager siden": re.compile(r"\(0 dager siden\)|\b1 dager siden"),
-    "raw form id": re.compile(r"\b(?:tilgang-del2|minihta-okonomi|minihta-fagfelle)\b"),
+    "raw form id": re.compile(r"\b(?:tilgang-del2|minihta(?:-okonomi|-fagfelle)?)\b"),
 }
 
 
