@@ -20,9 +20,6 @@ from zoneinfo import ZoneInfo
 
 __all__ = [
     "OSLO",
-    "XLSX_AMOUNT_FORMAT",
-    "XLSX_DATE_FORMAT",
-    "XLSX_DATETIME_FORMAT",
     "as_oslo",
     "belop",
     "dager_siden",
@@ -34,11 +31,6 @@ __all__ = [
 
 OSLO = ZoneInfo("Europe/Oslo")
 NBSP = "\u00a0"
-
-# Excel number formats in the same style (the cell keeps a numeric value or a real date)
-XLSX_AMOUNT_FORMAT = "# ##0.00"
-XLSX_DATE_FORMAT = "dd.mm.yyyy"
-XLSX_DATETIME_FORMAT = "dd.mm.yyyy hh:mm"
 
 Moment = datetime | date | str
 
