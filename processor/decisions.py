@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from reportlab.platypus import Flowable, Spacer
 
@@ -153,8 +153,9 @@ def _outcome(d: Decision) -> str:
     return OUTCOMES.get(d.utfall, d.utfall)
 
 
-def decision_letter_pdf(d: Decision) -> bytes:
-    """The decision letter as an A4 PDF (deterministic)."""
+def decision_letter_pdf(d: Decision, created: datetime | None = None) -> bytes:
+    """The decision letter as an A4 PDF (deterministic: `created`, the time the letter is made,
+    is its creation date in the PDF's metadata; see `processor.render.build_document`)."""
     s = styles()
     story: list[Flowable] = [
         para(LETTER_TITLE, s.title),
@@ -191,6 +192,7 @@ def decision_letter_pdf(d: Decision) -> bytes:
         footer=f"{LETTER_TITLE} – referansenummer {d.reference} – {format_date(d.decided)}",
         subject=f"{_outcome(d)} – {d.reference}",
         keywords=[d.reference, d.utfall],
+        created=created,
     )
 
 

@@ -13,7 +13,7 @@ import re
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -24,6 +24,7 @@ from forms.catalog import get_form
 from forms.templates import build
 from forms.templates.xlsx import FIXED_TIME, append_row, normalise_zip
 from forms.text import xml_text
+from processor import timefmt
 from processor.render import (
     EMPTY,
     build_document,
@@ -84,9 +85,9 @@ def safe_name(case_id: str) -> str:
 
 
 def format_time(value: time | str) -> str:
-    """`kl. 13.00` for a time; a string is shown as given (with `kl.` in front when bare)."""
+    """`kl. 13:00` for a time; a string is shown as given (with `kl.` in front when bare)."""
     if isinstance(value, time):
-        return f"kl. {value.hour:02d}.{value.minute:02d}"
+        return timefmt.klokke(value)
     text = str(value).strip()
     return text if text.startswith("kl") else f"kl. {text}"
 
@@ -109,8 +110,15 @@ def write_zip(parts: Sequence[tuple[str, bytes]], day: date, comment: str = "") 
     return buf.getvalue()
 
 
-def merge_pdfs(docs: Sequence[tuple[str, bytes]], *, title: str, subject: str = "") -> bytes:
-    """The PDFs one after the other, one outline entry (bookmark) per document; fixed metadata."""
+def merge_pdfs(
+    docs: Sequence[tuple[str, bytes]],
+    *,
+    title: str,
+    subject: str = "",
+    created: datetime | None = None,
+) -> bytes:
+    """The PDFs one after the other, one outline entry (bookmark) per document; fixed metadata
+    (`created`, Europe/Oslo, is the creation date)."""
     writer = PdfWriter()
     for outline_title, pdf in docs:
         start = len(writer.pages)
@@ -123,12 +131,30 @@ def merge_pdfs(docs: Sequence[tuple[str, bytes]], *, title: str, subject: str = 
             "/Subject": xml_text(subject),
             "/Creator": "skjemamottak",
             "/Producer": "skjemamottak",
+            **_pdf_dates(created),
         }
     )
     writer.page_mode = "/UseOutlines"
     buf = io.BytesIO()
     writer.write(buf)
     return buf.getvalue()
+
+
+def _pdf_dates(created: datetime | None) -> dict[str, str]:
+    """/CreationDate and /ModDate of `created` in Europe/Oslo (PDF date syntax), or nothing."""
+    if created is None:
+        return {}
+    at = timefmt.as_oslo(created)
+    offset = at.strftime("%z")  # +0100
+    text = at.strftime("D:%Y%m%d%H%M%S") + f"{offset[:3]}'{offset[3:]}'"
+    return {"/CreationDate": text, "/ModDate": text}
+
+
+def _xlsx_time(created: datetime | None) -> datetime:
+    """Workbook properties are written as UTC (W3CDTF with Z): naive UTC, or the fixed time."""
+    if created is None:
+        return FIXED_TIME
+    return timefmt.as_oslo(created).astimezone(UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)
@@ -216,6 +242,7 @@ def _notice_pdf(
     summaries: Sequence[CaseSummary],
     generated: date,
     footer: str,
+    created: datetime | None = None,
 ) -> bytes:
     s = styles()
     title = "Innkalling til møte i vurderingskomitéen"
@@ -266,11 +293,16 @@ def _notice_pdf(
         )
     )
     return build_document(
-        story, title=title, footer=footer, subject=f"Møte {meeting.id}", keywords=[meeting.id]
+        story,
+        title=title,
+        footer=footer,
+        subject=f"Møte {meeting.id}",
+        keywords=[meeting.id],
+        created=created,
     )
 
 
-def _case_pdf(case: PacketCase, footer: str) -> bytes:
+def _case_pdf(case: PacketCase, footer: str, created: datetime | None = None) -> bytes:
     return render_case_pdf(
         case.form_id,
         case.data,
@@ -281,6 +313,7 @@ def _case_pdf(case: PacketCase, footer: str) -> bytes:
         ],
         footer=footer,
         case_id=case.id,
+        created=created,
     )
 
 
@@ -295,6 +328,7 @@ OVERVIEW_HEADERS = (
     ("Hast", 8),
 )
 NOK_FORMAT = '#,##0 "kr"'
+NOK_FORMAT_ORE = '#,##0.00 "kr"'  # an amount with øre keeps them: 85 000,50 kr
 
 
 def overview_xlsx(
@@ -302,8 +336,10 @@ def overview_xlsx(
     cases: Sequence[PacketCase],
     summaries: Sequence[CaseSummary],
     footer: str,
+    created: datetime | None = None,
 ) -> bytes:
-    """`oversikt.xlsx`: a header row and one row per case; deterministic bytes."""
+    """`oversikt.xlsx`: a header row and one row per case; deterministic bytes. Amounts are
+    numbers in the cells, shown as Norwegian kroner (with øre when they have any)."""
     wb = Workbook()
     ws = wb.active
     ws.title = "Oversikt"
@@ -330,7 +366,9 @@ def overview_xlsx(
         )
         row = ws.max_row
         for col in (6, 7):
-            ws.cell(row=row, column=col).number_format = NOK_FORMAT
+            cell = ws.cell(row=row, column=col)
+            whole = not isinstance(cell.value, float) or cell.value.is_integer()
+            cell.number_format = NOK_FORMAT if whole else NOK_FORMAT_ORE
         for col in range(1, len(OVERVIEW_HEADERS) + 1):
             ws.cell(row=row, column=col).alignment = Alignment(wrap_text=True, vertical="top")
     ws.freeze_panes = "A2"
@@ -342,8 +380,8 @@ def overview_xlsx(
     wb.properties.creator = "Nye metoder"
     wb.properties.lastModifiedBy = "skjemamottak"
     wb.properties.title = xml_text(f"Oversikt over saker – møte {meeting.id}")
-    wb.properties.created = FIXED_TIME
-    wb.properties.modified = FIXED_TIME
+    wb.properties.created = _xlsx_time(created)
+    wb.properties.modified = _xlsx_time(created)
     buf = io.BytesIO()
     wb.save(buf)
     return normalise_zip(buf.getvalue())
@@ -355,6 +393,7 @@ def meeting_packet(
     member_username: str,
     cases: Sequence[PacketCase],
     generated: date,
+    created: datetime | None = None,
 ) -> bytes:
     """One member's meeting packet as ZIP bytes (WORKFLOW.md §4).
 
@@ -366,15 +405,17 @@ def meeting_packet(
     the member is recused from (WORKFLOW.md §3) must already be left out. This function adds
     nothing of its own; a recused case is absent, not blanked. `member_username` goes into the
     ZIP comment and the merged PDF's metadata, so a packet found later can be traced to whom it
-    was built for. Raises ValueError when two cases share an id.
+    was built for. Raises ValueError when two cases share an id. `created` (aware) is the
+    creation date in the metadata of the PDFs and the workbook; the same inputs give the same
+    bytes.
     """
     ids = [c.id for c in cases]
     if len(set(ids)) != len(ids) or len({safe_name(i) for i in ids}) != len(ids):
         raise ValueError("two cases in the packet have the same id")
     footer = MEETING_FOOTER.format(name=member_name, date=format_date(generated))
     summaries = [summarise(c) for c in cases]
-    notice = _notice_pdf(meeting, member_name, cases, summaries, generated, footer)
-    case_pdfs = [(c, _case_pdf(c, footer)) for c in cases]
+    notice = _notice_pdf(meeting, member_name, cases, summaries, generated, footer, created)
+    case_pdfs = [(c, _case_pdf(c, footer, created)) for c in cases]
     docs = [("Innkalling", notice)] + [
         (f"Sak {c.id} – {sm.legemiddel}", pdf)
         for (c, pdf), sm in zip(case_pdfs, summaries, strict=True)
@@ -383,10 +424,11 @@ def meeting_packet(
         docs,
         title=f"Sakspapirer – møte {meeting.id} – {format_date(meeting.date)}",
         subject=f"Møtepakke for {member_name} ({member_username})",
+        created=created,
     )
     parts = [
         ("innkalling.pdf", notice),
-        ("oversikt.xlsx", overview_xlsx(meeting, cases, summaries, footer)),
+        ("oversikt.xlsx", overview_xlsx(meeting, cases, summaries, footer, created)),
         ("samlet.pdf", merged),
         *((f"sak-{safe_name(c.id)}.pdf", pdf) for c, pdf in case_pdfs),
     ]
@@ -401,6 +443,7 @@ def peer_review_packet(
     minihta_data: dict,
     okonomi_data: dict | None,
     generated: date,
+    created: datetime | None = None,
 ) -> bytes:
     """The peer reviewer's packet for one mini-HTA as ZIP bytes (WORKFLOW.md §4, §6).
 
@@ -419,6 +462,7 @@ def peer_review_packet(
                 title=f"Mini-metodevurdering {case_id}",
                 footer=footer,
                 case_id=case_id,
+                created=created,
             ),
         ),
         (f"skjema2-{name}.pdf", build("minihta-fagfelle", "pdf", {"sak.id": case_id})),
@@ -434,6 +478,7 @@ def peer_review_packet(
                     title=f"Økonomivedlegg {case_id}",
                     footer=footer,
                     case_id=case_id,
+                    created=created,
                 ),
             )
         )

@@ -8,7 +8,9 @@ The helpers below it (`build_document`, `kv_table`, `format_*`) are used by the 
 decision letters too, so every PDF the service hands out looks the same and carries its footer
 ("<footer> … Side N av M") on every page.
 
-Pure: values in, bytes out. Output is deterministic (reportlab's invariant mode, no dates).
+Pure: values in, bytes out. Output is deterministic (reportlab's invariant mode): the only date
+in a PDF's metadata is the `created` time the caller passes in (Europe/Oslo; without it, the
+invariant mode's fixed date), so the same inputs give the same bytes.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from forms.catalog import Field, FormDef, Repeat, get_form, registry
 from forms.templates.pdf import ACCENT, GREY, INK, RULE, Fonts, fonts
 from forms.templates.pdf import FIELD_BG as LABEL_BG
 from forms.text import xml_text
+from processor import timefmt
 
 PAGE_W, PAGE_H = A4
 MARGIN_X = 48.0
@@ -61,14 +64,16 @@ ExtraSections = Sequence[tuple[str, Rows]]
 
 
 def format_date(value: object) -> str:
-    """DD.MM.ÅÅÅÅ for a date, a datetime or a `YYYY-MM-DD` string; other text unchanged."""
-    if isinstance(value, datetime):
-        value = value.date()
-    if isinstance(value, date):
-        return f"{value.day:02d}.{value.month:02d}.{value.year:04d}"
+    """DD.MM.ÅÅÅÅ for a date, a datetime (its date in Europe/Oslo) or an ISO date or timestamp
+    string; other text unchanged."""
+    if isinstance(value, date | datetime):
+        return timefmt.dato(value)
     text = str(value)
     if len(text) >= 10 and text[4] == "-" and text[7] == "-" and text[:4].isdigit():
-        return f"{text[8:10]}.{text[5:7]}.{text[0:4]}"
+        try:
+            return timefmt.dato(text)
+        except ValueError:
+            return f"{text[8:10]}.{text[5:7]}.{text[0:4]}"
     return text
 
 
@@ -293,11 +298,33 @@ def grid_table(
 # ---- the document with its footer -----------------------------------------------------------------
 
 
+def _set_creation_date(c: canvas.Canvas, created: datetime) -> None:
+    """The PDF's CreationDate and ModDate: `created` in Europe/Oslo, with its UTC offset.
+
+    reportlab's invariant mode (kept: a fixed document id, no other timestamps) would write
+    2000-01-01; its time stamp object is what the document info reads, so it is set here."""
+    at = timefmt.as_oslo(created)
+    offset = at.utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+    stamp = c._doc._timeStamp  # noqa: SLF001 (reportlab keeps the info date there)
+    stamp.YMDhms = (at.year, at.month, at.day, at.hour, at.minute, at.second)
+    stamp.dhh, stamp.dmm = divmod(minutes, 60)
+
+
 class _FooterCanvas(canvas.Canvas):
     """Holds the pages back until the end so that every footer can say "Side N av M"."""
 
-    def __init__(self, *args: object, footer: str, running_title: str, **kwargs: object) -> None:
+    def __init__(
+        self,
+        *args: object,
+        footer: str,
+        running_title: str,
+        created: datetime | None = None,
+        **kwargs: object,
+    ) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        if created is not None:
+            _set_creation_date(self, created)
         self._footer = footer
         self._running_title = running_title
         self._pages: list[dict[str, object]] = []
@@ -345,8 +372,11 @@ def build_document(
     subject: str = "",
     keywords: Sequence[str] = (),
     running_title: str | None = None,
+    created: datetime | None = None,
 ) -> bytes:
-    """An A4 PDF of `story` with `footer` and "Side N av M" on every page; deterministic."""
+    """An A4 PDF of `story` with `footer` and "Side N av M" on every page; deterministic.
+
+    `created` (aware; shown in Europe/Oslo) is the document's creation date in its metadata."""
     buf = io.BytesIO()
     doc = SimpleDocTemplate(
         buf,
@@ -367,6 +397,7 @@ def build_document(
         _FooterCanvas,
         footer=footer,
         running_title=title if running_title is None else running_title,
+        created=created,
     )
     doc.build(list(story), canvasmaker=maker)
     return buf.getvalue()
@@ -420,8 +451,9 @@ def render_case_pdf(
     extra_sections: ExtraSections = (),
     footer: str,
     case_id: str,
+    created: datetime | None = None,
 ) -> bytes:
-    """A readable A4 PDF of one case's canonical data.
+    """A readable A4 PDF of one case's canonical data (`created`: see `build_document`).
 
     Sections and labels come from the catalogue (hidden `skjema.*` fields left out); choice codes
     show their labels, booleans Ja/Nei, NOK amounts `12 500 kr`, dates DD.MM.ÅÅÅÅ, empty fields
@@ -445,6 +477,7 @@ def render_case_pdf(
         footer=footer,
         subject=f"{form.name} – {case_id}",
         keywords=[form.id, case_id],
+        created=created,
     )
 
 

@@ -34,6 +34,7 @@ from datetime import date, time
 from typing import Literal
 
 from forms.catalog import registry
+from processor import timefmt
 from processor.workdays import PAPERS_DAYS, papers_deadline
 
 __all__ = [
@@ -73,7 +74,7 @@ def _hf(code: str | None) -> str:
 
 
 def _date_nb(d: date) -> str:
-    return d.strftime("%d.%m.%Y")
+    return timefmt.dato(d)
 
 
 # ---- the committee ------------------------------------------------------------------------------

@@ -1263,7 +1263,42 @@ def _label(table: str, key: str) -> str:
         return "Ikke oppgitt"
     if key == UNKNOWN:
         return "Ukjent"
+    if table in ("per_type", "type"):
+        return _form_name(key)
     return key
+
+
+def _form_name(form_id: str) -> str:
+    """A form type as a person reads it (the catalogue's Norwegian name), never its id."""
+    from forms.catalog import catalogue
+
+    form = catalogue().get(form_id)
+    return form.short_name if form else form_id
+
+
+# the filter rows of the workbook's first sheet: Norwegian names, values as people read them
+_FILTER_NAMES = {
+    "hf": "Helseforetak",
+    "region": "Region",
+    "ar": "År",
+    "fagomrade": "Fagområde",
+    "type": "Skjematype",
+    "fra": "Mottatt fra og med",
+    "til": "Mottatt til og med",
+}
+
+
+def _filter_row(key: str, value: Any) -> list[Any]:
+    from processor.timefmt import dato
+
+    shown = value
+    if key in ("hf", "region"):
+        shown = _names(key).get(value, value)
+    elif key == "type":
+        shown = _form_name(value)
+    elif key in ("fra", "til"):
+        shown = dato(value)
+    return [f"Filter: {_FILTER_NAMES.get(key, key)}", shown]
 
 
 def _cells(table: Mapping[str, Any]) -> list[tuple[str, Any]]:
@@ -1310,11 +1345,11 @@ def to_xlsx(stats: dict[str, Any]) -> bytes:
 
     about = wb.active
     about.title = "Om tallene"
-    append_row(about, ["Nøkkeltall fra skjemamottaket (WORKFLOW.md §7)", None])
+    append_row(about, ["Nøkkeltall fra skjemamottaket", None])
     about["A1"].font = bold
     append_row(about, ["Saker totalt", stats.get("saker_totalt")])
     for key, value in stats.get("filter", {}).items():
-        append_row(about, [f"Filter: {key}", value])
+        append_row(about, _filter_row(key, value))
     if stats.get(HIDDEN) or _any_hidden(stats):
         append_row(about, ["Skjulte celler", "Ja: celler med færre enn 5 saker er tomme"])
     append_row(about, [None, None])

@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from processor import routing
+from processor import routing, timefmt
 from processor.decisions import CRITERIA, OUTCOMES
 from processor.decisions import Decision as LetterDecision
 from processor.identity import contains_identity
@@ -70,7 +70,7 @@ def _require(user: Principal, roles: frozenset[str] | set[str]) -> None:
 
 
 def date_nb(d: date) -> str:
-    return d.strftime("%d.%m.%Y")
+    return timefmt.dato(d)
 
 
 # ---- members ------------------------------------------------------------------------------------
@@ -629,7 +629,7 @@ def meeting_packet(
             time=meeting.meeting_time,
             members=[(m.name, m.hf, m.role_nb) for m in taking],
         )
-        data = build_packet(info, me.name, me.username, packet_cases, today)
+        data = build_packet(info, me.name, me.username, packet_cases, today, uow.now())
         uow.audit.append(
             actor=user.username,
             action="meeting.packet",
@@ -787,9 +787,9 @@ def record_decision(
             problems = validate_decision(letter)
             if problems:
                 raise DomainError("INVALID_DECISION", " ".join(problems))
-            pdf = decision_letter_pdf(letter)
-            docx = decision_letter_docx(letter)
             now = uow.now()
+            pdf = decision_letter_pdf(letter, created=now)
+            docx = decision_letter_docx(letter)
             shas = []
             for data, kind in ((pdf, PDF), (docx, DOCX)):
                 sha = uow.blobs.put(data)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select, text
@@ -109,7 +109,9 @@ def _target(form_type: str, data: dict[str, Any], case_id: str | None) -> str:
         raise _mismatch(f"Skjemaet gjelder sak {named}, men ble sendt inn til sak {given}.")
     target = given or named
     if target is None:
-        raise _mismatch("Oppgi saken skjemaet hører til (Saks-ID i skjemaet eller ?sak=).")
+        raise _mismatch(
+            "Skriv inn Saks-ID-en til mini-metodevurderingen i skjemaet, og send det inn på nytt."
+        )
     if not CASE_ID.match(target):
         raise _mismatch("Saks-ID-en er ikke en mini-metodevurdering (MMV-ÅÅÅÅ-NNN).")
     return target
@@ -592,7 +594,7 @@ def peer_packet(user: Principal, case_id: str, uow: AbstractUnitOfWork, today: d
             )
         okonomi = latest_attachment(uow, case.id, OKONOMI)
         packet = peer_review_packet(
-            case.id, case.latest.data, okonomi.data if okonomi else None, today
+            case.id, case.latest.data, okonomi.data if okonomi else None, today, uow.now()
         )
         uow.audit.append(
             actor=user.username,
@@ -836,4 +838,5 @@ def published_pdf(uow: AbstractUnitOfWork, case_id: str, document: str) -> bytes
         title=f"{label} – {found['tittel']}",
         footer=f"Publisert mini-metodevurdering {found['sak']} – Nye metoder",
         case_id=found["sak"],
+        created=datetime.fromisoformat(found["publisert"]),  # the document's date: published
     )

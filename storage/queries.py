@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from forms.catalog import FormDef, catalogue, registry
+from processor import timefmt
 from storage import services
 from storage.errors import DomainError, NotFound
 from storage.models import STATE_LABELS, STATES, Case
@@ -79,10 +80,7 @@ def display(form: FormDef | None, field_id: str, value: Any) -> str:
 
 def kroner(value: float | None) -> str:
     """An amount in NOK as a person reads it: "62 500" or "61 250,50"."""
-    if value is None:
-        return "ikke oppgitt"
-    text = f"{value:,.2f}".replace(",", "\u00a0").replace(".", ",")
-    return text[:-3] if text.endswith(",00") else text
+    return timefmt.belop(value, blank="ikke oppgitt")
 
 
 def label(form: FormDef | None, field_id: str | None) -> str | None:

@@ -109,6 +109,14 @@ def _form_hf(form_type: str, data: dict[str, Any]) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _already_received(case_id: str) -> str:
+    """REFERENCE_IN_USE for the uploader's own case: the same application, not another case."""
+    return (
+        f"Denne søknaden er allerede mottatt som sak {case_id}. Vil du sende en ny versjon, "
+        "må koordinatoren først returnere saken."
+    )
+
+
 def upload(
     user: Principal,
     filename: str,
@@ -224,8 +232,10 @@ def _store_upload(
                 case = uow.cases.get(case_id)
                 if case is None:  # deleted since: start again
                     raise ConcurrentUpdate("the case went away")
-                if case.state != "returnert" or case.hf != user.hf:
-                    raise DomainError("REFERENCE_IN_USE")
+                if case.hf != user.hf:
+                    raise DomainError("REFERENCE_IN_USE")  # another HF's case: say no more
+                if case.state != "returnert":
+                    raise DomainError("REFERENCE_IN_USE", _already_received(case.id))
         elif resubmit:
             # a returned mini-HTA comes back as a new version of its case (`?sak=`)
             case_id = resubmit.strip().upper()

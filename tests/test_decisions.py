@@ -214,3 +214,14 @@ def test_docx_letter_is_a_valid_package():
         for name in names:
             if name.endswith(".xml") or name.endswith(".rels"):
                 etree.fromstring(zf.read(name))
+
+
+def test_the_pdf_letter_carries_the_time_it_was_made_in_oslo():
+    from datetime import UTC, datetime, timedelta, timezone
+
+    made = datetime(2026, 3, 29, 1, 0, tzinfo=UTC)  # the first minute of summer time: 03:00
+    pdf = decision_letter_pdf(DECISION, created=made)
+    assert decision_letter_pdf(DECISION, created=made) == pdf  # still deterministic
+    meta = PdfReader(io.BytesIO(pdf)).metadata
+    assert meta.creation_date == datetime(2026, 3, 29, 3, 0, tzinfo=timezone(timedelta(hours=2)))
+    assert meta.creation_date.year != 2000

@@ -247,7 +247,7 @@ def test_notice_names_the_meeting_the_members_and_the_members_cases(entries):
     assert "Innkalling til møte i vurderingskomitéen" in text
     assert "M-2026-24" in text
     assert "mandag 07.12.2026" in text
-    assert "kl. 13.00" in text
+    assert "kl. 13:00" in text
     for name, _, role in MEETING.members:
         assert name in text
         assert role in text
@@ -414,3 +414,67 @@ def test_peer_packet_without_economics_leaves_it_out():
 def test_peer_packet_is_byte_identical_for_the_same_inputs():
     one = peer_review_packet(SAK_ID, _minihta(), _okonomi(), GENERATED)
     assert peer_review_packet(SAK_ID, _minihta(), _okonomi(), GENERATED) == one
+
+
+# ---- amounts and dates as people read them --------------------------------------------------------
+
+
+def test_an_amount_with_ore_keeps_them_in_the_overview_and_the_case_pdf():
+    with_ore = case(5, "OUS", **{"kostnader.legemiddel_per_maned": 85000.5})
+    with_ore = PacketCase(
+        **{
+            **with_ore.__dict__,
+            "price_check": {**with_ore.price_check, "confirmed_per_month": 85000.5},
+        }
+    )
+    data = meeting_packet(MEETING, MEMBER, "kari", [with_ore, CASES[0]], GENERATED)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        ws = load_workbook(io.BytesIO(zf.read("oversikt.xlsx"))).active
+        case_text = pdf_text(zf.read(f"sak-{safe_name(with_ore.id)}.pdf"))
+    header = [c.value for c in ws[1]]
+    cost = header.index("Månedlig kostnad (NOK)") + 1
+    checked = header.index("Priskontroll (NOK per måned)") + 1
+    for col in (cost, checked):
+        cell = ws.cell(row=2, column=col)
+        assert cell.value == 85000.5  # numeric, not rounded, not text
+        assert ".00" in cell.number_format  # shown with øre: 85 000,50 kr
+        whole = ws.cell(row=3, column=col)
+        assert whole.value in (62500, 61000) and ".00" not in whole.number_format
+    assert "85 000,50 kr" in case_text
+
+
+def test_the_pdfs_and_the_workbook_carry_the_time_they_were_made_in_oslo():
+    from datetime import UTC, datetime, timedelta, timezone
+
+    made = datetime(2026, 12, 2, 23, 30, tzinfo=UTC)  # 00:30 on 3 December in Oslo
+    oslo = timezone(timedelta(hours=1))
+    data = meeting_packet(MEETING, MEMBER, "kari", CASES, GENERATED, made)
+    assert meeting_packet(MEETING, MEMBER, "kari", CASES, GENERATED, made) == data
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        for name in zf.namelist():
+            if name.endswith(".pdf"):
+                meta = PdfReader(io.BytesIO(zf.read(name))).metadata
+                assert meta.creation_date == datetime(2026, 12, 3, 0, 30, tzinfo=oslo), name
+                assert meta.creation_date.utcoffset() == timedelta(hours=1), name
+        props = load_workbook(io.BytesIO(zf.read("oversikt.xlsx"))).properties
+    assert props.created == datetime(2026, 12, 2, 23, 30)  # stored as UTC (W3CDTF Z)
+    peer = peer_review_packet(SAK_ID, _minihta(), _okonomi(), GENERATED, made)
+    with zipfile.ZipFile(io.BytesIO(peer)) as zf:
+        meta = PdfReader(io.BytesIO(zf.read(f"minihta-{safe_name(SAK_ID)}.pdf"))).metadata
+    assert meta.creation_date == datetime(2026, 12, 3, 0, 30, tzinfo=oslo)
+
+
+def test_a_summer_time_creation_date_has_the_summer_offset():
+    from datetime import UTC, datetime, timedelta
+
+    pdf = render_case_pdf(
+        CASES[0].form_id,
+        CASES[0].data,
+        title="Sak",
+        footer="Bunntekst",
+        case_id=CASES[0].id,
+        created=datetime(2026, 7, 1, 10, 0, tzinfo=UTC),
+    )
+    meta = PdfReader(io.BytesIO(pdf)).metadata
+    assert meta.creation_date.utcoffset() == timedelta(hours=2)
+    assert (meta.creation_date.hour, meta.creation_date.minute) == (12, 0)

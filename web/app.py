@@ -315,5 +315,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return resp
 
+    from web import formatting
+
+    formatting.init_app(app)
     _register_errors(app)
     return app

@@ -32,6 +32,7 @@ from flask import (
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
 from forms.catalog import registry
+from processor import timefmt
 from processor.decisions import CRITERIA, criterion_label
 from processor.workdays import meeting_dates, papers_deadline
 from storage import committee, queries
@@ -222,7 +223,7 @@ def _act(action: Callable[[], Any], ok: str, back: str) -> Response:
 
 def _date_nb(iso: str) -> str:
     d = date.fromisoformat(iso)
-    return f"{WEEKDAYS_NB[d.weekday()]} {d:%d.%m.%Y}"
+    return f"{WEEKDAYS_NB[d.weekday()]} {timefmt.dato(d)}"
 
 
 @pages.app_context_processor

@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
 
-from processor import charts
+from processor import charts, timefmt
 from processor.statistics import (
     FLOW_LABELS,
     HIDDEN,
@@ -189,7 +189,7 @@ def _body(found: store.Figures, stats: dict[str, Any]) -> dict[str, Any]:
 
 def computed_text(when: datetime) -> str:
     """«23.11.2026 kl. 14:05», Norwegian time."""
-    return when.astimezone(OSLO).strftime("%d.%m.%Y kl. %H:%M")
+    return timefmt.dato_tid(when)
 
 
 def _status(found: store.Figures) -> dict[str, Any]:
