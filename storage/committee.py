@@ -34,7 +34,14 @@ from processor.decisions import CRITERIA, OUTCOMES
 from processor.decisions import Decision as LetterDecision
 from processor.identity import contains_identity
 from processor.workdays import papers_deadline
-from storage.errors import CaseDecided, DomainError, Forbidden, NotFound, StaleState
+from storage.errors import (
+    IDENTITY_IN_TEXT,
+    CaseDecided,
+    DomainError,
+    Forbidden,
+    NotFound,
+    StaleState,
+)
 from storage.models import Case, PriceCheck
 from storage.models_committee import (
     DEFAULT_CASE_LIMIT,
@@ -757,7 +764,7 @@ def record_decision(
 
     _require(user, {"koordinator"})
     if any(contains_identity(t) for t in decision.texts() if t):
-        raise DomainError("IDENTITY_FOUND")
+        raise DomainError("IDENTITY_FOUND", IDENTITY_IN_TEXT)
     try:
         with uow:
             case = _visible_case(user, case_id, uow)

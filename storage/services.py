@@ -24,7 +24,14 @@ from processor.findings import Finding, Limits, Result
 from processor.identity import contains_identity
 from processor.ingest import file_suffix, ingest
 from storage.blobs import sha256_hex
-from storage.errors import CaseDecided, DomainError, Forbidden, NotFound, StaleState
+from storage.errors import (
+    IDENTITY_IN_TEXT,
+    CaseDecided,
+    DomainError,
+    Forbidden,
+    NotFound,
+    StaleState,
+)
 from storage.models import ROLES, ApiToken, Case, CaseVersion, PriceCheck, Transition, User
 from storage.repository import NewBlob
 from storage.uow import AbstractUnitOfWork, ConcurrentUpdate
@@ -127,7 +134,7 @@ def upload(
 
     A rejected or incomplete file writes nothing at all (no row, no blob, no audit event) and
     gives the findings back. Raises `DomainError`: FORBIDDEN, UPLOADER_HF_MISMATCH (before any
-    case is looked up), REFERENCE_IN_USE, UPLOAD_NOT_SUPPORTED, CONFLICT.
+    case is looked up), REFERENCE_IN_USE, CASE_MISMATCH, SEQUENCE_EXHAUSTED, CONFLICT.
     """
     roles = set(user.roles)
     if not roles & {"hf", "fagfelle"}:
@@ -300,7 +307,7 @@ def _clean_reason(reason: str | None) -> str | None:
             "INVALID_VALUE", f"Begrunnelsen kan være på høyst {MAX_REASON_CHARS} tegn."
         )
     if contains_identity(text):
-        raise DomainError("IDENTITY_FOUND")
+        raise DomainError("IDENTITY_FOUND", IDENTITY_IN_TEXT)
     return text
 
 
