@@ -51,7 +51,7 @@ from storage.models_committee import (
     MeetingAbsence,
     MeetingCase,
 )
-from storage.services import CONTENT_TYPES, _clean_reason, _move, _visible_case
+from storage.services import CONTENT_TYPES, clean_reason, move_case, visible_case
 from storage.uow import AbstractUnitOfWork, ConcurrentUpdate
 from storage.workflow import DEL2, Actor, Principal
 
@@ -557,7 +557,7 @@ def plan_meeting(
                         placed_at=uow.now(),
                     )
                 )
-                _move(
+                move_case(
                     user,
                     case,
                     "satt_opp",
@@ -767,7 +767,7 @@ def record_decision(
         raise DomainError("IDENTITY_FOUND", IDENTITY_IN_TEXT)
     try:
         with uow:
-            case = _visible_case(user, case_id, uow)
+            case = visible_case(user, case_id, uow)
             if case.form_type != DEL2:
                 raise DomainError("INVALID_TRANSITION", "Denne sakstypen får ikke vedtak her.")
             if case.state == "avgjort":
@@ -815,11 +815,11 @@ def record_decision(
                     docx_sha256=shas[1],
                 )
             )
-            _move(
+            move_case(
                 user,
                 case,
                 "avgjort",
-                _clean_reason(f"Vedtak: {OUTCOMES[decision.utfall]}."),
+                clean_reason(f"Vedtak: {OUTCOMES[decision.utfall]}."),
                 uow,
                 action="case.decision",
                 extra={"outcome": decision.utfall, "pdf_sha256": shas[0], "docx_sha256": shas[1]},
@@ -831,7 +831,7 @@ def record_decision(
 
 
 def _decision_for(user: Principal, uow: AbstractUnitOfWork, case_id: str) -> tuple[Case, Decision]:
-    case = _visible_case(user, case_id, uow)
+    case = visible_case(user, case_id, uow)
     decision = _session(uow).get(Decision, case.id)
     if decision is None:
         raise NotFound("Saken har ikke noe vedtak.")
