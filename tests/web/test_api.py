@@ -127,6 +127,18 @@ def test_missing_file_field_is_refused(client: FlaskClient, users: Users) -> Non
     assert resp.json["error"]["code"] == "FILE_MISSING"
 
 
+def test_a_file_found_too_large_while_read_is_413_like_an_oversized_request(
+    client: FlaskClient, users: Users
+) -> None:
+    """One code, one status: FILE_TOO_LARGE from the pipeline (a JSON document with more fields
+    than the limit, a small file) is answered 413 as the request limit is (API.md)."""
+    fields = {f"felt{n}": "x" for n in range(2001)}
+    resp = upload(client, users.auth("hf-ous"), json.dumps(fields).encode(), "stor.json")
+    assert resp.status_code == 413
+    assert resp.json["error"]["code"] == "FILE_TOO_LARGE"
+    assert resp.json["status"] == "rejected"
+
+
 def test_too_large_upload_is_413_file_too_large(tmp_path, users: Users) -> None:
     small = make_app(tmp_path / "small", MAX_UPLOAD_MB=0.01)
     tokens = add_users(small, {"hf-x": {"roles": ["hf"], "hf": "OUS"}})
