@@ -219,7 +219,10 @@ def backup(
     if out.exists():
         raise BackupError(f"Filen {out} finnes fra før. Velg et nytt filnavn for sikkerhetskopien.")
     when = (now or datetime.now(UTC)).astimezone(UTC)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    if not out.parent.exists():
+        out.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(out.parent, 0o700)
+    # mkstemp creates the file 0600: a backup holds everything the instance holds
     fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.tmp-", dir=out.parent)
     tmp = Path(tmp_name)
     try:

@@ -110,7 +110,9 @@ def atomic_write(
     """
     folder = target.parent
     created = not folder.exists()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if created:
+        os.chmod(folder, 0o700)  # the owner's only, whatever the umask (mkstemp files are 0600)
     if created and root is not None:
         fsync_dir(root)
     fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", dir=folder)
@@ -132,7 +134,8 @@ def atomic_write(
 class FileBlobStore(BlobStore):
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.root, 0o700)  # uploaded forms: the owner's only
 
     def path_for(self, sha256: str) -> Path:
         check_sha(sha256)

@@ -6,6 +6,7 @@ PostgreSQL is reached through `postgresql+psycopg://`. Nothing here uses SQLite-
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
@@ -26,9 +27,65 @@ from sqlalchemy.orm import Session, sessionmaker
 if TYPE_CHECKING:
     from alembic.config import Config
 
+log = logging.getLogger(__name__)
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 10_000
 DB_FILE = "skjemamottak.db"
+
+
+# The instance holds personal data (forms, the audit log) and keys: its folders are the owner's
+# only (0700), its files too (0600), whatever the process umask is.
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+def private_dir(path: str | os.PathLike[str], *, chmod_existing: bool = True) -> Path:
+    """Create the folder (and missing parents) for the owner only; an existing folder is made
+    private too unless `chmod_existing` is false (a folder that is not ours, e.g. /tmp)."""
+    path = Path(path)
+    existed = path.is_dir()
+    path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    if not existed or chmod_existing:
+        try:
+            os.chmod(path, PRIVATE_DIR)  # mkdir's mode is masked by the umask
+        except PermissionError:  # another owner's folder: theirs to protect
+            log.warning("Kan ikke gjøre mappen %s privat (eies av en annen bruker).", path)
+    return path
+
+
+def private_file(path: str | os.PathLike[str]) -> Path:
+    """Create the file empty if it is missing, readable and writable by the owner only; an
+    existing file is made private."""
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
+    except PermissionError:
+        if path.exists():  # another owner's file: SQLite says what it can do with it
+            log.warning("Kan ikke gjøre filen %s privat (eies av en annen bruker).", path)
+            return path
+        raise
+    try:
+        os.fchmod(fd, PRIVATE_FILE)
+    finally:
+        os.close(fd)
+    return path
+
+
+def private_sqlite_files(database: str | os.PathLike[str]) -> None:
+    """The SQLite file before SQLite opens it: created 0600, so that its `-wal` and `-shm`,
+    which SQLite creates with the permissions of the database file, are 0600 as well; those of
+    an older instance (made 0644 before) are made private too."""
+    db_file = Path(database)
+    private_file(db_file)
+    for suffix in SQLITE_COMPANIONS:
+        companion = db_file.with_name(db_file.name + suffix)
+        if companion.exists():
+            try:
+                os.chmod(companion, PRIVATE_FILE)
+            except PermissionError:
+                log.warning("Kan ikke gjøre filen %s privat (eies av en annen bruker).", companion)
 
 
 def instance_path() -> Path:
@@ -197,7 +254,10 @@ def make_engine(url: str | None = None, **kwargs: object) -> Engine:
         database = parsed.database or ""
         file_backed = database not in ("", ":memory:") and not database.startswith("file:")
         if file_backed:
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            # a folder made here is private; an existing one may not be ours (the instance
+            # folder itself is made private by `web.runtime.open_storage`)
+            private_dir(Path(database).parent, chmod_existing=False)
+            private_sqlite_files(database)
         gated = file_backed and fcntl is not None
         kwargs.setdefault("hide_parameters", True)
         if gated:

@@ -23,7 +23,9 @@ from processor.findings import Result
 from storage.errors import DomainError, NotFound, StaleState
 from storage.models import Case, User
 from storage.models_minihta import (
+    CONFLICT_LABELS,
     CONFLICT_LEVELS,
+    CONFLICT_RANK,
     SEARCH_TABLE,
     MinihtaAttachment,
     PeerAssignment,
@@ -433,7 +435,11 @@ def declare_conflict(
     uow: AbstractUnitOfWork,
 ) -> PeerAssignment:
     """The assigned reviewer declares conflicts of interest: `rod` ends the assignment, `gul`
-    (described) waits for the coordinator's approval before the packet can be downloaded."""
+    (described) waits for the coordinator's approval before the packet can be downloaded.
+
+    A declaration can be raised (or repeated), never lowered by the reviewer: `gul` followed by
+    `gronn` would skip the coordinator's approval (FORBIDDEN). Only the coordinator lowers one,
+    with a reason (`lower_conflict`)."""
     from storage import services
 
     if level not in CONFLICT_LEVELS:
@@ -452,6 +458,14 @@ def declare_conflict(
         clean = services.clean_reason(description)
         if level == "gul" and clean is None:
             raise DomainError("REQUIRED", "Beskriv bindingene når habiliteten er gul.")
+        previous = assignment.conflict_level
+        if previous is not None and CONFLICT_RANK[level] < CONFLICT_RANK[previous]:
+            raise DomainError(
+                "FORBIDDEN",
+                f"Du har erklært habiliteten som «{CONFLICT_LABELS[previous]}» og kan ikke senke "
+                f"den til «{CONFLICT_LABELS[level]}» selv. Bare koordinatoren kan senke en "
+                "erklært habilitet.",
+            )
         now = uow.now()
         assignment.conflict_level = level
         assignment.conflict_description = clean
@@ -473,6 +487,11 @@ def declare_conflict(
     return assignment
 
 
+def _active_of(case: Case) -> PeerAssignment | None:
+    """The case's active reviewer assignment (at most one), for the coordinator."""
+    return next((a for a in case.peer_assignments if a.active), None)  # type: ignore[attr-defined]
+
+
 def approve_conflict(user: Principal, case_id: str, uow: AbstractUnitOfWork) -> PeerAssignment:
     """The coordinator approves the active reviewer's yellow declaration."""
     from storage import services
@@ -481,10 +500,7 @@ def approve_conflict(user: Principal, case_id: str, uow: AbstractUnitOfWork) -> 
         raise DomainError("FORBIDDEN", "Bare koordinatoren kan godkjenne habilitet.")
     with uow:
         case = _minihta_case(user, case_id, uow)
-        assignment = next(
-            (a for a in case.peer_assignments if a.active),  # type: ignore[attr-defined]
-            None,
-        )
+        assignment = _active_of(case)
         if assignment is None or assignment.conflict_level != "gul":
             raise DomainError("NOTHING_TO_APPROVE", "Det finnes ingen gul habilitet å godkjenne.")
         if assignment.approved_by is not None:
@@ -499,6 +515,57 @@ def approve_conflict(user: Principal, case_id: str, uow: AbstractUnitOfWork) -> 
             "case.conflict_approve",
             now,
             {"reviewer": assignment.reviewer},
+        )
+        uow.commit()
+    return assignment
+
+
+def lower_conflict(
+    user: Principal, case_id: str, level: str, reason: str | None, uow: AbstractUnitOfWork
+) -> PeerAssignment:
+    """The coordinator lowers the active reviewer's declaration (e.g. `gul` → `gronn`), with a
+    reason; the new level counts as the coordinator's own judgement. Raising is the reviewer's
+    to do (`declare_conflict`): a level that is not lower is refused (INVALID_VALUE)."""
+    from storage import services
+
+    if "koordinator" not in set(user.roles):
+        raise DomainError("FORBIDDEN", "Bare koordinatoren kan senke en erklært habilitet.")
+    if level not in CONFLICT_LEVELS:
+        raise DomainError("INVALID_VALUE", "Habilitet må være «gronn», «gul» eller «rod».")
+    clean = services.clean_reason(reason)
+    if clean is None:
+        raise DomainError("REASON_REQUIRED", "Begrunn hvorfor habiliteten senkes.")
+    with uow:
+        case = _minihta_case(user, case_id, uow)
+        assignment = _active_of(case)
+        if assignment is None or assignment.conflict_level is None:
+            raise DomainError(
+                "INVALID_TRANSITION", "Fagfellen har ingen erklært habilitet å senke."
+            )
+        previous = assignment.conflict_level
+        if CONFLICT_RANK[level] >= CONFLICT_RANK[previous]:
+            raise DomainError(
+                "INVALID_VALUE",
+                f"Habiliteten er «{CONFLICT_LABELS[previous]}»; koordinatoren kan bare senke "
+                "den til et lavere nivå.",
+            )
+        now = uow.now()
+        # an active assignment is `gronn` or `gul` (`rod` ends it): lowering gives `gronn`
+        assignment.conflict_level = level
+        assignment.approved_by = None
+        assignment.approved_at = None
+        services.record_change(
+            uow,
+            case,
+            user.username,
+            "case.conflict_lower",
+            now,
+            {
+                "reviewer": assignment.reviewer,
+                "from": previous,
+                "to": level,
+                "reason_sha256": services.reason_digest(clean),
+            },
         )
         uow.commit()
     return assignment

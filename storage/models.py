@@ -151,6 +151,9 @@ class User(Base):
     fagomrader: Mapped[list[str]] = mapped_column(JSONType, default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # a session cookie names the generation it was issued under; logging out, a new password
+    # and deactivation move it on, which ends every session of the user (web.auth)
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     role_rows: Mapped[list[UserRole]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by=UserRole.role
@@ -187,6 +190,7 @@ class User(Base):
         self.password_hash = password_hash
         self.active = active
         self.created_at = created_at or utcnow()
+        self.session_generation = 0
 
     def has_role(self, role: str) -> bool:
         return role in self.roles

@@ -26,6 +26,8 @@ from storage.models import Base, Case, JSONType, UTCDateTime, check_in
 ATTACHMENT_FORMS = ("minihta-okonomi", "minihta-fagfelle", "minihta-beslutning")
 CONFLICT_LEVELS = ("gronn", "gul", "rod")
 CONFLICT_LABELS = {"gronn": "Grønn", "gul": "Gul", "rod": "Rød"}
+# a reviewer may raise a declaration, never lower it (only the coordinator lowers one)
+CONFLICT_RANK = {level: rank for rank, level in enumerate(CONFLICT_LEVELS)}
 SEARCH_TABLE = "minihta_publications_fts"
 SEARCH_COLUMN = "search_vector"
 SEARCH_INDEX = "ix_minihta_publications_search_vector"

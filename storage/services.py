@@ -434,6 +434,22 @@ def transition(
     return case
 
 
+def _left_price_check(user: Principal, case_id: str, uow: AbstractUnitOfWork) -> None:
+    """The second of two price checkers at once: the case has left the price check (and with it
+    their sight, `can_see`) but they did see it there. They get the answer of WORKFLOW.md
+    section 2 for a case that moved on (CASE_DECIDED or STALE_STATE, 409), no data of it."""
+    if "priskontroll" not in set(user.roles):
+        return
+    case = uow.cases.get(case_id.strip().upper())
+    if case is None or not case.price_checks or can_see(user, case):
+        return
+    ensure_open(case)
+    raise StaleState(
+        "Saken er ikke lenger til priskontroll (noen andre har registrert den). "
+        "Gå tilbake til køen."
+    )
+
+
 def price_check(
     user: Principal,
     case_id: str,
@@ -457,6 +473,7 @@ def price_check(
         )
     try:
         with uow:
+            _left_price_check(user, case_id, uow)
             case = _open_case(user, case_id, uow)
             if case.form_type != DEL2:
                 raise DomainError("INVALID_TRANSITION", "Saken skal ikke til priskontroll.")
@@ -675,6 +692,56 @@ def authenticate_token(uow: AbstractUnitOfWork, token: str) -> Actor | None:
             uow.tokens.mark_used(sha, now)
             uow.commit()
     return owner.actor
+
+
+# ---- sessions, passwords, deactivation -----------------------------------------------------------
+
+MIN_PASSWORD_CHARS = 8
+
+
+def session_generation(uow: AbstractUnitOfWork, username: str) -> int | None:
+    """The user's current session generation, or None for an unknown or inactive user."""
+    with uow:
+        user = uow.users.get(username)
+        return user.session_generation if user is not None and user.active else None
+
+
+def _end_sessions(uow: AbstractUnitOfWork, username: str, action: str, actor: str) -> User:
+    """Move the user's session generation on (every session ends) and audit `action`."""
+    user = uow.users.get(username)
+    if user is None:
+        raise DomainError("USER_NOT_FOUND")
+    user.session_generation = (user.session_generation or 0) + 1
+    uow.audit.append(actor=actor, action=action, object=f"user:{username}", at=uow.now())
+    return user
+
+
+def end_sessions(uow: AbstractUnitOfWork, username: str, *, actor: str | None = None) -> None:
+    """End every session of the user (logging out ends them all, on every device)."""
+    with uow:
+        _end_sessions(uow, username, "user.logout", actor or username)
+        uow.commit()
+
+
+def set_password(
+    uow: AbstractUnitOfWork, username: str, password: str, *, actor: str = "system"
+) -> None:
+    """A new password for the user; every session of the user ends."""
+    if len(password) < MIN_PASSWORD_CHARS or len(password) > 1000:
+        raise DomainError(
+            "INVALID_VALUE", f"Passordet må ha minst {MIN_PASSWORD_CHARS} og høyst 1000 tegn."
+        )
+    password_hash = _hasher.hash(password)
+    with uow:
+        _end_sessions(uow, username, "user.password", actor).password_hash = password_hash
+        uow.commit()
+
+
+def deactivate_user(uow: AbstractUnitOfWork, username: str, *, actor: str = "system") -> None:
+    """The user can no longer log in nor use a token; every session of the user ends."""
+    with uow:
+        _end_sessions(uow, username, "user.deactivate", actor).active = False
+        uow.commit()
 
 
 def authenticate_password(uow: AbstractUnitOfWork, username: str, password: str) -> Actor | None:

@@ -136,7 +136,7 @@ class FakeUnitOfWork(AbstractUnitOfWork):
     """In-memory repositories for service tests; records whether it committed.
 
     Rolling back forgets objects added since `__enter__` (cases, users, tokens, audit events,
-    blobs); changes made in place to objects that existed before are not undone, so a service must
+    blobs) and numbers taken from the mini-HTA sequences; changes made in place to objects that existed before are not undone, so a service must
     check everything before it changes anything, which is how the services are written anyway.
     """
 
@@ -149,20 +149,21 @@ class FakeUnitOfWork(AbstractUnitOfWork):
         self.clock = clock or utc_clock
         self.committed = False
         self.commits = 0
-        self._mark: tuple[set[str], set[str], set[str], int, set[str]] | None = None
+        self._mark: tuple[set[str], set[str], set[str], int, set[str], dict[int, int]] | None = None
 
     def __enter__(self) -> Self:
         self.committed = False
         self._mark = self._snapshot()
         return super().__enter__()
 
-    def _snapshot(self) -> tuple[set[str], set[str], set[str], int, set[str]]:
+    def _snapshot(self) -> tuple[set[str], set[str], set[str], int, set[str], dict[int, int]]:
         return (
             set(self.cases.cases),
             set(self.users.users),
             set(self.tokens.tokens),
             len(self.audit.events),
             set(self.cases.blobs),
+            dict(self.cases.sequences),  # a number taken in a rolled-back upload is not spent
         )
 
     def commit(self) -> None:
@@ -173,7 +174,9 @@ class FakeUnitOfWork(AbstractUnitOfWork):
     def rollback(self) -> None:
         if self._mark is None:
             return
-        cases, users, tokens, n_events, blobs = self._mark
+        cases, users, tokens, n_events, blobs, sequences = self._mark
+        self.cases.sequences.clear()
+        self.cases.sequences.update(sequences)
         for key in set(self.cases.cases) - cases:
             del self.cases.cases[key]
         for key in set(self.users.users) - users:

@@ -109,4 +109,6 @@ def can_see(user: Principal, case: Case) -> bool:
 
         if committee_can_see(user, case):
             return True
-    return "priskontroll" in roles and (case.state == "priskontroll" or bool(case.price_checks))
+    # Sykehusinnkjøp sees the cases in price check, and no others: not the ones it has checked
+    # once they move on (WORKFLOW.md section 1, "sees: cases in price check")
+    return "priskontroll" in roles and case.state == "priskontroll"

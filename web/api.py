@@ -19,6 +19,7 @@ from storage.errors import DomainError
 from web import views
 from web.app import storage
 from web.auth import api_login_required
+from web.limits import upload_limits
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -82,6 +83,7 @@ def do_upload(actor: Any) -> tuple[dict[str, Any], int]:
 
 @bp.post("/innsendinger")
 @api_login_required
+@upload_limits()
 def innsendinger() -> tuple[Response, int]:
     # `?sak=` attaches an economics workbook to its mini-HTA, or resubmits a returned one
     body, status = do_upload(g.actor)

@@ -3,10 +3,12 @@
 Configuration keys (all optional): `INSTANCE` (folder; else `SKJEMAMOTTAK_INSTANCE` or
 ./instance), `DATABASE_URL` (else `SKJEMAMOTTAK_DATABASE_URL` or SQLite in the instance),
 `SECRET_KEY` (else `SKJEMAMOTTAK_SECRET_KEY` or a random key kept in the instance folder),
-`MAX_UPLOAD_MB` (else `SKJEMAMOTTAK_MAX_UPLOAD_MB`, 20), `FIGURES_BACKGROUND` (default True:
-after a change the figures pages answer with the last figures while newer ones are computed in
+`MAX_UPLOAD_MB` (else `SKJEMAMOTTAK_MAX_UPLOAD_MB`, 20), `UPLOAD_RATE_LIMIT` (else
+`SKJEMAMOTTAK_UPLOAD_RATE_LIMIT`: uploads per user, see `web.limits`), `FIGURES_BACKGROUND`
+(default True: after a change the figures pages answer with the last figures while newer ones are computed in
 the background; False: every request waits for fresh figures), `TODAY` (a `date`, for tests) and
-`CLOCK` (a callable giving an aware datetime, for tests).
+`CLOCK` (a callable giving an aware datetime, for tests), `BASE_URL` (else
+`SKJEMAMOTTAK_BASE_URL` or http://127.0.0.1:5000: the base of links that leave the request).
 """
 
 from __future__ import annotations
@@ -17,12 +19,15 @@ import secrets
 import traceback
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Flask, Response, g, jsonify, render_template, request
+from flask import Flask, Response, g, has_request_context, jsonify, render_template, request
+from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from processor import codes
+from storage.db import private_dir
 from storage.errors import DomainError
 from web.multipart import Request
 from web.runtime import Storage, instance_folder, open_storage
@@ -71,6 +76,35 @@ def _max_upload_mb(config: dict[str, Any]) -> float:
     except ValueError:
         value = DEFAULT_MAX_UPLOAD_MB
     return value if value > 0 else DEFAULT_MAX_UPLOAD_MB
+
+
+DEFAULT_BASE_URL = "http://127.0.0.1:5000"
+
+
+def base_url(value: str | None = None) -> str:
+    """The address people reach the service at (`BASE_URL`, else `SKJEMAMOTTAK_BASE_URL`, else
+    `DEFAULT_BASE_URL`), without a trailing slash. Links that leave the request (the public
+    Atom feed, which caches may share) are built on it, never on the request's `Host` header,
+    which any client can forge. A value that is not an http(s) address gives the default."""
+    raw = (value or os.environ.get("SKJEMAMOTTAK_BASE_URL") or "").strip()
+    if not raw:
+        return DEFAULT_BASE_URL
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        log.warning("SKJEMAMOTTAK_BASE_URL er ikke en http(s)-adresse; bruker %s", DEFAULT_BASE_URL)
+        return DEFAULT_BASE_URL
+    return raw.rstrip("/")
+
+
+def external_url(endpoint: str, **values: Any) -> str:
+    """An absolute link to `endpoint` on the configured base URL (see `base_url`)."""
+    from flask import current_app, url_for
+
+    path = url_for(endpoint, **values)
+    root = request.script_root if has_request_context() else ""
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    return current_app.config["BASE_URL"] + path
 
 
 def wants_json() -> bool:
@@ -130,6 +164,8 @@ def _register_errors(app: Flask) -> None:
         message, extra = None, None
         if code == "NOT_FOUND":
             message = PAGE_NOT_FOUND
+        elif isinstance(e, RateLimitExceeded) and e.limit.error_message:
+            message = e.description or None  # the upload limit's own text
         elif code == "FILE_TOO_LARGE":
             mb = app.config["MAX_UPLOAD_MB"]
             message = f"Filen er større enn {mb:g} MB."
@@ -167,7 +203,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app for an instance folder (created, and its database migrated, when new)."""
     config = dict(config or {})
     instance = instance_folder(config.get("INSTANCE"))
-    instance.mkdir(parents=True, exist_ok=True)
+    private_dir(instance)  # 0700 (storage.db): the secret key is written here next
     app = Flask(__name__, instance_path=str(instance))
     app.request_class = Request  # uploads parsed by python-multipart (web/multipart.py)
     max_mb = _max_upload_mb(config)
@@ -194,6 +230,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         RATELIMIT_STORAGE_URI=None,
     )
     app.config.update({k: v for k, v in config.items() if k not in {"INSTANCE"}})
+    app.config["BASE_URL"] = base_url(app.config.get("BASE_URL"))
     if app.config["BEHIND_PROXY"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -209,9 +246,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
 
     csrf = CSRFProtect(app)
-    from web.limits import limiter, storage_uri
+    from web.limits import limiter, storage_uri, upload_rate_limit
 
     app.config["RATELIMIT_STORAGE_URI"] = app.config["RATELIMIT_STORAGE_URI"] or storage_uri()
+    app.config["UPLOAD_RATE_LIMIT"] = upload_rate_limit(app.config.get("UPLOAD_RATE_LIMIT"))
     limiter.init_app(app)  # a fresh counter store per app
 
     from web import api, pages

@@ -42,12 +42,15 @@ def session_actor() -> Actor | None:
     if "actor" in g:
         return g.actor
     username = session.get("user")
+    generation = session.get("gen")
     actor = None
-    if isinstance(username, str):
+    if isinstance(username, str) and isinstance(generation, int):
         uow = storage().uow()
         with uow:
             user = uow.users.get(username)
-            if user is not None and user.active:
+            # a cookie of an earlier generation was ended by a logout, a new password or
+            # deactivation: the cookie itself stays valid (signed), the server refuses it
+            if user is not None and user.active and user.session_generation == generation:
                 actor = Actor.of(user)
     if actor is None and username is not None:
         session.clear()
@@ -98,12 +101,21 @@ def require_role(actor: Actor, *roles: str) -> None:
 
 
 def log_in(actor: Actor) -> None:
+    generation = services.session_generation(storage().uow(), actor.username)
     session.clear()  # a fresh session: no fixation
+    if generation is None:  # deactivated in the meantime
+        g.actor = None
+        return
     session["user"] = actor.username
+    session["gen"] = generation
     session.permanent = True
     g.actor = actor
 
 
 def log_out() -> None:
+    """End every session of the user (server-side): a copy of the cookie is refused from now."""
+    actor = session_actor()
+    if actor is not None:
+        services.end_sessions(storage().uow(), actor.username)
     session.clear()
     g.actor = None

@@ -274,6 +274,10 @@ def cmd_serve(ns: argparse.Namespace) -> int:
         def load(self):
             return worker_app(create_app)
 
+    if not os.environ.get("SKJEMAMOTTAK_BASE_URL"):  # links on the address served here
+        host = "127.0.0.1" if ns.host in ("0.0.0.0", "::", "") else ns.host
+        host = f"[{host}]" if ":" in host else host
+        os.environ["SKJEMAMOTTAK_BASE_URL"] = f"http://{host}:{ns.port}"
     print(f"Skjemamottak kjører på http://{ns.host}:{ns.port}/ (avslutt med Ctrl+C)", flush=True)
     _warn_without_c_module()
     _Gunicorn().run()
@@ -374,6 +378,34 @@ def cmd_user_add(ns: argparse.Namespace) -> int:
     except DomainError as e:
         return _domain_error(e)
     print(f"Brukeren {ns.name} er opprettet.")
+    return 0
+
+
+def cmd_user_password(ns: argparse.Namespace) -> int:
+    from storage import services
+    from storage.errors import DomainError
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        print("skjemamottak user password: passordet er tomt", file=sys.stderr)
+        return 2
+    try:
+        services.set_password(_storage().uow(), ns.name, password, actor="cli")
+    except DomainError as e:
+        return _domain_error(e)
+    print(f"Passordet til {ns.name} er endret, og alle øktene til brukeren er avsluttet.")
+    return 0
+
+
+def cmd_user_deactivate(ns: argparse.Namespace) -> int:
+    from storage import services
+    from storage.errors import DomainError
+
+    try:
+        services.deactivate_user(_storage().uow(), ns.name, actor="cli")
+    except DomainError as e:
+        return _domain_error(e)
+    print(f"Brukeren {ns.name} er deaktivert; øktene og tilgangsnøklene virker ikke lenger.")
     return 0
 
 
@@ -705,6 +737,16 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--fagomrade", action="append", metavar="TEKST", help="fagområde (kan gjentas)")
     q.add_argument("--password-stdin", action="store_true", help="les passordet fra standard inn")
     q.set_defaults(func=cmd_user_add)
+    q = usub.add_parser(
+        "password", help="sett nytt passord (fra standard inn); avslutter brukerens økter"
+    )
+    q.add_argument("name", metavar="NAVN")
+    q.set_defaults(func=cmd_user_password)
+    q = usub.add_parser(
+        "deactivate", help="deaktiver en bruker: økter og tilgangsnøkler slutter å virke"
+    )
+    q.add_argument("name", metavar="NAVN")
+    q.set_defaults(func=cmd_user_deactivate)
 
     p = sub.add_parser("token", help="tilgangsnøkler for API-et")
     tsub = p.add_subparsers(dest="token_command", metavar="KOMMANDO", parser_class=_Parser)

@@ -107,6 +107,16 @@ def godkjenn(case_id: str) -> Response:
     )
 
 
+@api_bp.post("/saker/<case_id>/habilitet/senk")
+@api_login_required
+def senk(case_id: str) -> Response:
+    data = _json_body()
+    a = minihta.lower_conflict(
+        g.actor, case_id, _text(data, "niva") or "", _text(data, "begrunnelse"), storage().uow()
+    )
+    return jsonify({"sak": a.case_id, "fagfelle": a.reviewer, "niva": a.conflict_level})
+
+
 @api_bp.get("/saker/<case_id>/fagfellepakke.zip")
 @api_login_required
 def fagfellepakke(case_id: str) -> Response:
@@ -198,6 +208,28 @@ def koordinator_godkjenn(case_id: str) -> Response:
     try:
         minihta.approve_conflict(_actor(), case_id, storage().uow())
         flash("Den gule habiliteten er godkjent.", "ok")
+    except DomainError as e:
+        if e.code == "NOT_FOUND":
+            raise
+        flash(e.message, "feil")
+    return redirect(url_for("minihta.koordinator_side", case_id=case_id.upper()), 303)
+
+
+@bp.post("/minihta/<case_id>/habilitet/senk")
+@login_required("koordinator")
+def koordinator_senk(case_id: str) -> Response:
+    try:
+        a = minihta.lower_conflict(
+            _actor(),
+            case_id,
+            request.form.get("niva", ""),
+            request.form.get("begrunnelse"),
+            storage().uow(),
+        )
+        flash(
+            f"Habiliteten til {a.reviewer} er senket til «{CONFLICT_LABELS[a.conflict_level]}».",
+            "ok",
+        )
     except DomainError as e:
         if e.code == "NOT_FOUND":
             raise

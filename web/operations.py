@@ -228,6 +228,7 @@ OPERATIONS: dict[str, Operation] = {
             "REFERENCE_IN_USE",
             "SEQUENCE_EXHAUSTED",
             "CONFLICT",
+            "TOO_MANY_REQUESTS",  # uploads per user (web.limits)
             *UPLOAD_FINDINGS,
         ),
     ),
@@ -450,14 +451,40 @@ OPERATIONS: dict[str, Operation] = {
     ),
     "minihta_api.habilitet": Operation(
         "Den tildelte fagfellen erklærer habilitet: grønn, gul (beskrevet) eller rød "
-        "(avslutter tildelingen)",
+        "(avslutter tildelingen). Habiliteten kan heves, men ikke senkes av fagfellen selv "
+        "(403 FORBIDDEN); bare koordinatoren kan senke den.",
         OBJ,
         '{"sak", "niva", "aktiv", "godkjent"}',
         body=_object(
             {"niva": {"type": "string", "enum": ["gronn", "gul", "rod"]}, "beskrivelse": TEXT},
             ["niva"],
         ),
-        errors=("NOT_FOUND", "INVALID_TRANSITION", "REQUIRED", "INVALID_VALUE", "IDENTITY_FOUND"),
+        errors=(
+            "FORBIDDEN",
+            "NOT_FOUND",
+            "INVALID_TRANSITION",
+            "REQUIRED",
+            "INVALID_VALUE",
+            "IDENTITY_FOUND",
+        ),
+    ),
+    "minihta_api.senk": Operation(
+        "Senk den aktive fagfellens erklærte habilitet, for eksempel fra gul til grønn "
+        "(koordinator, med begrunnelse)",
+        OBJ,
+        '{"sak", "fagfelle", "niva"}',
+        body=_object(
+            {"niva": {"type": "string", "enum": ["gronn", "gul", "rod"]}, "begrunnelse": TEXT},
+            ["niva", "begrunnelse"],
+        ),
+        errors=(
+            "FORBIDDEN",
+            "NOT_FOUND",
+            "REASON_REQUIRED",
+            "INVALID_VALUE",
+            "INVALID_TRANSITION",
+            "IDENTITY_FOUND",
+        ),
     ),
     "minihta_api.godkjenn": Operation(
         "Godkjenn fagfellens gule habilitet (koordinator)",

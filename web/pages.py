@@ -27,7 +27,7 @@ from web import views
 from web.api import do_upload
 from web.app import storage
 from web.auth import log_in, log_out, login_required, safe_next, session_actor
-from web.limits import login_limits
+from web.limits import login_limits, upload_limits
 
 bp = Blueprint("pages", __name__)
 
@@ -107,6 +107,7 @@ def logout() -> Response:
 
 @bp.route("/innsending", methods=["GET", "POST"])
 @login_required("hf", "fagfelle")
+@upload_limits()
 def innsending() -> Any:
     if request.method == "GET":
         return render_template("upload.html", resultat=None, sak=request.args.get("sak"))
@@ -151,9 +152,11 @@ def _back(case_id: str) -> Response:
     return redirect(url_for("pages.sak", case_id=case_id), code=303)
 
 
-def _act(case_id: str, action: Any, ok: str) -> Response:
+def _act(case_id: str, action: Any, ok: str, then: str | None = None) -> Response:
     """Run a change; a refusal is shown on the case page. Access control is not a refusal to
-    flash: a hidden case is still 404, a forbidden change 403 (the error page says why)."""
+    flash: a hidden case is still 404, a forbidden change 403 (the error page says why).
+    `then`: where to go after the change, or after a refusal because the case moved on (the
+    case may have left the caller's sight); default: back to the case page."""
     try:
         action()
     except NotFound:
@@ -162,9 +165,11 @@ def _act(case_id: str, action: Any, ok: str) -> Response:
         if e.code == "FORBIDDEN":
             raise
         flash(e.message, "feil")
+        if then and e.code in ("STALE_STATE", "CASE_DECIDED"):
+            return redirect(then, code=303)
         return _back(case_id)
     flash(ok, "ok")
-    return _back(case_id)
+    return redirect(then, code=303) if then else _back(case_id)
 
 
 @bp.post("/saker/<case_id>/overgang")
@@ -222,7 +227,14 @@ def priskontroll_registrer(case_id: str) -> Response:
             raise DomainError("INVALID_VALUE", "Skriv legemiddelkostnaden som et tall.")
         services.price_check(_actor(), case_id, amount, note, storage().uow())
 
-    return _act(case_id, run, "Priskontrollen er registrert, og saken er klar for vurdering.")
+    # the checked case has left the price check, and with it the price check's view: back to
+    # the queue (WORKFLOW.md section 1)
+    return _act(
+        case_id,
+        run,
+        "Priskontrollen er registrert, og saken er klar for vurdering.",
+        then=url_for("pages.priskontroll"),
+    )
 
 
 # ---- coordinator and price check ------------------------------------------------------------------

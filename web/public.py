@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from feedgen.feed import FeedGenerator
-from flask import Blueprint, Response, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, jsonify, render_template, request
 
 from storage import minihta
 from storage.errors import DomainError
-from web.app import storage
+from web.app import external_url, storage
 
 api_bp = Blueprint("public_api", __name__, url_prefix="/api/v1")
 bp = Blueprint("public", __name__)
@@ -47,19 +47,21 @@ def _public(resp: Response) -> Response:
 def feed() -> Response:
     items = minihta.search_published(storage().uow(), limit=50)
     fg = FeedGenerator()
-    page = url_for("public.publisert", _external=True)
+    # links on the configured base URL: the feed is cached publicly, and the Host header of
+    # whoever asked first is not to be trusted (a forged one would reach every later reader)
+    page = external_url("public.publisert")
     fg.id(page)
     fg.title(FEED_TITLE)
     fg.subtitle("Nye publiseringer i den nasjonale databasen for mini-metodevurderinger.")
     fg.author({"name": "Nye metoder"})
     fg.language("nb")
     fg.link(href=page, rel="alternate", type="text/html")
-    fg.link(href=url_for("public_api.feed_api", _external=True), rel="self", type=ATOM)
+    fg.link(href=external_url("public_api.feed_api"), rel="self", type=ATOM)
     newest = max((datetime.fromisoformat(i["publisert"]) for i in items), default=None)
     fg.updated(newest or datetime(2026, 1, 1, tzinfo=UTC))
     for item in reversed(items):
         at = datetime.fromisoformat(item["publisert"])
-        url = url_for("public.publisert_sak", case_id=item["sak"], _external=True)
+        url = external_url("public.publisert_sak", case_id=item["sak"])
         entry = fg.add_entry()
         entry.id(url)
         entry.title(f"{item['tittel']} ({item['sak']})")

@@ -21,6 +21,7 @@ from storage.crypto import make_blob_store
 from storage.db import (
     current_revision,
     make_engine,
+    private_dir,
     session_factory,
     statement_session_factory,
     upgrade,
@@ -104,7 +105,7 @@ def open_storage(
 ) -> Storage:
     """Build the storage for an instance folder; migrate the database when it is new."""
     folder = instance_folder(instance)
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)  # 0700: the database, the blobs and the keys live here
     db_url = database_url(folder, url)
     engine = make_engine(db_url)
     storage = Storage(

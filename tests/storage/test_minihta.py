@@ -313,3 +313,87 @@ def test_search_stems_norwegian_on_postgresql(uow: SqlAlchemyUnitOfWork) -> None
     robot = _published(uow, **{"generelt.tittel": "Robotassistert kirurgi ved endetarmskreft"})
     found = [i["sak"] for i in minihta.search_published(uow, q="kirurgien")]
     assert found == [robot]
+
+
+# ---- a declaration is raised, never lowered by the reviewer (issue 11, finding 4) ------------
+
+
+def _audit_actions(uow: SqlAlchemyUnitOfWork, case_id: str) -> list[str]:
+    with uow:
+        return [e.action for e in uow.audit.list(object=f"case:{case_id}")]
+
+
+def _level(uow: SqlAlchemyUnitOfWork, case_id: str) -> tuple[str | None, bool]:
+    [row] = [a for a in minihta.assignments_of(uow, case_id) if a["aktiv"]]
+    return row["habilitet"], row["godkjent_av"] is not None
+
+
+def test_a_reviewer_cannot_lower_yellow_to_green_and_the_packet_stays_refused(
+    uow: SqlAlchemyUnitOfWork,
+) -> None:
+    case_id = new_case(uow)
+    minihta.assign_reviewer(KOORDINATOR, case_id, None, None, uow)
+    ff = reviewer("ff-hbe")
+    minihta.declare_conflict(ff, case_id, "gul", "Foredrag for produsenten i 2024", uow)
+    before = _audit_actions(uow, case_id)
+    with pytest.raises(DomainError) as e:
+        minihta.declare_conflict(ff, case_id, "gronn", None, uow)
+    assert e.value.code == "FORBIDDEN" and e.value.http_status == 403
+    assert "kan ikke senke" in e.value.message and "koordinatoren" in e.value.message
+    assert _level(uow, case_id) == ("gul", False)
+    assert _audit_actions(uow, case_id) == before  # nothing was recorded
+    assert code_of(lambda: minihta.peer_packet(ff, case_id, uow, TODAY)) == "FORBIDDEN"
+
+
+def test_a_reviewer_can_raise_a_declaration(uow: SqlAlchemyUnitOfWork) -> None:
+    case_id = new_case(uow)
+    minihta.assign_reviewer(KOORDINATOR, case_id, None, None, uow)
+    ff = reviewer("ff-hbe")
+    minihta.declare_conflict(ff, case_id, "gronn", None, uow)
+    minihta.declare_conflict(ff, case_id, "gronn", None, uow)  # repeating is no lowering
+    minihta.declare_conflict(ff, case_id, "gul", "Rådgiver for produsenten", uow)
+    assert _level(uow, case_id) == ("gul", False)
+    assert code_of(lambda: minihta.peer_packet(ff, case_id, uow, TODAY)) == "FORBIDDEN"
+    minihta.declare_conflict(ff, case_id, "rod", "Ansatt hos produsenten", uow)
+    assert minihta.assignments_of(uow, case_id)[0]["aktiv"] is False
+
+
+def test_an_approved_yellow_declaration_is_not_lowered_by_the_reviewer_either(
+    uow: SqlAlchemyUnitOfWork,
+) -> None:
+    case_id = new_case(uow)
+    minihta.assign_reviewer(KOORDINATOR, case_id, None, None, uow)
+    ff = reviewer("ff-hbe")
+    minihta.declare_conflict(ff, case_id, "gul", "Foredrag for produsenten i 2024", uow)
+    minihta.approve_conflict(KOORDINATOR, case_id, uow)
+    assert code_of(lambda: minihta.declare_conflict(ff, case_id, "gronn", None, uow)) == (
+        "FORBIDDEN"
+    )
+    assert _level(uow, case_id) == ("gul", True)
+
+
+def test_the_coordinator_lowers_a_declaration_with_a_reason(uow: SqlAlchemyUnitOfWork) -> None:
+    case_id = new_case(uow)
+    minihta.assign_reviewer(KOORDINATOR, case_id, None, None, uow)
+    ff = reviewer("ff-hbe")
+    minihta.declare_conflict(ff, case_id, "gul", "Foredrag for produsenten i 2024", uow)
+    lower = minihta.lower_conflict
+    assert code_of(lambda: lower(ff, case_id, "gronn", "Selv", uow)) == "FORBIDDEN"
+    assert code_of(lambda: lower(KOORDINATOR, case_id, "gronn", " ", uow)) == "REASON_REQUIRED"
+    assert code_of(lambda: lower(KOORDINATOR, case_id, "gul", "Likt", uow)) == "INVALID_VALUE"
+    assert code_of(lambda: lower(KOORDINATOR, case_id, "rod", "Opp", uow)) == "INVALID_VALUE"
+    assert _level(uow, case_id) == ("gul", False)
+    done = lower(KOORDINATOR, case_id, "gronn", "Foredraget var en åpen fagdag.", uow)
+    assert (done.reviewer, done.conflict_level) == ("ff-hbe", "gronn")
+    assert minihta.peer_packet(ff, case_id, uow, TODAY)[:2] == b"PK"
+    assert _audit_actions(uow, case_id)[-2:] == ["case.conflict_lower", "packet.peer_download"]
+    # the reviewer may raise it again afterwards
+    minihta.declare_conflict(ff, case_id, "gul", "Nytt oppdrag for produsenten", uow)
+    assert _level(uow, case_id) == ("gul", False)
+
+
+def test_nothing_to_lower_without_a_declaration(uow: SqlAlchemyUnitOfWork) -> None:
+    case_id = new_case(uow)
+    minihta.assign_reviewer(KOORDINATOR, case_id, None, None, uow)
+    call = lambda: minihta.lower_conflict(KOORDINATOR, case_id, "gronn", "Grunn", uow)  # noqa: E731
+    assert code_of(call) == "INVALID_TRANSITION"

@@ -151,12 +151,13 @@ class Call:
     fresh: bool = False  # the request ends the session: use a client of its own
 
 
-# the placed Del 2 case as each caller may know it
-CASE_PLACED = row(ANON, OK, 404, OK, OK, OK, 404, 404, 404, 404)
+# the placed Del 2 case as each caller may know it (the price check sees only cases in price
+# check: this one was checked before it was placed)
+CASE_PLACED = row(ANON, OK, 404, OK, 404, OK, 404, 404, 404, 404)
 # a change of the placed case that only the coordinator may make (409 STALE_STATE for them)
-CASE_CHANGE_KOORDINATOR = row(ANON, 403, 404, OK, 403, 403, 404, 404, 404, 404)
+CASE_CHANGE_KOORDINATOR = row(ANON, 403, 404, OK, 404, 403, 404, 404, 404, 404)
 # the decision and its letter: the applying HF and the coordinator; others who see the case 403
-LETTER = row(ANON, OK, 404, OK, 403, 403, 404, 404, 404, 404)
+LETTER = row(ANON, OK, 404, OK, 404, 403, 404, 404, 404, 404)
 REVIEWER_ONLY = row(ANON, 404, 404, 404, 404, 404, 404, OK, 404, 404)
 PAGE_REVIEWER = row(ANON, 403, 403, 403, 403, 403, 403, OK, 404, 403)
 
@@ -181,7 +182,7 @@ MATRIX: dict[tuple[str, str], Call] = {
     ),
     ("/api/v1/saker/<case_id>/priskontroll", "POST"): Call(
         f"{API}/saker/{PLACED}/priskontroll",
-        row(ANON, 403, 404, 403, OK, 403, 404, 404, 404, 404),
+        row(ANON, 403, 404, 403, OK, 403, 404, 404, 404, 404),  # 409: it left the price check
         json={"legemiddel_per_maned": 1000, "merknad": "Korrigert."},
     ),
     ("/api/v1/innboks", "GET"): Call(f"{API}/innboks", only("koordinator")),
@@ -229,6 +230,11 @@ MATRIX: dict[tuple[str, str], Call] = {
     ),
     ("/api/v1/saker/<case_id>/habilitet", "POST"): Call(
         f"{API}/saker/{MMV_REVIEW}/habilitet", REVIEWER_ONLY, json={"niva": "gronn"}
+    ),
+    ("/api/v1/saker/<case_id>/habilitet/senk", "POST"): Call(
+        f"{API}/saker/{MMV_REVIEW}/habilitet/senk",
+        only("koordinator"),  # 422 INVALID_VALUE for the coordinator: green is the lowest
+        json={"niva": "gronn", "begrunnelse": "Testsenking."},
     ),
     ("/api/v1/saker/<case_id>/habilitet/godkjenn", "POST"): Call(
         f"{API}/saker/{MMV_REVIEW}/habilitet/godkjenn", only("koordinator"), json={}
@@ -321,6 +327,11 @@ MATRIX: dict[tuple[str, str], Call] = {
         f"/minihta/{MMV_REVIEW}/fagfelle",
         only("koordinator"),
         form={"fagfelle": "ff-unn", "begrunnelse": "Testtildeling."},
+    ),
+    ("/minihta/<case_id>/habilitet/senk", "POST"): Call(
+        f"/minihta/{MMV_REVIEW}/habilitet/senk",
+        only("koordinator"),
+        form={"niva": "gronn", "begrunnelse": "Testsenking."},
     ),
     ("/minihta/<case_id>/godkjenn", "POST"): Call(
         f"/minihta/{MMV_REVIEW}/godkjenn", only("koordinator"), form={}
@@ -483,6 +494,8 @@ def _check(world: World, key: tuple[str, str], call: Call) -> list[str]:
     for role in ROLES:
         expected = call.expect[role]
         resp = _request(world, call, role, method)
+        if call.fresh:  # logging out ends every session of the user: log in afresh later
+            world.clients.pop(role, None)
         exact = isinstance(expected, int) and expected not in (403, 404)
         actual = resp.status_code if exact else _status_class(resp, api)
         if actual != expected:

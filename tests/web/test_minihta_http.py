@@ -13,6 +13,7 @@ from forms.templates import build
 from tests.fillers import fill_json, fill_xlsx, sample_values
 from tests.web.conftest import add_users
 from tests.web.test_e2e_http import Server, server  # noqa: F401 (fixture)
+from web.app import DEFAULT_BASE_URL
 
 
 @pytest.fixture
@@ -118,4 +119,5 @@ def test_the_whole_minihta_path_ends_in_the_public_database(reviewers: Server) -
         assert status == 200
         feed = feedparser.parse(raw)
         assert feed.version == "atom10" and not feed.bozo
-        assert [e.link for e in feed.entries] == [f"http://{s.host}:{s.port}/publisert/{sak}"]
+        # links on the configured base URL (the default here), never on the request's Host
+        assert [e.link for e in feed.entries] == [f"{DEFAULT_BASE_URL}/publisert/{sak}"]

@@ -164,7 +164,13 @@ def test_price_check_page_flow(client: FlaskClient, users: Users) -> None:
         f"/saker/{REFERENCE}/priskontroll",
         data={"csrf_token": csrf_token(page), "legemiddel_per_maned": "62 500", "merknad": ""},
     )
-    assert resp.status_code == 303
+    assert resp.status_code == 303 and resp.headers["Location"].endswith("/priskontroll")
+    queue = client.get("/priskontroll").get_data(as_text=True)
+    assert "Priskontrollen er registrert" in queue and REFERENCE not in queue.split("</h1>")[1]
+    # the checked case has left the price check's view (WORKFLOW.md section 1)
+    assert client.get(f"/saker/{REFERENCE}").status_code == 404
+    client.post("/logg-ut", data={"csrf_token": csrf_token(queue)})
+    login(client, "koordinator")
     after = client.get(f"/saker/{REFERENCE}").get_data(as_text=True)
     assert "Klar for vurdering" in after and "Bekreftet: 62\u00a0500 kr per måned" in after
 
