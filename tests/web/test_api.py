@@ -334,6 +334,27 @@ def test_unexpected_exception_is_a_generic_500(app: Flask, users: Users) -> None
     assert resp.json["error"]["code"] == "INTERNAL_ERROR"
 
 
+def test_an_http_error_outside_the_catalogue_gets_a_catalogue_code(app: Flask) -> None:
+    """One code, one status: a framework status without its own code is BAD_REQUEST (400) or
+    INTERNAL_ERROR (500), never a code answered with a status of its own choosing."""
+    from werkzeug.exceptions import NotImplemented as HTTPNotImplemented
+    from werkzeug.exceptions import UnsupportedMediaType
+
+    @app.get("/api/v1/medietype")
+    def medietype() -> str:
+        raise UnsupportedMediaType()
+
+    @app.get("/api/v1/ikke-laget")
+    def ikke_laget() -> str:
+        raise HTTPNotImplemented()
+
+    client = app.test_client()
+    resp = client.get("/api/v1/medietype")
+    assert (resp.status_code, resp.json["error"]["code"]) == (400, "BAD_REQUEST")
+    resp = client.get("/api/v1/ikke-laget")
+    assert (resp.status_code, resp.json["error"]["code"]) == (500, "INTERNAL_ERROR")
+
+
 def test_secret_key_file_is_private(tmp_path, monkeypatch) -> None:
     monkeypatch.delenv("SKJEMAMOTTAK_SECRET_KEY", raising=False)
     from web.app import create_app
