@@ -5,64 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from processor.codes import CATALOGUE
+
 Status = Literal["accepted", "incomplete", "rejected"]
 
-# code -> (status it causes, default Norwegian message)
+# FORMS.md section 8: code -> (status it causes, default Norwegian message), read from the one
+# error catalogue (processor/codes.py), which also holds each code's HTTP status.
 CODES: dict[str, tuple[str, str]] = {
-    "FILE_EMPTY": ("rejected", "Filen er tom."),
-    "FILE_TOO_LARGE": ("rejected", "Filen er for stor."),
-    "FILE_TYPE_UNSUPPORTED": (
-        "rejected",
-        "Filtypen støttes ikke. Send PDF, DOCX, XLSX eller JSON, og la filnavnet passe til innholdet.",
-    ),
-    "FILE_CORRUPT": ("rejected", "Filen er skadet eller kan ikke leses."),
-    "FILE_ENCRYPTED": (
-        "rejected",
-        "Filen er passordbeskyttet eller kryptert. Send en ukryptert fil.",
-    ),
-    "FILE_MACROS": ("rejected", "Filen inneholder makroer. Lagre den som vanlig DOCX eller XLSX."),
-    "FILE_NO_FORM_FIELDS": (
-        "rejected",
-        "Filen har ingen skjemafelt (for eksempel en skannet eller flatet PDF). "
-        "Bruk den utfyllbare malen.",
-    ),
-    "FORM_UNKNOWN": (
-        "rejected",
-        "Filen har skjemafelt, men er ikke et av skjemaene til Nye metoder.",
-    ),
-    "FORM_VERSION_UNSUPPORTED": ("rejected", "Denne versjonen av skjemaet støttes ikke."),
-    "DEL1_NOT_ALLOWED": (
-        "rejected",
-        "Dette er del 1 av søknaden. Del 1 skal oppbevares i pasientens journal og aldri sendes inn.",
-    ),
-    "IDENTITY_FOUND": (
-        "rejected",
-        "Filen inneholder et fødselsnummer eller annet personnummer. Fjern det og send på nytt.",
-    ),
-    "REQUIRED": ("incomplete", "Feltet må fylles ut."),
-    "INVALID_VALUE": ("incomplete", "Verdien er ugyldig."),
-    "REFERENCE_INVALID": ("incomplete", "Referansenummeret er ugyldig."),
-    "REFERENCE_HF_MISMATCH": (
-        "incomplete",
-        "Helseforetaket i referansenummeret er ikke det samme som helseforetaket søknaden sendes fra.",
-    ),
-    "CONSENT_MISSING": ("incomplete", "Det er ikke bekreftet at pasienten har gitt samtykke."),
-    "NO_CRITERION": ("incomplete", "Minst ett av de tre kriteriene må være krysset av."),
-    "JUSTIFICATION_MISSING": ("incomplete", "Kriteriet er krysset av, men mangler begrunnelse."),
-    "LITERATURE_MISSING": ("incomplete", "Litteratur mangler."),
-    "APPROVAL_MISSING": ("incomplete", "Godkjenningen mangler."),
-    "LABEL_FALLBACK": (
-        "warning",
-        "Skjemaet er lest ut fra ledetekster fordi det mangler innholdskontroller. "
-        "Kontroller verdiene manuelt.",
-    ),
-    "CASE_MISMATCH": ("refused", "Saks-ID-en passer ikke til en sak du kan sende inn for."),
-    "UPLOADER_HF_MISMATCH": ("refused", "Skjemaet gjelder et annet helseforetak enn ditt."),
-    "FORMULA_NOT_CACHED": (
-        "incomplete",
-        "En formelcelle i regnearket har ingen beregnet verdi. Åpne filen i Excel eller LibreOffice, "
-        "lagre den og send på nytt.",
-    ),
+    c: (str(e.result), e.message) for c, e in CATALOGUE.items() if e.result is not None
 }
 
 REJECTING = frozenset(c for c, (s, _) in CODES.items() if s == "rejected")

@@ -47,7 +47,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from storage import audit, db
-from storage.blobs import BlobError, BlobStore, _fsync_dir, check_sha, sha256_hex
+from storage.blobs import BlobError, BlobStore, check_sha, fsync_dir, sha256_hex
 from storage.fsck import referenced_blobs
 from storage.models import Base
 from storage.models_minihta import SEARCH_COLUMN, SEARCH_TABLE
@@ -253,7 +253,7 @@ def backup(
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(out.parent)
+    fsync_dir(out.parent)
     report.path = out
     return report
 

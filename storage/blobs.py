@@ -84,7 +84,7 @@ class BlobStore(ABC):
         return True
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     if os.name != "posix":  # directories cannot be opened for fsync on Windows
         return
     fd = os.open(path, os.O_RDONLY)
@@ -114,7 +114,7 @@ def atomic_write(
     if created:
         os.chmod(folder, 0o700)  # the owner's only, whatever the umask (mkstemp files are 0600)
     if created and root is not None:
-        _fsync_dir(root)
+        fsync_dir(root)
     fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", dir=folder)
     try:
         with os.fdopen(fd, "wb") as tmp:
@@ -128,7 +128,7 @@ def atomic_write(
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
-    _fsync_dir(folder)
+    fsync_dir(folder)
 
 
 class FileBlobStore(BlobStore):
@@ -171,7 +171,7 @@ class FileBlobStore(BlobStore):
             path.unlink()
         except FileNotFoundError:
             return False
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
         return True
 
     def iter_all(self) -> Iterator[str]:

@@ -34,7 +34,14 @@ from processor.decisions import CRITERIA, OUTCOMES
 from processor.decisions import Decision as LetterDecision
 from processor.identity import contains_identity
 from processor.workdays import papers_deadline
-from storage.errors import CaseDecided, DomainError, Forbidden, NotFound, StaleState
+from storage.errors import (
+    IDENTITY_IN_TEXT,
+    CaseDecided,
+    DomainError,
+    Forbidden,
+    NotFound,
+    StaleState,
+)
 from storage.models import Case, PriceCheck
 from storage.models_committee import (
     DEFAULT_CASE_LIMIT,
@@ -44,7 +51,7 @@ from storage.models_committee import (
     MeetingAbsence,
     MeetingCase,
 )
-from storage.services import CONTENT_TYPES, _clean_reason, _move, _visible_case
+from storage.services import CONTENT_TYPES, clean_reason, move_case, visible_case
 from storage.uow import AbstractUnitOfWork, ConcurrentUpdate
 from storage.workflow import DEL2, Actor, Principal
 
@@ -550,7 +557,7 @@ def plan_meeting(
                         placed_at=uow.now(),
                     )
                 )
-                _move(
+                move_case(
                     user,
                     case,
                     "satt_opp",
@@ -757,10 +764,10 @@ def record_decision(
 
     _require(user, {"koordinator"})
     if any(contains_identity(t) for t in decision.texts() if t):
-        raise DomainError("IDENTITY_FOUND")
+        raise DomainError("IDENTITY_FOUND", IDENTITY_IN_TEXT)
     try:
         with uow:
-            case = _visible_case(user, case_id, uow)
+            case = visible_case(user, case_id, uow)
             if case.form_type != DEL2:
                 raise DomainError("INVALID_TRANSITION", "Denne sakstypen får ikke vedtak her.")
             if case.state == "avgjort":
@@ -808,11 +815,11 @@ def record_decision(
                     docx_sha256=shas[1],
                 )
             )
-            _move(
+            move_case(
                 user,
                 case,
                 "avgjort",
-                _clean_reason(f"Vedtak: {OUTCOMES[decision.utfall]}."),
+                clean_reason(f"Vedtak: {OUTCOMES[decision.utfall]}."),
                 uow,
                 action="case.decision",
                 extra={"outcome": decision.utfall, "pdf_sha256": shas[0], "docx_sha256": shas[1]},
@@ -824,7 +831,7 @@ def record_decision(
 
 
 def _decision_for(user: Principal, uow: AbstractUnitOfWork, case_id: str) -> tuple[Case, Decision]:
-    case = _visible_case(user, case_id, uow)
+    case = visible_case(user, case_id, uow)
     decision = _session(uow).get(Decision, case.id)
     if decision is None:
         raise NotFound("Saken har ikke noe vedtak.")

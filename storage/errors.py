@@ -1,66 +1,37 @@
 """Domain errors: exceptions that carry a stable code and a Norwegian message.
 
-The web layer maps an error to an HTTP status (`http_status` is the suggested one) and the body
-`{"error": {"code", "message"}}`; it does nothing else with it.
+The code, its HTTP status and its default message come from the one error catalogue
+(`processor.codes`); a code outside it is refused when the error is made. The web layer maps an
+error to its status and the body `{"error": {"code", "message"}}`, and does nothing else with it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-MESSAGES: dict[str, str] = {
-    "NOT_FOUND": "Fant ikke saken.",
-    "FORBIDDEN": "Du har ikke tilgang til å gjøre dette.",
-    "UPLOADER_HF_MISMATCH": "Skjemaet gjelder et annet helseforetak enn ditt.",
-    "REFERENCE_IN_USE": (
-        "Referansenummeret er allerede brukt av en annen sak. En ny søknad fra samme avdeling "
-        "samme dag får et løpenummer til slutt i referansen, for eksempel -2."
-    ),
-    "STALE_STATE": (
-        "Saken er endret av noen andre siden du åpnet den. Last siden på nytt og prøv igjen."
-    ),
-    "CONFLICT": "Noen andre endret det samme samtidig. Prøv igjen.",
-    "INVALID_TRANSITION": "Denne statusendringen er ikke tillatt.",
-    "REASON_REQUIRED": "Du må skrive en begrunnelse.",
-    "INVALID_VALUE": "Verdien er ugyldig.",
-    "IDENTITY_FOUND": (
-        "Teksten inneholder et fødselsnummer, D-nummer eller annet personnummer. Fjern det."
-    ),
-    "UPLOAD_NOT_SUPPORTED": "Denne skjematypen kan ikke sendes inn på denne måten.",
-    "USER_EXISTS": "Det finnes allerede en bruker med dette brukernavnet.",
-    "USER_NOT_FOUND": "Fant ikke brukeren.",
-    "VERSION_NOT_FOUND": "Fant ikke versjonen av saken.",
-    "SEQUENCE_EXHAUSTED": "Det er ikke flere ledige saksnumre for mini-metodevurderinger i år.",
-    "CASE_DECIDED": "Saken er avgjort og kan ikke endres.",
-}
+from processor import codes
 
-HTTP_STATUS: dict[str, int] = {
-    "NOT_FOUND": 404,
-    "VERSION_NOT_FOUND": 404,
-    "USER_NOT_FOUND": 404,
-    "FORBIDDEN": 403,
-    "UPLOADER_HF_MISMATCH": 403,
-    "REFERENCE_IN_USE": 409,
-    "STALE_STATE": 409,
-    "CONFLICT": 409,
-    "USER_EXISTS": 409,
-    "SEQUENCE_EXHAUSTED": 409,
-    "CASE_DECIDED": 409,
-}
+# IDENTITY_FOUND in a text typed into the service (a reason, a description), not in a file
+IDENTITY_IN_TEXT = (
+    "Teksten inneholder et fødselsnummer, D-nummer eller annet personnummer. Fjern det."
+)
 
 
 class DomainError(Exception):
-    """A refusal with a code (FORMS.md section 8 or the list above) and a Norwegian message."""
+    """A refusal with a code of the error catalogue and a Norwegian message."""
 
     def __init__(self, code: str, message: str | None = None, **context: Any) -> None:
+        entry = codes.lookup(code)  # UnknownCode: a programming error
+        if entry.http_status is None:
+            raise codes.UnknownCode(f"{code} is a warning, not a refusal")
         self.code = code
-        self.message = message or MESSAGES.get(code, "Forespørselen kan ikke utføres.")
+        self.message = message or entry.message
         self.context = context
         super().__init__(f"{code}: {self.message}")
 
     @property
     def http_status(self) -> int:
-        return HTTP_STATUS.get(self.code, 422)
+        return codes.http_status(self.code)
 
     def to_dict(self) -> dict[str, Any]:
         return {"error": {"code": self.code, "message": self.message}}

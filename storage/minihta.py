@@ -219,7 +219,7 @@ def _store_attachment(
         assert case is not None
         now = uow.now()
         sha = uow.blobs.put(raw)
-        suffix = services._suffix(filename)
+        suffix = services.stored_suffix(filename)
         uow.cases.add_blob(
             sha, len(raw), services.CONTENT_TYPES.get(suffix, "application/octet-stream"), now
         )
@@ -250,7 +250,7 @@ def _store_attachment(
             if assignment is not None:
                 assignment.completed_at = now
             to = "fagfellevurdert" if form_type == FAGFELLE else "besluttet"
-            services._move(user, case, to, None, uow, action="case.attach", extra=details)
+            services.move_case(user, case, to, None, uow, action="case.attach", extra=details)
         state = case.state
         uow.commit()
     return services.UploadResult(
@@ -372,7 +372,7 @@ def assign_reviewer(
             conflicts = _conflicts(uow, case.id)
             fagomrade = _fagomrade(case)
             pick = routing.pick_reviewer(case.hf, fagomrade, pool, conflicts)
-            clean = services._clean_reason(reason)
+            clean = services.clean_reason(reason)
             if reviewer is None or not reviewer.strip():
                 if pick.reviewer is None:
                     raise DomainError("NO_REVIEWER", pick.reason)
@@ -410,7 +410,7 @@ def assign_reviewer(
             )
             extra = {"reviewer": chosen.username, "override": override}
             if case.state == "mottatt":
-                services._move(
+                services.move_case(
                     user, case, "til_fagfelle", clean, uow, action="case.assign", extra=extra
                 )
             else:
@@ -420,7 +420,7 @@ def assign_reviewer(
                     user.username,
                     "case.assign",
                     now,
-                    {**extra, "reason_sha256": services._reason_digest(clean)},
+                    {**extra, "reason_sha256": services.reason_digest(clean)},
                 )
             state = case.state
             uow.commit()
@@ -457,7 +457,7 @@ def declare_conflict(
             raise NotFound()
         if assignment.completed_at is not None:
             raise DomainError("INVALID_TRANSITION", "Fagfellevurderingen er allerede sendt inn.")
-        clean = services._clean_reason(description)
+        clean = services.clean_reason(description)
         if level == "gul" and clean is None:
             raise DomainError("REQUIRED", "Beskriv bindingene når habiliteten er gul.")
         previous = assignment.conflict_level
@@ -483,7 +483,7 @@ def declare_conflict(
             user.username,
             "case.conflict",
             now,
-            {"level": level, "description_sha256": services._reason_digest(clean)},
+            {"level": level, "description_sha256": services.reason_digest(clean)},
         )
         uow.commit()
     return assignment
@@ -534,7 +534,7 @@ def lower_conflict(
         raise DomainError("FORBIDDEN", "Bare koordinatoren kan senke en erklært habilitet.")
     if level not in CONFLICT_LEVELS:
         raise DomainError("INVALID_VALUE", "Habilitet må være «gronn», «gul» eller «rod».")
-    clean = services._clean_reason(reason)
+    clean = services.clean_reason(reason)
     if clean is None:
         raise DomainError("REASON_REQUIRED", "Begrunn hvorfor habiliteten senkes.")
     with uow:
@@ -566,7 +566,7 @@ def lower_conflict(
                 "reviewer": assignment.reviewer,
                 "from": previous,
                 "to": level,
-                "reason_sha256": services._reason_digest(clean),
+                "reason_sha256": services.reason_digest(clean),
             },
         )
         uow.commit()

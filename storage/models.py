@@ -67,7 +67,7 @@ STATE_LABELS = {
 CASE_FORM_TYPES = ("tilgang-del2", "minihta")
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
+def check_in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
@@ -127,7 +127,7 @@ class Base(DeclarativeBase):
 
 class UserRole(Base):
     __tablename__ = "user_roles"
-    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
+    __table_args__ = (CheckConstraint(check_in("role", ROLES), name="role"),)
 
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
@@ -239,8 +239,8 @@ class Case(Base):
 
     __tablename__ = "cases"
     __table_args__ = (
-        CheckConstraint(_in("state", STATES), name="state"),
-        CheckConstraint(_in("form_type", CASE_FORM_TYPES), name="form_type"),
+        CheckConstraint(check_in("state", STATES), name="state"),
+        CheckConstraint(check_in("form_type", CASE_FORM_TYPES), name="form_type"),
         # the paged case list, newest first, alone and per filter (migration 0003_indexes)
         Index("ix_cases_created_at_id", "created_at", "id"),
         Index("ix_cases_hf_created_at", "hf", "created_at", "id"),

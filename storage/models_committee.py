@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from storage.models import Base, Case, JSONType, User, UTCDateTime, _in
+from storage.models import Base, Case, JSONType, User, UTCDateTime, check_in
 
 OUTCOMES = ("innvilget", "avslatt")
 DEFAULT_CASE_LIMIT = 8
@@ -112,7 +112,7 @@ class Decision(Base):
     """The committee's decision on a case (WORKFLOW.md section 5) and its letters (blobs)."""
 
     __tablename__ = "decisions"
-    __table_args__ = (CheckConstraint(_in("outcome", OUTCOMES), name="outcome"),)
+    __table_args__ = (CheckConstraint(check_in("outcome", OUTCOMES), name="outcome"),)
 
     case_id: Mapped[str] = mapped_column(
         ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True

@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from storage.models import Base, Case, JSONType, UTCDateTime, _in
+from storage.models import Base, Case, JSONType, UTCDateTime, check_in
 
 ATTACHMENT_FORMS = ("minihta-okonomi", "minihta-fagfelle", "minihta-beslutning")
 CONFLICT_LEVELS = ("gronn", "gul", "rod")
@@ -38,7 +38,7 @@ class MinihtaAttachment(Base):
 
     __tablename__ = "minihta_attachments"
     __table_args__ = (
-        CheckConstraint(_in("form_type", ATTACHMENT_FORMS), name="form_type"),
+        CheckConstraint(check_in("form_type", ATTACHMENT_FORMS), name="form_type"),
         UniqueConstraint("case_id", "form_type", "number"),
     )
 
@@ -64,7 +64,7 @@ class PeerAssignment(Base):
     __tablename__ = "peer_assignments"
     __table_args__ = (
         CheckConstraint(
-            f"conflict_level IS NULL OR {_in('conflict_level', CONFLICT_LEVELS)}",
+            f"conflict_level IS NULL OR {check_in('conflict_level', CONFLICT_LEVELS)}",
             name="conflict_level",
         ),
     )

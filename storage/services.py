@@ -24,7 +24,14 @@ from processor.findings import Finding, Limits, Result
 from processor.identity import contains_identity
 from processor.ingest import file_suffix, ingest
 from storage.blobs import sha256_hex
-from storage.errors import CaseDecided, DomainError, Forbidden, NotFound, StaleState
+from storage.errors import (
+    IDENTITY_IN_TEXT,
+    CaseDecided,
+    DomainError,
+    Forbidden,
+    NotFound,
+    StaleState,
+)
 from storage.models import ROLES, ApiToken, Case, CaseVersion, PriceCheck, Transition, User
 from storage.repository import NewBlob
 from storage.uow import AbstractUnitOfWork, ConcurrentUpdate
@@ -98,7 +105,8 @@ class UploadResult:
         }
 
 
-def _suffix(filename: str) -> str:
+def stored_suffix(filename: str) -> str:
+    """The suffix kept with a version: a supported one in lower case, else ""."""
     suffix = file_suffix(filename.replace("\\", "/")).lower()
     return suffix if suffix in CONTENT_TYPES else ""
 
@@ -135,7 +143,7 @@ def upload(
 
     A rejected or incomplete file writes nothing at all (no row, no blob, no audit event) and
     gives the findings back. Raises `DomainError`: FORBIDDEN, UPLOADER_HF_MISMATCH (before any
-    case is looked up), REFERENCE_IN_USE, UPLOAD_NOT_SUPPORTED, CONFLICT.
+    case is looked up), REFERENCE_IN_USE, CASE_MISMATCH, SEQUENCE_EXHAUSTED, CONFLICT.
     """
     roles = set(user.roles)
     if not roles & {"hf", "fagfelle"}:
@@ -185,7 +193,7 @@ def _store_upload(
     resubmit: str | None = None,
 ) -> UploadResult:
     warnings = [f.to_dict() for f in result.warnings]
-    suffix = _suffix(filename)
+    suffix = stored_suffix(filename)
     with uow:
         now = uow.now()
         blob = NewBlob(
@@ -301,7 +309,9 @@ def _store_upload(
 # ---- transitions --------------------------------------------------------------------------------
 
 
-def _clean_reason(reason: str | None) -> str | None:
+def clean_reason(reason: str | None) -> str | None:
+    """A typed reason without surrounding space, or None; INVALID_VALUE when too long,
+    IDENTITY_FOUND when it holds an identity number."""
     text = (reason or "").strip()
     if not text:
         return None
@@ -310,11 +320,11 @@ def _clean_reason(reason: str | None) -> str | None:
             "INVALID_VALUE", f"Begrunnelsen kan være på høyst {MAX_REASON_CHARS} tegn."
         )
     if contains_identity(text):
-        raise DomainError("IDENTITY_FOUND")
+        raise DomainError("IDENTITY_FOUND", IDENTITY_IN_TEXT)
     return text
 
 
-def _visible_case(user: Principal, case_id: str, uow: AbstractUnitOfWork) -> Case:
+def visible_case(user: Principal, case_id: str, uow: AbstractUnitOfWork) -> Case:
     case = uow.cases.get(case_id.strip().upper())
     if case is None or not can_see(user, case):
         raise NotFound()
@@ -333,12 +343,13 @@ def ensure_open(case: Case) -> None:
 
 def _open_case(user: Principal, case_id: str, uow: AbstractUnitOfWork) -> Case:
     """A case the user may see and that may still change (NOT_FOUND, CASE_DECIDED)."""
-    case = _visible_case(user, case_id, uow)
+    case = visible_case(user, case_id, uow)
     ensure_open(case)
     return case
 
 
-def _reason_digest(reason: str | None) -> str | None:
+def reason_digest(reason: str | None) -> str | None:
+    """The hash of a reason for the audit chain (the text itself stays with the case)."""
     return hashlib.sha256(reason.encode("utf-8")).hexdigest() if reason else None
 
 
@@ -358,7 +369,7 @@ def record_change(
     uow.audit.append(actor=actor, action=action, object=f"case:{case.id}", at=at, details=details)
 
 
-def _move(
+def move_case(
     user: Principal,
     case: Case,
     to: str,
@@ -368,6 +379,8 @@ def _move(
     action: str = "case.transition",
     extra: dict[str, Any] | None = None,
 ) -> Transition:
+    """Move `case` to `to` and record the step in its history and the audit chain (shared by
+    the committee and mini-HTA services)."""
     now = uow.now()
     from_state = case.state
     step = Transition(
@@ -385,7 +398,7 @@ def _move(
             "from": from_state,
             "to": to,
             # the reason lives with the case; the chain holds only its hash
-            "reason_sha256": _reason_digest(reason),
+            "reason_sha256": reason_digest(reason),
             **(extra or {}),
         },
     )
@@ -415,12 +428,12 @@ def transition(
                 raise DomainError("INVALID_TRANSITION", BY_ACTION.get(key))
             if not (set(user.roles) & rule.roles) or (rule.own_hf and case.hf != user.hf):
                 raise Forbidden("Du har ikke tilgang til å gjøre denne statusendringen.")
-            clean = _clean_reason(reason)
+            clean = clean_reason(reason)
             if rule.needs_reason and clean is None:
                 raise DomainError("REASON_REQUIRED", "En retur må ha minst én begrunnelse.")
             if case.state != from_:
                 raise StaleState(current=case.state)
-            _move(user, case, to, clean, uow)
+            move_case(user, case, to, clean, uow)
             if case.form_type == MINIHTA and to == "publisert":
                 from storage import minihta
 
@@ -476,7 +489,7 @@ def price_check(
                 raise DomainError("INVALID_TRANSITION", "Saken skal ikke til priskontroll.")
             if "priskontroll" not in set(user.roles):
                 raise Forbidden()
-            clean = _clean_reason(note)
+            clean = clean_reason(note)
             latest = case.latest
             stated = (
                 (latest.data.get("kostnader") or {}).get("legemiddel_per_maned") if latest else None
@@ -500,7 +513,7 @@ def price_check(
                     at=now,
                 )
             )
-            _move(
+            move_case(
                 user,
                 case,
                 "klar",
@@ -526,7 +539,7 @@ def set_urgent(
             case = _open_case(user, case_id, uow)
             if "koordinator" not in set(user.roles):
                 raise Forbidden()
-            clean = _clean_reason(reason)
+            clean = clean_reason(reason)
             if urgent and clean is None:
                 raise DomainError("REASON_REQUIRED", "En hastesak må ha en begrunnelse.")
             case.urgent = urgent
@@ -537,7 +550,7 @@ def set_urgent(
                 user.username,
                 "case.urgent",
                 uow.now(),
-                {"urgent": urgent, "reason_sha256": _reason_digest(clean)},
+                {"urgent": urgent, "reason_sha256": reason_digest(clean)},
             )
             uow.commit()
     except ConcurrentUpdate:

@@ -12,6 +12,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 
 from forms.catalog import catalogue
+from processor import codes
 from processor.findings import Limits
 from storage import queries, services
 from storage.errors import DomainError
@@ -70,12 +71,14 @@ def do_upload(actor: Any) -> tuple[dict[str, Any], int]:
     if result.accepted:
         return body, 201
     status_nb = "ufullstendig" if result.status == "incomplete" else "avvist"
-    first = body["errors"][0]["code"] if body["errors"] else result.status.upper()
+    # the first error names the answer; its status is the catalogue's (422, or 413 for a file
+    # found too large while it was read)
+    first = body["errors"][0]["code"] if body["errors"] else "INVALID_VALUE"
     body = {
         "error": {"code": first, "message": f"Skjemaet er {status_nb}. Se feilene under."},
         **body,
     }
-    return body, 422
+    return body, codes.http_status(first)
 
 
 @bp.post("/innsendinger")

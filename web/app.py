@@ -29,6 +29,7 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from forms.text import encodable
+from processor import codes
 from storage.db import private_dir
 from storage.errors import DomainError
 from web.multipart import Request
@@ -39,20 +40,21 @@ log = logging.getLogger(__name__)
 SECRET_FILE = "secret_key"
 DEFAULT_MAX_UPLOAD_MB = 20
 
-# Norwegian texts for HTTP errors that do not come from a service
-HTTP_ERRORS: dict[int, tuple[str, str]] = {
-    400: ("BAD_REQUEST", "Forespørselen er ugyldig."),
-    401: ("UNAUTHORIZED", "Du må logge inn (gyldig tilgangsnøkkel mangler)."),
-    403: ("FORBIDDEN", "Du har ikke tilgang til dette."),
-    404: ("NOT_FOUND", "Fant ikke siden."),
-    405: ("METHOD_NOT_ALLOWED", "Metoden er ikke tillatt for denne adressen."),
-    429: ("TOO_MANY_REQUESTS", "For mange forsøk. Vent litt og prøv igjen."),
-    413: ("FILE_TOO_LARGE", "Filen er for stor."),
-    500: ("INTERNAL_ERROR", "Det oppstod en uventet feil. Prøv igjen senere."),
+# The catalogue code of each HTTP error the framework raises (processor.codes gives the status
+# and the message). Any other status is a programming error: it is answered as BAD_REQUEST (4xx)
+# or INTERNAL_ERROR (5xx), and logged.
+FRAMEWORK_CODES: dict[int, str] = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "FILE_TOO_LARGE",
+    429: "TOO_MANY_REQUESTS",
+    500: "INTERNAL_ERROR",
 }
-CSRF_MESSAGE = (
-    "Skjemaet er utløpt eller mangler sikkerhetsnøkkel. Last siden på nytt og prøv igjen."
-)
+# A page or address that does not exist: NOT_FOUND with the words of a missing page
+PAGE_NOT_FOUND = "Fant ikke siden."
 
 
 def _secret_key(instance: Path) -> str:
@@ -121,8 +123,11 @@ def storage() -> Storage:
 
 
 def error_response(
-    status: int, code: str, message: str, extra: dict[str, Any] | None = None
+    code: str, message: str | None = None, extra: dict[str, Any] | None = None
 ) -> Response:
+    """The answer for an error code: its status comes from the catalogue, never from the caller."""
+    status = codes.http_status(code)
+    message = message or codes.message(code)
     if wants_json():
         body: dict[str, Any] = {"error": {"code": code, "message": message}}
         body.update(extra or {})
@@ -138,29 +143,39 @@ def error_response(
     return resp
 
 
+def framework_code(status: int) -> str:
+    """The catalogue code of an HTTP error status raised by Flask, Werkzeug or an extension."""
+    code = FRAMEWORK_CODES.get(status)
+    if code is None:
+        log.warning("HTTP-status %s har ingen feilkode i katalogen", status)
+        code = "INTERNAL_ERROR" if status >= 500 else "BAD_REQUEST"
+    return code
+
+
 def _register_errors(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(e: DomainError) -> Response:
-        return error_response(e.http_status, e.code, e.message)
+        return error_response(e.code, e.message)
 
     @app.errorhandler(CSRFError)
     def csrf_error(_e: CSRFError) -> Response:
-        return error_response(400, "CSRF_FAILED", CSRF_MESSAGE)
+        return error_response("CSRF_FAILED")
 
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException) -> Response:
-        status = e.code or 500
-        code, message = HTTP_ERRORS.get(status, ("HTTP_ERROR", "Forespørselen kan ikke utføres."))
-        extra = None
-        if isinstance(e, RateLimitExceeded) and e.limit.error_message:
-            message = e.description or message  # the upload limit's own text
-        if status == 413:
+        code = framework_code(e.code or 500)
+        message, extra = None, None
+        if code == "NOT_FOUND":
+            message = PAGE_NOT_FOUND
+        elif isinstance(e, RateLimitExceeded) and e.limit.error_message:
+            message = e.description or None  # the upload limit's own text
+        elif code == "FILE_TOO_LARGE":
             mb = app.config["MAX_UPLOAD_MB"]
             message = f"Filen er større enn {mb:g} MB."
-            finding = {"code": "FILE_TOO_LARGE", "field": None, "message": message}
+            finding = {"code": code, "field": None, "message": message}
             extra = {"status": "rejected", "errors": [finding], "warnings": []}
-        resp = error_response(status, code, message, extra)
-        if status == 405 and isinstance(e, HTTPException):
+        resp = error_response(code, message, extra)
+        if code == "METHOD_NOT_ALLOWED":
             for key, value in e.get_headers():
                 if key.lower() == "allow":
                     resp.headers["Allow"] = value
@@ -177,8 +192,7 @@ def _register_errors(app: Flask) -> None:
             request.path,
             frames,
         )
-        code, message = HTTP_ERRORS[500]
-        return error_response(500, code, message)
+        return error_response("INTERNAL_ERROR")
 
 
 class JSONProvider(DefaultJSONProvider):

@@ -127,6 +127,18 @@ def test_missing_file_field_is_refused(client: FlaskClient, users: Users) -> Non
     assert resp.json["error"]["code"] == "FILE_MISSING"
 
 
+def test_a_file_found_too_large_while_read_is_413_like_an_oversized_request(
+    client: FlaskClient, users: Users
+) -> None:
+    """One code, one status: FILE_TOO_LARGE from the pipeline (a JSON document with more fields
+    than the limit, a small file) is answered 413 as the request limit is (API.md)."""
+    fields = {f"felt{n}": "x" for n in range(2001)}
+    resp = upload(client, users.auth("hf-ous"), json.dumps(fields).encode(), "stor.json")
+    assert resp.status_code == 413
+    assert resp.json["error"]["code"] == "FILE_TOO_LARGE"
+    assert resp.json["status"] == "rejected"
+
+
 def test_too_large_upload_is_413_file_too_large(tmp_path, users: Users) -> None:
     small = make_app(tmp_path / "small", MAX_UPLOAD_MB=0.01)
     tokens = add_users(small, {"hf-x": {"roles": ["hf"], "hf": "OUS"}})
@@ -320,6 +332,27 @@ def test_unexpected_exception_is_a_generic_500(app: Flask, users: Users) -> None
     assert resp.status_code == 500
     assert "hemmelig" not in resp.get_data(as_text=True)
     assert resp.json["error"]["code"] == "INTERNAL_ERROR"
+
+
+def test_an_http_error_outside_the_catalogue_gets_a_catalogue_code(app: Flask) -> None:
+    """One code, one status: a framework status without its own code is BAD_REQUEST (400) or
+    INTERNAL_ERROR (500), never a code answered with a status of its own choosing."""
+    from werkzeug.exceptions import NotImplemented as HTTPNotImplemented
+    from werkzeug.exceptions import UnsupportedMediaType
+
+    @app.get("/api/v1/medietype")
+    def medietype() -> str:
+        raise UnsupportedMediaType()
+
+    @app.get("/api/v1/ikke-laget")
+    def ikke_laget() -> str:
+        raise HTTPNotImplemented()
+
+    client = app.test_client()
+    resp = client.get("/api/v1/medietype")
+    assert (resp.status_code, resp.json["error"]["code"]) == (400, "BAD_REQUEST")
+    resp = client.get("/api/v1/ikke-laget")
+    assert (resp.status_code, resp.json["error"]["code"]) == (500, "INTERNAL_ERROR")
 
 
 def test_secret_key_file_is_private(tmp_path, monkeypatch) -> None:

@@ -73,6 +73,17 @@ def test_meetings_are_listed_for_the_coordinator_and_for_members_their_own(
     assert client.get("/api/v1/moter/77", headers=users.auth("koordinator")).status_code == 404
 
 
+def test_a_second_meeting_at_the_same_time_is_409_meeting_exists(
+    client: FlaskClient, users: Users
+) -> None:
+    auth = users.auth("koordinator")
+    body = {"dato": "2026-12-10", "tid": "09:00"}
+    assert client.post("/api/v1/moter", json=body, headers=auth).status_code == 201
+    resp = client.post("/api/v1/moter", json=body, headers=auth)
+    assert resp.status_code == 409 and resp.json["error"]["code"] == "MEETING_EXISTS"
+    assert "10.12.2026" in resp.json["error"]["message"]
+
+
 def test_bad_meeting_input_is_422_never_500(client: FlaskClient, users: Users) -> None:
     auth = users.auth("koordinator")
     for body in (
