@@ -6,9 +6,9 @@ from __future__ import annotations
 import base64
 import os
 import sqlite3
-import zipfile
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
