@@ -55,9 +55,6 @@ class Field:
     must_be_true: str | None = None  # code reported when a required checkbox is not ticked
     formula: str | None = None  # XLSX templates: the cell formula (names are field ids)
     hidden: bool = False  # carried by the file but not shown to a person (skjema.type ...)
-    # a keyed hash written by a program (hex digits): a value that matches `pattern` is not
-    # searched for identity numbers, whose digits it holds by chance (FORMS.md 6 and 7)
-    keyed_digest: bool = False
 
     def choice_label(self, code: str) -> str:
         for c in self.choices:

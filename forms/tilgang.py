@@ -93,7 +93,6 @@ DEL2 = FormDef(
                     "Kontrollsum for del 1",
                     pattern=r"^k1:[0-9a-f]{20}$",
                     pattern_hint="k1: fulgt av 20 små heksadesimale tegn",
-                    keyed_digest=True,
                     help="Skrives av den lokale koblingskontrollen (skjemamottak link --key). "
                     "La feltet stå tomt.",
                 ),

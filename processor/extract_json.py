@@ -3,9 +3,50 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 from processor.extracted import Extracted
 from processor.findings import Limits, Refusal, thousands
+
+
+class _Duplicate(ValueError):
+    """A key given twice in one object: `json.loads` would keep the last and drop the first
+    unread (FORMS.md section 6, rule 2)."""
+
+
+def _pairs(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise _Duplicate
+    return out
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _strings(node: object) -> Iterator[str]:
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            yield node
+        elif isinstance(node, dict):
+            yield from node
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
+def _valid_unicode(doc: object) -> bool:
+    """No lone surrogate in any key or string. Text decoded from UTF-8 holds none (the decoder
+    refuses them); only a `\\u` escape can make one, so files without escapes are not walked."""
+    try:
+        for text in _strings(doc):
+            text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _depth_ok(value: object, limit: int) -> bool:
@@ -54,11 +95,23 @@ def extract_json(data: bytes, limits: Limits) -> Extracted:
         )
     try:
         text = data.decode("utf-8-sig")
-        doc = json.loads(text)
+        doc = json.loads(text, object_pairs_hook=_pairs, parse_constant=_no_constant)
+    except _Duplicate as exc:
+        raise Refusal(
+            "FILE_CORRUPT",
+            "JSON-dokumentet har samme nøkkel to ganger i ett objekt. Hver nøkkel kan stå "
+            "bare én gang.",
+        ) from exc
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise Refusal(
             "FILE_CORRUPT", "JSON-dokumentet kan ikke leses (ugyldig JSON eller UTF-8)."
         ) from exc
+    if "\\u" in text and not _valid_unicode(doc):
+        raise Refusal(
+            "FILE_CORRUPT",
+            "JSON-dokumentet inneholder ugyldige tegn (en \\u-kode som ikke er et gyldig "
+            "Unicode-tegn).",
+        )
     if not isinstance(doc, dict):
         raise Refusal("FILE_NO_FORM_FIELDS", "JSON-dokumentet må være et objekt med skjemafelt.")
     if not _depth_ok(doc, limits.max_depth):

@@ -9,23 +9,67 @@ synthetic test numbers (month + 80, also combined with day + 40).
 Functions here return positions and booleans, never the number itself, so that nothing upstream can
 echo it by accident.
 
-Generated hex ids hold such runs by chance: in metadata, GUIDs and runs of 32 or more hex digits
-are not searched (`contains_identity_in_metadata`); `processor.ingest.guard` also leaves out the
-value of a keyed-digest field (`soknad.del1_kontrollsum`) that has exactly the digest's form.
+Every text is normalised before the search (`normalise`, rule 2 of section 6), so a number
+written with full-width digits, a zero-width space inside or an en dash after the sixth digit is
+found. Generated hex ids hold such runs by chance: GUIDs and runs of 16 or more hex characters
+with a letter are not searched; `processor.ingest.guard` also leaves out the value of a
+keyed-digest field (`soknad.del1_kontrollsum`) that has exactly the digest's form.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 
 W1 = (3, 7, 6, 1, 8, 9, 4, 5, 2, 1)
 W2 = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2, 1)
 _DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+# Searched in normalised text (`normalise`): every digit is ASCII, every dash "-". The separator
+# after the sixth digit is a space, dot or dash; ASCII text is not rewritten, so its whitespace
+# characters (those `str.isspace` knows) stand in the class for the space they are read as.
 # The first digit comes before the look-behind (which then looks at the digit before it): a
 # pattern that starts with a digit class lets the regex engine skip to the next digit in C, one
 # that starts with a look-behind tries every position of the text, several times slower.
-CANDIDATE = re.compile(r"(\d(?<!\d\d)\d{5})[ .\-\u00a0\u202f]?(\d{5})(?!\d)")
+CANDIDATE = re.compile(
+    r"([0-9](?<![0-9][0-9])[0-9]{5})[ .\-\t\n\r\x0b\x0c\x1c-\x1f]?([0-9]{5})(?![0-9])"
+)
+
+
+class _Fold(dict):
+    """str.translate table for `normalise`, filled per character on first sight: format
+    characters (Cf) removed, decimal digits (Nd) as ASCII digits, dashes (Pd and U+2212 minus)
+    as "-", whitespace as a space; every other character maps to itself."""
+
+    def __missing__(self, code: int) -> int | None:
+        ch = chr(code)
+        category = unicodedata.category(ch)
+        if category == "Cf":
+            out: int | None = None
+        elif category == "Nd":
+            out = 48 + unicodedata.decimal(ch)
+        elif category == "Pd" or ch == "\u2212":
+            out = 45
+        elif ch.isspace():
+            out = 32
+        else:
+            out = code
+        self[code] = out
+        return out
+
+
+_FOLD = _Fold()
+
+
+def normalise(text: str) -> str:
+    """The text as the guard reads it (FORMS.md section 6, rule 2): NFKC (full-width and other
+    decimal digits become ASCII), format characters removed, every dash read as "-" and every
+    whitespace character as a space. ASCII text is returned as it is (its whitespace is matched
+    by `CANDIDATE` directly), which keeps the common case to one check in C."""
+    if text.isascii():
+        return text
+    text = unicodedata.normalize("NFKC", text)
+    return text if text.isascii() else text.translate(_FOLD)
 
 
 def control_digits_ok(digits: str) -> bool:
@@ -54,38 +98,46 @@ def is_identity_number(digits: str) -> bool:
     return digits[0] in "89" or _date_ok(digits)
 
 
-def contains_identity(text: str) -> bool:
-    # No pre-filter: a search for six digits costs more than this pattern (measured: 2.5x).
+def _found(text: str) -> bool:
     return any(is_identity_number(m.group(1) + m.group(2)) for m in CANDIDATE.finditer(text))
 
 
-# Machine identifiers that metadata is full of: GUIDs (8-4-4-4-12 hex digits; XMP's uuid:, the
-# sensitivity labels' custom properties) and runs of 32 or more hex digits (XMP's xmp.did: and
-# xmp.iid:, SharePoint's ContentTypeId, digests). About one 32-digit id in 3,400 holds eleven
-# decimal digits in a row that pass every rule of an identity number; an Adobe XMP packet holds
-# several ids, so such files were refused for a number nobody wrote.
+# Machine identifiers, not text (FORMS.md section 6): runs of 16 or more hexadecimal characters
+# that hold a letter (digests, XMP's xmp.did: and xmp.iid:, SharePoint's ContentTypeId), and
+# GUIDs (8-4-4-4-12 hex digits; XMP's uuid:, the sensitivity labels' custom properties). About
+# one 32-digit id in 3,400 holds eleven decimal digits in a row that pass every rule of an
+# identity number; an Adobe XMP packet holds several ids, so such files were refused for a number
+# nobody wrote. A run of digits alone is no id: it is searched.
 _MACHINE_ID = re.compile(
-    r"(?<![0-9A-Za-z])(?:\{?[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-"
-    r"[0-9A-Fa-f]{12}\}?|(?:0x)?[0-9A-Fa-f]{32,})(?![0-9A-Za-z])"
+    r"(?<![0-9A-Za-z])\{?[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-"
+    r"[0-9A-Fa-f]{12}\}?(?![0-9A-Za-z])"
+    r"|(?<![0-9A-Fa-f])(?=[0-9]*[A-Fa-f])[0-9A-Fa-f]{16,}(?![0-9A-Fa-f])"
 )
 
 
-def contains_identity_in_metadata(text: str) -> bool:
-    """`contains_identity` for document metadata, whose GUIDs and long hex ids are not searched
-    (they are generated, not written). The common case, no hit at all, costs one search."""
-    return contains_identity(text) and contains_identity(_MACHINE_ID.sub(" ", text))
+def contains_identity(text: str) -> bool:
+    """True when the text, normalised (`normalise`), holds an identity number outside machine
+    ids. The common case, no candidate at all, costs one search; the machine ids are taken out
+    only when there is a hit. (No pre-filter: a search for six digits costs more than this
+    pattern, measured 2.5x.)"""
+    text = normalise(text)
+    return _found(text) and _found(_MACHINE_ID.sub("\x00", text))
+
+
+# Metadata was once the only text whose machine ids were left out; now every text's are.
+contains_identity_in_metadata = contains_identity
 
 
 def without_machine_ids(text: str) -> str:
     """The text with its GUIDs and long hex ids (`_MACHINE_ID`) replaced by a space: for the
     generated XML of an embedded object, searched as document text."""
-    return _MACHINE_ID.sub(" ", text) if len(text) >= 32 else text
+    return _MACHINE_ID.sub(" ", text) if len(text) >= 16 else text
 
 
 def identity_numbers(text: str) -> list[str]:
     """The identity numbers in a text, digits only. For the link check at the HF, never logged."""
     out = []
-    for m in CANDIDATE.finditer(text):
+    for m in CANDIDATE.finditer(_MACHINE_ID.sub("\x00", normalise(text))):
         digits = m.group(1) + m.group(2)
         if is_identity_number(digits):
             out.append(digits)

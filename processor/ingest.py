@@ -7,9 +7,7 @@ finding repeats an identity number.
 
 from __future__ import annotations
 
-import re
 from datetime import date
-from functools import cache
 
 from forms.catalog import FormDef, catalogue
 from processor import identity
@@ -101,45 +99,23 @@ def _label(fid: str) -> str | None:
     return None
 
 
-@cache
-def _digest_patterns() -> dict[str, re.Pattern[str]]:
-    """Field id -> pattern, for the catalogue's keyed-digest fields (`Field.keyed_digest`)."""
-    out: dict[str, re.Pattern[str]] = {}
-    for form in catalogue().values():
-        for fid, (field, _) in form.entries():
-            if field.keyed_digest and field.pattern:
-                out[fid] = re.compile(field.pattern)
-    return out
-
-
-def _digests(fields: dict[str, object]) -> dict[str, str]:
-    """The keyed-digest fields whose value has exactly the digest's form: field id -> value."""
-    out = {}
-    for fid, pattern in _digest_patterns().items():
-        value = fields.get(fid)
-        if isinstance(value, str) and pattern.fullmatch(value.strip()):
-            out[fid] = value.strip()
-    return out
-
-
 def guard(filename: str, ex: Extracted | None) -> list[Finding]:
     """IDENTITY_FOUND for every place that holds an identity number (FORMS.md section 6).
 
-    Not searched: a keyed-digest field's value of exactly the digest's form (written by
-    `link --key`; about one in 6,000 holds eleven digits that pass the rules), wherever the
-    document repeats it, and the GUIDs and long hex ids of metadata
-    (`identity.contains_identity_in_metadata`)."""
+    Not searched: GUIDs and runs of 16 or more hex characters with a letter
+    (`identity.contains_identity`), which also covers a `soknad.del1_kontrollsum` of the digest's
+    form (written by `link --key`; about one in 6,000 holds eleven digits that pass the rules),
+    wherever the document repeats it."""
     out = []
     if identity.contains_identity(file_name(filename)):
         out.append(finding("IDENTITY_FOUND", None, _identity_message("filename")))
     if ex is None:
         return out
     seen = set()
-    digests = _digests(ex.fields) if ex.fields else {}
-    searched = {f: v for f, v in ex.fields.items() if f not in digests} if digests else ex.fields
-    # One search over all values first (a newline never joins two numbers); only when it hits are
-    # the fields searched one by one to name them.
-    all_values = "\n".join(t for v in searched.values() for t in identity.value_texts(v))
+    searched = ex.fields
+    # One search over all values first (NUL is no separator, so it never joins two numbers); only
+    # when it hits are the fields searched one by one to name them.
+    all_values = "\x00".join(t for v in searched.values() for t in identity.value_texts(v))
     fields = searched.items() if identity.contains_identity(all_values) else ()
     for fid, value in fields:
         if any(identity.contains_identity(t) for t in identity.value_texts(value)):
@@ -155,15 +131,7 @@ def guard(filename: str, ex: Extracted | None) -> list[Finding]:
     for kind, texts in by_kind.items():
         if kind in seen:
             continue
-        text = "\n".join(texts)
-        for digest in digests.values():
-            text = text.replace(digest, " ")
-        search = (
-            identity.contains_identity_in_metadata
-            if kind == "metadata"
-            else identity.contains_identity
-        )
-        if search(text):
+        if identity.contains_identity("\x00".join(texts)):
             seen.add(kind)
             out.append(finding("IDENTITY_FOUND", None, _identity_message(kind)))
     return out

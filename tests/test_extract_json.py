@@ -69,3 +69,41 @@ def test_every_forms_json_is_far_below_the_limit():
         assert items < LIMITS.max_json_items / 50, (form_id, items)
         assert extract_json(data, LIMITS).fields
     assert json.loads(data)  # the last one is JSON
+
+
+# ---- FORMS.md section 6, rule 2: what json.loads would silently drop or mangle ----------------
+
+
+def test_a_duplicate_key_at_any_depth_is_corrupt():
+    top = HEAD + '"totalvurdering": "a", "totalvurdering": "b"}'
+    deep = HEAD + '"soknad": {"soker_navn": "x", "soker_navn": "y"}}'
+    in_list = HEAD + '"litteratur": [{"tittel": "a", "tittel": "b"}]}'
+    for doc in (top, deep, in_list):
+        found = refusal(doc.encode())
+        assert found.finding.code == "FILE_CORRUPT"
+        assert "to ganger" in found.finding.message
+
+
+def test_the_first_copy_of_a_duplicate_is_never_silently_dropped():
+    """The attack: `soknad` twice, the first copy holding the number, json.loads keeping the
+    last. The whole file is refused instead, so no copy goes unread."""
+    doc = HEAD + '"soknad": {"soker_navn": "15888512389"}, "soknad": {"soker_navn": "Lege"}}'
+    assert refusal(doc.encode()).finding.code == "FILE_CORRUPT"
+
+
+@pytest.mark.parametrize("escaped", ['"\\ud800"', '"a\\udfffb"', '"\\udc00\\ud800"', '"x\\ud83d"'])
+def test_a_lone_surrogate_in_a_value_or_a_key_is_corrupt(escaped):
+    for doc in (HEAD + f'"totalvurdering": {escaped}}}', HEAD + f"{escaped}: 1}}"):
+        assert refusal(doc.encode()).finding.code == "FILE_CORRUPT"
+
+
+def test_a_surrogate_pair_escape_is_valid_unicode():
+    doc = HEAD + '"totalvurdering": "\\ud83d\\ude00 og \\u00e6\\u00f8\\u00e5"}'
+    got = extract_json(doc.encode(), LIMITS)
+    assert got.fields["totalvurdering"] == "\U0001f600 og æøå"
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_non_json_constants_are_corrupt(constant):
+    doc = HEAD + f'"kostnader": {{"andre_per_maned": {constant}}}}}'
+    assert refusal(doc.encode()).finding.code == "FILE_CORRUPT"
