@@ -18,11 +18,6 @@ FIELD = "pasient.sykehistorie"  # a free-text field of Del 2
 FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
 
-def _number(day: int) -> str:
-    """A distinct synthetic number (month + 80) per case, so a trace names its case."""
-    return synthetic_fodselsnummer(date(1971, 3, day), start=200 + day)
-
-
 def _del2(reference: str, **overrides: object) -> dict[str, object]:
     return sample_values(
         "tilgang-del2",
@@ -39,9 +34,17 @@ def _templates() -> tuple[bytes, bytes]:
     return build("tilgang-del2", "pdf"), build("tilgang-del2", "docx")
 
 
-def cases() -> list[HostileCase]:
+def cases(wrong: bool = False) -> list[HostileCase]:
+    """The corpus; with `wrong`, the same files with numbers whose last control digit is off
+    (eleven digits that are no identity: such a file must be accepted). Each file has a
+    reference of its own, so the accepted ones each open a case."""
     pdf, docx = _templates()
     out: list[HostileCase] = []
+
+    def _number(day: int) -> str:
+        """A distinct synthetic number (month + 80) per case, so a trace names its case."""
+        n = synthetic_fodselsnummer(date(1971, 3, day), start=200 + day)
+        return n[:10] + str((int(n[10]) + 1) % 10) if wrong else n
 
     n = _number(1)
     out.append(
