@@ -214,9 +214,10 @@ def _store_upload(
         if form_type == DEL2:
             case_id = str(result.reference).upper()
             # Mostly a new reference: the database creates the case unless the id is taken
-            # (written now, with its version and transition); only then is it loaded. Where
-            # asking first is free (SQLite), a taken id is found before the first write.
-            if uow.cases.taken(case_id) or not uow.cases.create(new_case(case_id)):
+            # (written now, with its version and transition); only then is it loaded. No
+            # question first: with no file to write before the first write, asking would only
+            # cost a statement on every upload for the rare resubmission.
+            if not uow.cases.create(new_case(case_id)):
                 case = uow.cases.get(case_id)
                 if case is None:  # deleted since: start again
                     raise ConcurrentUpdate("the case went away")
