@@ -254,3 +254,28 @@ def test_a_purge_cut_short_is_finished_by_the_next_upgrade(
         st.engine.dispose()
     assert report.listed == 4 and report.swept is not None
     assert not any(blobs.exists(s) for s in shas.values())
+
+
+def test_downgrade_puts_the_old_columns_back_without_the_files(
+    old_instance: tuple[Path, str],
+) -> None:
+    from storage.fsck import fsck
+
+    instance, url = old_instance
+    command.upgrade(db.alembic_config(url), BEFORE)
+    engine = db.make_engine(url)
+    blobs = FileBlobStore(db.blob_path(instance))
+    try:
+        shas = _write_as_before(engine, blobs)
+        db.upgrade(url)
+        command.downgrade(db.alembic_config(url), BEFORE)
+        with engine.connect() as conn:
+            pointed = set(conn.scalars(text("SELECT blob_sha256 FROM case_versions")))
+            pointed |= set(conn.scalars(text("SELECT blob_sha256 FROM minihta_attachments")))
+        assert pointed == {shas[n] for n in ("del2-v1", "del2-v2", "minihta", "okonomi")}
+        for sha in pointed:  # the files were not purged (no `Storage.upgrade` here) ...
+            blobs.delete(sha)  # ... and once they are gone, fsck says so
+        report = fsck(engine, blobs, repair=False, grace_seconds=0)
+        assert set(report.missing) == pointed
+    finally:
+        engine.dispose()

@@ -4,6 +4,7 @@ uploads still go through the upload page and the API."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import tempfile
@@ -106,17 +107,17 @@ def test_the_upload_page_reads_a_5_mb_upload_in_memory(
 ) -> None:
     login(client, "hf-ous")
     token = csrf_token(client.get("/innsending").get_data(as_text=True))
+    data = big_json("2026-09-14-OUS-STOR3")
     resp = _post(
         client,
         "/innsending",
-        {
-            "fil": FileStorage(io.BytesIO(big_json("2026-09-14-OUS-STOR3")), "soknad.json"),
-            "csrf_token": token,
-        },
+        {"fil": FileStorage(io.BytesIO(data), "soknad.json"), "csrf_token": token},
     )
     page = resp.get_data(as_text=True)
     assert resp.status_code == 201, page[:500]
     assert "Kvittering" in page and "2026-09-14-OUS-STOR3" in page
+    # the receipt shows the SHA-256 of the file (the file itself is not kept)
+    assert hashlib.sha256(data).hexdigest() in page
     assert no_temp_files == []
 
 
