@@ -81,7 +81,7 @@ def insert_cases(engine: Engine, cases: list[CaseHistory], batch: int = 5000) ->
                         "case_id": case.id,
                         "number": 1,
                         "data": data,
-                        "blob_sha256": BLOB,
+                        "file_sha256": BLOB,
                         "file_suffix": ".json",
                         "uploaded_by": ACTOR,
                         "received_at": case.created,

@@ -54,7 +54,8 @@ def check_sha(sha256: str) -> str:
 
 
 class BlobStore(ABC):
-    """Where the bytes of uploaded files live. Blobs are immutable and named by their SHA-256."""
+    """Where the files the service makes itself live (decision letters; never an uploaded file,
+    FORMS.md section 6, rule 3). Blobs are immutable and named by their SHA-256."""
 
     @abstractmethod
     def put(self, data: bytes) -> str:

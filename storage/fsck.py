@@ -9,18 +9,24 @@ damaged blob cannot be repaired here: it is reported, and the CLI exits 1.
 Which columns point at blobs is read from the models: the primary key of `blobs` and every column
 with a foreign key to `blobs.sha256`, so feature tables that reference blobs are covered as soon
 as their model declares the foreign key.
+
+Blobs are only what the service made itself (decision letters). Uploaded files are never stored
+(FORMS.md section 6, rule 3); the ones earlier versions stored are listed by migration 0008 in
+`blob_deletions`, and `purge_deleted_blobs` removes their files (see `storage.db`'s callers:
+`Storage.upgrade` after every migration, and `fsck`).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Column, Connection, Engine, MetaData, select
+from sqlalchemy import Column, Connection, Engine, MetaData, delete, inspect, select
 
 from storage.blobs import BlobCorrupt, BlobError, BlobNotFound, BlobStore
-from storage.models import Base
+from storage.models import Base, Blob, BlobDeletion
 
 DEFAULT_GRACE_SECONDS = 600.0
 
@@ -159,7 +165,7 @@ def fsck(
             again = referenced_blobs(conn)
         candidates = [sha for sha in candidates if sha not in again]
         for sha in candidates:
-            if blobs.delete(sha):
+            if _shred(blobs, sha):
                 report.orphans_removed.append(sha)
     else:
         report.orphans_removed.extend(candidates)
@@ -172,7 +178,7 @@ def fsck(
             if age is None or (grace_seconds > 0 and age < grace_seconds):
                 continue
             if repair:
-                path.unlink(missing_ok=True)
+                _shred_file(path)
             report.temp_files_removed.append(
                 str(path.relative_to(root)) if isinstance(root, Path) else str(path)
             )
@@ -198,4 +204,99 @@ def fsck(
     if report.missing or report.damaged:
         with engine.connect() as conn:
             report.rows = _rows_pointing_at(conn, report.missing + report.damaged)
+    return report
+
+
+# ---- files of uploads stored by earlier versions (migration 0008) --------------------------------
+
+_CHUNK = 500  # hashes per IN (...) list
+
+
+def _chunks(items: list[str]) -> list[list[str]]:
+    return [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
+
+
+def _overwrite(path: Path) -> bool:
+    """Overwrite a file with zeros and fsync it; False when it is not there."""
+    try:
+        with open(path, "r+b") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            fh.write(b"\0" * size)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _shred_file(path: Path) -> None:
+    _overwrite(path)
+    path.unlink(missing_ok=True)
+
+
+def _shred(blobs: BlobStore, sha: str) -> bool:
+    """Overwrite a file-based blob with zeros before deleting it, so that its bytes do not
+    linger in the file's blocks; True when it was there. (On copy-on-write file systems and SSDs
+    old blocks may survive an overwrite: the deletion is what is promised.)"""
+    path_for = getattr(blobs, "path_for", None)
+    if path_for is not None and not _overwrite(path_for(sha)):
+        return False
+    return blobs.delete(sha)
+
+
+@dataclass
+class PurgeReport:
+    """What `purge_deleted_blobs` did: the listed hashes, the files removed, and the orphans and
+    temporary files the sweep removed (when it ran)."""
+
+    listed: int = 0
+    removed: list[str] = field(default_factory=list)
+    swept: FsckReport | None = None
+
+    @property
+    def files_removed(self) -> int:
+        swept = self.swept
+        extra = len(swept.orphans_removed) + len(swept.temp_files_removed) if swept else 0
+        return len(self.removed) + extra
+
+
+def has_deletion_list(engine: Engine) -> bool:
+    """Whether the database has the `blob_deletions` table (migrated to 0008 or later)."""
+    return inspect(engine).has_table(BlobDeletion.__tablename__)
+
+
+def pending_deletions(engine: Engine) -> int:
+    """How many hashes `blob_deletions` lists (0 also before migration 0008)."""
+    if not has_deletion_list(engine):
+        return 0
+    with engine.connect() as conn:
+        return len(conn.scalars(select(BlobDeletion.sha256)).all())
+
+
+def purge_deleted_blobs(engine: Engine, blobs: BlobStore, *, sweep: bool = False) -> PurgeReport:
+    """Delete the file of every hash in `blob_deletions` that no `blobs` row names (uploads that
+    earlier versions stored), then the hash from the list. With `sweep`, also remove every file
+    no row points at and every temporary file at once (fsck with no grace period): only for a
+    moment when no writer runs (right after migration 0008, before the service serves; see that
+    migration's docstring).
+
+    Idempotent: a purge cut short is finished by the next call."""
+    report = PurgeReport()
+    if not has_deletion_list(engine):
+        return report
+    with engine.connect() as conn:
+        listed = sorted(conn.scalars(select(BlobDeletion.sha256)))
+        kept: set[str] = set()
+        for part in _chunks(listed):
+            kept.update(conn.scalars(select(Blob.sha256).where(Blob.sha256.in_(part))))
+    report.listed = len(listed)
+    for sha in listed:
+        if sha not in kept and _shred(blobs, sha):
+            report.removed.append(sha)
+    if listed:
+        with engine.begin() as conn:
+            for part in _chunks(listed):
+                conn.execute(delete(BlobDeletion).where(BlobDeletion.sha256.in_(part)))
+    if sweep:
+        report.swept = fsck(engine, blobs, repair=True, grace_seconds=0, verify=False)
     return report

@@ -175,7 +175,7 @@ def _check_attachment(
 def upload_attachment(
     user: Principal,
     filename: str,
-    raw: bytes,
+    file_sha256: str,
     result: Result,
     uow: AbstractUnitOfWork,
     *,
@@ -184,7 +184,8 @@ def upload_attachment(
     """Attach an accepted økonomi, skjema 2 or skjema 3 to its mini-HTA case.
 
     Skjema 2 moves the case to `fagfellevurdert`, skjema 3 to `besluttet`. Raises CASE_MISMATCH
-    (HTTP 422) when the form names a case that is not the uploader's.
+    (HTTP 422) when the form names a case that is not the uploader's. Kept: the canonical JSON
+    and `file_sha256`, the SHA-256 of the uploaded file; never the file (FORMS.md 6, rule 3).
     """
     from storage import services
 
@@ -193,7 +194,9 @@ def upload_attachment(
     target = _target(form_type, data, case_id)
     for attempt in range(1, services.UPLOAD_ATTEMPTS + 1):
         try:
-            return _store_attachment(user, filename, raw, data, form_type, target, result, uow)
+            return _store_attachment(
+                user, filename, file_sha256, data, form_type, target, result, uow
+            )
         except ConcurrentUpdate:
             if attempt == services.UPLOAD_ATTEMPTS:
                 raise DomainError("CONFLICT") from None
@@ -203,7 +206,7 @@ def upload_attachment(
 def _store_attachment(
     user: Principal,
     filename: str,
-    raw: bytes,
+    file_sha256: str,
     data: dict[str, Any],
     form_type: str,
     case_id: str,
@@ -218,11 +221,7 @@ def _store_attachment(
         assignment = _check_attachment(user, form_type, data, case, uow)
         assert case is not None
         now = uow.now()
-        sha = uow.blobs.put(raw)
         suffix = services.stored_suffix(filename)
-        uow.cases.add_blob(
-            sha, len(raw), services.CONTENT_TYPES.get(suffix, "application/octet-stream"), now
-        )
         number = len(attachments(uow, case.id, form_type)) + 1
         _session(uow).add(
             MinihtaAttachment(
@@ -230,7 +229,7 @@ def _store_attachment(
                 form_type=form_type,
                 number=number,
                 data=data,
-                blob_sha256=sha,
+                file_sha256=file_sha256,
                 file_suffix=suffix,
                 uploaded_by=user.username,
                 received_at=now,
@@ -240,7 +239,7 @@ def _store_attachment(
         details = {
             "form_type": form_type,
             "version": number,
-            "blob_sha256": sha,
+            "file_sha256": file_sha256,
             "file_suffix": suffix,
             "warnings": sorted({w["code"] for w in warnings}),
         }
@@ -260,6 +259,7 @@ def _store_attachment(
         version=number,
         state=state,
         warnings=list(result.warnings),
+        file_sha256=file_sha256,
     )
 
 

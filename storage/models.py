@@ -1,7 +1,8 @@
 """SQLAlchemy 2 typed declarative models.
 
 Nothing here may hold anything that identifies a patient: a case version keeps the canonical data of
-an *accepted* form (which passed the identity guard), the blob's hash and the file's suffix only.
+an *accepted* form (which passed the identity guard), the SHA-256 of the uploaded file and its
+suffix only. The uploaded bytes themselves are never stored (FORMS.md section 6, rule 3).
 
 Timestamps are timezone-aware UTC (`UTCDateTime` makes SQLite, which stores no zone, behave like
 PostgreSQL's `timestamptz`). Only portable SQL: no SQLite-only types or functions.
@@ -217,7 +218,8 @@ class ApiToken(Base):
 
 
 class Blob(Base):
-    """A stored file, named by the SHA-256 of its bytes (the blob store holds the bytes)."""
+    """A file the service made itself (a decision letter), named by the SHA-256 of its bytes (the
+    blob store holds the bytes). Uploaded files are never blobs (FORMS.md section 6, rule 3)."""
 
     __tablename__ = "blobs"
 
@@ -225,6 +227,16 @@ class Blob(Base):
     size: Mapped[int] = mapped_column(Integer)
     content_type: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BlobDeletion(Base):
+    """A blob whose file is to be removed from the blob store: migration 0008 lists here the
+    uploaded files that earlier versions stored, and `storage.fsck.purge_deleted_blobs` (run by
+    `db upgrade`, `serve` and `fsck`) deletes each file and then its row."""
+
+    __tablename__ = "blob_deletions"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
 
 
 # ---- cases --------------------------------------------------------------------------------------
@@ -307,7 +319,8 @@ class Case(Base):
 
 
 class CaseVersion(Base):
-    """One accepted upload of a case's form: version 1..N."""
+    """One accepted upload of a case's form: version 1..N. The canonical JSON (`data`) and the
+    SHA-256 of the uploaded file (`file_sha256`, shown on the receipt); never the file."""
 
     __tablename__ = "case_versions"
     __table_args__ = (UniqueConstraint("case_id", "number"),)
@@ -316,7 +329,8 @@ class CaseVersion(Base):
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     number: Mapped[int] = mapped_column(Integer)
     data: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    blob_sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"), index=True)
+    # the SHA-256 (hex) of the uploaded bytes: the HF can prove what it sent; not a blob
+    file_sha256: Mapped[str] = mapped_column(String(64))
     # only the suffix of the uploaded file name (".pdf"): a file name may hold anything
     file_suffix: Mapped[str] = mapped_column(String(10))
     uploaded_by: Mapped[str] = mapped_column(String(100))

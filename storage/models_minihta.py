@@ -47,7 +47,8 @@ class MinihtaAttachment(Base):
     form_type: Mapped[str] = mapped_column(String(32))
     number: Mapped[int] = mapped_column(Integer)
     data: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    blob_sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"), index=True)
+    # the SHA-256 (hex) of the uploaded bytes (shown on the receipt); the file is not kept
+    file_sha256: Mapped[str] = mapped_column(String(64))
     file_suffix: Mapped[str] = mapped_column(String(10))
     uploaded_by: Mapped[str] = mapped_column(String(100))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)

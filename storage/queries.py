@@ -318,6 +318,7 @@ def case_detail(actor: Actor, case_id: str, uow: AbstractUnitOfWork, today: date
                         "mottatt": _iso(v.received_at),
                         "lastet_opp_av": v.uploaded_by,
                         "filtype": v.file_suffix.lstrip("."),
+                        "fil_sha256": v.file_sha256,
                         "advarsler": findings(case.form_type, list(v.warnings or [])),
                     }
                     for v in case.versions

@@ -33,15 +33,6 @@ from storage.workflow import Actor
 # ---- interfaces ---------------------------------------------------------------------------------
 
 
-class NewBlob(NamedTuple):
-    """The row of a blob just put in the blob store (`add_blob`, `create`)."""
-
-    sha256: str
-    size: int
-    content_type: str
-    created_at: datetime
-
-
 class AbstractCaseRepository(ABC):
     @abstractmethod
     def add(self, case: Case) -> None: ...
@@ -59,10 +50,9 @@ class AbstractCaseRepository(ABC):
         return self.exists(case_id)
 
     @abstractmethod
-    def create(self, case: Case, blob: NewBlob | None = None) -> bool:
-        """Store a new case with the versions and transitions it holds, now, and `blob`'s row
-        unless it is stored already (as `add_blob`). False, storing nothing, when a case with
-        this id is stored already, or was committed by another transaction meanwhile: the
+    def create(self, case: Case) -> bool:
+        """Store a new case with the versions and transitions it holds, now. False, storing
+        nothing, when a case with this id is stored already, or was committed by another transaction meanwhile: the
         database decides, so two uploads of one reference never both create it.
 
         For the upload path, where the ORM's unit-of-work bookkeeping costs more than the SQL.
@@ -94,7 +84,7 @@ class AbstractCaseRepository(ABC):
 
     @abstractmethod
     def add_blob(self, sha256: str, size: int, content_type: str, at: datetime) -> None:
-        """Add the blob's row unless it is there already (the same bytes uploaded twice)."""
+        """Add the row of a blob the service made (a letter) unless it is there already."""
 
     @abstractmethod
     def blob_shas(self) -> set[str]:
@@ -176,7 +166,7 @@ class SqlAlchemyCaseRepository(AbstractCaseRepository):
             return self.exists(case_id)
         return None
 
-    def create(self, case: Case, blob: NewBlob | None = None) -> bool:
+    def create(self, case: Case) -> bool:
         if case.price_checks:
             raise ValueError("a new case has no price checks")
         # pending ORM changes first, as a query would (the rows below may refer to them)
@@ -193,10 +183,9 @@ class SqlAlchemyCaseRepository(AbstractCaseRepository):
             for t in case.transitions
         ]
         combined = _CREATE_ONE_VERSION.get(conn.dialect.name)
-        if combined is not None and blob is not None and len(versions) == len(transitions) == 1:
+        if combined is not None and len(versions) == len(transitions) == 1:
             # the upload's shape, in one statement: a round trip costs the server more than a row
-            params = {f"b_{k}": v for k, v in blob._asdict().items()}
-            params.update({f"c_{k}": v for k, v in row.items()})
+            params = {f"c_{k}": v for k, v in row.items()}
             params.update({f"v_{k}": v for k, v in versions[0].items()})
             params.update({f"t_{k}": v for k, v in transitions[0].items()})
             return conn.execute(combined, params).first() is not None
@@ -208,8 +197,6 @@ class SqlAlchemyCaseRepository(AbstractCaseRepository):
             return False
         else:
             conn.execute(_INSERT_CASE, row)
-        if blob is not None:
-            self.add_blob(*blob)
         for stmt, rows in ((_INSERT_VERSION, versions), (_INSERT_TRANSITION, transitions)):
             if rows:
                 # one row as a plain execute: psycopg's executemany sets up a pipeline
@@ -329,7 +316,7 @@ _VERSION_COLUMNS = (
     "case_id",
     "number",
     "data",
-    "blob_sha256",
+    "file_sha256",
     "file_suffix",
     "uploaded_by",
     "received_at",
@@ -348,20 +335,15 @@ _INSERT_CASE_IF_NEW = {
 
 def _create_one_version() -> Insert:
     """The upload's case as one statement, where data-modifying WITH exists (PostgreSQL): the
-    case unless its id is taken, then its blob row (unless stored), version and transition only
-    when the case row was inserted. A row comes back when it was. The foreign keys are checked
-    at the end of the statement, when every row is there."""
+    case unless its id is taken, then its version and transition only when the case row was
+    inserted. A row comes back when it was. The foreign keys are checked at the end of the
+    statement, when every row is there."""
     new_case = (
         postgresql_insert(_CASES)
         .values(_bound(_CASES, "c_", _CASE_COLUMNS))
         .on_conflict_do_nothing(index_elements=["id"])
         .returning(_CASES.c.id)
         .cte("new_case")
-    )
-    new_blob = (
-        _insert_for_new_case(_BLOBS, "b_", NewBlob._fields, new_case)
-        .on_conflict_do_nothing(index_elements=["sha256"])
-        .cte("new_blob")
     )
     versions = CaseVersion.__table__
     new_version = _insert_for_new_case(versions, "v_", _VERSION_COLUMNS, new_case).cte(
@@ -372,7 +354,6 @@ def _create_one_version() -> Insert:
         _insert_for_new_case(transitions, "t_", _TRANSITION_COLUMNS, new_case)
         .returning(transitions.c.case_id)
         .add_cte(new_case)
-        .add_cte(new_blob)
         .add_cte(new_version)
     )
 
@@ -489,11 +470,9 @@ class FakeCaseRepository(AbstractCaseRepository):
     def exists(self, case_id: str) -> bool:
         return case_id in self.cases
 
-    def create(self, case: Case, blob: NewBlob | None = None) -> bool:
+    def create(self, case: Case) -> bool:
         if case.id in self.cases:
             return False
-        if blob is not None:
-            self.add_blob(*blob)
         self.add(case)
         return True
 

@@ -23,7 +23,6 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from processor.findings import Finding, Limits, Result
 from processor.identity import contains_identity
 from processor.ingest import file_suffix, ingest
-from storage.blobs import sha256_hex
 from storage.errors import (
     IDENTITY_IN_TEXT,
     CaseDecided,
@@ -33,7 +32,6 @@ from storage.errors import (
     StaleState,
 )
 from storage.models import ROLES, ApiToken, Case, CaseVersion, PriceCheck, Transition, User
-from storage.repository import NewBlob
 from storage.uow import AbstractUnitOfWork, ConcurrentUpdate
 from storage.workflow import BY_ACTION, DEL2, MINIHTA, RULES, Actor, Principal, can_see
 
@@ -83,6 +81,8 @@ class UploadResult:
     state: str | None = None
     errors: list[Finding] = field(default_factory=list)
     warnings: list[Finding] = field(default_factory=list)
+    # the SHA-256 (hex) of the uploaded file, on an accepted upload's receipt
+    file_sha256: str | None = None
 
     @property
     def accepted(self) -> bool:
@@ -96,6 +96,7 @@ class UploadResult:
                 "sak": self.case_id,
                 "versjon": self.version,
                 "status": self.status,
+                "fil_sha256": self.file_sha256,
                 "warnings": warnings,
             }
         return {
@@ -141,7 +142,9 @@ def upload(
     them to the case they name (or `case_id`, the API's `?sak=`). A `minihta` with `case_id` is the
     resubmission of that returned case.
 
-    A rejected or incomplete file writes nothing at all (no row, no blob, no audit event) and
+    The uploaded bytes are read in memory and never written anywhere (FORMS.md section 6, rule
+    3): an accepted form is kept as its canonical JSON and the SHA-256 of the file (on the
+    receipt). A rejected or incomplete file writes nothing at all (no row, no audit event) and
     gives the findings back. Raises `DomainError`: FORBIDDEN, UPLOADER_HF_MISMATCH (before any
     case is looked up), REFERENCE_IN_USE, CASE_MISMATCH, SEQUENCE_EXHAUSTED, CONFLICT.
     """
@@ -159,10 +162,12 @@ def upload(
         )
     form_type = result.form_type
     assert form_type is not None and result.data is not None
+    # what is kept of the file: its canonical JSON (`result.data`) and this hash, never the bytes
+    digest = hashlib.sha256(data).hexdigest()
     if form_type not in HF_FIELD:
         from storage import minihta
 
-        return minihta.upload_attachment(user, filename, data, result, uow, case_id=case_id)
+        return minihta.upload_attachment(user, filename, digest, result, uow, case_id=case_id)
     if case_id and form_type != MINIHTA:
         raise DomainError("CASE_MISMATCH", "Dette skjemaet kan ikke knyttes til en annen sak.")
     if "hf" not in roles:
@@ -173,7 +178,7 @@ def upload(
     for attempt in range(1, UPLOAD_ATTEMPTS + 1):
         try:
             return _store_upload(
-                user, filename, data, result.data, form_type, result, uow, today, case_id
+                user, filename, digest, result.data, form_type, result, uow, today, case_id
             )
         except ConcurrentUpdate:
             if attempt == UPLOAD_ATTEMPTS:
@@ -184,7 +189,7 @@ def upload(
 def _store_upload(
     user: Principal,
     filename: str,
-    raw: bytes,
+    file_sha256: str,
     data: dict[str, Any],
     form_type: str,
     result: Result,
@@ -196,15 +201,12 @@ def _store_upload(
     suffix = stored_suffix(filename)
     with uow:
         now = uow.now()
-        blob = NewBlob(
-            sha256_hex(raw), len(raw), CONTENT_TYPES.get(suffix, "application/octet-stream"), now
-        )
 
         def arrival(number: int, from_state: str | None) -> tuple[CaseVersion, Transition]:
             version = CaseVersion(
                 number=number,
                 data=data,
-                blob_sha256=blob.sha256,
+                file_sha256=file_sha256,
                 file_suffix=suffix,
                 uploaded_by=user.username,
                 received_at=now,
@@ -225,18 +227,13 @@ def _store_upload(
             return case
 
         case: Case | None = None  # a case that exists: this upload is its next version
-        stored = False  # the file is in the blob store
         if form_type == DEL2:
             case_id = str(result.reference).upper()
             # Mostly a new reference: the database creates the case unless the id is taken
-            # (written now, with its blob row, version and transition); only then is it loaded.
-            # Where asking first is free (SQLite), the file is stored before the first write,
-            # which takes SQLite's one write lock; a server database locks only the new row.
-            taken = uow.cases.taken(case_id)
-            if taken is False:
-                uow.blobs.put(raw)
-                stored = True
-            if taken or not uow.cases.create(new_case(case_id), blob):
+            # (written now, with its version and transition); only then is it loaded. No
+            # question first: with no file to write before the first write, asking would only
+            # cost a statement on every upload for the rare resubmission.
+            if not uow.cases.create(new_case(case_id)):
                 case = uow.cases.get(case_id)
                 if case is None:  # deleted since: start again
                     raise ConcurrentUpdate("the case went away")
@@ -260,16 +257,12 @@ def _store_upload(
             if number > 999:
                 raise DomainError("SEQUENCE_EXHAUSTED")
             case_id = f"MMV-{today.year:04d}-{number:03d}"
-            if not uow.cases.create(new_case(case_id), blob):
+            if not uow.cases.create(new_case(case_id)):
                 raise ConcurrentUpdate("the number is taken")
 
-        # the blob is written and fsynced before the commit of any row that points at it
-        if not stored:
-            uow.blobs.put(raw)
         if case is None:
             hf, number, from_state, action = str(user.hf), 1, None, "case.create"
         else:
-            uow.cases.add_blob(*blob)
             hf, number, from_state = case.hf, len(case.versions) + 1, case.state
             action = "case.resubmit"
             case.state = "mottatt"
@@ -289,7 +282,7 @@ def _store_upload(
                 "version": number,
                 "from": from_state,
                 "to": "mottatt",
-                "blob_sha256": blob.sha256,
+                "file_sha256": file_sha256,
                 "file_suffix": suffix,
                 "warnings": sorted({w["code"] for w in warnings}),
             },
@@ -303,6 +296,7 @@ def _store_upload(
         version=number,
         state="mottatt",
         warnings=list(result.warnings),
+        file_sha256=file_sha256,
     )
 
 

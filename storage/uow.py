@@ -6,8 +6,9 @@
         uow.audit.append(...)
         uow.commit()
 
-Leaving the block rolls back whatever was not committed. Blobs go to `uow.blobs` (the blob
-store) before the commit of the row that points at them: `put` has fsynced the blob when it
+Leaving the block rolls back whatever was not committed. Blobs (files the service makes itself,
+such as decision letters; never an uploaded file) go to `uow.blobs` (the blob store) before the
+commit of the row that points at them: `put` has fsynced the blob when it
 returns, so a committed row never points at a missing file (a crash in between leaves only an
 unreferenced blob, which fsck removes). A write that lost a race (a stale version counter, or a
 duplicate key) surfaces as `ConcurrentUpdate`, from `commit` or from the `with` block.

@@ -244,7 +244,7 @@ def cmd_serve(ns: argparse.Namespace) -> int:
 
     from web.app import create_app
 
-    _storage(migrate=False).upgrade()
+    _purged(_storage(migrate=False).upgrade())
     from processor.ingest import warm
 
     warm()  # compiled once here; the forked workers inherit the validators
@@ -273,9 +273,11 @@ def cmd_serve(ns: argparse.Namespace) -> int:
 
 
 def cmd_fsck(ns: argparse.Namespace) -> int:
-    from storage.fsck import fsck
+    from storage.fsck import fsck, purge_deleted_blobs
 
     st = _storage(migrate=False)
+    if not ns.dry_run:  # files of uploads stored by earlier versions, listed by migration 0008
+        _purged(purge_deleted_blobs(st.engine, st.blobs))
     report = fsck(st.engine, st.blobs, repair=not ns.dry_run, grace_seconds=ns.grace)
     for line in report.lines():
         print(line)
@@ -335,9 +337,18 @@ def cmd_blobs_rotate(ns: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _purged(report: Any) -> None:
+    if report.files_removed:
+        print(
+            f"Slettet {report.files_removed} opplastede filer som tidligere versjoner lagret "
+            "(tjenesten beholder bare kanonisk JSON og SHA-256 av filen).",
+            flush=True,
+        )
+
+
 def cmd_db_upgrade(ns: argparse.Namespace) -> int:
     st = _storage(migrate=False)
-    st.upgrade()
+    _purged(st.upgrade())
     print("Databasen er oppdatert.")
     return 0
 

@@ -4,8 +4,13 @@ werkzeug compiles two regular expressions for every boundary, and every request 
 boundary, then scans the body with them: about 2 ms of CPU for a 130 KB upload, an eighth of
 an upload's cost. python-multipart finds the boundary with `bytes.find` (0.1 ms for the same
 body). Everything else stays werkzeug's: the size limits (`MAX_CONTENT_LENGTH`,
-`MAX_FORM_MEMORY_SIZE`, `MAX_FORM_PARTS`), where file parts are spooled, part charsets, and the
-`request.form` / `request.files` the views read. A malformed body (bare LF line breaks, a
+`MAX_FORM_MEMORY_SIZE`, `MAX_FORM_PARTS`), part charsets, and the `request.form` /
+`request.files` the views read.
+
+File parts stay in memory (`Request._get_file_stream`): werkzeug would spool a body over 500 KB
+to a temporary file, and uploaded bytes are never written to disk (FORMS.md section 6, rule 3).
+Memory is bounded by `MAX_CONTENT_LENGTH` (the upload limit, 20 MiB, and room for the frame):
+werkzeug refuses a larger Content-Length, and stops reading a streamed body at that limit. A malformed body (bare LF line breaks, a
 missing end boundary, a part without Content-Disposition) raises ValueError, which the form
 parser turns into an empty form, as werkzeug does; RFC 7578 asks for CRLF, which every browser
 and HTTP library sends.
@@ -13,6 +18,7 @@ and HTTP library sends.
 
 from __future__ import annotations
 
+import io
 from typing import IO, Any
 
 from flask import Request as FlaskRequest
@@ -157,3 +163,13 @@ class FormDataParser(WerkzeugFormDataParser):
 
 class Request(FlaskRequest):
     form_data_parser_class = FormDataParser
+
+    def _get_file_stream(
+        self,
+        total_content_length: int | None,
+        content_type: str | None,
+        filename: str | None = None,
+        content_length: int | None = None,
+    ) -> IO[bytes]:
+        """Every file part in memory, whatever its size (never a temporary file)."""
+        return io.BytesIO()

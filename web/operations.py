@@ -125,11 +125,19 @@ COMPONENT_SCHEMAS: dict[str, Any] = {
     },
     "Accepted": {
         "type": "object",
-        "required": ["sak", "versjon", "status", "warnings"],
+        "required": ["sak", "versjon", "status", "fil_sha256", "warnings"],
         "properties": {
             "sak": {"type": "string"},
             "versjon": {"type": "integer"},
             "status": {"const": "accepted"},
+            "fil_sha256": {
+                "type": "string",
+                "pattern": "^[0-9a-f]{64}$",
+                "description": (
+                    "SHA-256 av den opplastede filen. Filen lagres ikke; tjenesten beholder "
+                    "skjemaets kanoniske JSON og denne summen."
+                ),
+            },
             "warnings": {"type": "array", "items": ref("Finding")},
         },
     },

@@ -26,6 +26,12 @@ from storage.db import (
     statement_session_factory,
     upgrade,
 )
+from storage.fsck import (
+    PurgeReport,
+    has_deletion_list,
+    pending_deletions,
+    purge_deleted_blobs,
+)
 from storage.uow import Clock, SqlAlchemyUnitOfWork, utc_clock
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -81,8 +87,16 @@ class Storage:
     def is_new(self) -> bool:
         return current_revision(self.engine) is None
 
-    def upgrade(self) -> None:
+    def upgrade(self) -> PurgeReport:
+        """Migrate the database, then delete the files of uploads that earlier versions stored
+        (FORMS.md section 6, rule 3; migration 0008). The first time, when 0008 is applied
+        here, also every file no row points at (see `storage.fsck.purge_deleted_blobs`): the
+        callers migrate while no writer runs (`db upgrade`, and `serve` before it forks)."""
+        applying_0008 = not self.is_new() and not has_deletion_list(self.engine)
         upgrade(self.url, engine=self.engine)
+        # also when an earlier purge was cut short: its list is not empty yet
+        sweep = applying_0008 or pending_deletions(self.engine) > 0
+        return purge_deleted_blobs(self.engine, self.blobs, sweep=sweep)
 
     def healthy(self) -> bool:
         """The database answers and the blob folder is there and writable."""

@@ -133,9 +133,9 @@ def test_a_digest_whose_digits_look_like_an_identity_number_is_kept() -> None:
         actor="a",
         action="b",
         object="c",
-        details={"blob_sha256": digest, "shas": [digest], "note": f"fil {digest.upper()}"},
+        details={"file_sha256": digest, "shas": [digest], "note": f"fil {digest.upper()}"},
     )
-    assert ev.details["blob_sha256"] == digest
+    assert ev.details["file_sha256"] == digest
     number = _passing_run(digest)
     assert number is not None
     with pytest.raises(ValueError) as e:  # the same digits written as text: checked

@@ -36,20 +36,49 @@ from tests.storage.helpers import (
     minihta,
 )
 
+UPLOADS = (del2(), del2(**{"pasient.diagnosekode": "C34.9"}), minihta())
+LETTERS = (b"%PDF-1.7 vedtaksbrev", b"PK\x03\x04 vedtaksbrev (docx)")
+
+
+def _letters(uow: SqlAlchemyUnitOfWork) -> None:
+    """The decision letters of the Del 2 case: the blobs (the service's own renderings)."""
+    from storage.models_committee import Decision
+
+    with uow:
+        shas = [uow.blobs.put(data) for data in LETTERS]
+        for sha, data in zip(shas, LETTERS, strict=True):
+            uow.cases.add_blob(sha, len(data), "application/pdf", NOW)
+        uow.session.add(
+            Decision(
+                case_id=REFERENCE,
+                outcome="innvilget",
+                body={"utfall": "innvilget"},
+                reasoning="Vilkårene er oppfylt.",
+                decided_on=TODAY,
+                recorded_by="koordinator",
+                recorded_at=NOW,
+                pdf_sha256=shas[0],
+                docx_sha256=shas[1],
+            )
+        )
+        uow.commit()
+
 
 def _fill(uow: SqlAlchemyUnitOfWork) -> None:
     """Rows in every table the services write: users and roles, a token, cases, versions,
-    transitions, a price check (floats, booleans), mini-HTA numbering, JSON, the audit chain."""
+    transitions, a price check (floats, booleans), mini-HTA numbering, JSON, the audit chain,
+    and blobs (decision letters; uploaded files are never stored)."""
     services.add_user(uow, "koordinator", roles=["koordinator"], fagomrader=["kreft", "hjerte"])
     services.add_user(uow, "hf-ous", roles=["hf"], hf="OUS", beslutningstaker=True)
     services.create_token(uow, "hf-ous")
-    services.upload(HF_OUS, "soknad.json", del2(), uow, TODAY)
+    services.upload(HF_OUS, "soknad.json", UPLOADS[0], uow, TODAY)
     services.transition(KOORDINATOR, REFERENCE, "mottatt", "returnert", "Mangler CT", uow)
-    services.upload(HF_OUS, "soknad.json", del2(**{"pasient.diagnosekode": "C34.9"}), uow, TODAY)
+    services.upload(HF_OUS, "soknad.json", UPLOADS[1], uow, TODAY)
     services.transition(KOORDINATOR, REFERENCE, "mottatt", "priskontroll", None, uow)
     services.price_check(PRISKONTROLL, REFERENCE, 61250.5, "Ny avtalepris", uow)
     services.set_urgent(KOORDINATOR, REFERENCE, True, "Rask progresjon", uow)
-    services.upload(HF_OUS, "minihta.json", minihta(), uow, TODAY)
+    services.upload(HF_OUS, "minihta.json", UPLOADS[2], uow, TODAY)
+    _letters(uow)
 
 
 def _dump(engine: Engine) -> dict[str, list[dict[str, Any]]]:
@@ -143,13 +172,17 @@ def test_round_trip_restores_every_row_every_blob_and_the_audit_chain(
     assert archive.is_file()
     assert report.revision == db.current_revision(filled)
     assert report.tables["case_versions"] == 3
-    assert report.blobs == 3
+    assert report.blobs == len(LETTERS)  # the letters; never an uploaded file
     assert not list(tmp_path.glob(".kopi.zip.tmp-*"))
+    with zipfile.ZipFile(archive) as zf:
+        content = b"".join(zf.read(name) for name in zf.namelist())
+    assert all(data not in content for data in UPLOADS)
+    assert all(data in content for data in LETTERS)
 
     target_blobs = FileBlobStore(tmp_path / "restored-blobs")
     result = restore(archive, empty_engine, target_blobs)
     assert result.audit_ok
-    assert result.blobs == 3
+    assert result.blobs == len(LETTERS)
     assert result.tables == report.tables
 
     before, after = _dump(filled), _dump(empty_engine)

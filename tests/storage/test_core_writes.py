@@ -1,5 +1,5 @@
-"""The upload path's Core writes (`cases.create`, `cases.add_blob`, `audit.append`) store exactly
-what the ORM would, on SQLite and PostgreSQL."""
+"""The upload path's Core writes (`cases.create`, `audit.append`), and `cases.add_blob` of the
+letters, store exactly what the ORM would, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from storage import db, repository
 from storage.audit import GENESIS
 from storage.blobs import FileBlobStore
 from storage.models import AuditHead, Blob, Case, CaseVersion, Transition
-from storage.repository import NewBlob
 from storage.uow import SqlAlchemyUnitOfWork
 from tests.storage.helpers import NOW
 
@@ -31,7 +30,7 @@ def _case(case_id: str, versions: int = 2) -> Case:
             CaseVersion(
                 number=n,
                 data={"soknad": {"helseforetak": "OUS"}, "n": n, "tekst": "blåbær"},
-                blob_sha256=SHA,
+                file_sha256=SHA,
                 file_suffix=".pdf",
                 uploaded_by="hf-ous",
                 received_at=NOW + timedelta(seconds=n),
@@ -66,7 +65,6 @@ def test_create_writes_the_same_rows_as_the_orm(
     sql_uow: SqlAlchemyUnitOfWork, engine: Engine, versions: int
 ) -> None:
     with sql_uow:
-        sql_uow.cases.add_blob(SHA, 10, "application/pdf", NOW)
         sql_uow.cases.add(_case("ORM-1", versions))
         sql_uow.cases.create(_case("CORE-1", versions))
         sql_uow.commit()
@@ -92,35 +90,28 @@ def _statements(engine: Engine) -> list[str]:
     return seen
 
 
-@pytest.mark.parametrize("stored", [False, True], ids=["new-blob", "blob-stored"])
-def test_create_with_its_blob_stores_the_blob_row_once(
-    sql_uow: SqlAlchemyUnitOfWork, engine: Engine, stored: bool
+def test_create_keeps_the_file_hash_and_writes_no_blob_row(
+    sql_uow: SqlAlchemyUnitOfWork, engine: Engine
 ) -> None:
-    if stored:
-        with sql_uow:
-            sql_uow.cases.add_blob(SHA, 10, "application/pdf", NOW)
-            sql_uow.commit()
-    later = NOW + timedelta(days=1)
     with sql_uow:
-        sql_uow.cases.create(_case("CORE-B1", 1), NewBlob(SHA, 99, "application/pdf", later))
+        sql_uow.cases.create(_case("CORE-B1", 1))
         sql_uow.commit()
     with sql_uow:
-        rows = sql_uow.session.execute(select(Blob.sha256, Blob.size, Blob.created_at)).all()
         case = sql_uow.cases.get("CORE-B1")
-        assert case is not None and [v.blob_sha256 for v in case.versions] == [SHA]
+        assert case is not None and [v.file_sha256 for v in case.versions] == [SHA]
         assert [t.to_state for t in case.transitions] == ["mottatt"]
-    assert rows == ([(SHA, 10, NOW)] if stored else [(SHA, 99, later)])
+        assert sql_uow.session.scalars(select(Blob.sha256)).all() == []
 
 
 def test_an_upload_case_is_one_statement_on_postgresql(
     sql_uow: SqlAlchemyUnitOfWork, engine: Engine
 ) -> None:
-    # PostgreSQL: blob row, case, version and transition in one statement, and the audit event
+    # PostgreSQL: case, version and transition in one statement, and the audit event
     # with the head's new hash in one more (a round trip costs more than the rows); elsewhere a
     # statement each
     seen = _statements(engine)
     with sql_uow:
-        sql_uow.cases.create(_case("CORE-S1", 1), NewBlob(SHA, 10, "application/pdf", NOW))
+        sql_uow.cases.create(_case("CORE-S1", 1))
         created = len(seen)
         sql_uow.audit.append(actor="x", action="case.create", object="case:CORE-S1", at=NOW)
         appended = len(seen) - created
@@ -128,7 +119,7 @@ def test_an_upload_case_is_one_statement_on_postgresql(
     if engine.dialect.name == "postgresql":
         assert (created, appended) == (1, 2)
     else:
-        assert created == 4 and appended in (3, 4)
+        assert created == 3 and appended in (3, 4)
     with sql_uow:
         assert sql_uow.cases.exists("CORE-S1") and sql_uow.audit.verify() == (True, None)
 
@@ -164,14 +155,14 @@ def test_the_token_check_needs_no_transaction_on_postgresql(
 
 
 def test_create_flushes_pending_orm_changes_first(sql_uow: SqlAlchemyUnitOfWork) -> None:
-    # the blob row is only pending in the session: the version row refers to it
+    # the case is only pending in the session: the database must see it to refuse the id
     with sql_uow:
-        sql_uow.session.add(Blob(sha256=SHA, size=1, content_type="application/pdf"))
-        sql_uow.cases.create(_case("CORE-2", versions=1))
+        sql_uow.cases.add(_case("CORE-2", versions=1))
+        assert not sql_uow.cases.create(_case("CORE-2", versions=2))
         sql_uow.commit()
     with sql_uow:
         case = sql_uow.cases.get("CORE-2")
-        assert case is not None and case.versions[0].blob_sha256 == SHA
+        assert case is not None and len(case.versions) == 1
 
 
 @pytest.mark.parametrize("upsert", [True, False], ids=["on-conflict", "select-first"])
@@ -183,18 +174,14 @@ def test_a_case_created_twice_stores_nothing_the_second_time(
         monkeypatch.setattr(repository, "_INSERT_CASE_IF_NEW", {})
         monkeypatch.setattr(repository, "_CREATE_ONE_VERSION", {})
     with sql_uow:
-        assert sql_uow.cases.create(_case("CORE-3", 1), NewBlob(SHA, 10, "application/pdf", NOW))
+        assert sql_uow.cases.create(_case("CORE-3", 1))
         sql_uow.commit()
-    other = "cd" * 32
     with sql_uow:
-        assert not sql_uow.cases.create(
-            _case("CORE-3", versions), NewBlob(other, 5, "application/pdf", NOW)
-        )
+        assert not sql_uow.cases.create(_case("CORE-3", versions))
         sql_uow.commit()
     with sql_uow:
         case = sql_uow.cases.get("CORE-3")
         assert case is not None and len(case.versions) == len(case.transitions) == 1
-        assert sql_uow.session.scalars(select(Blob.sha256)).all() == [SHA]
 
 
 def test_the_database_decides_which_of_two_creates_wins(
@@ -206,13 +193,11 @@ def test_the_database_decides_which_of_two_creates_wins(
     second = SqlAlchemyUnitOfWork(db.session_factory(engine), blob_store)
     outcome: list[bool] = []
     with first:
-        assert first.cases.create(_case("CORE-R", 1), NewBlob(SHA, 10, "application/pdf", NOW))
+        assert first.cases.create(_case("CORE-R", 1))
 
         def race() -> None:
             with second:
-                outcome.append(
-                    second.cases.create(_case("CORE-R", 1), NewBlob(SHA, 10, "x/y", NOW))
-                )
+                outcome.append(second.cases.create(_case("CORE-R", 1)))
                 second.commit()
 
         racer = threading.Thread(target=race)
@@ -315,29 +300,21 @@ def test_token_owner_gives_the_actor_its_roles_and_last_use(
     assert services.authenticate_token(sql_uow, token) == owner.actor
 
 
-def test_an_upload_stores_its_file_before_any_write_on_sqlite(
-    sql_uow: SqlAlchemyUnitOfWork, engine: Engine, monkeypatch: pytest.MonkeyPatch
+def test_an_upload_puts_nothing_in_the_blob_store(
+    sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # SQLite has one write lock: the file (write and two fsyncs) is stored before it is taken.
-    # PostgreSQL locks only the new row, and there the case goes first (no query beforehand).
+    # FORMS.md section 6, rule 3: the uploaded bytes are never written (not even as a blob)
     from storage import services
     from tests.storage.helpers import HF_OUS, TODAY, del2
 
-    seen = _statements(engine)
-    at_put: list[list[str]] = []
-    real_put = type(sql_uow.blobs).put
-
     def put(self, data: bytes) -> str:  # type: ignore[no-untyped-def]
-        at_put.append([s.split()[0].upper() for s in seen])
-        return real_put(self, data)
+        raise AssertionError("an upload wrote to the blob store")
 
     monkeypatch.setattr(type(sql_uow.blobs), "put", put)
-    services.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
-    [before] = at_put
-    if engine.dialect.name == "sqlite":
-        assert before == ["SELECT"]  # is the reference taken: a read, no lock
-    else:
-        assert before == ["WITH"]  # the case, its blob row, version and transition
+    result = services.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
+    assert result.accepted and result.file_sha256 == hashlib.sha256(del2()).hexdigest()
+    with sql_uow:
+        assert sql_uow.session.scalars(select(Blob.sha256)).all() == []
 
 
 def test_a_reference_in_use_stores_no_file(sql_uow: SqlAlchemyUnitOfWork) -> None:

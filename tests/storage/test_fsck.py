@@ -13,15 +13,44 @@ from sqlalchemy import Engine, insert
 from storage import db, services
 from storage.blobs import FileBlobStore, MemoryBlobStore, sha256_hex
 from storage.crypto import EncryptedFileBlobStore, Keyring
-from storage.fsck import blob_columns, fsck
-from storage.models import Blob
+from storage.fsck import blob_columns, fsck, pending_deletions, purge_deleted_blobs
+from storage.models import Blob, BlobDeletion
+from storage.models_committee import Decision
 from storage.uow import SqlAlchemyUnitOfWork
 from tests.storage.helpers import HF_OUS, NOW, TODAY, del2
 
+LETTER = b"%PDF-1.7 a decision letter the service rendered"
+
+
+def _letter(uow: SqlAlchemyUnitOfWork, data: bytes = LETTER, department: str = "KREFT") -> str:
+    """A case with a decision whose letters (PDF and DOCX, here one blob) are stored as the
+    committee stores them; uploads are never blobs (FORMS.md section 6, rule 3)."""
+    reference = f"2026-09-14-OUS-{department}"
+    services.upload(
+        HF_OUS, "soknad.json", del2(**{"soknad.referansenummer": reference}), uow, TODAY
+    )
+    with uow:
+        sha = uow.blobs.put(data)
+        uow.cases.add_blob(sha, len(data), "application/pdf", NOW)
+        uow.session.add(
+            Decision(
+                case_id=reference,
+                outcome="innvilget",
+                body={},
+                reasoning="",
+                decided_on=TODAY,
+                recorded_by="koordinator",
+                recorded_at=NOW,
+                pdf_sha256=sha,
+                docx_sha256=sha,
+            )
+        )
+        uow.commit()
+    return sha
+
 
 def _upload(uow: SqlAlchemyUnitOfWork) -> str:
-    services.upload(HF_OUS, "soknad.json", del2(), uow, TODAY)
-    return sha256_hex(del2())
+    return _letter(uow)
 
 
 def _age(path: Path, seconds: float) -> None:
@@ -39,7 +68,9 @@ def sqlite_engine(instance: Path) -> Iterator[Engine]:
 
 def test_the_models_say_which_columns_point_at_blobs() -> None:
     names = {f"{c.table.name}.{c.name}" for c in blob_columns()}
-    assert {"blobs.sha256", "case_versions.blob_sha256"} <= names
+    assert {"blobs.sha256", "decisions.pdf_sha256", "decisions.docx_sha256"} <= names
+    # an upload's hash is a plain column: the file is not kept (FORMS.md section 6, rule 3)
+    assert not {n for n in names if n.startswith(("case_versions.", "minihta_attachments."))}
 
 
 def test_a_clean_store_has_nothing_to_report(
@@ -109,14 +140,7 @@ def test_rows_pointing_at_missing_or_damaged_blobs_are_reported_with_exit_code_1
     engine: Engine, blob_store: FileBlobStore, sql_uow: SqlAlchemyUnitOfWork
 ) -> None:
     sha = _upload(sql_uow)
-    services.upload(
-        HF_OUS,
-        "soknad.json",
-        del2(**{"soknad.referansenummer": "2026-09-14-OUS-HJERTE"}),
-        sql_uow,
-        TODAY,
-    )
-    other = sha256_hex(del2(**{"soknad.referansenummer": "2026-09-14-OUS-HJERTE"}))
+    other = _letter(sql_uow, LETTER + b" for another case", "HJERTE")
     blob_store.delete(sha)
     path = blob_store.path_for(other)
     path.write_bytes(path.read_bytes() + b"tampered")
@@ -128,7 +152,7 @@ def test_rows_pointing_at_missing_or_damaged_blobs_are_reported_with_exit_code_1
     assert blob_store.exists(other)
     assert report.exit_code == 1
     assert "blobs:" + sha in report.rows[sha]
-    assert any(r.startswith("case_versions:") for r in report.rows[sha])
+    assert any(r.startswith("decisions:") for r in report.rows[sha])
     text_lines = "\n".join(report.lines())
     assert "Mangler fil" in text_lines and "Skadet" in text_lines
 
@@ -154,7 +178,7 @@ def test_encrypted_blobs_under_an_unknown_key_are_reported_as_damaged(
     assert lost.get(sha)  # legacy plain blobs stay readable
     encrypted = lost.path_for(sha)
     encrypted.unlink()
-    lost.put(del2())
+    lost.put(LETTER)
     report = fsck(
         sqlite_engine, EncryptedFileBlobStore(instance / "blobs", Keyring.of(bytes([1]) * 32))
     )
@@ -169,3 +193,43 @@ def test_a_store_without_file_times_removes_orphans_only_without_grace(
     assert fsck(sqlite_engine, store).orphans_recent == [orphan]
     assert fsck(sqlite_engine, store, grace_seconds=0).orphans_removed == [orphan]
     assert not store.exists(orphan)
+
+
+# ---- files of uploads stored by versions before migration 0008 ----------------------------------
+
+
+def _listed(engine: Engine, *shas: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(insert(BlobDeletion), [{"sha256": s} for s in shas])
+
+
+def test_purge_deletes_the_listed_files_and_empties_the_list(
+    engine: Engine, blob_store: FileBlobStore, sql_uow: SqlAlchemyUnitOfWork
+) -> None:
+    letter = _letter(sql_uow)
+    original = blob_store.put(b"an uploaded file an earlier version stored")
+    path = blob_store.path_for(original)
+    # a listed hash that a blobs row still names (a letter with the same bytes) is kept
+    _listed(engine, original, letter, "0" * 64)
+    report = purge_deleted_blobs(engine, blob_store)
+    assert report.listed == 3 and report.removed == [original]
+    assert not path.exists() and blob_store.exists(letter)
+    assert pending_deletions(engine) == 0
+    assert report.swept is None
+    # idempotent: nothing listed, nothing to do
+    assert purge_deleted_blobs(engine, blob_store).listed == 0
+
+
+def test_purge_with_sweep_removes_every_file_no_row_points_at_at_once(
+    engine: Engine, blob_store: FileBlobStore, sql_uow: SqlAlchemyUnitOfWork
+) -> None:
+    letter = _letter(sql_uow)
+    orphan = blob_store.put(b"an upload whose row never committed (a crash, old code)")
+    tmp = blob_store.root / orphan[:2] / ".tmp-upload"
+    tmp.write_bytes(b"half an upload")
+    report = purge_deleted_blobs(engine, blob_store, sweep=True)
+    assert report.swept is not None and report.swept.orphans_removed == [orphan]
+    assert not blob_store.exists(orphan) and not tmp.exists()
+    assert blob_store.exists(letter)
+    assert report.files_removed == 2
+    assert sha256_hex(LETTER) == letter

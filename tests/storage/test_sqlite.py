@@ -3,6 +3,7 @@ configured), migrated by Alembic through `db.upgrade`."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC
@@ -113,9 +114,12 @@ def test_upload_return_resubmit_round_trip(sql_uow: SqlAlchemyUnitOfWork) -> Non
         assert [(c.field, c.old, c.new) for c in services.diff(case, 1, 2)] == [
             ("pasient.diagnosekode", "C34.1", "C34.9")
         ]
+        # the hash of each uploaded file is kept, the file itself nowhere (FORMS.md 6, rule 3)
         for version, data in zip(case.versions, (del2(), changed), strict=True):
-            assert sql_uow.blobs.get(version.blob_sha256) == data
-        assert sql_uow.cases.blob_shas() == {v.blob_sha256 for v in case.versions}
+            assert version.file_sha256 == hashlib.sha256(data).hexdigest()
+            assert not sql_uow.blobs.exists(version.file_sha256)
+        assert sql_uow.cases.blob_shas() == set()
+        assert list(sql_uow.blobs.iter_all()) == []
         assert [e.action for e in sql_uow.audit.list()] == [
             "case.create",
             "case.transition",
@@ -210,13 +214,13 @@ def test_a_reference_committed_by_another_upload_meanwhile_is_in_use(
     real_create = SqlAlchemyCaseRepository.create
     calls: list[str] = []
 
-    def create_after_another(self: SqlAlchemyCaseRepository, case, blob=None) -> bool:  # type: ignore[no-untyped-def]
+    def create_after_another(self: SqlAlchemyCaseRepository, case) -> bool:  # type: ignore[no-untyped-def]
         # another upload of the same reference commits just before this one inserts
         calls.append(case.id)
         if len(calls) == 1:
             other = SqlAlchemyUnitOfWork(db.session_factory(engine), blob_store)
             services.upload(HF_OUS, "del2.json", del2(), other, TODAY)
-        return real_create(self, case, blob)
+        return real_create(self, case)
 
     monkeypatch.setattr(SqlAlchemyCaseRepository, "create", create_after_another)
     with pytest.raises(DomainError) as e:
@@ -324,7 +328,7 @@ def test_rejected_upload_with_an_identity_number_leaves_no_trace(
     assert "Progresjon etter to linjer" not in rows
     engine.dispose()  # checkpoint the WAL into the file
     stored = _all_bytes(instance) + rows.encode()
-    assert stored  # the database and the first blob are there
+    assert stored  # the database is there
     for needle in (number, spaced, number[:6] + number[6:]):
         assert needle.encode() not in stored
         assert needle not in caplog.text

@@ -8,11 +8,13 @@ import os
 import sqlite3
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
 
 from storage import services
+from storage.uow import SqlAlchemyUnitOfWork
 from storage.workflow import Actor
 from tests.web.conftest import add_users, del2, make_app, on_postgres, st
 
@@ -42,15 +44,45 @@ def _cli(instance: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
     )
 
 
-def _populate(instance: Path, n: int = 3) -> None:
+def _letter(uow: SqlAlchemyUnitOfWork, case_id: str, data: bytes) -> None:
+    """A decision letter stored as the committee stores it: the blobs are the service's own
+    renderings (uploaded files are never stored, FORMS.md section 6, rule 3)."""
+    from storage.models_committee import Decision
+
+    with uow:
+        sha = uow.blobs.put(data)
+        now = uow.now()
+        uow.cases.add_blob(sha, len(data), "application/pdf", now)
+        uow.session.add(
+            Decision(
+                case_id=case_id,
+                outcome="innvilget",
+                body={},
+                reasoning="",
+                decided_on=now.date(),
+                recorded_by="koordinator",
+                recorded_at=now,
+                pdf_sha256=sha,
+                docx_sha256=sha,
+            )
+        )
+        uow.commit()
+
+
+def _populate(instance: Path, n: int = 3) -> list[bytes]:
+    """`n` cases, each with one letter blob; returns the uploaded files."""
     app = make_app(instance)
     add_users(app, {"hf-ous": {"roles": ["hf"], "hf": "OUS"}})
     user = Actor("hf-ous", frozenset({"hf"}), "OUS")
+    uploads = []
     for i in range(n):
         data = del2(department=f"AVD{i}")
         result = services.upload(user, f"s{i}.json", data, st(app).uow(), st(app).today())
         assert result.status == "accepted", result.errors
+        _letter(st(app).uow(), str(result.case_id), f"%PDF-1.7 vedtaksbrev {i}".encode())
+        uploads.append(data)
     st(app).engine.dispose()
+    return uploads
 
 
 def _rows(instance: Path) -> dict[str, int]:
@@ -76,11 +108,14 @@ def test_stats_recount_counts_every_case_anew(tmp_path):
 
 def test_backup_and_restore_round_trip(tmp_path):
     source, target = tmp_path / "kilde", tmp_path / "maal"
-    _populate(source)
+    uploads = _populate(source)
     archive = tmp_path / "kopi.zip"
     out = _cli(source, "backup", str(archive))
     assert out.returncode == 0, out.stderr
-    assert "Sikkerhetskopi skrevet" in out.stdout
+    assert "Sikkerhetskopi skrevet" in out.stdout and "3 filer" in out.stdout
+    with zipfile.ZipFile(archive) as zf:  # the letters; no uploaded file
+        content = b"".join(zf.read(name) for name in zf.namelist())
+    assert b"vedtaksbrev 2" in content and not any(u in content for u in uploads)
     assert _cli(source, "backup", str(archive)).returncode == 1  # never overwrites
 
     restored = _cli(target, "restore", str(archive))
@@ -111,7 +146,7 @@ def test_blobs_are_encrypted_at_rest_and_keys_rotate(tmp_path):
         del os.environ["SKJEMAMOTTAK_BLOB_KEY"]
     files = [p for p in (instance / "blobs").rglob("*") if p.is_file()]
     assert files and all(p.read_bytes().startswith(b"SKJ1") for p in files)
-    assert all(b"tilgang-del2" not in p.read_bytes() for p in files)  # no plaintext on disk
+    assert all(b"vedtaksbrev" not in p.read_bytes() for p in files)  # no plaintext on disk
     assert _cli(instance, "fsck").returncode == 1  # without the key the blobs cannot be read
     assert _cli(instance, "fsck", SKJEMAMOTTAK_BLOB_KEY=KEY_A).returncode == 0
 

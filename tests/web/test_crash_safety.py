@@ -1,6 +1,7 @@
 """Crash safety (issue 8): the real server (`skjemamottak serve`, gunicorn workers) is killed hard in
-the middle of an upload loop; afterwards `fsck` finds no row without its blob (and cleans blobs
-without rows), `audit verify` passes, and the restarted server takes uploads again."""
+the middle of an upload loop; afterwards `fsck` finds no row without its blob and nothing to
+clean (uploads write no blob at all since rule 3, FORMS.md section 6), `audit verify` passes,
+and the restarted server takes uploads again."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 session of the user (issue 11, finding 6).
 
 Revision ID: 0009_session_generation
-Revises: 0007_figures_counts_all
+Revises: 0008_keep_only_what_was_read
 
 A session cookie carries the generation it was issued under; `web.auth.session_actor` refuses a
 cookie whose generation is not the user's current one. Existing sessions carry none and end at
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009_session_generation"
-down_revision: str | Sequence[str] | None = "0007_figures_counts_all"
+down_revision: str | Sequence[str] | None = "0008_keep_only_what_was_read"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
