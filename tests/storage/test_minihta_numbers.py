@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from storage import services
 from storage.errors import DomainError
 from storage.models import MinihtaSequence
+from storage.repository import FakeAuditRepository, SqlAlchemyAuditRepository
 from storage.uow import AbstractUnitOfWork, FakeUnitOfWork, SqlAlchemyUnitOfWork
 from storage.workflow import Actor
 from tests import pgutil
@@ -104,10 +105,13 @@ def test_a_failure_before_the_commit_spends_no_number(
     accept(uow)
     before = sequence(uow)
 
-    def full_disk(data: bytes) -> str:
+    def full_disk(self: object, **event: object) -> None:
         raise OSError("no space left on device")
 
-    monkeypatch.setattr(uow.blobs, "put", full_disk)
+    # the audit event is the upload's last write before the commit (the file itself is never
+    # written: FORMS.md section 6, rule 3); the SQL unit of work makes its repository on entry
+    for repository in (SqlAlchemyAuditRepository, FakeAuditRepository):
+        monkeypatch.setattr(repository, "append", full_disk)
     with pytest.raises(OSError):
         services.upload(HF_OUS, "m.json", minihta(), uow, TODAY)
     monkeypatch.undo()

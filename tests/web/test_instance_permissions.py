@@ -75,6 +75,9 @@ def test_a_served_write_leaves_private_database_wal_shm_blobs_and_key(instance: 
             p.name: 0o600 for p in (database, wal, shm)
         }
         assert mode(instance) == 0o700
+        # an upload is never a blob (FORMS.md section 6, rule 3): the service's own renderings
+        # are, such as a decision letter; one is written through the same store here
+        st(app).blobs.put(b"%PDF-1.7 a letter the service rendered")
         blobs = [p for p in (instance / "blobs").rglob("*") if p.is_file()]
         folders = [p for p in (instance / "blobs").rglob("*") if p.is_dir()]
         assert blobs and folders
