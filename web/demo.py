@@ -85,15 +85,15 @@ DEMO_USERS: tuple[dict[str, Any], ...] = (
 # values for fields whose format the catalogue fixes with a pattern
 PATTERN_EXAMPLES = {
     "behandling.nye_metoder_id": "ID2025_131",
-    "pasient.diagnosekode": "C34.1",
 }
+# drug, diagnosis, its ICD-10 code, monthly cost (NOK)
 DRUGS = (
-    ("Pembrolizumab (Keytruda)", "Ikke-småcellet lungekreft, stadium IV", 62500),
-    ("Nivolumab (Opdivo)", "Malignt melanom med spredning", 71200),
-    ("Olaparib (Lynparza)", "Eggstokkreft med BRCA-mutasjon", 48300),
-    ("Dupilumab (Dupixent)", "Alvorlig atopisk eksem", 15900),
-    ("Ocrelizumab (Ocrevus)", "Primær progressiv multippel sklerose", 39800),
-    ("Trastuzumab deruxtecan (Enhertu)", "Brystkreft med lavt HER2-uttrykk", 88400),
+    ("Pembrolizumab (Keytruda)", "Ikke-småcellet lungekreft, stadium IV", "C34.1", 62500),
+    ("Nivolumab (Opdivo)", "Malignt melanom med spredning", "C43.9", 71200),
+    ("Olaparib (Lynparza)", "Eggstokkreft med BRCA-mutasjon", "C56", 48300),
+    ("Dupilumab (Dupixent)", "Alvorlig atopisk eksem", "L20.9", 15900),
+    ("Ocrelizumab (Ocrevus)", "Primær progressiv multippel sklerose", "G35", 39800),
+    ("Trastuzumab deruxtecan (Enhertu)", "Brystkreft med lavt HER2-uttrykk", "C50.9", 88400),
 )
 DEPARTMENTS = ("KREFT", "LUNGE", "HUD", "NEVRO", "HEM", "GYN")
 
@@ -160,13 +160,14 @@ def del2_values(
         value = _value(form, hit[0], hf, when, n)
         if value is not None:
             values[field_id] = value
-    name, diagnosis, cost = DRUGS[drug % len(DRUGS)]
+    name, diagnosis, code, cost = DRUGS[drug % len(DRUGS)]
     values.update(
         {
             "soknad.referansenummer": reference,
             "soknad.soker_navn": "Demo Overlege",
             "behandling.legemiddel": name,
             "pasient.diagnose": diagnosis,
+            "pasient.diagnosekode": code,
             "kostnader.legemiddel_per_maned": cost,
             "kriterier.okt_nytte.oppfylt": True,
             "kriterier.okt_nytte.begrunnelse": (
