@@ -13,6 +13,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +105,9 @@ class DemoCase:
     department: str
     drug: int
     days_ago: int
-    steps: tuple[str, ...] = ()  # "retur", "ny_versjon", "priskontroll", "pris", "hast", "trekk"
+    steps: tuple[str, ...] = ()
+    """"retur", "ny_versjon", "priskontroll", "pris", "hast", "trekk"; "pris_senere" is the price
+    check after the meeting is planned, so that one case waits in `klar` for the planner."""
 
 
 PLAN: tuple[DemoCase, ...] = (
@@ -119,6 +122,7 @@ PLAN: tuple[DemoCase, ...] = (
     DemoCase("OUS", "NEVRO", 4, 30, ("priskontroll", "pris")),
     DemoCase("AHUS", "LUNGE", 1, 25, ("priskontroll", "pris")),
     DemoCase("OUS", "HUD", 3, 14, ("trekk",)),
+    DemoCase("OUS", "LUNGE", 1, 10, ("priskontroll", "pris_senere")),
     DemoCase("AHUS", "HEM", 2, 4),
 )
 
@@ -422,8 +426,10 @@ def create(storage: Storage, *, out: Callable[[str], None] = print) -> bool:
     if users_exist(storage):
         return False
     _create_users(storage)
-    _create_del2_cases(storage, out)
+    later = _create_del2_cases(storage, out)
     _plan_meeting(storage, out)
+    for step in later:
+        step()
     _create_minihta_cases(storage, out)
     folder = write_examples(storage)
     out(f"Eksempelfiler for en rask runde er skrevet til {folder} (se README.txt der).")
@@ -453,11 +459,13 @@ def _create_users(storage: Storage) -> None:
             )
 
 
-def _create_del2_cases(storage: Storage, out: Callable[[str], None]) -> None:
+def _create_del2_cases(storage: Storage, out: Callable[[str], None]) -> list[Callable[[], object]]:
+    """The Del 2 cases of PLAN; returns the steps to take after the meeting is planned."""
     from forms.templates import build
 
     today = storage.today()
     pricer = Actor("priskontroll", frozenset({"priskontroll"}))
+    later: list[Callable[[], object]] = []
     for n, plan in enumerate(PLAN):
         hf_user = _hf_user(plan.hf)
         when = today - timedelta(days=plan.days_ago)
@@ -485,9 +493,15 @@ def _create_del2_cases(storage: Storage, out: Callable[[str], None]) -> None:
                 services.upload(hf_user, "soknad-v2.pdf", pdf, uow, when)
             elif step == "priskontroll":
                 services.transition(COORDINATOR, case_id, "mottatt", "priskontroll", None, uow)
-            elif step == "pris":
+            elif step in ("pris", "pris_senere"):
                 cost = float(values["kostnader.legemiddel_per_maned"])  # type: ignore[arg-type]
-                services.price_check(pricer, case_id, cost, "Bekreftet mot avtalepris.", uow)
+                check = partial(
+                    services.price_check, pricer, case_id, cost, "Bekreftet mot avtalepris."
+                )
+                if step == "pris":
+                    check(uow)
+                else:
+                    later.append(partial(check, storage.uow()))
             elif step == "hast":
                 services.set_urgent(
                     COORDINATOR, case_id, True, "Rask progresjon; behandlingsvindu er kort.", uow
@@ -495,6 +509,7 @@ def _create_del2_cases(storage: Storage, out: Callable[[str], None]) -> None:
             elif step == "trekk":
                 services.transition(hf_user, case_id, "mottatt", "trukket", None, uow)
         out(f"Sak {case_id} opprettet.")
+    return later
 
 
 def next_meeting_date(storage: Storage) -> date:

@@ -114,6 +114,11 @@ def test_committee_can_decide_in_the_planned_meeting(made: tuple[Flask, list[str
         assert set(row["inhabile"]) == own
     assert any(row["inhabile"] for row in placed)  # recusal shows in the demo
 
+    waiting = detail["klare"]  # one case is priced after planning: the planner can place it
+    assert waiting and all(row["beslutningsdyktig"] for row in waiting)
+    outcome = committee.plan_meeting(COORDINATOR, st(app).uow(), meeting["id"], today)
+    assert outcome.placed == [row["sak"] for row in waiting] and not outcome.not_placed
+
     ous = next(row["sak"] for row in placed if row["helseforetak"] == "OUS")
     recused = next(m for m in members if m.hf == "OUS")
     for member, sees_ous in (("komite", True), (recused.username, False)):
