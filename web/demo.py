@@ -1,8 +1,17 @@
-"""Demo data for `skjemamottak demo`: users for every role and a dozen cases in different states.
+"""Demo data for `skjemamottak demo`: users for every role, and enough cases to walk the journeys.
 
-Cases are made the way an HF makes them: a PDF from the real template (`forms.templates.build`)
-filled with values built here from the field catalogue, uploaded through `services.upload`.
-Nothing here is a real person; no identity number appears anywhere.
+- the committee: two fagdirektører with decision authority from each region (registered with
+  `committee.set_member`, as `skjemamottak komite add` does), so a meeting has its quorum; peer
+  reviewers for three fagområder, outside Helse Sør-Øst so the rules may pick them for OUS/AHUS;
+- Del 2 cases in every state before a decision, and the next meeting (the date the meeting page
+  suggests) planned by the service, with one more case left in `klar` for the planner;
+- mini-HTAs from received to published, each step through the services;
+- example files for the quick tour in `<instance>/eksempler` (README.txt says what the service
+  answers to each), written at run time and never committed.
+
+Cases are made the way an HF makes them: a PDF or DOCX from the real template
+(`forms.templates.build`) uploaded through `services.upload`. Nothing here is a real person; the
+only identity number is the SYNTHETIC one (month + 80) of the identity example, never printed.
 """
 
 from __future__ import annotations

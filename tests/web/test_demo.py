@@ -238,7 +238,8 @@ def test_the_identity_example_carries_a_synthetic_number_that_is_never_shown(
     ]
     for text in outputs:
         assert number not in text
-        assert number[:6] not in text  # not even the birth date part
+    for text in outputs[:2]:  # what people read: not even the birth date part (hashes might)
+        assert number[:6] not in text
 
 
 def test_examples_uploaded_as_the_demo_users_give_the_promised_answers(
