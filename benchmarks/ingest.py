@@ -141,8 +141,8 @@ def rows(quick: bool = False, n: int | None = None, mixed: int = 1000) -> list[t
             "check per Del 2-PDF / bare pypdf get_fields()",
             f"{ours_pdf / bare:.2f}x ({ours_pdf * 1000:.1f} ms)",
             f"pypdf {bare * 1000:.1f} ms",
-            "<= 1.3x",
-            ours_pdf / bare <= 1.3,
+            "<= 0.5x",  # issue #10: the sweep of every object of every revision stays cheap
+            ours_pdf / bare <= 0.5,
         ),
         ("check per DOCX-skjema", f"{ours_docx * 1000:.2f} ms", "", "<= 4 ms", ours_docx <= 0.004),
         ("check per JSON-skjema", f"{ours_json * 1000:.2f} ms", "", "", None),
