@@ -36,15 +36,30 @@ CANDIDATE = re.compile(
 )
 
 
+# Invisible characters that are not format characters (Cf): the default-ignorable code points of
+# other categories (combining grapheme joiner, Hangul fillers, Khmer inherent vowels, Mongolian
+# free variation selectors, variation selectors and their supplement), and the control
+# characters (Cc) that are not white space (BEL, ESC, DEL, the C1 controls). A browser draws
+# none of them, so between two digits they hide a number exactly as a zero-width space does; they
+# are removed like Cf. NUL stays: the guard joins separate strings with it (`sweep`), so it is a
+# boundary here; a NUL inside one value is removed by `value_texts`.
+_INVISIBLE = re.compile(
+    "[\x01-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u034f\u115f\u1160\u17b4\u17b5"
+    "\u180b-\u180d\u180f\u3164\ufe00-\ufe0f\uffa0\U000e0100-\U000e01ef]"
+)
+_ASCII_CONTROL = re.compile("[\x01-\x08\x0e-\x1b\x7f]")
+
+
 class _Fold(dict):
     """str.translate table for `normalise`, filled per character on first sight: format
-    characters (Cf) removed, decimal digits (Nd) as ASCII digits, dashes (Pd and U+2212 minus)
-    as "-", whitespace as a space; every other character maps to itself."""
+    characters (Cf) and the other invisible characters (`_INVISIBLE`) removed, decimal digits
+    (Nd) as ASCII digits, dashes (Pd and U+2212 minus) as "-", whitespace as a space; every other
+    character maps to itself."""
 
     def __missing__(self, code: int) -> int | None:
         ch = chr(code)
         category = unicodedata.category(ch)
-        if category == "Cf":
+        if category == "Cf" or _INVISIBLE.match(ch):
             out: int | None = None
         elif category == "Nd":
             out = 48 + unicodedata.decimal(ch)
@@ -64,10 +79,11 @@ _FOLD = _Fold()
 def normalise(text: str) -> str:
     """The text as the guard reads it (FORMS.md section 6, rule 2): NFKC (full-width and other
     decimal digits become ASCII), format characters removed, every dash read as "-" and every
-    whitespace character as a space. ASCII text is returned as it is (its whitespace is matched
-    by `CANDIDATE` directly), which keeps the common case to one check in C."""
+    whitespace character as a space; invisible characters (`_INVISIBLE`) removed too. ASCII
+    text is returned as it is unless it holds a control character (its whitespace is matched
+    by `CANDIDATE` directly), which keeps the common case to two checks in C."""
     if text.isascii():
-        return text
+        return text if _ASCII_CONTROL.search(text) is None else _ASCII_CONTROL.sub("", text)
     text = unicodedata.normalize("NFKC", text)
     return text if text.isascii() else text.translate(_FOLD)
 
@@ -156,7 +172,8 @@ def value_texts(value: object) -> Iterable[str]:
             return value_texts(int(value))
         return (repr(value),)
     if isinstance(value, str):
-        return (value,)
+        # one value is one text: a NUL in it (which an HTML parser drops) joins, never separates
+        return (value.replace("\x00", "") if "\x00" in value else value,)
     if isinstance(value, dict):
         return [t for v in value.values() for t in value_texts(v)]
     if isinstance(value, list | tuple):
