@@ -14,15 +14,19 @@ from processor.ingest import ingest
 from tests.conftest import TODAY
 from tests.fillers import synthetic_fodselsnummer
 from tests.hostile_identity import attack
+from tests.hostile_identity.attack import script_pdf
 from tests.spec_support import del2_json
 from tests.test_hostile_identity_text import writings
 
 
 @pytest.mark.parametrize("case", attack.cases(), ids=lambda c: c.name)
-def test_a_number_split_by_an_invisible_character_is_refused(case):
+def test_a_number_hidden_by_invisible_characters_or_script_escapes_is_refused(case):
     result = ingest(case.filename, case.data, today=TODAY)
     assert result.status == "rejected"
-    assert case.field in {f.field for f in result.errors if f.code == "IDENTITY_FOUND"}
+    found = {f.field for f in result.errors if f.code == "IDENTITY_FOUND"}
+    assert found
+    if case.field:
+        assert case.field in found
     shown = json.dumps(result.to_dict(), ensure_ascii=False)
     for writing in writings(case.number):
         assert writing not in shown
@@ -55,4 +59,16 @@ _N = synthetic_fodselsnummer(date(1982, 7, 9), start=321)
 )
 def test_a_number_behind_visible_marks_or_bidi_is_refused(writing):
     result = ingest("del2.json", del2_json(totalvurdering=f"Tekst {writing}"), today=TODAY)
+    assert result.status == "rejected"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="document JavaScript that builds the number from variables (var a = '015888'; "
+    "app.alert(a + b)) is not evaluated; the guard reads only literal strings, their escapes "
+    "and literals joined by '+'",
+)
+def test_a_number_built_from_script_variables_is_refused():
+    code = f"var a = '{_N[:6]}'; var b = '{_N[6:]}'; app.alert(a + b);"
+    result = ingest("del2.pdf", script_pdf(code), today=TODAY)
     assert result.status == "rejected"

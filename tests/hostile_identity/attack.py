@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from pikepdf import Array, Dictionary, Name, String
+
 from tests.fillers import synthetic_fodselsnummer
 from tests.hostile_identity import HostileCase
+from tests.hostile_identity.pdf import _edit
 from tests.spec_support import del2_json
 
 INVISIBLE = {
@@ -31,6 +34,31 @@ def _number(day: int, wrong: bool) -> str:
     return n[:10] + str((int(n[10]) + 1) % 10) if wrong else n
 
 
+def _octal(c: str) -> str:
+    return "\\" + format(ord(c), "03o")
+
+
+# Document JavaScript that spells the number out: string literals joined by "+", and escapes
+# (the guard reads the script's strings as the script does, `extract_pdf._script_reading`).
+SCRIPTS = {
+    "js-concatenation": lambda n: f'app.alert("{n[:6]}" + "{n[6:]}");',
+    "js-hex-escapes": lambda n: "app.alert('" + "".join(f"\\x3{c}" for c in n) + "');",
+    "js-unicode-escapes": lambda n: "app.alert('" + "".join(f"\\u003{c}" for c in n) + "');",
+    "js-octal-escapes": lambda n: "app.alert('" + "".join(_octal(c) for c in n) + "');",
+    "js-mixed": lambda n: (
+        f"app.alert('{n[:3]}' +\n '\\x3{n[3]}{n[4:6]}' + '\\u{{3{n[6]}}}{n[7:]}');"
+    ),
+}
+
+
+def script_pdf(code: str) -> bytes:
+    def change(pdf) -> None:
+        action = Dictionary(S=Name.JavaScript, JS=String(code))
+        pdf.Root.Names = Dictionary(JavaScript=Dictionary(Names=Array([String("a"), action])))
+
+    return _edit(change)
+
+
 def cases(wrong: bool = False) -> list[HostileCase]:
     """The corpus; with `wrong`, the same files with numbers whose last control digit is off."""
     out: list[HostileCase] = []
@@ -41,4 +69,7 @@ def cases(wrong: bool = False) -> list[HostileCase]:
         text = f"Vurdering {n[:3]}{ch}{n[3:]} slutt"
         data = del2_json(totalvurdering=text)
         out.append(HostileCase(f"attack-{name}", "del2.json", data, n, field="totalvurdering"))
+    for day, (name, script) in enumerate(SCRIPTS.items(), start=20):
+        n = _number(day, wrong)
+        out.append(HostileCase(f"attack-pdf-{name}", "del2.pdf", script_pdf(script(n)), n))
     return out
