@@ -13,6 +13,7 @@ from pikepdf import Array, Dictionary, Name, String
 
 from tests.fillers import synthetic_fodselsnummer
 from tests.hostile_identity import HostileCase
+from tests.hostile_identity.ooxml import S, W, _body, _replace, del2_docx, edited, okonomi_xlsx
 from tests.hostile_identity.pdf import _edit
 from tests.spec_support import del2_json
 
@@ -59,6 +60,49 @@ def script_pdf(code: str) -> bytes:
     return _edit(change)
 
 
+def xlsx_note_split(n: str) -> bytes:
+    """The economics sheet with a cell note (referenced from the sheet) whose text is two
+    rich-text runs: Excel shows them as one text."""
+
+    def change(es: dict[str, bytes]) -> None:
+        es["xl/comments1.xml"] = (
+            f'<comments xmlns="{S}"><authors><author>a</author></authors><commentList>'
+            f'<comment ref="A1" authorId="0"><text><r><t>Pasient {n[:6]}</t></r>'
+            f"<r><rPr><b/></rPr><t>{n[6:]}</t></r></text></comment></commentList></comments>"
+        ).encode()
+        rel = (
+            '<Relationship Id="rId77" Type="http://schemas.openxmlformats.org/officeDocument/'
+            '2006/relationships/comments" Target="../comments1.xml"/>'
+        )
+        rels = "xl/worksheets/_rels/sheet1.xml.rels"
+        if rels in es:
+            _replace(es, rels, "</Relationships>", rel + "</Relationships>")
+        else:
+            es[rels] = (
+                '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
+                f'openxmlformats.org/package/2006/relationships">{rel}</Relationships>'
+            ).encode()
+        _replace(
+            es,
+            "[Content_Types].xml",
+            "</Types>",
+            '<Override PartName="/xl/comments1.xml" ContentType="application/vnd.openxmlformats-'
+            'officedocument.spreadsheetml.comments+xml"/></Types>',
+        )
+
+    return edited(okonomi_xlsx(), change)
+
+
+def docx_sym_digit(n: str) -> bytes:
+    """A Del 2 whose body has the number with its last digit a Word symbol (w:sym) of a regular
+    font, which Word shows as that digit."""
+    xml = (
+        f'<w:p xmlns:w="{W}"><w:r><w:t>Pasient {n[:10]}</w:t></w:r>'
+        f'<w:r><w:sym w:font="Arial" w:char="003{n[10]}"/></w:r></w:p>'
+    )
+    return edited(del2_docx(), _body(xml))
+
+
 def cases(wrong: bool = False) -> list[HostileCase]:
     """The corpus; with `wrong`, the same files with numbers whose last control digit is off."""
     out: list[HostileCase] = []
@@ -72,4 +116,8 @@ def cases(wrong: bool = False) -> list[HostileCase]:
     for day, (name, script) in enumerate(SCRIPTS.items(), start=20):
         n = _number(day, wrong)
         out.append(HostileCase(f"attack-pdf-{name}", "del2.pdf", script_pdf(script(n)), n))
+    n = _number(28, wrong)
+    out.append(HostileCase("attack-xlsx-note-split-runs", "okonomi.xlsx", xlsx_note_split(n), n))
+    n = _number(27, wrong)
+    out.append(HostileCase("attack-docx-sym-digit", "del2.docx", docx_sym_digit(n), n))
     return out
