@@ -160,6 +160,13 @@ def identity_numbers(text: str) -> list[str]:
     return out
 
 
+def one_text(text: str) -> str:
+    """A single string (a value, a key, a file name) for the guard: a NUL in it, which an HTML
+    parser drops, joins the characters on either side; only between the texts the sweeps join
+    is NUL a boundary (`normalise` keeps it)."""
+    return text.replace("\x00", "") if "\x00" in text else text
+
+
 def value_texts(value: object) -> Iterable[str]:
     """The texts a raw or canonical value offers to the guard (numbers included)."""
     if value is None or isinstance(value, bool):
@@ -172,8 +179,7 @@ def value_texts(value: object) -> Iterable[str]:
             return value_texts(int(value))
         return (repr(value),)
     if isinstance(value, str):
-        # one value is one text: a NUL in it (which an HTML parser drops) joins, never separates
-        return (value.replace("\x00", "") if "\x00" in value else value,)
+        return (one_text(value),)
     if isinstance(value, dict):
         return [t for v in value.values() for t in value_texts(v)]
     if isinstance(value, list | tuple):

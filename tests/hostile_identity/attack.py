@@ -7,6 +7,7 @@ control). Each sits inside a free-text field of a JSON Del 2; the guard removes 
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 from pikepdf import Array, Dictionary, Name, String
@@ -116,6 +117,15 @@ def cases(wrong: bool = False) -> list[HostileCase]:
     for day, (name, script) in enumerate(SCRIPTS.items(), start=20):
         n = _number(day, wrong)
         out.append(HostileCase(f"attack-pdf-{name}", "del2.pdf", script_pdf(script(n)), n))
+    # a NUL inside one JSON key, and inside the file name (single strings: NUL joins there)
+    n = _number(25, wrong)
+    doc = json.loads(del2_json())
+    doc[f"merknad {n[:5]}\x00{n[5:]}"] = "x"
+    out.append(HostileCase("attack-nul-in-key", "del2.json", json.dumps(doc).encode(), n))
+    n = _number(26, wrong)
+    out.append(
+        HostileCase("attack-nul-in-file-name", f"del2-{n[:5]}\x00{n[5:]}.json", del2_json(), n)
+    )
     n = _number(28, wrong)
     out.append(HostileCase("attack-xlsx-note-split-runs", "okonomi.xlsx", xlsx_note_split(n), n))
     n = _number(27, wrong)
