@@ -48,7 +48,7 @@ from forms.catalog import all_field_ids
 from processor.embedded import AttachedFiles, markup_texts, raw_texts, tree_texts
 from processor.extracted import Extracted, RawValue
 from processor.findings import Limits, Refusal, thousands
-from processor.identity import value_texts, without_machine_ids
+from processor.identity import one_text, value_texts, without_machine_ids
 from processor.ooxml import decode_text, parse_xml
 
 # No single decoded stream may exceed this (an XMP packet or an object stream of a form is a few
@@ -1259,6 +1259,10 @@ def _json_texts(whole: bytes) -> set[str]:
     # Numbers long enough to hold one (an integer /MaxLen of eleven digits): found in C first.
     if _ELEVEN in between.translate(_DIGITS_AS_ZERO):
         out.update(n.decode() for n in _LONG_NUMBER.findall(between))
+    # each is one string: a NUL in it joins its neighbours (`identity.one_text`); only between
+    # the strings, where the sweep puts it (`_JOIN`), is NUL a boundary
+    if any("\x00" in t for t in out):
+        out = {one_text(t) for t in out}
     return out
 
 

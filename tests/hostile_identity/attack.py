@@ -104,6 +104,18 @@ def docx_sym_digit(n: str) -> bytes:
     return edited(del2_docx(), _body(xml))
 
 
+def pdf_annotation(contents: bytes) -> bytes:
+    """A Del 2 PDF with a text annotation (a comment) on its first page."""
+
+    def change(pdf) -> None:
+        note = Dictionary(
+            Type=Name.Annot, Subtype=Name.Text, Rect=[0, 0, 10, 10], Contents=String(contents)
+        )
+        pdf.pages[0].Annots = pdf.make_indirect(Array([pdf.make_indirect(note)]))
+
+    return _edit(change)
+
+
 def cases(wrong: bool = False) -> list[HostileCase]:
     """The corpus; with `wrong`, the same files with numbers whose last control digit is off."""
     out: list[HostileCase] = []
@@ -126,6 +138,13 @@ def cases(wrong: bool = False) -> list[HostileCase]:
     out.append(
         HostileCase("attack-nul-in-file-name", f"del2-{n[:5]}\x00{n[5:]}.json", del2_json(), n)
     )
+    # a NUL inside one PDF string (a comment), in PDFDocEncoding and in UTF-16
+    n = _number(24, wrong)
+    raw = n[:6].encode() + b"\x00" + n[6:].encode()
+    out.append(HostileCase("attack-pdf-nul-in-comment", "del2.pdf", pdf_annotation(raw), n))
+    n = _number(23, wrong)
+    utf16 = b"\xfe\xff" + f"{n[:6]}\x00{n[6:]}".encode("utf-16-be")
+    out.append(HostileCase("attack-pdf-nul-in-utf16-comment", "del2.pdf", pdf_annotation(utf16), n))
     n = _number(28, wrong)
     out.append(HostileCase("attack-xlsx-note-split-runs", "okonomi.xlsx", xlsx_note_split(n), n))
     n = _number(27, wrong)
