@@ -47,7 +47,9 @@ _INVISIBLE = re.compile(
     "[\x01-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u034f\u115f\u1160\u17b4\u17b5"
     "\u180b-\u180d\u180f\u3164\ufe00-\ufe0f\uffa0\U000e0100-\U000e01ef]"
 )
-_ASCII_CONTROL = re.compile("[\x01-\x08\x0e-\x1b\x7f]")
+# The same controls in ASCII, as bytes to delete (bytes.translate: 7 µs for 10 KB, where a
+# regular expression search took 450 µs, more than the guard's own search).
+_ASCII_CONTROLS = bytes([*range(1, 9), *range(14, 28), 127])
 
 
 class _Fold(dict):
@@ -81,9 +83,11 @@ def normalise(text: str) -> str:
     decimal digits become ASCII), format characters removed, every dash read as "-" and every
     whitespace character as a space; invisible characters (`_INVISIBLE`) removed too. ASCII
     text is returned as it is unless it holds a control character (its whitespace is matched
-    by `CANDIDATE` directly), which keeps the common case to two checks in C."""
+    by `CANDIDATE` directly), which keeps the common case to a few passes in C."""
     if text.isascii():
-        return text if _ASCII_CONTROL.search(text) is None else _ASCII_CONTROL.sub("", text)
+        data = text.encode("ascii")
+        kept = data.translate(None, _ASCII_CONTROLS)
+        return text if len(kept) == len(data) else kept.decode("ascii")
     text = unicodedata.normalize("NFKC", text)
     return text if text.isascii() else text.translate(_FOLD)
 
