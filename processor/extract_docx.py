@@ -165,7 +165,7 @@ def _piece(node: etree._Element, tag: str, w: _W) -> str | None:
     if tag == w.nbh:
         return "-"
     if tag == w.sym:
-        return _SYM_GLYPHS.get((node.get(w.char) or "").upper())
+        return _sym_text((node.get(w.char) or "").upper())
     if tag == w.legacy_checkbox:  # a legacy form-field check box (FORMCHECKBOX)
         checked = _child(node, w.checked)
         if checked is not None:
@@ -175,6 +175,17 @@ def _piece(node: etree._Element, tag: str, w: _W) -> str | None:
             ticked = default is not None and (default.get(w.val) or "0").lower() in _ON
         return "☒" if ticked else "☐"
     return None
+
+
+def _sym_text(char: str) -> str | None:
+    """A symbol (w:sym) as text: a check box glyph, or a digit (a regular font's "0034", or a
+    symbol font's "F034", shows "4": a number may end in one); else None."""
+    glyph = _SYM_GLYPHS.get(char)
+    if glyph is not None or not re.fullmatch(r"[0-9A-F]{1,4}", char):
+        return glyph
+    code = int(char, 16)
+    code -= 0xF000 if code >= 0xF000 else 0
+    return chr(code) if 0x30 <= code <= 0x39 else None
 
 
 def _paragraphs(el: etree._Element, w: _W) -> list[str]:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from processor.extracted import Extracted
 from processor.findings import Limits, Refusal, thousands
+from processor.identity import one_text
 
 
 class _Duplicate(ValueError):
@@ -66,7 +67,7 @@ def _flatten(node: object, prefix: str, out: Extracted, limits: Limits) -> None:
     if isinstance(node, dict):
         for key, value in node.items():
             key = str(key)
-            out.texts.append(("document", key))
+            out.texts.append(("document", one_text(key)))
             _flatten(value, f"{prefix}.{key}" if prefix else key, out, limits)
         return
     if isinstance(node, list) and node and all(isinstance(v, dict) for v in node):
@@ -79,7 +80,7 @@ def _flatten(node: object, prefix: str, out: Extracted, limits: Limits) -> None:
         # a list of plain values is not a form value; keep it for the guard and normalisation
         for v in node:
             if not isinstance(v, dict | list):
-                out.texts.append(("document", str(v)))
+                out.texts.append(("document", one_text(str(v))))
         out.fields[prefix] = node  # type: ignore[assignment]  # normalisation reports it
         return
     out.fields[prefix] = node  # type: ignore[assignment]

@@ -48,7 +48,7 @@ from forms.catalog import all_field_ids
 from processor.embedded import AttachedFiles, markup_texts, raw_texts, tree_texts
 from processor.extracted import Extracted, RawValue
 from processor.findings import Limits, Refusal, thousands
-from processor.identity import value_texts, without_machine_ids
+from processor.identity import one_text, value_texts, without_machine_ids
 from processor.ooxml import decode_text, parse_xml
 
 # No single decoded stream may exceed this (an XMP packet or an object stream of a form is a few
@@ -912,6 +912,14 @@ MAX_OBJECTS = 200_000
 # them. A file no larger than that is not counted.
 OBJECT_BYTES_LIMIT = 1024 * 1024
 _JOIN = "\x00"
+# Document JavaScript writes a string as escapes ("\x30", "\u0030", "\u{30}", "\060") or as
+# literals joined by "+": a script shows the number it spells out, so such a text is searched a
+# second time as the script reads it (`_script_reading`).
+_SCRIPT_JOIN = re.compile(r"""["'`]\s*\+\s*["'`]""")
+_SCRIPT_ESCAPE = re.compile(
+    r"\\(?:x([0-9A-Fa-f]{2})|u([0-9A-Fa-f]{4})|u\{([0-9A-Fa-f]{1,5})\}|([0-7]{1,3}))"
+)
+
 _JSON_STRING = re.compile(rb'"([^"\\]*(?:\\.[^"\\]*)*)"')
 _ODD_STRINGS = (b"b:", b"n:")  # a binary string, a name that is no UTF-8
 _LONG_NUMBER = re.compile(rb"[0-9][0-9.]{10,}")
@@ -990,6 +998,7 @@ class _Sweep:
         texts = out.texts
         package = current.strings - known
         package.update(t for t in current.streams if t not in known)
+        package = _with_script_readings(package)
         if package:
             texts.append(("package", _JOIN.join(package)))
         texts.extend(("metadata", t) for t in current.metadata)
@@ -1016,6 +1025,7 @@ class _Sweep:
             older.update(without_machine_ids(t) for t in found.metadata)
             older.update(found.embedded)
         older -= seen
+        older = _with_script_readings(older)
         if older:
             texts.append(("revision", _JOIN.join(older)))
         # Every object header has one "obj", every "endobj" one more. In a file without object
@@ -1031,6 +1041,7 @@ class _Sweep:
             strings = hidden.strings | set(hidden.streams) | set(hidden.embedded)
             strings -= seen
             strings -= older
+            strings = _with_script_readings(strings)
             if strings:
                 texts.append(("package", _JOIN.join(strings)))
             texts.extend(("metadata", t) for t in hidden.metadata)
@@ -1199,6 +1210,26 @@ class _Sweep:
         return _read(synthetic, lambda p: self.revision(p, set(), synthetic))
 
 
+def _script_char(m: re.Match[str]) -> str:
+    code = int(next(g for g in m.groups() if g is not None), 8 if m.group(4) is not None else 16)
+    return "\ufffd" if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF else chr(code)
+
+
+def _script_reading(text: str) -> str | None:
+    """The text as JavaScript reads its string literals (escapes decoded, literals joined by
+    "+" joined), when that differs from the text; else None."""
+    if "\\" not in text and "+" not in text:
+        return None
+    out = _SCRIPT_ESCAPE.sub(_script_char, _SCRIPT_JOIN.sub("", text))
+    return out if out != text else None
+
+
+def _with_script_readings(texts: set[str]) -> set[str]:
+    """`texts` and the script reading of each that has one."""
+    more = {r for t in texts if (r := _script_reading(t)) is not None}
+    return texts | more if more else texts
+
+
 def _json_texts(whole: bytes) -> set[str]:
     """Every JSON string in qpdf JSON, decoded: text strings ("u:..."), names and keys
     ("/..."), references ("N G R"); binary strings ("b:<hex>") decoded as Latin-1 instead (their
@@ -1228,6 +1259,10 @@ def _json_texts(whole: bytes) -> set[str]:
     # Numbers long enough to hold one (an integer /MaxLen of eleven digits): found in C first.
     if _ELEVEN in between.translate(_DIGITS_AS_ZERO):
         out.update(n.decode() for n in _LONG_NUMBER.findall(between))
+    # each is one string: a NUL in it joins its neighbours (`identity.one_text`); only between
+    # the strings, where the sweep puts it (`_JOIN`), is NUL a boundary
+    if any("\x00" in t for t in out):
+        out = {one_text(t) for t in out}
     return out
 
 

@@ -74,6 +74,7 @@ class _S:
         self.v = q + "v"
         self.f = q + "f"
         self.inline = q + "is"
+        self.text = q + "text"
 
 
 def _names_for(root: etree._Element) -> _S:
@@ -96,6 +97,18 @@ def _rich_text(el: etree._Element, s: _S) -> str:
                 if grandchild.tag == s.t:
                     parts.append(grandchild.text or "")
     return "".join(parts)
+
+
+def _comment_texts(root: etree._Element) -> list[str]:
+    """The text of each cell comment (note) with its rich-text runs joined, as Excel shows it:
+    a number split over two runs is one number."""
+    s = _names_for(root)
+    out = []
+    for el in root.iter(s.text):
+        joined = _rich_text(el, s)
+        if joined and not joined.isspace():
+            out.append(joined)
+    return out
 
 
 def _number(text: str) -> RawValue:
@@ -289,6 +302,7 @@ def extract_xlsx(data: bytes, limits: Limits, pkg: Package | None = None) -> Ext
     for name in sorted(pkg.names()):
         if _COMMENTS_PART.match(name):
             texts.extend(("sheet", t) for t in part_texts(pkg.read_markup(name)))
+            texts.extend(("sheet", t) for t in _comment_texts(pkg.xml(name)))
         elif _DRAWING_PART.match(name):
             texts.extend(("sheet", t) for t in drawing_texts(pkg.xml(name)))
     texts.extend(("metadata", t) for t in properties_texts(pkg))

@@ -107,7 +107,7 @@ def guard(filename: str, ex: Extracted | None) -> list[Finding]:
     form (written by `link --key`; about one in 6,000 holds eleven digits that pass the rules),
     wherever the document repeats it."""
     out = []
-    if identity.contains_identity(file_name(filename)):
+    if identity.contains_identity(identity.one_text(file_name(filename))):
         out.append(finding("IDENTITY_FOUND", None, _identity_message("filename")))
     if ex is None:
         return out
@@ -152,7 +152,7 @@ def _reported(package: str, found: list[str], fields: dict[str, object], filenam
     numbers = set(identity.identity_numbers(package))
     if not numbers:
         return False
-    before: set[str] = set(identity.identity_numbers(file_name(filename)))
+    before: set[str] = set(identity.identity_numbers(identity.one_text(file_name(filename))))
     for text in found:
         before.update(identity.identity_numbers(text))
     for value in fields.values():

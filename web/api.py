@@ -19,6 +19,7 @@ from storage.errors import DomainError
 from web import views
 from web.app import storage
 from web.auth import api_login_required
+from web.jsonbody import json_body
 from web.limits import upload_limits
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -32,10 +33,7 @@ TEMPLATE_TYPES = {
 
 
 def _json_body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise DomainError("INVALID_REQUEST", "Forespørselen må ha en JSON-kropp (et objekt).")
-    return data
+    return json_body()
 
 
 def _text(data: dict[str, Any], key: str, *, required: bool = False) -> str | None:

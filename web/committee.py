@@ -39,6 +39,7 @@ from storage import committee, queries
 from storage.errors import DomainError, NotFound
 from web.app import storage
 from web.auth import api_login_required, login_required, session_actor
+from web.jsonbody import json_body
 
 api = Blueprint("committee_api", __name__, url_prefix="/api/v1")
 pages = Blueprint("committee", __name__)
@@ -50,10 +51,7 @@ SUGGESTIONS = 4
 
 
 def _json_body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise DomainError("INVALID_REQUEST", "Forespørselen må ha en JSON-kropp (et objekt).")
-    return data
+    return json_body()
 
 
 def _download(data: bytes, name: str, mimetype: str) -> Response:

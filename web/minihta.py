@@ -22,16 +22,14 @@ from storage.errors import DomainError
 from storage.models_minihta import CONFLICT_LABELS
 from web.app import storage
 from web.auth import api_login_required, login_required, require_role, session_actor
+from web.jsonbody import json_body
 
 api_bp = Blueprint("minihta_api", __name__, url_prefix="/api/v1")
 bp = Blueprint("minihta", __name__)
 
 
 def _json_body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise DomainError("INVALID_REQUEST", "Forespørselen må ha en JSON-kropp (et objekt).")
-    return data
+    return json_body()
 
 
 def _text(data: dict[str, Any], key: str) -> str | None:
