@@ -117,7 +117,9 @@ def innsending() -> Any:
         body, status = e.to_dict(), e.http_status
     if status == 201:
         flash(f"Skjemaet er mottatt som sak {body['sak']}, versjon {body['versjon']}.", "ok")
-    page = render_template("upload.html", resultat=body, sak=None)
+    # a refused file keeps the case number that was typed; an accepted one starts afresh
+    typed = None if status == 201 else (request.form.get("sak") or "").strip() or None
+    page = render_template("upload.html", resultat=body, sak=typed)
     return Response(page, status=status, mimetype="text/html")
 
 

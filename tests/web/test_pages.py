@@ -6,6 +6,7 @@ import io
 
 from flask.testing import FlaskClient
 
+from tests.fillers import fill_json
 from tests.web.conftest import REFERENCE, Users, csrf_token, del2, login, upload
 
 
@@ -182,3 +183,39 @@ def test_error_pages_are_norwegian_html(client: FlaskClient) -> None:
     assert "Fant ikke siden" in html and "Traceback" not in html
     resp = client.post("/saker")
     assert resp.status_code in (400, 405)
+
+
+def test_the_economics_workbook_is_attached_on_the_page_by_its_case_number(
+    client: FlaskClient, users: Users
+) -> None:
+    """A workbook without `sak.id` in it finds its case from the form's case-number field, as
+    `?sak=` does in the API; a refused upload keeps what was typed."""
+    from forms.templates import build
+    from tests.fillers import fill_xlsx, sample_values
+
+    status = upload(client, users.auth("hf-ous"), fill_json("minihta", sample_values("minihta")))
+    sak = status.get_json()["sak"]
+    login(client, "hf-ous")
+    page = client.get(f"/innsending?sak={sak}").get_data(as_text=True)
+    assert f'name="sak" type="text" value="{sak}"' in page
+    values = sample_values("minihta-okonomi")
+    values.pop("sak.id", None)
+    workbook = fill_xlsx(build("minihta-okonomi", "xlsx"), values)
+    wrong = client.post(
+        "/innsending",
+        data={
+            "csrf_token": csrf_token(page),
+            "sak": "MMV-2026-999",
+            "fil": (io.BytesIO(workbook), "o.xlsx"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert wrong.status_code in (404, 422)
+    assert 'value="MMV-2026-999"' in wrong.get_data(as_text=True)
+    resp = client.post(
+        "/innsending",
+        data={"csrf_token": csrf_token(page), "sak": sak, "fil": (io.BytesIO(workbook), "o.xlsx")},
+        content_type="multipart/form-data",
+    )
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    assert sak in resp.get_data(as_text=True)
