@@ -64,6 +64,15 @@ class Decision:
     gruppevurdering_tekst: str
     decided: date
     hf_name: str
+    # the medicine applied for, as Del 2 names it (`behandling.legemiddel`), and its id in Nye
+    # metoder: the HF reads at once which application the letter answers
+    legemiddel: str = ""
+    nye_metoder_id: str = ""
+
+
+def _medicine_rows(d: Decision) -> list[tuple[str, str]]:
+    rows = [("Legemiddel", d.legemiddel), ("ID i Nye metoder", d.nye_metoder_id)]
+    return [(label, value) for label, value in rows if value.strip()]
 
 
 def _blank(text: object) -> bool:
@@ -167,6 +176,7 @@ def decision_letter_pdf(d: Decision, created: datetime | None = None) -> bytes:
         kv_table(
             [
                 ("Til", d.hf_name),
+                *_medicine_rows(d),
                 ("Vedtaksdato", format_date(d.decided)),
                 ("Vedtak", _outcome(d)),
             ]
@@ -233,6 +243,7 @@ def _document_xml(d: Decision) -> str:
         _table(
             [
                 ("Til", d.hf_name),
+                *_medicine_rows(d),
                 ("Vedtaksdato", format_date(d.decided)),
                 ("Vedtak", _outcome(d)),
             ]

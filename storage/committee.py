@@ -735,6 +735,8 @@ class DecisionInput:
 def _letter(case: Case, body: dict[str, Any], names: list[str], decided: date) -> LetterDecision:
     from processor.render import hf_name
 
+    latest = case.latest
+    treatment = (latest.data.get("behandling") or {}) if latest else {}
     return LetterDecision(
         reference=case.id,
         utfall=body["utfall"],
@@ -748,6 +750,8 @@ def _letter(case: Case, body: dict[str, Any], names: list[str], decided: date) -
         gruppevurdering_tekst=body["gruppevurdering_tekst"],
         decided=decided,
         hf_name=hf_name(case.hf),
+        legemiddel=str(treatment.get("legemiddel") or ""),
+        nye_metoder_id=str(treatment.get("nye_metoder_id") or ""),
     )
 
 

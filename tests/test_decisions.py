@@ -36,6 +36,8 @@ DECISION = Decision(
     gruppevurdering_tekst="Flere søknader gjelder samme pasientgruppe; metoden bør vurderes på nytt.",
     decided=date(2026, 12, 7),
     hf_name="Oslo universitetssykehus HF",
+    legemiddel="Pembrolizumab (Keytruda)",
+    nye_metoder_id="ID2025_131",
 )
 
 
@@ -168,6 +170,8 @@ def test_letter_quotes_reference_outcome_criteria_and_reasoning(fmt, letter_pdf,
     assert "del 1 av søknaden i pasientens journal" in text
     assert "Vedtak Innvilget" in text
     assert "Oslo universitetssykehus HF" in text
+    assert "Legemiddel Pembrolizumab (Keytruda)" in text  # the letter names the medicine
+    assert "ID i Nye metoder ID2025_131" in text
     assert "07.12.2026" in text
     assert "Økt nytte Oppfylt Høyt PD-L1-uttrykk gir vesentlig større forventet nytte." in text
     assert "Høyere alvorlighet Ikke oppfylt" in text
@@ -225,3 +229,12 @@ def test_the_pdf_letter_carries_the_time_it_was_made_in_oslo():
     meta = PdfReader(io.BytesIO(pdf)).metadata
     assert meta.creation_date == datetime(2026, 3, 29, 3, 0, tzinfo=timezone(timedelta(hours=2)))
     assert meta.creation_date.year != 2000
+
+
+def test_a_letter_without_the_medicine_leaves_the_rows_out():
+    bare = replace(DECISION, legemiddel="", nye_metoder_id="")
+    for text in (
+        " ".join(pdf_pages(decision_letter_pdf(bare))),
+        docx_text(decision_letter_docx(bare)),
+    ):
+        assert "Legemiddel" not in text and "ID i Nye metoder" not in text

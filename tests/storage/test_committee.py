@@ -351,6 +351,10 @@ def test_the_letter_is_for_the_cases_hf_and_the_coordinator(setup: SqlAlchemyUni
     pdf, name, kind = committee.decision_letter(HF_OUS, uow, CASE_OUS, "pdf")
     assert pdf.startswith(b"%PDF") and kind == "application/pdf" and name.endswith(".pdf")
     assert CASE_OUS in _pdf_text(pdf)
+    case = uow.cases.get(CASE_OUS)
+    assert case is not None and case.latest is not None
+    medicine = case.latest.data["behandling"]["legemiddel"]
+    assert medicine and medicine in " ".join(_pdf_text(pdf).split())  # the letter names it
     docx, _, _ = committee.decision_letter(KOORDINATOR, uow, CASE_OUS, "docx")
     assert docx.startswith(b"PK")
     view = committee.decision_view(HF_OUS, uow, CASE_OUS)
