@@ -62,6 +62,8 @@ def do_upload(actor: Any) -> tuple[dict[str, Any], int]:
         raise RequestEntityTooLarge()
     st = storage()
     case_id = (request.args.get("sak") or request.form.get("sak") or "").strip() or None
+    if case_id and "\x00" in case_id:
+        raise DomainError("INVALID_REQUEST", "Saksnummeret inneholder et ugyldig tegn.")
     result = services.upload(
         actor, upload.filename, data, st.uow(), st.today(), limits=lim, case_id=case_id
     )

@@ -32,6 +32,7 @@ from forms.text import encodable
 from processor import codes
 from storage.db import private_dir
 from storage.errors import DomainError
+from web.jsonbody import NUL_MESSAGE
 from web.multipart import Request
 from web.runtime import Storage, instance_folder, open_storage
 
@@ -152,7 +153,21 @@ def framework_code(status: int) -> str:
     return code
 
 
+def _refuse_nul() -> None:
+    """Text with a NUL character is refused where it enters: PostgreSQL cannot hold one (a case
+    id or a reason with NUL answered 500 there), and no person types it. The path, the query and
+    a plain form are checked here; a JSON body in `web.jsonbody`, an upload's case number in
+    `web.api.do_upload` (a multipart body is parsed only after login)."""
+    texts = [request.path, *request.args.values()]
+    if request.mimetype == "application/x-www-form-urlencoded":
+        texts.extend(request.form.values())
+    if any("\x00" in t for t in texts):
+        raise DomainError("INVALID_REQUEST", NUL_MESSAGE)
+
+
 def _register_errors(app: Flask) -> None:
+    app.before_request(_refuse_nul)
+
     @app.errorhandler(DomainError)
     def domain_error(e: DomainError) -> Response:
         return error_response(e.code, e.message)
