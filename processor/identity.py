@@ -144,10 +144,6 @@ def contains_identity(text: str) -> bool:
     return _found(text) and _found(_MACHINE_ID.sub("\x00", text))
 
 
-# Metadata was once the only text whose machine ids were left out; now every text's are.
-contains_identity_in_metadata = contains_identity
-
-
 def without_machine_ids(text: str) -> str:
     """The text with its GUIDs and long hex ids (`_MACHINE_ID`) replaced by a space: for the
     generated XML of an embedded object, searched as document text."""

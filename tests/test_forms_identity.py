@@ -487,7 +487,7 @@ def test_machine_ids_are_not_identity(text):
     ],
 )
 def test_written_numbers_in_metadata_are_identity(text):
-    assert identity.contains_identity_in_metadata(text)
+    assert identity.contains_identity(text)
 
 
 def test_a_pdf_whose_xmp_ids_hold_such_digits_is_accepted():
