@@ -206,7 +206,7 @@ def _stale(resp: Any) -> bool:
 def _forget(snapshots: Engine | None = None) -> None:
     """Empty this process's caches (figures, and the charts and public figures made from them);
     with `snapshots`, also the stored figures."""
-    from storage import figures
+    from services import figures
     from web import figures as pages
 
     figures.wait_for_background(120)
@@ -243,7 +243,7 @@ def _measure(client: Any, url: str, n: int, before: Callable[[], None] | None = 
 
 def _renewal(client: Any, url: str, n: int, change: Callable[[], None]) -> float:
     """Median seconds from a change to stored fresh figures (request, then its background work)."""
-    from storage import figures
+    from services import figures
 
     samples = []
     for _ in range(n):
@@ -262,7 +262,7 @@ def _ms(row: Row) -> str:
 
 def run(label: str, database_url: str | None, n: int, requests: int) -> None:
     from benchmarks.figures import synthetic_cases
-    from storage import figures, services
+    from services import casework, figures
     from web.app import create_app
     from web.cli import worker_app
 
@@ -280,8 +280,8 @@ def run(label: str, database_url: str | None, n: int, requests: int) -> None:
             config["DATABASE_URL"] = database_url
         app = _timed("create app, migrate", lambda: worker_app(lambda: create_app(config)))
         st = app.extensions["skjemamottak"]
-        services.add_user(st.uow(), "koordinator", roles=["koordinator"])
-        token = services.create_token(st.uow(), "koordinator")
+        casework.add_user(st.uow(), "koordinator", roles=["koordinator"])
+        token = casework.create_token(st.uow(), "koordinator")
         cases = _timed("generate histories", lambda: storable(synthetic_cases(n)))
         _timed("bulk insert cases and transitions", lambda: insert_histories(st.engine, cases))
         done = _timed("refresh figures rows (all cases)", lambda: figures.refresh(st.uow()))

@@ -5,7 +5,7 @@ Three kinds of codes live here, each exactly once:
 - the findings of FORMS.md section 8, with the result status each causes (`rejected`,
   `incomplete`, `warning`, `refused`); a finding of a file that is not accepted is answered with
   the HTTP status of its first error;
-- the service's own refusals (`storage.errors.DomainError`): NOT_FOUND, STALE_STATE, ...;
+- the service's own refusals (`processor.errors.DomainError`): NOT_FOUND, STALE_STATE, ...;
 - the codes the web layer gives to HTTP errors that the framework raises (401, 404, 405, 413,
   429, a failed CSRF check, 500).
 
@@ -142,7 +142,7 @@ def _entries() -> tuple[ErrorCode, ...]:
             "LibreOffice, lagre den og send på nytt.",
             "incomplete",
         ),
-        # ---- the service's refusals (storage.errors.DomainError) -------------------------
+        # ---- the service's refusals (processor.errors.DomainError) -------------------------
         e("NOT_FOUND", 404, "Fant ikke saken."),
         e("VERSION_NOT_FOUND", 404, "Fant ikke versjonen av saken."),
         e("USER_NOT_FOUND", 404, "Fant ikke brukeren."),

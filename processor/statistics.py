@@ -847,7 +847,7 @@ def counter_keys(fig: CaseFigures) -> list[CounterKey]:
 
 
 # Every combination of two or more groupings, but those of an HF and a region: the region is
-# given by the HF (with the HF's region, the figures are the HF's; `storage.figures` reads them).
+# given by the HF (with the HF's region, the figures are the HF's; `services.figures` reads them).
 _SCOPE_SETS = [
     combo
     for size in range(2, len(GROUPINGS) + 1)

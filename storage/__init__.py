@@ -1,4 +1,4 @@
 """The storage layer: models, repositories, unit of work, blob store, audit log and migrations.
 
-Services (`storage.services`) take a unit of work (`storage.uow`) and never import the web layer.
+Services (`services.casework`) take a unit of work (`storage.uow`) and never import the web layer.
 """

@@ -495,7 +495,7 @@ def _reset_sequences(conn: Connection, names: list[str]) -> None:
 
 def rebuild_search_index(conn: Connection) -> None:
     """Fill the backend's mini-HTA search index (not part of the models, and not in a backup)
-    from `minihta_publications.search_text`, as `storage.minihta.publish` does for one row:
+    from `minihta_publications.search_text`, as `services.minihta.publish` does for one row:
     the FTS5 table on SQLite, the `tsvector` column on PostgreSQL."""
     insp = inspect(conn)
     tables = set(insp.get_table_names())

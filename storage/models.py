@@ -33,39 +33,7 @@ from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # ---- vocabulary ---------------------------------------------------------------------------------
-
-ROLES = ("hf", "koordinator", "priskontroll", "komite", "fagfelle", "admin")
-
-# WORKFLOW.md sections 2 (tilgang-del2) and 6 (mini-HTA)
-STATES = (
-    "mottatt",
-    "returnert",
-    "priskontroll",
-    "klar",
-    "satt_opp",
-    "avgjort",
-    "trukket",
-    "til_fagfelle",
-    "fagfellevurdert",
-    "besluttet",
-    "publisert",
-)
-
-STATE_LABELS = {
-    "mottatt": "Mottatt",
-    "returnert": "Returnert for supplering",
-    "priskontroll": "Til priskontroll",
-    "klar": "Klar for vurdering",
-    "satt_opp": "Satt opp til møte",
-    "avgjort": "Avgjort",
-    "trukket": "Trukket av helseforetaket",
-    "til_fagfelle": "Til fagfellevurdering",
-    "fagfellevurdert": "Fagfellevurdert",
-    "besluttet": "Besluttet",
-    "publisert": "Publisert",
-}
-
-CASE_FORM_TYPES = ("tilgang-del2", "minihta")
+from processor.domain import CASE_FORM_TYPES, ROLES, STATES
 
 
 def check_in(column: str, values: tuple[str, ...]) -> str:
@@ -416,6 +384,6 @@ class AuditHead(Base):
 # so that migrations checks, backups and fsck see every table.
 from storage import (  # noqa: E402, F401
     models_committee,
-    models_figures,  # noqa: E402, F401
+    models_figures,
     models_minihta,
 )

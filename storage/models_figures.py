@@ -5,7 +5,7 @@
 reading their histories: counts and group totals with SQL `GROUP BY`. The per-stage durations
 are rows of their own (`case_figure_stages`: case, state, calendar days, working days), so the
 medians per stage read two integer columns, never a JSON document per case. A row remembers the case's `version` and `updated_at` it was computed
-from; `storage.figures.refresh` recomputes only the rows that are missing or older than their case.
+from; `services.figures.refresh` recomputes only the rows that are missing or older than their case.
 `figures_generation` is one row whose counter rises with every refresh that found the cases
 changed, so a process can tell whether its cached aggregates are still current; it also keeps the
 fingerprint of the `cases` table that refresh checked (`cases_marker`), so a request while
@@ -30,7 +30,7 @@ class CaseFigure(Base):
     """The per-case figures (`processor.statistics.CaseFigures`) of one case."""
 
     __tablename__ = "case_figures"
-    # Covering indexes in the column order of the GROUP BY queries of `storage.figures.grouped`:
+    # Covering indexes in the column order of the GROUP BY queries of `services.figures.grouped`:
     # SQLite reads them in order and counts without sorting 100,000 rows per query.
     __table_args__ = (
         Index(
@@ -109,22 +109,22 @@ class FiguresGeneration(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     generation: Mapped[int] = mapped_column(Integer, default=0)
-    # `storage.figures.cases_marker` when the last refresh found every row current (migration
+    # `services.figures.cases_marker` when the last refresh found every row current (migration
     # 0004): while the cases give the same marker, a refresh has nothing to look for
     cases_marker: Mapped[str | None] = mapped_column(String(100), default=None)
 
 
 class FiguresSnapshot(Base):
     """The figures (`processor.statistics.compute`'s dict) last computed for one filter, and the
-    state of the cases they were computed from (`storage.figures`: fresh while the cases give the
+    state of the cases they were computed from (`services.figures`: fresh while the cases give the
     same `cases_marker`, served as stale while a new computation runs). Derived data, bounded
-    to `storage.figures.SNAPSHOTS` rows (the least recently computed go)."""
+    to `services.figures.SNAPSHOTS` rows (the least recently computed go)."""
 
     __tablename__ = "figures_snapshots"
 
     # SHA-256 (hex) of `filters`: a key of fixed length however long the filter texts are
     filter_key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    # `storage.figures.filter_key`: the filters as compact JSON with sorted keys ('{}': none)
+    # `services.figures.filter_key`: the filters as compact JSON with sorted keys ('{}': none)
     filters: Mapped[str] = mapped_column(Text)
     # `figures_generation` as the computation read it
     generation: Mapped[int] = mapped_column(Integer)
@@ -141,7 +141,7 @@ class FiguresCount(Base):
     over those cases (`processor.statistics.counter_keys` under `counter_scopes`), kept current
     in the unit of work that rewrites the cases' `case_figures` rows (issue 9): such figures are
     read from a few thousand of these rows instead of counting up to 100,000 cases. Derived
-    data: `storage.figures` counts them anew from `case_figures` when their number of cases
+    data: `services.figures` counts them anew from `case_figures` when their number of cases
     differs."""
 
     __tablename__ = "figures_counts"

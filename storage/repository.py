@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
+from processor.domain import Actor
 from storage import audit as audit_log
 from storage.models import (
     ApiToken,
@@ -28,7 +29,6 @@ from storage.models import (
     User,
     UserRole,
 )
-from storage.workflow import Actor
 
 # ---- interfaces ---------------------------------------------------------------------------------
 

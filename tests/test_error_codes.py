@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from processor import codes
+from processor.errors import DomainError
 from processor.findings import CODES, finding
-from storage.errors import DomainError
 from tests.conftest import ROOT
 
-PACKAGES = ("forms", "processor", "schemas", "storage", "web")
+PACKAGES = ("forms", "processor", "schemas", "services", "storage", "web")
 FORMS_MD = ROOT.parent / "shared" / "spec" / "FORMS.md"
 # Callables whose first argument is an error code (error_response included)
 CODE_TAKERS = {

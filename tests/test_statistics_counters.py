@@ -148,7 +148,7 @@ def test_scopes_are_named_by_their_filters() -> None:
     assert len(counter_scopes(replace(fig, fagomrade=None))) == 1 + 4 + (6 - 1) + (4 - 2) + 0
     assert counter_scope(Filters(hf=fig.hf, year=fig.received.year, form_type="x", fagomrade="y"))
     every = Filters(fig.hf, fig.region, fig.received.year, fig.fagomrade, fig.form_type)
-    assert counter_scope(every) is None  # an HF and a region: `storage.figures` reads the HF's
+    assert counter_scope(every) is None  # an HF and a region: `services.figures` reads the HF's
 
 
 def test_a_specialty_named_like_two_filters_has_a_scope_of_its_own() -> None:

@@ -30,8 +30,8 @@ from werkzeug.exceptions import HTTPException
 
 from forms.text import encodable
 from processor import codes
+from processor.errors import DomainError
 from storage.db import private_dir
-from storage.errors import DomainError
 from web.jsonbody import NUL_MESSAGE
 from web.multipart import Request
 from web.runtime import Storage, instance_folder, open_storage

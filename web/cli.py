@@ -354,8 +354,8 @@ def cmd_db_upgrade(ns: argparse.Namespace) -> int:
 
 
 def cmd_user_add(ns: argparse.Namespace) -> int:
-    from storage import services
-    from storage.errors import DomainError
+    from processor.errors import DomainError
+    from services import casework
 
     password = None
     if ns.password_stdin:
@@ -364,7 +364,7 @@ def cmd_user_add(ns: argparse.Namespace) -> int:
             print("skjemamottak user add: passordet er tomt", file=sys.stderr)
             return 2
     try:
-        services.add_user(
+        casework.add_user(
             _storage().uow(),
             ns.name,
             roles=ns.role,
@@ -381,15 +381,15 @@ def cmd_user_add(ns: argparse.Namespace) -> int:
 
 
 def cmd_user_password(ns: argparse.Namespace) -> int:
-    from storage import services
-    from storage.errors import DomainError
+    from processor.errors import DomainError
+    from services import casework
 
     password = sys.stdin.readline().rstrip("\r\n")
     if not password:
         print("skjemamottak user password: passordet er tomt", file=sys.stderr)
         return 2
     try:
-        services.set_password(_storage().uow(), ns.name, password, actor="cli")
+        casework.set_password(_storage().uow(), ns.name, password, actor="cli")
     except DomainError as e:
         return _domain_error(e)
     print(f"Passordet til {ns.name} er endret, og alle øktene til brukeren er avsluttet.")
@@ -397,11 +397,11 @@ def cmd_user_password(ns: argparse.Namespace) -> int:
 
 
 def cmd_user_deactivate(ns: argparse.Namespace) -> int:
-    from storage import services
-    from storage.errors import DomainError
+    from processor.errors import DomainError
+    from services import casework
 
     try:
-        services.deactivate_user(_storage().uow(), ns.name, actor="cli")
+        casework.deactivate_user(_storage().uow(), ns.name, actor="cli")
     except DomainError as e:
         return _domain_error(e)
     print(f"Brukeren {ns.name} er deaktivert; øktene og tilgangsnøklene virker ikke lenger.")
@@ -409,11 +409,11 @@ def cmd_user_deactivate(ns: argparse.Namespace) -> int:
 
 
 def cmd_token_create(ns: argparse.Namespace) -> int:
-    from storage import services
-    from storage.errors import DomainError
+    from processor.errors import DomainError
+    from services import casework
 
     try:
-        token = services.create_token(_storage().uow(), ns.name, actor="cli")
+        token = casework.create_token(_storage().uow(), ns.name, actor="cli")
     except DomainError as e:
         return _domain_error(e)
     print(token)
@@ -447,7 +447,7 @@ CLI_ACTOR = ("cli", frozenset({"admin", "koordinator"}))
 
 
 def _cli_actor() -> object:
-    from storage.workflow import Actor
+    from processor.domain import Actor
 
     return Actor(CLI_ACTOR[0], CLI_ACTOR[1])
 
@@ -472,12 +472,12 @@ def _optional_date(text: str) -> date | str:
 
 
 def cmd_komite_add(ns: argparse.Namespace) -> int:
-    from storage import committee, services
-    from storage.errors import DomainError
+    from processor.errors import DomainError
+    from services import casework, committee
 
     st = _storage()
     try:
-        services.add_user(
+        casework.add_user(
             st.uow(),
             ns.name,
             roles=["komite"],
@@ -495,8 +495,8 @@ def cmd_komite_add(ns: argparse.Namespace) -> int:
 
 
 def cmd_komite_set(ns: argparse.Namespace) -> int:
-    from storage import committee
-    from storage.errors import DomainError
+    from processor.errors import DomainError
+    from services import committee
 
     try:
         committee.set_member(_cli_actor(), _storage().uow(), ns.name, **_member_args(ns))  # type: ignore[arg-type]
@@ -507,7 +507,7 @@ def cmd_komite_set(ns: argparse.Namespace) -> int:
 
 
 def cmd_komite_list(ns: argparse.Namespace) -> int:
-    from storage import committee
+    from services import committee
 
     st = _storage()
     members = committee.list_members(_cli_actor(), st.uow(), st.today())  # type: ignore[arg-type]
@@ -525,8 +525,8 @@ def cmd_komite_list(ns: argparse.Namespace) -> int:
 
 
 def cmd_packet(ns: argparse.Namespace) -> int:
-    from storage import committee
-    from storage.errors import DomainError
+    from processor.errors import DomainError
+    from services import committee
 
     st = _storage()
     user = committee.member_of(st.uow(), ns.member)
@@ -628,7 +628,7 @@ def cmd_stats(ns: argparse.Namespace) -> int:
     import json
 
     from processor.statistics import Filters, to_xlsx
-    from storage import figures
+    from services import figures
 
     uow = _storage().uow()
     if ns.refresh or ns.recount:

@@ -1,7 +1,7 @@
 """The committee's pages and API (issue 5): members, meetings, planning, packets, decisions.
 
 Two blueprints: `api` (bearer tokens, under /api/v1, exempt from CSRF) and `pages` (session,
-CSRF on every form). Each route is one call of a function in `storage.committee`; a page renders
+CSRF on every form). Each route is one call of a function in `services.committee`; a page renders
 the same data as its JSON twin.
 
 App config: `MEETING_WEEKDAY` (0 = Monday … 6 = Sunday, default 3: Thursday) and `MEETING_TIME`
@@ -34,9 +34,9 @@ from werkzeug.exceptions import NotFound as HTTPNotFound
 from forms.catalog import registry
 from processor import timefmt
 from processor.decisions import CRITERIA, criterion_label
+from processor.errors import DomainError, NotFound
 from processor.workdays import meeting_dates, papers_deadline
-from storage import committee, queries
-from storage.errors import DomainError, NotFound
+from services import committee, queries
 from web.app import storage
 from web.auth import api_login_required, login_required, session_actor
 from web.jsonbody import json_body
@@ -260,13 +260,13 @@ def _form_date(name: str) -> date | None:
 @pages.post("/komite")
 @login_required("koordinator", "admin")
 def members_add() -> Response:
-    from storage import services
+    from services import casework
 
     form = request.form
     username = (form.get("brukernavn") or "").strip()
 
     def run() -> None:
-        services.add_user(
+        casework.add_user(
             storage().uow(),
             username,
             roles=["komite"],

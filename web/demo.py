@@ -10,7 +10,7 @@
   answers to each), written at run time and never committed.
 
 Cases are made the way an HF makes them: a PDF or DOCX from the real template
-(`forms.templates.build`) uploaded through `services.upload`. Nothing here is a real person; the
+(`forms.templates.build`) uploaded through `casework.upload`. Nothing here is a real person; the
 only identity number is the SYNTHETIC one (month + 80) of the identity example, never printed.
 """
 
@@ -30,10 +30,10 @@ from lxml import etree
 from openpyxl import load_workbook
 
 from forms.catalog import Field, FormDef, get_form
+from processor.domain import MINIHTA, Actor
 from processor.render import hf_name
-from storage import services
+from services import casework
 from storage.uow import SqlAlchemyUnitOfWork
-from storage.workflow import MINIHTA, Actor
 from web.runtime import Storage
 
 # fixed demo passwords: printed by `demo`, for a local instance only. The names are made up.
@@ -411,7 +411,7 @@ def _uow_at(storage: Storage, day: date, minute: int = 0) -> SqlAlchemyUnitOfWor
     return SqlAlchemyUnitOfWork(storage.sessions, storage.blobs, _clock(at))
 
 
-def _accepted(result: services.UploadResult, what: str) -> str:
+def _accepted(result: casework.UploadResult, what: str) -> str:
     if not result.accepted:
         codes = ", ".join(f.code for f in result.errors)
         raise RuntimeError(f"demo upload {what} was not accepted: {codes}")
@@ -446,10 +446,10 @@ def create(storage: Storage, *, out: Callable[[str], None] = print) -> bool:
 
 
 def _create_users(storage: Storage) -> None:
-    from storage import committee
+    from services import committee
 
     for spec in DEMO_USERS:
-        services.add_user(
+        casework.add_user(
             storage.uow(),
             spec["username"],
             roles=spec["roles"],
@@ -482,10 +482,10 @@ def _create_del2_cases(storage: Storage, out: Callable[[str], None]) -> list[Cal
         reference = f"{(when - timedelta(days=1)).isoformat()}-{plan.hf}-{plan.department}"
         values = del2_values(plan.hf, reference, when, plan.drug, n)
         pdf = build("tilgang-del2", "pdf", values)
-        case_id = _accepted(services.upload(hf_user, "soknad.pdf", pdf, uow, when), reference)
+        case_id = _accepted(casework.upload(hf_user, "soknad.pdf", pdf, uow, when), reference)
         for step in plan.steps:
             if step == "retur":
-                services.transition(
+                casework.transition(
                     COORDINATOR,
                     case_id,
                     "mottatt",
@@ -499,24 +499,24 @@ def _create_del2_cases(storage: Storage, out: Callable[[str], None]) -> list[Cal
                     "behandlingen stoppes ved progresjon."
                 )
                 pdf = build("tilgang-del2", "pdf", values)
-                services.upload(hf_user, "soknad-v2.pdf", pdf, uow, when)
+                casework.upload(hf_user, "soknad-v2.pdf", pdf, uow, when)
             elif step == "priskontroll":
-                services.transition(COORDINATOR, case_id, "mottatt", "priskontroll", None, uow)
+                casework.transition(COORDINATOR, case_id, "mottatt", "priskontroll", None, uow)
             elif step in ("pris", "pris_senere"):
                 cost = float(values["kostnader.legemiddel_per_maned"])  # type: ignore[arg-type]
                 check = partial(
-                    services.price_check, pricer, case_id, cost, "Bekreftet mot avtalepris."
+                    casework.price_check, pricer, case_id, cost, "Bekreftet mot avtalepris."
                 )
                 if step == "pris":
                     check(uow)
                 else:
                     later.append(partial(check, storage.uow()))
             elif step == "hast":
-                services.set_urgent(
+                casework.set_urgent(
                     COORDINATOR, case_id, True, "Rask progresjon; behandlingsvindu er kort.", uow
                 )
             elif step == "trekk":
-                services.transition(hf_user, case_id, "mottatt", "trukket", None, uow)
+                casework.transition(hf_user, case_id, "mottatt", "trukket", None, uow)
         out(f"Sak {case_id} opprettet.")
     return later
 
@@ -526,7 +526,7 @@ def next_meeting_date(storage: Storage) -> date:
     default weekday, papers deadline not passed), after any meeting that exists."""
     from flask import Flask
 
-    from storage import committee
+    from services import committee
     from web.committee import suggested_dates
 
     today = storage.today()
@@ -541,7 +541,7 @@ def next_meeting_date(storage: Storage) -> date:
 def _plan_meeting(storage: Storage, out: Callable[[str], None]) -> None:
     """The next meeting, planned by the service: the cases in `klar` become `satt_opp`."""
     from processor.workdays import papers_deadline
-    from storage import committee
+    from services import committee
 
     today = storage.today()
     on = next_meeting_date(storage)
@@ -563,7 +563,7 @@ def _create_minihta_cases(storage: Storage, out: Callable[[str], None]) -> None:
 def _create_minihta(storage: Storage, n: int, plan: DemoMinihta) -> str:
     """One mini-HTA taken through the service to `plan.stage`, a step every second day."""
     from forms.templates import build
-    from storage import minihta
+    from services import minihta
 
     hf_user = _hf_user(plan.hf)
     start = storage.today() - timedelta(days=plan.days_ago)
@@ -577,9 +577,9 @@ def _create_minihta(storage: Storage, n: int, plan: DemoMinihta) -> str:
     uow, day = next_step()
     name = f"minihta.{plan.fmt}"
     doc = build("minihta", plan.fmt, values)
-    case_id = _accepted(services.upload(hf_user, name, doc, uow, day), name)
+    case_id = _accepted(casework.upload(hf_user, name, doc, uow, day), name)
     xlsx = okonomi_xlsx(okonomi_values(values, case_id))
-    _accepted(services.upload(hf_user, "okonomi.xlsx", xlsx, uow, day), "okonomi.xlsx")
+    _accepted(casework.upload(hf_user, "okonomi.xlsx", xlsx, uow, day), "okonomi.xlsx")
     reached = STAGES.index(plan.stage)
     if reached < 1:
         return case_id
@@ -593,14 +593,14 @@ def _create_minihta(storage: Storage, n: int, plan: DemoMinihta) -> str:
     minihta.declare_conflict(actor, case_id, "gronn", None, uow)
     uow, day = next_step()
     pdf = build("minihta-fagfelle", "pdf", fagfelle_values(case_id, spec, day))
-    _accepted(services.upload(actor, "skjema2.pdf", pdf, uow, day), "skjema 2")
+    _accepted(casework.upload(actor, "skjema2.pdf", pdf, uow, day), "skjema 2")
     if reached < 3:
         return case_id
     uow, day = next_step()
     pdf = build("minihta-beslutning", "pdf", beslutning_values(case_id, plan.hf, day))
-    _accepted(services.upload(hf_user, "skjema3.pdf", pdf, uow, day), "skjema 3")
+    _accepted(casework.upload(hf_user, "skjema3.pdf", pdf, uow, day), "skjema 3")
     uow, day = next_step()
-    services.transition(COORDINATOR, case_id, "besluttet", "publisert", None, uow)
+    casework.transition(COORDINATOR, case_id, "besluttet", "publisert", None, uow)
     return case_id
 
 

@@ -1,7 +1,7 @@
 """The figures of WORKFLOW.md section 7 (issue 7): coordinator page and API, public aggregates.
 
 - `/statistikk` (page, koordinator) and `GET /api/v1/statistikk` (bearer, koordinator) show the
-  same dict (`storage.figures.figures`, the structure of `processor.statistics.compute`);
+  same dict (`services.figures.figures`, the structure of `processor.statistics.compute`);
   `.xlsx` of either is `processor.statistics.to_xlsx` of that dict.
 - `/tall` and `GET /api/v1/tall` (no login) show `public_figures` only: published mini-HTAs
   only (`public_filters`: applications and unpublished mini-HTAs are never counted in public),
@@ -13,7 +13,7 @@ Charts are rendered once per cached figures (they cost more than the aggregation
 choices come from the unfiltered figures when there are any, else from the distinct values of
 the rows: a filtered page does not compute the unfiltered figures just for its choices.
 
-Stale while revalidate (issue 9, `storage.figures`): when the cases changed since the last
+Stale while revalidate (issue 9, `services.figures`): when the cases changed since the last
 figures, the pages and the JSON show those at once while new ones are computed in the background
 (config `FIGURES_BACKGROUND`, default on; off, every request waits for fresh figures). The JSON
 says when its figures were computed (`"beregnet"`, ISO 8601) and whether newer ones are on their
@@ -33,6 +33,8 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
 
 from processor import charts, timefmt
+from processor.domain import CASE_FORM_TYPES
+from processor.errors import DomainError
 from processor.statistics import (
     FLOW_LABELS,
     HIDDEN,
@@ -45,9 +47,7 @@ from processor.statistics import (
     public_filters,
     to_xlsx,
 )
-from storage import figures as store
-from storage.errors import DomainError
-from storage.models import CASE_FORM_TYPES
+from services import figures as store
 from web.app import storage
 from web.auth import api_login_required, login_required, require_role
 

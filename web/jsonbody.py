@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import request
 
-from storage.errors import DomainError
+from processor.errors import DomainError
 
 NUL_MESSAGE = "Forespørselen inneholder et NUL-tegn (kode 0), som ikke kan lagres. Fjern det."
 

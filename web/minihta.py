@@ -1,5 +1,5 @@
 """Mini-HTA peer review (WORKFLOW.md section 6): API endpoints and pages for the coordinator and
-the peer reviewers. Each route is one call of `storage.minihta`; refusals are `DomainError`s."""
+the peer reviewers. Each route is one call of `services.minihta`; refusals are `DomainError`s."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from flask import (
     url_for,
 )
 
-from storage import minihta
-from storage.errors import DomainError
+from processor.errors import DomainError
+from services import minihta
 from storage.models_minihta import CONFLICT_LABELS
 from web.app import storage
 from web.auth import api_login_required, login_required, require_role, session_actor

@@ -69,7 +69,7 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
 
 # ---- shared schemas (components) ------------------------------------------------------------------
 
-# The figures answers: the numbers, and when they were computed (storage.figures keeps the last
+# The figures answers: the numbers, and when they were computed (services.figures keeps the last
 # ones and computes newer ones in the background after a change).
 FIGURES_SCHEMA = {
     "type": "object",

@@ -1,6 +1,6 @@
 """Server-rendered pages (Norwegian, accessible, no JavaScript needed).
 
-Each page renders the data of one function in `storage.queries`; the same data is the JSON twin in the
+Each page renders the data of one function in `services.queries`; the same data is the JSON twin in the
 API (`/saker/<id>` and `/api/v1/saker/<id>`). Every form carries a CSRF token (CSRFProtect).
 """
 
@@ -20,9 +20,9 @@ from flask import (
 )
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
-from storage import queries, services
-from storage.errors import DomainError, NotFound
-from storage.models import STATE_LABELS
+from processor.domain import STATE_LABELS
+from processor.errors import DomainError, NotFound
+from services import casework, queries
 from web import views
 from web.api import do_upload
 from web.app import storage
@@ -82,7 +82,7 @@ def login() -> Any:
     password = request.form.get("passord") or ""
     actor = None
     if username and password and len(password) <= 1000:
-        actor = services.authenticate_password(storage().uow(), username, password)
+        actor = casework.authenticate_password(storage().uow(), username, password)
     if actor is None:
         page = render_template(
             "login.html",
@@ -187,7 +187,7 @@ def overgang(case_id: str) -> Response:
     label = STATE_LABELS.get(to, to)
     return _act(
         case_id,
-        lambda: services.transition(
+        lambda: casework.transition(
             _actor(), case_id, form.get("fra", ""), to, reason, storage().uow()
         ),
         f"Saken har fått status «{label}».",
@@ -201,7 +201,7 @@ def hast(case_id: str) -> Response:
     reason = request.form.get("begrunnelse")
     return _act(
         case_id,
-        lambda: services.set_urgent(_actor(), case_id, urgent, reason, storage().uow()),
+        lambda: casework.set_urgent(_actor(), case_id, urgent, reason, storage().uow()),
         "Saken er merket som hastesak." if urgent else "Hastemerkingen er fjernet.",
     )
 
@@ -227,7 +227,7 @@ def priskontroll_registrer(case_id: str) -> Response:
     def run() -> None:
         if amount is None:
             raise DomainError("INVALID_VALUE", "Skriv legemiddelkostnaden som et tall.")
-        services.price_check(_actor(), case_id, amount, note, storage().uow())
+        casework.price_check(_actor(), case_id, amount, note, storage().uow())
 
     # the checked case has left the price check, and with it the price check's view: back to
     # the queue (WORKFLOW.md section 1)

@@ -1,6 +1,6 @@
 """The public database of published mini-HTAs (no login): search, one publication, PDFs, feed.
 
-Only published content is reachable here: `storage.minihta.published_case` answers NOT_FOUND for
+Only published content is reachable here: `services.minihta.published_case` answers NOT_FOUND for
 any case that is not `publisert`.
 """
 
@@ -13,8 +13,8 @@ from feedgen.feed import FeedGenerator
 from flask import Blueprint, Response, jsonify, render_template, request
 
 from forms.text import xml_text
-from storage import minihta
-from storage.errors import DomainError
+from processor.errors import DomainError
+from services import minihta
 from web.app import external_url, storage
 
 api_bp = Blueprint("public_api", __name__, url_prefix="/api/v1")

@@ -1,6 +1,6 @@
 """Formatting for the web layer: role names, and the bodies of uploads and state changes.
 
-The reads themselves (case list, case detail, inbox, price queue) are `storage.queries`; this
+The reads themselves (case list, case detail, inbox, price queue) are `services.queries`; this
 module only turns service results into the JSON-ready bodies the pages and the API show.
 """
 
@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from forms.catalog import catalogue
-from storage import services
-from storage.models import STATE_LABELS, Case
-from storage.queries import findings, hf_name
+from processor.domain import STATE_LABELS
+from services import casework
+from services.queries import findings, hf_name
+from storage.models import Case
 
 __all__ = ["ROLE_LABELS", "case_state", "hf_name", "upload_result"]
 
@@ -28,7 +29,7 @@ ROLE_LABELS = {
 # ---- actions --------------------------------------------------------------------------------------
 
 
-def upload_result(result: services.UploadResult) -> dict[str, Any]:
+def upload_result(result: casework.UploadResult) -> dict[str, Any]:
     """The API body of an upload, with labels for the page."""
     body = result.to_dict()
     body["errors"] = findings(result.form_type, body.get("errors", []))

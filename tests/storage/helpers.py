@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from processor.domain import Actor
 from processor.identity import is_identity_number
-from storage.workflow import Actor
 from tests.fillers import fill_json, sample_values
 
 TODAY = date(2026, 11, 23)

@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, insert, select, text
 
+from services import casework
 from storage import backup as backup_module
-from storage import db, services
+from storage import db
 from storage.audit import verify
 from storage.backup import RestoreError, backup, rebuild_search_index, restore
 from storage.blobs import FileBlobStore, sha256_hex
@@ -68,16 +69,16 @@ def _fill(uow: SqlAlchemyUnitOfWork) -> None:
     """Rows in every table the services write: users and roles, a token, cases, versions,
     transitions, a price check (floats, booleans), mini-HTA numbering, JSON, the audit chain,
     and blobs (decision letters; uploaded files are never stored)."""
-    services.add_user(uow, "koordinator", roles=["koordinator"], fagomrader=["kreft", "hjerte"])
-    services.add_user(uow, "hf-ous", roles=["hf"], hf="OUS", beslutningstaker=True)
-    services.create_token(uow, "hf-ous")
-    services.upload(HF_OUS, "soknad.json", UPLOADS[0], uow, TODAY)
-    services.transition(KOORDINATOR, REFERENCE, "mottatt", "returnert", "Mangler CT", uow)
-    services.upload(HF_OUS, "soknad.json", UPLOADS[1], uow, TODAY)
-    services.transition(KOORDINATOR, REFERENCE, "mottatt", "priskontroll", None, uow)
-    services.price_check(PRISKONTROLL, REFERENCE, 61250.5, "Ny avtalepris", uow)
-    services.set_urgent(KOORDINATOR, REFERENCE, True, "Rask progresjon", uow)
-    services.upload(HF_OUS, "minihta.json", UPLOADS[2], uow, TODAY)
+    casework.add_user(uow, "koordinator", roles=["koordinator"], fagomrader=["kreft", "hjerte"])
+    casework.add_user(uow, "hf-ous", roles=["hf"], hf="OUS", beslutningstaker=True)
+    casework.create_token(uow, "hf-ous")
+    casework.upload(HF_OUS, "soknad.json", UPLOADS[0], uow, TODAY)
+    casework.transition(KOORDINATOR, REFERENCE, "mottatt", "returnert", "Mangler CT", uow)
+    casework.upload(HF_OUS, "soknad.json", UPLOADS[1], uow, TODAY)
+    casework.transition(KOORDINATOR, REFERENCE, "mottatt", "priskontroll", None, uow)
+    casework.price_check(PRISKONTROLL, REFERENCE, 61250.5, "Ny avtalepris", uow)
+    casework.set_urgent(KOORDINATOR, REFERENCE, True, "Rask progresjon", uow)
+    casework.upload(HF_OUS, "minihta.json", UPLOADS[2], uow, TODAY)
     _letters(uow)
 
 
@@ -196,7 +197,7 @@ def test_round_trip_restores_every_row_every_blob_and_the_audit_chain(
 
     # the restored database is live: new rows get new ids, the chain goes on
     uow = SqlAlchemyUnitOfWork(db.session_factory(empty_engine), target_blobs, clock=lambda: NOW)
-    services.add_user(uow, "ny", roles=["koordinator"])
+    casework.add_user(uow, "ny", roles=["koordinator"])
     with db.session_factory(empty_engine)() as session:
         assert verify(session) == (True, None)
         ids = session.scalars(select(User.id).order_by(User.id)).all()
@@ -301,7 +302,7 @@ def test_restore_into_a_migrated_empty_database_is_accepted(
     try:
         db.upgrade(engine=source)
         uow = SqlAlchemyUnitOfWork(db.session_factory(source), blob_store, clock=lambda: NOW)
-        services.upload(HF_OUS, "soknad.json", del2(), uow, TODAY)
+        casework.upload(HF_OUS, "soknad.json", del2(), uow, TODAY)
         archive = tmp_path / "kopi.zip"
         backup(source, blob_store, archive)
         restore(archive, engine, FileBlobStore(tmp_path / "b"))  # the fixture is migrated

@@ -28,7 +28,8 @@ from processor.statistics import (
     counter_scope,
     counter_scopes,
 )
-from storage import db, figures
+from services import figures
+from storage import db
 from storage.models import Case
 from storage.models import Transition as TransitionRow
 from storage.models_figures import (
@@ -830,7 +831,7 @@ def test_a_failed_background_computation_is_logged_and_tried_again(
     moved = _move_a3(sql_uow, cases)
     counted = _Grouped(monkeypatch)
     counted.fail = RuntimeError("the database went away")
-    with caplog.at_level("ERROR", logger="storage.figures"):
+    with caplog.at_level("ERROR", logger="services.figures"):
         assert figures.figures(sql_uow, background=True).stale
         assert figures.wait_for_background(30)
     failed = [r for r in caplog.records if "bakgrunnen feilet" in r.getMessage()]

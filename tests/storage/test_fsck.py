@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, insert
 
-from storage import db, services
+from services import casework
+from storage import db
 from storage.blobs import FileBlobStore, MemoryBlobStore, sha256_hex
 from storage.crypto import EncryptedFileBlobStore, Keyring
 from storage.fsck import blob_columns, fsck, pending_deletions, purge_deleted_blobs
@@ -26,7 +27,7 @@ def _letter(uow: SqlAlchemyUnitOfWork, data: bytes = LETTER, department: str = "
     """A case with a decision whose letters (PDF and DOCX, here one blob) are stored as the
     committee stores them; uploads are never blobs (FORMS.md section 6, rule 3)."""
     reference = f"2026-09-14-OUS-{department}"
-    services.upload(
+    casework.upload(
         HF_OUS, "soknad.json", del2(**{"soknad.referansenummer": reference}), uow, TODAY
     )
     with uow:

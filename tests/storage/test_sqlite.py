@@ -16,10 +16,11 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 
-from storage import db, models_minihta, services
+from processor.errors import DomainError
+from services import casework
+from storage import db, models_minihta
 from storage.audit import GENESIS
 from storage.blobs import FileBlobStore
-from storage.errors import DomainError
 from storage.models import Base
 from storage.repository import SqlAlchemyCaseRepository
 from storage.uow import ConcurrentUpdate, SqlAlchemyUnitOfWork
@@ -92,10 +93,10 @@ def test_default_url_follows_the_instance_variable(
 
 
 def test_upload_return_resubmit_round_trip(sql_uow: SqlAlchemyUnitOfWork) -> None:
-    first = services.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
-    services.transition(KOORDINATOR, REFERENCE, "mottatt", "returnert", "Mangler CT", sql_uow)
+    first = casework.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
+    casework.transition(KOORDINATOR, REFERENCE, "mottatt", "returnert", "Mangler CT", sql_uow)
     changed = del2(**{"pasient.diagnosekode": "C34.9"})
-    second = services.upload(HF_OUS, "del2-ny.json", changed, sql_uow, TODAY)
+    second = casework.upload(HF_OUS, "del2-ny.json", changed, sql_uow, TODAY)
     assert (first.version, second.version) == (1, 2)
 
     with sql_uow:
@@ -111,7 +112,7 @@ def test_upload_return_resubmit_round_trip(sql_uow: SqlAlchemyUnitOfWork) -> Non
             ("returnert", "mottatt"),
         ]
         assert case.transitions[1].reason == "Mangler CT"
-        assert [(c.field, c.old, c.new) for c in services.diff(case, 1, 2)] == [
+        assert [(c.field, c.old, c.new) for c in casework.diff(case, 1, 2)] == [
             ("pasient.diagnosekode", "C34.1", "C34.9")
         ]
         # the hash of each uploaded file is kept, the file itself nowhere (FORMS.md 6, rule 3)
@@ -131,9 +132,9 @@ def test_upload_return_resubmit_round_trip(sql_uow: SqlAlchemyUnitOfWork) -> Non
 
 
 def test_price_check_persists(sql_uow: SqlAlchemyUnitOfWork) -> None:
-    services.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
-    services.transition(KOORDINATOR, REFERENCE, "mottatt", "priskontroll", None, sql_uow)
-    services.price_check(PRISKONTROLL, REFERENCE, 61250.5, "Ny avtalepris", sql_uow)
+    casework.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
+    casework.transition(KOORDINATOR, REFERENCE, "mottatt", "priskontroll", None, sql_uow)
+    casework.price_check(PRISKONTROLL, REFERENCE, 61250.5, "Ny avtalepris", sql_uow)
     with sql_uow:
         case = sql_uow.cases.get(REFERENCE)
         assert case is not None and case.state == "klar"
@@ -142,25 +143,25 @@ def test_price_check_persists(sql_uow: SqlAlchemyUnitOfWork) -> None:
 
 
 def test_reference_in_use_survives_a_fresh_session(sql_uow: SqlAlchemyUnitOfWork) -> None:
-    services.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
+    casework.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
     with pytest.raises(DomainError) as e:
-        services.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
+        casework.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
     assert e.value.code == "REFERENCE_IN_USE"
 
 
 def test_minihta_numbers_per_year_in_the_database(sql_uow: SqlAlchemyUnitOfWork) -> None:
-    ids = [services.upload(HF_OUS, "m.json", minihta(), sql_uow, TODAY).case_id for _ in range(3)]
+    ids = [casework.upload(HF_OUS, "m.json", minihta(), sql_uow, TODAY).case_id for _ in range(3)]
     assert ids == ["MMV-2026-001", "MMV-2026-002", "MMV-2026-003"]
-    later = services.upload(HF_OUS, "m.json", minihta(), sql_uow, TODAY.replace(year=2027))
+    later = casework.upload(HF_OUS, "m.json", minihta(), sql_uow, TODAY.replace(year=2027))
     assert later.case_id == "MMV-2027-001"
 
 
 def test_users_and_tokens_in_the_database(sql_uow: SqlAlchemyUnitOfWork) -> None:
-    services.add_user(
+    casework.add_user(
         sql_uow, "komite-1", roles=["komite", "fagfelle"], hf="STO", fagomrader=["Onkologi"]
     )
-    token = services.create_token(sql_uow, "komite-1")
-    actor = services.authenticate_token(sql_uow, token)
+    token = casework.create_token(sql_uow, "komite-1")
+    actor = casework.authenticate_token(sql_uow, token)
     assert actor is not None and actor.roles == frozenset({"komite", "fagfelle"})
     with sql_uow:
         [user] = sql_uow.users.list(role="komite")
@@ -172,7 +173,7 @@ def test_users_and_tokens_in_the_database(sql_uow: SqlAlchemyUnitOfWork) -> None
 
 
 def test_leaving_the_block_without_commit_rolls_back(sql_uow: SqlAlchemyUnitOfWork) -> None:
-    services.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
+    casework.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
     with pytest.raises(RuntimeError), sql_uow:
         case = sql_uow.cases.get(REFERENCE)
         assert case is not None
@@ -189,13 +190,13 @@ def test_leaving_the_block_without_commit_rolls_back(sql_uow: SqlAlchemyUnitOfWo
 def test_a_change_made_on_a_stale_read_is_refused(
     sql_uow: SqlAlchemyUnitOfWork, engine: Engine, blob_store: FileBlobStore
 ) -> None:
-    services.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
+    casework.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
     other = SqlAlchemyUnitOfWork(db.session_factory(engine), blob_store)
     with sql_uow:
         mine = sql_uow.cases.get(REFERENCE)
         assert mine is not None and mine.version == 1
         # a second coordinator acts in between
-        services.transition(KOORDINATOR, REFERENCE, "mottatt", "priskontroll", None, other)
+        casework.transition(KOORDINATOR, REFERENCE, "mottatt", "priskontroll", None, other)
         mine.state = "returnert"
         mine.version += 1
         with pytest.raises(ConcurrentUpdate):
@@ -219,12 +220,12 @@ def test_a_reference_committed_by_another_upload_meanwhile_is_in_use(
         calls.append(case.id)
         if len(calls) == 1:
             other = SqlAlchemyUnitOfWork(db.session_factory(engine), blob_store)
-            services.upload(HF_OUS, "del2.json", del2(), other, TODAY)
+            casework.upload(HF_OUS, "del2.json", del2(), other, TODAY)
         return real_create(self, case)
 
     monkeypatch.setattr(SqlAlchemyCaseRepository, "create", create_after_another)
     with pytest.raises(DomainError) as e:
-        services.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
+        casework.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
     assert e.value.code == "REFERENCE_IN_USE"
     assert calls == [REFERENCE, REFERENCE]  # the database said no: nothing retried
     with sql_uow:
@@ -242,7 +243,7 @@ def test_concurrent_uploads_get_distinct_numbers_and_one_unbroken_chain(
     def one(i: int) -> str | None:
         uow = SqlAlchemyUnitOfWork(factory, blob_store)
         data = minihta(**{"generelt.tittel": f"Metode nummer {i}"})
-        return services.upload(HF_OUS, "m.json", data, uow, TODAY).case_id
+        return casework.upload(HF_OUS, "m.json", data, uow, TODAY).case_id
 
     with ThreadPoolExecutor(max_workers=6) as pool:
         ids = sorted(pool.map(one, range(12)))
@@ -259,9 +260,9 @@ def test_concurrent_uploads_get_distinct_numbers_and_one_unbroken_chain(
 def test_audit_verify_detects_a_row_edited_with_raw_sql(
     sql_uow: SqlAlchemyUnitOfWork, engine: Engine
 ) -> None:
-    services.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
-    services.transition(KOORDINATOR, REFERENCE, "mottatt", "returnert", "Mangler", sql_uow)
-    services.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
+    casework.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
+    casework.transition(KOORDINATOR, REFERENCE, "mottatt", "returnert", "Mangler", sql_uow)
+    casework.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
     with sql_uow:
         assert sql_uow.audit.verify() == (True, None)
     with engine.begin() as conn:
@@ -273,8 +274,8 @@ def test_audit_verify_detects_a_row_edited_with_raw_sql(
 def test_audit_verify_detects_events_deleted_from_the_end(
     sql_uow: SqlAlchemyUnitOfWork, engine: Engine
 ) -> None:
-    services.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
-    services.transition(KOORDINATOR, REFERENCE, "mottatt", "returnert", "Mangler", sql_uow)
+    casework.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
+    casework.transition(KOORDINATOR, REFERENCE, "mottatt", "returnert", "Mangler", sql_uow)
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM audit_events WHERE seq = 2"))
     with sql_uow:
@@ -305,7 +306,7 @@ def test_rejected_upload_with_an_identity_number_leaves_no_trace(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    services.upload(HF_OUS, "godkjent.json", del2(), sql_uow, TODAY)  # the database is not empty
+    casework.upload(HF_OUS, "godkjent.json", del2(), sql_uow, TODAY)  # the database is not empty
     with sql_uow:
         before = (len(sql_uow.audit.list()), sql_uow.cases.blob_shas())
     number = synthetic_identity_number()
@@ -316,7 +317,7 @@ def test_rejected_upload_with_an_identity_number_leaves_no_trace(
             "pasient.sykehistorie": f"Fødselsnummer {spaced}. Progresjon etter to linjer.",
         }
     )
-    result = services.upload(HF_OUS, f"soknad-{number}.json", data, sql_uow, TODAY)
+    result = casework.upload(HF_OUS, f"soknad-{number}.json", data, sql_uow, TODAY)
     assert result.status == "rejected"
     assert {f.code for f in result.errors} == {"IDENTITY_FOUND"}
     assert number not in repr(result.to_dict()) and spaced not in repr(result.to_dict())

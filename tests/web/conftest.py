@@ -15,7 +15,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from storage import services
+from services import casework
 from tests import pgutil
 from tests.fillers import fill_json, sample_values
 from web.app import create_app
@@ -88,8 +88,8 @@ def st(app: Flask) -> Storage:
 def add_users(app: Flask, specs: dict[str, dict[str, Any]]) -> Users:
     tokens = {}
     for name, spec in specs.items():
-        services.add_user(st(app).uow(), name, **spec)
-        tokens[name] = services.create_token(st(app).uow(), name)
+        casework.add_user(st(app).uow(), name, **spec)
+        tokens[name] = casework.create_token(st(app).uow(), name)
     return Users(tokens)
 
 

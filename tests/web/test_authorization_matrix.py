@@ -28,8 +28,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from forms.templates import build
-from storage import committee, minihta, services
-from storage.workflow import Actor
+from processor.domain import Actor
+from services import casework, committee, minihta
 from tests.fillers import fill_json, fill_xlsx, sample_values
 from tests.web.conftest import PASSWORD, csrf_token, del2, login, make_app, st
 
@@ -359,7 +359,7 @@ def _actor(name: str) -> Actor:
 
 def _upload(app: Flask, user: str, filename: str, data: bytes, case_id: str | None = None) -> str:
     s = st(app)
-    result = services.upload(_actor(user), filename, data, s.uow(), TODAY, case_id=case_id)
+    result = casework.upload(_actor(user), filename, data, s.uow(), TODAY, case_id=case_id)
     assert result.accepted, result.errors
     return str(result.case_id)
 
@@ -375,8 +375,8 @@ def _build_objects(app: Flask) -> int:
     ):
         assert _upload(app, "hf-ous" if "OUS" in case_id else "hf-ahus", "s.json", data) == case_id
     for case_id in (DECIDED, PLACED):
-        services.transition(koordinator, case_id, "mottatt", "priskontroll", None, s.uow())
-        services.price_check(pris, case_id, 62500, None, s.uow())
+        casework.transition(koordinator, case_id, "mottatt", "priskontroll", None, s.uow())
+        casework.price_check(pris, case_id, 62500, None, s.uow())
     meeting = committee.create_meeting(koordinator, s.uow(), MEETING_DAY, time(9), TODAY)
     committee.update_meeting(koordinator, s.uow(), meeting, absent={"k-unn": True})
     placed = committee.plan_meeting(koordinator, s.uow(), meeting, TODAY)
@@ -397,7 +397,7 @@ def _build_objects(app: Flask) -> int:
     _upload(app, "ff-hbe", "skjema2.json", fill_json("minihta-fagfelle", skjema2))
     skjema3 = sample_values("minihta-beslutning", **{"sak.id": MMV_PUBLISHED})
     _upload(app, "hf-ous", "skjema3.json", fill_json("minihta-beslutning", skjema3))
-    services.transition(koordinator, MMV_PUBLISHED, "besluttet", "publisert", None, s.uow())
+    casework.transition(koordinator, MMV_PUBLISHED, "besluttet", "publisert", None, s.uow())
     return meeting
 
 
@@ -430,8 +430,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     tokens = {}
     for name, spec in USERS.items():
         password = PASSWORD if name in LOGIN else None
-        services.add_user(s.uow(), name, password=password, **spec)
-        tokens[name] = services.create_token(s.uow(), name)
+        casework.add_user(s.uow(), name, password=password, **spec)
+        tokens[name] = casework.create_token(s.uow(), name)
     meeting = _build_objects(app)
     yield World(app, meeting, tokens)
     s.engine.dispose()

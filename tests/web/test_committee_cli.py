@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from storage import committee
-from storage.workflow import Actor
+from processor.domain import Actor
+from services import committee
 from web.cli import main
 
 KOORDINATOR = Actor("koordinator", frozenset({"koordinator"}))

@@ -20,11 +20,11 @@ from pypdf import PdfReader
 
 from forms.catalog import registry
 from processor.decisions import CRITERIA
+from processor.domain import Actor
+from processor.errors import DomainError
 from processor.ingest import ingest
 from processor.workdays import papers_deadline
-from storage import committee, minihta
-from storage.errors import DomainError
-from storage.workflow import Actor
+from services import committee, minihta
 from tests.fillers import synthetic_fodselsnummer
 from tests.web.conftest import csrf_token, database_text, make_app, st
 from web import demo

@@ -11,8 +11,8 @@ import feedparser
 import pytest
 from flask import Flask
 
-from storage import minihta, services
-from storage.workflow import Actor
+from processor.domain import Actor
+from services import casework, minihta
 from tests.fillers import fill_json, sample_values
 from tests.web.conftest import TODAY, st
 from web.app import DEFAULT_BASE_URL, base_url
@@ -31,16 +31,16 @@ def _form(form_id: str, **overrides: object) -> bytes:
 @pytest.fixture
 def published(app: Flask) -> str:
     uow = st(app).uow
-    services.add_user(uow(), "ff-hbe", roles=["fagfelle"], hf="HBE", fagomrader=["Gastrokirurgi"])
-    sak = services.upload(HF, "m.json", _form("minihta"), uow(), TODAY).case_id
+    casework.add_user(uow(), "ff-hbe", roles=["fagfelle"], hf="HBE", fagomrader=["Gastrokirurgi"])
+    sak = casework.upload(HF, "m.json", _form("minihta"), uow(), TODAY).case_id
     assert sak
     minihta.assign_reviewer(KOORDINATOR, sak, "ff-hbe", None, uow())
     minihta.declare_conflict(REVIEWER, sak, "gronn", None, uow())
     skjema2 = _form("minihta-fagfelle", **{"sak.id": sak, "fagfelle.helseforetak": "HBE"})
-    assert services.upload(REVIEWER, "s2.json", skjema2, uow(), TODAY).accepted
+    assert casework.upload(REVIEWER, "s2.json", skjema2, uow(), TODAY).accepted
     skjema3 = _form("minihta-beslutning", **{"sak.id": sak})
-    assert services.upload(HF, "s3.json", skjema3, uow(), TODAY).accepted
-    services.transition(KOORDINATOR, sak, "besluttet", "publisert", None, uow())
+    assert casework.upload(HF, "s3.json", skjema3, uow(), TODAY).accepted
+    casework.transition(KOORDINATOR, sak, "besluttet", "publisert", None, uow())
     return sak
 
 

@@ -18,7 +18,7 @@ from benchmarks.figures import synthetic_cases
 from benchmarks.figures_http import insert_histories, storable
 from processor import charts
 from processor.statistics import MIN_CELL, compute
-from storage import figures
+from services import figures
 from tests.web.conftest import Users, login, make_app, st
 from web.figures import computed_text
 

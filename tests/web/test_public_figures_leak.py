@@ -21,7 +21,7 @@ from flask.testing import FlaskClient
 
 from benchmarks.figures_http import insert_histories
 from processor.statistics import HIDDEN, MIN_CELL, CaseHistory, Transition
-from storage import figures
+from services import figures
 from tests.web.conftest import Users, st
 
 OSLO = ZoneInfo("Europe/Oslo")

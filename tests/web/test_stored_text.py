@@ -24,7 +24,7 @@ from flask.testing import FlaskClient
 from openpyxl import load_workbook
 from sqlalchemy import text
 
-from storage import figures
+from services import figures
 from tests.fillers import fill_json, sample_values
 from tests.web.conftest import Users, del2, login, on_postgres, st, upload
 

@@ -3,7 +3,7 @@
 Revision ID: 0004_figures_marker
 Revises: 0003_indexes
 
-`figures_generation.cases_marker` holds `storage.figures.cases_marker` (number of cases and sum
+`figures_generation.cases_marker` holds `services.figures.cases_marker` (number of cases and sum
 of their versions) as the last refresh saw it with every figures row current; while the cases give
 the same marker, a request need not look for stale rows (a join over every case).
 """

@@ -6,7 +6,7 @@ Revises: 0004_figures_marker
 `figures_snapshots` holds one row per filter: the figures as JSON text, the generation and cases
 marker they were computed for, and when. A request answers at once from it (also in another worker
 process, also after a restart) and, when the cases changed since, a background thread computes
-new figures (`storage.figures`). Derived data: emptying the table only costs one computation.
+new figures (`services.figures`). Derived data: emptying the table only costs one computation.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ Revises: 0006_figures_counts
 `processor.statistics.counter_scopes` now keeps each case's counts under every combination of
 its filters (an HF, a year and a type ...), not only under one or two. Counts made before hold
 none of the others: they are emptied and the cases marker forgotten, so that the next refresh
-finds the counts short of the cases and counts them all once (`storage.figures.recount`), as
+finds the counts short of the cases and counts them all once (`services.figures.recount`), as
 after 0006.
 """
 

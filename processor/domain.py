@@ -1,4 +1,5 @@
-"""The state machine of WORKFLOW.md sections 2 and 6, as data, and who may see a case.
+"""The domain words: roles, states and their Norwegian labels, form types, and the state machine of
+WORKFLOW.md sections 2 and 6, as data.
 
 `RULES` lists the transitions a person asks for with `services.transition`; the others happen as a
 side effect of another action (`BY_ACTION` names it, so the refusal can say where to go).
@@ -9,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Protocol
-
-from storage.models import Case
 
 
 class Principal(Protocol):
@@ -49,6 +48,39 @@ class Rule:
     own_hf: bool = False  # the actor must belong to the case's HF
 
 
+ROLES = ("hf", "koordinator", "priskontroll", "komite", "fagfelle", "admin")
+
+# WORKFLOW.md sections 2 (tilgang-del2) and 6 (mini-HTA)
+STATES = (
+    "mottatt",
+    "returnert",
+    "priskontroll",
+    "klar",
+    "satt_opp",
+    "avgjort",
+    "trukket",
+    "til_fagfelle",
+    "fagfellevurdert",
+    "besluttet",
+    "publisert",
+)
+
+STATE_LABELS = {
+    "mottatt": "Mottatt",
+    "returnert": "Returnert for supplering",
+    "priskontroll": "Til priskontroll",
+    "klar": "Klar for vurdering",
+    "satt_opp": "Satt opp til møte",
+    "avgjort": "Avgjort",
+    "trukket": "Trukket av helseforetaket",
+    "til_fagfelle": "Til fagfellevurdering",
+    "fagfellevurdert": "Fagfellevurdert",
+    "besluttet": "Besluttet",
+    "publisert": "Publisert",
+}
+
+CASE_FORM_TYPES = ("tilgang-del2", "minihta")
+
 DEL2 = "tilgang-del2"
 MINIHTA = "minihta"
 BEFORE_DECISION = ("mottatt", "returnert", "priskontroll", "klar", "satt_opp")
@@ -86,29 +118,3 @@ BY_ACTION: dict[tuple[str, str, str], str] = {
     (MINIHTA, "fagfellevurdert", "besluttet"): "Saken blir besluttet når helseforetaket sender inn "
     "skjema 3.",
 }
-
-
-def can_see(user: Principal, case: Case) -> bool:
-    """Whether the user may know that the case exists (WORKFLOW.md section 1).
-
-    Committee members see the cases placed in meetings they sit in, except the ones they are
-    recused from (storage.models_committee); peer reviewers the mini-HTAs assigned to them.
-    """
-    roles = set(user.roles)
-    if "koordinator" in roles:
-        return True
-    if "hf" in roles and user.hf is not None and case.hf == user.hf:
-        return True
-    if "fagfelle" in roles and any(
-        a.reviewer == user.username and a.active for a in getattr(case, "peer_assignments", ())
-    ):
-        # a peer reviewer sees the mini-HTAs assigned to them (storage.models_minihta)
-        return True
-    if "komite" in roles:
-        from storage.models_committee import committee_can_see
-
-        if committee_can_see(user, case):
-            return True
-    # Sykehusinnkjøp sees the cases in price check, and no others: not the ones it has checked
-    # once they move on (WORKFLOW.md section 1, "sees: cases in price check")
-    return "priskontroll" in roles and case.state == "priskontroll"

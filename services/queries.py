@@ -15,11 +15,12 @@ from zoneinfo import ZoneInfo
 
 from forms.catalog import FormDef, catalogue, registry
 from processor import timefmt
-from storage import services
-from storage.errors import DomainError, NotFound
-from storage.models import STATE_LABELS, STATES, Case
+from processor.domain import RULES, STATE_LABELS, STATES, Actor
+from processor.errors import DomainError, NotFound
+from services import casework
+from services.access import can_see
+from storage.models import Case
 from storage.uow import AbstractUnitOfWork
-from storage.workflow import RULES, Actor, can_see
 
 __all__ = [
     "case_detail",
@@ -220,7 +221,7 @@ def _stated_cost(case: Case) -> float | None:
 
 
 def _sections(form: FormDef | None, data: dict[str, Any]) -> list[dict[str, Any]]:
-    flat = services.flatten(data)
+    flat = casework.flatten(data)
     if form is None:
         return [
             {
@@ -261,7 +262,7 @@ def _signals(form: FormDef | None, data: dict[str, Any]) -> list[dict[str, Any]]
     if form is None:
         return []
     out = []
-    for fid, value in services.flatten(data).items():
+    for fid, value in casework.flatten(data).items():
         hit = form.lookup(fid)
         if hit is None or hit[0].type != "textarea" or not isinstance(value, str):
             continue
@@ -381,7 +382,7 @@ def case_detail(actor: Actor, case_id: str, uow: AbstractUnitOfWork, today: date
                     "gammel_visning": display(form, ch.field, ch.old),
                     "ny_visning": display(form, ch.field, ch.new),
                 }
-                for ch in services.diff(case, n - 1, n)
+                for ch in casework.diff(case, n - 1, n)
             ]
             out["endringer_mellom"] = [n - 1, n]
     return out

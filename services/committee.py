@@ -1,6 +1,6 @@
 """Committee services (issue 5): members, meetings, planning, packets and decisions.
 
-Plain functions in the style of `storage.services`: a principal, a unit of work, one transaction,
+Plain functions in the style of `services.casework`: a principal, a unit of work, one transaction,
 pure rules from `processor.routing` / `processor.packets` / `processor.decisions`, an audit event
 in the same transaction, and a `DomainError` with a Norwegian message on refusal.
 
@@ -32,9 +32,8 @@ from sqlalchemy.orm import Session
 from processor import routing, timefmt
 from processor.decisions import CRITERIA, OUTCOMES
 from processor.decisions import Decision as LetterDecision
-from processor.identity import contains_identity
-from processor.workdays import papers_deadline
-from storage.errors import (
+from processor.domain import DEL2, Actor, Principal
+from processor.errors import (
     IDENTITY_IN_TEXT,
     CaseDecided,
     DomainError,
@@ -42,6 +41,9 @@ from storage.errors import (
     NotFound,
     StaleState,
 )
+from processor.identity import contains_identity
+from processor.workdays import papers_deadline
+from services.casework import CONTENT_TYPES, clean_reason, move_case, visible_case
 from storage.models import Case, PriceCheck
 from storage.models_committee import (
     DEFAULT_CASE_LIMIT,
@@ -51,9 +53,7 @@ from storage.models_committee import (
     MeetingAbsence,
     MeetingCase,
 )
-from storage.services import CONTENT_TYPES, clean_reason, move_case, visible_case
 from storage.uow import AbstractUnitOfWork, ConcurrentUpdate
-from storage.workflow import DEL2, Actor, Principal
 
 OSLO = ZoneInfo("Europe/Oslo")
 MANAGERS = frozenset({"koordinator", "admin"})
@@ -918,7 +918,7 @@ def decided(user: Principal, uow: AbstractUnitOfWork, case_id: str) -> bool:
         case = uow.cases.get(case_id.strip().upper())
         if case is None:
             return False
-        from storage.workflow import can_see
+        from services.access import can_see
 
         return can_see(user, case) and case.state == "avgjort"
 

@@ -1,6 +1,6 @@
 """Mini-HTA services (WORKFLOW.md section 6, API.md): attachments, peer reviewers, publication.
 
-Plain functions in the style of `storage.services`: a unit of work, one transaction, the audit
+Plain functions in the style of `services.casework`: a unit of work, one transaction, the audit
 event in it, a `DomainError` for every refusal. The rules for picking a reviewer are the pure
 functions of `processor.routing`; the packet is `processor.packets.peer_review_packet`.
 
@@ -19,8 +19,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from processor import routing
+from processor.domain import MINIHTA, Principal
+from processor.errors import DomainError, NotFound, StaleState
 from processor.findings import Result
-from storage.errors import DomainError, NotFound, StaleState
 from storage.models import Case, User
 from storage.models_minihta import (
     CONFLICT_LABELS,
@@ -32,7 +33,6 @@ from storage.models_minihta import (
     Publication,
 )
 from storage.uow import AbstractUnitOfWork, ConcurrentUpdate
-from storage.workflow import MINIHTA, Principal
 
 OKONOMI = "minihta-okonomi"
 FAGFELLE = "minihta-fagfelle"
@@ -187,18 +187,18 @@ def upload_attachment(
     (HTTP 422) when the form names a case that is not the uploader's. Kept: the canonical JSON
     and `file_sha256`, the SHA-256 of the uploaded file; never the file (FORMS.md 6, rule 3).
     """
-    from storage import services
+    from services import casework
 
     form_type = str(result.form_type)
     data = result.data or {}
     target = _target(form_type, data, case_id)
-    for attempt in range(1, services.UPLOAD_ATTEMPTS + 1):
+    for attempt in range(1, casework.UPLOAD_ATTEMPTS + 1):
         try:
             return _store_attachment(
                 user, filename, file_sha256, data, form_type, target, result, uow
             )
         except ConcurrentUpdate:
-            if attempt == services.UPLOAD_ATTEMPTS:
+            if attempt == casework.UPLOAD_ATTEMPTS:
                 raise DomainError("CONFLICT") from None
     raise AssertionError("unreachable")
 
@@ -213,7 +213,7 @@ def _store_attachment(
     result: Result,
     uow: AbstractUnitOfWork,
 ) -> Any:
-    from storage import services
+    from services import casework
 
     warnings = [f.to_dict() for f in result.warnings]
     with uow:
@@ -221,7 +221,7 @@ def _store_attachment(
         assignment = _check_attachment(user, form_type, data, case, uow)
         assert case is not None
         now = uow.now()
-        suffix = services.stored_suffix(filename)
+        suffix = casework.stored_suffix(filename)
         number = len(attachments(uow, case.id, form_type)) + 1
         _session(uow).add(
             MinihtaAttachment(
@@ -244,15 +244,15 @@ def _store_attachment(
             "warnings": sorted({w["code"] for w in warnings}),
         }
         if form_type == OKONOMI:
-            services.record_change(uow, case, user.username, "case.attach", now, details)
+            casework.record_change(uow, case, user.username, "case.attach", now, details)
         else:
             if assignment is not None:
                 assignment.completed_at = now
             to = "fagfellevurdert" if form_type == FAGFELLE else "besluttet"
-            services.move_case(user, case, to, None, uow, action="case.attach", extra=details)
+            casework.move_case(user, case, to, None, uow, action="case.attach", extra=details)
         state = case.state
         uow.commit()
-    return services.UploadResult(
+    return casework.UploadResult(
         status="accepted",
         form_type=form_type,
         case_id=case_id,
@@ -317,8 +317,8 @@ def _fagomrade(case: Case) -> str:
 
 
 def _minihta_case(user: Principal, case_id: str, uow: AbstractUnitOfWork) -> Case:
-    from storage.services import ensure_open
-    from storage.workflow import can_see
+    from services.access import can_see
+    from services.casework import ensure_open
 
     case = uow.cases.get(case_id.strip().upper())
     if case is None or not can_see(user, case):
@@ -351,7 +351,7 @@ def assign_reviewer(
     and needs `reason` (REASON_REQUIRED); a red conflict or the proposing HF is never allowed
     (OVERRIDE_NOT_ALLOWED). A case in `til_fagfelle` whose reviewer withdrew (red) gets a new one.
     """
-    from storage import services
+    from services import casework
 
     if "koordinator" not in set(user.roles):
         raise DomainError("FORBIDDEN", "Bare koordinatoren kan tildele fagfeller.")
@@ -372,7 +372,7 @@ def assign_reviewer(
             conflicts = _conflicts(uow, case.id)
             fagomrade = _fagomrade(case)
             pick = routing.pick_reviewer(case.hf, fagomrade, pool, conflicts)
-            clean = services.clean_reason(reason)
+            clean = casework.clean_reason(reason)
             if reviewer is None or not reviewer.strip():
                 if pick.reviewer is None:
                     raise DomainError("NO_REVIEWER", pick.reason)
@@ -410,17 +410,17 @@ def assign_reviewer(
             )
             extra = {"reviewer": chosen.username, "override": override}
             if case.state == "mottatt":
-                services.move_case(
+                casework.move_case(
                     user, case, "til_fagfelle", clean, uow, action="case.assign", extra=extra
                 )
             else:
-                services.record_change(
+                casework.record_change(
                     uow,
                     case,
                     user.username,
                     "case.assign",
                     now,
-                    {**extra, "reason_sha256": services.reason_digest(clean)},
+                    {**extra, "reason_sha256": casework.reason_digest(clean)},
                 )
             state = case.state
             uow.commit()
@@ -442,7 +442,7 @@ def declare_conflict(
     A declaration can be raised (or repeated), never lowered by the reviewer: `gul` followed by
     `gronn` would skip the coordinator's approval (FORBIDDEN). Only the coordinator lowers one,
     with a reason (`lower_conflict`)."""
-    from storage import services
+    from services import casework
 
     if level not in CONFLICT_LEVELS:
         raise DomainError("INVALID_VALUE", "Habilitet må være «gronn», «gul» eller «rod».")
@@ -457,7 +457,7 @@ def declare_conflict(
             raise NotFound()
         if assignment.completed_at is not None:
             raise DomainError("INVALID_TRANSITION", "Fagfellevurderingen er allerede sendt inn.")
-        clean = services.clean_reason(description)
+        clean = casework.clean_reason(description)
         if level == "gul" and clean is None:
             raise DomainError("REQUIRED", "Beskriv bindingene når habiliteten er gul.")
         previous = assignment.conflict_level
@@ -477,13 +477,13 @@ def declare_conflict(
         if level == "rod":
             assignment.active = False
             assignment.ended_at = now
-        services.record_change(
+        casework.record_change(
             uow,
             case,
             user.username,
             "case.conflict",
             now,
-            {"level": level, "description_sha256": services.reason_digest(clean)},
+            {"level": level, "description_sha256": casework.reason_digest(clean)},
         )
         uow.commit()
     return assignment
@@ -496,7 +496,7 @@ def _active_of(case: Case) -> PeerAssignment | None:
 
 def approve_conflict(user: Principal, case_id: str, uow: AbstractUnitOfWork) -> PeerAssignment:
     """The coordinator approves the active reviewer's yellow declaration."""
-    from storage import services
+    from services import casework
 
     if "koordinator" not in set(user.roles):
         raise DomainError("FORBIDDEN", "Bare koordinatoren kan godkjenne habilitet.")
@@ -510,7 +510,7 @@ def approve_conflict(user: Principal, case_id: str, uow: AbstractUnitOfWork) -> 
         now = uow.now()
         assignment.approved_by = user.username
         assignment.approved_at = now
-        services.record_change(
+        casework.record_change(
             uow,
             case,
             user.username,
@@ -528,13 +528,13 @@ def lower_conflict(
     """The coordinator lowers the active reviewer's declaration (e.g. `gul` → `gronn`), with a
     reason; the new level counts as the coordinator's own judgement. Raising is the reviewer's
     to do (`declare_conflict`): a level that is not lower is refused (INVALID_VALUE)."""
-    from storage import services
+    from services import casework
 
     if "koordinator" not in set(user.roles):
         raise DomainError("FORBIDDEN", "Bare koordinatoren kan senke en erklært habilitet.")
     if level not in CONFLICT_LEVELS:
         raise DomainError("INVALID_VALUE", "Habilitet må være «gronn», «gul» eller «rod».")
-    clean = services.clean_reason(reason)
+    clean = casework.clean_reason(reason)
     if clean is None:
         raise DomainError("REASON_REQUIRED", "Begrunn hvorfor habiliteten senkes.")
     with uow:
@@ -556,7 +556,7 @@ def lower_conflict(
         assignment.conflict_level = level
         assignment.approved_by = None
         assignment.approved_at = None
-        services.record_change(
+        casework.record_change(
             uow,
             case,
             user.username,
@@ -566,7 +566,7 @@ def lower_conflict(
                 "reviewer": assignment.reviewer,
                 "from": previous,
                 "to": level,
-                "reason_sha256": services.reason_digest(clean),
+                "reason_sha256": casework.reason_digest(clean),
             },
         )
         uow.commit()
@@ -668,7 +668,7 @@ def _search_text(data: dict[str, Any], decision: dict[str, Any]) -> str:
 
 
 def publish(case: Case, uow: AbstractUnitOfWork) -> Publication | None:
-    """Called by `services.transition` inside its transaction when a mini-HTA is published.
+    """Called by `casework.transition` inside its transaction when a mini-HTA is published.
 
     The in-memory unit of work of the service tests keeps no publications: nothing to do there.
     """

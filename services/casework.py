@@ -20,10 +20,8 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from processor.findings import Finding, Limits, Result
-from processor.identity import contains_identity
-from processor.ingest import file_suffix, ingest
-from storage.errors import (
+from processor.domain import BY_ACTION, DEL2, MINIHTA, ROLES, RULES, Actor, Principal
+from processor.errors import (
     IDENTITY_IN_TEXT,
     CaseDecided,
     DomainError,
@@ -31,9 +29,12 @@ from storage.errors import (
     NotFound,
     StaleState,
 )
-from storage.models import ROLES, ApiToken, Case, CaseVersion, PriceCheck, Transition, User
+from processor.findings import Finding, Limits, Result
+from processor.identity import contains_identity
+from processor.ingest import file_suffix, ingest
+from services.access import can_see
+from storage.models import ApiToken, Case, CaseVersion, PriceCheck, Transition, User
 from storage.uow import AbstractUnitOfWork, ConcurrentUpdate
-from storage.workflow import BY_ACTION, DEL2, MINIHTA, RULES, Actor, Principal, can_see
 
 __all__ = [
     "Actor",
@@ -138,7 +139,7 @@ def upload(
 ) -> UploadResult:
     """Process one uploaded file; an accepted `tilgang-del2` or `minihta` opens or resumes a case.
 
-    The later mini-HTA forms (økonomi, skjema 2, skjema 3) go to `storage.minihta`, which attaches
+    The later mini-HTA forms (økonomi, skjema 2, skjema 3) go to `services.minihta`, which attaches
     them to the case they name (or `case_id`, the API's `?sak=`). A `minihta` with `case_id` is the
     resubmission of that returned case.
 
@@ -165,7 +166,7 @@ def upload(
     # what is kept of the file: its canonical JSON (`result.data`) and this hash, never the bytes
     digest = hashlib.sha256(data).hexdigest()
     if form_type not in HF_FIELD:
-        from storage import minihta
+        from services import minihta
 
         return minihta.upload_attachment(user, filename, digest, result, uow, case_id=case_id)
     if case_id and form_type != MINIHTA:
@@ -429,7 +430,7 @@ def transition(
                 raise StaleState(current=case.state)
             move_case(user, case, to, clean, uow)
             if case.form_type == MINIHTA and to == "publisert":
-                from storage import minihta
+                from services import minihta
 
                 minihta.publish(case, uow)
             uow.commit()
