@@ -71,3 +71,18 @@ def validate(xml: bytes) -> etree._Element:
         errors
     )
     return etree.fromstring(xml, etree.XMLParser(no_network=True, resolve_entities=False))
+
+
+def validate_every_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make `processor.arkiv` validate each arkivmelding.xml it serialises (every builder ends in
+    its `_message`), for the rest of the test: tests/conftest.py does this for every test."""
+    from processor import arkiv
+
+    original = arkiv._message
+
+    def checked(*children: etree._Element) -> bytes:
+        xml = original(*children)
+        validate(xml)
+        return xml
+
+    monkeypatch.setattr(arkiv, "_message", checked)

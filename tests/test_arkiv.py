@@ -446,3 +446,10 @@ def test_a_message_cannot_be_changed_after_it_is_made():
     msg = mottatt(2)
     with pytest.raises(TypeError):
         msg.files["extra.txt"] = b"x"  # type: ignore[index]
+
+
+def test_every_message_any_test_makes_is_validated_as_it_is_made():
+    """tests/conftest.py hooks the serialiser: a message the XSD refuses fails the test that made
+    it, wherever in the suite that is."""
+    with pytest.raises(AssertionError, match="not valid against the Fiks Arkiv XSD"):
+        arkiv._message(arkiv._E.ukjent("x"))
