@@ -33,12 +33,13 @@ from processor.arkiv import (
     mottatt_message,
     vedtak_message,
 )
-from processor.decisions import Decision, decision_letter_pdf
+from processor.decisions import decision_letter_pdf
 from processor.ingest import ingest
 from processor.render import hf_name
 from tests.arkiv_xsd import load_schema, schema_errors, validate
 from tests.conftest import TODAY
 from tests.fillers import REFERENCE, fill_json, sample_values
+from tests.test_decisions import DECISION
 
 CASE = REFERENCE  # a tilgang-del2 case's id is its reference number
 HF = hf_name("OUS")
@@ -79,24 +80,8 @@ def case_data() -> dict:
 
 @cache
 def letter() -> bytes:
-    return decision_letter_pdf(
-        Decision(
-            reference=CASE,
-            utfall="innvilget",
-            kriterier={
-                "okt_nytte": (True, "Høyt PD-L1-uttrykk gir større forventet nytte."),
-                "hoyere_alvorlighet": (False, ""),
-                "sarskilte_medisinske_arsaker": (False, ""),
-            },
-            begrunnelse="Komitéen legger vekt på forventet nytte.",
-            deltakere=["Kari Nordmann", "Ola Ås", "Per Berg", "Siri Moe"],
-            foreslar_gruppevurdering=False,
-            gruppevurdering_tekst="",
-            decided=DECIDED,
-            hf_name=HF,
-        ),
-        created=RECORDED,
-    )
+    assert (DECISION.reference, DECISION.decided, DECISION.hf_name) == (CASE, DECIDED, HF)
+    return decision_letter_pdf(DECISION, created=RECORDED)
 
 
 @cache
