@@ -322,6 +322,20 @@ class RecordedDecision:
     letter_pdf: bytes
 
 
+def version_message(case_id: str, hf_name: str, version: AcceptedVersion) -> ArchiveMessage:
+    """The `arkiv_mottatt` message of one accepted version, its PDF rendered here: what the
+    worker writes for the outbox row and the export writes again, byte for byte."""
+    pdf = application_pdf(case_id, version.data, version.received)
+    return mottatt_message(case_id, version.number, version.received, hf_name, pdf)
+
+
+def decision_message(case_id: str, hf_name: str, decision: RecordedDecision) -> ArchiveMessage:
+    """The `arkiv_vedtak` message of the case's decision, with the stored letter."""
+    return vedtak_message(
+        case_id, decision.decided, decision.recorded, hf_name, decision.letter_pdf
+    )
+
+
 def due_messages(
     case_id: str,
     hf_name: str,
@@ -335,17 +349,10 @@ def due_messages(
     if len(set(numbers)) != len(numbers):
         raise ValueError(f"a version number appears twice: {sorted(numbers)}")
     messages = [
-        mottatt_message(
-            case_id, v.number, v.received, hf_name, application_pdf(case_id, v.data, v.received)
-        )
-        for v in sorted(versions, key=lambda v: v.number)
+        version_message(case_id, hf_name, v) for v in sorted(versions, key=lambda v: v.number)
     ]
     if decision is not None:
-        messages.append(
-            vedtak_message(
-                case_id, decision.decided, decision.recorded, hf_name, decision.letter_pdf
-            )
-        )
+        messages.append(decision_message(case_id, hf_name, decision))
     return messages
 
 
@@ -366,9 +373,11 @@ __all__ = [
     "arkivmelding_mottatt",
     "arkivmelding_vedtak",
     "check_case_id",
+    "decision_message",
     "due_messages",
     "mottatt_folder",
     "mottatt_message",
     "vedtak_folder",
     "vedtak_message",
+    "version_message",
 ]

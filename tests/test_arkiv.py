@@ -29,9 +29,11 @@ from processor.arkiv import (
     application_pdf,
     arkivmelding_mottatt,
     arkivmelding_vedtak,
+    decision_message,
     due_messages,
     mottatt_message,
     vedtak_message,
+    version_message,
 )
 from processor.decisions import decision_letter_pdf
 from processor.ingest import ingest
@@ -368,6 +370,8 @@ def test_due_messages_are_one_per_accepted_version_then_the_decision():
     assert messages[-1].files["vedtak.pdf"] == letter()
     # the same bytes as the messages built one by one (the worker's)
     assert messages == [mottatt(1), mottatt(2), mottatt(3), vedtak()]
+    assert version_message(CASE, HF, _versions(2)[0]) == mottatt(2)
+    assert decision_message(CASE, HF, decision) == vedtak()
 
 
 def test_due_messages_are_the_same_bytes_every_time():
