@@ -237,3 +237,22 @@ def test_a_message_that_names_anything_but_plain_names_is_refused(
         write_message(root, ArchiveMessage("arkiv_mottatt", folder, files))
     assert not root.exists() or entries(root) == []
     assert entries(tmp_path) in ([], ["arkiv"])
+
+
+def test_an_export_written_twice_adds_nothing_and_holds_the_messages_bytes(tmp_path: Path):
+    """What `arkiv eksport` will do: every due message into a folder (created if missing); a
+    second export finds every folder there and changes nothing."""
+    from processor.arkiv import AcceptedVersion, RecordedDecision, due_messages
+    from tests.test_arkiv import DECIDED, RECORDED, case_data, letter
+
+    versions = [AcceptedVersion(n, RECEIVED, case_data()) for n in (1, 2)]
+    due = due_messages(CASE, HF, versions, RecordedDecision(DECIDED, RECORDED, letter()))
+    target = tmp_path / "eksport" / "ny"
+    assert [written for _, written in write_messages(target, due)] == [True, True, True]
+    again = due_messages(CASE, HF, versions, RecordedDecision(DECIDED, RECORDED, letter()))
+    assert [written for _, written in write_messages(target, again)] == [False, False, False]
+    assert entries(target) == [m.folder for m in due]
+    for m in due:
+        files = read_message(target, m.folder)
+        assert files == dict(m.files)
+        validate(files[ARKIVMELDING])
