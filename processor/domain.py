@@ -41,10 +41,10 @@ class Actor:
 
 @dataclass(frozen=True)
 class Rule:
-    form_type: str
-    from_: str
-    to: str
-    roles: frozenset[str]
+    form_type: FormType
+    from_: State
+    to: State
+    roles: frozenset[Role]
     needs_reason: bool = False
     own_hf: bool = False  # the actor must belong to the case's HF
 
