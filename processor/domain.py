@@ -1,5 +1,8 @@
-"""The domain words: roles, states and their Norwegian labels, form types, and the state machine of
-WORKFLOW.md sections 2 and 6, as data.
+"""The domain words, in one place: roles, states and form types as `StrEnum`s whose values are the
+contract's ids (`State.MOTTATT == "mottatt"`) and which carry their Norwegian labels; the state
+machine of WORKFLOW.md sections 2 and 6, as data; how a case id and an HF code are read
+(`case_key`, `hf_code`); and the recusal rule of section 3 (`recused`). Pure: no I/O, no
+framework. `tests/test_layers.py` fails when one of these is written out again elsewhere.
 
 `RULES` lists the transitions a person asks for with `services.transition`; the others happen as a
 side effect of another action (`BY_ACTION` names it, so the refusal can say where to go).
