@@ -17,8 +17,8 @@ from forms.catalog import FormDef, catalogue, registry
 from processor import timefmt
 from processor.domain import RULES, STATE_LABELS, STATES, Actor
 from processor.errors import DomainError, NotFound
-from services import casework
 from services.access import can_see
+from services.cases import diff, flatten
 from storage.models import Case
 from storage.uow import AbstractUnitOfWork
 
@@ -221,7 +221,7 @@ def _stated_cost(case: Case) -> float | None:
 
 
 def _sections(form: FormDef | None, data: dict[str, Any]) -> list[dict[str, Any]]:
-    flat = casework.flatten(data)
+    flat = flatten(data)
     if form is None:
         return [
             {
@@ -262,7 +262,7 @@ def _signals(form: FormDef | None, data: dict[str, Any]) -> list[dict[str, Any]]
     if form is None:
         return []
     out = []
-    for fid, value in casework.flatten(data).items():
+    for fid, value in flatten(data).items():
         hit = form.lookup(fid)
         if hit is None or hit[0].type != "textarea" or not isinstance(value, str):
             continue
@@ -382,7 +382,7 @@ def case_detail(actor: Actor, case_id: str, uow: AbstractUnitOfWork, today: date
                     "gammel_visning": display(form, ch.field, ch.old),
                     "ny_visning": display(form, ch.field, ch.new),
                 }
-                for ch in casework.diff(case, n - 1, n)
+                for ch in diff(case, n - 1, n)
             ]
             out["endringer_mellom"] = [n - 1, n]
     return out
