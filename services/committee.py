@@ -1,6 +1,6 @@
 """Committee services (issue 5): members, meetings, planning, packets and decisions.
 
-Plain functions in the style of `services.casework`: a principal, a unit of work, one transaction,
+Plain functions in the style of `services.cases`: a principal, a unit of work, one transaction,
 pure rules from `processor.routing` / `processor.packets` / `processor.decisions`, an audit event
 in the same transaction, and a `DomainError` with a Norwegian message on refusal.
 
@@ -30,7 +30,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from processor import routing, timefmt
-from processor.decisions import CRITERIA, OUTCOMES
+from processor.decisions import (
+    CRITERIA,
+    OUTCOMES,
+    criterion_label,
+    decision_letter_docx,
+    decision_letter_pdf,
+    validate_decision,
+)
 from processor.decisions import Decision as LetterDecision
 from processor.domain import DEL2, Actor, Principal, State, case_key
 from processor.errors import (
@@ -42,8 +49,12 @@ from processor.errors import (
     StaleState,
 )
 from processor.identity import contains_identity
+from processor.packets import MeetingInfo, PacketCase
+from processor.packets import meeting_packet as build_packet
+from processor.render import hf_name
 from processor.workdays import papers_deadline
-from services.casework import CONTENT_TYPES, clean_reason, move_case, visible_case
+from services.access import can_see
+from services.steps import CONTENT_TYPES, clean_reason, move_case, visible_case
 from storage.models import Case, PriceCheck
 from storage.models_committee import (
     DEFAULT_CASE_LIMIT,
@@ -604,9 +615,6 @@ def meeting_packet(
 ) -> tuple[bytes, str]:
     """The caller's own meeting packet (ZIP bytes, file name). Only a committee member taking
     part in the meeting gets one; cases they are recused from are absent. Audited."""
-    from processor.packets import MeetingInfo, PacketCase
-    from processor.packets import meeting_packet as build_packet
-
     _require(user, {"komite"})
     with uow:
         session = _session(uow)
@@ -733,8 +741,6 @@ class DecisionInput:
 
 
 def _letter(case: Case, body: dict[str, Any], names: list[str], decided: date) -> LetterDecision:
-    from processor.render import hf_name
-
     latest = case.latest
     treatment = (latest.data.get("behandling") or {}) if latest else {}
     return LetterDecision(
@@ -764,8 +770,6 @@ def record_decision(
 ) -> Case:
     """The coordinator records the committee's decision: the case must be `satt_opp`; it becomes
     `avgjort` (read-only), and the letters (PDF and DOCX) are stored as blobs."""
-    from processor.decisions import decision_letter_docx, decision_letter_pdf, validate_decision
-
     _require(user, {"koordinator"})
     if any(contains_identity(t) for t in decision.texts() if t):
         raise DomainError("IDENTITY_FOUND", IDENTITY_IN_TEXT)
@@ -870,8 +874,6 @@ def decision_view(user: Principal, uow: AbstractUnitOfWork, case_id: str) -> dic
 
 
 def _criteria_names(body: dict[str, Any]) -> list[dict[str, Any]]:
-    from processor.decisions import criterion_label
-
     out = []
     for key in CRITERIA:
         entry = (body.get("kriterier") or {}).get(key) or {}
@@ -918,8 +920,6 @@ def decided(user: Principal, uow: AbstractUnitOfWork, case_id: str) -> bool:
         case = uow.cases.get(case_key(case_id))
         if case is None:
             return False
-        from services.access import can_see
-
         return can_see(user, case) and case.state == State.AVGJORT
 
 

@@ -27,8 +27,8 @@ from processor.domain import (
     hf_code,
 )
 from processor.errors import DomainError, NotFound
-from services import casework
 from services.access import can_see
+from services.cases import diff, flatten
 from storage.models import Case
 from storage.uow import AbstractUnitOfWork
 
@@ -231,7 +231,7 @@ def _stated_cost(case: Case) -> float | None:
 
 
 def _sections(form: FormDef | None, data: dict[str, Any]) -> list[dict[str, Any]]:
-    flat = casework.flatten(data)
+    flat = flatten(data)
     if form is None:
         return [
             {
@@ -272,7 +272,7 @@ def _signals(form: FormDef | None, data: dict[str, Any]) -> list[dict[str, Any]]
     if form is None:
         return []
     out = []
-    for fid, value in casework.flatten(data).items():
+    for fid, value in flatten(data).items():
         hit = form.lookup(fid)
         if hit is None or hit[0].type != "textarea" or not isinstance(value, str):
             continue
@@ -392,7 +392,7 @@ def case_detail(actor: Actor, case_id: str, uow: AbstractUnitOfWork, today: date
                     "gammel_visning": display(form, ch.field, ch.old),
                     "ny_visning": display(form, ch.field, ch.new),
                 }
-                for ch in casework.diff(case, n - 1, n)
+                for ch in diff(case, n - 1, n)
             ]
             out["endringer_mellom"] = [n - 1, n]
     return out

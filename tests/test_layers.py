@@ -275,8 +275,6 @@ ALLOWED_CYCLES = {
             "storage.models_minihta",
         }
     ),
-    # services.upload hands later mini-HTA forms to minihta, which uses services' shared steps
-    frozenset({"services.minihta", "services.casework"}),
     # create_app registers the blueprints; they import `storage()` from web.app
     frozenset(
         {
@@ -451,3 +449,60 @@ def test_the_duplication_readers_see_copies(tmp_path):
     assert _allowed("web/minihta.py", "minihta") and not _allowed("web/minihta.py", "klar")
     assert _allowed("forms/tilgang.py", "tilgang-del2")
     assert not _allowed("services/minihta.py", "minihta")
+
+
+# ---- issue #12: no lazy imports of our own modules in services/ ---------------------------------
+
+
+def lazy_imports(path: Path, root: Path = ROOT) -> list[str]:
+    """Imports of a module of the six packages made inside a function (or `importlib` /
+    `__import__` there): `line: module`. A lazy import hides a dependency, and with it a cycle,
+    from whoever reads the top of the file; third-party imports are not counted."""
+    tree = ast.parse(path.read_text("utf-8"), filename=str(path))
+    out = []
+    for function in ast.walk(tree):
+        if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            continue
+        for node in ast.walk(function):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                source = _from_module(node, path, root)
+                names = [f"{source}.{alias.name}" for alias in node.names]
+            elif _dynamic_import(node):
+                names = [node.args[0].value]  # type: ignore[attr-defined]
+            else:
+                continue
+            out.extend(f"{node.lineno}: {name}" for name in names if _ours(name))
+    return sorted(set(out), key=lambda s: (int(s.partition(":")[0]), s))
+
+
+# services/figures.py is being reworked by another helper of issue #12 (its one lazy import,
+# `forms.catalog` in `_regions`, goes to the top there); it is skipped here until that lands.
+LAZY_LEFT_TO_OTHERS = {"services/figures.py"}
+SERVICES = [p for p in _files("services") if str(p.relative_to(ROOT)) not in LAZY_LEFT_TO_OTHERS]
+
+
+@pytest.mark.parametrize("path", SERVICES, ids=[str(p.relative_to(ROOT)) for p in SERVICES])
+def test_services_import_our_modules_at_the_top_only(path):
+    assert lazy_imports(path) == []
+
+
+def test_the_lazy_import_reader_sees_imports_in_functions_only(tmp_path):
+    (tmp_path / "services").mkdir()
+    probe = tmp_path / "services" / "probe.py"
+    probe.write_text(
+        "import json\nfrom services import steps\n"
+        "def f():\n    from services import minihta\n    import yaml\n"
+        "    return steps\n"
+        "class C:\n    def g(self):\n        from . import cases\n"
+        "        import storage.models\n"
+        "async def h():\n    import importlib\n    importlib.import_module('processor.render')\n",
+        "utf-8",
+    )
+    assert lazy_imports(probe, tmp_path) == [
+        "4: services.minihta",
+        "9: services.cases",
+        "10: storage.models",
+        "13: processor.render",
+    ]

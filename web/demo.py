@@ -10,8 +10,8 @@
   answers to each), written at run time and never committed.
 
 Cases are made the way an HF makes them: a PDF or DOCX from the real template
-(`forms.templates.build`) uploaded through `casework.upload`. Nothing here is a real person; the
-only identity number is the SYNTHETIC one (month + 80) of the identity example, never printed.
+(`forms.templates.build`) uploaded through `services.upload.upload`. Nothing here is a real person;
+the only identity number is the SYNTHETIC one (month + 80) of the identity example, never printed.
 """
 
 from __future__ import annotations
@@ -32,7 +32,9 @@ from openpyxl import load_workbook
 from forms.catalog import Field, FormDef, get_form
 from processor.domain import DEL2, MINIHTA, Actor, FormType, State
 from processor.render import hf_name
-from services import casework
+from services.cases import price_check, set_urgent, transition
+from services.upload import UploadResult, upload
+from services.users import add_user
 from storage.uow import SqlAlchemyUnitOfWork
 from web.runtime import Storage
 
@@ -411,7 +413,7 @@ def _uow_at(storage: Storage, day: date, minute: int = 0) -> SqlAlchemyUnitOfWor
     return SqlAlchemyUnitOfWork(storage.sessions, storage.blobs, _clock(at))
 
 
-def _accepted(result: casework.UploadResult, what: str) -> str:
+def _accepted(result: UploadResult, what: str) -> str:
     if not result.accepted:
         codes = ", ".join(f.code for f in result.errors)
         raise RuntimeError(f"demo upload {what} was not accepted: {codes}")
@@ -449,7 +451,7 @@ def _create_users(storage: Storage) -> None:
     from services import committee
 
     for spec in DEMO_USERS:
-        casework.add_user(
+        add_user(
             storage.uow(),
             spec["username"],
             roles=spec["roles"],
@@ -482,10 +484,10 @@ def _create_del2_cases(storage: Storage, out: Callable[[str], None]) -> list[Cal
         reference = f"{(when - timedelta(days=1)).isoformat()}-{plan.hf}-{plan.department}"
         values = del2_values(plan.hf, reference, when, plan.drug, n)
         pdf = build(DEL2, "pdf", values)
-        case_id = _accepted(casework.upload(hf_user, "soknad.pdf", pdf, uow, when), reference)
+        case_id = _accepted(upload(hf_user, "soknad.pdf", pdf, uow, when), reference)
         for step in plan.steps:
             if step == "retur":
-                casework.transition(
+                transition(
                     COORDINATOR,
                     case_id,
                     State.MOTTATT,
@@ -499,26 +501,22 @@ def _create_del2_cases(storage: Storage, out: Callable[[str], None]) -> list[Cal
                     "behandlingen stoppes ved progresjon."
                 )
                 pdf = build(DEL2, "pdf", values)
-                casework.upload(hf_user, "soknad-v2.pdf", pdf, uow, when)
+                upload(hf_user, "soknad-v2.pdf", pdf, uow, when)
             elif step == "priskontroll":
-                casework.transition(
-                    COORDINATOR, case_id, State.MOTTATT, State.PRISKONTROLL, None, uow
-                )
+                transition(COORDINATOR, case_id, State.MOTTATT, State.PRISKONTROLL, None, uow)
             elif step in ("pris", "pris_senere"):
                 cost = float(values["kostnader.legemiddel_per_maned"])  # type: ignore[arg-type]
-                check = partial(
-                    casework.price_check, pricer, case_id, cost, "Bekreftet mot avtalepris."
-                )
+                check = partial(price_check, pricer, case_id, cost, "Bekreftet mot avtalepris.")
                 if step == "pris":
                     check(uow)
                 else:
                     later.append(partial(check, storage.uow()))
             elif step == "hast":
-                casework.set_urgent(
+                set_urgent(
                     COORDINATOR, case_id, True, "Rask progresjon; behandlingsvindu er kort.", uow
                 )
             elif step == "trekk":
-                casework.transition(hf_user, case_id, State.MOTTATT, State.TRUKKET, None, uow)
+                transition(hf_user, case_id, State.MOTTATT, State.TRUKKET, None, uow)
         out(f"Sak {case_id} opprettet.")
     return later
 
@@ -579,9 +577,9 @@ def _create_minihta(storage: Storage, n: int, plan: DemoMinihta) -> str:
     uow, day = next_step()
     name = f"minihta.{plan.fmt}"
     doc = build(MINIHTA, plan.fmt, values)
-    case_id = _accepted(casework.upload(hf_user, name, doc, uow, day), name)
+    case_id = _accepted(upload(hf_user, name, doc, uow, day), name)
     xlsx = okonomi_xlsx(okonomi_values(values, case_id))
-    _accepted(casework.upload(hf_user, "okonomi.xlsx", xlsx, uow, day), "okonomi.xlsx")
+    _accepted(upload(hf_user, "okonomi.xlsx", xlsx, uow, day), "okonomi.xlsx")
     reached = STAGES.index(plan.stage)
     if reached < 1:
         return case_id
@@ -595,14 +593,14 @@ def _create_minihta(storage: Storage, n: int, plan: DemoMinihta) -> str:
     minihta.declare_conflict(actor, case_id, "gronn", None, uow)
     uow, day = next_step()
     pdf = build(FormType.MINIHTA_FAGFELLE, "pdf", fagfelle_values(case_id, spec, day))
-    _accepted(casework.upload(actor, "skjema2.pdf", pdf, uow, day), "skjema 2")
+    _accepted(upload(actor, "skjema2.pdf", pdf, uow, day), "skjema 2")
     if reached < 3:
         return case_id
     uow, day = next_step()
     pdf = build(FormType.MINIHTA_BESLUTNING, "pdf", beslutning_values(case_id, plan.hf, day))
-    _accepted(casework.upload(hf_user, "skjema3.pdf", pdf, uow, day), "skjema 3")
+    _accepted(upload(hf_user, "skjema3.pdf", pdf, uow, day), "skjema 3")
     uow, day = next_step()
-    casework.transition(COORDINATOR, case_id, State.BESLUTTET, State.PUBLISERT, None, uow)
+    transition(COORDINATOR, case_id, State.BESLUTTET, State.PUBLISERT, None, uow)
     return case_id
 
 
