@@ -16,8 +16,9 @@ from sqlalchemy import Engine
 
 from storage import db
 from storage.blobs import FileBlobStore, MemoryBlobStore
-from storage.uow import FakeUnitOfWork, SqlAlchemyUnitOfWork
+from storage.uow import SqlAlchemyUnitOfWork
 from tests import pgutil
+from tests.fakes import FakeUnitOfWork
 from tests.storage.helpers import NOW
 
 

@@ -11,7 +11,7 @@ import pytest
 from processor.domain import Actor
 from processor.errors import CaseDecided, DomainError
 from services import casework
-from storage.uow import FakeUnitOfWork
+from tests.fakes import FakeUnitOfWork
 from tests.storage.helpers import HF_OUS, HF_STO, KOORDINATOR, PRISKONTROLL, REFERENCE, TODAY, del2
 
 
