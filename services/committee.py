@@ -42,7 +42,7 @@ from processor.errors import (
 from processor.identity import contains_identity
 from processor.workdays import papers_deadline
 from services.casework import CONTENT_TYPES, clean_reason, move_case, visible_case
-from storage.models import Case, PriceCheck
+from storage.models import Case, PriceCheck, User
 from storage.models_committee import (
     DEFAULT_CASE_LIMIT,
     CommitteeMember,
@@ -147,7 +147,7 @@ def _members(uow: AbstractUnitOfWork, on: date | None = None) -> list[MemberInfo
     return out
 
 
-def _username(uow: AbstractUnitOfWork, by_id: dict[int, Any], user_id: int | None) -> str | None:
+def _username(uow: AbstractUnitOfWork, by_id: dict[int, User], user_id: int | None) -> str | None:
     if user_id is None:
         return None
     user = by_id.get(user_id) or uow.users.get_by_id(user_id)
