@@ -10,10 +10,9 @@ from; `services.figures.refresh` recomputes only the rows that are missing or ol
 changed, so a process can tell whether its cached aggregates are still current; it also keeps the
 fingerprint of the `cases` table that refresh checked (`cases_marker`), so a request while
 nothing changed costs one aggregate over an index instead of the join that finds stale rows.
-`figures_snapshots` keeps the last computed figures per filter (issue 9), so every worker process
-can answer with what another one computed, and a restart starts warm. `figures_counts` holds the
-figures of all cases and of each filter and combination of filters as counts kept current at every
-refresh.
+`figures_counts` holds the figures of all cases and of each filter and combination of filters
+(and of the public figures) as counts kept current at every refresh; the figures a page shows are
+read from them in the request (`services.figures`).
 """
 
 from __future__ import annotations
@@ -112,28 +111,6 @@ class FiguresGeneration(Base):
     # `services.figures.cases_marker` when the last refresh found every row current (migration
     # 0004): while the cases give the same marker, a refresh has nothing to look for
     cases_marker: Mapped[str | None] = mapped_column(String(100), default=None)
-
-
-class FiguresSnapshot(Base):
-    """The figures (`processor.statistics.compute`'s dict) last computed for one filter, and the
-    state of the cases they were computed from (`services.figures`: fresh while the cases give the
-    same `cases_marker`, served as stale while a new computation runs). Derived data, bounded
-    to `services.figures.SNAPSHOTS` rows (the least recently computed go)."""
-
-    __tablename__ = "figures_snapshots"
-
-    # SHA-256 (hex) of `filters`: a key of fixed length however long the filter texts are
-    filter_key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    # `services.figures.filter_key`: the filters as compact JSON with sorted keys ('{}': none)
-    filters: Mapped[str] = mapped_column(Text)
-    # `figures_generation` as the computation read it
-    generation: Mapped[int] = mapped_column(Integer)
-    # the marker that generation's refresh found current; None when it was unknown (a refresh
-    # raced another), and then the snapshot is never fresh
-    cases_marker: Mapped[str | None] = mapped_column(String(100), default=None)
-    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # the dict as JSON text (not JSONB: PostgreSQL would reorder the keys the pages list in order)
-    payload: Mapped[str] = mapped_column(Text)
 
 
 class FiguresCount(Base):
