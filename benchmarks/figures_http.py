@@ -265,7 +265,11 @@ def run(label: str, config: dict[str, Any], n: int, requests: int, *, existing: 
 
     print(f"--- {label}", flush=True)
     if existing:
-        app = _timed(f"{label}: open app, migrate", lambda: worker_app(lambda: create_app(config)))
+        from storage import db
+
+        url = config.get("DATABASE_URL") or db.default_url(config["INSTANCE"])
+        _timed(f"{label}: migrate", lambda: db.upgrade(url))
+        app = _timed(f"{label}: open app", lambda: worker_app(lambda: create_app(config)))
         st = app.extensions["skjemamottak"]
         done = _timed(
             "refresh figures (after a migration: count)", lambda: figures.refresh(st.uow())

@@ -29,32 +29,8 @@ class CaseFigure(Base):
     """The per-case figures (`processor.statistics.CaseFigures`) of one case."""
 
     __tablename__ = "case_figures"
-    # Covering indexes in the column order of the GROUP BY queries of `services.figures.grouped`:
-    # SQLite reads them in order and counts without sorting 100,000 rows per query.
     __table_args__ = (
-        Index(
-            "ix_case_figures_counts",
-            "form_type",
-            "hf",
-            "region",
-            "received_year",
-            "fagomrade",
-            "state",
-            "outcome",
-            "returns",
-        ),
-        Index(
-            "ix_case_figures_totals",
-            "form_type",
-            "hf",
-            "region",
-            "received_year",
-            "fagomrade",
-            "total_calendar_days",
-            "total_working_days",
-        ),
-        Index("ix_case_figures_outcome_on", "outcome_on", "outcome"),
-        # the date filters (migration 0006): a quarter's cases found without reading them all
+        # the date filters (migration 0006), which `services.figures` counts over the rows
         Index("ix_case_figures_received_on", "received_on"),
     )
 
@@ -87,10 +63,7 @@ class CaseFigureStage(Base):
     and `stage_work`); no row for a state the case never left."""
 
     __tablename__ = "case_figure_stages"
-    __table_args__ = (
-        Index("ix_case_figure_stages_days", "state", "calendar_days", "working_days"),
-        {"sqlite_with_rowid": False},  # clustered by (case_id, state)
-    )
+    __table_args__ = ({"sqlite_with_rowid": False},)  # clustered by (case_id, state)
 
     case_id: Mapped[str] = mapped_column(
         ForeignKey("case_figures.case_id", ondelete="CASCADE"), primary_key=True
