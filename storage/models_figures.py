@@ -1,15 +1,13 @@
 """Tables of the figures of WORKFLOW.md section 7 (issue 7).
 
-`case_figures` holds one row per case with what the aggregation needs (the fields of
-`processor.statistics.CaseFigures`), so the figures of 100,000 cases are aggregated without
-reading their histories: counts and group totals with SQL `GROUP BY`. The per-stage durations
-are rows of their own (`case_figure_stages`: case, state, calendar days, working days), so the
-medians per stage read two integer columns, never a JSON document per case. A row remembers the case's `version` and `updated_at` it was computed
-from; `services.figures.refresh` recomputes only the rows that are missing or older than their case.
+`case_figures` holds one row per case with its figures (the fields of
+`processor.statistics.CaseFigures`; the per-stage durations in `case_figure_stages`: case, state,
+calendar days, working days), so a change of a case takes its old counts off without reading its
+old history. A row remembers the case's `version` and `updated_at` it was computed from;
+`services.figures.refresh` recomputes only the rows that are missing or older than their case.
 `figures_generation` is one row whose counter rises with every refresh that found the cases
-changed, so a process can tell whether its cached aggregates are still current; it also keeps the
-fingerprint of the `cases` table that refresh checked (`cases_marker`), so a request while
-nothing changed costs one aggregate over an index instead of the join that finds stale rows.
+changed; it also keeps the fingerprint of the `cases` table that refresh checked
+(`cases_marker`), so a request while nothing changed skips the join that finds stale rows.
 `figures_counts` holds the figures of all cases and of each filter and combination of filters
 (and of the public figures) as counts kept current at every refresh; the figures a page shows are
 read from them in the request (`services.figures`).
@@ -50,8 +48,7 @@ class CaseFigure(Base):
     total_calendar_days: Mapped[int | None] = mapped_column(Integer, default=None)
     total_working_days: Mapped[int | None] = mapped_column(Integer, default=None)
     returns: Mapped[int] = mapped_column(Integer, default=0)
-    # '[["from label","to label"],...]': the links of the flow picture as compact JSON text, so
-    # cases with the same path are counted with one GROUP BY (the same list, the same text)
+    # '[["from label","to label"],...]': the links of the flow picture as compact JSON text
     links: Mapped[str] = mapped_column(Text, default="[]")
     source_version: Mapped[int] = mapped_column(Integer)
     source_updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
