@@ -145,10 +145,10 @@ class Keyring:
         return None
 
 
-def keyring_from_env(environ: Mapping[str, str] | None = None) -> Keyring | None:
-    """The keyring from `SKJEMAMOTTAK_BLOB_KEY` and `SKJEMAMOTTAK_BLOB_OLD_KEYS`; None when no
-    key is set. Raises `KeyFormatError` for a malformed key."""
-    env = os.environ if environ is None else environ
+def keyring_from_env(env: Mapping[str, str]) -> Keyring | None:
+    """The keyring from the values of `SKJEMAMOTTAK_BLOB_KEY` and `SKJEMAMOTTAK_BLOB_OLD_KEYS`
+    in `env` (read by `web.settings`); None when no key is set. Raises `KeyFormatError` for a
+    malformed key."""
     current = (env.get(ENV_KEY) or "").strip()
     old_text = (env.get(ENV_OLD_KEYS) or "").strip()
     if not current:
@@ -264,12 +264,8 @@ class EncryptedFileBlobStore(FileBlobStore):
         return stored_key_id(head)
 
 
-def make_blob_store(
-    instance: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
-) -> FileBlobStore:
-    """The instance's blob store: encrypted when `SKJEMAMOTTAK_BLOB_KEY` is set, else plain.
-    Raises `KeyFormatError` (Norwegian message) for a malformed key."""
-    keyring = keyring_from_env(environ)
+def make_blob_store(instance: str | os.PathLike[str], keyring: Keyring | None) -> FileBlobStore:
+    """The instance's blob store: encrypted with the keyring when there is one, else plain."""
     root = blob_path(instance)
     if keyring is None:
         return FileBlobStore(root)

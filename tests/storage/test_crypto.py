@@ -105,10 +105,10 @@ def test_a_malformed_old_key_is_named_by_its_position() -> None:
 
 
 def test_make_blob_store_encrypts_only_when_a_key_is_set(tmp_path: Path) -> None:
-    plain = make_blob_store(tmp_path, {})
+    plain = make_blob_store(tmp_path, None)
     assert type(plain) is FileBlobStore
     assert plain.root == tmp_path / "blobs"
-    enc = make_blob_store(tmp_path, {"SKJEMAMOTTAK_BLOB_KEY": KEY_A.hex()})
+    enc = make_blob_store(tmp_path, keyring_from_env({"SKJEMAMOTTAK_BLOB_KEY": KEY_A.hex()}))
     assert isinstance(enc, EncryptedFileBlobStore)
     assert enc.keyring.current.key == KEY_A
 
