@@ -33,7 +33,7 @@ import contextlib
 import hashlib
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
@@ -145,24 +145,31 @@ class Keyring:
         return None
 
 
-def keyring_from_env(env: Mapping[str, str]) -> Keyring | None:
-    """The keyring from the values of `SKJEMAMOTTAK_BLOB_KEY` and `SKJEMAMOTTAK_BLOB_OLD_KEYS`
-    in `env` (read by `web.settings`); None when no key is set. Raises `KeyFormatError` for a
+def read_keyring(
+    current: str | None,
+    old: str | None = None,
+    *,
+    current_name: str = ENV_KEY,
+    old_name: str = ENV_OLD_KEYS,
+) -> Keyring | None:
+    """The keyring from the text of the current key and the comma-separated old keys (as
+    `web.settings` reads them from `SKJEMAMOTTAK_BLOB_KEY` and `SKJEMAMOTTAK_BLOB_OLD_KEYS`,
+    the names the messages use); None when no key is set. Raises `KeyFormatError` for a
     malformed key."""
-    current = (env.get(ENV_KEY) or "").strip()
-    old_text = (env.get(ENV_OLD_KEYS) or "").strip()
+    current = (current or "").strip()
+    old_text = (old or "").strip()
     if not current:
         if old_text:
             raise KeyFormatError(
-                f"{ENV_OLD_KEYS} er satt, men ikke {ENV_KEY}. Gamle nøkler brukes bare sammen "
+                f"{old_name} er satt, men ikke {current_name}. Gamle nøkler brukes bare sammen "
                 "med en gjeldende nøkkel."
             )
         return None
-    old = [
-        parse_key(part, source=f"Nøkkel nr. {n} i {ENV_OLD_KEYS}")
+    old_keys = [
+        parse_key(part, source=f"Nøkkel nr. {n} i {old_name}")
         for n, part in enumerate((p for p in old_text.split(",") if p.strip()), start=1)
     ]
-    return Keyring.of(parse_key(current, source=ENV_KEY), old)
+    return Keyring.of(parse_key(current, source=current_name), old_keys)
 
 
 # ---- the format ---------------------------------------------------------------------------------

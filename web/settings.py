@@ -283,13 +283,15 @@ def _database_url(label: str, text: str) -> str:
 
 
 def _keyring(current: Given | None, old: Given | None) -> Keyring | None:
-    from storage.crypto import ENV_KEY, ENV_OLD_KEYS, KeyFormatError, keyring_from_env
+    from storage.crypto import KeyFormatError, read_keyring
 
-    values = {ENV_KEY: current.text() if current else "", ENV_OLD_KEYS: old.text() if old else ""}
-    if not values[ENV_KEY] and not values[ENV_OLD_KEYS]:
-        return None
     try:
-        return keyring_from_env(values)
+        return read_keyring(
+            current.text() if current else None,
+            old.text() if old else None,
+            current_name=current.label if current else env_name("BLOB_KEY"),
+            old_name=old.label if old else env_name("BLOB_OLD_KEYS"),
+        )
     except KeyFormatError as e:
         raise SettingsError(e.message) from None
 

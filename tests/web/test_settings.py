@@ -177,6 +177,7 @@ def test_config_py_errors_are_refused_in_norwegian(tmp_path: Path) -> None:
     for text, words in (
         ("MEETING_WEEKDAY = 'fredagen'\n", f"MEETING_WEEKDAY i {config} må være en ukedag"),
         ("MEETING_WEKDAY = 1\n", "Ukjent innstilling «MEETING_WEKDAY»"),
+        ("BLOB_KEY = 'kort'\n", f"BLOB_KEY i {config} er ikke en gyldig nøkkel"),
         ("INSTANCE = '/tmp'\n", "INSTANCE kan ikke settes"),
         ("MEETING_TIME = (\n", "syntaksfeil på linje 1"),
         ("raise RuntimeError('x')\n", "kan ikke kjøres (RuntimeError)"),
