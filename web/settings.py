@@ -95,12 +95,12 @@ class Settings:
     """Every setting of the service, checked and typed (see the README's table)."""
 
     instance: Path
-    database_url: str
+    database_url: str = field(repr=False)  # may hold a password
     secret_key: str | None = field(default=None, repr=False)  # None: a key kept in the instance
     keyring: Keyring | None = field(default=None, repr=False)  # None: blobs are not encrypted
     max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
     base_url: str | None = None  # None: serve's own address, else DEFAULT_BASE_URL
-    ratelimit_storage: str = DEFAULT_RATELIMIT_STORAGE
+    ratelimit_storage: str = field(default=DEFAULT_RATELIMIT_STORAGE, repr=False)  # a password?
     ratelimit_enabled: bool = True
     upload_rate_limit: str = DEFAULT_UPLOAD_RATE_LIMIT
     behind_proxy: bool = False

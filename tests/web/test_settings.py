@@ -170,6 +170,18 @@ def test_secrets_are_never_repeated_in_a_message(tmp_path: Path) -> None:
         with pytest.raises(SettingsError) as e:
             Settings.load({variable: secret}, tmp_path)
         assert secret not in e.value.message and "passord123" not in e.value.message
+    shown = repr(
+        Settings.load(
+            {
+                "SKJEMAMOTTAK_DATABASE_URL": "postgresql+psycopg://ola:passord123@db.example/x",
+                "SKJEMAMOTTAK_SECRET_KEY": "passord123",
+                "SKJEMAMOTTAK_BLOB_KEY": KEY_A.hex(),
+                "SKJEMAMOTTAK_RATELIMIT_STORAGE": "redis://:passord123@cache.example:6379",
+            },
+            tmp_path,
+        )
+    )
+    assert "passord123" not in shown and KEY_A.hex() not in shown and "meeting_weekday=3" in shown
 
 
 def test_config_py_errors_are_refused_in_norwegian(tmp_path: Path) -> None:
