@@ -20,7 +20,18 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from processor.domain import BY_ACTION, DEL2, MINIHTA, ROLES, RULES, Actor, Principal
+from processor.domain import (
+    BY_ACTION,
+    DEL2,
+    MINIHTA,
+    ROLES,
+    RULES,
+    Actor,
+    Principal,
+    State,
+    case_key,
+    hf_code,
+)
 from processor.errors import (
     IDENTITY_IN_TEXT,
     CaseDecided,
@@ -64,7 +75,7 @@ HF_FIELD = {DEL2: ("soknad", "helseforetak"), MINIHTA: ("generelt", "helseforeta
 UPLOAD_ATTEMPTS = 3
 # `last_used_at` of a bearer token is written at most this often (see authenticate_token)
 TOKEN_USE_RESOLUTION = timedelta(minutes=5)
-DECIDED = "avgjort"  # a decided case is read-only (WORKFLOW.md section 5)
+DECIDED = State.AVGJORT  # a decided case is read-only (WORKFLOW.md section 5)
 MAX_REASON_CHARS = 5000
 
 
@@ -214,13 +225,17 @@ def _store_upload(
                 warnings=warnings,
             )
             moved = Transition(
-                from_state=from_state, to_state="mottatt", actor=user.username, reason=None, at=now
+                from_state=from_state,
+                to_state=State.MOTTATT,
+                actor=user.username,
+                reason=None,
+                at=now,
             )
             return version, moved
 
         def new_case(case_id: str) -> Case:
             case = Case(
-                case_id, form_type=form_type, hf=str(user.hf), state="mottatt", created_at=now
+                case_id, form_type=form_type, hf=str(user.hf), state=State.MOTTATT, created_at=now
             )
             version, moved = arrival(1, None)
             case.versions.append(version)
@@ -229,7 +244,7 @@ def _store_upload(
 
         case: Case | None = None  # a case that exists: this upload is its next version
         if form_type == DEL2:
-            case_id = str(result.reference).upper()
+            case_id = case_key(str(result.reference))
             # Mostly a new reference: the database creates the case unless the id is taken
             # (written now, with its version and transition); only then is it loaded. No
             # question first: with no file to write before the first write, asking would only
@@ -240,15 +255,15 @@ def _store_upload(
                     raise ConcurrentUpdate("the case went away")
                 if case.hf != user.hf:
                     raise DomainError("REFERENCE_IN_USE")  # another HF's case: say no more
-                if case.state != "returnert":
+                if case.state != State.RETURNERT:
                     raise DomainError("REFERENCE_IN_USE", _already_received(case.id))
         elif resubmit:
             # a returned mini-HTA comes back as a new version of its case (`?sak=`)
-            case_id = resubmit.strip().upper()
+            case_id = case_key(resubmit)
             case = uow.cases.get(case_id)
             if case is None or case.form_type != MINIHTA or case.hf != user.hf:
                 raise DomainError("CASE_MISMATCH", "Saken finnes ikke eller er ikke din.")
-            if case.state != "returnert":
+            if case.state != State.RETURNERT:
                 raise DomainError(
                     "CASE_MISMATCH",
                     "Bare en returnert mini-metodevurdering kan sendes inn på nytt.",
@@ -266,7 +281,7 @@ def _store_upload(
         else:
             hf, number, from_state = case.hf, len(case.versions) + 1, case.state
             action = "case.resubmit"
-            case.state = "mottatt"
+            case.state = State.MOTTATT
             case.version += 1
             case.updated_at = now
             version, moved = arrival(number, from_state)
@@ -282,7 +297,7 @@ def _store_upload(
                 "hf": hf,
                 "version": number,
                 "from": from_state,
-                "to": "mottatt",
+                "to": State.MOTTATT,
                 "file_sha256": file_sha256,
                 "file_suffix": suffix,
                 "warnings": sorted({w["code"] for w in warnings}),
@@ -295,7 +310,7 @@ def _store_upload(
         form_type=form_type,
         case_id=case_id,
         version=number,
-        state="mottatt",
+        state=State.MOTTATT,
         warnings=list(result.warnings),
         file_sha256=file_sha256,
     )
@@ -320,7 +335,7 @@ def clean_reason(reason: str | None) -> str | None:
 
 
 def visible_case(user: Principal, case_id: str, uow: AbstractUnitOfWork) -> Case:
-    case = uow.cases.get(case_id.strip().upper())
+    case = uow.cases.get(case_key(case_id))
     if case is None or not can_see(user, case):
         raise NotFound()
     return case
@@ -429,7 +444,7 @@ def transition(
             if case.state != from_:
                 raise StaleState(current=case.state)
             move_case(user, case, to, clean, uow)
-            if case.form_type == MINIHTA and to == "publisert":
+            if case.form_type == MINIHTA and to == State.PUBLISERT:
                 from services import minihta
 
                 minihta.publish(case, uow)
@@ -445,7 +460,7 @@ def _left_price_check(user: Principal, case_id: str, uow: AbstractUnitOfWork) ->
     section 2 for a case that moved on (CASE_DECIDED or STALE_STATE, 409), no data of it."""
     if "priskontroll" not in set(user.roles):
         return
-    case = uow.cases.get(case_id.strip().upper())
+    case = uow.cases.get(case_key(case_id))
     if case is None or not case.price_checks or can_see(user, case):
         return
     ensure_open(case)
@@ -495,7 +510,7 @@ def price_check(
                 raise DomainError(
                     "REASON_REQUIRED", "Skriv en merknad når legemiddelkostnaden korrigeres."
                 )
-            if case.state != "priskontroll":
+            if case.state != State.PRISKONTROLL:
                 raise StaleState(current=case.state)
             now = uow.now()
             case.price_checks.append(
@@ -511,7 +526,7 @@ def price_check(
             move_case(
                 user,
                 case,
-                "klar",
+                State.KLAR,
                 clean,
                 uow,
                 action="case.price_check",
@@ -628,7 +643,7 @@ def add_user(
     if hf is not None:
         from forms.catalog import registry
 
-        hf = hf.strip().upper()
+        hf = hf_code(hf)
         if hf not in registry().trusts:
             raise DomainError("INVALID_VALUE", f"Ukjent helseforetak: {hf}.")
     if "hf" in roles and hf is None:

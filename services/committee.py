@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from processor import routing, timefmt
 from processor.decisions import CRITERIA, OUTCOMES
 from processor.decisions import Decision as LetterDecision
-from processor.domain import DEL2, Actor, Principal
+from processor.domain import DEL2, Actor, Principal, State, case_key
 from processor.errors import (
     IDENTITY_IN_TEXT,
     CaseDecided,
@@ -492,7 +492,7 @@ def meeting_detail(
 
         out["plasserte"] = [row(c) for c in _placed_cases(meeting)]
         ready = sorted(
-            uow.cases.list(state="klar", form_type=DEL2),
+            uow.cases.list(state=State.KLAR, form_type=DEL2),
             key=lambda c: (not c.urgent, c.created_at, c.id),
         )
         out["klare"] = [row(c) for c in ready]
@@ -524,7 +524,7 @@ def plan_meeting(
             session = _session(uow)
             meeting = _meeting(session, meeting_id)
             members = _members(uow)
-            ready = [c for c in uow.cases.list(state="klar", form_type=DEL2)]
+            ready = [c for c in uow.cases.list(state=State.KLAR, form_type=DEL2)]
             by_id = {c.id: c for c in ready}
             result = routing.plan(
                 [_rule_meeting(meeting, members)],
@@ -560,7 +560,7 @@ def plan_meeting(
                 move_case(
                     user,
                     case,
-                    "satt_opp",
+                    State.SATT_OPP,
                     f"Satt opp til møtet {date_nb(meeting.meeting_date)}.",
                     uow,
                     action="case.plan",
@@ -581,7 +581,7 @@ def _notes(case: Case) -> list[str]:
     if case.urgent and case.urgent_reason:
         notes.append(f"Hastesak: {case.urgent_reason}")
     for t in case.transitions:
-        if t.to_state == "returnert" and t.reason:
+        if t.to_state == State.RETURNERT and t.reason:
             notes.append(f"Returnert {date_nb(t.at.astimezone(OSLO).date())}: {t.reason}")
     return notes
 
@@ -774,9 +774,9 @@ def record_decision(
             case = visible_case(user, case_id, uow)
             if case.form_type != DEL2:
                 raise DomainError("INVALID_TRANSITION", "Denne sakstypen får ikke vedtak her.")
-            if case.state == "avgjort":
+            if case.state == State.AVGJORT:
                 raise CaseDecided("Saken er allerede avgjort og kan ikke endres.")
-            if case.state != "satt_opp":
+            if case.state != State.SATT_OPP:
                 raise DomainError(
                     "INVALID_TRANSITION",
                     "Saken må være satt opp til møte før vedtaket kan registreres.",
@@ -822,7 +822,7 @@ def record_decision(
             move_case(
                 user,
                 case,
-                "avgjort",
+                State.AVGJORT,
                 clean_reason(f"Vedtak: {OUTCOMES[decision.utfall]}."),
                 uow,
                 action="case.decision",
@@ -915,12 +915,12 @@ def decision_letter(
 def decided(user: Principal, uow: AbstractUnitOfWork, case_id: str) -> bool:
     """Whether the case is one the user may see and it is decided (read-only)."""
     with uow:
-        case = uow.cases.get(case_id.strip().upper())
+        case = uow.cases.get(case_key(case_id))
         if case is None:
             return False
         from services.access import can_see
 
-        return can_see(user, case) and case.state == "avgjort"
+        return can_see(user, case) and case.state == State.AVGJORT
 
 
 def member_of(uow: AbstractUnitOfWork, username: str) -> Actor | None:

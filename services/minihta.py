@@ -19,7 +19,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from processor import routing
-from processor.domain import MINIHTA, Principal
+from processor.domain import MINIHTA, FormType, Principal, State, case_key, hf_code
 from processor.errors import DomainError, NotFound, StaleState
 from processor.findings import Result
 from storage.models import Case, User
@@ -34,13 +34,13 @@ from storage.models_minihta import (
 )
 from storage.uow import AbstractUnitOfWork, ConcurrentUpdate
 
-OKONOMI = "minihta-okonomi"
-FAGFELLE = "minihta-fagfelle"
-BESLUTNING = "minihta-beslutning"
+OKONOMI = FormType.MINIHTA_OKONOMI
+FAGFELLE = FormType.MINIHTA_FAGFELLE
+BESLUTNING = FormType.MINIHTA_BESLUTNING
 ATTACH_STATES = {
-    OKONOMI: ("mottatt", "returnert", "til_fagfelle"),
-    FAGFELLE: ("til_fagfelle",),
-    BESLUTNING: ("fagfellevurdert",),
+    OKONOMI: (State.MOTTATT, State.RETURNERT, State.TIL_FAGFELLE),
+    FAGFELLE: (State.TIL_FAGFELLE,),
+    BESLUTNING: (State.FAGFELLEVURDERT,),
 }
 CASE_ID = re.compile(r"^MMV-[0-9]{4}-[0-9]{3}$")
 UTFALL_LABELS = {
@@ -103,8 +103,8 @@ def latest_attachment(
 
 def _target(form_type: str, data: dict[str, Any], case_id: str | None) -> str:
     named = _get(data, "sak", "id")
-    named = named.strip().upper() if isinstance(named, str) and named.strip() else None
-    given = case_id.strip().upper() if case_id and case_id.strip() else None
+    named = (case_key(named) or None) if isinstance(named, str) else None
+    given = (case_key(case_id) or None) if case_id else None
     if named and given and named != given:
         raise _mismatch(f"Skjemaet gjelder sak {named}, men ble sendt inn til sak {given}.")
     target = given or named
@@ -248,7 +248,7 @@ def _store_attachment(
         else:
             if assignment is not None:
                 assignment.completed_at = now
-            to = "fagfellevurdert" if form_type == FAGFELLE else "besluttet"
+            to = State.FAGFELLEVURDERT if form_type == FAGFELLE else State.BESLUTTET
             casework.move_case(user, case, to, None, uow, action="case.attach", extra=details)
         state = case.state
         uow.commit()
@@ -320,7 +320,7 @@ def _minihta_case(user: Principal, case_id: str, uow: AbstractUnitOfWork) -> Cas
     from services.access import can_see
     from services.casework import ensure_open
 
-    case = uow.cases.get(case_id.strip().upper())
+    case = uow.cases.get(case_key(case_id))
     if case is None or not can_see(user, case):
         raise NotFound()
     ensure_open(case)  # a decided case is read-only, whatever its type
@@ -360,9 +360,9 @@ def assign_reviewer(
             case = _minihta_case(user, case_id, uow)
             session = _session(uow)
             active = [a for a in case.peer_assignments if a.active]  # type: ignore[attr-defined]
-            if case.state == "til_fagfelle" and active:
+            if case.state == State.TIL_FAGFELLE and active:
                 raise DomainError("ALREADY_ASSIGNED", "Saken har allerede en fagfelle.")
-            if case.state not in ("mottatt", "til_fagfelle"):
+            if case.state not in (State.MOTTATT, State.TIL_FAGFELLE):
                 raise StaleState(
                     "Fagfelle kan bare tildeles en mini-metodevurdering med status «Mottatt».",
                     current=case.state,
@@ -409,9 +409,9 @@ def assign_reviewer(
                 )
             )
             extra = {"reviewer": chosen.username, "override": override}
-            if case.state == "mottatt":
+            if case.state == State.MOTTATT:
                 casework.move_case(
-                    user, case, "til_fagfelle", clean, uow, action="case.assign", extra=extra
+                    user, case, State.TIL_FAGFELLE, clean, uow, action="case.assign", extra=extra
                 )
             else:
                 casework.record_change(
@@ -447,7 +447,7 @@ def declare_conflict(
     if level not in CONFLICT_LEVELS:
         raise DomainError("INVALID_VALUE", "Habilitet må være «gronn», «gul» eller «rod».")
     with uow:
-        case = uow.cases.get(case_id.strip().upper())
+        case = uow.cases.get(case_key(case_id))
         assignment = (
             _active_assignment(uow, case.id, user.username)
             if case is not None and "fagfelle" in set(user.roles)
@@ -578,7 +578,7 @@ def peer_packet(user: Principal, case_id: str, uow: AbstractUnitOfWork, today: d
     from processor.packets import peer_review_packet
 
     with uow:
-        case = uow.cases.get(case_id.strip().upper())
+        case = uow.cases.get(case_key(case_id))
         assignment = (
             _active_assignment(uow, case.id, user.username)
             if case is not None and "fagfelle" in set(user.roles)
@@ -747,7 +747,7 @@ def search_published(
         session = _session(uow)
         stmt = select(Publication)
         if hf:
-            stmt = stmt.where(Publication.hf == hf.strip().upper())
+            stmt = stmt.where(Publication.hf == hf_code(hf))
         if year is not None:
             stmt = stmt.where(Publication.year == year)
         if fagomrade:
@@ -798,19 +798,19 @@ def facets(uow: AbstractUnitOfWork) -> dict[str, list[Any]]:
 
 
 DOCUMENTS = {
-    "minihta": ("Mini-metodevurdering", MINIHTA),
-    "fagfellevurdering": ("Fagfellevurdering", FAGFELLE),
-    "beslutning": ("Beslutning", BESLUTNING),
+    "minihta": (MINIHTA.label, MINIHTA),
+    "fagfellevurdering": (FAGFELLE.label, FAGFELLE),
+    "beslutning": (BESLUTNING.label, BESLUTNING),
 }
 
 
 def published_case(uow: AbstractUnitOfWork, case_id: str) -> dict[str, Any]:
     """A published mini-HTA with its documents' data; NOT_FOUND unless it is published."""
     with uow:
-        case_id = case_id.strip().upper()
+        case_id = case_key(case_id)
         pub = _session(uow).get(Publication, case_id)
         case = uow.cases.get(case_id)
-        if pub is None or case is None or case.state != "publisert" or case.latest is None:
+        if pub is None or case is None or case.state != State.PUBLISERT or case.latest is None:
             raise NotFound("Fant ikke den publiserte mini-metodevurderingen.")
         docs: dict[str, dict[str, Any]] = {"minihta": case.latest.data}
         for key, (_label, form_type) in DOCUMENTS.items():

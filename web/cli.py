@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from processor.domain import CASE_FORM_TYPES
+
 if TYPE_CHECKING:
     from web.runtime import Storage
     from web.settings import Settings
@@ -785,7 +787,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ar", type=int, metavar="ÅR", help="bare saker mottatt dette året")
     p.add_argument("--fagomrade", metavar="TEKST", help="bare saker fra dette fagområdet")
     p.add_argument(
-        "--type", choices=("tilgang-del2", "minihta"), help="bare saker av denne skjematypen"
+        "--type", choices=[str(t) for t in CASE_FORM_TYPES], help="bare saker av denne skjematypen"
     )
     p.set_defaults(func=cmd_stats)
 

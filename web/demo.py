@@ -30,7 +30,7 @@ from lxml import etree
 from openpyxl import load_workbook
 
 from forms.catalog import Field, FormDef, get_form
-from processor.domain import MINIHTA, Actor
+from processor.domain import DEL2, MINIHTA, Actor, FormType, State
 from processor.render import hf_name
 from services import casework
 from storage.uow import SqlAlchemyUnitOfWork
@@ -164,7 +164,7 @@ def del2_values(
     hf: str, reference: str, when: date, drug: int = 0, n: int = 0
 ) -> dict[str, object]:
     """A complete, valid Del 2: every required field from the catalogue, plus one criterion."""
-    form = get_form("tilgang-del2")
+    form = get_form(DEL2)
     values: dict[str, object] = {}
     for field_id in form.field_ids():
         hit = form.lookup(field_id)
@@ -306,7 +306,7 @@ def okonomi_xlsx(values: dict[str, object]) -> bytes:
     from forms.templates import build
     from forms.templates.xlsx import evaluate_formula
 
-    form = get_form("minihta-okonomi")
+    form = get_form(FormType.MINIHTA_OKONOMI)
     raw = build(form.id, "xlsx", values)
     numbers: dict[str, float] = {}
     for field_id in form.field_ids():
@@ -382,17 +382,17 @@ class DemoMinihta:
     hf: str
     fagomrade: str  # a key of MINIHTA_TOPICS
     days_ago: int
-    stage: str  # "mottatt", "til_fagfelle", "fagfellevurdert" or "publisert"
+    stage: State  # one of STAGES
     fmt: str = "pdf"
 
 
 MINIHTA_PLAN: tuple[DemoMinihta, ...] = (
-    DemoMinihta("AHUS", "Kardiologi", 40, "publisert"),
-    DemoMinihta("OUS", "Gastroenterologi", 30, "fagfellevurdert", "docx"),
-    DemoMinihta("OUS", "Onkologi", 12, "til_fagfelle"),
-    DemoMinihta("AHUS", "Kardiologi", 3, "mottatt", "docx"),
+    DemoMinihta("AHUS", "Kardiologi", 40, State.PUBLISERT),
+    DemoMinihta("OUS", "Gastroenterologi", 30, State.FAGFELLEVURDERT, "docx"),
+    DemoMinihta("OUS", "Onkologi", 12, State.TIL_FAGFELLE),
+    DemoMinihta("AHUS", "Kardiologi", 3, State.MOTTATT, "docx"),
 )
-STAGES = ("mottatt", "til_fagfelle", "fagfellevurdert", "publisert")
+STAGES = (State.MOTTATT, State.TIL_FAGFELLE, State.FAGFELLEVURDERT, State.PUBLISERT)
 
 
 def users_exist(storage: Storage) -> bool:
@@ -481,15 +481,15 @@ def _create_del2_cases(storage: Storage, out: Callable[[str], None]) -> list[Cal
         uow = _uow_at(storage, when, n)
         reference = f"{(when - timedelta(days=1)).isoformat()}-{plan.hf}-{plan.department}"
         values = del2_values(plan.hf, reference, when, plan.drug, n)
-        pdf = build("tilgang-del2", "pdf", values)
+        pdf = build(DEL2, "pdf", values)
         case_id = _accepted(casework.upload(hf_user, "soknad.pdf", pdf, uow, when), reference)
         for step in plan.steps:
             if step == "retur":
                 casework.transition(
                     COORDINATOR,
                     case_id,
-                    "mottatt",
-                    "returnert",
+                    State.MOTTATT,
+                    State.RETURNERT,
                     "Beskriv evalueringsplanen mer konkret: hvilke mål, og når?",
                     uow,
                 )
@@ -498,10 +498,12 @@ def _create_del2_cases(storage: Storage, out: Callable[[str], None]) -> list[Cal
                     "MR etter 3 og 6 måneder og klinisk vurdering ved hver kontroll; "
                     "behandlingen stoppes ved progresjon."
                 )
-                pdf = build("tilgang-del2", "pdf", values)
+                pdf = build(DEL2, "pdf", values)
                 casework.upload(hf_user, "soknad-v2.pdf", pdf, uow, when)
             elif step == "priskontroll":
-                casework.transition(COORDINATOR, case_id, "mottatt", "priskontroll", None, uow)
+                casework.transition(
+                    COORDINATOR, case_id, State.MOTTATT, State.PRISKONTROLL, None, uow
+                )
             elif step in ("pris", "pris_senere"):
                 cost = float(values["kostnader.legemiddel_per_maned"])  # type: ignore[arg-type]
                 check = partial(
@@ -516,7 +518,7 @@ def _create_del2_cases(storage: Storage, out: Callable[[str], None]) -> list[Cal
                     COORDINATOR, case_id, True, "Rask progresjon; behandlingsvindu er kort.", uow
                 )
             elif step == "trekk":
-                casework.transition(hf_user, case_id, "mottatt", "trukket", None, uow)
+                casework.transition(hf_user, case_id, State.MOTTATT, State.TRUKKET, None, uow)
         out(f"Sak {case_id} opprettet.")
     return later
 
@@ -576,7 +578,7 @@ def _create_minihta(storage: Storage, n: int, plan: DemoMinihta) -> str:
     values = minihta_values(plan.hf, plan.fagomrade, start)
     uow, day = next_step()
     name = f"minihta.{plan.fmt}"
-    doc = build("minihta", plan.fmt, values)
+    doc = build(MINIHTA, plan.fmt, values)
     case_id = _accepted(casework.upload(hf_user, name, doc, uow, day), name)
     xlsx = okonomi_xlsx(okonomi_values(values, case_id))
     _accepted(casework.upload(hf_user, "okonomi.xlsx", xlsx, uow, day), "okonomi.xlsx")
@@ -592,15 +594,15 @@ def _create_minihta(storage: Storage, n: int, plan: DemoMinihta) -> str:
     uow, day = next_step()
     minihta.declare_conflict(actor, case_id, "gronn", None, uow)
     uow, day = next_step()
-    pdf = build("minihta-fagfelle", "pdf", fagfelle_values(case_id, spec, day))
+    pdf = build(FormType.MINIHTA_FAGFELLE, "pdf", fagfelle_values(case_id, spec, day))
     _accepted(casework.upload(actor, "skjema2.pdf", pdf, uow, day), "skjema 2")
     if reached < 3:
         return case_id
     uow, day = next_step()
-    pdf = build("minihta-beslutning", "pdf", beslutning_values(case_id, plan.hf, day))
+    pdf = build(FormType.MINIHTA_BESLUTNING, "pdf", beslutning_values(case_id, plan.hf, day))
     _accepted(casework.upload(hf_user, "skjema3.pdf", pdf, uow, day), "skjema 3")
     uow, day = next_step()
-    casework.transition(COORDINATOR, case_id, "besluttet", "publisert", None, uow)
+    casework.transition(COORDINATOR, case_id, State.BESLUTTET, State.PUBLISERT, None, uow)
     return case_id
 
 
@@ -681,7 +683,7 @@ def examples(storage: Storage) -> list[tuple[Example, bytes]]:
                 "accepted",
                 f"blir sak {refs[0]} med status «Mottatt».",
             ),
-            build("tilgang-del2", "pdf", del2(refs[0])),
+            build(DEL2, "pdf", del2(refs[0])),
         ),
         (
             Example(
@@ -690,17 +692,17 @@ def examples(storage: Storage) -> list[tuple[Example, bytes]]:
                 "accepted",
                 f"samme søknad som Word-fil, med referansen {refs[1]}; blir en egen sak.",
             ),
-            build("tilgang-del2", "docx", del2(refs[1])),
+            build(DEL2, "docx", del2(refs[1])),
         ),
         (
             Example(
                 "soknad-del2-ufullstendig.pdf",
                 ous,
                 "incomplete",
-                f"feltet «{get_form('tilgang-del2').label(missing)}» er tomt (REQUIRED); "
+                f"feltet «{get_form(DEL2).label(missing)}» er tomt (REQUIRED); "
                 "ingenting lagres, og du får listen over det som mangler.",
             ),
-            build("tilgang-del2", "pdf", del2(refs[2], **{missing: None})),
+            build(DEL2, "pdf", del2(refs[2], **{missing: None})),
         ),
         (
             Example(
@@ -710,7 +712,7 @@ def examples(storage: Storage) -> list[tuple[Example, bytes]]:
                 "sykehistorien inneholder et syntetisk fødselsnummer (IDENTITY_FOUND); "
                 "ingenting lagres, og nummeret vises ikke i svaret.",
             ),
-            build("tilgang-del2", "pdf", identity),
+            build(DEL2, "pdf", identity),
         ),
         (
             Example(
@@ -720,7 +722,7 @@ def examples(storage: Storage) -> list[tuple[Example, bytes]]:
                 f"mini-metodevurdering i gastrokirurgi; blir sak {case_id} "
                 "(om ingen andre er sendt inn i mellomtiden).",
             ),
-            build("minihta", "pdf", minihta),
+            build(MINIHTA, "pdf", minihta),
         ),
         (
             Example(
@@ -739,7 +741,7 @@ def examples(storage: Storage) -> list[tuple[Example, bytes]]:
                 f"skjema 2 for sak {case_id}, når koordinatoren har tildelt fagfellen og "
                 "habiliteten er erklært grønn; saken blir «Fagfellevurdert».",
             ),
-            build("minihta-fagfelle", "pdf", fagfelle_values(case_id, reviewer, today)),
+            build(FormType.MINIHTA_FAGFELLE, "pdf", fagfelle_values(case_id, reviewer, today)),
         ),
         (
             Example(
@@ -749,7 +751,7 @@ def examples(storage: Storage) -> list[tuple[Example, bytes]]:
                 f"skjema 3 for sak {case_id} etter fagfellevurderingen; saken blir "
                 "«Besluttet», og koordinatoren kan publisere den.",
             ),
-            build("minihta-beslutning", "pdf", beslutning_values(case_id, "OUS", today)),
+            build(FormType.MINIHTA_BESLUTNING, "pdf", beslutning_values(case_id, "OUS", today)),
         ),
     ]
 

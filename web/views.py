@@ -9,21 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from forms.catalog import catalogue
-from processor.domain import STATE_LABELS
+from processor.domain import STATE_LABELS, Role
 from services import casework
 from services.queries import findings, hf_name
 from storage.models import Case
 
 __all__ = ["ROLE_LABELS", "case_state", "hf_name", "upload_result"]
 
-ROLE_LABELS = {
-    "hf": "Helseforetak",
-    "koordinator": "Koordinator",
-    "priskontroll": "Priskontroll",
-    "komite": "Vurderingskomité",
-    "fagfelle": "Fagfelle",
-    "admin": "Drift",
-}
+ROLE_LABELS: dict[str, str] = {r: r.label for r in Role}
 
 
 # ---- actions --------------------------------------------------------------------------------------
