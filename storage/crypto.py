@@ -33,7 +33,7 @@ import contextlib
 import hashlib
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
@@ -145,24 +145,31 @@ class Keyring:
         return None
 
 
-def keyring_from_env(environ: Mapping[str, str] | None = None) -> Keyring | None:
-    """The keyring from `SKJEMAMOTTAK_BLOB_KEY` and `SKJEMAMOTTAK_BLOB_OLD_KEYS`; None when no
-    key is set. Raises `KeyFormatError` for a malformed key."""
-    env = os.environ if environ is None else environ
-    current = (env.get(ENV_KEY) or "").strip()
-    old_text = (env.get(ENV_OLD_KEYS) or "").strip()
+def read_keyring(
+    current: str | None,
+    old: str | None = None,
+    *,
+    current_name: str = ENV_KEY,
+    old_name: str = ENV_OLD_KEYS,
+) -> Keyring | None:
+    """The keyring from the text of the current key and the comma-separated old keys (as
+    `web.settings` reads them from `SKJEMAMOTTAK_BLOB_KEY` and `SKJEMAMOTTAK_BLOB_OLD_KEYS`,
+    the names the messages use); None when no key is set. Raises `KeyFormatError` for a
+    malformed key."""
+    current = (current or "").strip()
+    old_text = (old or "").strip()
     if not current:
         if old_text:
             raise KeyFormatError(
-                f"{ENV_OLD_KEYS} er satt, men ikke {ENV_KEY}. Gamle nøkler brukes bare sammen "
+                f"{old_name} er satt, men ikke {current_name}. Gamle nøkler brukes bare sammen "
                 "med en gjeldende nøkkel."
             )
         return None
-    old = [
-        parse_key(part, source=f"Nøkkel nr. {n} i {ENV_OLD_KEYS}")
+    old_keys = [
+        parse_key(part, source=f"Nøkkel nr. {n} i {old_name}")
         for n, part in enumerate((p for p in old_text.split(",") if p.strip()), start=1)
     ]
-    return Keyring.of(parse_key(current, source=ENV_KEY), old)
+    return Keyring.of(parse_key(current, source=current_name), old_keys)
 
 
 # ---- the format ---------------------------------------------------------------------------------
@@ -264,12 +271,8 @@ class EncryptedFileBlobStore(FileBlobStore):
         return stored_key_id(head)
 
 
-def make_blob_store(
-    instance: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
-) -> FileBlobStore:
-    """The instance's blob store: encrypted when `SKJEMAMOTTAK_BLOB_KEY` is set, else plain.
-    Raises `KeyFormatError` (Norwegian message) for a malformed key."""
-    keyring = keyring_from_env(environ)
+def make_blob_store(instance: str | os.PathLike[str], keyring: Keyring | None) -> FileBlobStore:
+    """The instance's blob store: encrypted with the keyring when there is one, else plain."""
     root = blob_path(instance)
     if keyring is None:
         return FileBlobStore(root)

@@ -88,23 +88,13 @@ def private_sqlite_files(database: str | os.PathLike[str]) -> None:
                 log.warning("Kan ikke gjøre filen %s privat (eies av en annen bruker).", companion)
 
 
-def instance_path() -> Path:
-    """The instance folder: `SKJEMAMOTTAK_INSTANCE`, or `./instance`."""
-    return Path(os.environ.get("SKJEMAMOTTAK_INSTANCE") or "instance")
+def default_url(instance: str | os.PathLike[str]) -> str:
+    """The SQLite file in the instance folder."""
+    return f"sqlite:///{(Path(instance) / DB_FILE).resolve()}"
 
 
-def default_url(instance: str | os.PathLike[str] | None = None) -> str:
-    """`SKJEMAMOTTAK_DATABASE_URL` when set, else the SQLite file in the instance folder."""
-    if instance is None:
-        env = os.environ.get("SKJEMAMOTTAK_DATABASE_URL")
-        if env:
-            return env
-    folder = Path(instance) if instance is not None else instance_path()
-    return f"sqlite:///{(folder / DB_FILE).resolve()}"
-
-
-def blob_path(instance: str | os.PathLike[str] | None = None) -> Path:
-    return (Path(instance) if instance is not None else instance_path()) / "blobs"
+def blob_path(instance: str | os.PathLike[str]) -> Path:
+    return Path(instance) / "blobs"
 
 
 # ---- SQLite write gate ---------------------------------------------------------------------------
@@ -253,9 +243,8 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
         cursor.close()
 
 
-def make_engine(url: str | None = None, **kwargs: object) -> Engine:
-    """An engine for the URL (default: `default_url()`); SQLite gets its PRAGMAs on connect."""
-    url = url or default_url()
+def make_engine(url: str, **kwargs: object) -> Engine:
+    """An engine for the URL; SQLite gets its PRAGMAs on connect."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
@@ -301,13 +290,15 @@ def statement_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 def alembic_config(url: str | None = None, engine: Engine | None = None) -> Config:
-    """An Alembic `Config` for our migrations, built in code (no alembic.ini)."""
+    """An Alembic `Config` for our migrations, built in code (no alembic.ini). Without a URL
+    or an engine it can only read the migration scripts."""
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     # passed as attributes, not options: a URL may hold '%' that configparser would interpolate
-    cfg.attributes["url"] = url or default_url()
+    if url:
+        cfg.attributes["url"] = url
     if engine is not None:
         cfg.attributes["engine"] = engine
     return cfg

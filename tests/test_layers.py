@@ -512,3 +512,51 @@ def test_the_lazy_import_reader_sees_imports_in_functions_only(tmp_path):
         "10: storage.models",
         "13: processor.render",
     ]
+
+
+# ---- the environment is read in one place (issue 12) --------------------------------------------
+
+# `web.settings.Settings.load` reads the environment; every other module is handed its values
+ENVIRONMENT_READER = Path("web") / "settings.py"
+_ENV_NAMES = {"environ", "environb", "getenv", "getenvb", "putenv", "unsetenv"}
+
+
+def environment_reads(path: Path) -> list[str]:
+    """Every use of `os.environ`, `os.getenv` (and their kin) in the file, also imported by name."""
+    tree = ast.parse(path.read_text("utf-8"), filename=str(path))
+    out = []
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr in _ENV_NAMES
+            and isinstance(node.value, ast.Name)
+            and node.value.id in ("os", "posix")
+        ):
+            out.append(f"{node.lineno}: {node.value.id}.{node.attr}")
+        elif isinstance(node, ast.ImportFrom) and node.module in ("os", "posix"):
+            out.extend(
+                f"{node.lineno}: from {node.module} import {alias.name}"
+                for alias in node.names
+                if alias.name in _ENV_NAMES
+            )
+    return out
+
+
+ENV_SOURCES = [p for p in SOURCES if p.relative_to(ROOT) != ENVIRONMENT_READER]
+
+
+@pytest.mark.parametrize("path", ENV_SOURCES, ids=[str(p.relative_to(ROOT)) for p in ENV_SOURCES])
+def test_only_the_settings_module_reads_the_environment(path):
+    assert environment_reads(path) == [], "read it in web/settings.py and pass the value down"
+
+
+def test_the_environment_reader_finds_every_form(tmp_path):
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "import os\nfrom os import getenv as g, path\n"
+        "a = os.environ.get('X')\nb = os.getenv('Y')\nos.environ['Z'] = '1'\n",
+        "utf-8",
+    )
+    found = environment_reads(probe)
+    assert len(found) == 4 and "from os import getenv" in found[0]
+    assert (ROOT / ENVIRONMENT_READER).is_file() and environment_reads(ROOT / ENVIRONMENT_READER)

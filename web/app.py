@@ -1,12 +1,12 @@
-"""The application factory (flaskr style): `create_app(config)` builds the app; nothing at import.
+"""The application factory (flaskr style): `create_app(config, settings=...)` builds the app;
+nothing at import.
 
-Configuration keys (all optional): `INSTANCE` (folder; else `SKJEMAMOTTAK_INSTANCE` or
-./instance), `DATABASE_URL` (else `SKJEMAMOTTAK_DATABASE_URL` or SQLite in the instance),
-`SECRET_KEY` (else `SKJEMAMOTTAK_SECRET_KEY` or a random key kept in the instance folder),
-`MAX_UPLOAD_MB` (else `SKJEMAMOTTAK_MAX_UPLOAD_MB`, 20), `UPLOAD_RATE_LIMIT` (else
-`SKJEMAMOTTAK_UPLOAD_RATE_LIMIT`: uploads per user, see `web.limits`), `TODAY` (a `date`, for tests) and
-`CLOCK` (a callable giving an aware datetime, for tests), `BASE_URL` (else
-`SKJEMAMOTTAK_BASE_URL` or http://127.0.0.1:5000: the base of links that leave the request).
+`settings` (`web.settings.Settings`, built once by the caller) holds every setting of the service;
+without it the factory builds one from the environment and the instance's config.py. Keys of
+`config` that name a setting (`web.settings.NAMES`: `INSTANCE`, `DATABASE_URL`, `SECRET_KEY`,
+`MAX_UPLOAD_MB`, `BASE_URL`, `UPLOAD_RATE_LIMIT`, `MEETING_WEEKDAY`, ...) override it, checked as
+any setting is; the other keys are Flask configuration: `TODAY` (a `date`, for tests) and
+`CLOCK` (a callable giving an aware datetime, for tests), or any Flask or extension key.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import logging
 import os
 import secrets
 import traceback
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Flask, Response, g, has_request_context, jsonify, render_template, request
 from flask.json.provider import DefaultJSONProvider
@@ -32,12 +32,12 @@ from processor.errors import DomainError
 from storage.db import private_dir
 from web.jsonbody import NUL_MESSAGE
 from web.multipart import Request
-from web.runtime import Storage, instance_folder, open_storage
+from web.runtime import Storage, open_storage
+from web.settings import NAMES, Settings
 
 log = logging.getLogger(__name__)
 
 SECRET_FILE = "secret_key"
-DEFAULT_MAX_UPLOAD_MB = 20
 
 # The catalogue code of each HTTP error the framework raises (processor.codes gives the status
 # and the message). Any other status is a programming error: it is answered as BAD_REQUEST (4xx)
@@ -57,9 +57,8 @@ PAGE_NOT_FOUND = "Fant ikke siden."
 
 
 def _secret_key(instance: Path) -> str:
-    env = os.environ.get("SKJEMAMOTTAK_SECRET_KEY")
-    if env:
-        return env
+    """The random key kept in the instance folder (written the first time), for when no
+    `SECRET_KEY` is set."""
     path = instance / SECRET_FILE
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -71,35 +70,8 @@ def _secret_key(instance: Path) -> str:
     return key
 
 
-def _max_upload_mb(config: dict[str, Any]) -> float:
-    raw = config.get("MAX_UPLOAD_MB") or os.environ.get("SKJEMAMOTTAK_MAX_UPLOAD_MB")
-    try:
-        value = float(raw) if raw else DEFAULT_MAX_UPLOAD_MB
-    except ValueError:
-        value = DEFAULT_MAX_UPLOAD_MB
-    return value if value > 0 else DEFAULT_MAX_UPLOAD_MB
-
-
-DEFAULT_BASE_URL = "http://127.0.0.1:5000"
-
-
-def base_url(value: str | None = None) -> str:
-    """The address people reach the service at (`BASE_URL`, else `SKJEMAMOTTAK_BASE_URL`, else
-    `DEFAULT_BASE_URL`), without a trailing slash. Links that leave the request (the public
-    Atom feed, which caches may share) are built on it, never on the request's `Host` header,
-    which any client can forge. A value that is not an http(s) address gives the default."""
-    raw = (value or os.environ.get("SKJEMAMOTTAK_BASE_URL") or "").strip()
-    if not raw:
-        return DEFAULT_BASE_URL
-    parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-        log.warning("SKJEMAMOTTAK_BASE_URL er ikke en http(s)-adresse; bruker %s", DEFAULT_BASE_URL)
-        return DEFAULT_BASE_URL
-    return raw.rstrip("/")
-
-
 def external_url(endpoint: str, **values: Any) -> str:
-    """An absolute link to `endpoint` on the configured base URL (see `base_url`)."""
+    """An absolute link to `endpoint` on the configured base URL (`web.settings.base_url`)."""
     from flask import current_app, url_for
 
     path = url_for(endpoint, **values)
@@ -119,6 +91,13 @@ def storage() -> Storage:
     from flask import current_app
 
     return current_app.extensions["skjemamottak"]
+
+
+def current_settings() -> Settings:
+    """The settings the app was built with."""
+    from flask import current_app
+
+    return current_app.extensions["skjemamottak.settings"]
 
 
 def error_response(
@@ -227,23 +206,25 @@ def _finalize(value: Any) -> Any:
     return value
 
 
-def _env_flag(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None or not value.strip():
-        return default
-    return value.strip().lower() in {"1", "true", "ja", "yes", "on"}
-
-
-def create_app(config: dict[str, Any] | None = None) -> Flask:
-    """Build the app for an instance folder (created, and its database migrated, when new)."""
+def create_app(config: dict[str, Any] | None = None, *, settings: Settings | None = None) -> Flask:
+    """Build the app for the settings' instance folder (created, and its database migrated, when
+    new). Raises `web.settings.SettingsError` (a Norwegian message) for a setting that cannot be
+    used."""
     config = dict(config or {})
-    instance = instance_folder(config.get("INSTANCE"))
+    overrides = {name: config.pop(name) for name in NAMES if name in config}
+    if settings is None:
+        settings = Settings.from_environment(overrides.pop("INSTANCE", None), overrides)
+    elif overrides:
+        raise TypeError(f"create_app: give {sorted(overrides)} in the settings, not in config")
+    instance = settings.instance
     private_dir(instance)  # 0700 (storage.db): the secret key is written here next
+    if settings.secret_key is None:
+        settings = replace(settings, secret_key=_secret_key(instance))
     app = Flask(__name__, instance_path=str(instance))
     app.request_class = Request  # uploads parsed by python-multipart (web/multipart.py)
-    max_mb = _max_upload_mb(config)
+    max_mb = settings.max_upload_mb
     app.config.update(
-        SECRET_KEY=config.get("SECRET_KEY") or _secret_key(instance),
+        SECRET_KEY=settings.secret_key,
         MAX_UPLOAD_MB=max_mb,
         MAX_CONTENT_LENGTH=int(max_mb * 1024 * 1024) + 64 * 1024,  # room for the multipart frame
         SESSION_COOKIE_HTTPONLY=True,
@@ -255,17 +236,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         TODAY=None,
         CLOCK=None,
         PER_PAGE=25,
-    )
-    behind_proxy = _env_flag("SKJEMAMOTTAK_BEHIND_PROXY")
-    app.config.update(
-        BEHIND_PROXY=behind_proxy,
+        BEHIND_PROXY=settings.behind_proxy,
         # Secure cookies whenever TLS is in front (a proxy) or asked for explicitly
-        SESSION_COOKIE_SECURE=_env_flag("SKJEMAMOTTAK_SECURE_COOKIES", default=behind_proxy),
-        RATELIMIT_ENABLED=not _env_flag("SKJEMAMOTTAK_RATELIMIT_DISABLED"),
-        RATELIMIT_STORAGE_URI=None,
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        RATELIMIT_ENABLED=settings.ratelimit_enabled,
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage,
+        UPLOAD_RATE_LIMIT=settings.upload_rate_limit,
+        BASE_URL=settings.public_url,
+        MEETING_WEEKDAY=settings.meeting_weekday,
+        MEETING_TIME=f"{settings.meeting_time:%H:%M}",
     )
-    app.config.update({k: v for k, v in config.items() if k not in {"INSTANCE"}})
-    app.config["BASE_URL"] = base_url(app.config.get("BASE_URL"))
+    app.config.update(config)
+    app.extensions["skjemamottak.settings"] = settings
     if app.config["BEHIND_PROXY"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -276,17 +258,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     app.extensions["skjemamottak"] = open_storage(
-        instance,
-        config.get("DATABASE_URL"),
-        clock=config.get("CLOCK"),
-        today=config.get("TODAY"),
+        settings, clock=config.get("CLOCK"), today=config.get("TODAY")
     )
 
     csrf = CSRFProtect(app)
-    from web.limits import limiter, storage_uri, upload_rate_limit
+    from web.limits import limiter
 
-    app.config["RATELIMIT_STORAGE_URI"] = app.config["RATELIMIT_STORAGE_URI"] or storage_uri()
-    app.config["UPLOAD_RATE_LIMIT"] = upload_rate_limit(app.config.get("UPLOAD_RATE_LIMIT"))
     limiter.init_app(app)  # a fresh counter store per app
 
     from web import api, pages

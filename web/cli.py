@@ -23,6 +23,7 @@ from processor.domain import CASE_FORM_TYPES
 
 if TYPE_CHECKING:
     from web.runtime import Storage
+    from web.settings import Settings
 
 OSLO = ZoneInfo("Europe/Oslo")
 STATUS_NB = {"accepted": "godkjent", "incomplete": "ufullstendig", "rejected": "avvist"}
@@ -202,10 +203,10 @@ def cmd_templates(ns: argparse.Namespace) -> int:
 # ---- server, database, users (these import the storage and web layers) -------------------------
 
 
-def _storage(migrate: bool = True) -> Storage:
+def _storage(ns: argparse.Namespace, migrate: bool = True) -> Storage:
     from web.runtime import open_storage
 
-    return open_storage(migrate=migrate)
+    return open_storage(ns.settings, migrate=migrate)
 
 
 def _domain_error(e: Exception) -> int:
@@ -214,16 +215,13 @@ def _domain_error(e: Exception) -> int:
 
 
 def default_workers() -> int:
-    """`SKJEMAMOTTAK_WORKERS`, else one process per core and one more (2 to 8).
+    """One process per core and one more (2 to 8), unless `SKJEMAMOTTAK_WORKERS` says otherwise.
 
     Measured with 16 clients uploading Del 2 PDFs on 2 cores (benchmarks/upload_load.py): the
     work is CPU-bound Python, so processes with one thread each share the cores fairly, and
     threads in one process queue for its interpreter lock. p95: 3 x 1 186 ms (100 uploads/s),
     5 x 1 225 ms, 8 x 1 315 ms, 2 x 4 344 ms, 5 x 4 526 ms. Slow clients are the reverse
     proxy's to buffer (README, Drift)."""
-    env = os.environ.get("SKJEMAMOTTAK_WORKERS", "").strip()
-    if env.isdigit() and int(env) > 0:
-        return int(env)
     return max(2, min((os.cpu_count() or 1) + 1, 8))
 
 
@@ -241,12 +239,19 @@ def worker_app(factory: Callable[[], Any]) -> Any:
 
 def cmd_serve(ns: argparse.Namespace) -> int:
     """Serve with gunicorn: migrate once in the master, then fork workers that each build the app
-    (an engine and a blob store per process)."""
+    (an engine and a blob store per process) from the same settings."""
+    from dataclasses import replace
+
     from gunicorn.app.base import BaseApplication
 
     from web.app import create_app
 
-    _purged(_storage(migrate=False).upgrade())
+    settings: Settings = ns.settings
+    if settings.base_url is None:  # links on the address served here
+        host = "127.0.0.1" if ns.host in ("0.0.0.0", "::", "") else ns.host
+        host = f"[{host}]" if ":" in host else host
+        settings = replace(settings, base_url=f"http://{host}:{ns.port}")
+    _purged(_storage(ns, migrate=False).upgrade())
     from processor.ingest import warm
 
     warm()  # compiled once here; the forked workers inherit the validators
@@ -254,21 +259,17 @@ def cmd_serve(ns: argparse.Namespace) -> int:
     class _Gunicorn(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"{ns.host}:{ns.port}")
-            self.cfg.set("workers", ns.workers or default_workers())
+            self.cfg.set("workers", settings.workers or default_workers())
             self.cfg.set("threads", ns.threads)
             self.cfg.set("timeout", 120)
             self.cfg.set("graceful_timeout", 30)
             self.cfg.set("worker_tmp_dir", "/dev/shm" if os.path.isdir("/dev/shm") else None)
-            self.cfg.set("forwarded_allow_ips", os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"))
+            self.cfg.set("forwarded_allow_ips", settings.forwarded_allow_ips)
             self.cfg.set("proc_name", "skjemamottak")
 
         def load(self):
-            return worker_app(create_app)
+            return worker_app(lambda: create_app(settings=settings))
 
-    if not os.environ.get("SKJEMAMOTTAK_BASE_URL"):  # links on the address served here
-        host = "127.0.0.1" if ns.host in ("0.0.0.0", "::", "") else ns.host
-        host = f"[{host}]" if ":" in host else host
-        os.environ["SKJEMAMOTTAK_BASE_URL"] = f"http://{host}:{ns.port}"
     print(f"Skjemamottak kjører på http://{ns.host}:{ns.port}/ (avslutt med Ctrl+C)", flush=True)
     _Gunicorn().run()
     return 0
@@ -277,7 +278,7 @@ def cmd_serve(ns: argparse.Namespace) -> int:
 def cmd_fsck(ns: argparse.Namespace) -> int:
     from storage.fsck import fsck, purge_deleted_blobs
 
-    st = _storage(migrate=False)
+    st = _storage(ns, migrate=False)
     if not ns.dry_run:  # files of uploads stored by earlier versions, listed by migration 0008
         _purged(purge_deleted_blobs(st.engine, st.blobs))
     report = fsck(st.engine, st.blobs, repair=not ns.dry_run, grace_seconds=ns.grace)
@@ -289,7 +290,7 @@ def cmd_fsck(ns: argparse.Namespace) -> int:
 def cmd_backup(ns: argparse.Namespace) -> int:
     from storage.backup import BackupError, backup
 
-    st = _storage(migrate=False)
+    st = _storage(ns, migrate=False)
     try:
         report = backup(st.engine, st.blobs, Path(ns.out))
     except BackupError as e:
@@ -304,7 +305,7 @@ def cmd_backup(ns: argparse.Namespace) -> int:
 def cmd_restore(ns: argparse.Namespace) -> int:
     from storage.backup import RestoreError, restore
 
-    st = _storage(migrate=False)
+    st = _storage(ns, migrate=False)
     try:
         report = restore(Path(ns.archive), st.engine, st.blobs)
     except RestoreError as e:
@@ -317,12 +318,9 @@ def cmd_restore(ns: argparse.Namespace) -> int:
 
 
 def cmd_blobs_rotate(ns: argparse.Namespace) -> int:
-    from storage.crypto import KeyFormatError, keyring_from_env, rotate
+    from storage.crypto import rotate
 
-    try:
-        keyring = keyring_from_env(os.environ)
-    except KeyFormatError as e:
-        return _domain_error(e)
+    keyring = ns.settings.keyring
     if keyring is None:
         print(
             "skjemamottak: sett SKJEMAMOTTAK_BLOB_KEY til den nye nøkkelen og "
@@ -330,7 +328,7 @@ def cmd_blobs_rotate(ns: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    st = _storage(migrate=False)
+    st = _storage(ns, migrate=False)
     report = rotate(st.blobs, keyring.current, keyring.old)
     print(
         f"{report.rewritten} filer kryptert på nytt, {report.already_current} hadde allerede "
@@ -349,7 +347,7 @@ def _purged(report: Any) -> None:
 
 
 def cmd_db_upgrade(ns: argparse.Namespace) -> int:
-    st = _storage(migrate=False)
+    st = _storage(ns, migrate=False)
     _purged(st.upgrade())
     print("Databasen er oppdatert.")
     return 0
@@ -367,7 +365,7 @@ def cmd_user_add(ns: argparse.Namespace) -> int:
             return 2
     try:
         add_user(
-            _storage().uow(),
+            _storage(ns).uow(),
             ns.name,
             roles=ns.role,
             hf=ns.hf,
@@ -391,7 +389,7 @@ def cmd_user_password(ns: argparse.Namespace) -> int:
         print("skjemamottak user password: passordet er tomt", file=sys.stderr)
         return 2
     try:
-        set_password(_storage().uow(), ns.name, password, actor="cli")
+        set_password(_storage(ns).uow(), ns.name, password, actor="cli")
     except DomainError as e:
         return _domain_error(e)
     print(f"Passordet til {ns.name} er endret, og alle øktene til brukeren er avsluttet.")
@@ -403,7 +401,7 @@ def cmd_user_deactivate(ns: argparse.Namespace) -> int:
     from services.users import deactivate_user
 
     try:
-        deactivate_user(_storage().uow(), ns.name, actor="cli")
+        deactivate_user(_storage(ns).uow(), ns.name, actor="cli")
     except DomainError as e:
         return _domain_error(e)
     print(f"Brukeren {ns.name} er deaktivert; øktene og tilgangsnøklene virker ikke lenger.")
@@ -415,7 +413,7 @@ def cmd_token_create(ns: argparse.Namespace) -> int:
     from services.users import create_token
 
     try:
-        token = create_token(_storage().uow(), ns.name, actor="cli")
+        token = create_token(_storage(ns).uow(), ns.name, actor="cli")
     except DomainError as e:
         return _domain_error(e)
     print(token)
@@ -423,7 +421,7 @@ def cmd_token_create(ns: argparse.Namespace) -> int:
 
 
 def cmd_audit_verify(ns: argparse.Namespace) -> int:
-    uow = _storage().uow()
+    uow = _storage(ns).uow()
     with uow:
         ok, seq = uow.audit.verify()
     if ok:
@@ -436,7 +434,7 @@ def cmd_audit_verify(ns: argparse.Namespace) -> int:
 def cmd_demo(ns: argparse.Namespace) -> int:
     from web import demo
 
-    st = _storage()
+    st = _storage(ns)
     if not demo.create(st):
         print("Demodata finnes allerede; ingenting er endret.")
     demo.print_logins()
@@ -478,7 +476,7 @@ def cmd_komite_add(ns: argparse.Namespace) -> int:
     from services import committee
     from services.users import add_user
 
-    st = _storage()
+    st = _storage(ns)
     try:
         add_user(
             st.uow(),
@@ -502,7 +500,7 @@ def cmd_komite_set(ns: argparse.Namespace) -> int:
     from services import committee
 
     try:
-        committee.set_member(_cli_actor(), _storage().uow(), ns.name, **_member_args(ns))  # type: ignore[arg-type]
+        committee.set_member(_cli_actor(), _storage(ns).uow(), ns.name, **_member_args(ns))  # type: ignore[arg-type]
     except DomainError as e:
         return _domain_error(e)
     print(f"Komitémedlemmet {ns.name} er oppdatert.")
@@ -512,7 +510,7 @@ def cmd_komite_set(ns: argparse.Namespace) -> int:
 def cmd_komite_list(ns: argparse.Namespace) -> int:
     from services import committee
 
-    st = _storage()
+    st = _storage(ns)
     members = committee.list_members(_cli_actor(), st.uow(), st.today())  # type: ignore[arg-type]
     if ns.json:
         json.dump([m.to_dict() for m in members], sys.stdout, ensure_ascii=False, indent=2)
@@ -531,7 +529,7 @@ def cmd_packet(ns: argparse.Namespace) -> int:
     from processor.errors import DomainError
     from services import committee
 
-    st = _storage()
+    st = _storage(ns)
     user = committee.member_of(st.uow(), ns.member)
     if user is None:
         print(f"skjemamottak packet: {ns.member} er ikke et komitémedlem", file=sys.stderr)
@@ -633,7 +631,7 @@ def cmd_stats(ns: argparse.Namespace) -> int:
     from processor.statistics import Filters, to_xlsx
     from services import figures
 
-    uow = _storage().uow()
+    uow = _storage(ns).uow()
     if ns.refresh or ns.recount:
         done = figures.refresh(uow)
         print(f"Oppdaterte tallene for {done.refreshed} saker.", file=sys.stderr)
@@ -697,6 +695,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="antall arbeidsprosesser (SKJEMAMOTTAK_WORKERS, ellers kjerner + 1, 2 til 8)",
     )
     p.add_argument("--threads", type=int, default=1, help="tråder per arbeidsprosess (1)")
+    p.add_argument(
+        "--meeting-weekday",
+        metavar="UKEDAG",
+        help="ukedagen møtene foreslås på, mandag til søndag eller 0 til 6 "
+        "(SKJEMAMOTTAK_MEETING_WEEKDAY, ellers torsdag)",
+    )
+    p.add_argument(
+        "--meeting-time",
+        metavar="TT:MM",
+        help="klokkeslettet nye møter får (SKJEMAMOTTAK_MEETING_TIME, ellers 09:00)",
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("fsck", help="sammenlign rader og filer; fjern foreldreløse filer")
@@ -790,8 +799,39 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# commands of the processor layer: no settings, no storage, no Flask
+PROCESSOR_COMMANDS = (cmd_check, cmd_link, cmd_templates)
+# `serve` options that override a setting (web.settings.NAMES)
+SETTING_OPTIONS = {
+    "workers": "WORKERS",
+    "meeting_weekday": "MEETING_WEEKDAY",
+    "meeting_time": "MEETING_TIME",
+}
+
+
+def load_settings(ns: argparse.Namespace) -> Settings:
+    """The settings, built once per command from the environment, the instance's config.py and
+    the command's options. Raises `web.settings.SettingsError`."""
+    from web.settings import Given, Settings
+
+    overrides = {}
+    for option, name in SETTING_OPTIONS.items():
+        value = getattr(ns, option, None)
+        if value:  # 0 workers: not given
+            overrides[name] = Given(value, "--" + option.replace("_", "-"))
+    return Settings.from_environment(overrides=overrides)
+
+
 def main(argv: list[str] | None = None) -> int:
     ns = build_parser().parse_args(argv)
+    if ns.func not in PROCESSOR_COMMANDS:
+        from web.settings import SettingsError
+
+        try:
+            ns.settings = load_settings(ns)
+        except SettingsError as e:
+            print(f"skjemamottak: {e.message}", file=sys.stderr)
+            return 2
     return ns.func(ns)
 
 

@@ -1,40 +1,31 @@
 """Login and upload throttling with Flask-Limiter.
 
-Counters live in `SKJEMAMOTTAK_RATELIMIT_STORAGE` (a limits storage URI; default `memory://`,
-which is per process: behind several gunicorn workers or hosts, point it at a shared store such as
-`redis://…` or `memcached://…`). Failed and successful attempts both count, per client address and
+Counters live in `SKJEMAMOTTAK_RATELIMIT_STORAGE` (a limits storage URI, read by `web.settings`;
+default `memory://`, which is per process: behind several gunicorn workers or hosts, point it at a
+shared store such as `redis://…` or `memcached://…`). Failed and successful attempts both count, per client address and
 per user name, so guessing one account from many addresses is slowed down as well.
 
 Uploads (the page `/innsending` and `POST /api/v1/innsendinger`, one counter for both) are
-limited per logged-in user: `SKJEMAMOTTAK_UPLOAD_RATE_LIMIT` (default `UPLOAD_PER_USER`, in the
-notation of the `limits` library, e.g. "30 per minute; 300 per hour"). Every attempt counts,
-accepted or not: parsing a file costs the same either way. A user over the limit gets 429 with
+limited per logged-in user: `SKJEMAMOTTAK_UPLOAD_RATE_LIMIT` (the app's `UPLOAD_RATE_LIMIT`;
+default `UPLOAD_PER_USER`, in the notation of the `limits` library, e.g. "30 per minute; 300 per
+hour"). Every attempt counts, accepted or not: parsing a file costs the same either way. A user over the limit gets 429 with
 `Retry-After` and `UPLOAD_MESSAGE`.
 """
 
 from __future__ import annotations
 
-import logging
-import os
-
 from flask import current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from limits import parse_many
 
-log = logging.getLogger(__name__)
+from web.settings import DEFAULT_UPLOAD_RATE_LIMIT
 
 LOGIN_PER_ADDRESS = "20 per minute; 200 per hour"
 LOGIN_PER_USER = "10 per minute; 100 per hour"
-# far above what one person sends: a form takes minutes to fill in
-UPLOAD_PER_USER = "30 per minute; 300 per hour"
+UPLOAD_PER_USER = DEFAULT_UPLOAD_RATE_LIMIT  # far above what one person sends
 UPLOAD_MESSAGE = "Du har sendt inn for mange filer på kort tid. Vent litt og prøv igjen."
 
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
-
-
-def storage_uri() -> str:
-    return os.environ.get("SKJEMAMOTTAK_RATELIMIT_STORAGE", "memory://")
 
 
 def login_user_key() -> str:
@@ -51,21 +42,6 @@ def login_limits():
         return per_address(per_user(view))
 
     return apply
-
-
-def upload_rate_limit(value: str | None = None) -> str:
-    """The per-user upload limit: `value` or `SKJEMAMOTTAK_UPLOAD_RATE_LIMIT`, else the default.
-    A value the `limits` library cannot read gives the default (never no limit at all)."""
-    raw = (value or os.environ.get("SKJEMAMOTTAK_UPLOAD_RATE_LIMIT") or "").strip()
-    if not raw:
-        return UPLOAD_PER_USER
-    try:
-        if parse_many(raw):
-            return raw
-    except ValueError:
-        pass
-    log.warning("SKJEMAMOTTAK_UPLOAD_RATE_LIMIT kan ikke leses; bruker %s", UPLOAD_PER_USER)
-    return UPLOAD_PER_USER
 
 
 def upload_user_key() -> str:

@@ -1,7 +1,7 @@
 """Wiring of the storage layer for the app and the CLI: engine, sessions, blob store, clock.
 
-Nothing happens at import time; `open_storage` builds everything from the instance folder and the
-environment (`SKJEMAMOTTAK_INSTANCE`, `SKJEMAMOTTAK_DATABASE_URL`).
+Nothing happens at import time; `open_storage` builds everything from the settings
+(`web.settings.Settings`: the instance folder, the database URL and the blob keys).
 """
 
 from __future__ import annotations
@@ -33,26 +33,9 @@ from storage.fsck import (
     purge_deleted_blobs,
 )
 from storage.uow import Clock, SqlAlchemyUnitOfWork, utc_clock
+from web.settings import Settings
 
 OSLO = ZoneInfo("Europe/Oslo")
-
-
-def instance_folder(path: str | os.PathLike[str] | None = None) -> Path:
-    """The instance folder: the argument, `SKJEMAMOTTAK_INSTANCE`, or `./instance`."""
-    raw = path or os.environ.get("SKJEMAMOTTAK_INSTANCE") or "instance"
-    return Path(raw).resolve()
-
-
-def database_url(instance: Path, url: str | None = None) -> str:
-    """The argument, `SKJEMAMOTTAK_DATABASE_URL`, or the SQLite file in the instance folder."""
-    if url:
-        return url
-    env = os.environ.get("SKJEMAMOTTAK_DATABASE_URL")
-    if env:
-        return env
-    from storage.db import default_url
-
-    return default_url(instance)
 
 
 @dataclass
@@ -110,25 +93,24 @@ class Storage:
 
 
 def open_storage(
-    instance: str | os.PathLike[str] | None = None,
-    url: str | None = None,
+    settings: Settings,
     *,
     clock: Callable[[], datetime] | None = None,
     today: date | None = None,
     migrate: bool = True,
 ) -> Storage:
-    """Build the storage for an instance folder; migrate the database when it is new."""
-    folder = instance_folder(instance)
+    """Build the storage for the settings' instance folder and database; migrate the database
+    when it is new."""
+    folder = settings.instance
     private_dir(folder)  # 0700: the database, the blobs and the keys live here
-    db_url = database_url(folder, url)
-    engine = make_engine(db_url)
+    engine = make_engine(settings.database_url)
     storage = Storage(
         instance=folder,
-        url=db_url,
+        url=settings.database_url,
         engine=engine,
         sessions=session_factory(engine),
         statement_sessions=statement_session_factory(engine),
-        blobs=make_blob_store(folder, os.environ),  # encrypted when SKJEMAMOTTAK_BLOB_KEY is set
+        blobs=make_blob_store(folder, settings.keyring),  # encrypted when a key is set
         clock=clock or utc_clock,
         today_override=today,
     )

@@ -18,9 +18,9 @@ from storage.crypto import (
     KeyFormatError,
     Keyring,
     key_id,
-    keyring_from_env,
     make_blob_store,
     parse_key,
+    read_keyring,
     rotate,
 )
 
@@ -79,13 +79,11 @@ def test_the_key_id_is_the_first_8_bytes_of_its_sha256() -> None:
     assert KEY_A.hex() not in repr(Keyring.of(KEY_A, [KEY_B]))
 
 
-def test_keyring_from_env_reads_the_current_and_the_old_keys() -> None:
-    assert keyring_from_env({}) is None
-    ring = keyring_from_env(
-        {
-            "SKJEMAMOTTAK_BLOB_KEY": base64.b64encode(KEY_A).decode(),
-            "SKJEMAMOTTAK_BLOB_OLD_KEYS": f"{KEY_B.hex()}, {base64.urlsafe_b64encode(KEY_C).decode()}",
-        }
+def test_read_keyring_reads_the_current_and_the_old_keys() -> None:
+    assert read_keyring(None, None) is None and read_keyring("", " ") is None
+    ring = read_keyring(
+        base64.b64encode(KEY_A).decode(),
+        f"{KEY_B.hex()}, {base64.urlsafe_b64encode(KEY_C).decode()}",
     )
     assert ring is not None
     assert ring.current.key == KEY_A
@@ -94,21 +92,18 @@ def test_keyring_from_env_reads_the_current_and_the_old_keys() -> None:
 
 def test_a_malformed_old_key_is_named_by_its_position() -> None:
     with pytest.raises(KeyFormatError, match="Nøkkel nr. 2 i SKJEMAMOTTAK_BLOB_OLD_KEYS"):
-        keyring_from_env(
-            {
-                "SKJEMAMOTTAK_BLOB_KEY": KEY_A.hex(),
-                "SKJEMAMOTTAK_BLOB_OLD_KEYS": f"{KEY_B.hex()},feil",
-            }
-        )
+        read_keyring(KEY_A.hex(), f"{KEY_B.hex()},feil")
     with pytest.raises(KeyFormatError, match="uten|ikke SKJEMAMOTTAK_BLOB_KEY"):
-        keyring_from_env({"SKJEMAMOTTAK_BLOB_OLD_KEYS": KEY_B.hex()})
+        read_keyring(None, KEY_B.hex())
+    with pytest.raises(KeyFormatError, match="^BLOB_KEY i config.py er ikke en gyldig"):
+        read_keyring("feil", current_name="BLOB_KEY i config.py")
 
 
 def test_make_blob_store_encrypts_only_when_a_key_is_set(tmp_path: Path) -> None:
-    plain = make_blob_store(tmp_path, {})
+    plain = make_blob_store(tmp_path, None)
     assert type(plain) is FileBlobStore
     assert plain.root == tmp_path / "blobs"
-    enc = make_blob_store(tmp_path, {"SKJEMAMOTTAK_BLOB_KEY": KEY_A.hex()})
+    enc = make_blob_store(tmp_path, read_keyring(KEY_A.hex()))
     assert isinstance(enc, EncryptedFileBlobStore)
     assert enc.keyring.current.key == KEY_A
 

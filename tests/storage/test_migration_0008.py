@@ -235,6 +235,7 @@ def test_a_purge_cut_short_is_finished_by_the_next_upgrade(
     old_instance: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from web.runtime import open_storage
+    from web.settings import Settings
 
     instance, url = old_instance
     command.upgrade(db.alembic_config(url), BEFORE)
@@ -247,7 +248,7 @@ def test_a_purge_cut_short_is_finished_by_the_next_upgrade(
     # the migration commits, then the process dies before any file is deleted
     db.upgrade(url)
     assert all(blobs.exists(s) for s in shas.values())
-    st = open_storage(instance, url, migrate=False)
+    st = open_storage(Settings.load({}, instance, {"DATABASE_URL": url}), migrate=False)
     try:
         report = st.upgrade()  # nothing left to migrate: the list is finished, with the sweep
     finally:

@@ -79,17 +79,10 @@ def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(engine: Engi
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() == db.BUSY_TIMEOUT_MS
 
 
-def test_default_url_follows_the_instance_variable(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("SKJEMAMOTTAK_DATABASE_URL", raising=False)
-    monkeypatch.setenv("SKJEMAMOTTAK_INSTANCE", str(tmp_path))
-    assert db.default_url() == f"sqlite:///{tmp_path.resolve() / 'skjemamottak.db'}"
-    assert db.blob_path() == tmp_path / "blobs"
-    monkeypatch.delenv("SKJEMAMOTTAK_INSTANCE")
-    assert db.default_url() == f"sqlite:///{(Path('instance') / 'skjemamottak.db').resolve()}"
-    monkeypatch.setenv("SKJEMAMOTTAK_DATABASE_URL", "postgresql+psycopg://u@h/db")
-    assert db.default_url() == "postgresql+psycopg://u@h/db"
+def test_the_default_url_and_the_blobs_are_in_the_instance_folder(tmp_path: Path) -> None:
+    """Storage is handed the folder (web.settings reads SKJEMAMOTTAK_INSTANCE)."""
+    assert db.default_url(tmp_path) == f"sqlite:///{tmp_path.resolve() / 'skjemamottak.db'}"
+    assert db.blob_path(tmp_path) == tmp_path / "blobs"
 
 
 # ---- the service flow ---------------------------------------------------------------------------

@@ -56,8 +56,9 @@ def test_demo_is_idempotent_covers_the_states_and_keeps_the_audit_chain(
     assert "hel" in capsys.readouterr().out
 
     from web.runtime import open_storage
+    from web.settings import Settings
 
-    storage = open_storage()
+    storage = open_storage(Settings.from_environment())
     uow = storage.uow()
     with uow:
         cases = uow.cases.list()
@@ -72,7 +73,8 @@ def test_user_password_and_deactivate(
     instance: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from services.users import authenticate_password, authenticate_token, session_generation
-    from web.cli import _storage
+    from web.runtime import open_storage
+    from web.settings import Settings
 
     assert main(["db", "upgrade"]) == 0
     monkeypatch.setattr("sys.stdin", io.StringIO("et-passord\n"))
@@ -80,7 +82,7 @@ def test_user_password_and_deactivate(
     capsys.readouterr()
     assert main(["token", "create", "ola"]) == 0
     token = capsys.readouterr().out.strip()
-    st = _storage()
+    st = open_storage(Settings.from_environment())
     assert session_generation(st.uow(), "ola") == 0
     monkeypatch.setattr("sys.stdin", io.StringIO("et-nytt-passord\n"))
     assert main(["user", "password", "ola"]) == 0

@@ -57,8 +57,9 @@ def test_packet_writes_a_members_packet(
 ) -> None:
     assert main(["komite", "add", "k-ahus", "--hf", "AHUS", "--beslutningstaker"]) == 0
     from web.runtime import open_storage
+    from web.settings import Settings
 
-    storage = open_storage()
+    storage = open_storage(Settings.from_environment())
     meeting = committee.create_meeting(
         KOORDINATOR, storage.uow(), date(2099, 1, 8), time(9), date.today()
     )

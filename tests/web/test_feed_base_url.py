@@ -18,7 +18,7 @@ from services.upload import upload
 from services.users import add_user
 from tests.fillers import fill_json, sample_values
 from tests.web.conftest import TODAY, st
-from web.app import DEFAULT_BASE_URL, base_url
+from web.settings import DEFAULT_BASE_URL, Settings, SettingsError
 
 BASE = "https://skjema.nyemetoder.example"
 FORGED = "angriper.example"
@@ -78,11 +78,11 @@ def test_a_forged_forwarded_host_behind_a_proxy_never_reaches_the_feed(
     assert resp.status_code == 200 and FORGED not in resp.get_data(as_text=True)
 
 
-def test_the_base_url_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("SKJEMAMOTTAK_BASE_URL", raising=False)
-    assert base_url() == DEFAULT_BASE_URL == "http://127.0.0.1:5000"
-    monkeypatch.setenv("SKJEMAMOTTAK_BASE_URL", f"{BASE}/")
-    assert base_url() == BASE
-    assert base_url("http://localhost:8080") == "http://localhost:8080"
+def test_the_base_url_setting(tmp_path) -> None:
+    assert Settings.load({}, tmp_path).public_url == DEFAULT_BASE_URL == "http://127.0.0.1:5000"
+    assert Settings.load({"SKJEMAMOTTAK_BASE_URL": f"{BASE}/"}, tmp_path).public_url == BASE
+    local = Settings.load({}, tmp_path, {"BASE_URL": "http://localhost:8080"})
+    assert local.public_url == "http://localhost:8080"
     for bad in ("skjema.example", "javascript:alert(1)", "ftp://x.example", f"{BASE}/?a=1"):
-        assert base_url(bad) == DEFAULT_BASE_URL
+        with pytest.raises(SettingsError, match="SKJEMAMOTTAK_BASE_URL må være en http"):
+            Settings.load({"SKJEMAMOTTAK_BASE_URL": bad}, tmp_path)

@@ -13,7 +13,7 @@ from forms.templates import build
 from tests.fillers import fill_json, fill_xlsx, sample_values
 from tests.web.conftest import add_users
 from tests.web.test_e2e_http import Server, server  # noqa: F401 (fixture)
-from web.app import DEFAULT_BASE_URL
+from web.settings import DEFAULT_BASE_URL
 
 
 @pytest.fixture

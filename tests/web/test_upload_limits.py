@@ -16,7 +16,8 @@ import pytest
 from flask import Flask
 
 from tests.web.conftest import Users, csrf_token, login, make_app, st
-from web.limits import UPLOAD_PER_USER, upload_rate_limit
+from web.limits import UPLOAD_PER_USER
+from web.settings import Settings, SettingsError
 
 NOT_A_FORM = b"ikke et skjema"
 
@@ -82,14 +83,13 @@ def test_the_page_is_limited_with_its_csrf_check_on(app: Flask, users: Users) ->
     )
 
 
-def test_the_limit_comes_from_the_environment_and_a_bad_value_gives_the_default(
+def test_the_limit_comes_from_the_environment_and_a_bad_value_stops_the_start(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert UPLOAD_PER_USER == "30 per minute; 300 per hour"
-    monkeypatch.delenv("SKJEMAMOTTAK_UPLOAD_RATE_LIMIT", raising=False)
-    assert upload_rate_limit() == UPLOAD_PER_USER
-    monkeypatch.setenv("SKJEMAMOTTAK_UPLOAD_RATE_LIMIT", "tull")
-    assert upload_rate_limit() == UPLOAD_PER_USER
+    assert Settings.load({}, tmp_path).upload_rate_limit == UPLOAD_PER_USER
+    with pytest.raises(SettingsError, match="SKJEMAMOTTAK_UPLOAD_RATE_LIMIT må skrives som"):
+        Settings.load({"SKJEMAMOTTAK_UPLOAD_RATE_LIMIT": "tull"}, tmp_path)
     monkeypatch.setenv("SKJEMAMOTTAK_UPLOAD_RATE_LIMIT", "5 per minute; 50 per hour")
     app = make_app(tmp_path / "instance")
     try:
