@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from flask import Response, flash, redirect, request
+from flask import Response, current_app, flash, g, redirect, request
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
 from processor.domain import Actor
@@ -58,9 +58,7 @@ def text_field(data: dict[str, Any], key: str, *, required: bool = False) -> str
 
 def page_actor() -> Actor:
     """The logged-in user of a page (`login_required` ran first)."""
-    from web.auth import session_actor  # web.auth needs the app; this module is below it
-
-    actor = session_actor()
+    actor = g.get("actor")  # set by `login_required` (web.auth.session_actor)
     assert actor is not None
     return actor
 
@@ -88,9 +86,7 @@ def show_refusal(e: DomainError, *, flash_forbidden: bool = False) -> None:
 def page_not_found(_e: NotFound) -> Response:
     """An unknown or hidden object on a page blueprint that registers this handler: the 404
     page of an unknown address (as `show_refusal` gives)."""
-    from web.app import PAGE_NOT_FOUND, error_response
-
-    return error_response("NOT_FOUND", PAGE_NOT_FOUND)
+    return current_app.handle_http_exception(HTTPNotFound())  # type: ignore[return-value]
 
 
 def act(

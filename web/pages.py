@@ -144,7 +144,7 @@ def sak(case_id: str) -> str:
     return render_template("case.html", sak=data)
 
 
-def _act(case_id: str, action: Any, ok: str, then: str | None = None) -> Response:
+def _change_case(case_id: str, action: Any, ok: str, then: str | None = None) -> Response:
     """A change of the case page (`web.http.act`): a refusal is shown on the case page; `then`:
     where to go after the change, or after a refusal because the case moved on (it may have
     left the caller's sight)."""
@@ -163,7 +163,7 @@ def overgang(case_id: str) -> Response:
     reason = "\n".join(reasons) or None
     to = form.get("til", "")
     label = STATE_LABELS.get(to, to)
-    return _act(
+    return _change_case(
         case_id,
         lambda: casework.transition(
             page_actor(), case_id, form.get("fra", ""), to, reason, storage().uow()
@@ -177,7 +177,7 @@ def overgang(case_id: str) -> Response:
 def hast(case_id: str) -> Response:
     urgent = request.form.get("hast") == "ja"
     reason = request.form.get("begrunnelse")
-    return _act(
+    return _change_case(
         case_id,
         lambda: casework.set_urgent(page_actor(), case_id, urgent, reason, storage().uow()),
         "Saken er merket som hastesak." if urgent else "Hastemerkingen er fjernet.",
@@ -209,7 +209,7 @@ def priskontroll_registrer(case_id: str) -> Response:
 
     # the checked case has left the price check, and with it the price check's view: back to
     # the queue (WORKFLOW.md section 1)
-    return _act(
+    return _change_case(
         case_id,
         run,
         "Priskontrollen er registrert, og saken er klar for vurdering.",
