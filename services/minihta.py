@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from processor import routing
 from processor.domain import MINIHTA, Principal
-from processor.errors import DomainError, NotFound, StaleState
+from processor.errors import DomainError, Forbidden, NotFound, StaleState
 from processor.findings import Result
 from storage.models import Case, User
 from storage.models_minihta import (
@@ -608,7 +608,10 @@ def peer_packet(user: Principal, case_id: str, uow: AbstractUnitOfWork, today: d
 
 
 def reviewer_cases(user: Principal, uow: AbstractUnitOfWork) -> list[dict[str, Any]]:
-    """The reviewer's assignments, newest first, as plain data."""
+    """The reviewer's assignments, newest first, as plain data (FORBIDDEN for anyone but a
+    reviewer)."""
+    if "fagfelle" not in set(user.roles):
+        raise Forbidden()
     with uow:
         rows = _session(uow).scalars(
             select(PeerAssignment)
@@ -632,6 +635,15 @@ def reviewer_cases(user: Principal, uow: AbstractUnitOfWork) -> list[dict[str, A
                 }
             )
     return out
+
+
+def case_assignments(
+    user: Principal, uow: AbstractUnitOfWork, case_id: str
+) -> list[dict[str, Any]]:
+    """A case's reviewer assignments, for the coordinator (FORBIDDEN for anyone else)."""
+    if "koordinator" not in set(user.roles):
+        raise Forbidden()
+    return assignments_of(uow, case_id.upper())
 
 
 def assignments_of(uow: AbstractUnitOfWork, case_id: str) -> list[dict[str, Any]]:
