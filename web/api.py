@@ -19,7 +19,7 @@ from services import casework, queries
 from web import views
 from web.app import storage
 from web.auth import api_login_required
-from web.http import download, error_body, json_body, query_text, text_field
+from web.http import download, error_body, flag_field, json_body, query_text, text_field
 from web.limits import upload_limits
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -130,9 +130,7 @@ def overgang(case_id: str) -> Response:
 @api_login_required
 def hast(case_id: str) -> Response:
     data = json_body()
-    urgent = data.get("hast", True)
-    if not isinstance(urgent, bool):
-        raise DomainError("INVALID_REQUEST", "Feltet «hast» må være true eller false.")
+    urgent = flag_field(data, "hast", True)
     reason = text_field(data, "begrunnelse")
     case = casework.set_urgent(g.actor, case_id, urgent, reason, storage().uow())
     return jsonify(views.case_state(case))

@@ -38,7 +38,16 @@ from services import committee, queries
 from web import views
 from web.app import storage
 from web.auth import api_login_required, login_required, session_actor
-from web.http import act, download, json_body, page_actor, page_not_found, show_refusal
+from web.http import (
+    act,
+    download,
+    flag_field,
+    json_body,
+    page_actor,
+    page_not_found,
+    show_refusal,
+    text_field,
+)
 
 api = Blueprint("committee_api", __name__, url_prefix="/api/v1")
 pages = Blueprint("committee", __name__)
@@ -63,9 +72,7 @@ def _member_changes(data: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key in ("beslutningstaker", "fagdirektor"):
         if key in data:
-            if not isinstance(data[key], bool):
-                raise DomainError("INVALID_REQUEST", f"Feltet «{key}» må være true eller false.")
-            out[key] = data[key]
+            out[key] = flag_field(data, key)
     if "vara_for" in data:
         if data["vara_for"] is not None and not isinstance(data["vara_for"], str):
             raise DomainError("INVALID_REQUEST", "Feltet «vara_for» må være et brukernavn.")
@@ -113,11 +120,7 @@ def decision_input(body: dict[str, Any]) -> committee.DecisionInput:
     rules are the service's (`committee.validate_decision`)."""
 
     def text(key: str) -> str:
-        value = body.get(key, "")
-        if value is None:
-            value = ""
-        if not isinstance(value, str):
-            raise DomainError("INVALID_REQUEST", f"Feltet «{key}» må være en tekst.")
+        value = text_field(body, key) or ""
         if len(value) > committee.MAX_TEXT:
             raise DomainError(
                 "INVALID_VALUE", f"«{key}» kan være på høyst {committee.MAX_TEXT} tegn."
@@ -141,11 +144,7 @@ def decision_input(body: dict[str, Any]) -> committee.DecisionInput:
     deltakere = body.get("deltakere", [])
     if not isinstance(deltakere, list) or not all(isinstance(d, str) for d in deltakere):
         raise DomainError("INVALID_REQUEST", "Feltet «deltakere» må være en liste med brukernavn.")
-    proposal = body.get("foreslar_gruppevurdering", False)
-    if not isinstance(proposal, bool):
-        raise DomainError(
-            "INVALID_REQUEST", "Feltet «foreslar_gruppevurdering» må være true eller false."
-        )
+    proposal = flag_field(body, "foreslar_gruppevurdering", False)
     return committee.DecisionInput(
         utfall=text("utfall"),
         kriterier=kriterier,

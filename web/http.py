@@ -27,6 +27,7 @@ __all__ = [
     "attachment",
     "download",
     "error_body",
+    "flag_field",
     "json_body",
     "page_actor",
     "page_not_found",
@@ -53,6 +54,14 @@ def text_field(data: dict[str, Any], key: str, *, required: bool = False) -> str
         return None
     if not isinstance(value, str) or (required and not value.strip()):
         raise DomainError("INVALID_REQUEST", f"Feltet «{key}» må være en tekst.")
+    return value
+
+
+def flag_field(data: dict[str, Any], key: str, default: bool | None = None) -> bool:
+    """A true/false field of a JSON body (absent: `default`); anything else INVALID_REQUEST."""
+    value = data.get(key, default)
+    if not isinstance(value, bool):
+        raise DomainError("INVALID_REQUEST", f"Feltet «{key}» må være true eller false.")
     return value
 
 
