@@ -57,3 +57,12 @@ def run_check(paths: list[str], *extra: str, timeout: int = 300):
     )
     assert proc.returncode in (0, 1), proc.stderr
     return proc, json.loads(proc.stdout)["results"]
+
+
+@pytest.fixture(autouse=True)
+def _every_arkivmelding_is_validated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CONNECTIONS.md section 3: every arkivmelding.xml a test makes (in this process) is checked
+    against the official Fiks Arkiv XSD as it is made; an invalid one fails that test."""
+    from tests.arkiv_xsd import validate_every_message
+
+    validate_every_message(monkeypatch)

@@ -15,7 +15,9 @@ from forms.catalog import catalogue
 from processor import codes
 from processor.errors import DomainError
 from processor.findings import Limits
-from services import casework, queries
+from services import queries
+from services.cases import price_check, set_urgent, transition
+from services.upload import upload as upload_form
 from web import views
 from web.app import storage
 from web.auth import api_login_required
@@ -51,7 +53,7 @@ def do_upload(actor: Any) -> tuple[dict[str, Any], int]:
     case_id = (request.args.get("sak") or request.form.get("sak") or "").strip() or None
     if case_id and "\x00" in case_id:
         raise DomainError("INVALID_REQUEST", "Saksnummeret inneholder et ugyldig tegn.")
-    result = casework.upload(
+    result = upload_form(
         actor, upload.filename, data, st.uow(), st.today(), limits=lim, case_id=case_id
     )
     body = views.upload_result(result)
@@ -122,7 +124,7 @@ def overgang(case_id: str) -> Response:
     from_ = text_field(data, "fra", required=True)
     to = text_field(data, "til", required=True)
     reason = text_field(data, "begrunnelse")
-    case = casework.transition(g.actor, case_id, str(from_), str(to), reason, storage().uow())
+    case = transition(g.actor, case_id, str(from_), str(to), reason, storage().uow())
     return jsonify(views.case_state(case))
 
 
@@ -132,7 +134,7 @@ def hast(case_id: str) -> Response:
     data = json_body()
     urgent = flag_field(data, "hast", True)
     reason = text_field(data, "begrunnelse")
-    case = casework.set_urgent(g.actor, case_id, urgent, reason, storage().uow())
+    case = set_urgent(g.actor, case_id, urgent, reason, storage().uow())
     return jsonify(views.case_state(case))
 
 
@@ -142,7 +144,7 @@ def priskontroll(case_id: str) -> Response:
     data = json_body()
     amount = data.get("legemiddel_per_maned")
     note = text_field(data, "merknad")
-    case = casework.price_check(g.actor, case_id, amount, note, storage().uow())  # type: ignore[arg-type]
+    case = price_check(g.actor, case_id, amount, note, storage().uow())  # type: ignore[arg-type]
     return jsonify(views.case_state(case))
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from processor.domain import CASE_FORM_TYPES
+
 if TYPE_CHECKING:
     from web.runtime import Storage
 
@@ -355,7 +357,7 @@ def cmd_db_upgrade(ns: argparse.Namespace) -> int:
 
 def cmd_user_add(ns: argparse.Namespace) -> int:
     from processor.errors import DomainError
-    from services import casework
+    from services.users import add_user
 
     password = None
     if ns.password_stdin:
@@ -364,7 +366,7 @@ def cmd_user_add(ns: argparse.Namespace) -> int:
             print("skjemamottak user add: passordet er tomt", file=sys.stderr)
             return 2
     try:
-        casework.add_user(
+        add_user(
             _storage().uow(),
             ns.name,
             roles=ns.role,
@@ -382,14 +384,14 @@ def cmd_user_add(ns: argparse.Namespace) -> int:
 
 def cmd_user_password(ns: argparse.Namespace) -> int:
     from processor.errors import DomainError
-    from services import casework
+    from services.users import set_password
 
     password = sys.stdin.readline().rstrip("\r\n")
     if not password:
         print("skjemamottak user password: passordet er tomt", file=sys.stderr)
         return 2
     try:
-        casework.set_password(_storage().uow(), ns.name, password, actor="cli")
+        set_password(_storage().uow(), ns.name, password, actor="cli")
     except DomainError as e:
         return _domain_error(e)
     print(f"Passordet til {ns.name} er endret, og alle øktene til brukeren er avsluttet.")
@@ -398,10 +400,10 @@ def cmd_user_password(ns: argparse.Namespace) -> int:
 
 def cmd_user_deactivate(ns: argparse.Namespace) -> int:
     from processor.errors import DomainError
-    from services import casework
+    from services.users import deactivate_user
 
     try:
-        casework.deactivate_user(_storage().uow(), ns.name, actor="cli")
+        deactivate_user(_storage().uow(), ns.name, actor="cli")
     except DomainError as e:
         return _domain_error(e)
     print(f"Brukeren {ns.name} er deaktivert; øktene og tilgangsnøklene virker ikke lenger.")
@@ -410,10 +412,10 @@ def cmd_user_deactivate(ns: argparse.Namespace) -> int:
 
 def cmd_token_create(ns: argparse.Namespace) -> int:
     from processor.errors import DomainError
-    from services import casework
+    from services.users import create_token
 
     try:
-        token = casework.create_token(_storage().uow(), ns.name, actor="cli")
+        token = create_token(_storage().uow(), ns.name, actor="cli")
     except DomainError as e:
         return _domain_error(e)
     print(token)
@@ -473,11 +475,12 @@ def _optional_date(text: str) -> date | str:
 
 def cmd_komite_add(ns: argparse.Namespace) -> int:
     from processor.errors import DomainError
-    from services import casework, committee
+    from services import committee
+    from services.users import add_user
 
     st = _storage()
     try:
-        casework.add_user(
+        add_user(
             st.uow(),
             ns.name,
             roles=["komite"],
@@ -776,7 +779,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ar", type=int, metavar="ÅR", help="bare saker mottatt dette året")
     p.add_argument("--fagomrade", metavar="TEKST", help="bare saker fra dette fagområdet")
     p.add_argument(
-        "--type", choices=("tilgang-del2", "minihta"), help="bare saker av denne skjematypen"
+        "--type", choices=[str(t) for t in CASE_FORM_TYPES], help="bare saker av denne skjematypen"
     )
     p.set_defaults(func=cmd_stats)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, g, jsonify, render_template, request, url_for
 
+from processor.domain import case_key
 from services import minihta
 from storage.models_minihta import CONFLICT_LABELS
 from web.app import storage
@@ -47,7 +48,7 @@ def tildel(case_id: str) -> Response:
 @api_login_required
 def tildelinger(case_id: str) -> Response:
     rows = minihta.case_assignments(g.actor, storage().uow(), case_id)
-    return jsonify({"sak": case_id.upper(), "tildelinger": rows})
+    return jsonify({"sak": case_key(case_id), "tildelinger": rows})
 
 
 @api_bp.post("/saker/<case_id>/habilitet")
@@ -95,7 +96,7 @@ def senk(case_id: str) -> Response:
 @api_login_required
 def fagfellepakke(case_id: str) -> Response:
     st = storage()
-    return _zip(minihta.peer_packet(g.actor, case_id, st.uow(), st.today()), case_id.upper())
+    return _zip(minihta.peer_packet(g.actor, case_id, st.uow(), st.today()), case_key(case_id))
 
 
 @api_bp.get("/fagfelle/saker")
@@ -137,7 +138,7 @@ def fagfelle_habilitet(case_id: str) -> Response:
 @login_required("fagfelle")
 def fagfelle_pakke(case_id: str) -> Response:
     st = storage()
-    return _zip(minihta.peer_packet(page_actor(), case_id, st.uow(), st.today()), case_id.upper())
+    return _zip(minihta.peer_packet(page_actor(), case_id, st.uow(), st.today()), case_key(case_id))
 
 
 @bp.get("/minihta/<case_id>/fagfelle")
@@ -145,12 +146,12 @@ def fagfelle_pakke(case_id: str) -> Response:
 def koordinator_side(case_id: str) -> str:
     rows = minihta.case_assignments(page_actor(), storage().uow(), case_id)
     return render_template(
-        "minihta_tildeling.html", sak=case_id.upper(), tildelinger=rows, nivaer=CONFLICT_LABELS
+        "minihta_tildeling.html", sak=case_key(case_id), tildelinger=rows, nivaer=CONFLICT_LABELS
     )
 
 
 def _coordinator_page(case_id: str) -> str:
-    return url_for("minihta.koordinator_side", case_id=case_id.upper())
+    return url_for("minihta.koordinator_side", case_id=case_key(case_id))
 
 
 @bp.post("/minihta/<case_id>/fagfelle")

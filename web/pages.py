@@ -21,7 +21,9 @@ from flask import (
 
 from processor.domain import STATE_LABELS
 from processor.errors import DomainError
-from services import casework, queries
+from services import queries
+from services.cases import price_check, set_urgent, transition
+from services.users import authenticate_password
 from web import views
 from web.api import do_upload
 from web.app import storage
@@ -76,7 +78,7 @@ def login() -> Any:
     password = request.form.get("passord") or ""
     actor = None
     if username and password and len(password) <= 1000:
-        actor = casework.authenticate_password(storage().uow(), username, password)
+        actor = authenticate_password(storage().uow(), username, password)
     if actor is None:
         page = render_template(
             "login.html",
@@ -165,9 +167,7 @@ def overgang(case_id: str) -> Response:
     label = STATE_LABELS.get(to, to)
     return _change_case(
         case_id,
-        lambda: casework.transition(
-            page_actor(), case_id, form.get("fra", ""), to, reason, storage().uow()
-        ),
+        lambda: transition(page_actor(), case_id, form.get("fra", ""), to, reason, storage().uow()),
         f"Saken har fått status «{label}».",
     )
 
@@ -179,7 +179,7 @@ def hast(case_id: str) -> Response:
     reason = request.form.get("begrunnelse")
     return _change_case(
         case_id,
-        lambda: casework.set_urgent(page_actor(), case_id, urgent, reason, storage().uow()),
+        lambda: set_urgent(page_actor(), case_id, urgent, reason, storage().uow()),
         "Saken er merket som hastesak." if urgent else "Hastemerkingen er fjernet.",
     )
 
@@ -205,7 +205,7 @@ def priskontroll_registrer(case_id: str) -> Response:
     def run() -> None:
         if amount is None:
             raise DomainError("INVALID_VALUE", "Skriv legemiddelkostnaden som et tall.")
-        casework.price_check(page_actor(), case_id, amount, note, storage().uow())
+        price_check(page_actor(), case_id, amount, note, storage().uow())
 
     # the checked case has left the price check, and with it the price check's view: back to
     # the queue (WORKFLOW.md section 1)

@@ -13,6 +13,7 @@ from feedgen.feed import FeedGenerator
 from flask import Blueprint, Response, jsonify, render_template, request
 
 from forms.text import xml_text
+from processor.domain import case_key
 from processor.errors import DomainError
 from services import minihta
 from web.app import external_url, storage
@@ -131,5 +132,5 @@ def publisert_sak(case_id: str) -> str:
 @bp.get("/publisert/<case_id>/<document>.pdf")
 def publisert_pdf(case_id: str, document: str) -> Response:
     body = minihta.published_pdf(storage().uow(), case_id, document)
-    name = f"{document}-{case_id.upper()}.pdf"
+    name = f"{document}-{case_key(case_id)}.pdf"
     return download(body, name, "application/pdf", cache=PUBLIC_CACHE)

@@ -9,27 +9,21 @@ from __future__ import annotations
 from typing import Any
 
 from forms.catalog import catalogue
-from processor.domain import STATE_LABELS
-from services import casework, committee
+from processor.domain import STATE_LABELS, Role
+from services import committee
 from services.queries import findings, hf_name
+from services.upload import UploadResult
 from storage.models import Case
 
 __all__ = ["ROLE_LABELS", "case_state", "hf_name", "plan_outcome", "upload_body", "upload_result"]
 
-ROLE_LABELS = {
-    "hf": "Helseforetak",
-    "koordinator": "Koordinator",
-    "priskontroll": "Priskontroll",
-    "komite": "Vurderingskomité",
-    "fagfelle": "Fagfelle",
-    "admin": "Drift",
-}
+ROLE_LABELS: dict[str, str] = {r: r.label for r in Role}
 
 
 # ---- actions --------------------------------------------------------------------------------------
 
 
-def upload_body(result: casework.UploadResult) -> dict[str, Any]:
+def upload_body(result: UploadResult) -> dict[str, Any]:
     """The API body of an upload (API.md, `POST /innsendinger`): the case and version of an
     accepted one, else its status and findings."""
     warnings = [f.to_dict() for f in result.warnings]
@@ -48,7 +42,7 @@ def upload_body(result: casework.UploadResult) -> dict[str, Any]:
     }
 
 
-def upload_result(result: casework.UploadResult) -> dict[str, Any]:
+def upload_result(result: UploadResult) -> dict[str, Any]:
     """The API body of an upload, with labels for the page."""
     body = upload_body(result)
     body["errors"] = findings(result.form_type, body.get("errors", []))

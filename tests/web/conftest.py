@@ -17,7 +17,7 @@ from flask import request as current_request
 from flask.testing import FlaskClient
 
 from processor import codes
-from services import casework
+from services.users import add_user, create_token
 from tests import pgutil
 from tests.fillers import fill_json, sample_values
 from web import openapi
@@ -134,8 +134,8 @@ def st(app: Flask) -> Storage:
 def add_users(app: Flask, specs: dict[str, dict[str, Any]]) -> Users:
     tokens = {}
     for name, spec in specs.items():
-        casework.add_user(st(app).uow(), name, **spec)
-        tokens[name] = casework.create_token(st(app).uow(), name)
+        add_user(st(app).uow(), name, **spec)
+        tokens[name] = create_token(st(app).uow(), name)
     return Users(tokens)
 
 
