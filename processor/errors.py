@@ -33,9 +33,6 @@ class DomainError(Exception):
     def http_status(self) -> int:
         return codes.http_status(self.code)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message}}
-
 
 class NotFound(DomainError):
     def __init__(self, message: str | None = None) -> None:

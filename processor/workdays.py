@@ -29,11 +29,15 @@ __all__ = [
     "is_working_day",
     "meeting_dates",
     "papers_deadline",
+    "suggested_meeting_dates",
     "working_days_between",
 ]
 
 PAPERS_DAYS = 2
 """WORKFLOW.md section 3: papers go out no later than 2 working days before the meeting."""
+DEFAULT_MEETING_WEEKDAY = 3
+"""Thursday (Monday is 0): the committee's meeting day unless configured (`MEETING_WEEKDAY`)."""
+MEETING_EVERY_WEEKS = 2
 
 
 @cache
@@ -122,3 +126,22 @@ def meeting_dates(
             out.append(d)
         d += step
     return out
+
+
+def suggested_meeting_dates(
+    existing: list[date], today: date, weekday: int = DEFAULT_MEETING_WEEKDAY, count: int = 4
+) -> list[date]:
+    """The next `count` meeting dates, every second week on `weekday` (0 = Monday): from two
+    weeks after the last meeting in `existing`, or, without one, from the first such weekday
+    whose papers deadline has not passed `today`."""
+    weekday %= 7
+    if existing:
+        first = max(existing) + timedelta(weeks=MEETING_EVERY_WEEKS)
+    else:
+        first = today + timedelta(days=(weekday - today.weekday()) % 7)
+        while papers_deadline(first) < today:
+            first += timedelta(weeks=1)
+    while first.weekday() != weekday:
+        first += timedelta(days=1)
+    last = first + timedelta(weeks=MEETING_EVERY_WEEKS * (count - 1))
+    return meeting_dates(first, last, MEETING_EVERY_WEEKS)

@@ -500,13 +500,6 @@ class PlanOutcome:
     not_placed: list[tuple[str, str]] = field(default_factory=list)
     quorum: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "plassert": self.placed,
-            "ikke_plassert": [{"sak": c, "grunn": g} for c, g in self.not_placed],
-            "beslutningsdyktighet": self.quorum,
-        }
-
 
 def plan_meeting(
     user: Principal, uow: AbstractUnitOfWork, meeting_id: int, today: date
@@ -634,7 +627,7 @@ def meeting_packet(
         )
         uow.commit()
         name = f"motepakke-{meeting.meeting_date.isoformat()}-{me.username}.zip"
-    return data, re.sub(r"[^A-Za-z0-9._-]", "_", name)
+    return data, name  # the web layer makes a header-safe file name of it
 
 
 # ---- decisions ----------------------------------------------------------------------------------
@@ -648,53 +641,6 @@ class DecisionInput:
     deltakere: list[str]
     foreslar_gruppevurdering: bool
     gruppevurdering_tekst: str
-
-    @classmethod
-    def from_json(cls, body: dict[str, Any]) -> DecisionInput:
-        """The API body (API.md): checks types; content rules come from validate_decision."""
-
-        def text(key: str) -> str:
-            value = body.get(key, "")
-            if value is None:
-                value = ""
-            if not isinstance(value, str):
-                raise DomainError("INVALID_REQUEST", f"Feltet «{key}» må være en tekst.")
-            if len(value) > MAX_TEXT:
-                raise DomainError("INVALID_VALUE", f"«{key}» kan være på høyst {MAX_TEXT} tegn.")
-            return value
-
-        raw = body.get("kriterier", {})
-        if not isinstance(raw, dict):
-            raise DomainError("INVALID_REQUEST", "Feltet «kriterier» må være et objekt.")
-        kriterier: dict[str, tuple[bool, str]] = {}
-        for key, entry in raw.items():
-            if not isinstance(entry, dict):
-                raise DomainError(
-                    "INVALID_REQUEST", f"Kriteriet «{key}» må være et objekt med «oppfylt»."
-                )
-            met = entry.get("oppfylt")
-            reason = entry.get("begrunnelse") or ""
-            if not isinstance(reason, str) or len(reason) > MAX_TEXT:
-                raise DomainError("INVALID_REQUEST", f"Begrunnelsen for «{key}» må være en tekst.")
-            kriterier[str(key)] = (met, reason)  # type: ignore[assignment]
-        deltakere = body.get("deltakere", [])
-        if not isinstance(deltakere, list) or not all(isinstance(d, str) for d in deltakere):
-            raise DomainError(
-                "INVALID_REQUEST", "Feltet «deltakere» må være en liste med brukernavn."
-            )
-        proposal = body.get("foreslar_gruppevurdering", False)
-        if not isinstance(proposal, bool):
-            raise DomainError(
-                "INVALID_REQUEST", "Feltet «foreslar_gruppevurdering» må være true eller false."
-            )
-        return cls(
-            utfall=text("utfall"),
-            kriterier=kriterier,
-            begrunnelse=text("begrunnelse"),
-            deltakere=[d.strip() for d in deltakere if d.strip()],
-            foreslar_gruppevurdering=proposal,
-            gruppevurdering_tekst=text("gruppevurdering_tekst"),
-        )
 
     def texts(self) -> list[str]:
         return [
@@ -878,7 +824,7 @@ def decision_letter(
             raise Forbidden()
         sha = decision.pdf_sha256 if fmt == "pdf" else decision.docx_sha256
         data = uow.blobs.get(sha)
-        name = re.sub(r"[^A-Za-z0-9._-]", "_", f"vedtak-{case.id}.{fmt}")
+        name = f"vedtak-{case.id}.{fmt}"
         # who read the letter is recorded, like every packet download
         uow.audit.append(
             actor=user.username,

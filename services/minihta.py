@@ -19,7 +19,7 @@ from typing import Any
 
 from processor import routing
 from processor.domain import MINIHTA, FormType, Principal, State, case_key, hf_code
-from processor.errors import DomainError, NotFound, StaleState
+from processor.errors import DomainError, Forbidden, NotFound, StaleState
 from processor.findings import Result
 from processor.packets import peer_review_packet
 from processor.render import render_case_pdf
@@ -558,7 +558,10 @@ def peer_packet(user: Principal, case_id: str, uow: AbstractUnitOfWork, today: d
 
 
 def reviewer_cases(user: Principal, uow: AbstractUnitOfWork) -> list[dict[str, Any]]:
-    """The reviewer's assignments, newest first, as plain data."""
+    """The reviewer's assignments, newest first, as plain data (FORBIDDEN for anyone but a
+    reviewer)."""
+    if "fagfelle" not in set(user.roles):
+        raise Forbidden()
     with uow:
         out = []
         for a in uow.reviews.of_reviewer(user.username):
@@ -577,6 +580,15 @@ def reviewer_cases(user: Principal, uow: AbstractUnitOfWork) -> list[dict[str, A
                 }
             )
     return out
+
+
+def case_assignments(
+    user: Principal, uow: AbstractUnitOfWork, case_id: str
+) -> list[dict[str, Any]]:
+    """A case's reviewer assignments, for the coordinator (FORBIDDEN for anyone else)."""
+    if "koordinator" not in set(user.roles):
+        raise Forbidden()
+    return assignments_of(uow, case_key(case_id))
 
 
 def assignments_of(uow: AbstractUnitOfWork, case_id: str) -> list[dict[str, Any]]:

@@ -51,23 +51,6 @@ class UploadResult:
     def accepted(self) -> bool:
         return self.status == "accepted"
 
-    def to_dict(self) -> dict[str, Any]:
-        """The API body (API.md, `POST /innsendinger`)."""
-        warnings = [f.to_dict() for f in self.warnings]
-        if self.accepted:
-            return {
-                "sak": self.case_id,
-                "versjon": self.version,
-                "status": self.status,
-                "fil_sha256": self.file_sha256,
-                "warnings": warnings,
-            }
-        return {
-            "status": self.status,
-            "errors": [f.to_dict() for f in self.errors],
-            "warnings": warnings,
-        }
-
 
 def _form_hf(form_type: str, data: dict[str, Any]) -> str | None:
     section, key = HF_FIELD[form_type]

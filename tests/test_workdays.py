@@ -18,6 +18,7 @@ from processor.workdays import (
     is_working_day,
     meeting_dates,
     papers_deadline,
+    suggested_meeting_dates,
     working_days_between,
 )
 
@@ -185,3 +186,27 @@ def test_meeting_dates_keep_holidays_unless_asked_to_skip_them():
 def test_meeting_dates_need_a_positive_interval():
     with pytest.raises(ValueError):
         meeting_dates(date(2026, 3, 5), date(2026, 4, 2), every_weeks=0)
+
+
+def test_suggested_meeting_dates_start_at_the_first_thursday_with_time_for_the_papers():
+    tuesday = date(2026, 11, 24)
+    # Thursday 26 November: its papers go out on Tuesday 24 November, today, so it is still on
+    first, *rest = suggested_meeting_dates([], tuesday)
+    assert first == tuesday + timedelta(days=2) and papers_deadline(first) == tuesday
+    assert [d - first for d in rest] == [timedelta(weeks=2 * n) for n in (1, 2, 3)]
+    # a day later the papers of that Thursday are late: the next Thursday is the first
+    wednesday = tuesday + timedelta(days=1)
+    later = suggested_meeting_dates([], wednesday)
+    assert papers_deadline(first) < wednesday and later[0] == first + timedelta(weeks=1)
+    assert all(d.weekday() == 3 for d in [*later, first, *rest])
+
+
+def test_suggested_meeting_dates_follow_the_last_meeting_on_the_configured_weekday():
+    last = date(2026, 12, 10)  # a Thursday
+    assert suggested_meeting_dates([date(2026, 11, 26), last], date(2026, 11, 1), count=2) == [
+        last + timedelta(weeks=2),
+        last + timedelta(weeks=4),
+    ]
+    # Monday meetings: two weeks after the last meeting, then on to the next Monday
+    mondays = suggested_meeting_dates([last], date(2026, 11, 1), weekday=0, count=1)
+    assert mondays == [last + timedelta(weeks=2, days=4)] and mondays[0].weekday() == 0

@@ -21,7 +21,7 @@ from services.upload import upload as upload_form
 from web import views
 from web.app import storage
 from web.auth import api_login_required
-from web.jsonbody import json_body
+from web.http import download, error_body, flag_field, json_body, query_text, text_field
 from web.limits import upload_limits
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -32,19 +32,6 @@ TEMPLATE_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "json": "application/schema+json",
 }
-
-
-def _json_body() -> dict[str, Any]:
-    return json_body()
-
-
-def _text(data: dict[str, Any], key: str, *, required: bool = False) -> str | None:
-    value = data.get(key)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or (required and not value.strip()):
-        raise DomainError("INVALID_REQUEST", f"Feltet «{key}» må være en tekst.")
-    return value
 
 
 def limits() -> Limits:
@@ -76,10 +63,7 @@ def do_upload(actor: Any) -> tuple[dict[str, Any], int]:
     # the first error names the answer; its status is the catalogue's (422, or 413 for a file
     # found too large while it was read)
     first = body["errors"][0]["code"] if body["errors"] else "INVALID_VALUE"
-    body = {
-        "error": {"code": first, "message": f"Skjemaet er {status_nb}. Se feilene under."},
-        **body,
-    }
+    body = error_body(first, f"Skjemaet er {status_nb}. Se feilene under.") | body
     return body, codes.http_status(first)
 
 
@@ -117,9 +101,9 @@ def saker() -> Response:
             g.actor,
             st.uow(),
             st.today(),
-            form_type=request.args.get("type") or None,
-            state=request.args.get("status") or None,
-            hf=request.args.get("hf") or None,
+            form_type=query_text("type"),
+            state=query_text("status"),
+            hf=query_text("hf"),
             page=_page_arg(),
             per_page=current_app.config["PER_PAGE"],
         )
@@ -136,10 +120,10 @@ def sak(case_id: str) -> Response:
 @bp.post("/saker/<case_id>/overgang")
 @api_login_required
 def overgang(case_id: str) -> Response:
-    data = _json_body()
-    from_ = _text(data, "fra", required=True)
-    to = _text(data, "til", required=True)
-    reason = _text(data, "begrunnelse")
+    data = json_body()
+    from_ = text_field(data, "fra", required=True)
+    to = text_field(data, "til", required=True)
+    reason = text_field(data, "begrunnelse")
     case = transition(g.actor, case_id, str(from_), str(to), reason, storage().uow())
     return jsonify(views.case_state(case))
 
@@ -147,11 +131,9 @@ def overgang(case_id: str) -> Response:
 @bp.post("/saker/<case_id>/hast")
 @api_login_required
 def hast(case_id: str) -> Response:
-    data = _json_body()
-    urgent = data.get("hast", True)
-    if not isinstance(urgent, bool):
-        raise DomainError("INVALID_REQUEST", "Feltet «hast» må være true eller false.")
-    reason = _text(data, "begrunnelse")
+    data = json_body()
+    urgent = flag_field(data, "hast", True)
+    reason = text_field(data, "begrunnelse")
     case = set_urgent(g.actor, case_id, urgent, reason, storage().uow())
     return jsonify(views.case_state(case))
 
@@ -159,9 +141,9 @@ def hast(case_id: str) -> Response:
 @bp.post("/saker/<case_id>/priskontroll")
 @api_login_required
 def priskontroll(case_id: str) -> Response:
-    data = _json_body()
+    data = json_body()
     amount = data.get("legemiddel_per_maned")
-    note = _text(data, "merknad")
+    note = text_field(data, "merknad")
     case = price_check(g.actor, case_id, amount, note, storage().uow())  # type: ignore[arg-type]
     return jsonify(views.case_state(case))
 
@@ -200,10 +182,7 @@ def mal(form_id: str, fmt: str) -> Response:
         from forms.templates import build
 
         body = build(form.id, fmt)
-    resp = Response(body, mimetype=TEMPLATE_TYPES[fmt])
-    resp.headers["Content-Disposition"] = f'attachment; filename="{form.id}.{fmt}"'
-    resp.headers["Cache-Control"] = "public, max-age=3600"
-    return resp
+    return download(body, f"{form.id}.{fmt}", TEMPLATE_TYPES[fmt], cache="public, max-age=3600")
 
 
 @bp.get("/healthz")

@@ -30,6 +30,7 @@ from forms.text import encodable
 from processor import codes
 from processor.errors import DomainError
 from storage.db import private_dir
+from web.http import error_body
 from web.jsonbody import NUL_MESSAGE
 from web.multipart import Request
 from web.runtime import Storage, open_storage
@@ -107,8 +108,7 @@ def error_response(
     status = codes.http_status(code)
     message = message or codes.message(code)
     if wants_json():
-        body: dict[str, Any] = {"error": {"code": code, "message": message}}
-        body.update(extra or {})
+        body = error_body(code, message) | (extra or {})
         resp = jsonify(body)
     else:
         resp = Response(

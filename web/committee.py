@@ -13,8 +13,7 @@ A decided case is read-only: the services refuse every later change of it with `
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from flask import (
@@ -29,36 +28,33 @@ from flask import (
     request,
     url_for,
 )
-from werkzeug.exceptions import NotFound as HTTPNotFound
 
 from forms.catalog import registry
-from processor import timefmt
 from processor.decisions import CRITERIA, criterion_label
 from processor.errors import DomainError, NotFound
-from processor.workdays import meeting_dates, papers_deadline
+from processor.render import format_weekday_date
+from processor.workdays import DEFAULT_MEETING_WEEKDAY, papers_deadline, suggested_meeting_dates
 from services import committee, queries
+from web import views
 from web.app import storage
 from web.auth import api_login_required, login_required, session_actor
-from web.jsonbody import json_body
+from web.http import (
+    act,
+    download,
+    flag_field,
+    json_body,
+    page_actor,
+    page_not_found,
+    show_refusal,
+    text_field,
+)
 
 api = Blueprint("committee_api", __name__, url_prefix="/api/v1")
 pages = Blueprint("committee", __name__)
 
-DEFAULT_WEEKDAY = 3  # Thursday (Monday is 0)
+pages.register_error_handler(NotFound, page_not_found)
+
 DEFAULT_TIME = "09:00"
-WEEKDAYS_NB = ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag")
-SUGGESTIONS = 4
-
-
-def _json_body() -> dict[str, Any]:
-    return json_body()
-
-
-def _download(data: bytes, name: str, mimetype: str) -> Response:
-    resp = Response(data, mimetype=mimetype)
-    resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
 
 
 # ---- API ----------------------------------------------------------------------------------------
@@ -76,9 +72,7 @@ def _member_changes(data: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key in ("beslutningstaker", "fagdirektor"):
         if key in data:
-            if not isinstance(data[key], bool):
-                raise DomainError("INVALID_REQUEST", f"Feltet «{key}» må være true eller false.")
-            out[key] = data[key]
+            out[key] = flag_field(data, key)
     if "vara_for" in data:
         if data["vara_for"] is not None and not isinstance(data["vara_for"], str):
             raise DomainError("INVALID_REQUEST", "Feltet «vara_for» må være et brukernavn.")
@@ -98,7 +92,7 @@ def _member_changes(data: dict[str, Any]) -> dict[str, Any]:
 @api.post("/komite/<username>")
 @api_login_required
 def api_set_member(username: str) -> Response:
-    info = committee.set_member(g.actor, storage().uow(), username, **_member_changes(_json_body()))
+    info = committee.set_member(g.actor, storage().uow(), username, **_member_changes(json_body()))
     return jsonify(info.to_dict())
 
 
@@ -121,12 +115,52 @@ def _meeting_args(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def decision_input(body: dict[str, Any]) -> committee.DecisionInput:
+    """A decision's JSON body (API.md) as the service's input: checks the types; the content
+    rules are the service's (`committee.validate_decision`)."""
+
+    def text(key: str) -> str:
+        value = text_field(body, key) or ""
+        if len(value) > committee.MAX_TEXT:
+            raise DomainError(
+                "INVALID_VALUE", f"«{key}» kan være på høyst {committee.MAX_TEXT} tegn."
+            )
+        return value
+
+    raw = body.get("kriterier", {})
+    if not isinstance(raw, dict):
+        raise DomainError("INVALID_REQUEST", "Feltet «kriterier» må være et objekt.")
+    kriterier: dict[str, tuple[bool, str]] = {}
+    for key, entry in raw.items():
+        if not isinstance(entry, dict):
+            raise DomainError(
+                "INVALID_REQUEST", f"Kriteriet «{key}» må være et objekt med «oppfylt»."
+            )
+        met = entry.get("oppfylt")
+        reason = entry.get("begrunnelse") or ""
+        if not isinstance(reason, str) or len(reason) > committee.MAX_TEXT:
+            raise DomainError("INVALID_REQUEST", f"Begrunnelsen for «{key}» må være en tekst.")
+        kriterier[str(key)] = (met, reason)  # type: ignore[assignment]
+    deltakere = body.get("deltakere", [])
+    if not isinstance(deltakere, list) or not all(isinstance(d, str) for d in deltakere):
+        raise DomainError("INVALID_REQUEST", "Feltet «deltakere» må være en liste med brukernavn.")
+    proposal = flag_field(body, "foreslar_gruppevurdering", False)
+    return committee.DecisionInput(
+        utfall=text("utfall"),
+        kriterier=kriterier,
+        begrunnelse=text("begrunnelse"),
+        deltakere=[d.strip() for d in deltakere if d.strip()],
+        foreslar_gruppevurdering=proposal,
+        gruppevurdering_tekst=text("gruppevurdering_tekst"),
+    )
+
+
 @api.post("/moter")
 @api_login_required
 def api_create_meeting() -> tuple[Response, int]:
     st = storage()
     meeting_id = committee.create_meeting(
-        g.actor, st.uow(), today=st.today(), **_meeting_args(_json_body())
+        g.actor, st.uow(), today=st.today(), **_meeting_args(json_body())
     )
     resp = jsonify({"id": meeting_id})
     resp.headers["Location"] = f"/api/v1/moter/{meeting_id}"
@@ -143,7 +177,7 @@ def api_meeting(meeting_id: int) -> Response:
 @api.patch("/moter/<int:meeting_id>")
 @api_login_required
 def api_update_meeting(meeting_id: int) -> Response:
-    data = _json_body()
+    data = json_body()
     absent = data.get("fjernet")
     if absent is not None and (
         not isinstance(absent, dict) or not all(isinstance(v, bool) for v in absent.values())
@@ -162,7 +196,9 @@ def api_update_meeting(meeting_id: int) -> Response:
 @api_login_required
 def api_plan(meeting_id: int) -> Response:
     st = storage()
-    return jsonify(committee.plan_meeting(g.actor, st.uow(), meeting_id, st.today()).to_dict())
+    return jsonify(
+        views.plan_outcome(committee.plan_meeting(g.actor, st.uow(), meeting_id, st.today()))
+    )
 
 
 @api.get("/moter/<int:meeting_id>/pakke.zip")
@@ -170,7 +206,7 @@ def api_plan(meeting_id: int) -> Response:
 def api_packet(meeting_id: int) -> Response:
     st = storage()
     data, name = committee.meeting_packet(g.actor, st.uow(), meeting_id, st.today())
-    return _download(data, name, "application/zip")
+    return download(data, name, "application/zip")
 
 
 @api.get("/saker/<case_id>/vedtak")
@@ -183,7 +219,7 @@ def api_decision(case_id: str) -> Response:
 @api_login_required
 def api_record_decision(case_id: str) -> tuple[Response, int]:
     st = storage()
-    decision = committee.DecisionInput.from_json(_json_body())
+    decision = decision_input(json_body())
     case = committee.record_decision(g.actor, st.uow(), case_id, decision, st.today())
     resp = jsonify(committee.decision_view(g.actor, st.uow(), case.id) | {"status": case.state})
     resp.headers["Location"] = f"/api/v1/saker/{case.id}/vedtak"
@@ -194,34 +230,14 @@ def api_record_decision(case_id: str) -> tuple[Response, int]:
 @api_login_required
 def api_letter(case_id: str, fmt: str) -> Response:
     data, name, kind = committee.decision_letter(g.actor, storage().uow(), case_id, fmt)
-    return _download(data, name, kind)
+    return download(data, name, kind)
 
 
 # ---- pages --------------------------------------------------------------------------------------
 
 
-def _actor() -> Any:
-    actor = session_actor()
-    assert actor is not None  # login_required ran first
-    return actor
-
-
-def _act(action: Callable[[], Any], ok: str, back: str) -> Response:
-    """Run a change; a refusal is flashed on the page it came from (unknown objects are 404)."""
-    try:
-        action()
-    except NotFound:
-        raise HTTPNotFound() from None
-    except DomainError as e:
-        flash(e.message, "feil")
-        return redirect(back, code=303)
-    flash(ok, "ok")
-    return redirect(back, code=303)
-
-
 def _date_nb(iso: str) -> str:
-    d = date.fromisoformat(iso)
-    return f"{WEEKDAYS_NB[d.weekday()]} {timefmt.dato(d)}"
+    return format_weekday_date(date.fromisoformat(iso))
 
 
 @pages.app_context_processor
@@ -244,7 +260,7 @@ def _decision_for_page(case_id: str) -> dict[str, Any] | None:
 @login_required("koordinator", "admin")
 def members_page() -> str:
     st = storage()
-    members = committee.list_members(_actor(), st.uow(), st.today())
+    members = committee.list_members(page_actor(), st.uow(), st.today())
     return render_template(
         "komite_medlemmer.html",
         medlemmer=[m.to_dict() | {"rolle": m.role_nb} for m in members],
@@ -255,6 +271,25 @@ def members_page() -> str:
 def _form_date(name: str) -> date | None:
     value = (request.form.get(name) or "").strip()
     return committee.parse_date(value, "Datoen") if value else None
+
+
+def _form_int(name: str, default: int) -> int:
+    value = request.form.get(name)
+    try:
+        return int(value) if value else default
+    except ValueError:
+        raise DomainError("INVALID_VALUE", "Antall saker må være et heltall.") from None
+
+
+def _member_form() -> dict[str, Any]:
+    """The member settings of the members page's forms, as `committee.set_member` takes them."""
+    form = request.form
+    return {
+        "fagdirektor": form.get("fagdirektor") == "ja",
+        "vara_for": form.get("vara_for") or None,
+        "active_from": _form_date("aktiv_fra"),
+        "active_to": _form_date("aktiv_til"),
+    }
 
 
 @pages.post("/komite")
@@ -273,54 +308,27 @@ def members_add() -> Response:
             hf=(form.get("hf") or "").strip() or None,
             display_name=(form.get("navn") or "").strip(),
             beslutningstaker=form.get("beslutningstaker") == "ja",
-            actor=_actor().username,
+            actor=page_actor().username,
         )
-        committee.set_member(
-            _actor(),
-            storage().uow(),
-            username,
-            fagdirektor=form.get("fagdirektor") == "ja",
-            vara_for=form.get("vara_for") or None,
-            active_from=_form_date("aktiv_fra"),
-            active_to=_form_date("aktiv_til"),
-        )
+        committee.set_member(page_actor(), storage().uow(), username, **_member_form())
 
-    return _act(run, f"{username} er lagt til i komitéen.", url_for("committee.members_page"))
+    return act(run, f"{username} er lagt til i komitéen.", url_for("committee.members_page"))
 
 
 @pages.post("/komite/<username>")
 @login_required("koordinator", "admin")
 def members_update(username: str) -> Response:
-    form = request.form
-
-    def run() -> None:
-        committee.set_member(
-            _actor(),
+    return act(
+        lambda: committee.set_member(
+            page_actor(),
             storage().uow(),
             username,
-            beslutningstaker=form.get("beslutningstaker") == "ja",
-            fagdirektor=form.get("fagdirektor") == "ja",
-            vara_for=form.get("vara_for") or None,
-            active_from=_form_date("aktiv_fra"),
-            active_to=_form_date("aktiv_til"),
-        )
-
-    return _act(run, f"{username} er oppdatert.", url_for("committee.members_page"))
-
-
-def suggested_dates(existing: list[date], today: date) -> list[date]:
-    """The next meeting dates: every second week on the configured weekday, after the last
-    meeting (or from the first such weekday whose papers deadline has not passed)."""
-    weekday = int(current_app.config.get("MEETING_WEEKDAY", DEFAULT_WEEKDAY)) % 7
-    if existing:
-        first = max(existing) + timedelta(weeks=2)
-    else:
-        first = today + timedelta(days=(weekday - today.weekday()) % 7)
-        while papers_deadline(first) < today:
-            first += timedelta(weeks=1)
-    while first.weekday() != weekday:
-        first += timedelta(days=1)
-    return meeting_dates(first, first + timedelta(weeks=2 * (SUGGESTIONS - 1)))
+            beslutningstaker=request.form.get("beslutningstaker") == "ja",
+            **_member_form(),
+        ),
+        f"{username} er oppdatert.",
+        url_for("committee.members_page"),
+    )
 
 
 @pages.get("/moter")
@@ -328,11 +336,12 @@ def suggested_dates(existing: list[date], today: date) -> list[date]:
 def meetings_page() -> str:
     st = storage()
     today = st.today()
-    meetings = committee.list_meetings(_actor(), st.uow(), today)
+    meetings = committee.list_meetings(page_actor(), st.uow(), today)
     existing = [date.fromisoformat(m["dato"]) for m in meetings]
+    weekday = int(current_app.config.get("MEETING_WEEKDAY", DEFAULT_MEETING_WEEKDAY))
     forslag = [
         {"dato": d.isoformat(), "frist": papers_deadline(d).isoformat()}
-        for d in suggested_dates(existing, today)
+        for d in suggested_meeting_dates(existing, today, weekday)
     ]
     return render_template(
         "moter.html",
@@ -347,39 +356,31 @@ def meetings_page() -> str:
 @login_required("koordinator")
 def meetings_create() -> Response:
     form = request.form
-    created: list[int] = []
 
-    def run() -> None:
+    def run() -> int:
         st = storage()
-        try:
-            limit = int(form.get("saksgrense") or committee.DEFAULT_CASE_LIMIT)
-        except ValueError:
-            raise DomainError("INVALID_VALUE", "Antall saker må være et heltall.") from None
-        created.append(
-            committee.create_meeting(
-                _actor(),
-                st.uow(),
-                committee.parse_date(form.get("dato", "")),
-                committee.parse_time(form.get("tid", "")),
-                st.today(),
-                case_limit=limit,
-            )
+        return committee.create_meeting(
+            page_actor(),
+            st.uow(),
+            committee.parse_date(form.get("dato", "")),
+            committee.parse_time(form.get("tid", "")),
+            st.today(),
+            case_limit=_form_int("saksgrense", committee.DEFAULT_CASE_LIMIT),
         )
 
-    resp = _act(run, "Møtet er opprettet.", url_for("committee.meetings_page"))
-    if created:
-        return redirect(url_for("committee.meeting_page", meeting_id=created[0]), code=303)
-    return resp
+    return act(
+        run,
+        "Møtet er opprettet.",
+        url_for("committee.meetings_page"),
+        done=lambda meeting_id: url_for("committee.meeting_page", meeting_id=meeting_id),
+    )
 
 
 @pages.get("/moter/<int:meeting_id>")
 @login_required("koordinator")
 def meeting_page(meeting_id: int) -> str:
     st = storage()
-    try:
-        data = committee.meeting_detail(_actor(), st.uow(), meeting_id, st.today())
-    except NotFound:
-        raise HTTPNotFound() from None
+    data = committee.meeting_detail(page_actor(), st.uow(), meeting_id, st.today())
     return render_template("moter_planlegg.html", mote=data, plan=None)
 
 
@@ -387,17 +388,14 @@ def meeting_page(meeting_id: int) -> str:
 @login_required("koordinator")
 def meeting_plan(meeting_id: int) -> Any:
     st = storage()
-    back = url_for("committee.meeting_page", meeting_id=meeting_id)
     try:
-        outcome = committee.plan_meeting(_actor(), st.uow(), meeting_id, st.today())
-    except NotFound:
-        raise HTTPNotFound() from None
+        outcome = committee.plan_meeting(page_actor(), st.uow(), meeting_id, st.today())
     except DomainError as e:
-        flash(e.message, "feil")
-        return redirect(back, code=303)
+        show_refusal(e)
+        return redirect(url_for("committee.meeting_page", meeting_id=meeting_id), code=303)
     flash(f"{len(outcome.placed)} saker er satt opp til møtet.", "ok")
-    data = committee.meeting_detail(_actor(), st.uow(), meeting_id, st.today())
-    return render_template("moter_planlegg.html", mote=data, plan=outcome.to_dict())
+    data = committee.meeting_detail(page_actor(), st.uow(), meeting_id, st.today())
+    return render_template("moter_planlegg.html", mote=data, plan=views.plan_outcome(outcome))
 
 
 @pages.post("/moter/<int:meeting_id>/innstillinger")
@@ -406,22 +404,16 @@ def meeting_settings(meeting_id: int) -> Response:
     form = request.form
     present = set(form.getlist("deltar"))
     known = [u for u in form.getlist("medlem") if u]
-
-    def run() -> None:
-        try:
-            limit = int(form.get("saksgrense") or 0) or None
-        except ValueError:
-            raise DomainError("INVALID_VALUE", "Antall saker må være et heltall.") from None
-        committee.update_meeting(
-            _actor(),
+    return act(
+        lambda: committee.update_meeting(
+            page_actor(),
             storage().uow(),
             meeting_id,
-            case_limit=limit,
+            case_limit=_form_int("saksgrense", 0) or None,
             absent={u: u not in present for u in known},
-        )
-
-    return _act(
-        run, "Møtet er oppdatert.", url_for("committee.meeting_page", meeting_id=meeting_id)
+        ),
+        "Møtet er oppdatert.",
+        url_for("committee.meeting_page", meeting_id=meeting_id),
     )
 
 
@@ -429,11 +421,8 @@ def meeting_settings(meeting_id: int) -> Response:
 @login_required("komite")
 def meeting_packet(meeting_id: int) -> Response:
     st = storage()
-    try:
-        data, name = committee.meeting_packet(_actor(), st.uow(), meeting_id, st.today())
-    except NotFound:
-        raise HTTPNotFound() from None
-    return _download(data, name, "application/zip")
+    data, name = committee.meeting_packet(page_actor(), st.uow(), meeting_id, st.today())
+    return download(data, name, "application/zip")
 
 
 def _criteria() -> list[dict[str, str]]:
@@ -444,11 +433,8 @@ def _criteria() -> list[dict[str, str]]:
 @login_required("koordinator")
 def decision_page(case_id: str) -> str:
     st = storage()
-    try:
-        sak = queries.case_detail(_actor(), case_id, st.uow(), st.today())
-    except NotFound:
-        raise HTTPNotFound() from None
-    members = committee.list_members(_actor(), st.uow(), st.today())
+    sak = queries.case_detail(page_actor(), case_id, st.uow(), st.today())
+    members = committee.list_members(page_actor(), st.uow(), st.today())
     return render_template(
         "vedtak_registrer.html",
         sak=sak,
@@ -475,25 +461,19 @@ def decision_record(case_id: str) -> Response:
         "foreslar_gruppevurdering": form.get("foreslar_gruppevurdering") == "ja",
         "gruppevurdering_tekst": form.get("gruppevurdering_tekst", ""),
     }
-
     st = storage()
-    try:
-        decision = committee.DecisionInput.from_json(body)
-        committee.record_decision(_actor(), st.uow(), case_id, decision, st.today())
-    except NotFound:
-        raise HTTPNotFound() from None
-    except DomainError as e:
-        flash(e.message, "feil")
-        return redirect(url_for("committee.decision_page", case_id=case_id), code=303)
-    flash("Vedtaket er registrert.", "ok")
-    return redirect(url_for("pages.sak", case_id=case_id), code=303)
+    return act(
+        lambda: committee.record_decision(
+            page_actor(), st.uow(), case_id, decision_input(body), st.today()
+        ),
+        "Vedtaket er registrert.",
+        url_for("committee.decision_page", case_id=case_id),
+        done=url_for("pages.sak", case_id=case_id),
+    )
 
 
 @pages.get("/saker/<case_id>/vedtak.<fmt>")
 @login_required("hf", "koordinator")
 def decision_letter(case_id: str, fmt: str) -> Response:
-    try:
-        data, name, kind = committee.decision_letter(_actor(), storage().uow(), case_id, fmt)
-    except NotFound:
-        raise HTTPNotFound() from None
-    return _download(data, name, kind)
+    data, name, kind = committee.decision_letter(page_actor(), storage().uow(), case_id, fmt)
+    return download(data, name, kind)

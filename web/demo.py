@@ -524,18 +524,15 @@ def _create_del2_cases(storage: Storage, out: Callable[[str], None]) -> list[Cal
 def next_meeting_date(storage: Storage) -> date:
     """The next meeting date the coordinator's meeting page suggests (every second week on the
     default weekday, papers deadline not passed), after any meeting that exists."""
-    from flask import Flask
-
+    from processor.workdays import suggested_meeting_dates
     from services import committee
-    from web.committee import suggested_dates
 
     today = storage.today()
     existing = [
         date.fromisoformat(m["dato"])
         for m in committee.list_meetings(COORDINATOR, storage.uow(), today)
     ]
-    with Flask(__name__).app_context():  # default MEETING_WEEKDAY, as `serve` uses
-        return suggested_dates(existing, today)[0]
+    return suggested_meeting_dates(existing, today)[0]  # the default weekday, as `serve` uses
 
 
 def _plan_meeting(storage: Storage, out: Callable[[str], None]) -> None:

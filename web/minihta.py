@@ -3,48 +3,21 @@ the peer reviewers. Each route is one call of `services.minihta`; refusals are `
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import (
-    Blueprint,
-    Response,
-    flash,
-    g,
-    jsonify,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, Response, g, jsonify, render_template, request, url_for
 
 from processor.domain import case_key
-from processor.errors import DomainError
 from services import minihta
 from storage.models_minihta import CONFLICT_LABELS
 from web.app import storage
-from web.auth import api_login_required, login_required, require_role, session_actor
-from web.jsonbody import json_body
+from web.auth import api_login_required, login_required
+from web.http import act, download, json_body, page_actor, text_field
 
 api_bp = Blueprint("minihta_api", __name__, url_prefix="/api/v1")
 bp = Blueprint("minihta", __name__)
 
 
-def _json_body() -> dict[str, Any]:
-    return json_body()
-
-
-def _text(data: dict[str, Any], key: str) -> str | None:
-    value = data.get(key)
-    if value is not None and not isinstance(value, str):
-        raise DomainError("INVALID_REQUEST", f"Feltet «{key}» må være en tekst.")
-    return value
-
-
 def _zip(body: bytes, case_id: str) -> Response:
-    resp = Response(body, mimetype="application/zip")
-    resp.headers["Content-Disposition"] = f'attachment; filename="fagfellepakke-{case_id}.zip"'
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
+    return download(body, f"fagfellepakke-{case_id}.zip", "application/zip")
 
 
 # ---- API --------------------------------------------------------------------------------------
@@ -53,9 +26,13 @@ def _zip(body: bytes, case_id: str) -> Response:
 @api_bp.post("/saker/<case_id>/fagfelle")
 @api_login_required
 def tildel(case_id: str) -> Response:
-    data = _json_body()
+    data = json_body()
     done = minihta.assign_reviewer(
-        g.actor, case_id, _text(data, "fagfelle"), _text(data, "begrunnelse"), storage().uow()
+        g.actor,
+        case_id,
+        text_field(data, "fagfelle"),
+        text_field(data, "begrunnelse"),
+        storage().uow(),
     )
     return jsonify(
         {
@@ -70,22 +47,17 @@ def tildel(case_id: str) -> Response:
 @api_bp.get("/saker/<case_id>/fagfelle")
 @api_login_required
 def tildelinger(case_id: str) -> Response:
-    require_role(g.actor, "koordinator")
-    return jsonify(
-        {
-            "sak": case_key(case_id),
-            "tildelinger": minihta.assignments_of(storage().uow(), case_key(case_id)),
-        }
-    )
+    rows = minihta.case_assignments(g.actor, storage().uow(), case_id)
+    return jsonify({"sak": case_key(case_id), "tildelinger": rows})
 
 
 @api_bp.post("/saker/<case_id>/habilitet")
 @api_login_required
 def habilitet(case_id: str) -> Response:
-    data = _json_body()
-    level = _text(data, "niva") or ""
+    data = json_body()
+    level = text_field(data, "niva") or ""
     a = minihta.declare_conflict(
-        g.actor, case_id, level, _text(data, "beskrivelse"), storage().uow()
+        g.actor, case_id, level, text_field(data, "beskrivelse"), storage().uow()
     )
     return jsonify(
         {
@@ -109,9 +81,13 @@ def godkjenn(case_id: str) -> Response:
 @api_bp.post("/saker/<case_id>/habilitet/senk")
 @api_login_required
 def senk(case_id: str) -> Response:
-    data = _json_body()
+    data = json_body()
     a = minihta.lower_conflict(
-        g.actor, case_id, _text(data, "niva") or "", _text(data, "begrunnelse"), storage().uow()
+        g.actor,
+        case_id,
+        text_field(data, "niva") or "",
+        text_field(data, "begrunnelse"),
+        storage().uow(),
     )
     return jsonify({"sak": a.case_id, "fagfelle": a.reviewer, "niva": a.conflict_level})
 
@@ -126,111 +102,100 @@ def fagfellepakke(case_id: str) -> Response:
 @api_bp.get("/fagfelle/saker")
 @api_login_required
 def mine_saker() -> Response:
-    require_role(g.actor, "fagfelle")
     return jsonify({"saker": minihta.reviewer_cases(g.actor, storage().uow())})
 
 
 # ---- pages ------------------------------------------------------------------------------------
-
-
-def _actor() -> Any:
-    actor = session_actor()
-    assert actor is not None
-    return actor
+# A refusal of the service is flashed on the page, FORBIDDEN too: here it is a rule of the peer
+# review (a reviewer may not lower their own conflict level), the pages' roles are checked first.
 
 
 @bp.get("/fagfelle")
 @login_required("fagfelle")
 def fagfelle() -> str:
-    saker = minihta.reviewer_cases(_actor(), storage().uow())
+    saker = minihta.reviewer_cases(page_actor(), storage().uow())
     return render_template("minihta_fagfelle.html", saker=saker, nivaer=CONFLICT_LABELS)
 
 
 @bp.post("/fagfelle/<case_id>/habilitet")
 @login_required("fagfelle")
 def fagfelle_habilitet(case_id: str) -> Response:
-    try:
-        minihta.declare_conflict(
-            _actor(),
+    return act(
+        lambda: minihta.declare_conflict(
+            page_actor(),
             case_id,
             request.form.get("niva", ""),
             request.form.get("beskrivelse"),
             storage().uow(),
-        )
-        flash("Habiliteten er registrert.", "ok")
-    except DomainError as e:
-        if e.code == "NOT_FOUND":
-            raise
-        flash(e.message, "feil")
-    return redirect(url_for("minihta.fagfelle"), 303)
+        ),
+        "Habiliteten er registrert.",
+        url_for("minihta.fagfelle"),
+        flash_forbidden=True,
+    )
 
 
 @bp.get("/fagfelle/<case_id>/pakke.zip")
 @login_required("fagfelle")
 def fagfelle_pakke(case_id: str) -> Response:
     st = storage()
-    return _zip(minihta.peer_packet(_actor(), case_id, st.uow(), st.today()), case_key(case_id))
+    return _zip(minihta.peer_packet(page_actor(), case_id, st.uow(), st.today()), case_key(case_id))
 
 
 @bp.get("/minihta/<case_id>/fagfelle")
 @login_required("koordinator")
 def koordinator_side(case_id: str) -> str:
-    case_id = case_key(case_id)
-    rows = minihta.assignments_of(storage().uow(), case_id)
+    rows = minihta.case_assignments(page_actor(), storage().uow(), case_id)
     return render_template(
-        "minihta_tildeling.html", sak=case_id, tildelinger=rows, nivaer=CONFLICT_LABELS
+        "minihta_tildeling.html", sak=case_key(case_id), tildelinger=rows, nivaer=CONFLICT_LABELS
     )
+
+
+def _coordinator_page(case_id: str) -> str:
+    return url_for("minihta.koordinator_side", case_id=case_key(case_id))
 
 
 @bp.post("/minihta/<case_id>/fagfelle")
 @login_required("koordinator")
 def koordinator_tildel(case_id: str) -> Response:
-    try:
-        done = minihta.assign_reviewer(
-            _actor(),
+    return act(
+        lambda: minihta.assign_reviewer(
+            page_actor(),
             case_id,
             request.form.get("fagfelle") or None,
             request.form.get("begrunnelse"),
             storage().uow(),
-        )
-        flash(f"{done.reviewer} er tildelt som fagfelle.", "ok")
-    except DomainError as e:
-        if e.code == "NOT_FOUND":
-            raise
-        flash(e.message, "feil")
-    return redirect(url_for("minihta.koordinator_side", case_id=case_key(case_id)), 303)
+        ),
+        lambda done: f"{done.reviewer} er tildelt som fagfelle.",
+        _coordinator_page(case_id),
+        flash_forbidden=True,
+    )
 
 
 @bp.post("/minihta/<case_id>/godkjenn")
 @login_required("koordinator")
 def koordinator_godkjenn(case_id: str) -> Response:
-    try:
-        minihta.approve_conflict(_actor(), case_id, storage().uow())
-        flash("Den gule habiliteten er godkjent.", "ok")
-    except DomainError as e:
-        if e.code == "NOT_FOUND":
-            raise
-        flash(e.message, "feil")
-    return redirect(url_for("minihta.koordinator_side", case_id=case_key(case_id)), 303)
+    return act(
+        lambda: minihta.approve_conflict(page_actor(), case_id, storage().uow()),
+        "Den gule habiliteten er godkjent.",
+        _coordinator_page(case_id),
+        flash_forbidden=True,
+    )
 
 
 @bp.post("/minihta/<case_id>/habilitet/senk")
 @login_required("koordinator")
 def koordinator_senk(case_id: str) -> Response:
-    try:
-        a = minihta.lower_conflict(
-            _actor(),
+    return act(
+        lambda: minihta.lower_conflict(
+            page_actor(),
             case_id,
             request.form.get("niva", ""),
             request.form.get("begrunnelse"),
             storage().uow(),
-        )
-        flash(
-            f"Habiliteten til {a.reviewer} er senket til «{CONFLICT_LABELS[a.conflict_level]}».",
-            "ok",
-        )
-    except DomainError as e:
-        if e.code == "NOT_FOUND":
-            raise
-        flash(e.message, "feil")
-    return redirect(url_for("minihta.koordinator_side", case_id=case_key(case_id)), 303)
+        ),
+        lambda a: (
+            f"Habiliteten til {a.reviewer} er senket til «{CONFLICT_LABELS[a.conflict_level]}»."
+        ),
+        _coordinator_page(case_id),
+        flash_forbidden=True,
+    )

@@ -32,6 +32,15 @@ IGNORED_METHODS = frozenset({"HEAD", "OPTIONS"})
 LOGIN_DECORATOR = "api_login_required"  # web.auth: bearer token, else 401
 LOGIN_CODES = ("UNAUTHORIZED",)
 JSON_BODY_CODES = ("INVALID_REQUEST",)  # a body that is not a JSON object
+# any request: a NUL in its path or query is refused before the route (web.app._refuse_nul), and
+# an unexpected failure is INTERNAL_ERROR; a request body over the limit is FILE_TOO_LARGE
+EVERY_OPERATION_CODES = ("INVALID_REQUEST", "INTERNAL_ERROR")
+BODY_CODES = ("FILE_TOO_LARGE",)
+FREE_TEXT_CODES = (
+    "INVALID_VALUE",
+    "IDENTITY_FOUND",
+)  # a body with free text (operations.FREE_TEXT)
+FREE_TEXT_MARK = "x-fritekst"
 BEARER = [{"bearer": []}]
 
 _VARIABLE = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
@@ -100,14 +109,26 @@ def _parameters(rule: Rule, op: Operation) -> list[dict[str, Any]]:
 
 def error_codes(op: Operation, login: bool) -> list[str]:
     """The codes one operation can refuse with (each once, in catalogue order)."""
-    wanted = set(op.errors)
+    wanted = {*op.errors, *EVERY_OPERATION_CODES}
     if login:
         wanted.update(LOGIN_CODES)
-    if op.body is not None and op.body_kind == "json":
-        wanted.update(JSON_BODY_CODES)
+    if op.body is not None:
+        wanted.update(BODY_CODES)
+        if op.body_kind == "json":
+            wanted.update(JSON_BODY_CODES)
+        if _has_free_text(op.body):
+            wanted.update(FREE_TEXT_CODES)
     for code in wanted:
         codes.http_status(code)  # UnknownCode for a code outside the catalogue
     return [c for c in codes.CATALOGUE if c in wanted]
+
+
+def _has_free_text(schema: Any) -> bool:
+    if isinstance(schema, dict):
+        return bool(schema.get(FREE_TEXT_MARK)) or any(map(_has_free_text, schema.values()))
+    if isinstance(schema, list):
+        return any(map(_has_free_text, schema))
+    return False
 
 
 def _error_responses(error_list: list[str]) -> dict[str, Any]:

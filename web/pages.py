@@ -18,10 +18,9 @@ from flask import (
     request,
     url_for,
 )
-from werkzeug.exceptions import NotFound as HTTPNotFound
 
 from processor.domain import STATE_LABELS
-from processor.errors import DomainError, NotFound
+from processor.errors import DomainError
 from services import queries
 from services.cases import price_check, set_urgent, transition
 from services.users import authenticate_password
@@ -29,15 +28,10 @@ from web import views
 from web.api import do_upload
 from web.app import storage
 from web.auth import log_in, log_out, login_required, safe_next, session_actor
+from web.http import act, error_body, page_actor
 from web.limits import login_limits, upload_limits
 
 bp = Blueprint("pages", __name__)
-
-
-def _actor() -> Any:
-    actor = session_actor()
-    assert actor is not None  # login_required ran first
-    return actor
 
 
 @bp.app_context_processor
@@ -114,9 +108,9 @@ def innsending() -> Any:
     if request.method == "GET":
         return render_template("upload.html", resultat=None, sak=request.args.get("sak"))
     try:
-        body, status = do_upload(_actor())
+        body, status = do_upload(page_actor())
     except DomainError as e:
-        body, status = e.to_dict(), e.http_status
+        body, status = error_body(e.code, e.message), e.http_status
     if status == 201:
         flash(f"Skjemaet er mottatt som sak {body['sak']}, versjon {body['versjon']}.", "ok")
     # a refused file keeps the case number that was typed; an accepted one starts afresh
@@ -134,7 +128,7 @@ def saker() -> str:
     except ValueError:
         page = 1
     data = queries.list_cases(
-        _actor(),
+        page_actor(),
         st.uow(),
         st.today(),
         state=request.args.get("status") or None,
@@ -148,32 +142,16 @@ def saker() -> str:
 @login_required()
 def sak(case_id: str) -> str:
     st = storage()
-    data = queries.case_detail(_actor(), case_id, st.uow(), st.today())
+    data = queries.case_detail(page_actor(), case_id, st.uow(), st.today())
     return render_template("case.html", sak=data)
 
 
-def _back(case_id: str) -> Response:
-    return redirect(url_for("pages.sak", case_id=case_id), code=303)
-
-
-def _act(case_id: str, action: Any, ok: str, then: str | None = None) -> Response:
-    """Run a change; a refusal is shown on the case page. Access control is not a refusal to
-    flash: a hidden case is still 404, a forbidden change 403 (the error page says why).
-    `then`: where to go after the change, or after a refusal because the case moved on (the
-    case may have left the caller's sight); default: back to the case page."""
-    try:
-        action()
-    except NotFound:
-        raise HTTPNotFound() from None
-    except DomainError as e:
-        if e.code == "FORBIDDEN":
-            raise
-        flash(e.message, "feil")
-        if then and e.code in ("STALE_STATE", "CASE_DECIDED"):
-            return redirect(then, code=303)
-        return _back(case_id)
-    flash(ok, "ok")
-    return redirect(then, code=303) if then else _back(case_id)
+def _change_case(case_id: str, action: Any, ok: str, then: str | None = None) -> Response:
+    """A change of the case page (`web.http.act`): a refusal is shown on the case page; `then`:
+    where to go after the change, or after a refusal because the case moved on (it may have
+    left the caller's sight)."""
+    back = url_for("pages.sak", case_id=case_id)
+    return act(action, ok, back, done=then, moved_on=then)
 
 
 @bp.post("/saker/<case_id>/overgang")
@@ -187,9 +165,9 @@ def overgang(case_id: str) -> Response:
     reason = "\n".join(reasons) or None
     to = form.get("til", "")
     label = STATE_LABELS.get(to, to)
-    return _act(
+    return _change_case(
         case_id,
-        lambda: transition(_actor(), case_id, form.get("fra", ""), to, reason, storage().uow()),
+        lambda: transition(page_actor(), case_id, form.get("fra", ""), to, reason, storage().uow()),
         f"Saken har fått status «{label}».",
     )
 
@@ -199,9 +177,9 @@ def overgang(case_id: str) -> Response:
 def hast(case_id: str) -> Response:
     urgent = request.form.get("hast") == "ja"
     reason = request.form.get("begrunnelse")
-    return _act(
+    return _change_case(
         case_id,
-        lambda: set_urgent(_actor(), case_id, urgent, reason, storage().uow()),
+        lambda: set_urgent(page_actor(), case_id, urgent, reason, storage().uow()),
         "Saken er merket som hastesak." if urgent else "Hastemerkingen er fjernet.",
     )
 
@@ -227,11 +205,11 @@ def priskontroll_registrer(case_id: str) -> Response:
     def run() -> None:
         if amount is None:
             raise DomainError("INVALID_VALUE", "Skriv legemiddelkostnaden som et tall.")
-        price_check(_actor(), case_id, amount, note, storage().uow())
+        price_check(page_actor(), case_id, amount, note, storage().uow())
 
     # the checked case has left the price check, and with it the price check's view: back to
     # the queue (WORKFLOW.md section 1)
-    return _act(
+    return _change_case(
         case_id,
         run,
         "Priskontrollen er registrert, og saken er klar for vurdering.",
@@ -246,7 +224,7 @@ def priskontroll_registrer(case_id: str) -> Response:
 @login_required("koordinator")
 def innboks() -> str:
     st = storage()
-    return render_template("inbox.html", data=queries.inbox(_actor(), st.uow(), st.today()))
+    return render_template("inbox.html", data=queries.inbox(page_actor(), st.uow(), st.today()))
 
 
 @bp.get("/priskontroll")
@@ -254,5 +232,5 @@ def innboks() -> str:
 def priskontroll() -> str:
     st = storage()
     return render_template(
-        "price_queue.html", data=queries.price_queue(_actor(), st.uow(), st.today())
+        "price_queue.html", data=queries.price_queue(page_actor(), st.uow(), st.today())
     )

@@ -17,12 +17,14 @@ from processor.domain import case_key
 from processor.errors import DomainError
 from services import minihta
 from web.app import external_url, storage
+from web.http import download, query_text
 
 api_bp = Blueprint("public_api", __name__, url_prefix="/api/v1")
 bp = Blueprint("public", __name__)
 
 ATOM = "application/atom+xml"
 FEED_TITLE = "Publiserte mini-metodevurderinger – Nye metoder"
+PUBLIC_CACHE = "public, max-age=60"
 
 
 def _filters() -> dict[str, Any]:
@@ -33,16 +35,16 @@ def _filters() -> dict[str, Any]:
             raise DomainError("INVALID_VALUE", "«ar» må være et årstall med fire sifre.")
         year = int(raw_year)
     return {
-        "q": request.args.get("q") or None,
-        "hf": request.args.get("hf") or None,
+        "q": query_text("q"),
+        "hf": query_text("hf"),
         "year": year,
-        "fagomrade": request.args.get("fagomrade") or None,
-        "konklusjon": request.args.get("konklusjon") or None,
+        "fagomrade": query_text("fagomrade"),
+        "konklusjon": query_text("konklusjon"),
     }
 
 
 def _public(resp: Response) -> Response:
-    resp.headers["Cache-Control"] = "public, max-age=60"
+    resp.headers["Cache-Control"] = PUBLIC_CACHE
     return resp
 
 
@@ -130,8 +132,5 @@ def publisert_sak(case_id: str) -> str:
 @bp.get("/publisert/<case_id>/<document>.pdf")
 def publisert_pdf(case_id: str, document: str) -> Response:
     body = minihta.published_pdf(storage().uow(), case_id, document)
-    resp = Response(body, mimetype="application/pdf")
-    resp.headers["Content-Disposition"] = (
-        f'attachment; filename="{document}-{case_key(case_id)}.pdf"'
-    )
-    return _public(resp)
+    name = f"{document}-{case_key(case_id)}.pdf"
+    return download(body, name, "application/pdf", cache=PUBLIC_CACHE)

@@ -10,11 +10,12 @@ from typing import Any
 
 from forms.catalog import catalogue
 from processor.domain import STATE_LABELS, Role
+from services import committee
 from services.queries import findings, hf_name
 from services.upload import UploadResult
 from storage.models import Case
 
-__all__ = ["ROLE_LABELS", "case_state", "hf_name", "upload_result"]
+__all__ = ["ROLE_LABELS", "case_state", "hf_name", "plan_outcome", "upload_body", "upload_result"]
 
 ROLE_LABELS: dict[str, str] = {r: r.label for r in Role}
 
@@ -22,9 +23,28 @@ ROLE_LABELS: dict[str, str] = {r: r.label for r in Role}
 # ---- actions --------------------------------------------------------------------------------------
 
 
+def upload_body(result: UploadResult) -> dict[str, Any]:
+    """The API body of an upload (API.md, `POST /innsendinger`): the case and version of an
+    accepted one, else its status and findings."""
+    warnings = [f.to_dict() for f in result.warnings]
+    if result.accepted:
+        return {
+            "sak": result.case_id,
+            "versjon": result.version,
+            "status": result.status,
+            "fil_sha256": result.file_sha256,
+            "warnings": warnings,
+        }
+    return {
+        "status": result.status,
+        "errors": [f.to_dict() for f in result.errors],
+        "warnings": warnings,
+    }
+
+
 def upload_result(result: UploadResult) -> dict[str, Any]:
     """The API body of an upload, with labels for the page."""
-    body = result.to_dict()
+    body = upload_body(result)
     body["errors"] = findings(result.form_type, body.get("errors", []))
     body["warnings"] = findings(result.form_type, body.get("warnings", []))
     form = catalogue().get(result.form_type or "")
@@ -40,4 +60,13 @@ def case_state(case: Case) -> dict[str, Any]:
         "status": case.state,
         "status_navn": STATE_LABELS.get(case.state, case.state),
         "hast": case.urgent,
+    }
+
+
+def plan_outcome(outcome: committee.PlanOutcome) -> dict[str, Any]:
+    """The answer of planning a meeting: what was placed, what not and why, and the quorum."""
+    return {
+        "plassert": outcome.placed,
+        "ikke_plassert": [{"sak": c, "grunn": g} for c, g in outcome.not_placed],
+        "beslutningsdyktighet": outcome.quorum,
     }

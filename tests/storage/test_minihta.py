@@ -86,7 +86,7 @@ def test_the_attachment_receipt_names_the_form_and_the_files_hash(
     result = upload(HF_OUS, "okonomi.json", data, uow, TODAY)
     assert result.accepted and result.form_type == "minihta-okonomi"
     assert result.file_sha256 == hashlib.sha256(data).hexdigest()
-    assert result.to_dict()["sak"] == case_id and result.errors == []
+    assert result.case_id == case_id and result.errors == []
 
 
 @pytest.mark.parametrize(

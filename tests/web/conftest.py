@@ -12,13 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, Response, request_finished
+from flask import request as current_request
 from flask.testing import FlaskClient
 
+from processor import codes
 from services.users import add_user, create_token
 from tests import pgutil
 from tests.fillers import fill_json, sample_values
+from web import openapi
 from web.app import create_app
+from web.operations import OPERATIONS
 from web.runtime import Storage
 
 TODAY = date(2026, 11, 23)
@@ -79,6 +83,48 @@ def _drop_test_databases() -> Iterator[None]:
     yield
     if on_postgres():
         pgutil.drop_all_of_this_run()
+
+
+# Every error an `/api/v1` route answers in any web test is one the OpenAPI document lists for
+# that operation, with that status (web/openapi.py): the document's error answers are held
+# against what the routes do, not only against what web/operations.py says they do.
+ANSWERED: list[tuple[Flask, str, str, int, str | None]] = []
+
+
+def _record_error(sender: Flask, response: Response, **_: Any) -> None:
+    rule = current_request.url_rule
+    if rule is None or not rule.rule.startswith(openapi.PREFIX + "/"):
+        return
+    if response.status_code >= 400:
+        body = response.get_json(silent=True) if response.is_json else None
+        code = (body or {}).get("error", {}).get("code") if isinstance(body, dict) else None
+        ANSWERED.append((sender, rule.endpoint, current_request.method, response.status_code, code))
+
+
+def documented_error(app: Flask, endpoint: str, method: str, status: int, code: str | None) -> bool:
+    """True when the OpenAPI document lists this error answer for the operation."""
+    op = OPERATIONS.get(endpoint)
+    if op is None:  # a route a test adds (test_openapi_coverage: every real one has an entry)
+        return True
+    if code is None:  # an answer without an error code (healthz: 503)
+        return str(status) in op.more
+    listed = openapi.error_codes(op, openapi.requires_login(app.view_functions[endpoint]))
+    return code in listed and codes.http_status(code) == status
+
+
+@pytest.fixture(autouse=True)
+def _error_answers_are_documented() -> Iterator[None]:
+    ANSWERED.clear()
+    request_finished.connect(_record_error)
+    try:
+        yield
+    finally:
+        request_finished.disconnect(_record_error)
+    missing = sorted(
+        {f"{m} {e}: {s} {c}" for a, e, m, s, c in ANSWERED if not documented_error(a, e, m, s, c)}
+    )
+    ANSWERED.clear()
+    assert missing == [], "error answers the OpenAPI document does not list"
 
 
 def st(app: Flask) -> Storage:

@@ -35,6 +35,7 @@ from services.upload import upload
 from services.users import add_user, create_token
 from tests.fillers import fill_json, fill_xlsx, sample_values
 from tests.web.conftest import PASSWORD, csrf_token, del2, login, make_app, st
+from web.committee import decision_input
 
 OK = "ok"
 ANON = "anon"
@@ -383,8 +384,8 @@ def _build_objects(app: Flask) -> int:
     meeting = committee.create_meeting(koordinator, s.uow(), MEETING_DAY, time(9), TODAY)
     committee.update_meeting(koordinator, s.uow(), meeting, absent={"k-unn": True})
     placed = committee.plan_meeting(koordinator, s.uow(), meeting, TODAY)
-    assert set(placed.placed) == {DECIDED, PLACED}, placed.to_dict()
-    decision = committee.DecisionInput.from_json(DECISION)
+    assert set(placed.placed) == {DECIDED, PLACED}, placed.not_placed
+    decision = decision_input(DECISION)
     committee.record_decision(koordinator, s.uow(), DECIDED, decision, TODAY)
 
     template = build("minihta-okonomi", "xlsx")

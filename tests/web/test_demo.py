@@ -23,12 +23,13 @@ from processor.decisions import CRITERIA
 from processor.domain import Actor
 from processor.errors import DomainError
 from processor.ingest import ingest
-from processor.workdays import papers_deadline
+from processor.workdays import papers_deadline, suggested_meeting_dates
 from services import committee, minihta
 from tests.fillers import synthetic_fodselsnummer
 from tests.web.conftest import csrf_token, database_text, make_app, st
 from web import demo
 from web.cli import today_oslo
+from web.committee import decision_input
 
 COORDINATOR = Actor("koordinator", frozenset({"koordinator"}))
 README_LINE = re.compile(
@@ -99,10 +100,8 @@ def test_committee_can_decide_in_the_planned_meeting(made: tuple[Flask, list[str
 
     (meeting,) = committee.list_meetings(COORDINATOR, st(app).uow(), today)
     on = date.fromisoformat(meeting["dato"])
-    with app.app_context():  # the date the meeting page suggests on a fresh instance
-        from web.committee import suggested_dates
-
-        assert on == suggested_dates([], today)[0]
+    # the date the meeting page suggests on a fresh instance (the default weekday)
+    assert on == suggested_meeting_dates([], today)[0]
     assert papers_deadline(on) >= today and meeting["sakspapirfrist"] == str(papers_deadline(on))
 
     detail = committee.meeting_detail(COORDINATOR, st(app).uow(), meeting["id"], today)
@@ -143,14 +142,14 @@ def test_committee_can_decide_in_the_planned_meeting(made: tuple[Flask, list[str
             COORDINATOR,
             st(app).uow(),
             ous,
-            committee.DecisionInput.from_json({**body, "deltakere": [recused.username]}),
+            decision_input({**body, "deltakere": [recused.username]}),
             today,
         )
     case = committee.record_decision(
         COORDINATOR,
         st(app).uow(),
         ous,
-        committee.DecisionInput.from_json({**body, "deltakere": eligible}),
+        decision_input({**body, "deltakere": eligible}),
         today,
     )
     assert case.state == "avgjort"

@@ -9,6 +9,7 @@ is valid OpenAPI 3.1.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -191,3 +192,30 @@ def test_known_statuses_are_documented(client: FlaskClient) -> None:
 def test_the_document_is_valid_openapi(client: FlaskClient) -> None:
     validator = pytest.importorskip("openapi_spec_validator")
     validator.validate(_document(client))
+
+
+def test_every_operation_lists_what_any_request_can_be_answered(client: FlaskClient) -> None:
+    """A NUL in the path or query (INVALID_REQUEST) and an unexpected failure (INTERNAL_ERROR)
+    can end any request; a body over the limit any request with a body (FILE_TOO_LARGE)."""
+    for path, method, op in _operations(_document(client)):
+        assert "INVALID_REQUEST" in _codes_of(op, "422"), f"{method} {path}"
+        assert "INTERNAL_ERROR" in _codes_of(op, "500"), f"{method} {path}"
+        if "requestBody" in op:
+            assert "FILE_TOO_LARGE" in _codes_of(op, "413"), f"{method} {path}"
+
+
+def test_free_text_in_a_body_brings_its_refusals(client: FlaskClient) -> None:
+    """A reason or a description is free text: an identity number in it is refused
+    (IDENTITY_FOUND), and so is one that is too long (INVALID_VALUE)."""
+    paths = _document(client)["paths"]
+    seen = 0
+    for path, method, op in _operations({"paths": paths}):
+        where = f"{method} {path}"
+        body = op.get("requestBody", {}).get("content", {}).get("application/json", {})
+        if "x-fritekst" in json.dumps(body.get("schema", {})):
+            seen += 1
+            for code in ("IDENTITY_FOUND", "INVALID_VALUE"):
+                assert code in _codes_of(op, str(codes.http_status(code))), where
+    reason = paths["/saker/{id}/overgang"]["post"]["requestBody"]["content"]["application/json"]
+    assert reason["schema"]["properties"]["begrunnelse"]["x-fritekst"] is True
+    assert seen >= 7  # overgang, hast, priskontroll, vedtak, fagfelle, habilitet, senk

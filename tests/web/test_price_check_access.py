@@ -19,6 +19,7 @@ from services import committee
 from services.cases import price_check, transition
 from services.users import add_user
 from tests.web.conftest import TODAY, Users, del2, login, st, upload
+from web.committee import decision_input
 
 API = "/api/v1"
 KOORDINATOR = Actor("koordinator", frozenset({"koordinator"}))
@@ -58,8 +59,8 @@ def cases(app: Flask, users: Users) -> Users:
         add_user(s.uow(), name, roles=["komite"], hf=code, beslutningstaker=True)
     meeting = committee.create_meeting(KOORDINATOR, s.uow(), date(2026, 12, 10), time(9), TODAY)
     placed = committee.plan_meeting(KOORDINATOR, s.uow(), meeting, TODAY)
-    assert set(placed.placed) == {CHECKED, DECIDED}, placed.to_dict()
-    decision = committee.DecisionInput.from_json(DECISION)
+    assert set(placed.placed) == {CHECKED, DECIDED}, placed.not_placed
+    decision = decision_input(DECISION)
     committee.record_decision(KOORDINATOR, s.uow(), DECIDED, decision, TODAY)
     return users
 
