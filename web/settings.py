@@ -45,7 +45,8 @@ DEFAULT_RATELIMIT_STORAGE = "memory://"
 # far above what one person sends: a form takes minutes to fill in (see web.limits)
 DEFAULT_UPLOAD_RATE_LIMIT = "30 per minute; 300 per hour"
 DEFAULT_FORWARDED_ALLOW_IPS = "127.0.0.1"
-DEFAULT_MEETING_WEEKDAY = 3  # Thursday (Monday is 0)
+from processor.workdays import DEFAULT_MEETING_WEEKDAY  # noqa: E402  (Thursday; Monday is 0)
+
 DEFAULT_MEETING_TIME = time(9, 0)
 
 WEEKDAYS_NB = ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag")
