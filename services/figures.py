@@ -52,6 +52,7 @@ from typing import Any
 
 from cachetools import LRUCache
 
+from forms.catalog import registry
 from processor.statistics import (
     CaseFigures,
     CounterKey,
@@ -109,8 +110,6 @@ class Figures:
 
 
 def _regions() -> dict[str, str]:
-    from forms.catalog import registry
-
     return {code: t.region for code, t in registry().trusts.items()}
 
 

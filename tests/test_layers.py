@@ -480,10 +480,7 @@ def lazy_imports(path: Path, root: Path = ROOT) -> list[str]:
     return sorted(set(out), key=lambda s: (int(s.partition(":")[0]), s))
 
 
-# services/figures.py is being reworked by another helper of issue #12 (its one lazy import,
-# `forms.catalog` in `_regions`, goes to the top there); it is skipped here until that lands.
-LAZY_LEFT_TO_OTHERS = {"services/figures.py"}
-SERVICES = [p for p in _files("services") if str(p.relative_to(ROOT)) not in LAZY_LEFT_TO_OTHERS]
+SERVICES = _files("services")
 
 
 @pytest.mark.parametrize("path", SERVICES, ids=[str(p.relative_to(ROOT)) for p in SERVICES])
