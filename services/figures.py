@@ -26,9 +26,9 @@ rules are pure functions of `processor.statistics`, and the tables are read and 
   `processor.statistics.aggregate_counters`, the one aggregation. Filters no scope holds (dates,
   which no page offers, and an HF with a region when the registry moved the HF and its cases
   lie in two regions) are counted from the rows (`uow.figures.load`) in Python with the same
-  function (`aggregate`). When the counts hold fewer cases than there are rows (a case deleted with its
-  rows, a database from before the table), they are not used and the next refresh counts them
-  all anew (`recount`).
+  function (`aggregate`). When the counts hold fewer cases than there are rows (a case deleted
+  with its rows, a database from before the table), they are not used and the next refresh
+  counts them all anew (`recount`).
 - `figures(uow, filters)` reads the cases marker, answers from a small LRU cache
   (`cachetools`) keyed by database, filters and the marker the figures were counted at, and
   otherwise refreshes (when the marker moved) and counts. Any change of a case changes the
