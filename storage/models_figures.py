@@ -78,8 +78,9 @@ class FiguresGeneration(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     generation: Mapped[int] = mapped_column(Integer, default=0)
-    # `services.figures.cases_marker` when the last refresh found every row current (migration
-    # 0004): while the cases give the same marker, a refresh has nothing to look for
+    # the cases marker (`uow.figures.cases_marker`) when the last refresh found every row
+    # current (migration 0004): while the cases give the same marker, a refresh has nothing to
+    # look for
     cases_marker: Mapped[str | None] = mapped_column(String(100), default=None)
 
 

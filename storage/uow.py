@@ -47,6 +47,7 @@ from storage.repository_committee import (
     SqlAlchemyMeetingRepository,
     SqlAlchemyMemberRepository,
 )
+from storage.repository_figures import AbstractFiguresRepository, SqlAlchemyFiguresRepository
 from storage.repository_minihta import (
     AbstractAttachmentRepository,
     AbstractPublicationRepository,
@@ -78,6 +79,7 @@ class AbstractUnitOfWork(ABC):
     reviews: AbstractReviewRepository
     attachments: AbstractAttachmentRepository
     publications: AbstractPublicationRepository
+    figures: AbstractFiguresRepository
     blobs: BlobStore
     clock: Clock
 
@@ -129,6 +131,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.reviews = SqlAlchemyReviewRepository(self.session)
         self.attachments = SqlAlchemyAttachmentRepository(self.session)
         self.publications = SqlAlchemyPublicationRepository(self.session)
+        self.figures = SqlAlchemyFiguresRepository(self.session)
         return super().__enter__()
 
     def __exit__(

@@ -21,11 +21,9 @@ FORBIDDEN = {
     "storage": {"web", "flask", "services"},
     "services": {"web", "flask", "sqlalchemy", "alembic"},
 }
-# Services reach their tables through the repositories of the unit of work (storage/). The one
-# exemption: services/figures.py still builds its SQL itself; helper "figures" of issue #12 is
-# redesigning that module (its queries move behind a repository in storage/). Remove the entry
-# then: the test below fails on a stale exemption.
-EXEMPT = {"services/figures.py": {"sqlalchemy"}}
+# Services reach their tables through the repositories of the unit of work (storage/): no file is
+# exempt (services/figures.py, the last one, reaches its tables through `uow.figures` now).
+EXEMPT: dict[str, set[str]] = {}
 
 
 def _dynamic_import(node: ast.AST) -> bool:
@@ -390,7 +388,6 @@ LITERALS_ALLOWED: dict[str | tuple[str, str], str] = {
     "storage/migrations/": "history: a migration keeps the words of its day",
     # issue #12, helper "figures" rewrites these; take them off the list when that lands
     "processor/statistics.py": "figures redesign in progress (its labels come from the domain)",
-    "services/figures.py": "figures redesign in progress",
     "storage/models_figures.py": "figures redesign in progress",
     "web/figures.py": "figures redesign in progress",
     ("web/minihta.py", "minihta"): "the blueprint's name (endpoint prefix), not a form type",
@@ -483,10 +480,7 @@ def lazy_imports(path: Path, root: Path = ROOT) -> list[str]:
     return sorted(set(out), key=lambda s: (int(s.partition(":")[0]), s))
 
 
-# services/figures.py is being reworked by another helper of issue #12 (its one lazy import,
-# `forms.catalog` in `_regions`, goes to the top there); it is skipped here until that lands.
-LAZY_LEFT_TO_OTHERS = {"services/figures.py"}
-SERVICES = [p for p in _files("services") if str(p.relative_to(ROOT)) not in LAZY_LEFT_TO_OTHERS]
+SERVICES = _files("services")
 
 
 @pytest.mark.parametrize("path", SERVICES, ids=[str(p.relative_to(ROOT)) for p in SERVICES])

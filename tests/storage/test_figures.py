@@ -29,7 +29,7 @@ from processor.statistics import (
     public_filters,
 )
 from services import figures
-from storage import db
+from storage import db, repository_figures
 from storage.models import Case
 from storage.models import Transition as TransitionRow
 from storage.models_figures import (
@@ -38,6 +38,7 @@ from storage.models_figures import (
     FiguresCount,
     FiguresGeneration,
 )
+from storage.repository_figures import SqlAlchemyFiguresRepository
 from storage.uow import SqlAlchemyUnitOfWork
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -235,20 +236,20 @@ def test_rows_read_back_per_case_give_the_same_figures(
     cases = _seed(engine, hand_made() + synthetic_cases(100, seed=2))
     figures.refresh(sql_uow)
     with sql_uow:
-        loaded = figures.load(sql_uow.session, filters)
+        loaded = sql_uow.figures.load(filters)
     assert aggregate(loaded, filters, prefiltered=True) == compute(cases, filters)
 
 
 def _counting_stale_check(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Count the calls of `stale_case_ids` (the join over every case) from here on."""
     calls: list[int] = []
-    check = figures.stale_case_ids
+    check = SqlAlchemyFiguresRepository.stale_case_ids
 
-    def counted(session):  # type: ignore[no-untyped-def]
+    def counted(repo):  # type: ignore[no-untyped-def]
         calls.append(1)
-        return check(session)
+        return check(repo)
 
-    monkeypatch.setattr(figures, "stale_case_ids", counted)
+    monkeypatch.setattr(SqlAlchemyFiguresRepository, "stale_case_ids", counted)
     return calls
 
 
@@ -298,13 +299,13 @@ def test_a_refresh_racing_another_keeps_no_marker(
     _seed(engine, hand_made())
     figures.refresh(sql_uow)
     with sql_uow:
-        generation, marker = figures._state(sql_uow.session)
-        assert marker == figures.cases_marker(sql_uow.session)
+        generation, marker = sql_uow.figures.state()
+        assert marker == sql_uow.figures.cases_marker()
         sql_uow.session.execute(
             update(FiguresGeneration).values(generation=FiguresGeneration.generation + 1)
         )  # the other refresh
-        assert figures._record(sql_uow.session, generation, marker, bump=1) == generation + 2
-        assert figures._state(sql_uow.session) == (generation + 2, None)
+        assert sql_uow.figures.record(generation, marker, bump=1) == generation + 2
+        assert sql_uow.figures.state() == (generation + 2, None)
         sql_uow.commit()
     calls = _counting_stale_check(monkeypatch)
     assert figures.refresh(sql_uow).refreshed == 0
@@ -358,7 +359,7 @@ def _counts(uow: SqlAlchemyUnitOfWork) -> dict[tuple, int]:
 def _counted_anew(uow: SqlAlchemyUnitOfWork) -> dict[tuple, int]:
     """The counts as the `case_figures` rows give them now."""
     with uow:
-        figs = figures.load(uow.session)
+        figs = uow.figures.load()
     counts = Counter(
         (scope, *key) for fig in figs for scope in counter_scopes(fig) for key in counter_keys(fig)
     )
@@ -366,18 +367,18 @@ def _counted_anew(uow: SqlAlchemyUnitOfWork) -> dict[tuple, int]:
 
 
 def _without_grouped(monkeypatch: pytest.MonkeyPatch) -> list[Filters]:
-    """`figures.load` records the filters it counts over the rows, and refuses those the counts
-    hold (any but dates); `recount` (no filters) is let through."""
+    """`uow.figures.load` records the filters it counts over the rows, and refuses those the
+    counts hold (any but dates); `recount` (no filters) is let through."""
     calls: list[Filters] = []
-    real = figures.load
+    real = SqlAlchemyFiguresRepository.load
 
-    def checked(session, filters=None):  # type: ignore[no-untyped-def]
+    def checked(repo, filters=None):  # type: ignore[no-untyped-def]
         if filters is not None:
             calls.append(filters)
             assert counter_scope(filters) is None, "figures the counts hold were read per case"
-        return real(session, filters)
+        return real(repo, filters)
 
-    monkeypatch.setattr(figures, "load", checked)
+    monkeypatch.setattr(SqlAlchemyFiguresRepository, "load", checked)
     return calls
 
 
@@ -386,7 +387,7 @@ def test_the_counts_follow_every_refresh(
 ) -> None:
     cases = _seed(engine, hand_made() + synthetic_cases(300, seed=5))
 
-    def no_recount(session):  # type: ignore[no-untyped-def]
+    def no_recount(repo):  # type: ignore[no-untyped-def]
         raise AssertionError("the counts were counted anew instead of kept")
 
     monkeypatch.setattr(figures, "recount", no_recount)
@@ -427,11 +428,11 @@ def test_the_counts_follow_every_refresh(
     three = Filters(hf="OUS", year=2025, form_type="tilgang-del2")
     four = replace(three, fagomrade="Onkologi")
     with sql_uow:
-        stats = figures.count(sql_uow.session, Filters())
-        ous = figures.count(sql_uow.session, Filters(hf="OUS"))
-        ous_2025 = figures.count(sql_uow.session, both)
-        ous_2025_del2 = figures.count(sql_uow.session, three)
-        ous_2025_del2_onko = figures.count(sql_uow.session, four)
+        stats = figures.count(sql_uow.figures, Filters())
+        ous = figures.count(sql_uow.figures, Filters(hf="OUS"))
+        ous_2025 = figures.count(sql_uow.figures, both)
+        ous_2025_del2 = figures.count(sql_uow.figures, three)
+        ous_2025_del2_onko = figures.count(sql_uow.figures, four)
     assert calls == []
     assert stats == compute(now) != compute(moved)
     assert ous == compute(now, Filters(hf="OUS"))
@@ -444,7 +445,7 @@ def test_the_counts_follow_every_refresh(
 def test_counts_that_reach_zero_go_however_they_are_found(
     engine: Engine, sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch, by_key: int
 ) -> None:
-    monkeypatch.setattr(figures, "_LOWERED_BY_KEY", by_key)
+    monkeypatch.setattr(repository_figures, "LOWERED_BY_KEY", by_key)
     cases = _seed(engine, hand_made() + synthetic_cases(40, seed=14))
     figures.refresh(sql_uow)
     moved = _move_a3(sql_uow, cases)  # A-3's old keys lowered, some to 0
@@ -495,9 +496,9 @@ def test_the_counts_stay_exact_when_refreshes_run_at_once(
     figures.refresh(sql_uow)
     assert _counts(sql_uow) == _counted_anew(sql_uow)
     with sql_uow:
-        assert figures.count(sql_uow.session, Filters()) == aggregate(figures.load(sql_uow.session))
+        assert figures.count(sql_uow.figures, Filters()) == aggregate(sql_uow.figures.load())
         ids = list(sql_uow.session.scalars(select(Case.id)))
-        now = [h for h, _, _ in figures.histories(sql_uow.session, ids)]
+        now = [h for h, _, _ in sql_uow.figures.histories(ids)]
     assert figures.figures(sql_uow, cache=False).stats == compute(now) != compute(cases)
 
 
@@ -532,8 +533,8 @@ def test_an_hf_and_a_region_are_the_hf_counts_unless_its_cases_lie_in_two_region
     away = Filters(hf="OUS", region=next(r for r in regions.values() if r != home))
     calls = _without_grouped(monkeypatch)
     with sql_uow:
-        assert figures.count(sql_uow.session, here) == compute(cases, here)
-        assert figures.count(sql_uow.session, away) == compute(cases, away)
+        assert figures.count(sql_uow.figures, here) == compute(cases, here)
+        assert figures.count(sql_uow.figures, away) == compute(cases, away)
         assert compute(cases, here)["saker_totalt"] > 0 == compute(cases, away)["saker_totalt"]
         moved = sql_uow.session.scalars(
             select(CaseFigure.case_id).where(
@@ -549,11 +550,9 @@ def test_an_hf_and_a_region_are_the_hf_counts_unless_its_cases_lie_in_two_region
     # are not, and the HF's counts no longer tell which of its cases lie where
     figures.refresh(sql_uow, regions={**regions, "OUS": away.region})
     with sql_uow:
-        session = sql_uow.session
-        assert figures.count(session, here) == aggregate(figures.load(session, here), here)
-        assert (
-            figures.count(session, here)["saker_totalt"] == compute(cases, here)["saker_totalt"] - 1
-        )
+        repo = sql_uow.figures
+        assert figures.count(repo, here) == aggregate(repo.load(here), here)
+        assert figures.count(repo, here)["saker_totalt"] == compute(cases, here)["saker_totalt"] - 1
     assert calls == [here, here, here]  # both counts read the rows (and so does the check)
 
 
@@ -568,7 +567,7 @@ def test_counts_short_of_the_cases_are_not_used_and_the_next_refresh_counts_anew
         sql_uow.session.execute(update(FiguresGeneration).values(cases_marker=None))
         sql_uow.commit()
     with sql_uow:  # the rows are counted instead of the missing counts
-        assert figures.count(sql_uow.session, Filters()) == compute(cases)
+        assert figures.count(sql_uow.figures, Filters()) == compute(cases)
     assert figures.refresh(sql_uow).refreshed == 0
     assert _counts(sql_uow) == _counted_anew(sql_uow) != {}
     figures.clear_cache()

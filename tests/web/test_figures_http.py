@@ -18,6 +18,7 @@ from benchmarks.figures_http import insert_histories, storable
 from processor import charts
 from processor.statistics import MIN_CELL, compute
 from services import figures
+from storage.repository_figures import SqlAlchemyFiguresRepository
 from tests.web.conftest import Users, login, make_app, st
 from web.figures import computed_text
 
@@ -285,8 +286,8 @@ def test_another_app_process_reads_the_same_figures_from_the_counts(
     figures.clear_cache()  # the other process's cache is empty
     other = make_app(Path(seeded_app.instance_path))
     rows: list[int] = []
-    real = figures.load
-    monkeypatch.setattr(figures, "load", lambda *a: rows.append(1) or real(*a))
+    real = SqlAlchemyFiguresRepository.load
+    monkeypatch.setattr(SqlAlchemyFiguresRepository, "load", lambda *a: rows.append(1) or real(*a))
     try:
         got = other.test_client().get(
             "/api/v1/statistikk?type=minihta", headers=users.auth("koordinator")
