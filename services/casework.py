@@ -616,9 +616,15 @@ def add_user(
     beslutningstaker: bool = False,
     fagomrader: list[str] | tuple[str, ...] = (),
     password: str | None = None,
+    epost: str | None = None,
+    oidc_sub: str | None = None,
     actor: str = "system",
 ) -> User:
-    """Create a user; `password=None` makes an API-only user (bearer tokens only)."""
+    """Create a user; `password=None` makes an API-only user (bearer tokens only); `epost` and
+    `oidc_sub` as in `services.accounts`."""
+    from services import accounts
+
+    epost, oidc_sub = accounts.clean_epost(epost), accounts.clean_sub(oidc_sub)
     username = username.strip()
     if not username or len(username) > 100 or contains_identity(username):
         raise DomainError("INVALID_VALUE", "Ugyldig brukernavn.")
@@ -647,6 +653,7 @@ def add_user(
             password_hash=password_hash,
             created_at=uow.now(),
         )
+        accounts.apply(uow, user, epost=epost, oidc_sub=oidc_sub)
         uow.users.add(user)
         uow.audit.append(
             actor=actor,

@@ -8,7 +8,8 @@ Configuration keys (all optional): `INSTANCE` (folder; else `SKJEMAMOTTAK_INSTAN
 (default True: after a change the figures pages answer with the last figures while newer ones are computed in
 the background; False: every request waits for fresh figures), `TODAY` (a `date`, for tests) and
 `CLOCK` (a callable giving an aware datetime, for tests), `BASE_URL` (else
-`SKJEMAMOTTAK_BASE_URL` or http://127.0.0.1:5000: the base of links that leave the request).
+`SKJEMAMOTTAK_BASE_URL` or http://127.0.0.1:5000: the base of links that leave the request),
+`OIDC` (a `web.oidc.OidcConfig`; else read from the environment by `OidcConfig.from_environ`).
 """
 
 from __future__ import annotations
@@ -310,6 +311,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     app.register_blueprint(minihta.bp)
     app.register_blueprint(public.bp)
+
+    from web import oidc
+
+    # single sign-on (CONNECTIONS.md section 1): the settings come whole, read in one place
+    oidc.init_app(app, config.get("OIDC") or oidc.OidcConfig.from_environ(os.environ))
 
     from web import figures
 
