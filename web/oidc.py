@@ -33,7 +33,7 @@ from authlib.oauth2.rfc7523 import PrivateKeyJWT
 from authlib.oidc.core import CodeIDToken
 from flask import Blueprint, Response, current_app, redirect, request, session, url_for
 from joserfc import jwt
-from joserfc.errors import JoseError
+from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import ECKey, KeySet, RSAKey
 from joserfc.jws import JWSRegistry
 from werkzeug.exceptions import NotFound
@@ -360,7 +360,7 @@ class OidcClient:
         try:
             try:
                 token = jwt.decode(id_token, self.keys(), registry=registry)
-            except JoseError:
+            except InvalidKeyIdError:
                 # a key the provider rotated in since the keys were fetched: fetch them once more
                 token = jwt.decode(id_token, self.keys(refresh=True), registry=registry)
             params: dict[str, Any] = {"nonce": nonce, "client_id": cfg.client_id}

@@ -510,3 +510,110 @@ def test_a_new_sub_ends_the_users_sessions(tmp_path: Path) -> None:
     assert casework.session_generation(st(app).uow(), "ola") == before + 1
     assert accounts.set_contact(st(app).uow(), "ola", epost="ola@example.no") == ["epost"]
     assert casework.session_generation(st(app).uow(), "ola") == before + 1
+
+
+# ---- the ID token checks (Authlib/joserfc), with tokens made here -------------------------------
+
+ISSUER = "https://idp.example"
+
+
+@pytest.fixture
+def checker(monkeypatch: pytest.MonkeyPatch) -> tuple[Any, RSAKey]:
+    from web.oidc import OidcClient
+
+    key = RSAKey.generate_key(2048, parameters={"kid": "idp-1"})
+    config = OidcConfig.from_environ(
+        {**BASE, "SKJEMAMOTTAK_OIDC_ISSUER": ISSUER, "SKJEMAMOTTAK_OIDC_CLIENT_SECRET": SECRET}
+    )
+    rp = OidcClient(config, REDIRECT_URI, AFTER_LOGOUT)
+    documents = {
+        f"{ISSUER}/.well-known/openid-configuration": {
+            "issuer": ISSUER,
+            "authorization_endpoint": f"{ISSUER}/auth",
+            "token_endpoint": f"{ISSUER}/token",
+            "jwks_uri": f"{ISSUER}/jwks",
+        },
+        f"{ISSUER}/jwks": {"keys": [key.as_dict(private=False)]},
+    }
+    monkeypatch.setattr(rp, "_get_json", lambda url: documents[url])
+    return rp, key
+
+
+def _claims(**changes: Any) -> dict[str, Any]:
+    now = int(time.time())
+    claims = {
+        "iss": ISSUER,
+        "aud": "skjemamottak",
+        "sub": KNOWN_SUB,
+        "nonce": "n-1",
+        "iat": now,
+        "exp": now + 300,
+    }
+    claims.update(changes)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+def _sign(key: Any, claims: dict[str, Any], alg: str = "RS256") -> str:
+    from joserfc import jwt
+
+    header = {"alg": alg, **({"kid": key.kid} if getattr(key, "kid", None) else {})}
+    return jwt.encode(header, claims, key, algorithms=[alg])
+
+
+def test_a_good_id_token_passes(checker: tuple[Any, RSAKey]) -> None:
+    rp, key = checker
+    assert rp.verify_id_token(_sign(key, _claims()), "n-1", None)["sub"] == KNOWN_SUB
+    now = int(time.time())
+    # 60 s leeway both ways for the clocks of the provider and the service
+    late = _claims(exp=now - 30, iat=now - 400)
+    assert rp.verify_id_token(_sign(key, late), "n-1", None)["sub"] == KNOWN_SUB
+    early = _claims(iat=now + 30)
+    assert rp.verify_id_token(_sign(key, early), "n-1", None)["sub"] == KNOWN_SUB
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"nonce": "n-2"},
+        {"nonce": None},
+        {"aud": "en-annen-klient"},
+        {"iss": "https://angriper.example"},
+        {"exp": int(time.time()) - 120},
+        {"iat": int(time.time()) + 120},
+        {"iat": None},
+        {"sub": None},
+    ],
+    ids=["nonce", "no-nonce", "aud", "iss", "exp", "iat-future", "no-iat", "no-sub"],
+)
+def test_a_bad_claim_fails(checker: tuple[Any, RSAKey], changes: dict[str, Any]) -> None:
+    from web.oidc import Failed
+
+    rp, key = checker
+    with pytest.raises(Failed):
+        rp.verify_id_token(_sign(key, _claims(**changes)), "n-1", None)
+
+
+def test_a_foreign_signature_none_and_a_shared_secret_fail(checker: tuple[Any, RSAKey]) -> None:
+    import base64
+    import hashlib
+    import hmac
+
+    from web.oidc import Failed
+
+    rp, key = checker
+    stranger = RSAKey.generate_key(2048, parameters={"kid": "idp-1"})  # same kid, other key
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    def unsigned(alg: str) -> str:
+        parts = ({"alg": alg, "kid": "idp-1"}, _claims())
+        return ".".join(b64(json.dumps(p).encode()) for p in parts)
+
+    # HS256 with the provider's public key as the shared secret (the algorithm confusion attack)
+    body = unsigned("HS256")
+    mac = hmac.new(key.as_pem(private=False), body.encode(), hashlib.sha256).digest()
+    confused = f"{body}.{b64(mac)}"
+    for token in (_sign(stranger, _claims()), unsigned("none") + ".", confused):
+        with pytest.raises(Failed):
+            rp.verify_id_token(token, "n-1", None)
