@@ -294,34 +294,27 @@ class OidcClient:
         except (JoseError, ValueError, TypeError, KeyError):
             raise Unavailable("jwks_uri gir ikke et gyldig nøkkelsett") from None
 
-    def _session(self, **kwargs: Any) -> OAuth2Session:
+    def _session(self) -> OAuth2Session:
+        """An Authlib OAuth 2 session with the client authentication of the settings and PKCE."""
         cfg = self.config
-        if cfg.private_key is not None:
-            sess = OAuth2Session(
-                cfg.client_id,
-                cfg.private_key,
-                token_endpoint_auth_method="private_key_jwt",
-                redirect_uri=self.redirect_uri,
-                scope=cfg.scopes,
-                code_challenge_method="S256",
-                **kwargs,
-            )
-            headers = {"kid": cfg.private_key.kid} if cfg.private_key.kid else None
-            sess.register_client_auth_method(
-                _ShortPrivateKeyJWT(
-                    self.metadata()["token_endpoint"], headers=headers, alg=cfg.private_key_alg
-                )
-            )
-            return sess
-        return OAuth2Session(
+        key = cfg.private_key
+        sess = OAuth2Session(
             cfg.client_id,
-            cfg.client_secret,
-            token_endpoint_auth_method="client_secret_basic",
+            key if key is not None else cfg.client_secret,
+            token_endpoint_auth_method=cfg.auth_method,
             redirect_uri=self.redirect_uri,
             scope=cfg.scopes,
             code_challenge_method="S256",
-            **kwargs,
         )
+        if key is not None:
+            sess.register_client_auth_method(
+                _ShortPrivateKeyJWT(
+                    self.metadata()["token_endpoint"],
+                    headers={"kid": key.kid} if key.kid else None,
+                    alg=cfg.private_key_alg,
+                )
+            )
+        return sess
 
     def authorization_url(self, state: str, nonce: str, verifier: str) -> str:
         endpoint = self.metadata()["authorization_endpoint"]

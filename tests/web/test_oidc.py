@@ -617,3 +617,24 @@ def test_a_foreign_signature_none_and_a_shared_secret_fail(checker: tuple[Any, R
     for token in (_sign(stranger, _claims()), unsigned("none") + ".", confused):
         with pytest.raises(Failed):
             rp.verify_id_token(token, "n-1", None)
+
+
+def test_the_client_assertion_is_short_lived_unique_and_names_the_key() -> None:
+    from types import SimpleNamespace
+
+    from joserfc import jwt
+
+    from web.oidc import ASSERTION_LIFETIME, _ShortPrivateKeyJWT
+
+    key = RSAKey.generate_key(2048, parameters={"kid": "klient-1"})
+    endpoint = f"{ISSUER}/token"
+    method = _ShortPrivateKeyJWT(endpoint, headers={"kid": "klient-1"}, alg="RS256")
+    auth = SimpleNamespace(client_id="skjemamottak", client_secret=key)
+    tokens = [jwt.decode(method.sign(auth, endpoint), key) for _ in range(2)]
+    for token in tokens:
+        assert (token.header["alg"], token.header["kid"]) == ("RS256", "klient-1")
+        claims = token.claims
+        assert claims["iss"] == claims["sub"] == "skjemamottak"
+        assert claims["aud"] == endpoint
+        assert 0 < claims["exp"] - claims["iat"] <= ASSERTION_LIFETIME <= 120
+    assert tokens[0].claims["jti"] != tokens[1].claims["jti"]
