@@ -168,7 +168,8 @@ def _time_with(
 
 def run(label: str, database_url: str | None, n: int, requests: int) -> list[Row]:
     from benchmarks.figures import synthetic_cases
-    from services import casework, figures
+    from services import figures
+    from services.users import add_user, create_token
     from web.app import create_app
     from web.cli import worker_app
 
@@ -184,8 +185,8 @@ def run(label: str, database_url: str | None, n: int, requests: int) -> list[Row
             config["DATABASE_URL"] = database_url
         app = worker_app(lambda: create_app(config))  # as each `serve` worker builds it
         st = app.extensions["skjemamottak"]
-        casework.add_user(st.uow(), "koordinator", roles=["koordinator"])
-        token = casework.create_token(st.uow(), "koordinator")
+        add_user(st.uow(), "koordinator", roles=["koordinator"])
+        token = create_token(st.uow(), "koordinator")
         t0 = time.perf_counter()
         insert_cases(st.engine, synthetic_cases(n))
         inserted = time.perf_counter() - t0

@@ -262,7 +262,8 @@ def _ms(row: Row) -> str:
 
 def run(label: str, database_url: str | None, n: int, requests: int) -> None:
     from benchmarks.figures import synthetic_cases
-    from services import casework, figures
+    from services import figures
+    from services.users import add_user, create_token
     from web.app import create_app
     from web.cli import worker_app
 
@@ -280,8 +281,8 @@ def run(label: str, database_url: str | None, n: int, requests: int) -> None:
             config["DATABASE_URL"] = database_url
         app = _timed("create app, migrate", lambda: worker_app(lambda: create_app(config)))
         st = app.extensions["skjemamottak"]
-        casework.add_user(st.uow(), "koordinator", roles=["koordinator"])
-        token = casework.create_token(st.uow(), "koordinator")
+        add_user(st.uow(), "koordinator", roles=["koordinator"])
+        token = create_token(st.uow(), "koordinator")
         cases = _timed("generate histories", lambda: storable(synthetic_cases(n)))
         _timed("bulk insert cases and transitions", lambda: insert_histories(st.engine, cases))
         done = _timed("refresh figures rows (all cases)", lambda: figures.refresh(st.uow()))

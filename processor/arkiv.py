@@ -28,6 +28,7 @@ from lxml import etree
 from lxml.builder import ElementMaker
 
 from processor import timefmt
+from processor.domain import FormType
 from processor.render import render_case_pdf
 
 NS = "https://ks-no.github.io/standarder/fiks-protokoll/fiks-arkiv/arkivmelding/opprett/v1"
@@ -290,7 +291,7 @@ def application_pdf(case_id: str, data: dict, received: datetime) -> bytes:
     packet's footer, price check and notes. Deterministic: the version's `received` time is the
     PDF's creation date, so an export made later has the same bytes."""
     return render_case_pdf(
-        "tilgang-del2",
+        FormType.TILGANG_DEL2,
         data,
         title=f"Sak {check_case_id(case_id)}",
         footer="",

@@ -29,6 +29,7 @@ from forms.templates.docx import (
     write_zip,
     xml_text,
 )
+from processor.domain import FormType
 from processor.render import (
     build_document,
     format_date,
@@ -48,7 +49,7 @@ SENDER = "Vurderingskomitéen for individuell tilgang, Nye metoder"
 
 def criterion_label(key: str) -> str:
     """The Norwegian name of a criterion, from the Del 2 catalogue ("Økt nytte" …)."""
-    return get_form("tilgang-del2").field(f"kriterier.{key}.oppfylt").label
+    return get_form(FormType.TILGANG_DEL2).field(f"kriterier.{key}.oppfylt").label
 
 
 @dataclass(frozen=True)

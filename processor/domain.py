@@ -1,5 +1,8 @@
-"""The domain words: roles, states and their Norwegian labels, form types, and the state machine of
-WORKFLOW.md sections 2 and 6, as data.
+"""The domain words, in one place: roles, states and form types as `StrEnum`s whose values are the
+contract's ids (`State.MOTTATT == "mottatt"`) and which carry their Norwegian labels; the state
+machine of WORKFLOW.md sections 2 and 6, as data; how a case id and an HF code are read
+(`case_key`, `hf_code`); and the recusal rule of section 3 (`recused`). Pure: no I/O, no
+framework. `tests/test_layers.py` fails when one of these is written out again elsewhere.
 
 `RULES` lists the transitions a person asks for with `services.transition`; the others happen as a
 side effect of another action (`BY_ACTION` names it, so the refusal can say where to go).
@@ -9,7 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Protocol
+from enum import StrEnum
+from typing import Protocol, Self
 
 
 class Principal(Protocol):
@@ -40,81 +44,150 @@ class Actor:
 
 @dataclass(frozen=True)
 class Rule:
-    form_type: str
-    from_: str
-    to: str
-    roles: frozenset[str]
+    form_type: FormType
+    from_: State
+    to: State
+    roles: frozenset[Role]
     needs_reason: bool = False
     own_hf: bool = False  # the actor must belong to the case's HF
 
 
-ROLES = ("hf", "koordinator", "priskontroll", "komite", "fagfelle", "admin")
+class _Labelled(StrEnum):
+    """A contract id (the value: database, API and spec use it) with its Norwegian label, and a
+    shorter label where one is used (the flow picture of the figures names states briefly)."""
 
-# WORKFLOW.md sections 2 (tilgang-del2) and 6 (mini-HTA)
-STATES = (
-    "mottatt",
-    "returnert",
-    "priskontroll",
-    "klar",
-    "satt_opp",
-    "avgjort",
-    "trukket",
-    "til_fagfelle",
-    "fagfellevurdert",
-    "besluttet",
-    "publisert",
+    label: str
+    short: str
+
+    def __new__(cls, value: str, label: str, short: str | None = None) -> Self:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label
+        member.short = short or label
+        return member
+
+
+class Role(_Labelled):
+    HF = "hf", "Helseforetak"
+    KOORDINATOR = "koordinator", "Koordinator"
+    PRISKONTROLL = "priskontroll", "Priskontroll"
+    KOMITE = "komite", "Vurderingskomité"
+    FAGFELLE = "fagfelle", "Fagfelle"
+    ADMIN = "admin", "Drift"
+
+
+class State(_Labelled):
+    """WORKFLOW.md sections 2 (tilgang-del2) and 6 (mini-HTA), in workflow order."""
+
+    MOTTATT = "mottatt", "Mottatt"
+    RETURNERT = "returnert", "Returnert for supplering", "Returnert"
+    PRISKONTROLL = "priskontroll", "Til priskontroll"
+    KLAR = "klar", "Klar for vurdering"
+    SATT_OPP = "satt_opp", "Satt opp til møte"
+    AVGJORT = "avgjort", "Avgjort"
+    TRUKKET = "trukket", "Trukket av helseforetaket", "Trukket"
+    TIL_FAGFELLE = "til_fagfelle", "Til fagfellevurdering"
+    FAGFELLEVURDERT = "fagfellevurdert", "Fagfellevurdert"
+    BESLUTTET = "besluttet", "Besluttet"
+    PUBLISERT = "publisert", "Publisert"
+
+
+class FormType(_Labelled):
+    """The forms of FORMS.md and MINIHTA.md (`forms.catalog.FORM_IDS`). A case is a
+    `TILGANG_DEL2` or a `MINIHTA`; the others are read with (del 1) or attached to one."""
+
+    TILGANG_DEL1 = "tilgang-del1", "Søknad om individuell tilgang, del 1"
+    TILGANG_DEL2 = "tilgang-del2", "Søknad om individuell tilgang"
+    MINIHTA = "minihta", "Mini-metodevurdering"
+    MINIHTA_OKONOMI = "minihta-okonomi", "Økonomivedlegg"
+    MINIHTA_FAGFELLE = "minihta-fagfelle", "Fagfellevurdering"
+    MINIHTA_BESLUTNING = "minihta-beslutning", "Beslutning"
+
+
+# Derived names for the tables' CHECK constraints and older callers.
+ROLES = tuple(Role)
+STATES = tuple(State)
+STATE_LABELS: dict[str, str] = {s: s.label for s in State}
+
+DEL2 = FormType.TILGANG_DEL2
+MINIHTA = FormType.MINIHTA
+CASE_FORM_TYPES = (DEL2, MINIHTA)
+MINIHTA_ATTACHMENTS = (
+    FormType.MINIHTA_OKONOMI,
+    FormType.MINIHTA_FAGFELLE,
+    FormType.MINIHTA_BESLUTNING,
 )
+"""Forms that are attached to a mini-HTA case rather than making one."""
 
-STATE_LABELS = {
-    "mottatt": "Mottatt",
-    "returnert": "Returnert for supplering",
-    "priskontroll": "Til priskontroll",
-    "klar": "Klar for vurdering",
-    "satt_opp": "Satt opp til møte",
-    "avgjort": "Avgjort",
-    "trukket": "Trukket av helseforetaket",
-    "til_fagfelle": "Til fagfellevurdering",
-    "fagfellevurdert": "Fagfellevurdert",
-    "besluttet": "Besluttet",
-    "publisert": "Publisert",
-}
+BEFORE_DECISION = (State.MOTTATT, State.RETURNERT, State.PRISKONTROLL, State.KLAR, State.SATT_OPP)
 
-CASE_FORM_TYPES = ("tilgang-del2", "minihta")
 
-DEL2 = "tilgang-del2"
-MINIHTA = "minihta"
-BEFORE_DECISION = ("mottatt", "returnert", "priskontroll", "klar", "satt_opp")
+# ---- case ids, HF codes, recusal ------------------------------------------------------------------
 
-_K = frozenset({"koordinator"})
-_HF = frozenset({"hf"})
+
+def case_key(text: str) -> str:
+    """A case id as a person or a file writes it, as the database keeps it: surrounding white
+    space dropped, upper case (`" 2026-03-14-ous-kreft "` → `"2026-03-14-OUS-KREFT"`,
+    `"mmv-2026-001"` → `"MMV-2026-001"`). Not a validation: an empty or malformed id stays so."""
+    return text.strip().upper()
+
+
+def hf_code(code: str | None) -> str:
+    """An HF code (`ous` → `OUS`); `""` for none."""
+    return (code or "").strip().upper()
+
+
+def recused(member_hf: str | None, case_hf: str | None, catchment: str | None) -> bool:
+    """WORKFLOW.md section 3: a committee member is recused from a case when their HF is the
+    applying HF or the patient's catchment HF (no catchment given = the applying HF). A member
+    without an HF is recused from nothing."""
+    own = hf_code(member_hf)
+    applying = hf_code(case_hf)
+    return own != "" and own in (applying, hf_code(catchment) or applying)
+
+
+_K = frozenset({Role.KOORDINATOR})
+_HF = frozenset({Role.HF})
 
 RULES: dict[tuple[str, str, str], Rule] = {
     (r.form_type, r.from_, r.to): r
     for r in [
-        Rule(DEL2, "mottatt", "returnert", _K, needs_reason=True),
-        Rule(DEL2, "mottatt", "priskontroll", _K),
-        *(Rule(DEL2, s, "trukket", _HF, own_hf=True) for s in BEFORE_DECISION),
-        Rule(MINIHTA, "mottatt", "returnert", _K, needs_reason=True),
-        Rule(MINIHTA, "besluttet", "publisert", _K),
+        Rule(DEL2, State.MOTTATT, State.RETURNERT, _K, needs_reason=True),
+        Rule(DEL2, State.MOTTATT, State.PRISKONTROLL, _K),
+        *(Rule(DEL2, s, State.TRUKKET, _HF, own_hf=True) for s in BEFORE_DECISION),
+        Rule(MINIHTA, State.MOTTATT, State.RETURNERT, _K, needs_reason=True),
+        Rule(MINIHTA, State.BESLUTTET, State.PUBLISERT, _K),
     ]
 }
 
 BY_ACTION: dict[tuple[str, str, str], str] = {
-    (DEL2, "returnert", "mottatt"): "Saken går tilbake til «Mottatt» når helseforetaket sender inn "
-    "en ny versjon.",
-    (DEL2, "priskontroll", "klar"): "Saken blir «Klar for vurdering» når priskontrollen er "
+    (
+        DEL2,
+        State.RETURNERT,
+        State.MOTTATT,
+    ): "Saken går tilbake til «Mottatt» når helseforetaket sender inn en ny versjon.",
+    (DEL2, State.PRISKONTROLL, State.KLAR): "Saken blir «Klar for vurdering» når priskontrollen er "
     "registrert.",
-    (DEL2, "klar", "satt_opp"): "Saken settes opp til møte av møteplanleggingen.",
-    (DEL2, "satt_opp", "avgjort"): "Saken avgjøres når vedtaket registreres.",
-    (MINIHTA, "returnert", "mottatt"): "Saken går tilbake til «Mottatt» når helseforetaket sender "
-    "inn en ny versjon.",
+    (DEL2, State.KLAR, State.SATT_OPP): "Saken settes opp til møte av møteplanleggingen.",
+    (DEL2, State.SATT_OPP, State.AVGJORT): "Saken avgjøres når vedtaket registreres.",
     (
         MINIHTA,
-        "mottatt",
-        "til_fagfelle",
+        State.RETURNERT,
+        State.MOTTATT,
+    ): "Saken går tilbake til «Mottatt» når helseforetaket sender inn en ny versjon.",
+    (
+        MINIHTA,
+        State.MOTTATT,
+        State.TIL_FAGFELLE,
     ): "Saken går til fagfellevurdering når en fagfelle tildeles.",
-    (MINIHTA, "til_fagfelle", "fagfellevurdert"): "Saken blir fagfellevurdert når fagfellen sender "
-    "inn skjema 2.",
-    (MINIHTA, "fagfellevurdert", "besluttet"): "Saken blir besluttet når helseforetaket sender inn "
-    "skjema 3.",
+    (
+        MINIHTA,
+        State.TIL_FAGFELLE,
+        State.FAGFELLEVURDERT,
+    ): "Saken blir fagfellevurdert når fagfellen sender inn skjema 2.",
+    (
+        MINIHTA,
+        State.FAGFELLEVURDERT,
+        State.BESLUTTET,
+    ): "Saken blir besluttet når helseforetaket sender inn skjema 3.",
 }

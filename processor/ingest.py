@@ -11,6 +11,7 @@ from datetime import date
 
 from forms.catalog import FormDef, catalogue
 from processor import identity
+from processor.domain import FormType
 from processor.extracted import Extracted
 from processor.findings import REJECTING, Finding, Limits, Refusal, Result, finding
 from processor.normalise import Problem, normalise_value
@@ -281,7 +282,7 @@ def ingest(filename: str, data: bytes, *, limits: Limits | None = None, today: d
             )
         else:
             errors.append(finding("FORM_UNKNOWN", "skjema.type", "Ukjent skjematype."))
-    elif form.id == "tilgang-del1":
+    elif form.id == FormType.TILGANG_DEL1:
         errors.append(finding("DEL1_NOT_ALLOWED", "skjema.type"))
     elif version != form.version:
         errors.append(

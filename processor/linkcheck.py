@@ -18,6 +18,7 @@ from datetime import date
 
 from forms.catalog import get_form
 from processor import identity
+from processor.domain import FormType, case_key
 from processor.extracted import Extracted
 from processor.findings import Limits, Refusal
 from processor.ingest import file_suffix
@@ -135,7 +136,7 @@ def check_link(
     del1: Extracted, del2: Extracted, today: date, key: bytes | None = None
 ) -> LinkReport:
     report = LinkReport()
-    f1, f2 = get_form("tilgang-del1"), get_form("tilgang-del2")
+    f1, f2 = get_form(FormType.TILGANG_DEL1), get_form(FormType.TILGANG_DEL2)
     report.add(
         del1.fields.get("skjema.type") == f1.id,
         "Del 1 er en del 1 (tilgang-del1)."
@@ -149,8 +150,8 @@ def check_link(
         else "Den andre filen er ikke en del 2 (tilgang-del2).",
     )
 
-    ref1 = str(del1.fields.get("soknad.referansenummer") or "").strip().upper()
-    ref2 = str(del2.fields.get("soknad.referansenummer") or "").strip().upper()
+    ref1 = case_key(str(del1.fields.get("soknad.referansenummer") or ""))
+    ref2 = case_key(str(del2.fields.get("soknad.referansenummer") or ""))
     problem = reference_problem(ref1, today) if ref1 else "Referansenummeret mangler i del 1."
     report.add(
         problem is None,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from forms.catalog import Field, FormDef, Repeat, registry
+from processor.domain import case_key
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,7 @@ def normalise_value(field: Field, raw: object, max_chars: int = 200_000) -> obje
         if len(text) > max_chars:
             return Problem(f"Teksten er for lang (mer enn {max_chars} tegn).")
         if t in ("text", "textarea", "reference"):
-            return text.upper() if t == "reference" else text
+            return case_key(text) if t == "reference" else text  # the case id of Del 2
         if t == "date":
             d = parse_date(text)
             return (

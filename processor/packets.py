@@ -25,6 +25,7 @@ from forms.templates import build
 from forms.templates.xlsx import FIXED_TIME, append_row, normalise_zip
 from forms.text import xml_text
 from processor import timefmt
+from processor.domain import FormType
 from processor.render import (
     EMPTY,
     build_document,
@@ -457,7 +458,7 @@ def peer_review_packet(
         (
             f"minihta-{name}.pdf",
             render_case_pdf(
-                "minihta",
+                FormType.MINIHTA,
                 minihta_data,
                 title=f"Mini-metodevurdering {case_id}",
                 footer=footer,
@@ -465,15 +466,15 @@ def peer_review_packet(
                 created=created,
             ),
         ),
-        (f"skjema2-{name}.pdf", build("minihta-fagfelle", "pdf", {"sak.id": case_id})),
-        (f"skjema2-{name}.docx", build("minihta-fagfelle", "docx", {"sak.id": case_id})),
+        (f"skjema2-{name}.pdf", build(FormType.MINIHTA_FAGFELLE, "pdf", {"sak.id": case_id})),
+        (f"skjema2-{name}.docx", build(FormType.MINIHTA_FAGFELLE, "docx", {"sak.id": case_id})),
     ]
     if okonomi_data is not None:
         parts.append(
             (
                 f"okonomi-{name}.pdf",
                 render_case_pdf(
-                    "minihta-okonomi",
+                    FormType.MINIHTA_OKONOMI,
                     okonomi_data,
                     title=f"Økonomivedlegg {case_id}",
                     footer=footer,

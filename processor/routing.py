@@ -34,7 +34,8 @@ from datetime import date, time
 from typing import Literal
 
 from forms.catalog import registry
-from processor import timefmt
+from processor import domain, timefmt
+from processor.domain import hf_code
 from processor.workdays import PAPERS_DAYS, papers_deadline
 
 __all__ = [
@@ -67,10 +68,6 @@ QUORUM = 4
 """WORKFLOW.md section 3: at least 4 decision-makers who take part and are not recused."""
 
 NO_ROOM = "Ingen møte med ledig plass før fristen for sakspapirer"
-
-
-def _hf(code: str | None) -> str:
-    return (code or "").strip().upper()
 
 
 def _date_nb(d: date) -> str:
@@ -148,10 +145,8 @@ def takes_part(member: Member, taking_part: Collection[str] | None) -> bool:
 
 
 def recused(member: Member, case: CaseRef) -> bool:
-    """The member's HF is the applying HF or the patient's catchment HF (empty = applying HF)."""
-    own = _hf(member.hf)
-    catchment = _hf(case.opptaksomrade) or _hf(case.hf)
-    return own != "" and own in (_hf(case.hf), catchment)
+    """The member's HF is the applying HF or the patient's catchment HF (`domain.recused`)."""
+    return domain.recused(member.hf, case.hf, case.opptaksomrade)
 
 
 def eligible_decision_makers(
@@ -389,7 +384,7 @@ def _conflict_map(conflicts: Iterable[Conflict]) -> dict[str, Conflict]:
 
 
 def _same_region(a: str, b: str, region_of: RegionOf) -> bool:
-    ra, rb = region_of(_hf(a)), region_of(_hf(b))
+    ra, rb = region_of(hf_code(a)), region_of(hf_code(b))
     return ra is not None and ra == rb
 
 
@@ -413,7 +408,7 @@ def _exclusion(
     wanted = _specialty(fagomrade)
     if not wanted or wanted not in {_specialty(f) for f in reviewer.fagomrader}:
         return "fagomrade"
-    if _hf(reviewer.hf) == _hf(case_hf):
+    if hf_code(reviewer.hf) == hf_code(case_hf):
         return "samme_hf"
     if not allow_same_region and _same_region(reviewer.hf, case_hf, region_of):
         return "samme_region"
@@ -495,7 +490,7 @@ def pick_reviewer(
 def override_blockers(reviewer: Reviewer, case_hf: str, conflicts: Iterable[Conflict]) -> list[str]:
     """Reasons no override can get past: a red conflict, or the proposing HF."""
     out: list[str] = []
-    if _hf(reviewer.hf) == _hf(case_hf):
+    if hf_code(reviewer.hf) == hf_code(case_hf):
         out.append(f"{reviewer.name} er fra helseforetaket som foreslår metoden.")
     c = _conflict_map(conflicts).get(reviewer.username)
     if c is not None and c.level == "rod":

@@ -52,6 +52,8 @@ from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from processor.domain import State
+
 __all__ = [
     "CaseFigures",
     "CaseHistory",
@@ -87,28 +89,18 @@ __all__ = [
 OSLO = ZoneInfo("Europe/Oslo")
 MIN_CELL = 5
 
-RECEIVED = "mottatt"
-RETURNED = "returnert"
-WITHDRAWN = "trukket"
-DECIDED = ("avgjort", "besluttet")
+RECEIVED = State.MOTTATT
+RETURNED = State.RETURNERT
+WITHDRAWN = State.TRUKKET
+DECIDED = (State.AVGJORT, State.BESLUTTET)
 OPEN = "under_behandling"
 UNKNOWN = "ukjent"
 NO_SPECIALTY = "ikke_oppgitt"
 
-# WORKFLOW.md sections 2 and 6, in workflow order (applications, then the mini-HTA branch).
-STATE_LABELS: dict[str, str] = {
-    "mottatt": "Mottatt",
-    "returnert": "Returnert for supplering",
-    "priskontroll": "Til priskontroll",
-    "klar": "Klar for vurdering",
-    "satt_opp": "Satt opp til møte",
-    "avgjort": "Avgjort",
-    "til_fagfelle": "Til fagfellevurdering",
-    "fagfellevurdert": "Fagfellevurdert",
-    "besluttet": "Besluttet",
-    "publisert": "Publisert",
-    "trukket": "Trukket av helseforetaket",
-}
+# WORKFLOW.md sections 2 and 6, in workflow order (applications, then the mini-HTA branch), the
+# withdrawn cases last.
+_IN_ORDER = sorted(State, key=lambda s: s is State.TRUKKET)
+STATE_LABELS: dict[str, str] = {s: s.label for s in _IN_ORDER}
 _STATE_ORDER = {s: i for i, s in enumerate(STATE_LABELS)}
 
 # WORKFLOW.md section 5 (applications) and MINIHTA.md skjema 3 `beslutning.utfall` (mini-HTA).
@@ -126,19 +118,7 @@ OUTCOME_LABELS: dict[str, str] = {
 _OUTCOME_ORDER = {s: i for i, s in enumerate(OUTCOME_LABELS)}
 
 # Node labels of the flow picture: short state names; decided cases are split by outcome.
-FLOW_LABELS: dict[str, str] = {
-    "mottatt": "Mottatt",
-    "returnert": "Returnert",
-    "priskontroll": "Til priskontroll",
-    "klar": "Klar for vurdering",
-    "satt_opp": "Satt opp til møte",
-    "avgjort": "Avgjort",
-    "til_fagfelle": "Til fagfellevurdering",
-    "fagfellevurdert": "Fagfellevurdert",
-    "besluttet": "Besluttet",
-    "publisert": "Publisert",
-    "trukket": "Trukket",
-}
+FLOW_LABELS: dict[str, str] = {s: s.short for s in _IN_ORDER}
 
 GROUPINGS = ("hf", "region", "ar", "fagomrade", "type")
 """Keys of `grupper`; each matches the count table `per_<key>`."""

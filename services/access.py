@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from processor.domain import Principal
+from processor.domain import Principal, State
 from storage.models import Case
 from storage.models_committee import committee_can_see
 
@@ -27,4 +27,4 @@ def can_see(user: Principal, case: Case) -> bool:
         return True
     # Sykehusinnkjøp sees the cases in price check, and no others: not the ones it has checked
     # once they move on (WORKFLOW.md section 1, "sees: cases in price check")
-    return "priskontroll" in roles and case.state == "priskontroll"
+    return "priskontroll" in roles and case.state == State.PRISKONTROLL

@@ -1,6 +1,6 @@
 """Committee services (issue 5): members, meetings, planning, packets and decisions.
 
-Plain functions in the style of `services.casework`: a principal, a unit of work, one transaction,
+Plain functions in the style of `services.cases`: a principal, a unit of work, one transaction,
 pure rules from `processor.routing` / `processor.packets` / `processor.decisions`, an audit event
 in the same transaction, and a `DomainError` with a Norwegian message on refusal.
 
@@ -30,9 +30,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from processor import routing, timefmt
-from processor.decisions import CRITERIA, OUTCOMES
+from processor.decisions import (
+    CRITERIA,
+    OUTCOMES,
+    criterion_label,
+    decision_letter_docx,
+    decision_letter_pdf,
+    validate_decision,
+)
 from processor.decisions import Decision as LetterDecision
-from processor.domain import DEL2, Actor, Principal
+from processor.domain import DEL2, Actor, Principal, State, case_key
 from processor.errors import (
     IDENTITY_IN_TEXT,
     CaseDecided,
@@ -42,8 +49,12 @@ from processor.errors import (
     StaleState,
 )
 from processor.identity import contains_identity
+from processor.packets import MeetingInfo, PacketCase
+from processor.packets import meeting_packet as build_packet
+from processor.render import hf_name
 from processor.workdays import papers_deadline
-from services.casework import CONTENT_TYPES, clean_reason, move_case, visible_case
+from services.access import can_see
+from services.steps import CONTENT_TYPES, clean_reason, move_case, visible_case
 from storage.models import Case, PriceCheck
 from storage.models_committee import (
     DEFAULT_CASE_LIMIT,
@@ -492,7 +503,7 @@ def meeting_detail(
 
         out["plasserte"] = [row(c) for c in _placed_cases(meeting)]
         ready = sorted(
-            uow.cases.list(state="klar", form_type=DEL2),
+            uow.cases.list(state=State.KLAR, form_type=DEL2),
             key=lambda c: (not c.urgent, c.created_at, c.id),
         )
         out["klare"] = [row(c) for c in ready]
@@ -524,7 +535,7 @@ def plan_meeting(
             session = _session(uow)
             meeting = _meeting(session, meeting_id)
             members = _members(uow)
-            ready = [c for c in uow.cases.list(state="klar", form_type=DEL2)]
+            ready = [c for c in uow.cases.list(state=State.KLAR, form_type=DEL2)]
             by_id = {c.id: c for c in ready}
             result = routing.plan(
                 [_rule_meeting(meeting, members)],
@@ -560,7 +571,7 @@ def plan_meeting(
                 move_case(
                     user,
                     case,
-                    "satt_opp",
+                    State.SATT_OPP,
                     f"Satt opp til møtet {date_nb(meeting.meeting_date)}.",
                     uow,
                     action="case.plan",
@@ -581,7 +592,7 @@ def _notes(case: Case) -> list[str]:
     if case.urgent and case.urgent_reason:
         notes.append(f"Hastesak: {case.urgent_reason}")
     for t in case.transitions:
-        if t.to_state == "returnert" and t.reason:
+        if t.to_state == State.RETURNERT and t.reason:
             notes.append(f"Returnert {date_nb(t.at.astimezone(OSLO).date())}: {t.reason}")
     return notes
 
@@ -604,9 +615,6 @@ def meeting_packet(
 ) -> tuple[bytes, str]:
     """The caller's own meeting packet (ZIP bytes, file name). Only a committee member taking
     part in the meeting gets one; cases they are recused from are absent. Audited."""
-    from processor.packets import MeetingInfo, PacketCase
-    from processor.packets import meeting_packet as build_packet
-
     _require(user, {"komite"})
     with uow:
         session = _session(uow)
@@ -733,8 +741,6 @@ class DecisionInput:
 
 
 def _letter(case: Case, body: dict[str, Any], names: list[str], decided: date) -> LetterDecision:
-    from processor.render import hf_name
-
     latest = case.latest
     treatment = (latest.data.get("behandling") or {}) if latest else {}
     return LetterDecision(
@@ -764,8 +770,6 @@ def record_decision(
 ) -> Case:
     """The coordinator records the committee's decision: the case must be `satt_opp`; it becomes
     `avgjort` (read-only), and the letters (PDF and DOCX) are stored as blobs."""
-    from processor.decisions import decision_letter_docx, decision_letter_pdf, validate_decision
-
     _require(user, {"koordinator"})
     if any(contains_identity(t) for t in decision.texts() if t):
         raise DomainError("IDENTITY_FOUND", IDENTITY_IN_TEXT)
@@ -774,9 +778,9 @@ def record_decision(
             case = visible_case(user, case_id, uow)
             if case.form_type != DEL2:
                 raise DomainError("INVALID_TRANSITION", "Denne sakstypen får ikke vedtak her.")
-            if case.state == "avgjort":
+            if case.state == State.AVGJORT:
                 raise CaseDecided("Saken er allerede avgjort og kan ikke endres.")
-            if case.state != "satt_opp":
+            if case.state != State.SATT_OPP:
                 raise DomainError(
                     "INVALID_TRANSITION",
                     "Saken må være satt opp til møte før vedtaket kan registreres.",
@@ -822,7 +826,7 @@ def record_decision(
             move_case(
                 user,
                 case,
-                "avgjort",
+                State.AVGJORT,
                 clean_reason(f"Vedtak: {OUTCOMES[decision.utfall]}."),
                 uow,
                 action="case.decision",
@@ -870,8 +874,6 @@ def decision_view(user: Principal, uow: AbstractUnitOfWork, case_id: str) -> dic
 
 
 def _criteria_names(body: dict[str, Any]) -> list[dict[str, Any]]:
-    from processor.decisions import criterion_label
-
     out = []
     for key in CRITERIA:
         entry = (body.get("kriterier") or {}).get(key) or {}
@@ -915,12 +917,10 @@ def decision_letter(
 def decided(user: Principal, uow: AbstractUnitOfWork, case_id: str) -> bool:
     """Whether the case is one the user may see and it is decided (read-only)."""
     with uow:
-        case = uow.cases.get(case_id.strip().upper())
+        case = uow.cases.get(case_key(case_id))
         if case is None:
             return False
-        from services.access import can_see
-
-        return can_see(user, case) and case.state == "avgjort"
+        return can_see(user, case) and case.state == State.AVGJORT
 
 
 def member_of(uow: AbstractUnitOfWork, username: str) -> Actor | None:

@@ -1,6 +1,6 @@
 """Mini-HTA services (WORKFLOW.md section 6, API.md): attachments, peer reviewers, publication.
 
-Plain functions in the style of `services.casework`: a unit of work, one transaction, the audit
+Plain functions in the style of `services.cases`: a unit of work, one transaction, the audit
 event in it, a `DomainError` for every refusal. The rules for picking a reviewer are the pure
 functions of `processor.routing`; the packet is `processor.packets.peer_review_packet`.
 
@@ -19,9 +19,13 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from processor import routing
-from processor.domain import MINIHTA, Principal
+from processor.domain import MINIHTA, FormType, Principal, State, case_key, hf_code
 from processor.errors import DomainError, NotFound, StaleState
 from processor.findings import Result
+from processor.packets import peer_review_packet
+from processor.render import render_case_pdf
+from services import steps
+from services.access import can_see
 from storage.models import Case, User
 from storage.models_minihta import (
     CONFLICT_LABELS,
@@ -34,13 +38,13 @@ from storage.models_minihta import (
 )
 from storage.uow import AbstractUnitOfWork, ConcurrentUpdate
 
-OKONOMI = "minihta-okonomi"
-FAGFELLE = "minihta-fagfelle"
-BESLUTNING = "minihta-beslutning"
+OKONOMI = FormType.MINIHTA_OKONOMI
+FAGFELLE = FormType.MINIHTA_FAGFELLE
+BESLUTNING = FormType.MINIHTA_BESLUTNING
 ATTACH_STATES = {
-    OKONOMI: ("mottatt", "returnert", "til_fagfelle"),
-    FAGFELLE: ("til_fagfelle",),
-    BESLUTNING: ("fagfellevurdert",),
+    OKONOMI: (State.MOTTATT, State.RETURNERT, State.TIL_FAGFELLE),
+    FAGFELLE: (State.TIL_FAGFELLE,),
+    BESLUTNING: (State.FAGFELLEVURDERT,),
 }
 CASE_ID = re.compile(r"^MMV-[0-9]{4}-[0-9]{3}$")
 UTFALL_LABELS = {
@@ -103,8 +107,8 @@ def latest_attachment(
 
 def _target(form_type: str, data: dict[str, Any], case_id: str | None) -> str:
     named = _get(data, "sak", "id")
-    named = named.strip().upper() if isinstance(named, str) and named.strip() else None
-    given = case_id.strip().upper() if case_id and case_id.strip() else None
+    named = (case_key(named) or None) if isinstance(named, str) else None
+    given = (case_key(case_id) or None) if case_id else None
     if named and given and named != given:
         raise _mismatch(f"Skjemaet gjelder sak {named}, men ble sendt inn til sak {given}.")
     target = given or named
@@ -172,6 +176,16 @@ def _check_attachment(
     return assignment
 
 
+@dataclass(frozen=True)
+class Attached:
+    """Where `upload_attachment` put the form: the case, the form's number there, the case's
+    state after it (`services.upload` turns this into its `UploadResult`)."""
+
+    case_id: str
+    version: int
+    state: str
+
+
 def upload_attachment(
     user: Principal,
     filename: str,
@@ -180,27 +194,20 @@ def upload_attachment(
     uow: AbstractUnitOfWork,
     *,
     case_id: str | None = None,
-) -> Any:
+) -> Attached:
     """Attach an accepted økonomi, skjema 2 or skjema 3 to its mini-HTA case.
 
     Skjema 2 moves the case to `fagfellevurdert`, skjema 3 to `besluttet`. Raises CASE_MISMATCH
-    (HTTP 422) when the form names a case that is not the uploader's. Kept: the canonical JSON
-    and `file_sha256`, the SHA-256 of the uploaded file; never the file (FORMS.md 6, rule 3).
+    (HTTP 422) when the form names a case that is not the uploader's, CONFLICT when it kept losing
+    the race (`steps.retry_on_conflict`). Kept: the canonical JSON and `file_sha256`, the SHA-256
+    of the uploaded file; never the file (FORMS.md 6, rule 3).
     """
-    from services import casework
-
     form_type = str(result.form_type)
     data = result.data or {}
     target = _target(form_type, data, case_id)
-    for attempt in range(1, casework.UPLOAD_ATTEMPTS + 1):
-        try:
-            return _store_attachment(
-                user, filename, file_sha256, data, form_type, target, result, uow
-            )
-        except ConcurrentUpdate:
-            if attempt == casework.UPLOAD_ATTEMPTS:
-                raise DomainError("CONFLICT") from None
-    raise AssertionError("unreachable")
+    return steps.retry_on_conflict(
+        lambda: _store_attachment(user, filename, file_sha256, data, form_type, target, result, uow)
+    )
 
 
 def _store_attachment(
@@ -212,16 +219,14 @@ def _store_attachment(
     case_id: str,
     result: Result,
     uow: AbstractUnitOfWork,
-) -> Any:
-    from services import casework
-
+) -> Attached:
     warnings = [f.to_dict() for f in result.warnings]
     with uow:
         case = uow.cases.get(case_id)
         assignment = _check_attachment(user, form_type, data, case, uow)
         assert case is not None
         now = uow.now()
-        suffix = casework.stored_suffix(filename)
+        suffix = steps.stored_suffix(filename)
         number = len(attachments(uow, case.id, form_type)) + 1
         _session(uow).add(
             MinihtaAttachment(
@@ -244,23 +249,15 @@ def _store_attachment(
             "warnings": sorted({w["code"] for w in warnings}),
         }
         if form_type == OKONOMI:
-            casework.record_change(uow, case, user.username, "case.attach", now, details)
+            steps.record_change(uow, case, user.username, "case.attach", now, details)
         else:
             if assignment is not None:
                 assignment.completed_at = now
-            to = "fagfellevurdert" if form_type == FAGFELLE else "besluttet"
-            casework.move_case(user, case, to, None, uow, action="case.attach", extra=details)
+            to = State.FAGFELLEVURDERT if form_type == FAGFELLE else State.BESLUTTET
+            steps.move_case(user, case, to, None, uow, action="case.attach", extra=details)
         state = case.state
         uow.commit()
-    return casework.UploadResult(
-        status="accepted",
-        form_type=form_type,
-        case_id=case_id,
-        version=number,
-        state=state,
-        warnings=list(result.warnings),
-        file_sha256=file_sha256,
-    )
+    return Attached(case_id=case_id, version=number, state=state)
 
 
 # ---- peer reviewers ---------------------------------------------------------------------------
@@ -317,13 +314,10 @@ def _fagomrade(case: Case) -> str:
 
 
 def _minihta_case(user: Principal, case_id: str, uow: AbstractUnitOfWork) -> Case:
-    from services.access import can_see
-    from services.casework import ensure_open
-
-    case = uow.cases.get(case_id.strip().upper())
+    case = uow.cases.get(case_key(case_id))
     if case is None or not can_see(user, case):
         raise NotFound()
-    ensure_open(case)  # a decided case is read-only, whatever its type
+    steps.ensure_open(case)  # a decided case is read-only, whatever its type
     if case.form_type != MINIHTA:
         raise NotFound()
     return case
@@ -351,8 +345,6 @@ def assign_reviewer(
     and needs `reason` (REASON_REQUIRED); a red conflict or the proposing HF is never allowed
     (OVERRIDE_NOT_ALLOWED). A case in `til_fagfelle` whose reviewer withdrew (red) gets a new one.
     """
-    from services import casework
-
     if "koordinator" not in set(user.roles):
         raise DomainError("FORBIDDEN", "Bare koordinatoren kan tildele fagfeller.")
     try:
@@ -360,9 +352,9 @@ def assign_reviewer(
             case = _minihta_case(user, case_id, uow)
             session = _session(uow)
             active = [a for a in case.peer_assignments if a.active]  # type: ignore[attr-defined]
-            if case.state == "til_fagfelle" and active:
+            if case.state == State.TIL_FAGFELLE and active:
                 raise DomainError("ALREADY_ASSIGNED", "Saken har allerede en fagfelle.")
-            if case.state not in ("mottatt", "til_fagfelle"):
+            if case.state not in (State.MOTTATT, State.TIL_FAGFELLE):
                 raise StaleState(
                     "Fagfelle kan bare tildeles en mini-metodevurdering med status «Mottatt».",
                     current=case.state,
@@ -372,7 +364,7 @@ def assign_reviewer(
             conflicts = _conflicts(uow, case.id)
             fagomrade = _fagomrade(case)
             pick = routing.pick_reviewer(case.hf, fagomrade, pool, conflicts)
-            clean = casework.clean_reason(reason)
+            clean = steps.clean_reason(reason)
             if reviewer is None or not reviewer.strip():
                 if pick.reviewer is None:
                     raise DomainError("NO_REVIEWER", pick.reason)
@@ -409,18 +401,18 @@ def assign_reviewer(
                 )
             )
             extra = {"reviewer": chosen.username, "override": override}
-            if case.state == "mottatt":
-                casework.move_case(
-                    user, case, "til_fagfelle", clean, uow, action="case.assign", extra=extra
+            if case.state == State.MOTTATT:
+                steps.move_case(
+                    user, case, State.TIL_FAGFELLE, clean, uow, action="case.assign", extra=extra
                 )
             else:
-                casework.record_change(
+                steps.record_change(
                     uow,
                     case,
                     user.username,
                     "case.assign",
                     now,
-                    {**extra, "reason_sha256": casework.reason_digest(clean)},
+                    {**extra, "reason_sha256": steps.reason_digest(clean)},
                 )
             state = case.state
             uow.commit()
@@ -442,12 +434,10 @@ def declare_conflict(
     A declaration can be raised (or repeated), never lowered by the reviewer: `gul` followed by
     `gronn` would skip the coordinator's approval (FORBIDDEN). Only the coordinator lowers one,
     with a reason (`lower_conflict`)."""
-    from services import casework
-
     if level not in CONFLICT_LEVELS:
         raise DomainError("INVALID_VALUE", "Habilitet må være «gronn», «gul» eller «rod».")
     with uow:
-        case = uow.cases.get(case_id.strip().upper())
+        case = uow.cases.get(case_key(case_id))
         assignment = (
             _active_assignment(uow, case.id, user.username)
             if case is not None and "fagfelle" in set(user.roles)
@@ -457,7 +447,7 @@ def declare_conflict(
             raise NotFound()
         if assignment.completed_at is not None:
             raise DomainError("INVALID_TRANSITION", "Fagfellevurderingen er allerede sendt inn.")
-        clean = casework.clean_reason(description)
+        clean = steps.clean_reason(description)
         if level == "gul" and clean is None:
             raise DomainError("REQUIRED", "Beskriv bindingene når habiliteten er gul.")
         previous = assignment.conflict_level
@@ -477,13 +467,13 @@ def declare_conflict(
         if level == "rod":
             assignment.active = False
             assignment.ended_at = now
-        casework.record_change(
+        steps.record_change(
             uow,
             case,
             user.username,
             "case.conflict",
             now,
-            {"level": level, "description_sha256": casework.reason_digest(clean)},
+            {"level": level, "description_sha256": steps.reason_digest(clean)},
         )
         uow.commit()
     return assignment
@@ -496,8 +486,6 @@ def _active_of(case: Case) -> PeerAssignment | None:
 
 def approve_conflict(user: Principal, case_id: str, uow: AbstractUnitOfWork) -> PeerAssignment:
     """The coordinator approves the active reviewer's yellow declaration."""
-    from services import casework
-
     if "koordinator" not in set(user.roles):
         raise DomainError("FORBIDDEN", "Bare koordinatoren kan godkjenne habilitet.")
     with uow:
@@ -510,7 +498,7 @@ def approve_conflict(user: Principal, case_id: str, uow: AbstractUnitOfWork) -> 
         now = uow.now()
         assignment.approved_by = user.username
         assignment.approved_at = now
-        casework.record_change(
+        steps.record_change(
             uow,
             case,
             user.username,
@@ -528,13 +516,11 @@ def lower_conflict(
     """The coordinator lowers the active reviewer's declaration (e.g. `gul` → `gronn`), with a
     reason; the new level counts as the coordinator's own judgement. Raising is the reviewer's
     to do (`declare_conflict`): a level that is not lower is refused (INVALID_VALUE)."""
-    from services import casework
-
     if "koordinator" not in set(user.roles):
         raise DomainError("FORBIDDEN", "Bare koordinatoren kan senke en erklært habilitet.")
     if level not in CONFLICT_LEVELS:
         raise DomainError("INVALID_VALUE", "Habilitet må være «gronn», «gul» eller «rod».")
-    clean = casework.clean_reason(reason)
+    clean = steps.clean_reason(reason)
     if clean is None:
         raise DomainError("REASON_REQUIRED", "Begrunn hvorfor habiliteten senkes.")
     with uow:
@@ -556,7 +542,7 @@ def lower_conflict(
         assignment.conflict_level = level
         assignment.approved_by = None
         assignment.approved_at = None
-        casework.record_change(
+        steps.record_change(
             uow,
             case,
             user.username,
@@ -566,7 +552,7 @@ def lower_conflict(
                 "reviewer": assignment.reviewer,
                 "from": previous,
                 "to": level,
-                "reason_sha256": casework.reason_digest(clean),
+                "reason_sha256": steps.reason_digest(clean),
             },
         )
         uow.commit()
@@ -575,10 +561,8 @@ def lower_conflict(
 
 def peer_packet(user: Principal, case_id: str, uow: AbstractUnitOfWork, today: date) -> bytes:
     """The assigned reviewer's packet (green, or approved yellow); the download is audited."""
-    from processor.packets import peer_review_packet
-
     with uow:
-        case = uow.cases.get(case_id.strip().upper())
+        case = uow.cases.get(case_key(case_id))
         assignment = (
             _active_assignment(uow, case.id, user.username)
             if case is not None and "fagfelle" in set(user.roles)
@@ -668,7 +652,7 @@ def _search_text(data: dict[str, Any], decision: dict[str, Any]) -> str:
 
 
 def publish(case: Case, uow: AbstractUnitOfWork) -> Publication | None:
-    """Called by `casework.transition` inside its transaction when a mini-HTA is published.
+    """Called by `cases.transition` inside its transaction when a mini-HTA is published.
 
     The in-memory unit of work of the service tests keeps no publications: nothing to do there.
     """
@@ -747,7 +731,7 @@ def search_published(
         session = _session(uow)
         stmt = select(Publication)
         if hf:
-            stmt = stmt.where(Publication.hf == hf.strip().upper())
+            stmt = stmt.where(Publication.hf == hf_code(hf))
         if year is not None:
             stmt = stmt.where(Publication.year == year)
         if fagomrade:
@@ -798,19 +782,19 @@ def facets(uow: AbstractUnitOfWork) -> dict[str, list[Any]]:
 
 
 DOCUMENTS = {
-    "minihta": ("Mini-metodevurdering", MINIHTA),
-    "fagfellevurdering": ("Fagfellevurdering", FAGFELLE),
-    "beslutning": ("Beslutning", BESLUTNING),
+    "minihta": (MINIHTA.label, MINIHTA),
+    "fagfellevurdering": (FAGFELLE.label, FAGFELLE),
+    "beslutning": (BESLUTNING.label, BESLUTNING),
 }
 
 
 def published_case(uow: AbstractUnitOfWork, case_id: str) -> dict[str, Any]:
     """A published mini-HTA with its documents' data; NOT_FOUND unless it is published."""
     with uow:
-        case_id = case_id.strip().upper()
+        case_id = case_key(case_id)
         pub = _session(uow).get(Publication, case_id)
         case = uow.cases.get(case_id)
-        if pub is None or case is None or case.state != "publisert" or case.latest is None:
+        if pub is None or case is None or case.state != State.PUBLISERT or case.latest is None:
             raise NotFound("Fant ikke den publiserte mini-metodevurderingen.")
         docs: dict[str, dict[str, Any]] = {"minihta": case.latest.data}
         for key, (_label, form_type) in DOCUMENTS.items():
@@ -823,8 +807,6 @@ def published_case(uow: AbstractUnitOfWork, case_id: str) -> dict[str, Any]:
 
 def published_pdf(uow: AbstractUnitOfWork, case_id: str, document: str) -> bytes:
     """One document of a published mini-HTA rendered as PDF."""
-    from processor.render import render_case_pdf
-
     if document not in DOCUMENTS:
         raise NotFound()
     found = published_case(uow, case_id)

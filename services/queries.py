@@ -15,10 +15,20 @@ from zoneinfo import ZoneInfo
 
 from forms.catalog import FormDef, catalogue, registry
 from processor import timefmt
-from processor.domain import RULES, STATE_LABELS, STATES, Actor
+from processor.domain import (
+    CASE_FORM_TYPES,
+    RULES,
+    STATE_LABELS,
+    STATES,
+    Actor,
+    FormType,
+    State,
+    case_key,
+    hf_code,
+)
 from processor.errors import DomainError, NotFound
-from services import casework
 from services.access import can_see
+from services.cases import diff, flatten
 from storage.models import Case
 from storage.uow import AbstractUnitOfWork
 
@@ -37,7 +47,7 @@ __all__ = [
 
 OSLO = ZoneInfo("Europe/Oslo")
 SHORT_TEXT_CHARS = 40
-FINAL_STATES = {"avgjort", "trukket", "publisert"}
+FINAL_STATES = {State.AVGJORT, State.TRUKKET, State.PUBLISERT}
 
 
 def _form(form_type: str | None) -> FormDef | None:
@@ -98,7 +108,7 @@ def findings(form_type: str | None, items: list[dict[str, Any]]) -> list[dict[st
 
 def _title(case: Case) -> str:
     data = case.latest.data if case.latest else {}
-    if case.form_type == "minihta":
+    if case.form_type == FormType.MINIHTA:
         return str((data.get("generelt") or {}).get("tittel") or "")
     return str((data.get("behandling") or {}).get("legemiddel") or "")
 
@@ -141,11 +151,11 @@ def list_cases(
     """`GET /saker`: the cases the caller may see, newest first, paged."""
     if state is not None and state not in STATES:
         raise DomainError("INVALID_VALUE", f"Ukjent status: {state}.")
-    if form_type is not None and form_type not in ("tilgang-del2", "minihta"):
+    if form_type is not None and form_type not in CASE_FORM_TYPES:
         raise DomainError("INVALID_VALUE", f"Ukjent sakstype: {form_type}.")
     roles = set(actor.roles)
     if hf is not None:
-        hf = hf.strip().upper()
+        hf = hf_code(hf)
     only_own = "hf" in roles and not roles & {"koordinator", "priskontroll"}
     foreign = only_own and hf is not None and hf != actor.hf
     if only_own:
@@ -200,7 +210,7 @@ def price_queue(actor: Actor, uow: AbstractUnitOfWork, today: date) -> dict[str,
         raise DomainError("FORBIDDEN")
     rows = []
     with uow:
-        for case in uow.cases.list(state="priskontroll"):
+        for case in uow.cases.list(state=State.PRISKONTROLL):
             if not can_see(actor, case):
                 continue
             row = summary(case, today)
@@ -221,7 +231,7 @@ def _stated_cost(case: Case) -> float | None:
 
 
 def _sections(form: FormDef | None, data: dict[str, Any]) -> list[dict[str, Any]]:
-    flat = casework.flatten(data)
+    flat = flatten(data)
     if form is None:
         return [
             {
@@ -262,7 +272,7 @@ def _signals(form: FormDef | None, data: dict[str, Any]) -> list[dict[str, Any]]
     if form is None:
         return []
     out = []
-    for fid, value in casework.flatten(data).items():
+    for fid, value in flatten(data).items():
         hit = form.lookup(fid)
         if hit is None or hit[0].type != "textarea" or not isinstance(value, str):
             continue
@@ -300,7 +310,7 @@ def _actions(actor: Actor, case: Case) -> list[dict[str, Any]]:
 def case_detail(actor: Actor, case_id: str, uow: AbstractUnitOfWork, today: date) -> dict[str, Any]:
     """`GET /saker/{id}`: type, state, data (latest version), versions, history, findings."""
     with uow:
-        case = uow.cases.get(case_id.strip().upper())
+        case = uow.cases.get(case_key(case_id))
         if case is None or not can_see(actor, case):
             raise NotFound()
         form = _form(case.form_type)
@@ -339,7 +349,7 @@ def case_detail(actor: Actor, case_id: str, uow: AbstractUnitOfWork, today: date
                 "returgrunner": [
                     {"tidspunkt": _iso(t.at), "begrunnelse": t.reason}
                     for t in case.transitions
-                    if t.to_state == "returnert" and t.reason
+                    if t.to_state == State.RETURNERT and t.reason
                 ],
                 "funn": {
                     "errors": [],
@@ -364,11 +374,11 @@ def case_detail(actor: Actor, case_id: str, uow: AbstractUnitOfWork, today: date
                 "oppgitt_per_maned": _stated_cost(case),
                 "oppgitt_visning": kroner(_stated_cost(case)),
                 "handlinger": _actions(actor, case),
-                "kan_priskontroll": "priskontroll" in roles and case.state == "priskontroll",
+                "kan_priskontroll": "priskontroll" in roles and case.state == State.PRISKONTROLL,
                 "kan_hast": "koordinator" in roles and case.state not in FINAL_STATES,
                 "kan_sende_ny_versjon": "hf" in roles
                 and case.hf == actor.hf
-                and case.state == "returnert",
+                and case.state == State.RETURNERT,
             }
         )
         if len(case.versions) > 1:
@@ -382,7 +392,7 @@ def case_detail(actor: Actor, case_id: str, uow: AbstractUnitOfWork, today: date
                     "gammel_visning": display(form, ch.field, ch.old),
                     "ny_visning": display(form, ch.field, ch.new),
                 }
-                for ch in casework.diff(case, n - 1, n)
+                for ch in diff(case, n - 1, n)
             ]
             out["endringer_mellom"] = [n - 1, n]
     return out

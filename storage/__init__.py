@@ -1,4 +1,5 @@
 """The storage layer: models, repositories, unit of work, blob store, audit log and migrations.
 
-Services (`services.casework`) take a unit of work (`storage.uow`) and never import the web layer.
+Services (the package `services`) take a unit of work (`storage.uow`) and never import the web
+layer.
 """

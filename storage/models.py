@@ -37,7 +37,8 @@ from processor.domain import CASE_FORM_TYPES, ROLES, STATES
 
 
 def check_in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+    """`str(v)`: an enum member's repr is not its value."""
+    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
 
 
 def utcnow() -> datetime:

@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from processor.domain import recused
 from storage.models import Base, Case, JSONType, User, UTCDateTime, check_in
 
 OUTCOMES = ("innvilget", "avslatt")
@@ -142,8 +143,7 @@ def committee_can_see(user: Any, case: Case) -> bool:
     slot = case.meeting_slot  # type: ignore[attr-defined]
     if slot is None or user.username in slot.meeting.absent_usernames:
         return False
-    own = str(user.hf).strip().upper()
     latest = case.latest
     data = latest.data if latest else {}
-    catchment = str((data.get("pasient") or {}).get("opptaksomrade") or "").strip().upper()
-    return own not in {case.hf.upper(), catchment or case.hf.upper()}
+    catchment = (data.get("pasient") or {}).get("opptaksomrade")
+    return not recused(str(user.hf), case.hf, str(catchment) if catchment else None)

@@ -21,9 +21,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from processor.domain import MINIHTA_ATTACHMENTS
 from storage.models import Base, Case, JSONType, UTCDateTime, check_in
 
-ATTACHMENT_FORMS = ("minihta-okonomi", "minihta-fagfelle", "minihta-beslutning")
+ATTACHMENT_FORMS = MINIHTA_ATTACHMENTS
 CONFLICT_LEVELS = ("gronn", "gul", "rod")
 CONFLICT_LABELS = {"gronn": "Grønn", "gul": "Gul", "rod": "Rød"}
 # a reviewer may raise a declaration, never lower it (only the coordinator lowers one)

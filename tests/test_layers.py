@@ -7,6 +7,7 @@ cannot hide a dependency on a higher layer.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -274,8 +275,6 @@ ALLOWED_CYCLES = {
             "storage.models_minihta",
         }
     ),
-    # services.upload hands later mini-HTA forms to minihta, which uses services' shared steps
-    frozenset({"services.minihta", "services.casework"}),
     # create_app registers the blueprints; they import `storage()` from web.app
     frozenset(
         {
@@ -311,3 +310,200 @@ def test_the_cycle_finder_finds_a_lazy_cycle(tmp_path):
         (tmp_path / "storage" / f"{name}.py").write_text(text, "utf-8")
     cycles = import_cycles(import_graph(tmp_path))
     assert cycles == [frozenset({"storage.a", "storage.b", "storage.c"})]
+
+
+# ---- issue #12: the domain words have one home (processor/domain.py) -----------------------------
+
+CASE_NAME = re.compile(r"case|resubmit", re.IGNORECASE)
+HF_NAME = re.compile(r"(^|[^a-z])hf([^a-z]|$)", re.IGNORECASE)
+
+
+def _upper_of(node: ast.AST) -> ast.expr | None:
+    """`X` of `X.upper()` or `X.strip().upper()`."""
+    if not (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "upper"
+        and not node.args
+    ):
+        return None
+    inner = node.func.value
+    if (
+        isinstance(inner, ast.Call)
+        and isinstance(inner.func, ast.Attribute)
+        and inner.func.attr == "strip"
+        and not inner.args
+    ):
+        return inner.func.value
+    return inner
+
+
+def key_copies(path: Path) -> list[str]:
+    """Case ids and HF codes made canonical by hand instead of `domain.case_key`/`hf_code`:
+    `.upper()` (with or without `.strip()`) of an expression that names a case, and
+    `.strip().upper()` of one that names an HF."""
+    tree = ast.parse(path.read_text("utf-8"), filename=str(path))
+    out = []
+    for node in ast.walk(tree):
+        target = _upper_of(node)
+        if target is None:
+            continue
+        text = ast.unparse(target)
+        stripped = ast.unparse(node).endswith(".strip().upper()")
+        if CASE_NAME.search(text) or (stripped and HF_NAME.search(text)):
+            out.append(f"{node.lineno}: {ast.unparse(node)}")
+    return out
+
+
+# Modules that may hold these by hand, each with its reason.
+KEY_COPIES_ALLOWED = {
+    "processor/domain.py": "the home of case_key and hf_code",
+}
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=[str(p.relative_to(ROOT)) for p in SOURCES])
+def test_case_ids_and_hf_codes_are_read_by_the_domain(path):
+    if str(path.relative_to(ROOT)) in KEY_COPIES_ALLOWED:
+        return
+    found = key_copies(path)
+    assert found == [], "use processor.domain.case_key (case ids) or hf_code (HF codes)"
+
+
+def _domain_ids() -> frozenset[str]:
+    from processor.domain import FormType, Role, State
+
+    # a state id that is also a role id (`priskontroll`) says nothing by itself: left out
+    return frozenset(FormType) | (frozenset(State) - frozenset(Role))
+
+
+# Where a form-type or state id may be written as a string, each with its reason. A folder ends
+# with "/"; a (file, literal) pair allows only that literal.
+LITERALS_ALLOWED: dict[str | tuple[str, str], str] = {
+    "processor/domain.py": "the home of the ids",
+    "forms/": "the form definitions carry their own ids; below processor, they cannot import "
+    "the domain (tests/test_domain.py holds FormType equal to forms.catalog.FORM_IDS)",
+    "storage/migrations/": "history: a migration keeps the words of its day",
+    # issue #12, helper "figures" rewrites these; take them off the list when that lands
+    "processor/statistics.py": "figures redesign in progress (its labels come from the domain)",
+    "services/figures.py": "figures redesign in progress",
+    "storage/models_figures.py": "figures redesign in progress",
+    "web/figures.py": "figures redesign in progress",
+    ("web/minihta.py", "minihta"): "the blueprint's name (endpoint prefix), not a form type",
+}
+
+
+def _allowed(rel: str, value: str) -> bool:
+    return any(
+        (rel, value) == key if isinstance(key, tuple) else rel == key or rel.startswith(key)
+        for key in LITERALS_ALLOWED
+        if isinstance(key, tuple) or key.endswith("/") or key == rel
+    )
+
+
+def domain_literals(path: Path, ids: frozenset[str], root: Path = ROOT) -> list[str]:
+    """String constants equal to a form-type or state id, except dictionary keys and subscripts
+    (API keys such as `"mottatt"` for a date or `"publisert"` for a list) and docstrings."""
+    tree = ast.parse(path.read_text("utf-8"), filename=str(path))
+    keys: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict):
+            keys.update(id(k) for k in node.keys if k is not None)
+        elif isinstance(node, ast.Subscript):
+            keys.add(id(node.slice))
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            keys.add(id(node.value))
+    rel = str(path.relative_to(root))
+    return [
+        f"{node.lineno}: {node.value!r}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and node.value in ids
+        and id(node) not in keys
+        and not _allowed(rel, node.value)
+    ]
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=[str(p.relative_to(ROOT)) for p in SOURCES])
+def test_form_types_and_states_are_named_by_the_domain(path):
+    found = domain_literals(path, _domain_ids())
+    assert found == [], "use processor.domain.FormType / State (or add a reason to the allow-list)"
+
+
+def test_the_duplication_readers_see_copies(tmp_path):
+    (tmp_path / "services").mkdir()
+    probe = tmp_path / "services" / "probe.py"
+    probe.write_text(
+        "def f(case_id, hf, form, data):\n"
+        "    a = case_id.strip().upper()\n"
+        "    b = str(case.reference).upper()\n"
+        "    c = hf.strip().upper()\n"
+        "    d = form.name.upper()\n"  # not a case id nor an HF code
+        "    if data.state == 'klar' and form.id in ('minihta', 'tilgang-del1'):\n"
+        "        return {'mottatt': data['publisert'], 'x': 'priskontroll'}\n",
+        "utf-8",
+    )
+    copies = key_copies(probe)
+    assert [c.split(":")[0] for c in copies] == ["2", "3", "4"], copies
+    found = domain_literals(probe, _domain_ids(), tmp_path)
+    assert sorted(f.split(": ")[1] for f in found) == ["'klar'", "'minihta'", "'tilgang-del1'"]
+    assert _allowed("web/minihta.py", "minihta") and not _allowed("web/minihta.py", "klar")
+    assert _allowed("forms/tilgang.py", "tilgang-del2")
+    assert not _allowed("services/minihta.py", "minihta")
+
+
+# ---- issue #12: no lazy imports of our own modules in services/ ---------------------------------
+
+
+def lazy_imports(path: Path, root: Path = ROOT) -> list[str]:
+    """Imports of a module of the six packages made inside a function (or `importlib` /
+    `__import__` there): `line: module`. A lazy import hides a dependency, and with it a cycle,
+    from whoever reads the top of the file; third-party imports are not counted."""
+    tree = ast.parse(path.read_text("utf-8"), filename=str(path))
+    out = []
+    for function in ast.walk(tree):
+        if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            continue
+        for node in ast.walk(function):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                source = _from_module(node, path, root)
+                names = [f"{source}.{alias.name}" for alias in node.names]
+            elif _dynamic_import(node):
+                names = [node.args[0].value]  # type: ignore[attr-defined]
+            else:
+                continue
+            out.extend(f"{node.lineno}: {name}" for name in names if _ours(name))
+    return sorted(set(out), key=lambda s: (int(s.partition(":")[0]), s))
+
+
+# services/figures.py is being reworked by another helper of issue #12 (its one lazy import,
+# `forms.catalog` in `_regions`, goes to the top there); it is skipped here until that lands.
+LAZY_LEFT_TO_OTHERS = {"services/figures.py"}
+SERVICES = [p for p in _files("services") if str(p.relative_to(ROOT)) not in LAZY_LEFT_TO_OTHERS]
+
+
+@pytest.mark.parametrize("path", SERVICES, ids=[str(p.relative_to(ROOT)) for p in SERVICES])
+def test_services_import_our_modules_at_the_top_only(path):
+    assert lazy_imports(path) == []
+
+
+def test_the_lazy_import_reader_sees_imports_in_functions_only(tmp_path):
+    (tmp_path / "services").mkdir()
+    probe = tmp_path / "services" / "probe.py"
+    probe.write_text(
+        "import json\nfrom services import steps\n"
+        "def f():\n    from services import minihta\n    import yaml\n"
+        "    return steps\n"
+        "class C:\n    def g(self):\n        from . import cases\n"
+        "        import storage.models\n"
+        "async def h():\n    import importlib\n    importlib.import_module('processor.render')\n",
+        "utf-8",
+    )
+    assert lazy_imports(probe, tmp_path) == [
+        "4: services.minihta",
+        "9: services.cases",
+        "10: storage.models",
+        "13: processor.render",
+    ]

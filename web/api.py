@@ -15,7 +15,9 @@ from forms.catalog import catalogue
 from processor import codes
 from processor.errors import DomainError
 from processor.findings import Limits
-from services import casework, queries
+from services import queries
+from services.cases import price_check, set_urgent, transition
+from services.upload import upload as upload_form
 from web import views
 from web.app import storage
 from web.auth import api_login_required
@@ -64,7 +66,7 @@ def do_upload(actor: Any) -> tuple[dict[str, Any], int]:
     case_id = (request.args.get("sak") or request.form.get("sak") or "").strip() or None
     if case_id and "\x00" in case_id:
         raise DomainError("INVALID_REQUEST", "Saksnummeret inneholder et ugyldig tegn.")
-    result = casework.upload(
+    result = upload_form(
         actor, upload.filename, data, st.uow(), st.today(), limits=lim, case_id=case_id
     )
     body = views.upload_result(result)
@@ -138,7 +140,7 @@ def overgang(case_id: str) -> Response:
     from_ = _text(data, "fra", required=True)
     to = _text(data, "til", required=True)
     reason = _text(data, "begrunnelse")
-    case = casework.transition(g.actor, case_id, str(from_), str(to), reason, storage().uow())
+    case = transition(g.actor, case_id, str(from_), str(to), reason, storage().uow())
     return jsonify(views.case_state(case))
 
 
@@ -150,7 +152,7 @@ def hast(case_id: str) -> Response:
     if not isinstance(urgent, bool):
         raise DomainError("INVALID_REQUEST", "Feltet «hast» må være true eller false.")
     reason = _text(data, "begrunnelse")
-    case = casework.set_urgent(g.actor, case_id, urgent, reason, storage().uow())
+    case = set_urgent(g.actor, case_id, urgent, reason, storage().uow())
     return jsonify(views.case_state(case))
 
 
@@ -160,7 +162,7 @@ def priskontroll(case_id: str) -> Response:
     data = _json_body()
     amount = data.get("legemiddel_per_maned")
     note = _text(data, "merknad")
-    case = casework.price_check(g.actor, case_id, amount, note, storage().uow())  # type: ignore[arg-type]
+    case = price_check(g.actor, case_id, amount, note, storage().uow())  # type: ignore[arg-type]
     return jsonify(views.case_state(case))
 
 

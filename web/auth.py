@@ -17,7 +17,7 @@ from werkzeug.exceptions import Forbidden as HTTPForbidden
 from werkzeug.exceptions import Unauthorized
 
 from processor.domain import Actor
-from services import casework
+from services.users import authenticate_token, end_sessions, session_generation
 from web.app import storage
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -30,7 +30,7 @@ def bearer_actor() -> Actor:
     token = token.strip()
     if scheme.lower() != "bearer" or not token or len(token) > 200:
         raise Unauthorized()
-    actor = casework.authenticate_token(storage().statement_uow(), token)
+    actor = authenticate_token(storage().statement_uow(), token)
     if actor is None:
         raise Unauthorized()
     g.actor = actor
@@ -101,7 +101,7 @@ def require_role(actor: Actor, *roles: str) -> None:
 
 
 def log_in(actor: Actor) -> None:
-    generation = casework.session_generation(storage().uow(), actor.username)
+    generation = session_generation(storage().uow(), actor.username)
     session.clear()  # a fresh session: no fixation
     if generation is None:  # deactivated in the meantime
         g.actor = None
@@ -116,6 +116,6 @@ def log_out() -> None:
     """End every session of the user (server-side): a copy of the cookie is refused from now."""
     actor = session_actor()
     if actor is not None:
-        casework.end_sessions(storage().uow(), actor.username)
+        end_sessions(storage().uow(), actor.username)
     session.clear()
     g.actor = None

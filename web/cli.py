@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from processor.domain import CASE_FORM_TYPES
+
 if TYPE_CHECKING:
     from web.runtime import Storage
 
@@ -361,7 +363,7 @@ def cmd_db_upgrade(ns: argparse.Namespace) -> int:
 
 def cmd_user_add(ns: argparse.Namespace) -> int:
     from processor.errors import DomainError
-    from services import casework
+    from services.users import add_user
 
     password = None
     if ns.password_stdin:
@@ -370,7 +372,7 @@ def cmd_user_add(ns: argparse.Namespace) -> int:
             print("skjemamottak user add: passordet er tomt", file=sys.stderr)
             return 2
     try:
-        casework.add_user(
+        add_user(
             _storage().uow(),
             ns.name,
             roles=ns.role,
@@ -390,14 +392,14 @@ def cmd_user_add(ns: argparse.Namespace) -> int:
 
 def cmd_user_set(ns: argparse.Namespace) -> int:
     from processor.errors import DomainError
-    from services import accounts
+    from services import users
 
     values = {k: v for k, v in (("epost", ns.epost), ("oidc_sub", ns.oidc_sub)) if v is not None}
     if not values:
         print("skjemamottak user set: oppgi --epost og/eller --oidc-sub", file=sys.stderr)
         return 2
     try:
-        changed = accounts.set_contact(_storage().uow(), ns.name, actor="cli", **values)
+        changed = users.set_contact(_storage().uow(), ns.name, actor="cli", **values)
     except DomainError as e:
         return _domain_error(e)
     labels = {"epost": "e-postadressen", "oidc_sub": "OIDC-sub-en"}
@@ -410,14 +412,14 @@ def cmd_user_set(ns: argparse.Namespace) -> int:
 
 def cmd_user_password(ns: argparse.Namespace) -> int:
     from processor.errors import DomainError
-    from services import casework
+    from services.users import set_password
 
     password = sys.stdin.readline().rstrip("\r\n")
     if not password:
         print("skjemamottak user password: passordet er tomt", file=sys.stderr)
         return 2
     try:
-        casework.set_password(_storage().uow(), ns.name, password, actor="cli")
+        set_password(_storage().uow(), ns.name, password, actor="cli")
     except DomainError as e:
         return _domain_error(e)
     print(f"Passordet til {ns.name} er endret, og alle øktene til brukeren er avsluttet.")
@@ -426,10 +428,10 @@ def cmd_user_password(ns: argparse.Namespace) -> int:
 
 def cmd_user_deactivate(ns: argparse.Namespace) -> int:
     from processor.errors import DomainError
-    from services import casework
+    from services.users import deactivate_user
 
     try:
-        casework.deactivate_user(_storage().uow(), ns.name, actor="cli")
+        deactivate_user(_storage().uow(), ns.name, actor="cli")
     except DomainError as e:
         return _domain_error(e)
     print(f"Brukeren {ns.name} er deaktivert; øktene og tilgangsnøklene virker ikke lenger.")
@@ -438,10 +440,10 @@ def cmd_user_deactivate(ns: argparse.Namespace) -> int:
 
 def cmd_token_create(ns: argparse.Namespace) -> int:
     from processor.errors import DomainError
-    from services import casework
+    from services.users import create_token
 
     try:
-        token = casework.create_token(_storage().uow(), ns.name, actor="cli")
+        token = create_token(_storage().uow(), ns.name, actor="cli")
     except DomainError as e:
         return _domain_error(e)
     print(token)
@@ -501,11 +503,12 @@ def _optional_date(text: str) -> date | str:
 
 def cmd_komite_add(ns: argparse.Namespace) -> int:
     from processor.errors import DomainError
-    from services import casework, committee
+    from services import committee
+    from services.users import add_user
 
     st = _storage()
     try:
-        casework.add_user(
+        add_user(
             st.uow(),
             ns.name,
             roles=["komite"],
@@ -818,7 +821,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ar", type=int, metavar="ÅR", help="bare saker mottatt dette året")
     p.add_argument("--fagomrade", metavar="TEKST", help="bare saker fra dette fagområdet")
     p.add_argument(
-        "--type", choices=("tilgang-del2", "minihta"), help="bare saker av denne skjematypen"
+        "--type", choices=[str(t) for t in CASE_FORM_TYPES], help="bare saker av denne skjematypen"
     )
     p.set_defaults(func=cmd_stats)
 

@@ -260,13 +260,13 @@ def _form_date(name: str) -> date | None:
 @pages.post("/komite")
 @login_required("koordinator", "admin")
 def members_add() -> Response:
-    from services import casework
+    from services.users import add_user
 
     form = request.form
     username = (form.get("brukernavn") or "").strip()
 
     def run() -> None:
-        casework.add_user(
+        add_user(
             storage().uow(),
             username,
             roles=["komite"],

@@ -10,8 +10,8 @@
   answers to each), written at run time and never committed.
 
 Cases are made the way an HF makes them: a PDF or DOCX from the real template
-(`forms.templates.build`) uploaded through `casework.upload`. Nothing here is a real person; the
-only identity number is the SYNTHETIC one (month + 80) of the identity example, never printed.
+(`forms.templates.build`) uploaded through `services.upload.upload`. Nothing here is a real person;
+the only identity number is the SYNTHETIC one (month + 80) of the identity example, never printed.
 """
 
 from __future__ import annotations
@@ -30,9 +30,11 @@ from lxml import etree
 from openpyxl import load_workbook
 
 from forms.catalog import Field, FormDef, get_form
-from processor.domain import MINIHTA, Actor
+from processor.domain import DEL2, MINIHTA, Actor, FormType, State
 from processor.render import hf_name
-from services import casework
+from services.cases import price_check, set_urgent, transition
+from services.upload import UploadResult, upload
+from services.users import add_user
 from storage.uow import SqlAlchemyUnitOfWork
 from web.runtime import Storage
 
@@ -164,7 +166,7 @@ def del2_values(
     hf: str, reference: str, when: date, drug: int = 0, n: int = 0
 ) -> dict[str, object]:
     """A complete, valid Del 2: every required field from the catalogue, plus one criterion."""
-    form = get_form("tilgang-del2")
+    form = get_form(DEL2)
     values: dict[str, object] = {}
     for field_id in form.field_ids():
         hit = form.lookup(field_id)
@@ -306,7 +308,7 @@ def okonomi_xlsx(values: dict[str, object]) -> bytes:
     from forms.templates import build
     from forms.templates.xlsx import evaluate_formula
 
-    form = get_form("minihta-okonomi")
+    form = get_form(FormType.MINIHTA_OKONOMI)
     raw = build(form.id, "xlsx", values)
     numbers: dict[str, float] = {}
     for field_id in form.field_ids():
@@ -382,17 +384,17 @@ class DemoMinihta:
     hf: str
     fagomrade: str  # a key of MINIHTA_TOPICS
     days_ago: int
-    stage: str  # "mottatt", "til_fagfelle", "fagfellevurdert" or "publisert"
+    stage: State  # one of STAGES
     fmt: str = "pdf"
 
 
 MINIHTA_PLAN: tuple[DemoMinihta, ...] = (
-    DemoMinihta("AHUS", "Kardiologi", 40, "publisert"),
-    DemoMinihta("OUS", "Gastroenterologi", 30, "fagfellevurdert", "docx"),
-    DemoMinihta("OUS", "Onkologi", 12, "til_fagfelle"),
-    DemoMinihta("AHUS", "Kardiologi", 3, "mottatt", "docx"),
+    DemoMinihta("AHUS", "Kardiologi", 40, State.PUBLISERT),
+    DemoMinihta("OUS", "Gastroenterologi", 30, State.FAGFELLEVURDERT, "docx"),
+    DemoMinihta("OUS", "Onkologi", 12, State.TIL_FAGFELLE),
+    DemoMinihta("AHUS", "Kardiologi", 3, State.MOTTATT, "docx"),
 )
-STAGES = ("mottatt", "til_fagfelle", "fagfellevurdert", "publisert")
+STAGES = (State.MOTTATT, State.TIL_FAGFELLE, State.FAGFELLEVURDERT, State.PUBLISERT)
 
 
 def users_exist(storage: Storage) -> bool:
@@ -411,7 +413,7 @@ def _uow_at(storage: Storage, day: date, minute: int = 0) -> SqlAlchemyUnitOfWor
     return SqlAlchemyUnitOfWork(storage.sessions, storage.blobs, _clock(at))
 
 
-def _accepted(result: casework.UploadResult, what: str) -> str:
+def _accepted(result: UploadResult, what: str) -> str:
     if not result.accepted:
         codes = ", ".join(f.code for f in result.errors)
         raise RuntimeError(f"demo upload {what} was not accepted: {codes}")
@@ -449,7 +451,7 @@ def _create_users(storage: Storage) -> None:
     from services import committee
 
     for spec in DEMO_USERS:
-        casework.add_user(
+        add_user(
             storage.uow(),
             spec["username"],
             roles=spec["roles"],
@@ -481,15 +483,15 @@ def _create_del2_cases(storage: Storage, out: Callable[[str], None]) -> list[Cal
         uow = _uow_at(storage, when, n)
         reference = f"{(when - timedelta(days=1)).isoformat()}-{plan.hf}-{plan.department}"
         values = del2_values(plan.hf, reference, when, plan.drug, n)
-        pdf = build("tilgang-del2", "pdf", values)
-        case_id = _accepted(casework.upload(hf_user, "soknad.pdf", pdf, uow, when), reference)
+        pdf = build(DEL2, "pdf", values)
+        case_id = _accepted(upload(hf_user, "soknad.pdf", pdf, uow, when), reference)
         for step in plan.steps:
             if step == "retur":
-                casework.transition(
+                transition(
                     COORDINATOR,
                     case_id,
-                    "mottatt",
-                    "returnert",
+                    State.MOTTATT,
+                    State.RETURNERT,
                     "Beskriv evalueringsplanen mer konkret: hvilke mål, og når?",
                     uow,
                 )
@@ -498,25 +500,23 @@ def _create_del2_cases(storage: Storage, out: Callable[[str], None]) -> list[Cal
                     "MR etter 3 og 6 måneder og klinisk vurdering ved hver kontroll; "
                     "behandlingen stoppes ved progresjon."
                 )
-                pdf = build("tilgang-del2", "pdf", values)
-                casework.upload(hf_user, "soknad-v2.pdf", pdf, uow, when)
+                pdf = build(DEL2, "pdf", values)
+                upload(hf_user, "soknad-v2.pdf", pdf, uow, when)
             elif step == "priskontroll":
-                casework.transition(COORDINATOR, case_id, "mottatt", "priskontroll", None, uow)
+                transition(COORDINATOR, case_id, State.MOTTATT, State.PRISKONTROLL, None, uow)
             elif step in ("pris", "pris_senere"):
                 cost = float(values["kostnader.legemiddel_per_maned"])  # type: ignore[arg-type]
-                check = partial(
-                    casework.price_check, pricer, case_id, cost, "Bekreftet mot avtalepris."
-                )
+                check = partial(price_check, pricer, case_id, cost, "Bekreftet mot avtalepris.")
                 if step == "pris":
                     check(uow)
                 else:
                     later.append(partial(check, storage.uow()))
             elif step == "hast":
-                casework.set_urgent(
+                set_urgent(
                     COORDINATOR, case_id, True, "Rask progresjon; behandlingsvindu er kort.", uow
                 )
             elif step == "trekk":
-                casework.transition(hf_user, case_id, "mottatt", "trukket", None, uow)
+                transition(hf_user, case_id, State.MOTTATT, State.TRUKKET, None, uow)
         out(f"Sak {case_id} opprettet.")
     return later
 
@@ -576,10 +576,10 @@ def _create_minihta(storage: Storage, n: int, plan: DemoMinihta) -> str:
     values = minihta_values(plan.hf, plan.fagomrade, start)
     uow, day = next_step()
     name = f"minihta.{plan.fmt}"
-    doc = build("minihta", plan.fmt, values)
-    case_id = _accepted(casework.upload(hf_user, name, doc, uow, day), name)
+    doc = build(MINIHTA, plan.fmt, values)
+    case_id = _accepted(upload(hf_user, name, doc, uow, day), name)
     xlsx = okonomi_xlsx(okonomi_values(values, case_id))
-    _accepted(casework.upload(hf_user, "okonomi.xlsx", xlsx, uow, day), "okonomi.xlsx")
+    _accepted(upload(hf_user, "okonomi.xlsx", xlsx, uow, day), "okonomi.xlsx")
     reached = STAGES.index(plan.stage)
     if reached < 1:
         return case_id
@@ -592,15 +592,15 @@ def _create_minihta(storage: Storage, n: int, plan: DemoMinihta) -> str:
     uow, day = next_step()
     minihta.declare_conflict(actor, case_id, "gronn", None, uow)
     uow, day = next_step()
-    pdf = build("minihta-fagfelle", "pdf", fagfelle_values(case_id, spec, day))
-    _accepted(casework.upload(actor, "skjema2.pdf", pdf, uow, day), "skjema 2")
+    pdf = build(FormType.MINIHTA_FAGFELLE, "pdf", fagfelle_values(case_id, spec, day))
+    _accepted(upload(actor, "skjema2.pdf", pdf, uow, day), "skjema 2")
     if reached < 3:
         return case_id
     uow, day = next_step()
-    pdf = build("minihta-beslutning", "pdf", beslutning_values(case_id, plan.hf, day))
-    _accepted(casework.upload(hf_user, "skjema3.pdf", pdf, uow, day), "skjema 3")
+    pdf = build(FormType.MINIHTA_BESLUTNING, "pdf", beslutning_values(case_id, plan.hf, day))
+    _accepted(upload(hf_user, "skjema3.pdf", pdf, uow, day), "skjema 3")
     uow, day = next_step()
-    casework.transition(COORDINATOR, case_id, "besluttet", "publisert", None, uow)
+    transition(COORDINATOR, case_id, State.BESLUTTET, State.PUBLISERT, None, uow)
     return case_id
 
 
@@ -681,7 +681,7 @@ def examples(storage: Storage) -> list[tuple[Example, bytes]]:
                 "accepted",
                 f"blir sak {refs[0]} med status «Mottatt».",
             ),
-            build("tilgang-del2", "pdf", del2(refs[0])),
+            build(DEL2, "pdf", del2(refs[0])),
         ),
         (
             Example(
@@ -690,17 +690,17 @@ def examples(storage: Storage) -> list[tuple[Example, bytes]]:
                 "accepted",
                 f"samme søknad som Word-fil, med referansen {refs[1]}; blir en egen sak.",
             ),
-            build("tilgang-del2", "docx", del2(refs[1])),
+            build(DEL2, "docx", del2(refs[1])),
         ),
         (
             Example(
                 "soknad-del2-ufullstendig.pdf",
                 ous,
                 "incomplete",
-                f"feltet «{get_form('tilgang-del2').label(missing)}» er tomt (REQUIRED); "
+                f"feltet «{get_form(DEL2).label(missing)}» er tomt (REQUIRED); "
                 "ingenting lagres, og du får listen over det som mangler.",
             ),
-            build("tilgang-del2", "pdf", del2(refs[2], **{missing: None})),
+            build(DEL2, "pdf", del2(refs[2], **{missing: None})),
         ),
         (
             Example(
@@ -710,7 +710,7 @@ def examples(storage: Storage) -> list[tuple[Example, bytes]]:
                 "sykehistorien inneholder et syntetisk fødselsnummer (IDENTITY_FOUND); "
                 "ingenting lagres, og nummeret vises ikke i svaret.",
             ),
-            build("tilgang-del2", "pdf", identity),
+            build(DEL2, "pdf", identity),
         ),
         (
             Example(
@@ -720,7 +720,7 @@ def examples(storage: Storage) -> list[tuple[Example, bytes]]:
                 f"mini-metodevurdering i gastrokirurgi; blir sak {case_id} "
                 "(om ingen andre er sendt inn i mellomtiden).",
             ),
-            build("minihta", "pdf", minihta),
+            build(MINIHTA, "pdf", minihta),
         ),
         (
             Example(
@@ -739,7 +739,7 @@ def examples(storage: Storage) -> list[tuple[Example, bytes]]:
                 f"skjema 2 for sak {case_id}, når koordinatoren har tildelt fagfellen og "
                 "habiliteten er erklært grønn; saken blir «Fagfellevurdert».",
             ),
-            build("minihta-fagfelle", "pdf", fagfelle_values(case_id, reviewer, today)),
+            build(FormType.MINIHTA_FAGFELLE, "pdf", fagfelle_values(case_id, reviewer, today)),
         ),
         (
             Example(
@@ -749,7 +749,7 @@ def examples(storage: Storage) -> list[tuple[Example, bytes]]:
                 f"skjema 3 for sak {case_id} etter fagfellevurderingen; saken blir "
                 "«Besluttet», og koordinatoren kan publisere den.",
             ),
-            build("minihta-beslutning", "pdf", beslutning_values(case_id, "OUS", today)),
+            build(FormType.MINIHTA_BESLUTNING, "pdf", beslutning_values(case_id, "OUS", today)),
         ),
     ]
 

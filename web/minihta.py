@@ -17,6 +17,7 @@ from flask import (
     url_for,
 )
 
+from processor.domain import case_key
 from processor.errors import DomainError
 from services import minihta
 from storage.models_minihta import CONFLICT_LABELS
@@ -72,8 +73,8 @@ def tildelinger(case_id: str) -> Response:
     require_role(g.actor, "koordinator")
     return jsonify(
         {
-            "sak": case_id.upper(),
-            "tildelinger": minihta.assignments_of(storage().uow(), case_id.upper()),
+            "sak": case_key(case_id),
+            "tildelinger": minihta.assignments_of(storage().uow(), case_key(case_id)),
         }
     )
 
@@ -119,7 +120,7 @@ def senk(case_id: str) -> Response:
 @api_login_required
 def fagfellepakke(case_id: str) -> Response:
     st = storage()
-    return _zip(minihta.peer_packet(g.actor, case_id, st.uow(), st.today()), case_id.upper())
+    return _zip(minihta.peer_packet(g.actor, case_id, st.uow(), st.today()), case_key(case_id))
 
 
 @api_bp.get("/fagfelle/saker")
@@ -168,13 +169,13 @@ def fagfelle_habilitet(case_id: str) -> Response:
 @login_required("fagfelle")
 def fagfelle_pakke(case_id: str) -> Response:
     st = storage()
-    return _zip(minihta.peer_packet(_actor(), case_id, st.uow(), st.today()), case_id.upper())
+    return _zip(minihta.peer_packet(_actor(), case_id, st.uow(), st.today()), case_key(case_id))
 
 
 @bp.get("/minihta/<case_id>/fagfelle")
 @login_required("koordinator")
 def koordinator_side(case_id: str) -> str:
-    case_id = case_id.upper()
+    case_id = case_key(case_id)
     rows = minihta.assignments_of(storage().uow(), case_id)
     return render_template(
         "minihta_tildeling.html", sak=case_id, tildelinger=rows, nivaer=CONFLICT_LABELS
@@ -197,7 +198,7 @@ def koordinator_tildel(case_id: str) -> Response:
         if e.code == "NOT_FOUND":
             raise
         flash(e.message, "feil")
-    return redirect(url_for("minihta.koordinator_side", case_id=case_id.upper()), 303)
+    return redirect(url_for("minihta.koordinator_side", case_id=case_key(case_id)), 303)
 
 
 @bp.post("/minihta/<case_id>/godkjenn")
@@ -210,7 +211,7 @@ def koordinator_godkjenn(case_id: str) -> Response:
         if e.code == "NOT_FOUND":
             raise
         flash(e.message, "feil")
-    return redirect(url_for("minihta.koordinator_side", case_id=case_id.upper()), 303)
+    return redirect(url_for("minihta.koordinator_side", case_id=case_key(case_id)), 303)
 
 
 @bp.post("/minihta/<case_id>/habilitet/senk")
@@ -232,4 +233,4 @@ def koordinator_senk(case_id: str) -> Response:
         if e.code == "NOT_FOUND":
             raise
         flash(e.message, "feil")
-    return redirect(url_for("minihta.koordinator_side", case_id=case_id.upper()), 303)
+    return redirect(url_for("minihta.koordinator_side", case_id=case_key(case_id)), 303)

@@ -39,7 +39,7 @@ from joserfc.jws import JWSRegistry
 from werkzeug.exceptions import NotFound
 
 from processor.errors import DomainError
-from services import accounts
+from services import users
 from web.app import error_response, storage
 from web.auth import log_in, safe_next
 
@@ -486,7 +486,7 @@ def callback() -> Response:
     except Failed as e:
         return _failed(str(e))
     try:
-        actor = accounts.login_by_sub(storage().uow(), claims["sub"])
+        actor = users.login_by_sub(storage().uow(), claims["sub"])
     except DomainError as e:
         return error_response(e.code, e.message)
     if actor is not None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from processor import codes
+from processor.domain import CASE_FORM_TYPES
 
 
 def ref(name: str) -> dict[str, str]:
@@ -103,7 +104,7 @@ COMPONENT_SCHEMAS: dict[str, Any] = {
         "type": "object",
         "properties": {
             "sak": {"type": "string"},
-            "type": {"type": "string", "enum": ["tilgang-del2", "minihta"]},
+            "type": {"type": "string", "enum": [str(t) for t in CASE_FORM_TYPES]},
             "tittel": {"type": "string"},
             "helseforetak": {"type": "string"},
             "status": {"type": "string"},

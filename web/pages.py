@@ -23,7 +23,9 @@ from werkzeug.exceptions import NotFound as HTTPNotFound
 
 from processor.domain import STATE_LABELS
 from processor.errors import DomainError, NotFound
-from services import casework, queries
+from services import queries
+from services.cases import price_check, set_urgent, transition
+from services.users import authenticate_password
 from web import oidc, views
 from web.api import do_upload
 from web.app import error_response, storage
@@ -85,7 +87,7 @@ def login() -> Any:
     password = request.form.get("passord") or ""
     actor = None
     if username and password and len(password) <= 1000:
-        actor = casework.authenticate_password(storage().uow(), username, password)
+        actor = authenticate_password(storage().uow(), username, password)
     if actor is None:
         page = render_template(
             "login.html",
@@ -192,9 +194,7 @@ def overgang(case_id: str) -> Response:
     label = STATE_LABELS.get(to, to)
     return _act(
         case_id,
-        lambda: casework.transition(
-            _actor(), case_id, form.get("fra", ""), to, reason, storage().uow()
-        ),
+        lambda: transition(_actor(), case_id, form.get("fra", ""), to, reason, storage().uow()),
         f"Saken har fått status «{label}».",
     )
 
@@ -206,7 +206,7 @@ def hast(case_id: str) -> Response:
     reason = request.form.get("begrunnelse")
     return _act(
         case_id,
-        lambda: casework.set_urgent(_actor(), case_id, urgent, reason, storage().uow()),
+        lambda: set_urgent(_actor(), case_id, urgent, reason, storage().uow()),
         "Saken er merket som hastesak." if urgent else "Hastemerkingen er fjernet.",
     )
 
@@ -232,7 +232,7 @@ def priskontroll_registrer(case_id: str) -> Response:
     def run() -> None:
         if amount is None:
             raise DomainError("INVALID_VALUE", "Skriv legemiddelkostnaden som et tall.")
-        casework.price_check(_actor(), case_id, amount, note, storage().uow())
+        price_check(_actor(), case_id, amount, note, storage().uow())
 
     # the checked case has left the price check, and with it the price check's view: back to
     # the queue (WORKFLOW.md section 1)

@@ -13,6 +13,7 @@ from feedgen.feed import FeedGenerator
 from flask import Blueprint, Response, jsonify, render_template, request
 
 from forms.text import xml_text
+from processor.domain import case_key
 from processor.errors import DomainError
 from services import minihta
 from web.app import external_url, storage
@@ -130,5 +131,7 @@ def publisert_sak(case_id: str) -> str:
 def publisert_pdf(case_id: str, document: str) -> Response:
     body = minihta.published_pdf(storage().uow(), case_id, document)
     resp = Response(body, mimetype="application/pdf")
-    resp.headers["Content-Disposition"] = f'attachment; filename="{document}-{case_id.upper()}.pdf"'
+    resp.headers["Content-Disposition"] = (
+        f'attachment; filename="{document}-{case_key(case_id)}.pdf"'
+    )
     return _public(resp)

@@ -9,27 +9,20 @@ from __future__ import annotations
 from typing import Any
 
 from forms.catalog import catalogue
-from processor.domain import STATE_LABELS
-from services import casework
+from processor.domain import STATE_LABELS, Role
 from services.queries import findings, hf_name
+from services.upload import UploadResult
 from storage.models import Case
 
 __all__ = ["ROLE_LABELS", "case_state", "hf_name", "upload_result"]
 
-ROLE_LABELS = {
-    "hf": "Helseforetak",
-    "koordinator": "Koordinator",
-    "priskontroll": "Priskontroll",
-    "komite": "Vurderingskomité",
-    "fagfelle": "Fagfelle",
-    "admin": "Drift",
-}
+ROLE_LABELS: dict[str, str] = {r: r.label for r in Role}
 
 
 # ---- actions --------------------------------------------------------------------------------------
 
 
-def upload_result(result: casework.UploadResult) -> dict[str, Any]:
+def upload_result(result: UploadResult) -> dict[str, Any]:
     """The API body of an upload, with labels for the page."""
     body = result.to_dict()
     body["errors"] = findings(result.form_type, body.get("errors", []))

@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, insert, select, text
 
-from services import casework
+from services.cases import price_check, set_urgent, transition
+from services.upload import upload
+from services.users import add_user, create_token
 from storage import backup as backup_module
 from storage import db
 from storage.audit import verify
@@ -69,16 +71,16 @@ def _fill(uow: SqlAlchemyUnitOfWork) -> None:
     """Rows in every table the services write: users and roles, a token, cases, versions,
     transitions, a price check (floats, booleans), mini-HTA numbering, JSON, the audit chain,
     and blobs (decision letters; uploaded files are never stored)."""
-    casework.add_user(uow, "koordinator", roles=["koordinator"], fagomrader=["kreft", "hjerte"])
-    casework.add_user(uow, "hf-ous", roles=["hf"], hf="OUS", beslutningstaker=True)
-    casework.create_token(uow, "hf-ous")
-    casework.upload(HF_OUS, "soknad.json", UPLOADS[0], uow, TODAY)
-    casework.transition(KOORDINATOR, REFERENCE, "mottatt", "returnert", "Mangler CT", uow)
-    casework.upload(HF_OUS, "soknad.json", UPLOADS[1], uow, TODAY)
-    casework.transition(KOORDINATOR, REFERENCE, "mottatt", "priskontroll", None, uow)
-    casework.price_check(PRISKONTROLL, REFERENCE, 61250.5, "Ny avtalepris", uow)
-    casework.set_urgent(KOORDINATOR, REFERENCE, True, "Rask progresjon", uow)
-    casework.upload(HF_OUS, "minihta.json", UPLOADS[2], uow, TODAY)
+    add_user(uow, "koordinator", roles=["koordinator"], fagomrader=["kreft", "hjerte"])
+    add_user(uow, "hf-ous", roles=["hf"], hf="OUS", beslutningstaker=True)
+    create_token(uow, "hf-ous")
+    upload(HF_OUS, "soknad.json", UPLOADS[0], uow, TODAY)
+    transition(KOORDINATOR, REFERENCE, "mottatt", "returnert", "Mangler CT", uow)
+    upload(HF_OUS, "soknad.json", UPLOADS[1], uow, TODAY)
+    transition(KOORDINATOR, REFERENCE, "mottatt", "priskontroll", None, uow)
+    price_check(PRISKONTROLL, REFERENCE, 61250.5, "Ny avtalepris", uow)
+    set_urgent(KOORDINATOR, REFERENCE, True, "Rask progresjon", uow)
+    upload(HF_OUS, "minihta.json", UPLOADS[2], uow, TODAY)
     _letters(uow)
 
 
@@ -197,7 +199,7 @@ def test_round_trip_restores_every_row_every_blob_and_the_audit_chain(
 
     # the restored database is live: new rows get new ids, the chain goes on
     uow = SqlAlchemyUnitOfWork(db.session_factory(empty_engine), target_blobs, clock=lambda: NOW)
-    casework.add_user(uow, "ny", roles=["koordinator"])
+    add_user(uow, "ny", roles=["koordinator"])
     with db.session_factory(empty_engine)() as session:
         assert verify(session) == (True, None)
         ids = session.scalars(select(User.id).order_by(User.id)).all()
@@ -302,7 +304,7 @@ def test_restore_into_a_migrated_empty_database_is_accepted(
     try:
         db.upgrade(engine=source)
         uow = SqlAlchemyUnitOfWork(db.session_factory(source), blob_store, clock=lambda: NOW)
-        casework.upload(HF_OUS, "soknad.json", del2(), uow, TODAY)
+        upload(HF_OUS, "soknad.json", del2(), uow, TODAY)
         archive = tmp_path / "kopi.zip"
         backup(source, blob_store, archive)
         restore(archive, engine, FileBlobStore(tmp_path / "b"))  # the fixture is migrated

@@ -14,7 +14,10 @@ from pypdf import PdfReader
 
 from processor.domain import Actor
 from processor.errors import DomainError
-from services import casework, committee
+from services import committee
+from services.cases import price_check, set_urgent, transition
+from services.upload import upload
+from services.users import add_user
 from storage.uow import SqlAlchemyUnitOfWork
 from tests.storage.helpers import HF_OUS, HF_STO, KOORDINATOR, PRISKONTROLL, TODAY, del2_for
 
@@ -44,7 +47,7 @@ def member(username: str) -> Actor:
 
 def add_members(uow: SqlAlchemyUnitOfWork, names: dict[str, tuple[str, bool]] = MEMBERS) -> None:
     for name, (hf, dm) in names.items():
-        casework.add_user(
+        add_user(
             uow,
             name,
             roles=["komite"],
@@ -55,10 +58,10 @@ def add_members(uow: SqlAlchemyUnitOfWork, names: dict[str, tuple[str, bool]] = 
 
 
 def ready_case(uow: SqlAlchemyUnitOfWork, hf_user: Actor, data: bytes, case_id: str) -> None:
-    result = casework.upload(hf_user, "soknad.json", data, uow, TODAY)
+    result = upload(hf_user, "soknad.json", data, uow, TODAY)
     assert result.accepted, result.errors
-    casework.transition(KOORDINATOR, case_id, "mottatt", "priskontroll", None, uow)
-    casework.price_check(PRISKONTROLL, case_id, 62500, None, uow)
+    transition(KOORDINATOR, case_id, "mottatt", "priskontroll", None, uow)
+    price_check(PRISKONTROLL, case_id, 62500, None, uow)
 
 
 @pytest.fixture
@@ -166,7 +169,7 @@ def test_planning_places_urgent_first_up_to_the_limit_and_moves_cases_to_satt_op
     setup: SqlAlchemyUnitOfWork,
 ) -> None:
     uow = setup
-    casework.set_urgent(KOORDINATOR, CASE_STO, True, "Rask progresjon.", uow)
+    set_urgent(KOORDINATOR, CASE_STO, True, "Rask progresjon.", uow)
     meeting_id = committee.create_meeting(
         KOORDINATOR, uow, MEETING_DAY, time(9), TODAY, case_limit=1
     )
@@ -301,7 +304,7 @@ def test_a_decision_makes_the_case_avgjort_and_read_only(setup: SqlAlchemyUnitOf
         committee.record_decision(KOORDINATOR, uow, CASE_OUS, decision_body(), TODAY)
     assert e.value.http_status == 409
     with pytest.raises(DomainError):
-        casework.transition(HF_OUS, CASE_OUS, "avgjort", "trukket", None, uow)
+        transition(HF_OUS, CASE_OUS, "avgjort", "trukket", None, uow)
     assert committee.decided(HF_OUS, uow, CASE_OUS) is True
     assert committee.decided(HF_STO, uow, CASE_OUS) is False
     with uow:
@@ -315,7 +318,7 @@ def test_the_same_reference_cannot_be_uploaded_after_the_decision(
     _placed(uow)
     committee.record_decision(KOORDINATOR, uow, CASE_OUS, decision_body(), TODAY)
     with pytest.raises(DomainError) as e:
-        casework.upload(HF_OUS, "soknad.json", del2_for("OUS"), uow, TODAY)
+        upload(HF_OUS, "soknad.json", del2_for("OUS"), uow, TODAY)
     assert e.value.code == "REFERENCE_IN_USE" and e.value.http_status == 409
 
 

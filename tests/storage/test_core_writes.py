@@ -127,11 +127,11 @@ def test_an_upload_case_is_one_statement_on_postgresql(
 def test_the_token_check_needs_no_transaction_on_postgresql(
     engine: Engine, blob_store: FileBlobStore
 ) -> None:
-    from services import casework
+    from services.users import add_user, authenticate_token, create_token, hash_token
 
     uow = SqlAlchemyUnitOfWork(db.session_factory(engine), blob_store, clock=lambda: NOW)
-    casework.add_user(uow, "hf-ous", roles=["hf"], hf="OUS")
-    token = casework.create_token(uow, "hf-ous")
+    add_user(uow, "hf-ous", roles=["hf"], hf="OUS")
+    token = create_token(uow, "hf-ous")
     statements = SqlAlchemyUnitOfWork(
         db.statement_session_factory(engine), blob_store, clock=lambda: NOW
     )
@@ -143,15 +143,15 @@ def test_the_token_check_needs_no_transaction_on_postgresql(
         if info is not None and hasattr(info, "transaction_status"):
             states.append(info.transaction_status.name)
 
-    actor = casework.authenticate_token(statements, token)
+    actor = authenticate_token(statements, token)
     assert actor is not None and actor.username == "hf-ous"
     with uow:  # the use was written, and is kept without a commit of a transaction
-        assert uow.tokens.owner(casework.hash_token(token)).last_used_at == NOW  # type: ignore[union-attr]
+        assert uow.tokens.owner(hash_token(token)).last_used_at == NOW  # type: ignore[union-attr]
     if engine.dialect.name == "postgresql":
         # after the owner query and the use update: no transaction was opened around them
         assert states[:2] == ["IDLE", "IDLE"]
     event.remove(engine, "after_cursor_execute", _state)
-    assert casework.authenticate_token(statements, token + "x") is None
+    assert authenticate_token(statements, token + "x") is None
 
 
 def test_create_flushes_pending_orm_changes_first(sql_uow: SqlAlchemyUnitOfWork) -> None:
@@ -277,41 +277,41 @@ def test_token_owner_gives_the_actor_its_roles_and_last_use(
     sql_uow: SqlAlchemyUnitOfWork,
 ) -> None:
     from processor.domain import Actor
-    from services import casework
+    from services.users import add_user, authenticate_token, create_token, hash_token
 
-    casework.add_user(sql_uow, "fagdir", roles=["komite", "fagfelle"], hf="STO")
-    casework.add_user(sql_uow, "slutta", roles=["hf"], hf="OUS")
-    token = casework.create_token(sql_uow, "fagdir")
-    gone = casework.create_token(sql_uow, "slutta")
+    add_user(sql_uow, "fagdir", roles=["komite", "fagfelle"], hf="STO")
+    add_user(sql_uow, "slutta", roles=["hf"], hf="OUS")
+    token = create_token(sql_uow, "fagdir")
+    gone = create_token(sql_uow, "slutta")
     with sql_uow:
         sql_uow.users.get("slutta").active = False  # type: ignore[union-attr]
         sql_uow.commit()
-    sha = casework.hash_token(token)
+    sha = hash_token(token)
     with sql_uow:
         owner = sql_uow.tokens.owner(sha)
         assert owner == (Actor("fagdir", frozenset({"komite", "fagfelle"}), "STO"), True, None)
-        assert sql_uow.tokens.owner(casework.hash_token(token + "x")) is None
-        assert sql_uow.tokens.owner(casework.hash_token(gone)).active is False  # type: ignore[union-attr]
+        assert sql_uow.tokens.owner(hash_token(token + "x")) is None
+        assert sql_uow.tokens.owner(hash_token(gone)).active is False  # type: ignore[union-attr]
         sql_uow.tokens.mark_used(sha, NOW)
         sql_uow.commit()
     with sql_uow:
         assert sql_uow.tokens.owner(sha).last_used_at == NOW  # type: ignore[union-attr]
-    assert casework.authenticate_token(sql_uow, gone) is None
-    assert casework.authenticate_token(sql_uow, token) == owner.actor
+    assert authenticate_token(sql_uow, gone) is None
+    assert authenticate_token(sql_uow, token) == owner.actor
 
 
 def test_an_upload_puts_nothing_in_the_blob_store(
     sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # FORMS.md section 6, rule 3: the uploaded bytes are never written (not even as a blob)
-    from services import casework
+    from services.upload import upload
     from tests.storage.helpers import HF_OUS, TODAY, del2
 
     def put(self, data: bytes) -> str:  # type: ignore[no-untyped-def]
         raise AssertionError("an upload wrote to the blob store")
 
     monkeypatch.setattr(type(sql_uow.blobs), "put", put)
-    result = casework.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
+    result = upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
     assert result.accepted and result.file_sha256 == hashlib.sha256(del2()).hexdigest()
     with sql_uow:
         assert sql_uow.session.scalars(select(Blob.sha256)).all() == []
@@ -319,12 +319,12 @@ def test_an_upload_puts_nothing_in_the_blob_store(
 
 def test_a_reference_in_use_stores_no_file(sql_uow: SqlAlchemyUnitOfWork) -> None:
     from processor.errors import DomainError
-    from services import casework
+    from services.upload import upload
     from tests.storage.helpers import HF_OUS, TODAY, del2
 
-    casework.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
+    upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
     other = del2(**{"totalvurdering": "En annen søknad med samme referanse."})
     with pytest.raises(DomainError) as e:
-        casework.upload(HF_OUS, "del2.json", other, sql_uow, TODAY)
+        upload(HF_OUS, "del2.json", other, sql_uow, TODAY)
     assert e.value.code == "REFERENCE_IN_USE"
     assert not sql_uow.blobs.exists(hashlib.sha256(other).hexdigest())

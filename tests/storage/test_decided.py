@@ -10,17 +10,18 @@ import pytest
 
 from processor.domain import Actor
 from processor.errors import CaseDecided, DomainError
-from services import casework
+from services.cases import price_check, set_urgent, transition
+from services.upload import upload
 from storage.uow import FakeUnitOfWork
 from tests.storage.helpers import HF_OUS, HF_STO, KOORDINATOR, PRISKONTROLL, REFERENCE, TODAY, del2
 
 
 @pytest.fixture
 def decided(fake_uow: FakeUnitOfWork) -> FakeUnitOfWork:
-    result = casework.upload(HF_OUS, "soknad.json", del2(), fake_uow, TODAY)
+    result = upload(HF_OUS, "soknad.json", del2(), fake_uow, TODAY)
     assert result.accepted, result.errors
-    casework.transition(KOORDINATOR, REFERENCE, "mottatt", "priskontroll", None, fake_uow)
-    casework.price_check(PRISKONTROLL, REFERENCE, 62500, None, fake_uow)
+    transition(KOORDINATOR, REFERENCE, "mottatt", "priskontroll", None, fake_uow)
+    price_check(PRISKONTROLL, REFERENCE, 62500, None, fake_uow)
     with fake_uow:
         case = fake_uow.cases.get(REFERENCE)
         assert case is not None
@@ -54,18 +55,18 @@ def test_a_decided_case_refuses_every_transition(
 ) -> None:
     before = _events(decided)
     with pytest.raises(CaseDecided):
-        casework.transition(actor, REFERENCE, from_, to, "Grunn til endring.", decided)
+        transition(actor, REFERENCE, from_, to, "Grunn til endring.", decided)
     assert _events(decided) == before
 
 
 def test_a_decided_case_refuses_a_price_check(decided: FakeUnitOfWork) -> None:
     with pytest.raises(CaseDecided):
-        casework.price_check(PRISKONTROLL, REFERENCE, 70000, "Ny pris.", decided)
+        price_check(PRISKONTROLL, REFERENCE, 70000, "Ny pris.", decided)
 
 
 def test_a_decided_case_cannot_be_marked_urgent(decided: FakeUnitOfWork) -> None:
     with pytest.raises(CaseDecided):
-        casework.set_urgent(KOORDINATOR, REFERENCE, True, "Pasienten venter.", decided)
+        set_urgent(KOORDINATOR, REFERENCE, True, "Pasienten venter.", decided)
     with decided:
         case = decided.cases.get(REFERENCE)
         assert case is not None and not case.urgent
@@ -73,7 +74,7 @@ def test_a_decided_case_cannot_be_marked_urgent(decided: FakeUnitOfWork) -> None
 
 def test_another_hfs_decided_case_is_still_not_found(decided: FakeUnitOfWork) -> None:
     with pytest.raises(DomainError) as e:
-        casework.transition(HF_STO, REFERENCE, "avgjort", "trukket", None, decided)
+        transition(HF_STO, REFERENCE, "avgjort", "trukket", None, decided)
     assert e.value.code == "NOT_FOUND"
 
 
@@ -82,5 +83,5 @@ def test_a_new_upload_with_the_reference_of_a_decided_case_is_reference_in_use(
 ) -> None:
     # WORKFLOW.md section 2: a reference names one case for ever
     with pytest.raises(DomainError) as e:
-        casework.upload(HF_OUS, "soknad.json", del2(), decided, TODAY)
+        upload(HF_OUS, "soknad.json", del2(), decided, TODAY)
     assert (e.value.code, e.value.http_status) == ("REFERENCE_IN_USE", 409)

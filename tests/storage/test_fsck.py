@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, insert
 
-from services import casework
+from services.upload import upload
 from storage import db
 from storage.blobs import FileBlobStore, MemoryBlobStore, sha256_hex
 from storage.crypto import EncryptedFileBlobStore, Keyring
@@ -27,9 +27,7 @@ def _letter(uow: SqlAlchemyUnitOfWork, data: bytes = LETTER, department: str = "
     """A case with a decision whose letters (PDF and DOCX, here one blob) are stored as the
     committee stores them; uploads are never blobs (FORMS.md section 6, rule 3)."""
     reference = f"2026-09-14-OUS-{department}"
-    casework.upload(
-        HF_OUS, "soknad.json", del2(**{"soknad.referansenummer": reference}), uow, TODAY
-    )
+    upload(HF_OUS, "soknad.json", del2(**{"soknad.referansenummer": reference}), uow, TODAY)
     with uow:
         sha = uow.blobs.put(data)
         uow.cases.add_blob(sha, len(data), "application/pdf", NOW)

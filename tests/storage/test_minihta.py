@@ -3,6 +3,7 @@ configured): attachments, peer reviewer assignment, conflicts of interest, publi
 
 from __future__ import annotations
 
+import hashlib
 import io
 import zipfile
 
@@ -10,7 +11,10 @@ import pytest
 
 from processor.domain import Actor
 from processor.errors import DomainError
-from services import casework, minihta
+from services import minihta
+from services.cases import transition
+from services.upload import upload
+from services.users import add_user
 from storage.uow import SqlAlchemyUnitOfWork
 from tests.fillers import fill_json, sample_values
 from tests.storage.helpers import HF_OUS, HF_STO, KOORDINATOR, TODAY
@@ -32,7 +36,7 @@ def reviewer(name: str) -> Actor:
 @pytest.fixture
 def uow(sql_uow: SqlAlchemyUnitOfWork) -> SqlAlchemyUnitOfWork:
     for name, (hf, fag) in REVIEWERS.items():
-        casework.add_user(sql_uow, name, roles=["fagfelle"], hf=hf, fagomrader=fag)
+        add_user(sql_uow, name, roles=["fagfelle"], hf=hf, fagomrader=fag)
     return sql_uow
 
 
@@ -41,7 +45,7 @@ def form(form_id: str, **overrides: object) -> bytes:
 
 
 def new_case(uow: SqlAlchemyUnitOfWork, user: Actor = HF_OUS, **overrides: object) -> str:
-    result = casework.upload(user, "m.json", form("minihta", **overrides), uow, TODAY)
+    result = upload(user, "m.json", form("minihta", **overrides), uow, TODAY)
     assert result.accepted and result.case_id
     return result.case_id
 
@@ -65,12 +69,23 @@ def code_of(call: object) -> str:
 def test_economics_attaches_by_query_or_by_its_case_id(uow: SqlAlchemyUnitOfWork) -> None:
     case_id = new_case(uow)
     data = form("minihta-okonomi", **{"sak.id": None})
-    result = casework.upload(HF_OUS, "o.json", data, uow, TODAY, case_id=case_id)
+    result = upload(HF_OUS, "o.json", data, uow, TODAY, case_id=case_id)
     assert (result.case_id, result.version, result.state) == (case_id, 1, "mottatt")
     named = form("minihta-okonomi", **{"sak.id": case_id})
-    assert casework.upload(HF_OUS, "o.json", named, uow, TODAY).version == 2
+    assert upload(HF_OUS, "o.json", named, uow, TODAY).version == 2
     with uow:
         assert [a.number for a in minihta.attachments(uow, case_id, "minihta-okonomi")] == [1, 2]
+
+
+def test_the_attachment_receipt_names_the_form_and_the_files_hash(
+    uow: SqlAlchemyUnitOfWork,
+) -> None:
+    case_id = new_case(uow)
+    data = form("minihta-okonomi", **{"sak.id": case_id})
+    result = upload(HF_OUS, "okonomi.json", data, uow, TODAY)
+    assert result.accepted and result.form_type == "minihta-okonomi"
+    assert result.file_sha256 == hashlib.sha256(data).hexdigest()
+    assert result.to_dict()["sak"] == case_id and result.errors == []
 
 
 @pytest.mark.parametrize(
@@ -88,18 +103,18 @@ def test_economics_for_a_case_that_is_not_yours_is_a_case_mismatch(
     new_case(uow)
     new_case(uow)
     data = form("minihta-okonomi", **{"sak.id": sak})
-    call = lambda: casework.upload(who, "o.json", data, uow, TODAY, case_id=query)  # noqa: E731
+    call = lambda: upload(who, "o.json", data, uow, TODAY, case_id=query)  # noqa: E731
     assert code_of(call) == "CASE_MISMATCH"
 
 
 def test_returned_minihta_is_resubmitted_as_a_new_version(uow: SqlAlchemyUnitOfWork) -> None:
     case_id = new_case(uow)
     again = form("minihta")
-    assert code_of(
-        lambda: casework.upload(HF_OUS, "m.json", again, uow, TODAY, case_id=case_id)
-    ) == ("CASE_MISMATCH")
-    casework.transition(KOORDINATOR, case_id, "mottatt", "returnert", "Mangler søk", uow)
-    result = casework.upload(HF_OUS, "m.json", again, uow, TODAY, case_id=case_id)
+    assert code_of(lambda: upload(HF_OUS, "m.json", again, uow, TODAY, case_id=case_id)) == (
+        "CASE_MISMATCH"
+    )
+    transition(KOORDINATOR, case_id, "mottatt", "returnert", "Mangler søk", uow)
+    result = upload(HF_OUS, "m.json", again, uow, TODAY, case_id=case_id)
     assert (result.case_id, result.version, result.state) == (case_id, 2, "mottatt")
 
 
@@ -194,7 +209,7 @@ def test_packet_holds_the_minihta_economics_and_prefilled_skjema_2(
 ) -> None:
     case_id = new_case(uow)
     okonomi = form("minihta-okonomi", **{"sak.id": case_id})
-    assert casework.upload(HF_OUS, "o.json", okonomi, uow, TODAY).accepted
+    assert upload(HF_OUS, "o.json", okonomi, uow, TODAY).accepted
     minihta.assign_reviewer(KOORDINATOR, case_id, None, None, uow)
     minihta.declare_conflict(reviewer("ff-hbe"), case_id, "gronn", None, uow)
     packet = minihta.peer_packet(reviewer("ff-hbe"), case_id, uow, TODAY)
@@ -222,7 +237,7 @@ def _reviewed(uow: SqlAlchemyUnitOfWork, **overrides: object) -> str:
     skjema2 = form(
         "minihta-fagfelle", **{"sak.id": case_id, "fagfelle.helseforetak": ff.hf or "HBE"}
     )
-    assert casework.upload(ff, "s2.json", skjema2, uow, TODAY).state == "fagfellevurdert"
+    assert upload(ff, "s2.json", skjema2, uow, TODAY).state == "fagfellevurdert"
     return case_id
 
 
@@ -233,11 +248,11 @@ def test_skjema_2_from_someone_not_assigned_or_from_the_proposing_hf_is_refused(
     minihta.assign_reviewer(KOORDINATOR, case_id, None, None, uow)
     minihta.declare_conflict(reviewer("ff-hbe"), case_id, "gronn", None, uow)
     ok = form("minihta-fagfelle", **{"sak.id": case_id})
-    assert code_of(lambda: casework.upload(reviewer("ff-unn"), "s.json", ok, uow, TODAY)) == (
+    assert code_of(lambda: upload(reviewer("ff-unn"), "s.json", ok, uow, TODAY)) == (
         "CASE_MISMATCH"
     )
     own_hf = form("minihta-fagfelle", **{"sak.id": case_id, "fagfelle.helseforetak": "OUS"})
-    assert code_of(lambda: casework.upload(reviewer("ff-hbe"), "s.json", own_hf, uow, TODAY)) == (
+    assert code_of(lambda: upload(reviewer("ff-hbe"), "s.json", own_hf, uow, TODAY)) == (
         "CASE_MISMATCH"
     )
     assert state(uow, case_id) == "til_fagfelle"
@@ -246,15 +261,11 @@ def test_skjema_2_from_someone_not_assigned_or_from_the_proposing_hf_is_refused(
 def test_skjema_3_needs_a_reviewed_case_of_the_uploaders_hf(uow: SqlAlchemyUnitOfWork) -> None:
     case_id = new_case(uow)
     skjema3 = form("minihta-beslutning", **{"sak.id": case_id})
-    assert code_of(lambda: casework.upload(HF_OUS, "s3.json", skjema3, uow, TODAY)) == (
-        "CASE_MISMATCH"
-    )
+    assert code_of(lambda: upload(HF_OUS, "s3.json", skjema3, uow, TODAY)) == ("CASE_MISMATCH")
     case_id = _reviewed(uow)
     skjema3 = form("minihta-beslutning", **{"sak.id": case_id})
-    assert code_of(lambda: casework.upload(HF_STO, "s3.json", skjema3, uow, TODAY)) == (
-        "CASE_MISMATCH"
-    )
-    assert casework.upload(HF_OUS, "s3.json", skjema3, uow, TODAY).state == "besluttet"
+    assert code_of(lambda: upload(HF_STO, "s3.json", skjema3, uow, TODAY)) == ("CASE_MISMATCH")
+    assert upload(HF_OUS, "s3.json", skjema3, uow, TODAY).state == "besluttet"
 
 
 def _published(uow: SqlAlchemyUnitOfWork, utfall: str = "innfort", **overrides: object) -> str:
@@ -262,8 +273,8 @@ def _published(uow: SqlAlchemyUnitOfWork, utfall: str = "innfort", **overrides: 
     values: dict[str, object] = {"sak.id": case_id, "beslutning.utfall": utfall}
     if utfall != "innfort_med_vilkar":
         values["beslutning.vilkar"] = None
-    casework.upload(HF_OUS, "s3.json", form("minihta-beslutning", **values), uow, TODAY)
-    casework.transition(KOORDINATOR, case_id, "besluttet", "publisert", None, uow)
+    upload(HF_OUS, "s3.json", form("minihta-beslutning", **values), uow, TODAY)
+    transition(KOORDINATOR, case_id, "besluttet", "publisert", None, uow)
     return case_id
 
 

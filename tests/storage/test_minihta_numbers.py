@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from processor.domain import Actor
 from processor.errors import DomainError
-from services import casework
+from services.upload import upload
 from storage.models import MinihtaSequence
 from storage.repository import FakeAuditRepository, SqlAlchemyAuditRepository
 from storage.uow import AbstractUnitOfWork, FakeUnitOfWork, SqlAlchemyUnitOfWork
@@ -51,7 +51,7 @@ def uow(backend: str, request: pytest.FixtureRequest) -> AbstractUnitOfWork:
 
 
 def accept(uow: AbstractUnitOfWork) -> str:
-    result = casework.upload(HF_OUS, "m.json", minihta(), uow, TODAY)
+    result = upload(HF_OUS, "m.json", minihta(), uow, TODAY)
     assert result.accepted and result.case_id
     return result.case_id
 
@@ -78,7 +78,7 @@ def test_a_rejected_or_incomplete_upload_spends_no_number(
     accept(uow)
     before = sequence(uow)
     for _ in range(3):
-        result = casework.upload(HF_OUS, filename, data, uow, TODAY)
+        result = upload(HF_OUS, filename, data, uow, TODAY)
         assert result.status == status
     assert sequence(uow) == before
 
@@ -94,7 +94,7 @@ def test_a_refused_uploader_spends_no_number(
     accept(uow)
     before = sequence(uow)
     with pytest.raises(DomainError) as e:
-        casework.upload(who, "m.json", minihta(), uow, TODAY)
+        upload(who, "m.json", minihta(), uow, TODAY)
     assert e.value.code == code
     assert sequence(uow) == before
 
@@ -113,7 +113,7 @@ def test_a_failure_before_the_commit_spends_no_number(
     for repository in (SqlAlchemyAuditRepository, FakeAuditRepository):
         monkeypatch.setattr(repository, "append", full_disk)
     with pytest.raises(OSError):
-        casework.upload(HF_OUS, "m.json", minihta(), uow, TODAY)
+        upload(HF_OUS, "m.json", minihta(), uow, TODAY)
     monkeypatch.undo()
     assert sequence(uow) == before
     assert accept(uow) == f"MMV-{YEAR}-{before + 1:03d}"  # the number was not lost
@@ -133,7 +133,7 @@ def test_a_conflict_spends_no_number(uow: AbstractUnitOfWork) -> None:
         )
         sql_uow.commit()
     with pytest.raises(DomainError) as e:
-        casework.upload(HF_OUS, "m.json", minihta(), sql_uow, TODAY)
+        upload(HF_OUS, "m.json", minihta(), sql_uow, TODAY)
     assert e.value.code == "CONFLICT"
     assert sequence(sql_uow) == 0
     assert before == 1
@@ -151,6 +151,6 @@ def test_the_exhausted_year_does_not_move_the_sequence(uow: AbstractUnitOfWork) 
             uow.commit()
     for _ in range(2):
         with pytest.raises(DomainError) as e:
-            casework.upload(HF_OUS, "m.json", minihta(), uow, TODAY)
+            upload(HF_OUS, "m.json", minihta(), uow, TODAY)
         assert e.value.code == "SEQUENCE_EXHAUSTED" and e.value.http_status == 409
     assert sequence(uow) == 999

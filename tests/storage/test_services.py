@@ -9,7 +9,15 @@ import pytest
 
 from processor.domain import Actor
 from processor.errors import DomainError
-from services import casework
+from services.cases import FieldChange, diff, price_check, set_urgent, transition
+from services.upload import upload
+from services.users import (
+    TOKEN_USE_RESOLUTION,
+    add_user,
+    authenticate_password,
+    authenticate_token,
+    create_token,
+)
 from storage.blobs import MemoryBlobStore
 from storage.models import Case
 from storage.repository import FakeCaseRepository
@@ -32,7 +40,7 @@ from tests.storage.helpers import (
 
 
 def _upload(uow: FakeUnitOfWork, data: bytes | None = None, user: Actor = HF_OUS, **kw):
-    return casework.upload(user, "soknad.json", del2() if data is None else data, uow, TODAY, **kw)
+    return upload(user, "soknad.json", del2() if data is None else data, uow, TODAY, **kw)
 
 
 def _case(uow: FakeUnitOfWork, case_id: str = REFERENCE) -> Case:
@@ -152,7 +160,7 @@ def test_form_for_another_hf_is_refused_before_any_case_lookup(
 
 def test_minihta_for_another_hf_is_refused(fake_uow: FakeUnitOfWork) -> None:
     with pytest.raises(DomainError) as e:
-        casework.upload(HF_STO, "mhta.json", minihta(), fake_uow, TODAY)
+        upload(HF_STO, "mhta.json", minihta(), fake_uow, TODAY)
     assert e.value.code == "UPLOADER_HF_MISMATCH"
     assert fake_uow.cases.sequences == {}
 
@@ -181,7 +189,7 @@ def test_reference_of_a_case_not_returned_is_in_use(fake_uow: FakeUnitOfWork, st
 
 def test_upload_to_a_returned_case_adds_the_next_version(fake_uow: FakeUnitOfWork) -> None:
     _upload(fake_uow)
-    casework.transition(KOORDINATOR, REFERENCE, "mottatt", "returnert", "Mangler CT-svar", fake_uow)
+    transition(KOORDINATOR, REFERENCE, "mottatt", "returnert", "Mangler CT-svar", fake_uow)
     changed = del2(**{"behandling.varighet": "Inntil 12 måneder"})
     result = _upload(fake_uow, changed, user=HF_OUS_2)
     assert (result.case_id, result.version, result.state) == (REFERENCE, 2, "mottatt")
@@ -199,18 +207,18 @@ def test_upload_to_a_returned_case_adds_the_next_version(fake_uow: FakeUnitOfWor
         "case.transition",
         "case.resubmit",
     ]
-    assert casework.diff(case, 1, 2) == [
-        casework.FieldChange("behandling.varighet", "Inntil 24 måneder", "Inntil 12 måneder")
+    assert diff(case, 1, 2) == [
+        FieldChange("behandling.varighet", "Inntil 24 måneder", "Inntil 12 måneder")
     ]
 
 
 def test_minihta_gets_a_running_number_per_year(fake_uow: FakeUnitOfWork) -> None:
-    ids = [casework.upload(HF_OUS, "m.json", minihta(), fake_uow, TODAY).case_id for _ in range(3)]
+    ids = [upload(HF_OUS, "m.json", minihta(), fake_uow, TODAY).case_id for _ in range(3)]
     assert ids == ["MMV-2026-001", "MMV-2026-002", "MMV-2026-003"]
     # the same bytes three times: the same hash on each version, no blob at all
     shas = {_case(fake_uow, i).versions[0].file_sha256 for i in ids}
     assert shas == {hashlib.sha256(minihta()).hexdigest()} and fake_uow.blobs.blobs == {}
-    next_year = casework.upload(HF_OUS, "m.json", minihta(), fake_uow, date(2027, 1, 4))
+    next_year = upload(HF_OUS, "m.json", minihta(), fake_uow, date(2027, 1, 4))
     assert next_year.case_id == "MMV-2027-001"
     case = _case(fake_uow, "MMV-2026-002")
     assert (case.form_type, case.state, case.hf) == ("minihta", "mottatt", "OUS")
@@ -223,13 +231,13 @@ def test_a_later_minihta_form_naming_an_unknown_case_is_a_case_mismatch(
 
     data = fill_json("minihta-beslutning", sample_values("minihta-beslutning"))
     with pytest.raises(DomainError) as e:
-        casework.upload(HF_OUS, "skjema3.json", data, fake_uow, TODAY)
+        upload(HF_OUS, "skjema3.json", data, fake_uow, TODAY)
     assert e.value.code == "CASE_MISMATCH" and e.value.http_status == 422
     assert fake_uow.cases.cases == {}
 
 
 def test_suffix_is_all_that_is_kept_of_the_file_name(fake_uow: FakeUnitOfWork) -> None:
-    casework.upload(HF_OUS, r"C:\Brukere\Kari Nordmann\søknad til NM.JSON", del2(), fake_uow, TODAY)
+    upload(HF_OUS, r"C:\Brukere\Kari Nordmann\søknad til NM.JSON", del2(), fake_uow, TODAY)
     version = _case(fake_uow).versions[0]
     assert version.file_suffix == ".json"
     assert "Nordmann" not in repr(fake_uow.audit.events[0].details)
@@ -247,7 +255,7 @@ def received(fake_uow: FakeUnitOfWork) -> FakeUnitOfWork:
 def test_return_needs_a_reason(received: FakeUnitOfWork) -> None:
     for reason in (None, "", "   "):
         with pytest.raises(DomainError) as e:
-            casework.transition(KOORDINATOR, REFERENCE, "mottatt", "returnert", reason, received)
+            transition(KOORDINATOR, REFERENCE, "mottatt", "returnert", reason, received)
         assert e.value.code == "REASON_REQUIRED"
     assert _case(received).state == "mottatt"
 
@@ -256,7 +264,7 @@ def test_return_keeps_the_reason_with_the_case_and_only_its_hash_in_the_audit_lo
     received: FakeUnitOfWork,
 ) -> None:
     reason = "Sykehistorien er for kort."
-    case = casework.transition(KOORDINATOR, REFERENCE, "mottatt", "returnert", reason, received)
+    case = transition(KOORDINATOR, REFERENCE, "mottatt", "returnert", reason, received)
     assert case.state == "returnert" and case.version == 2
     assert case.transitions[-1].reason == reason
     event = received.audit.events[-1]
@@ -268,15 +276,15 @@ def test_return_keeps_the_reason_with_the_case_and_only_its_hash_in_the_audit_lo
 def test_reason_with_an_identity_number_is_refused(received: FakeUnitOfWork) -> None:
     reason = f"Gjelder {synthetic_identity_number()}"
     with pytest.raises(DomainError) as e:
-        casework.transition(KOORDINATOR, REFERENCE, "mottatt", "returnert", reason, received)
+        transition(KOORDINATOR, REFERENCE, "mottatt", "returnert", reason, received)
     assert e.value.code == "IDENTITY_FOUND"
     assert _case(received).state == "mottatt"
 
 
 def test_transition_from_a_state_the_case_has_left_is_stale(received: FakeUnitOfWork) -> None:
-    casework.transition(KOORDINATOR, REFERENCE, "mottatt", "priskontroll", None, received)
+    transition(KOORDINATOR, REFERENCE, "mottatt", "priskontroll", None, received)
     with pytest.raises(DomainError) as e:
-        casework.transition(KOORDINATOR, REFERENCE, "mottatt", "returnert", "Mangler", received)
+        transition(KOORDINATOR, REFERENCE, "mottatt", "returnert", "Mangler", received)
     assert e.value.code == "STALE_STATE" and e.value.http_status == 409
     assert _case(received).state == "priskontroll"
 
@@ -284,30 +292,30 @@ def test_transition_from_a_state_the_case_has_left_is_stale(received: FakeUnitOf
 def test_only_the_coordinator_sends_to_price_check(received: FakeUnitOfWork) -> None:
     for user in (HF_OUS, PRISKONTROLL):
         with pytest.raises(DomainError) as e:
-            casework.transition(user, REFERENCE, "mottatt", "priskontroll", None, received)
+            transition(user, REFERENCE, "mottatt", "priskontroll", None, received)
         assert e.value.code in ("FORBIDDEN", "NOT_FOUND")
-    case = casework.transition(KOORDINATOR, REFERENCE, "mottatt", "priskontroll", None, received)
+    case = transition(KOORDINATOR, REFERENCE, "mottatt", "priskontroll", None, received)
     assert case.state == "priskontroll"
 
 
 def test_another_hf_does_not_learn_that_the_case_exists(received: FakeUnitOfWork) -> None:
     with pytest.raises(DomainError) as other:
-        casework.transition(HF_STO, REFERENCE, "mottatt", "trukket", None, received)
+        transition(HF_STO, REFERENCE, "mottatt", "trukket", None, received)
     with pytest.raises(DomainError) as missing:
-        casework.transition(HF_STO, "2026-09-14-STO-FINNES", "mottatt", "trukket", None, received)
+        transition(HF_STO, "2026-09-14-STO-FINNES", "mottatt", "trukket", None, received)
     assert other.value.code == missing.value.code == "NOT_FOUND"
     assert other.value.message == missing.value.message
 
 
 def test_price_check_moves_the_case_to_klar(received: FakeUnitOfWork) -> None:
-    casework.transition(KOORDINATOR, REFERENCE, "mottatt", "priskontroll", None, received)
+    transition(KOORDINATOR, REFERENCE, "mottatt", "priskontroll", None, received)
     with pytest.raises(DomainError) as e:
-        casework.transition(KOORDINATOR, REFERENCE, "priskontroll", "klar", None, received)
+        transition(KOORDINATOR, REFERENCE, "priskontroll", "klar", None, received)
     assert e.value.code == "INVALID_TRANSITION" and "priskontrollen" in e.value.message
     with pytest.raises(DomainError) as e:
-        casework.price_check(PRISKONTROLL, REFERENCE, 61250, "", received)
+        price_check(PRISKONTROLL, REFERENCE, 61250, "", received)
     assert e.value.code == "REASON_REQUIRED"
-    case = casework.price_check(PRISKONTROLL, REFERENCE, 61250, "Avtalepris fra 1.11.", received)
+    case = price_check(PRISKONTROLL, REFERENCE, 61250, "Avtalepris fra 1.11.", received)
     assert case.state == "klar"
     [check] = case.price_checks
     assert (check.stated_per_month, check.confirmed_per_month, check.corrected) == (
@@ -317,13 +325,13 @@ def test_price_check_moves_the_case_to_klar(received: FakeUnitOfWork) -> None:
     )
     assert received.audit.events[-1].action == "case.price_check"
     with pytest.raises(DomainError) as e:
-        casework.price_check(PRISKONTROLL, REFERENCE, 61250, "Igjen", received)
+        price_check(PRISKONTROLL, REFERENCE, 61250, "Igjen", received)
     assert e.value.code == "STALE_STATE"
 
 
 def test_confirmed_price_needs_no_note(received: FakeUnitOfWork) -> None:
-    casework.transition(KOORDINATOR, REFERENCE, "mottatt", "priskontroll", None, received)
-    case = casework.price_check(PRISKONTROLL, REFERENCE, 62500, None, received)
+    transition(KOORDINATOR, REFERENCE, "mottatt", "priskontroll", None, received)
+    case = price_check(PRISKONTROLL, REFERENCE, 62500, None, received)
     assert case.state == "klar" and not case.price_checks[0].corrected
 
 
@@ -331,46 +339,46 @@ def test_confirmed_price_needs_no_note(received: FakeUnitOfWork) -> None:
 def test_the_hf_withdraws_a_case_before_it_is_decided(received: FakeUnitOfWork, state: str) -> None:
     _case(received).state = state
     with pytest.raises(DomainError) as e:
-        casework.transition(KOORDINATOR, REFERENCE, state, "trukket", None, received)
+        transition(KOORDINATOR, REFERENCE, state, "trukket", None, received)
     assert e.value.code == "FORBIDDEN"
-    case = casework.transition(HF_OUS_2, REFERENCE, state, "trukket", None, received)
+    case = transition(HF_OUS_2, REFERENCE, state, "trukket", None, received)
     assert case.state == "trukket"
 
 
 def test_a_decided_case_cannot_be_withdrawn(received: FakeUnitOfWork) -> None:
     _case(received).state = "avgjort"
     with pytest.raises(DomainError) as e:
-        casework.transition(HF_OUS, REFERENCE, "avgjort", "trukket", None, received)
+        transition(HF_OUS, REFERENCE, "avgjort", "trukket", None, received)
     assert e.value.code == "CASE_DECIDED"  # read-only, before the state machine is asked
 
 
 def test_unknown_transition_is_refused(received: FakeUnitOfWork) -> None:
     with pytest.raises(DomainError) as e:
-        casework.transition(KOORDINATOR, REFERENCE, "mottatt", "avgjort", None, received)
+        transition(KOORDINATOR, REFERENCE, "mottatt", "avgjort", None, received)
     assert e.value.code == "INVALID_TRANSITION"
     assert received.audit.events[-1].action == "case.create"
 
 
 def test_minihta_returned_and_published_by_the_coordinator(fake_uow: FakeUnitOfWork) -> None:
-    case_id = casework.upload(HF_OUS, "m.json", minihta(), fake_uow, TODAY).case_id
+    case_id = upload(HF_OUS, "m.json", minihta(), fake_uow, TODAY).case_id
     assert case_id is not None
     with pytest.raises(DomainError) as e:
-        casework.transition(KOORDINATOR, case_id, "mottatt", "priskontroll", None, fake_uow)
+        transition(KOORDINATOR, case_id, "mottatt", "priskontroll", None, fake_uow)
     assert e.value.code == "INVALID_TRANSITION"
-    case = casework.transition(KOORDINATOR, case_id, "mottatt", "returnert", "Mangler", fake_uow)
+    case = transition(KOORDINATOR, case_id, "mottatt", "returnert", "Mangler", fake_uow)
     assert case.state == "returnert"
     case.state = "besluttet"
-    case = casework.transition(KOORDINATOR, case_id, "besluttet", "publisert", None, fake_uow)
+    case = transition(KOORDINATOR, case_id, "besluttet", "publisert", None, fake_uow)
     assert case.state == "publisert"
 
 
 def test_urgent_needs_a_reason(received: FakeUnitOfWork) -> None:
     with pytest.raises(DomainError):
-        casework.set_urgent(KOORDINATOR, REFERENCE, True, None, received)
-    case = casework.set_urgent(KOORDINATOR, REFERENCE, True, "Rask progresjon", received)
+        set_urgent(KOORDINATOR, REFERENCE, True, None, received)
+    case = set_urgent(KOORDINATOR, REFERENCE, True, "Rask progresjon", received)
     assert case.urgent and case.urgent_reason == "Rask progresjon"
     with pytest.raises(DomainError) as e:
-        casework.set_urgent(HF_OUS, REFERENCE, False, None, received)
+        set_urgent(HF_OUS, REFERENCE, False, None, received)
     assert e.value.code == "FORBIDDEN"
 
 
@@ -378,7 +386,7 @@ def test_urgent_needs_a_reason(received: FakeUnitOfWork) -> None:
 
 
 def test_diff_names_changed_added_and_removed_fields(received: FakeUnitOfWork) -> None:
-    casework.transition(KOORDINATOR, REFERENCE, "mottatt", "returnert", "Mangler", received)
+    transition(KOORDINATOR, REFERENCE, "mottatt", "returnert", "Mangler", received)
     changed = del2(
         **{
             "pasient.diagnosekode": "C34.9",
@@ -388,13 +396,13 @@ def test_diff_names_changed_added_and_removed_fields(received: FakeUnitOfWork) -
         }
     )
     _upload(received, changed)
-    changes = {c.field: (c.old, c.new) for c in casework.diff(_case(received), 1, 2)}
+    changes = {c.field: (c.old, c.new) for c in diff(_case(received), 1, 2)}
     assert changes["pasient.diagnosekode"] == ("C34.1", "C34.9")
     assert changes["litteratur.2.tittel"][1] is None
     assert changes["kostnader.ekstra_ressurser"][1] is None
     assert "soknad.referansenummer" not in changes
     with pytest.raises(DomainError) as e:
-        casework.diff(_case(received), 1, 3)
+        diff(_case(received), 1, 3)
     assert e.value.code == "VERSION_NOT_FOUND"
 
 
@@ -402,33 +410,33 @@ def test_diff_names_changed_added_and_removed_fields(received: FakeUnitOfWork) -
 
 
 def test_users_tokens_and_passwords(fake_uow: FakeUnitOfWork) -> None:
-    user = casework.add_user(
+    user = add_user(
         fake_uow, "kari", roles=["hf"], hf="ous", password="et langt passord", display_name="Kari"
     )
     assert user.hf == "OUS" and list(user.roles) == ["hf"]
     assert user.password_hash and "et langt passord" not in user.password_hash
-    api = casework.add_user(fake_uow, "arkiv", roles=["hf"], hf="OUS")
+    api = add_user(fake_uow, "arkiv", roles=["hf"], hf="OUS")
     assert api.password_hash is None
     with pytest.raises(DomainError) as e:
-        casework.add_user(fake_uow, "kari", roles=["hf"], hf="OUS")
+        add_user(fake_uow, "kari", roles=["hf"], hf="OUS")
     assert e.value.code == "USER_EXISTS"
     with pytest.raises(DomainError):
-        casework.add_user(fake_uow, "ola", roles=["sjef"])
+        add_user(fake_uow, "ola", roles=["sjef"])
     with pytest.raises(DomainError):
-        casework.add_user(fake_uow, "ola", roles=["hf"], hf="XYZ")
+        add_user(fake_uow, "ola", roles=["hf"], hf="XYZ")
 
-    token = casework.create_token(fake_uow, "arkiv")
+    token = create_token(fake_uow, "arkiv")
     [stored] = fake_uow.tokens.tokens.values()
     assert stored.token_sha256 == hashlib.sha256(token.encode()).hexdigest()
     assert token not in repr(vars(stored))
-    assert casework.authenticate_token(fake_uow, token) == Actor("arkiv", frozenset({"hf"}), "OUS")
+    assert authenticate_token(fake_uow, token) == Actor("arkiv", frozenset({"hf"}), "OUS")
     assert stored.last_used_at is not None
-    assert casework.authenticate_token(fake_uow, token + "x") is None
+    assert authenticate_token(fake_uow, token + "x") is None
 
-    assert casework.authenticate_password(fake_uow, "kari", "et langt passord") is not None
-    assert casework.authenticate_password(fake_uow, "kari", "feil") is None
-    assert casework.authenticate_password(fake_uow, "arkiv", "") is None
-    assert casework.authenticate_password(fake_uow, "ingen", "x") is None
+    assert authenticate_password(fake_uow, "kari", "et langt passord") is not None
+    assert authenticate_password(fake_uow, "kari", "feil") is None
+    assert authenticate_password(fake_uow, "arkiv", "") is None
+    assert authenticate_password(fake_uow, "ingen", "x") is None
     assert [e.action for e in fake_uow.audit.events] == ["user.add", "user.add", "token.create"]
 
 
@@ -437,19 +445,19 @@ def test_token_use_is_recorded_at_most_once_per_resolution():
     TOKEN_USE_RESOLUTION; the uses in between are read-only (no commit)."""
     now = [NOW]
     uow = FakeUnitOfWork(blobs=MemoryBlobStore(), clock=lambda: now[0])
-    casework.add_user(uow, "arkiv", roles=["hf"], hf="OUS")
-    token = casework.create_token(uow, "arkiv")
+    add_user(uow, "arkiv", roles=["hf"], hf="OUS")
+    token = create_token(uow, "arkiv")
     [stored] = uow.tokens.tokens.values()
     assert stored.last_used_at is None
 
     before = uow.commits
-    assert casework.authenticate_token(uow, token) is not None
+    assert authenticate_token(uow, token) is not None
     assert stored.last_used_at == NOW and uow.commits == before + 1
 
-    now[0] = NOW + casework.TOKEN_USE_RESOLUTION - timedelta(seconds=1)
-    assert casework.authenticate_token(uow, token) is not None
+    now[0] = NOW + TOKEN_USE_RESOLUTION - timedelta(seconds=1)
+    assert authenticate_token(uow, token) is not None
     assert stored.last_used_at == NOW and uow.commits == before + 1
 
-    now[0] = NOW + casework.TOKEN_USE_RESOLUTION
-    assert casework.authenticate_token(uow, token) is not None
+    now[0] = NOW + TOKEN_USE_RESOLUTION
+    assert authenticate_token(uow, token) is not None
     assert stored.last_used_at == now[0] and uow.commits == before + 2

@@ -17,7 +17,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 
 from processor.errors import DomainError
-from services import casework
+from services.cases import diff as version_diff
+from services.cases import price_check, transition
+from services.upload import upload
+from services.users import add_user, authenticate_token, create_token
 from storage import db, models_minihta
 from storage.audit import GENESIS
 from storage.blobs import FileBlobStore
@@ -93,10 +96,10 @@ def test_default_url_follows_the_instance_variable(
 
 
 def test_upload_return_resubmit_round_trip(sql_uow: SqlAlchemyUnitOfWork) -> None:
-    first = casework.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
-    casework.transition(KOORDINATOR, REFERENCE, "mottatt", "returnert", "Mangler CT", sql_uow)
+    first = upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
+    transition(KOORDINATOR, REFERENCE, "mottatt", "returnert", "Mangler CT", sql_uow)
     changed = del2(**{"pasient.diagnosekode": "C34.9"})
-    second = casework.upload(HF_OUS, "del2-ny.json", changed, sql_uow, TODAY)
+    second = upload(HF_OUS, "del2-ny.json", changed, sql_uow, TODAY)
     assert (first.version, second.version) == (1, 2)
 
     with sql_uow:
@@ -112,7 +115,7 @@ def test_upload_return_resubmit_round_trip(sql_uow: SqlAlchemyUnitOfWork) -> Non
             ("returnert", "mottatt"),
         ]
         assert case.transitions[1].reason == "Mangler CT"
-        assert [(c.field, c.old, c.new) for c in casework.diff(case, 1, 2)] == [
+        assert [(c.field, c.old, c.new) for c in version_diff(case, 1, 2)] == [
             ("pasient.diagnosekode", "C34.1", "C34.9")
         ]
         # the hash of each uploaded file is kept, the file itself nowhere (FORMS.md 6, rule 3)
@@ -132,9 +135,9 @@ def test_upload_return_resubmit_round_trip(sql_uow: SqlAlchemyUnitOfWork) -> Non
 
 
 def test_price_check_persists(sql_uow: SqlAlchemyUnitOfWork) -> None:
-    casework.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
-    casework.transition(KOORDINATOR, REFERENCE, "mottatt", "priskontroll", None, sql_uow)
-    casework.price_check(PRISKONTROLL, REFERENCE, 61250.5, "Ny avtalepris", sql_uow)
+    upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
+    transition(KOORDINATOR, REFERENCE, "mottatt", "priskontroll", None, sql_uow)
+    price_check(PRISKONTROLL, REFERENCE, 61250.5, "Ny avtalepris", sql_uow)
     with sql_uow:
         case = sql_uow.cases.get(REFERENCE)
         assert case is not None and case.state == "klar"
@@ -143,25 +146,23 @@ def test_price_check_persists(sql_uow: SqlAlchemyUnitOfWork) -> None:
 
 
 def test_reference_in_use_survives_a_fresh_session(sql_uow: SqlAlchemyUnitOfWork) -> None:
-    casework.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
+    upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
     with pytest.raises(DomainError) as e:
-        casework.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
+        upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
     assert e.value.code == "REFERENCE_IN_USE"
 
 
 def test_minihta_numbers_per_year_in_the_database(sql_uow: SqlAlchemyUnitOfWork) -> None:
-    ids = [casework.upload(HF_OUS, "m.json", minihta(), sql_uow, TODAY).case_id for _ in range(3)]
+    ids = [upload(HF_OUS, "m.json", minihta(), sql_uow, TODAY).case_id for _ in range(3)]
     assert ids == ["MMV-2026-001", "MMV-2026-002", "MMV-2026-003"]
-    later = casework.upload(HF_OUS, "m.json", minihta(), sql_uow, TODAY.replace(year=2027))
+    later = upload(HF_OUS, "m.json", minihta(), sql_uow, TODAY.replace(year=2027))
     assert later.case_id == "MMV-2027-001"
 
 
 def test_users_and_tokens_in_the_database(sql_uow: SqlAlchemyUnitOfWork) -> None:
-    casework.add_user(
-        sql_uow, "komite-1", roles=["komite", "fagfelle"], hf="STO", fagomrader=["Onkologi"]
-    )
-    token = casework.create_token(sql_uow, "komite-1")
-    actor = casework.authenticate_token(sql_uow, token)
+    add_user(sql_uow, "komite-1", roles=["komite", "fagfelle"], hf="STO", fagomrader=["Onkologi"])
+    token = create_token(sql_uow, "komite-1")
+    actor = authenticate_token(sql_uow, token)
     assert actor is not None and actor.roles == frozenset({"komite", "fagfelle"})
     with sql_uow:
         [user] = sql_uow.users.list(role="komite")
@@ -173,7 +174,7 @@ def test_users_and_tokens_in_the_database(sql_uow: SqlAlchemyUnitOfWork) -> None
 
 
 def test_leaving_the_block_without_commit_rolls_back(sql_uow: SqlAlchemyUnitOfWork) -> None:
-    casework.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
+    upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
     with pytest.raises(RuntimeError), sql_uow:
         case = sql_uow.cases.get(REFERENCE)
         assert case is not None
@@ -190,13 +191,13 @@ def test_leaving_the_block_without_commit_rolls_back(sql_uow: SqlAlchemyUnitOfWo
 def test_a_change_made_on_a_stale_read_is_refused(
     sql_uow: SqlAlchemyUnitOfWork, engine: Engine, blob_store: FileBlobStore
 ) -> None:
-    casework.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
+    upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
     other = SqlAlchemyUnitOfWork(db.session_factory(engine), blob_store)
     with sql_uow:
         mine = sql_uow.cases.get(REFERENCE)
         assert mine is not None and mine.version == 1
         # a second coordinator acts in between
-        casework.transition(KOORDINATOR, REFERENCE, "mottatt", "priskontroll", None, other)
+        transition(KOORDINATOR, REFERENCE, "mottatt", "priskontroll", None, other)
         mine.state = "returnert"
         mine.version += 1
         with pytest.raises(ConcurrentUpdate):
@@ -220,12 +221,12 @@ def test_a_reference_committed_by_another_upload_meanwhile_is_in_use(
         calls.append(case.id)
         if len(calls) == 1:
             other = SqlAlchemyUnitOfWork(db.session_factory(engine), blob_store)
-            casework.upload(HF_OUS, "del2.json", del2(), other, TODAY)
+            upload(HF_OUS, "del2.json", del2(), other, TODAY)
         return real_create(self, case)
 
     monkeypatch.setattr(SqlAlchemyCaseRepository, "create", create_after_another)
     with pytest.raises(DomainError) as e:
-        casework.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
+        upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
     assert e.value.code == "REFERENCE_IN_USE"
     assert calls == [REFERENCE, REFERENCE]  # the database said no: nothing retried
     with sql_uow:
@@ -243,7 +244,7 @@ def test_concurrent_uploads_get_distinct_numbers_and_one_unbroken_chain(
     def one(i: int) -> str | None:
         uow = SqlAlchemyUnitOfWork(factory, blob_store)
         data = minihta(**{"generelt.tittel": f"Metode nummer {i}"})
-        return casework.upload(HF_OUS, "m.json", data, uow, TODAY).case_id
+        return upload(HF_OUS, "m.json", data, uow, TODAY).case_id
 
     with ThreadPoolExecutor(max_workers=6) as pool:
         ids = sorted(pool.map(one, range(12)))
@@ -260,9 +261,9 @@ def test_concurrent_uploads_get_distinct_numbers_and_one_unbroken_chain(
 def test_audit_verify_detects_a_row_edited_with_raw_sql(
     sql_uow: SqlAlchemyUnitOfWork, engine: Engine
 ) -> None:
-    casework.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
-    casework.transition(KOORDINATOR, REFERENCE, "mottatt", "returnert", "Mangler", sql_uow)
-    casework.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
+    upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
+    transition(KOORDINATOR, REFERENCE, "mottatt", "returnert", "Mangler", sql_uow)
+    upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
     with sql_uow:
         assert sql_uow.audit.verify() == (True, None)
     with engine.begin() as conn:
@@ -274,8 +275,8 @@ def test_audit_verify_detects_a_row_edited_with_raw_sql(
 def test_audit_verify_detects_events_deleted_from_the_end(
     sql_uow: SqlAlchemyUnitOfWork, engine: Engine
 ) -> None:
-    casework.upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
-    casework.transition(KOORDINATOR, REFERENCE, "mottatt", "returnert", "Mangler", sql_uow)
+    upload(HF_OUS, "del2.json", del2(), sql_uow, TODAY)
+    transition(KOORDINATOR, REFERENCE, "mottatt", "returnert", "Mangler", sql_uow)
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM audit_events WHERE seq = 2"))
     with sql_uow:
@@ -306,7 +307,7 @@ def test_rejected_upload_with_an_identity_number_leaves_no_trace(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    casework.upload(HF_OUS, "godkjent.json", del2(), sql_uow, TODAY)  # the database is not empty
+    upload(HF_OUS, "godkjent.json", del2(), sql_uow, TODAY)  # the database is not empty
     with sql_uow:
         before = (len(sql_uow.audit.list()), sql_uow.cases.blob_shas())
     number = synthetic_identity_number()
@@ -317,7 +318,7 @@ def test_rejected_upload_with_an_identity_number_leaves_no_trace(
             "pasient.sykehistorie": f"Fødselsnummer {spaced}. Progresjon etter to linjer.",
         }
     )
-    result = casework.upload(HF_OUS, f"soknad-{number}.json", data, sql_uow, TODAY)
+    result = upload(HF_OUS, f"soknad-{number}.json", data, sql_uow, TODAY)
     assert result.status == "rejected"
     assert {f.code for f in result.errors} == {"IDENTITY_FOUND"}
     assert number not in repr(result.to_dict()) and spaced not in repr(result.to_dict())

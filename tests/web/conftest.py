@@ -15,7 +15,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from services import casework
+from services.users import add_user, create_token
 from tests import pgutil
 from tests.fillers import fill_json, sample_values
 from web.app import create_app
@@ -88,8 +88,8 @@ def st(app: Flask) -> Storage:
 def add_users(app: Flask, specs: dict[str, dict[str, Any]]) -> Users:
     tokens = {}
     for name, spec in specs.items():
-        casework.add_user(st(app).uow(), name, **spec)
-        tokens[name] = casework.create_token(st(app).uow(), name)
+        add_user(st(app).uow(), name, **spec)
+        tokens[name] = create_token(st(app).uow(), name)
     return Users(tokens)
 
 

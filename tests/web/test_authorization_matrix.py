@@ -29,7 +29,10 @@ from flask.testing import FlaskClient
 
 from forms.templates import build
 from processor.domain import Actor
-from services import casework, committee, minihta
+from services import committee, minihta
+from services.cases import price_check, transition
+from services.upload import upload
+from services.users import add_user, create_token
 from tests.fillers import fill_json, fill_xlsx, sample_values
 from tests.web.conftest import PASSWORD, csrf_token, del2, login, make_app, st
 
@@ -359,7 +362,7 @@ def _actor(name: str) -> Actor:
 
 def _upload(app: Flask, user: str, filename: str, data: bytes, case_id: str | None = None) -> str:
     s = st(app)
-    result = casework.upload(_actor(user), filename, data, s.uow(), TODAY, case_id=case_id)
+    result = upload(_actor(user), filename, data, s.uow(), TODAY, case_id=case_id)
     assert result.accepted, result.errors
     return str(result.case_id)
 
@@ -375,8 +378,8 @@ def _build_objects(app: Flask) -> int:
     ):
         assert _upload(app, "hf-ous" if "OUS" in case_id else "hf-ahus", "s.json", data) == case_id
     for case_id in (DECIDED, PLACED):
-        casework.transition(koordinator, case_id, "mottatt", "priskontroll", None, s.uow())
-        casework.price_check(pris, case_id, 62500, None, s.uow())
+        transition(koordinator, case_id, "mottatt", "priskontroll", None, s.uow())
+        price_check(pris, case_id, 62500, None, s.uow())
     meeting = committee.create_meeting(koordinator, s.uow(), MEETING_DAY, time(9), TODAY)
     committee.update_meeting(koordinator, s.uow(), meeting, absent={"k-unn": True})
     placed = committee.plan_meeting(koordinator, s.uow(), meeting, TODAY)
@@ -397,7 +400,7 @@ def _build_objects(app: Flask) -> int:
     _upload(app, "ff-hbe", "skjema2.json", fill_json("minihta-fagfelle", skjema2))
     skjema3 = sample_values("minihta-beslutning", **{"sak.id": MMV_PUBLISHED})
     _upload(app, "hf-ous", "skjema3.json", fill_json("minihta-beslutning", skjema3))
-    casework.transition(koordinator, MMV_PUBLISHED, "besluttet", "publisert", None, s.uow())
+    transition(koordinator, MMV_PUBLISHED, "besluttet", "publisert", None, s.uow())
     return meeting
 
 
@@ -430,8 +433,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     tokens = {}
     for name, spec in USERS.items():
         password = PASSWORD if name in LOGIN else None
-        casework.add_user(s.uow(), name, password=password, **spec)
-        tokens[name] = casework.create_token(s.uow(), name)
+        add_user(s.uow(), name, password=password, **spec)
+        tokens[name] = create_token(s.uow(), name)
     meeting = _build_objects(app)
     yield World(app, meeting, tokens)
     s.engine.dispose()

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from processor.domain import Actor
-from services import casework
+from services.upload import upload
 from storage.uow import SqlAlchemyUnitOfWork
 from tests.web.conftest import add_users, del2, make_app, on_postgres, st
 
@@ -77,7 +77,7 @@ def _populate(instance: Path, n: int = 3) -> list[bytes]:
     uploads = []
     for i in range(n):
         data = del2(department=f"AVD{i}")
-        result = casework.upload(user, f"s{i}.json", data, st(app).uow(), st(app).today())
+        result = upload(user, f"s{i}.json", data, st(app).uow(), st(app).today())
         assert result.status == "accepted", result.errors
         _letter(st(app).uow(), str(result.case_id), f"%PDF-1.7 vedtaksbrev {i}".encode())
         uploads.append(data)

@@ -71,7 +71,7 @@ def test_demo_is_idempotent_covers_the_states_and_keeps_the_audit_chain(
 def test_user_password_and_deactivate(
     instance: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from services import casework
+    from services.users import authenticate_password, authenticate_token, session_generation
     from web.cli import _storage
 
     assert main(["db", "upgrade"]) == 0
@@ -81,16 +81,16 @@ def test_user_password_and_deactivate(
     assert main(["token", "create", "ola"]) == 0
     token = capsys.readouterr().out.strip()
     st = _storage()
-    assert casework.session_generation(st.uow(), "ola") == 0
+    assert session_generation(st.uow(), "ola") == 0
     monkeypatch.setattr("sys.stdin", io.StringIO("et-nytt-passord\n"))
     assert main(["user", "password", "ola"]) == 0
-    assert casework.session_generation(st.uow(), "ola") == 1
-    assert casework.authenticate_password(st.uow(), "ola", "et-nytt-passord") is not None
-    assert casework.authenticate_password(st.uow(), "ola", "et-passord") is None
-    assert casework.authenticate_token(st.uow(), token) is not None
+    assert session_generation(st.uow(), "ola") == 1
+    assert authenticate_password(st.uow(), "ola", "et-nytt-passord") is not None
+    assert authenticate_password(st.uow(), "ola", "et-passord") is None
+    assert authenticate_token(st.uow(), token) is not None
     assert main(["user", "deactivate", "ola"]) == 0
-    assert casework.authenticate_token(st.uow(), token) is None
-    assert casework.session_generation(st.uow(), "ola") is None
+    assert authenticate_token(st.uow(), token) is None
+    assert session_generation(st.uow(), "ola") is None
     assert main(["user", "deactivate", "finnes-ikke"]) == 1
     monkeypatch.setattr("sys.stdin", io.StringIO("\n"))
     assert main(["user", "password", "ola"]) == 2

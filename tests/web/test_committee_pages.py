@@ -9,7 +9,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from processor.domain import Actor
-from services import casework, committee
+from services import committee
+from services.cases import price_check, transition
+from services.users import add_user
 from tests.web.conftest import PASSWORD, REFERENCE, Users, csrf_token, del2, login, st, upload
 
 KOORDINATOR = Actor("koordinator", frozenset({"koordinator"}))
@@ -19,7 +21,7 @@ MEMBERS = {"k-ahus": "AHUS", "k-hbe": "HBE", "k-unn": "UNN", "k-hmr": "HMR"}
 
 def add_members(app: Flask, password: str | None = None) -> None:
     for name, hf in MEMBERS.items():
-        casework.add_user(
+        add_user(
             st(app).uow(),
             name,
             roles=["komite"],
@@ -33,8 +35,8 @@ def placed_case(app: Flask, client: FlaskClient, users: Users) -> int:
     """The OUS case placed in a meeting on 2026-12-10; returns the meeting id."""
     assert upload(client, users.auth("hf-ous"), del2()).status_code == 201
     uow = st(app).uow
-    casework.transition(KOORDINATOR, REFERENCE, "mottatt", "priskontroll", None, uow())
-    casework.price_check(PRISKONTROLL, REFERENCE, 62500, None, uow())
+    transition(KOORDINATOR, REFERENCE, "mottatt", "priskontroll", None, uow())
+    price_check(PRISKONTROLL, REFERENCE, 62500, None, uow())
     today = st(app).today()
     meeting_id = committee.create_meeting(KOORDINATOR, uow(), date(2026, 12, 10), time(9), today)
     assert committee.plan_meeting(KOORDINATOR, uow(), meeting_id, today).placed == [REFERENCE]
@@ -201,8 +203,8 @@ def test_the_planner_page_shows_eligible_decision_makers_and_places_cases(
 ) -> None:
     add_members(app)
     assert upload(client, users.auth("hf-ous"), del2()).status_code == 201
-    casework.transition(KOORDINATOR, REFERENCE, "mottatt", "priskontroll", None, st(app).uow())
-    casework.price_check(PRISKONTROLL, REFERENCE, 62500, None, st(app).uow())
+    transition(KOORDINATOR, REFERENCE, "mottatt", "priskontroll", None, st(app).uow())
+    price_check(PRISKONTROLL, REFERENCE, 62500, None, st(app).uow())
     meeting_id = committee.create_meeting(
         KOORDINATOR, st(app).uow(), date(2026, 12, 10), time(9), st(app).today()
     )

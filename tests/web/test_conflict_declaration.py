@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from services import casework
+from services.users import add_user, create_token
 from tests.fillers import fill_json, sample_values
 from tests.web.conftest import PASSWORD, Users, csrf_token, login, st
 
@@ -25,11 +25,11 @@ API = "/api/v1"
 def mmv(app: Flask, users: Users) -> tuple[str, Users]:
     """A mini-HTA of OUS with ff-hbe assigned and a yellow declaration."""
     uow = st(app).uow
-    casework.add_user(
+    add_user(
         uow(), "ff-hbe", roles=["fagfelle"], hf="HBE", fagomrader=["Gastrokirurgi"],
         password=PASSWORD,
     )  # fmt: skip
-    tokens = dict(users.tokens, **{"ff-hbe": casework.create_token(uow(), "ff-hbe")})
+    tokens = dict(users.tokens, **{"ff-hbe": create_token(uow(), "ff-hbe")})
     all_users = Users(tokens)
     client = app.test_client()
     resp = client.post(

@@ -12,7 +12,10 @@ import pytest
 from flask import Flask
 
 from processor.domain import Actor
-from services import casework, minihta
+from services import minihta
+from services.cases import transition
+from services.upload import upload
+from services.users import add_user
 from tests.fillers import fill_json, sample_values
 from tests.web.conftest import TODAY, st
 from web.app import DEFAULT_BASE_URL, base_url
@@ -31,16 +34,16 @@ def _form(form_id: str, **overrides: object) -> bytes:
 @pytest.fixture
 def published(app: Flask) -> str:
     uow = st(app).uow
-    casework.add_user(uow(), "ff-hbe", roles=["fagfelle"], hf="HBE", fagomrader=["Gastrokirurgi"])
-    sak = casework.upload(HF, "m.json", _form("minihta"), uow(), TODAY).case_id
+    add_user(uow(), "ff-hbe", roles=["fagfelle"], hf="HBE", fagomrader=["Gastrokirurgi"])
+    sak = upload(HF, "m.json", _form("minihta"), uow(), TODAY).case_id
     assert sak
     minihta.assign_reviewer(KOORDINATOR, sak, "ff-hbe", None, uow())
     minihta.declare_conflict(REVIEWER, sak, "gronn", None, uow())
     skjema2 = _form("minihta-fagfelle", **{"sak.id": sak, "fagfelle.helseforetak": "HBE"})
-    assert casework.upload(REVIEWER, "s2.json", skjema2, uow(), TODAY).accepted
+    assert upload(REVIEWER, "s2.json", skjema2, uow(), TODAY).accepted
     skjema3 = _form("minihta-beslutning", **{"sak.id": sak})
-    assert casework.upload(HF, "s3.json", skjema3, uow(), TODAY).accepted
-    casework.transition(KOORDINATOR, sak, "besluttet", "publisert", None, uow())
+    assert upload(HF, "s3.json", skjema3, uow(), TODAY).accepted
+    transition(KOORDINATOR, sak, "besluttet", "publisert", None, uow())
     return sak
 
 

@@ -32,7 +32,7 @@ from flask.testing import FlaskClient
 from joserfc.jwk import RSAKey
 
 from processor import codes
-from services import accounts, casework
+from services import users
 from tests.web.conftest import csrf_token, make_app, st
 from web.oidc import OidcConfig, OidcConfigError
 
@@ -137,7 +137,7 @@ def _config(provider: Provider, method: str, **env: str) -> OidcConfig:
 
 def _app(tmp_path: Path, config: OidcConfig) -> Flask:
     app = make_app(tmp_path / "instance", OIDC=config)
-    casework.add_user(
+    users.add_user(
         st(app).uow(), "ola", roles=["hf"], hf="OUS", oidc_sub=KNOWN_SUB, epost="ola@example.no"
     )
     return app
@@ -231,19 +231,19 @@ def test_both_client_authentications_end_in_a_logged_in_session(
 def test_an_unknown_sub_gets_403_and_nothing_is_created(provider: Provider, tmp_path: Path) -> None:
     app = _app(tmp_path, _config(provider, "client_secret_basic"))
     client = app.test_client()
-    users = _users(app)
+    before = _users(app)
     resp = _callback(client, sub="helseid-sub-ukjent")
     assert resp.status_code == 403
     page = resp.get_data(as_text=True)
     assert "OIDC_UNKNOWN_USER" in page and "sekretariatet for Nye metoder" in page
     assert client.get_cookie("skjemamottak") is None or not _logged_in(client)
-    assert _users(app) == users
+    assert _users(app) == before
     assert _audit(app, "innlogging") == []
 
 
 def test_a_deactivated_user_gets_403(provider: Provider, tmp_path: Path) -> None:
     app = _app(tmp_path, _config(provider, "client_secret_basic"))
-    casework.deactivate_user(st(app).uow(), "ola")
+    users.deactivate_user(st(app).uow(), "ola")
     client = app.test_client()
     assert _callback(client).status_code == 403
     assert not _logged_in(client)
@@ -351,7 +351,7 @@ def test_logout_ends_the_session_and_reaches_end_session(
 
 def test_a_password_login_logs_out_locally_only(provider: Provider, tmp_path: Path) -> None:
     app = _app(tmp_path, _config(provider, "client_secret_basic"))
-    casework.set_password(st(app).uow(), "ola", "et-langt-passord")
+    users.set_password(st(app).uow(), "ola", "et-langt-passord")
     client = app.test_client()
     token = csrf_token(client.get("/logg-inn").get_data(as_text=True))
     resp = client.post(
@@ -404,7 +404,7 @@ def test_local_login_off_removes_the_form_and_refuses_the_post(tmp_path: Path) -
         }
     )
     app = make_app(tmp_path / "instance", OIDC=config)
-    casework.add_user(st(app).uow(), "ola", roles=["hf"], hf="OUS", password="et-langt-passord")
+    users.add_user(st(app).uow(), "ola", roles=["hf"], hf="OUS", password="et-langt-passord")
     client = app.test_client()
     page = client.get("/logg-inn").get_data(as_text=True)
     assert "Logg inn med HelseID" in page and 'name="passord"' not in page
@@ -504,12 +504,12 @@ def test_user_add_and_set_keep_a_sub_to_one_user(
 
 def test_a_new_sub_ends_the_users_sessions(tmp_path: Path) -> None:
     app = make_app(tmp_path / "instance", OIDC=OidcConfig())
-    casework.add_user(st(app).uow(), "ola", roles=["hf"], hf="OUS")
-    before = casework.session_generation(st(app).uow(), "ola")
-    assert accounts.set_contact(st(app).uow(), "ola", oidc_sub="ny") == ["oidc_sub"]
-    assert casework.session_generation(st(app).uow(), "ola") == before + 1
-    assert accounts.set_contact(st(app).uow(), "ola", epost="ola@example.no") == ["epost"]
-    assert casework.session_generation(st(app).uow(), "ola") == before + 1
+    users.add_user(st(app).uow(), "ola", roles=["hf"], hf="OUS")
+    before = users.session_generation(st(app).uow(), "ola")
+    assert users.set_contact(st(app).uow(), "ola", oidc_sub="ny") == ["oidc_sub"]
+    assert users.session_generation(st(app).uow(), "ola") == before + 1
+    assert users.set_contact(st(app).uow(), "ola", epost="ola@example.no") == ["epost"]
+    assert users.session_generation(st(app).uow(), "ola") == before + 1
 
 
 # ---- the ID token checks (Authlib/joserfc), with tokens made here -------------------------------

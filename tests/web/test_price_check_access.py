@@ -15,7 +15,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from processor.domain import Actor
-from services import casework, committee
+from services import committee
+from services.cases import price_check, transition
+from services.users import add_user
 from tests.web.conftest import TODAY, Users, del2, login, st, upload
 
 API = "/api/v1"
@@ -48,12 +50,12 @@ def cases(app: Flask, users: Users) -> Users:
     for case_id in (IN_CHECK, CHECKED, DECIDED, WITHDRAWN):
         department = case_id.rsplit("-", 1)[1]
         assert upload(client, users.auth("hf-ous"), del2("OUS", department)).status_code == 201
-        casework.transition(KOORDINATOR, case_id, "mottatt", "priskontroll", None, s.uow())
+        transition(KOORDINATOR, case_id, "mottatt", "priskontroll", None, s.uow())
     for case_id in (CHECKED, DECIDED, WITHDRAWN):
-        casework.price_check(PRIS, case_id, 62500, "Bekreftet", s.uow())
-    casework.transition(hf, WITHDRAWN, "klar", "trukket", "Pasienten flyttet.", s.uow())
+        price_check(PRIS, case_id, 62500, "Bekreftet", s.uow())
+    transition(hf, WITHDRAWN, "klar", "trukket", "Pasienten flyttet.", s.uow())
     for name, code in zip(MEMBERS, ("HBE", "HMR", "SIHF", "STO"), strict=True):
-        casework.add_user(s.uow(), name, roles=["komite"], hf=code, beslutningstaker=True)
+        add_user(s.uow(), name, roles=["komite"], hf=code, beslutningstaker=True)
     meeting = committee.create_meeting(KOORDINATOR, s.uow(), date(2026, 12, 10), time(9), TODAY)
     placed = committee.plan_meeting(KOORDINATOR, s.uow(), meeting, TODAY)
     assert set(placed.placed) == {CHECKED, DECIDED}, placed.to_dict()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Flask
 from flask.testing import FlaskClient
 
-from services import casework
+from services.users import deactivate_user, set_password
 from tests.web.conftest import PASSWORD, Users, csrf_token, login, st
 
 COOKIE = "skjemamottak"
@@ -62,7 +62,7 @@ def test_logging_out_ends_the_sessions_on_every_device(app: Flask) -> None:
 def test_a_password_change_ends_the_sessions(app: Flask) -> None:
     _, cookie = _logged_in(app)
     other_user_client, other_cookie = _logged_in(app, "koordinator")
-    casework.set_password(st(app).uow(), "hf-ous", "nytt-langt-passord")
+    set_password(st(app).uow(), "hf-ous", "nytt-langt-passord")
     assert _replay(app, cookie) == 302
     assert _replay(app, other_cookie) == 200  # another user's session is untouched
     client = app.test_client()
@@ -74,7 +74,7 @@ def test_deactivation_ends_the_sessions_and_refuses_the_tokens(app: Flask, users
     _, cookie = _logged_in(app)
     api = app.test_client()
     assert api.get("/api/v1/saker", headers=users.auth("hf-ous")).status_code == 200
-    casework.deactivate_user(st(app).uow(), "hf-ous")
+    deactivate_user(st(app).uow(), "hf-ous")
     assert _replay(app, cookie) == 302
     resp = api.get("/api/v1/saker", headers=users.auth("hf-ous"))
     assert resp.status_code == 401
@@ -93,7 +93,7 @@ def test_a_short_password_is_refused(app: Flask) -> None:
     from processor.errors import DomainError
 
     with pytest.raises(DomainError) as e:
-        casework.set_password(st(app).uow(), "hf-ous", "kort")
+        set_password(st(app).uow(), "hf-ous", "kort")
     assert e.value.code == "INVALID_VALUE"
     _, cookie = _logged_in(app)  # the old password still works
     assert _replay(app, cookie) == 200

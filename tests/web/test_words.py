@@ -123,14 +123,14 @@ def test_the_receipt_and_history_show_oslo_time(
 ) -> None:
     """An upload at 23:30 UTC on 22 November is 00:30 on 23 November (today) in Oslo."""
     from processor.domain import Actor
-    from services import casework
+    from services.upload import upload as upload_form
     from storage.uow import SqlAlchemyUnitOfWork
 
     at = datetime(2026, 11, 22, 23, 30, tzinfo=UTC)
     storage = st(app)
     uow = SqlAlchemyUnitOfWork(storage.sessions, storage.blobs, lambda: at)
     hf = Actor("hf-ous", frozenset({"hf"}), "OUS")
-    result = casework.upload(hf, "soknad.json", del2(), uow, date(2026, 11, 23))
+    result = upload_form(hf, "soknad.json", del2(), uow, date(2026, 11, 23))
     assert result.accepted
     login(client, "hf-ous")
     page = client.get(f"/saker/{REFERENCE}").get_data(as_text=True)
