@@ -1,37 +1,32 @@
-"""Figures over HTTP (issues 7 and 9): `/api/v1/statistikk`, `/statistikk`, `/tall` with 100,000
-cases.
+"""Figures over HTTP (issues 7, 9 and 12): `/api/v1/statistikk`, `/statistikk`, `/tall` with
+100,000 cases, SQLite and PostgreSQL.
 
 Inserts synthetic cases with their transitions, decisions and mini-HTA forms straight into a
 temporary SQLite database (and into PostgreSQL when `SKJEMAMOTTAK_TEST_POSTGRES_URL` is set),
-refreshes the figures rows once (on PostgreSQL then ANALYZE, as autovacuum would), then times
-requests through the Flask test client (the app's background computations on, as in production),
-for the JSON and the pages, unfiltered and filtered:
+refreshes the figures rows and counts once (on PostgreSQL then ANALYZE, as autovacuum would),
+then times requests through the Flask test client as a coordinator:
 
-- warm: nothing changed since the last request (the figures from this process's cache);
-- new process: this process's caches emptied before every request (the figures and the charts),
-  as in another gunicorn worker or after a restart: the figures come from `figures_snapshots`;
-- changed: one case's `version` raised before every request, the realistic case in a busy
-  service. The request finds its figures stale, answers with the previous ones at once and starts
-  one background computation when none runs; that thread shares the process (and its GIL) with
-  the requests, so these times include its competition. `stale` is the share of stale answers;
-- no figures: the caches and the snapshots emptied before every request, so the request computes
-  the figures itself (the first request for a new filter: what every request after a change paid
-  before issue 9);
-- renewal: after a change, the time until the background computation has stored new figures
-  (the request that starts it, then waiting), i.e. how long stale figures are shown at most
-  (with a request in between).
+- every combination of the five filters the page offers (HF, region, year, specialty, type:
+  32, with none) and the public figures (all years, one year), each as a new process would answer
+  it (this process's caches emptied: the figures read from the counts, the charts drawn);
+- the pages and the JSON warm (nothing changed since the last request: from the cache);
+- changed: one case's `version` raised before every request (a busy service): the request
+  finds the cases marker moved, refreshes that case's rows and counts, and reads the counts.
 
-Run: `python -m benchmarks.figures_http [--n 100000] [--requests 50]`. Prints; asserts nothing.
-The machine's other load shows in the numbers: run it more than once.
+`--sqlite-instance DIR` / `--postgres-url URL` time an existing database (built by an earlier
+run, e.g. with `--keep DIR`) instead of building one.
+
+Run: `python -m benchmarks.figures_http [--n 100000] [--requests 30]`. Prints p50/p95 per row and
+over all filter combinations; asserts nothing. The machine's other load shows in the numbers.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import os
 import platform
-import statistics
 import sys
 import tempfile
 import time
@@ -39,6 +34,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import Engine, insert, text
 
@@ -194,156 +190,174 @@ def _touch(engine: Engine, case_id: str) -> None:
         conn.execute(text("UPDATE cases SET version = version + 1 WHERE id = :id"), {"id": case_id})
 
 
-UPDATING = "Nye tall beregnes nå"
-
-
-def _stale(resp: Any) -> bool:
-    if resp.mimetype == "application/json":
-        return bool(resp.get_json()["oppdateres"])
-    return UPDATING in resp.get_data(as_text=True)
-
-
-def _forget(snapshots: Engine | None = None) -> None:
-    """Empty this process's caches (figures, and the charts and public figures made from them);
-    with `snapshots`, also the stored figures."""
+def _forget() -> None:
+    """Empty this process's caches (figures, and the charts and public figures made from them),
+    as a new worker process starts."""
     from services import figures
     from web import figures as pages
 
-    figures.wait_for_background(120)
     figures.clear_cache()
-    with pages._memo.lock:
-        pages._memo.items.clear()
-    if snapshots is not None:
-        with snapshots.begin() as conn:
-            conn.execute(text("DELETE FROM figures_snapshots"))
+    with pages._derived_lock:
+        pages._derived.clear()
 
 
-@dataclasses.dataclass
-class Row:
-    p50: float
-    p95: float
-    stale: int = 0
-    n: int = 0
+Timing = tuple[float, float, float, float]
 
 
-def _measure(client: Any, url: str, n: int, before: Callable[[], None] | None = None) -> Row:
-    samples = []
-    stale = 0
+def _measure(
+    client: Any, urls: list[str], n: int, before: Callable[[], None] | None = None
+) -> Timing:
+    """p50 and p95 (seconds) of `n` requests of each of `urls`, `before()` untimed before each:
+    wall time, then this process's CPU time (`time.process_time`: what the request costs the
+    app however loaded the machine is; on PostgreSQL the server's work is not in it)."""
+    wall, cpu = [], []
     for _ in range(n):
-        if before is not None:
-            before()
-        start = time.perf_counter()
-        resp = client.get(url, headers={"Accept-Encoding": "identity"})
-        samples.append(time.perf_counter() - start)
-        if resp.status_code != 200:
-            raise SystemExit(f"{url}: HTTP {resp.status_code}")
-        stale += _stale(resp)
-    return Row(*percentiles(samples), stale=stale, n=n)
+        for url in urls:
+            if before is not None:
+                before()
+            start, start_cpu = time.perf_counter(), time.process_time()
+            resp = client.get(url, headers={"Accept-Encoding": "identity"})
+            wall.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
+            if resp.status_code != 200:
+                raise SystemExit(f"{url}: HTTP {resp.status_code} {resp.data[:200]!r}")
+    return (*percentiles(wall), *percentiles(cpu))
 
 
-def _renewal(client: Any, url: str, n: int, change: Callable[[], None]) -> float:
-    """Median seconds from a change to stored fresh figures (request, then its background work)."""
-    from services import figures
-
-    samples = []
-    for _ in range(n):
-        figures.wait_for_background(120)
-        change()
-        start = time.perf_counter()
-        client.get(url, headers={"Accept-Encoding": "identity"})
-        figures.wait_for_background(120)
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+FILTER_VALUES = {
+    "hf": "OUS",
+    "region": "HSO",
+    "ar": "2025",
+    "fagomrade": "Hematologi",
+    "type": "tilgang-del2",
+}
 
 
-def _ms(row: Row) -> str:
-    return f"{row.p50 * 1000:6.0f} {row.p95 * 1000:6.0f}"
+def filter_urls() -> list[str]:
+    """`/api/v1/statistikk` with every combination of the page's filters (32)."""
+    return [
+        "/api/v1/statistikk"
+        + (f"?{urlencode({k: FILTER_VALUES[k] for k in combo})}" if combo else "")
+        for size in range(len(FILTER_VALUES) + 1)
+        for combo in itertools.combinations(FILTER_VALUES, size)
+    ]
 
 
-def run(label: str, database_url: str | None, n: int, requests: int) -> None:
+def _print(name: str, p: Timing) -> None:
+    print(
+        f"{name:<58} p50 {p[0] * 1000:6.1f}  p95 {p[1] * 1000:6.1f} ms"
+        f"   CPU p50 {p[2] * 1000:6.1f}  p95 {p[3] * 1000:6.1f} ms   last {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+
+
+def build(label: str, config: dict[str, Any], n: int) -> Any:
+    """The app over a new database holding `n` synthetic cases, figures refreshed."""
     from benchmarks.figures import synthetic_cases
+    from services import figures
+    from web.app import create_app
+    from web.cli import worker_app
+
+    app = _timed(f"{label}: create app, migrate", lambda: worker_app(lambda: create_app(config)))
+    st = app.extensions["skjemamottak"]
+    cases = _timed("generate histories", lambda: storable(synthetic_cases(n)))
+    _timed("bulk insert cases and transitions", lambda: insert_histories(st.engine, cases))
+    done = _timed("refresh figures rows and counts", lambda: figures.refresh(st.uow()))
+    print(f"{'rows refreshed':<52} {done.refreshed:8,d}")
+    _timed("ANALYZE (PostgreSQL: what autovacuum does)", lambda: analyze(st.engine))
+    return app
+
+
+def run(label: str, config: dict[str, Any], n: int, requests: int, *, existing: bool) -> None:
     from services import figures
     from services.users import add_user, create_token
     from web.app import create_app
     from web.cli import worker_app
 
-    print(f"--- {label}: {n:,} saker", flush=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        instance = Path(tmp) / "instance"
-        config: dict[str, Any] = {
-            "INSTANCE": instance,
-            "SECRET_KEY": "benchmark",
-            "TODAY": date(2026, 11, 23),
-            "RATELIMIT_ENABLED": False,
-            "FIGURES_BACKGROUND": True,
-        }
-        if database_url:
-            config["DATABASE_URL"] = database_url
-        app = _timed("create app, migrate", lambda: worker_app(lambda: create_app(config)))
+    print(f"--- {label}", flush=True)
+    if existing:
+        from storage import db
+
+        url = config.get("DATABASE_URL") or db.default_url(config["INSTANCE"])
+        _timed(f"{label}: migrate", lambda: db.upgrade(url))
+        app = _timed(f"{label}: open app", lambda: worker_app(lambda: create_app(config)))
         st = app.extensions["skjemamottak"]
-        add_user(st.uow(), "koordinator", roles=["koordinator"])
-        token = create_token(st.uow(), "koordinator")
-        cases = _timed("generate histories", lambda: storable(synthetic_cases(n)))
-        _timed("bulk insert cases and transitions", lambda: insert_histories(st.engine, cases))
-        done = _timed("refresh figures rows (all cases)", lambda: figures.refresh(st.uow()))
+        done = _timed(
+            "refresh figures (after a migration: count)", lambda: figures.refresh(st.uow())
+        )
         print(f"{'rows refreshed':<52} {done.refreshed:8,d}")
         _timed("ANALYZE (PostgreSQL: what autovacuum does)", lambda: analyze(st.engine))
-        again = _timed("refresh again (nothing changed)", lambda: figures.refresh(st.uow()))
-        print(f"{'rows refreshed':<52} {again.refreshed:8,d}")
+    else:
+        app = build(label, config, n)
+        st = app.extensions["skjemamottak"]
+    with st.engine.connect() as conn:
+        cases = conn.execute(text("SELECT count(*) FROM cases")).scalar()
+        first_case = conn.execute(text("SELECT min(id) FROM cases")).scalar()
+    print(f"{'cases':<52} {cases:8,d}")
+    user = f"koordinator-{time.time_ns()}"
+    add_user(st.uow(), user, roles=["koordinator"])
+    token = create_token(st.uow(), user)
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    with client.session_transaction() as session:
+        session["user"] = user
+        session["gen"] = 0  # a new user's session generation
 
-        client = app.test_client()
-        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
-        with client.session_transaction() as session:
-            session["user"] = "koordinator"
-        urls = [
-            "/api/v1/statistikk",
-            "/api/v1/statistikk?hf=OUS&ar=2025",
-            "/api/v1/statistikk?type=minihta",
-            "/statistikk",
-            "/statistikk?region=HSO&ar=2025",
-            "/api/v1/tall",
-            "/tall",
-        ]
+    def change() -> None:
+        _touch(st.engine, first_case)
 
-        def change() -> None:
-            _touch(st.engine, cases[0].id)
-
-        few = max(3, requests // 10)
-        print(
-            f"{'ms (p50 p95)':<34} {'warm':>13} {'new process':>13} {'changed':>13}"
-            f" {'stale':>6} {'no figures':>13} {'renewal':>8}"
+    combos = filter_urls()
+    public = ["/api/v1/tall", "/api/v1/tall?ar=2025"]
+    pages = ["/api/v1/statistikk", "/statistikk", "/statistikk?region=HSO&ar=2025", "/tall"]
+    for url in combos + public + pages:
+        client.get(url)  # the first request after the refresh (connections, templates)
+    rounds = max(2, requests // 10)
+    every = _measure(client, combos, rounds, before=_forget)
+    _print(f"{label}: alle 32 filterkombinasjoner, ny prosess", every)
+    for url in ["/api/v1/statistikk", "/api/v1/statistikk?hf=OUS&ar=2025", *public]:
+        _print(f"{label}: {url}, ny prosess", _measure(client, [url], requests, before=_forget))
+    for url in pages:
+        _print(
+            f"{label}: {url}, ny prosess (tegnes)", _measure(client, [url], rounds, before=_forget)
         )
-        for url in urls:
-            client.get(url)  # figures for this filter exist from here on
-            warm = _measure(client, url, requests)
-            process = _measure(client, url, max(5, requests // 5), before=_forget)
-            changed = _measure(client, url, requests, before=change)
-            figures.wait_for_background(120)
-            computed = _measure(client, url, few, before=lambda: _forget(st.engine))
-            renewal = _renewal(client, url, few, change)
-            print(
-                f"{url:<34} {_ms(warm)} {_ms(process)} {_ms(changed)}"
-                f" {changed.stale:>3}/{changed.n:<2} {_ms(computed)} {renewal * 1000:6.0f}ms",
-                flush=True,
-            )
-        figures.wait_for_background(120)
-        st.engine.dispose()
+        _print(f"{label}: {url}, varm", _measure(client, [url], requests))
+    for url in ["/api/v1/statistikk", "/api/v1/statistikk?hf=OUS&ar=2025", "/statistikk", "/tall"]:
+        _print(
+            f"{label}: {url}, en sak endret før hvert kall",
+            _measure(client, [url], requests, before=change),
+        )
+    st.engine.dispose()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
-    parser.add_argument("--requests", type=int, default=50)
+    parser.add_argument("--requests", type=int, default=30)
+    parser.add_argument("--sqlite-instance", metavar="DIR", help="an existing instance folder")
+    parser.add_argument("--postgres-url", metavar="URL", help="an existing PostgreSQL database")
+    parser.add_argument("--skip-sqlite", action="store_true")
     args = parser.parse_args(argv)
-    print(f"Python {platform.python_version()} on {platform.machine()}")
-    run("SQLite", None, args.n, args.requests)
-    pg = os.environ.get("SKJEMAMOTTAK_TEST_POSTGRES_URL")
-    if pg:
-        url, drop = pg_database()
-        try:
-            run("PostgreSQL", url, args.n, args.requests)
-        finally:
-            drop()
+    print(f"Python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores")
+    base: dict[str, Any] = {
+        "SECRET_KEY": "benchmark",
+        "TODAY": date(2026, 11, 23),
+        "RATELIMIT_ENABLED": False,
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        if not args.skip_sqlite:
+            instance = Path(args.sqlite_instance or Path(tmp) / "sqlite")
+            config = {**base, "INSTANCE": instance}
+            run("SQLite", config, args.n, args.requests, existing=bool(args.sqlite_instance))
+        if args.postgres_url:
+            config = {**base, "INSTANCE": Path(tmp) / "pg", "DATABASE_URL": args.postgres_url}
+            run("PostgreSQL", config, args.n, args.requests, existing=True)
+        elif os.environ.get("SKJEMAMOTTAK_TEST_POSTGRES_URL"):
+            url, drop = pg_database()
+            try:
+                config = {**base, "INSTANCE": Path(tmp) / "pg", "DATABASE_URL": url}
+                run("PostgreSQL", config, args.n, args.requests, existing=False)
+            finally:
+                drop()
     return 0
 
 

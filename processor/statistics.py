@@ -63,11 +63,9 @@ __all__ = [
     "OUTCOME_LABELS",
     "STATE_LABELS",
     "Transition",
-    "GroupedFigures",
     "CounterKey",
     "aggregate",
     "aggregate_counters",
-    "aggregate_grouped",
     "counted_regions",
     "counter_keys",
     "counter_scope",
@@ -83,6 +81,7 @@ __all__ = [
     "PUBLIC_FORM_TYPE",
     "summarise",
     "summarise_counts",
+    "summed_counters",
     "to_xlsx",
 ]
 
@@ -351,10 +350,6 @@ def summarise(values: list[int] | list[float]) -> dict[str, Any]:
     }
 
 
-def _times(cal: list[int], work: list[int]) -> dict[str, Any]:
-    return {"kalenderdager": summarise(cal), "arbeidsdager": summarise(work)}
-
-
 def _sorted_counts(counter: Counter[str], order: Mapping[str, int] | None = None) -> dict[str, int]:
     if order is None:
         keys = sorted(counter)
@@ -363,89 +358,7 @@ def _sorted_counts(counter: Counter[str], order: Mapping[str, int] | None = None
     return {k: counter[k] for k in keys}
 
 
-def _returns(cases: list[_Derived]) -> dict[str, Any]:
-    per_case = [d.returns for d in cases]
-    distribution = Counter(per_case)
-    return {
-        "totalt": sum(per_case),
-        "saker_med_retur": sum(1 for r in per_case if r),
-        "per_sak": summarise(per_case),
-        "fordeling": {str(k): distribution[k] for k in sorted(distribution)},
-    }
-
-
-def _total_times(cases: list[_Derived]) -> dict[str, Any]:
-    cal: list[int] = []
-    work: list[int] = []
-    for d in cases:
-        if d.total_cal is not None and d.total_work is not None:
-            cal.append(d.total_cal)
-            work.append(d.total_work)
-    return _times(cal, work)
-
-
-def _group(cases: list[_Derived]) -> dict[str, Any]:
-    returns = [d.returns for d in cases]
-    return {
-        "saker": len(cases),
-        "behandlingstid": _total_times(cases),
-        "returer": {"totalt": sum(returns), "saker_med_retur": sum(1 for r in returns if r)},
-        "utfall": _sorted_counts(Counter(d.outcome for d in cases), _OUTCOME_ORDER),
-    }
-
-
-def _aggregate(cases: list[_Derived], filters: Filters) -> dict[str, Any]:
-    stage_cal: dict[str, list[int]] = defaultdict(list)
-    stage_work: dict[str, list[int]] = defaultdict(list)
-    for d in cases:
-        for state, days in d.stage_cal.items():
-            stage_cal[state].append(days)
-            stage_work[state].append(d.stage_work[state])
-    stages = sorted(stage_cal, key=lambda s: (_STATE_ORDER.get(s, len(_STATE_ORDER)), s))
-
-    per_year: dict[str, Counter[str]] = defaultdict(Counter)
-    per_month: dict[str, Counter[str]] = defaultdict(Counter)
-    for d in cases:
-        if d.outcome_date is not None:
-            per_year[str(d.outcome_date.year)][d.outcome] += 1
-            per_month[d.outcome_date.strftime("%Y-%m")][d.outcome] += 1
-
-    groups: dict[str, dict[str, list[_Derived]]] = {g: defaultdict(list) for g in GROUPINGS}
-    for d in cases:
-        for g in GROUPINGS:
-            groups[g][d.group_key(g)].append(d)
-
-    return {
-        "saker_totalt": len(cases),
-        "filter": filters.as_dict(),
-        "per_status": _sorted_counts(Counter(d.state for d in cases), _STATE_ORDER),
-        "per_type": _sorted_counts(Counter(d.form_type for d in cases)),
-        "per_hf": _sorted_counts(Counter(d.hf for d in cases)),
-        "per_region": _sorted_counts(Counter(d.region for d in cases)),
-        "per_ar": _sorted_counts(Counter(str(d.received.year) for d in cases)),
-        "per_fagomrade": _sorted_counts(Counter(d.fagomrade or NO_SPECIALTY for d in cases)),
-        "behandlingstid": {
-            "total": _total_times(cases),
-            "per_steg": {s: _times(stage_cal[s], stage_work[s]) for s in stages},
-        },
-        "returer": _returns(cases),
-        "utfall": _sorted_counts(Counter(d.outcome for d in cases), _OUTCOME_ORDER),
-        "utfall_per_ar": {p: _sorted_counts(per_year[p], _OUTCOME_ORDER) for p in sorted(per_year)},
-        "utfall_per_maned": {
-            p: _sorted_counts(per_month[p], _OUTCOME_ORDER) for p in sorted(per_month)
-        },
-        "flyt": [{"fra": a, "til": b, "antall": n} for a, b, n in _flow_links(cases)],
-        "grupper": {
-            g: {key: _group(groups[g][key]) for key in sorted(groups[g])} for g in GROUPINGS
-        },
-    }
-
-
 _DECIDED_IN = {"innvilget": "avgjort", "avslatt": "avgjort"}  # other outcomes: mini-HTA
-
-
-def _flow_links(cases: Iterable[_Derived]) -> list[tuple[str, str, int]]:
-    return _sorted_links(Counter(link for d in cases for link in d.links))
 
 
 def _sorted_links(counts: Mapping[tuple[str, str], int]) -> list[tuple[str, str, int]]:
@@ -527,7 +440,7 @@ def compute(
     secretariat.
     """
     filters = filters or Filters()
-    return _aggregate(_prepare(cases, filters, regions, working_days), filters)
+    return aggregate(_prepare(cases, filters, regions, working_days), filters, prefiltered=True)
 
 
 def case_figures(
@@ -562,33 +475,8 @@ def aggregate(
     """The figures of `compute` from per-case figures; `prefiltered=True` when the caller has
     already selected the cases that pass `filters` (e.g. in SQL) and they are only echoed."""
     filters = filters or Filters()
-    selected = list(figures) if prefiltered else [f for f in figures if passes(f, filters)]
-    return _aggregate(selected, filters)
-
-
-@dataclass(frozen=True)
-class GroupedFigures:
-    """Per-case figures counted in groups, as SQL `GROUP BY ... count(*)` gives them.
-
-    Every row ends in `n`, the number of cases (or stays) it stands for. Medians and percentiles
-    depend on the multiset of values only, so the lists are rebuilt from the counts and
-    `aggregate_grouped` gives exactly what `aggregate` gives over the cases themselves.
-
-    - `cases`: `(form_type, hf, region, year received, fagomrade, state, outcome, returns, n)`
-    - `totals_cal`, `totals_work`: `(form_type, hf, region, year received, fagomrade, days, n)`
-      of the cases with a total time (decided ones), calendar and working days counted apart
-      (the two together would be nearly a row per case; apart, far fewer rows)
-    - `outcomes`: `(outcome date, outcome, n)` of the cases with an outcome date
-    - `stages`: `(state, calendar days, working days, n)`: one per case and state it left
-    - `links`: `(the links of a case, n)`: cases with the same links counted together
-    """
-
-    cases: Iterable[tuple[str, str, str, int, str | None, str, str, int, int]]
-    totals_cal: Iterable[tuple[str, str, str, int, str | None, int, int]]
-    totals_work: Iterable[tuple[str, str, str, int, str | None, int, int]]
-    outcomes: Iterable[tuple[date, str, int]]
-    stages: Iterable[tuple[str, int, int, int]]
-    links: Iterable[tuple[Iterable[tuple[str, str]], int]]
+    selected = figures if prefiltered else (f for f in figures if passes(f, filters))
+    return aggregate_counters(summed_counters(selected), filters)
 
 
 def summarise_counts(counts: Mapping[int, int]) -> dict[str, Any]:
@@ -635,8 +523,7 @@ def _by_grouping(make: Callable[[], Any]) -> Callable[[], dict[str, Any]]:
 
 @dataclass
 class _Tables:
-    """The count tables the figures are made of, however they were counted (`aggregate_grouped`
-    from SQL group rows, `aggregate_counters` from the counts kept at write time)."""
+    """The count tables the figures are made of (`aggregate_counters`)."""
 
     filters: Filters
     total: int = 0
@@ -723,70 +610,6 @@ def _assemble(t: _Tables) -> dict[str, Any]:
     }
 
 
-def aggregate_grouped(grouped: GroupedFigures, filters: Filters | None = None) -> dict[str, Any]:
-    """`aggregate` over cases given as group counts (`GroupedFigures`) of the cases that pass
-    `filters` (selected by the caller; the filters are only echoed). Equal to `aggregate` and
-    `compute` over the same cases."""
-    t = _Tables(filters or Filters())
-    per, returns = t.per, t.returns
-    for form_type, hf, region, year, fagomrade, state, outcome, returned, n in grouped.cases:
-        t.total += n
-        ar = str(year)
-        specialty = fagomrade or NO_SPECIALTY
-        t.states[state] += n
-        per["type"][form_type] += n
-        per["hf"][hf] += n
-        per["region"][region] += n
-        per["ar"][ar] += n
-        per["fagomrade"][specialty] += n
-        t.outcomes[outcome] += n
-        returns[returned] += n
-        for g, key in (
-            ("hf", hf),
-            ("region", region),
-            ("ar", ar),
-            ("fagomrade", specialty),
-            ("type", form_type),
-        ):
-            t.add_group(g, key, outcome, returned, n)
-
-    for rows, overall, per_group in (
-        (grouped.totals_cal, t.total_cal, t.group_cal),
-        (grouped.totals_work, t.total_work, t.group_work),
-    ):
-        # the tables a row adds to, per (form_type, hf, region, year, fagomrade)
-        targets: dict[tuple[Any, ...], list[Counter[int]]] = {}
-        for form_type, hf, region, year, fagomrade, days, n in rows:
-            dims = (form_type, hf, region, year, fagomrade)
-            tables = targets.get(dims)
-            if tables is None:
-                tables = targets[dims] = [overall] + [
-                    per_group[g][key]
-                    for g, key in (
-                        ("hf", hf),
-                        ("region", region),
-                        ("ar", str(year)),
-                        ("fagomrade", fagomrade or NO_SPECIALTY),
-                        ("type", form_type),
-                    )
-                ]
-            for table in tables:
-                table[days] += n
-
-    for state, cal, work, n in grouped.stages:
-        t.stage_cal[state][cal] += n
-        t.stage_work[state][work] += n
-
-    for day, outcome, n in grouped.outcomes:
-        t.per_year[str(day.year)][outcome] += n
-        t.per_month[day.strftime("%Y-%m")][outcome] += n
-
-    for case_links, n in grouped.links:
-        for a, b in case_links:
-            t.links[(a, b)] += n
-    return _assemble(t)
-
-
 # ---- counters kept at write time ------------------------------------------------------------
 
 CounterKey = tuple[str, str, str, str, int]
@@ -858,14 +681,33 @@ def counter_scopes(fig: CaseFigures) -> list[str]:
             for combo in _SCOPE_SETS
             if all(g in values for g in combo)
         ]
+        + _public_scopes(fig)
     )
 
 
+def _public_scope(year: str | None) -> str:
+    """The scope of `public_filters(year)`: published mini-HTAs, of one year or all."""
+    pairs = (("type", PUBLIC_FORM_TYPE), ("status", PUBLISHED))
+    return _scope(((("ar", year),) if year is not None else ()) + pairs)
+
+
+def _public_scopes(fig: CaseFigures) -> list[str]:
+    """The public figures' scopes a case is counted under: none unless a published mini-HTA."""
+    if fig.form_type != PUBLIC_FORM_TYPE or fig.state != PUBLISHED:
+        return []
+    return [_public_scope(None), _public_scope(fig.group_key("ar"))]
+
+
 def counter_scope(filters: Filters) -> str | None:
-    """The scope of `counter_scopes` whose counts are the figures of `filters`: for no filter
-    and for any filters of `GROUPINGS` (`{"hf":"OUS","ar":"2025"}`); None for an HF with a
-    region, and for dates."""
+    """The scope of `counter_scopes` whose counts are the figures of `filters`: for no filter,
+    for any filters of `GROUPINGS` (`{"hf":"OUS","ar":"2025"}`) and for `public_filters`; None
+    for an HF with a region, for dates and for any other state."""
     chosen = filters.as_dict()
+    if "status" in chosen:
+        year = chosen.pop("ar", None)
+        if chosen != {"type": PUBLIC_FORM_TYPE, "status": PUBLISHED}:
+            return None
+        return _public_scope(None if year is None else str(year))
     if not set(chosen) <= set(GROUPINGS) or {"hf", "region"} <= set(chosen):
         return None
     return _scope(tuple((g, str(chosen[g])) for g in GROUPINGS if g in chosen))
@@ -875,6 +717,14 @@ def counted_regions(rows: Iterable[tuple[str, str, str, str, int, int]]) -> set[
     """The regions of the cases whose summed `counter_keys` are `rows` (as for
     `aggregate_counters`): those counted more than 0 times."""
     return {key for kind, g, key, _, _, n in rows if kind == _CASE and g == "region" and n}
+
+
+def summed_counters(
+    figures: Iterable[CaseFigures],
+) -> list[tuple[str, str, str, str, int, int]]:
+    """The `counter_keys` of `figures` summed, as the rows `aggregate_counters` reads."""
+    counts = Counter(key for fig in figures for key in counter_keys(fig))
+    return [(*key, n) for key, n in counts.items()]
 
 
 def aggregate_counters(
@@ -934,7 +784,8 @@ def flow(
     Returns appear as "Mottatt" → "Returnert" and "Returnert" → "Mottatt", so the picture has a
     loop. The same links are in `compute(...)["flyt"]`.
     """
-    return _flow_links(_prepare(cases, filters or Filters(), regions, _no_working_days))
+    derived = _prepare(cases, filters or Filters(), regions, _no_working_days)
+    return _sorted_links(Counter(link for d in derived for link in d.links))
 
 
 def _no_working_days(a: date, b: date) -> int:

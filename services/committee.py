@@ -4,8 +4,9 @@ Plain functions in the style of `services.cases`: a principal, a unit of work, o
 pure rules from `processor.routing` / `processor.packets` / `processor.decisions`, an audit event
 in the same transaction, and a `DomainError` with a Norwegian message on refusal.
 
-The committee tables are reached through the SQLAlchemy session of the unit of work (`uow.session`):
-these services run on the SQL unit of work (SQLite or PostgreSQL), which is what their tests use.
+The committee tables are reached through the repositories of the unit of work (`uow.members`,
+`uow.meetings`, `uow.decisions`): the services run the same on the SQL unit of work (SQLite or
+PostgreSQL) and on the in-memory one of the service tests (`tests/fakes.py`).
 
 Interpretations:
 - `POST /moter/{id}/planlegg` plans that meeting only: the cases in `klar` (urgent first, oldest
@@ -25,9 +26,6 @@ from dataclasses import dataclass, field
 from datetime import date, time
 from typing import Any
 from zoneinfo import ZoneInfo
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from processor import routing, timefmt
 from processor.decisions import (
@@ -55,14 +53,13 @@ from processor.render import hf_name
 from processor.workdays import papers_deadline
 from services.access import can_see
 from services.steps import CONTENT_TYPES, clean_reason, move_case, visible_case
-from storage.models import Case, PriceCheck
+from storage.models import Case, PriceCheck, User
 from storage.models_committee import (
     DEFAULT_CASE_LIMIT,
     CommitteeMember,
     Decision,
     Meeting,
     MeetingAbsence,
-    MeetingCase,
 )
 from storage.uow import AbstractUnitOfWork, ConcurrentUpdate
 
@@ -73,13 +70,6 @@ MAX_TEXT = 5000
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 PDF = CONTENT_TYPES[".pdf"]
 DOCX = CONTENT_TYPES[".docx"]
-
-
-def _session(uow: AbstractUnitOfWork) -> Session:
-    session = getattr(uow, "session", None)
-    if session is None:
-        raise TypeError("committee services need the SQLAlchemy unit of work, inside `with uow:`")
-    return session
 
 
 def _require(user: Principal, roles: frozenset[str] | set[str]) -> None:
@@ -144,13 +134,13 @@ class MemberInfo:
 
 
 def _members(uow: AbstractUnitOfWork, on: date | None = None) -> list[MemberInfo]:
-    session = _session(uow)
     users = uow.users.list(role="komite")
-    rows = {r.user_id: r for r in session.scalars(select(CommitteeMember))}
+    by_id = {u.id: u for u in users}
+    rows = {r.user_id: r for r in uow.members.list()}
     out = []
     for u in users:
         row = rows.get(u.id)
-        vara = row.vara_for.username if row is not None and row.vara_for is not None else None
+        vara = _username(uow, by_id, row.vara_for_id) if row is not None else None
         info = MemberInfo(
             username=u.username,
             name=u.display_name or u.username,
@@ -166,6 +156,13 @@ def _members(uow: AbstractUnitOfWork, on: date | None = None) -> list[MemberInfo
             info = MemberInfo(**{**info.__dict__, "active": False})
         out.append(info)
     return out
+
+
+def _username(uow: AbstractUnitOfWork, by_id: dict[int, User], user_id: int | None) -> str | None:
+    if user_id is None:
+        return None
+    user = by_id.get(user_id) or uow.users.get_by_id(user_id)
+    return user.username if user is not None else None
 
 
 def list_members(user: Principal, uow: AbstractUnitOfWork, today: date) -> list[MemberInfo]:
@@ -195,14 +192,13 @@ def set_member(
     """
     _require(user, MANAGERS)
     with uow:
-        session = _session(uow)
         member = uow.users.get(username.strip())
         if member is None or "komite" not in member.roles:
             raise DomainError("USER_NOT_FOUND", "Fant ikke komitémedlemmet.")
-        row = session.get(CommitteeMember, member.id)
+        row = uow.members.get(member.id)
         if row is None:
             row = CommitteeMember(user_id=member.id, fagdirektor=False, updated_at=uow.now())
-            session.add(row)
+            uow.members.add(row)
         new_from = row.active_from if active_from is _UNSET else active_from
         new_to = row.active_to if active_to is _UNSET else active_to
         if new_from is not None and new_to is not None and new_to < new_from:
@@ -224,8 +220,6 @@ def set_member(
             member.beslutningstaker = beslutningstaker
         row.active_from, row.active_to = new_from, new_to
         row.updated_at = uow.now()
-        session.flush()
-        session.expire(row, ["vara_for"])
         uow.audit.append(
             actor=user.username,
             action="committee.member",
@@ -234,7 +228,7 @@ def set_member(
             details={
                 "beslutningstaker": member.beslutningstaker,
                 "fagdirektor": row.fagdirektor,
-                "vara_for": row.vara_for.username if row.vara_for else None,
+                "vara_for": _username(uow, {}, row.vara_for_id),
                 "active_from": new_from.isoformat() if new_from else None,
                 "active_to": new_to.isoformat() if new_to else None,
             },
@@ -286,11 +280,7 @@ def create_meeting(
     if on < today:
         raise DomainError("INVALID_VALUE", "Møtedatoen kan ikke være passert.")
     with uow:
-        session = _session(uow)
-        clash = session.scalars(
-            select(Meeting).where(Meeting.meeting_date == on, Meeting.meeting_time == at)
-        ).first()
-        if clash is not None:
+        if uow.meetings.at(on, at) is not None:
             raise DomainError(
                 "MEETING_EXISTS", f"Det finnes allerede et møte {date_nb(on)} kl. {at:%H:%M}."
             )
@@ -301,8 +291,7 @@ def create_meeting(
             created_by=user.username,
             created_at=uow.now(),
         )
-        session.add(meeting)
-        session.flush()
+        uow.meetings.add(meeting)
         uow.audit.append(
             actor=user.username,
             action="meeting.create",
@@ -327,8 +316,7 @@ def update_meeting(
     if case_limit is not None:
         _case_limit(case_limit)
     with uow:
-        session = _session(uow)
-        meeting = _meeting(session, meeting_id)
+        meeting = _meeting(uow, meeting_id)
         if case_limit is not None:
             if case_limit < len(meeting.cases):
                 raise DomainError(
@@ -355,8 +343,8 @@ def update_meeting(
         uow.commit()
 
 
-def _meeting(session: Session, meeting_id: int) -> Meeting:
-    meeting = session.get(Meeting, meeting_id) if isinstance(meeting_id, int) else None
+def _meeting(uow: AbstractUnitOfWork, meeting_id: int) -> Meeting:
+    meeting = uow.meetings.get(meeting_id) if isinstance(meeting_id, int) else None
     if meeting is None:
         raise NotFound("Fant ikke møtet.")
     return meeting
@@ -450,11 +438,8 @@ def list_meetings(user: Principal, uow: AbstractUnitOfWork, today: date) -> list
     if not roles & {"koordinator", "komite"}:
         raise Forbidden()
     with uow:
-        session = _session(uow)
         members = _members(uow)
-        meetings = list(
-            session.scalars(select(Meeting).order_by(Meeting.meeting_date, Meeting.meeting_time))
-        )
+        meetings = uow.meetings.list()
         if "koordinator" in roles:
             return [_meeting_dict(m, members, today, full=True) for m in meetings]
         me = next((m for m in members if m.username == user.username), None)
@@ -463,20 +448,20 @@ def list_meetings(user: Principal, uow: AbstractUnitOfWork, today: date) -> list
             if me is None or me not in _taking_part(meeting, members):
                 continue
             row = _meeting_dict(meeting, members, today, full=False)
-            row["saker"] = _member_case_ids(me, meeting, members)
+            row["saker"] = _member_case_ids(uow, me, meeting, members)
             out.append(row)
         return out
 
 
-def _member_case_ids(me: MemberInfo, meeting: Meeting, members: list[MemberInfo]) -> list[str]:
-    refs = [case_ref(mc_case) for mc_case in _placed_cases(meeting)]
+def _member_case_ids(
+    uow: AbstractUnitOfWork, me: MemberInfo, meeting: Meeting, members: list[MemberInfo]
+) -> list[str]:
+    refs = [case_ref(mc_case) for mc_case in _placed_cases(uow, meeting)]
     return routing.member_cases(me.to_rule(), _rule_meeting(meeting, members), refs)
 
 
-def _placed_cases(meeting: Meeting) -> list[Case]:
-    session = Session.object_session(meeting)
-    assert session is not None
-    return [c for mc in meeting.cases if (c := session.get(Case, mc.case_id)) is not None]
+def _placed_cases(uow: AbstractUnitOfWork, meeting: Meeting) -> list[Case]:
+    return [c for mc in meeting.cases if (c := uow.cases.get(mc.case_id)) is not None]
 
 
 def meeting_detail(
@@ -487,8 +472,7 @@ def meeting_detail(
     the quorum."""
     _require(user, {"koordinator"})
     with uow:
-        session = _session(uow)
-        meeting = _meeting(session, meeting_id)
+        meeting = _meeting(uow, meeting_id)
         members = _members(uow)
         out = _meeting_dict(meeting, members, today, full=True)
         rules = [m.to_rule() for m in members if m.active]
@@ -501,7 +485,7 @@ def meeting_detail(
             q = routing.quorum(case_ref(case), rules, meeting.meeting_date, taking_part=taking)
             return _case_row(case) | _quorum_dict(q)
 
-        out["plasserte"] = [row(c) for c in _placed_cases(meeting)]
+        out["plasserte"] = [row(c) for c in _placed_cases(uow, meeting)]
         ready = sorted(
             uow.cases.list(state=State.KLAR, form_type=DEL2),
             key=lambda c: (not c.urgent, c.created_at, c.id),
@@ -532,8 +516,7 @@ def plan_meeting(
     _require(user, {"koordinator"})
     try:
         with uow:
-            session = _session(uow)
-            meeting = _meeting(session, meeting_id)
+            meeting = _meeting(uow, meeting_id)
             members = _members(uow)
             ready = [c for c in uow.cases.list(state=State.KLAR, form_type=DEL2)]
             by_id = {c.id: c for c in ready}
@@ -560,13 +543,8 @@ def plan_meeting(
             for case_id in result.placed.get(str(meeting.id), []):
                 case = by_id[case_id]
                 position += 1
-                meeting.cases.append(
-                    MeetingCase(
-                        case_id=case_id,
-                        position=position,
-                        placed_by=user.username,
-                        placed_at=uow.now(),
-                    )
+                uow.meetings.place(
+                    meeting, case_id, position=position, by=user.username, at=uow.now()
                 )
                 move_case(
                     user,
@@ -617,15 +595,14 @@ def meeting_packet(
     part in the meeting gets one; cases they are recused from are absent. Audited."""
     _require(user, {"komite"})
     with uow:
-        session = _session(uow)
-        meeting = _meeting(session, meeting_id)
+        meeting = _meeting(uow, meeting_id)
         members = _members(uow)
         me = next((m for m in members if m.username == user.username), None)
         taking = _taking_part(meeting, members)
         if me is None or me not in taking:
             raise Forbidden("Du deltar ikke i dette møtet.")
-        ids = _member_case_ids(me, meeting, members)
-        cases = [session.get(Case, i) for i in ids]
+        ids = _member_case_ids(uow, me, meeting, members)
+        cases = [uow.cases.get(i) for i in ids]
         packet_cases = [
             PacketCase(
                 id=c.id,
@@ -810,7 +787,7 @@ def record_decision(
                 sha = uow.blobs.put(data)
                 uow.cases.add_blob(sha, len(data), kind, now)
                 shas.append(sha)
-            _session(uow).add(
+            uow.decisions.add(
                 Decision(
                     case_id=case.id,
                     outcome=decision.utfall,
@@ -840,7 +817,7 @@ def record_decision(
 
 def _decision_for(user: Principal, uow: AbstractUnitOfWork, case_id: str) -> tuple[Case, Decision]:
     case = visible_case(user, case_id, uow)
-    decision = _session(uow).get(Decision, case.id)
+    decision = uow.decisions.get(case.id)
     if decision is None:
         raise NotFound("Saken har ikke noe vedtak.")
     return case, decision

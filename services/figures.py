@@ -1,66 +1,35 @@
 """The figures of WORKFLOW.md section 7 from the database, kept cheap for 100,000 cases.
 
-`processor.statistics.compute` over full case histories takes seconds for 100,000 cases, so the
-histories are not read per request. Instead:
+One design (issue 12, measured in docs/performance.md): rows per case, counts kept at refresh
+time, one aggregation, one small cache.
 
 - `refresh(uow)` keeps one `case_figures` row per case (`processor.statistics.CaseFigures`:
   form type, HF, region, specialty, received date, state, outcome and its date, total and
-  per-stage durations, returns, flow links). One query finds the cases whose row is missing or
-  older than the case (its `version` or `updated_at` differs from what the row was computed
-  from); only their histories are read, in chunks, and their rows rewritten, in one unit of work.
-  Every service that changes a case raises its `version` and sets `updated_at` (transitions,
-  new versions, decisions, mini-HTA attachments), so a row is stale exactly when it must be.
-  That query is a join over every case (100 ms and more for 100,000), so it runs only when the
-  cases changed: `cases_marker` (number of cases, sum of their versions: one scan of `cases`) is
-  kept in `figures_generation` by the refresh that checked it, and a request whose marker is the
-  same has nothing to look for.
-- to compute figures, `figures(uow, filters)` refreshes, then counts the rows that pass the
-  filters in SQL: a few `GROUP BY` queries give the counts per state, type, HF, region, year,
-  specialty, outcome and number of returns, and the processing times (total and per stage, from the narrow
-  `case_figure_stages`) as `{days: cases}` tables; only these group rows, a few thousand at most,
-  come to Python, where `processor.statistics.aggregate_grouped` finds the medians and
-  percentiles from them (`summarise_counts`: from the count tables, no lists). The dict is the
-  same as `compute` would give over the histories
-  (tested on SQLite and PostgreSQL). The result is kept with the refresh generation (a counter
-  in the database raised by every refresh that found the cases changed) and the cases marker
-  that refresh found current: while the cases give that marker, they are fresh. A refresh that
-  wrote rows computes the unfiltered figures at once (`warm`), so they are ready for the next
-  request. `filter_choices` gives a filtered page its choices without the unfiltered figures.
-
-Counts kept at write time (issue 9, migrations `0006` and `0007`). Counting 100,000 rows in SQL
-took 0.2 to 1.4 s per filter the first time it was asked for, and up to 0.3 s for three.
-`figures_counts` holds the figures of all cases, of the cases of each single filter (one HF,
-region, year, specialty or type) and of each combination of them (an HF, a year and a type ...:
-`processor.statistics.counter_scopes`; an HF with a region is read from the HF's), as counts
-(`counter_keys`: per grouping and key, per outcome and number of returns, the totals and stage
-times per number of days, the outcome months, the flow links): a few thousand rows per scope. The
-refresh that rewrites a case's rows takes its old keys off (`DELETE ... RETURNING`: exactly the
-rows this transaction removed) and adds the new ones, in the same transaction, and one refresh
-writes at a time (the `figures_generation` row is locked; without the lock two refreshes on
-PostgreSQL could both take off the same rows). `count` reads such figures from the counts of their
-scope (`aggregate_counters`, equal to `compute`); dates (`Filters.date_from/date_to`, which no page
-or command offers) are counted over the rows as before, and so is an HF with a region when the
-registry has moved the HF and its cases lie in two regions. The counts are checked against the
-rows: when the cases counted differ from the rows (a case deleted with its rows, or a database from
-before the table) they are not used, and the next refresh counts them all anew (`recount`, once).
-
-Stale while revalidate (issue 9). Counting 100,000 rows again takes 0.2 to 3 seconds, and every
-change of any case makes the last figures old, so a request does not wait for that when it has
-figures to show:
-
-- every computation is kept in `figures_snapshots` (one row per filter: the figures as JSON, the
-  generation and cases marker they were computed for, when; at most `SNAPSHOTS` rows, the least
-  recently computed go), so every worker process can use what another one computed and a restart
-  starts warm; and in this process's cache;
-- a request reads the cases marker (one scan of `cases`). Figures computed for that marker, in
-  the cache or in the database, are fresh and returned. Older figures are returned at once too,
-  marked stale (`Figures.stale`, `updating`), with `background=True`: one daemon thread per
-  filter and process (single flight: a set of the filters being computed, under a lock)
-  refreshes the rows and computes them anew, in a unit of work of its own, after looking once
-  more for a snapshot another process may have written meanwhile. Its errors are logged; the next
-  request starts another. Without `background` (the XLSX export, the CLI, the tests), and when
-  there are no figures at all for the filter, the request computes them itself as before.
-  `wait_for_background` waits for the threads (tests, benchmarks).
+  per-stage durations in `case_figure_stages`, returns, flow links). One query finds the cases
+  whose row is missing or older than the case (its `version` or `updated_at` differs from what
+  the row was computed from); only their histories are read, in chunks, and their rows
+  rewritten, in one unit of work. Every service that changes a case raises its `version`, so a
+  row is stale exactly when it must be. That query is a join over every case, so it runs only
+  when the cases changed: `cases_marker` (number of cases, sum of their versions: one scan of
+  `cases`) is kept in `figures_generation` by the refresh that checked it.
+- The same refresh keeps `figures_counts`: `processor.statistics.counter_keys` of every case
+  summed under each of its `counter_scopes` (all cases, every combination of HF, region, year,
+  specialty and type the pages offer but an HF with a region, and the public figures' scopes).
+  It takes a rewritten case's old keys off (`DELETE ... RETURNING`: exactly the rows this
+  transaction removed) and adds its new ones; one refresh writes at a time (the
+  `figures_generation` row is locked). Counting 100,000 rows per request with `GROUP BY` took
+  0.1 to 6 s per filter at 100,000 cases, so the counts are what holds p95 <= 100 ms.
+- `count` reads the figures of a filter from its scope's counts (a few thousand rows) with
+  `processor.statistics.aggregate_counters`, the one aggregation. Filters no scope holds (dates,
+  which no page offers, and an HF with a region when the registry moved the HF and its cases
+  lie in two regions) are counted from the rows in Python with the same function
+  (`aggregate`). When the counts hold fewer cases than there are rows (a case deleted with its
+  rows, a database from before the table), they are not used and the next refresh counts them
+  all anew (`recount`).
+- `figures(uow, filters)` reads the cases marker, answers from a small LRU cache
+  (`cachetools`) keyed by database, filters and the marker the figures were counted at, and
+  otherwise refreshes (when the marker moved) and counts. Any change of a case changes the
+  marker, so a cached answer is never older than the cases.
 
 Results are shared between callers through the cache: treat them as read-only
 (`public_figures` copies before it changes anything).
@@ -68,36 +37,33 @@ Results are shared between callers through the cache: treat them as read-only
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import threading
-import traceback
-from collections import Counter, OrderedDict
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from itertools import repeat
 from typing import Any
 
+from cachetools import LRUCache
 from sqlalchemy import Text, case, cast, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from forms.text import encodable
 from processor.statistics import (
-    NO_SPECIALTY,
     ONE_PER_CASE,
     CaseFigures,
     CaseHistory,
     CounterKey,
     Filters,
-    GroupedFigures,
     Transition,
     WorkingDays,
+    aggregate,
     aggregate_counters,
-    aggregate_grouped,
     case_figures,
     counted_regions,
     counter_keys,
@@ -112,16 +78,14 @@ from storage.models_figures import (
     CaseFigureStage,
     FiguresCount,
     FiguresGeneration,
-    FiguresSnapshot,
 )
 from storage.models_minihta import MinihtaAttachment
-from storage.uow import AbstractUnitOfWork, ConcurrentUpdate, SqlAlchemyUnitOfWork
+from storage.uow import AbstractUnitOfWork, ConcurrentUpdate
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "Figures",
-    "Prepare",
     "RefreshResult",
     "clear_cache",
     "cases_marker",
@@ -131,7 +95,6 @@ __all__ = [
     "figures",
     "filter_choices",
     "filter_key",
-    "grouped",
     "histories",
     "load",
     "parse_year",
@@ -139,7 +102,6 @@ __all__ = [
     "refresh",
     "stale_case_ids",
     "stale_case_ids_of",
-    "wait_for_background",
 ]
 
 MINIHTA = "minihta"
@@ -147,10 +109,8 @@ DECISION_FORM = "minihta-beslutning"  # skjema 3 (MINIHTA.md), `beslutning.utfal
 CHUNK = 500
 CACHE_SIZE = 32
 ATTEMPTS = 3
-SNAPSHOTS = 200  # rows of `figures_snapshots` kept
 TEXT_LIMIT = 200  # `case_figures.fagomrade`, `figures_counts.key` and `.item`
 OUTCOME_LIMIT = 40  # `case_figures.outcome`
-UNFILTERED = "{}"  # `filter_key(Filters())`
 
 
 @dataclass(frozen=True)
@@ -161,16 +121,12 @@ class RefreshResult:
 
 @dataclass(frozen=True)
 class Figures:
-    """The figures (`compute`'s dict) and a key that names them (for derived caches).
-
-    `computed_at` (aware UTC) is when they were computed; `stale` when the cases changed since,
-    and `updating` when a computation of new figures runs meanwhile (in this process)."""
+    """The figures (`compute`'s dict), a key that names them (database, filters, cases marker:
+    for derived caches) and when they were computed (aware UTC)."""
 
     stats: dict[str, Any]
     key: tuple[Any, ...]
     computed_at: datetime
-    stale: bool = False
-    updating: bool = False
 
 
 def _session(uow: AbstractUnitOfWork) -> Session:
@@ -572,14 +528,13 @@ def recount(session: Session) -> None:
 def recount_all(uow: AbstractUnitOfWork) -> int:
     """Count `figures_counts` anew from every `case_figures` row (`stats --recount`: after a
     restore, or when a count is suspected; the automatic check compares only their total) and
-    drop the figures stored from the old counts. One refresh at a time, as for every writer of
+    forget the figures cached from the old counts. One refresh at a time, as for every writer of
     the counts. Returns the number of cases counted. A running worker may show the figures it
     holds in memory until any case changes."""
     with uow:
         session = _session(uow)
         _lock(session)
         recount(session)
-        session.execute(delete(FiguresSnapshot))
         counted = _cases_counted(session)
         uow.commit()
     clear_cache()
@@ -621,13 +576,11 @@ def refresh(
     regions: Mapping[str, str] | None = None,
     working_days: WorkingDays | None = None,
     chunk: int = CHUNK,
-    warm: bool = True,
 ) -> RefreshResult:
     """Recompute the figures rows of the cases that changed since their row was written.
 
     Two processes refreshing at once: the one that loses the race retries (it then finds
-    nothing or less to do). With `warm`, a refresh that wrote rows computes and caches the
-    unfiltered figures (the page's filter choices need them on every request).
+    nothing or less to do).
     """
     regions = regions if regions is not None else _regions()
     for attempt in range(ATTEMPTS):
@@ -639,8 +592,6 @@ def refresh(
                 raise
     else:  # pragma: no cover
         raise AssertionError("unreachable")
-    if warm and result.refreshed:
-        figures(uow, Filters(), refresh_first=False)
     return result
 
 
@@ -672,58 +623,20 @@ def _day(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-def grouped(session: Session, filters: Filters | None = None) -> GroupedFigures:
-    """The cases that pass `filters` counted in groups by SQL (`GroupedFigures`): six
-    `GROUP BY` queries; what comes back is group rows and their counts, never a row per case."""
-    where = _where(filters or Filters())
-    f = CaseFigure
-    dims = (f.form_type, f.hf, f.region, f.received_year, f.fagomrade)
-    n = func.count()
-    per_case = (f.state, f.outcome, f.returns)
-    cases = session.execute(select(*dims, *per_case, n).where(*where).group_by(*dims, *per_case))
-    decided = (f.total_calendar_days.is_not(None), f.total_working_days.is_not(None))
-    totals_cal, totals_work = (
-        session.execute(select(*dims, days, n).where(*where, *decided).group_by(*dims, days))
-        for days in (f.total_calendar_days, f.total_working_days)
-    )
-    # the date as text: the same on both backends, parsed once per date
-    outcome_on = cast(f.outcome_on, Text)
-    outcomes = session.execute(
-        select(outcome_on, f.outcome, n)
-        .where(*where, f.outcome_on.is_not(None))
-        .group_by(outcome_on, f.outcome)
-    )
-    s = CaseFigureStage
-    stage_cols = (s.state, s.calendar_days, s.working_days)
-    stmt = select(*stage_cols, n).group_by(*stage_cols)
-    if where:
-        stmt = stmt.join(f, f.case_id == s.case_id).where(*where)
-    stages = session.execute(stmt)
-    links = session.execute(select(f.links, n).where(*where).group_by(f.links))
-    return GroupedFigures(
-        cases=cases.all(),  # type: ignore[arg-type]
-        totals_cal=totals_cal.all(),  # type: ignore[arg-type]
-        totals_work=totals_work.all(),  # type: ignore[arg-type]
-        outcomes=[(_day(day), outcome, count) for day, outcome, count in outcomes],
-        stages=stages.all(),  # type: ignore[arg-type]
-        links=[([(a, b) for a, b in json.loads(text)], count) for text, count in links],
-    )
-
-
 def count(session: Session, filters: Filters, checked: str | None = None) -> dict[str, Any]:
-    """The figures of the cases that pass `filters`, counted now from the rows as they are: with
-    any filters but dates (`counter_scope`, `_counted`) from `figures_counts` (a few thousand
-    rows), otherwise by `grouped`. `checked`: the cases marker the last refresh checked the rows
-    at, if known."""
+    """The figures of the cases that pass `filters`, counted now: from the counts of their scope
+    (`counter_scope`, `_counted`: a few thousand rows), else from the rows that pass them
+    (`load`: dates, or an HF whose cases lie in two regions). `checked`: the cases marker the
+    last refresh checked the rows at, if known."""
     stats = _counted(session, filters, checked)
     if stats is None:
-        stats = aggregate_grouped(grouped(session, filters), filters)
+        stats = aggregate(load(session, filters), filters, prefiltered=True)
     return stats
 
 
 def load(session: Session, filters: Filters | None = None) -> list[CaseFigures]:
-    """The per-case figures of the cases that pass `filters` (selected in SQL), one per row;
-    for checks and exports (the figures themselves are counted in SQL, see `grouped`)."""
+    """The per-case figures of the cases that pass `filters` (selected in SQL), one per row:
+    for `recount`, and for the filters no counts hold."""
     where = _where(filters or Filters())
     stage_cal: dict[str, dict[str, int]] = {}
     stage_work: dict[str, dict[str, int]] = {}
@@ -778,77 +691,14 @@ def _figure(
     )
 
 
-class _Cache:
-    """A small LRU shared by the threads of one process: `_Entry`s under `(url, filter key)`,
-    and filter choices."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.items: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key: tuple[Any, ...]) -> Any:
-        with self.lock:
-            value = self.items.get(key)
-            if value is not None:
-                self.items.move_to_end(key)
-            return value
-
-    def put(self, key: tuple[Any, ...], value: Any) -> None:
-        with self.lock:
-            self.items[key] = value
-            self.items.move_to_end(key)
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self.lock:
-            self.items.clear()
-
-
-_cache = _Cache(CACHE_SIZE)
+_cache: LRUCache[tuple[str, str, str], Figures] = LRUCache(maxsize=CACHE_SIZE)
+_cache_lock = threading.Lock()  # cachetools' caches are not thread-safe
 
 
 def clear_cache() -> None:
-    """Forget this process's figures (as a new process would start); the snapshots stay."""
-    _cache.clear()
-
-
-@dataclass(frozen=True)
-class _Entry:
-    """Computed figures and the state of the cases they were computed from."""
-
-    stats: dict[str, Any]
-    generation: int
-    marker: str | None  # None: unknown (the refresh raced another), never fresh
-    computed_at: datetime
-
-    def fresh_for(self, marker: str) -> bool:
-        return self.marker is not None and self.marker == marker
-
-    def same(self, other: _Entry | _Snapshot) -> bool:
-        return (self.generation, self.marker, self.computed_at) == (
-            other.generation,
-            other.marker,
-            other.computed_at,
-        )
-
-    def result(self, url: str, key: str, *, stale: bool = False) -> Figures:
-        name = (url, key, self.generation, self.marker, self.computed_at.isoformat())
-        return Figures(self.stats, name, self.computed_at, stale=stale, updating=stale)
-
-
-@dataclass(frozen=True)
-class _Snapshot:
-    """A row of `figures_snapshots`, its payload not yet parsed."""
-
-    generation: int
-    marker: str | None
-    computed_at: datetime
-    payload: str
-
-    def entry(self) -> _Entry:
-        return _Entry(json.loads(self.payload), self.generation, self.marker, self.computed_at)
+    """Forget this process's figures (as a new process would start)."""
+    with _cache_lock:
+        _cache.clear()
 
 
 def filter_key(filters: Filters) -> str:
@@ -856,195 +706,9 @@ def filter_key(filters: Filters) -> str:
     return json.dumps(filters.as_dict(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def _snapshot_id(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
-
-
 def _url(session: Session) -> str:
     bind = session.get_bind()
     return bind.url.render_as_string(hide_password=True)  # type: ignore[union-attr]
-
-
-def _read_snapshot(session: Session, key: str) -> _Snapshot | None:
-    s = FiguresSnapshot
-    row = session.execute(
-        select(s.generation, s.cases_marker, s.computed_at, s.payload, s.filters).where(
-            s.filter_key == _snapshot_id(key)
-        )
-    ).one_or_none()
-    if row is None or row[4] != key:
-        return None
-    return _Snapshot(int(row[0]), row[1], row[2], row[3])
-
-
-def _upsert(session: Session, values: dict[str, Any]) -> None:
-    """Insert the snapshot, or replace one computed from the same or an older generation (a
-    slower computation of older rows that finishes last leaves the newer snapshot)."""
-    s = FiguresSnapshot
-    dialect = session.get_bind().dialect.name
-    if dialect not in ("sqlite", "postgresql"):  # pragma: no cover - the two supported backends
-        raise RuntimeError(f"figures snapshots: unsupported database {dialect}")
-    stmt = (postgresql if dialect == "postgresql" else sqlite).insert(s).values(**values)
-    columns = ("filters", "generation", "cases_marker", "computed_at", "payload")
-    session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[s.filter_key],
-            set_={name: stmt.excluded[name] for name in columns},
-            where=s.generation <= stmt.excluded.generation,
-        )
-    )
-
-
-def _evict(session: Session, keep: str) -> None:
-    """Keep at most `SNAPSHOTS` rows: the least recently computed go (never `keep`)."""
-    s = FiguresSnapshot
-    count = session.scalar(select(func.count()).select_from(s)) or 0
-    if count <= SNAPSHOTS:
-        return
-    old = session.scalars(
-        select(s.filter_key)
-        .where(s.filter_key != keep)
-        .order_by(s.computed_at, s.filter_key)
-        .limit(count - SNAPSHOTS)
-    ).all()
-    session.execute(delete(s).where(s.filter_key.in_(old)))
-
-
-def _store(uow: AbstractUnitOfWork, key: str, entry: _Entry) -> None:
-    """Keep `entry` as the snapshot of `key`, in a transaction of its own. A snapshot only saves
-    work: when it cannot be written (the database busy), the figures are still returned."""
-    ident = _snapshot_id(key)
-    values = {
-        "filter_key": ident,
-        "filters": key,
-        "generation": entry.generation,
-        "cases_marker": entry.marker,
-        "computed_at": entry.computed_at,
-        "payload": json.dumps(entry.stats, ensure_ascii=False, separators=(",", ":")),
-    }
-    try:
-        with uow:
-            session = _session(uow)
-            _upsert(session, values)
-            _evict(session, ident)
-            uow.commit()
-    except (SQLAlchemyError, ConcurrentUpdate) as e:
-        log.warning("Tallene ble beregnet, men ikke lagret i databasen (%s).", type(e).__name__)
-
-
-def _compute(
-    uow: AbstractUnitOfWork,
-    filters: Filters,
-    *,
-    refresh_first: bool,
-    keep: bool,
-    marker: str | None = None,
-) -> Figures:
-    """Count the figures now (after refreshing the rows); with `keep`, cache and store them.
-    `marker`: the cases marker the caller has just read; when the last refresh checked the rows
-    at that marker, they need no refresh (which would read the marker again: a scan of `cases`).
-    Cases changed since are no matter: the figures are kept for the marker that was checked."""
-    if refresh_first and not (marker is not None and _checked_at(uow, marker)):
-        refresh(uow, warm=False)  # this computation is the work that warming would do
-    with uow:
-        session = _session(uow)
-        # the state is read before the rows: the rows are the same or newer, never older, so a
-        # snapshot is at worst taken for older than it is (and computed once more)
-        generation, marker = _state(session)
-        computed_at = uow.now()
-        stats = count(session, filters, marker)
-        url = _url(session)
-    entry = _Entry(stats, generation, marker, computed_at)
-    key = filter_key(filters)
-    if keep:
-        _cache.put((url, key), entry)
-        _store(uow, key, entry)
-    return entry.result(url, key)
-
-
-def _checked_at(uow: AbstractUnitOfWork, marker: str) -> bool:
-    """Whether the last refresh found every row current at cases marker `marker`."""
-    with uow:
-        return _state(_session(uow))[1] == marker
-
-
-# ---- background computations ---------------------------------------------------------------------
-
-_running: set[tuple[str, str]] = set()  # (url, filter key) being computed in this process
-_done = threading.Condition()
-
-
-def _detached(uow: AbstractUnitOfWork) -> SqlAlchemyUnitOfWork:
-    """A unit of work of its own (its own sessions) on the same database, for a thread."""
-    if not isinstance(uow, SqlAlchemyUnitOfWork):
-        raise RuntimeError("the figures need the SQLAlchemy unit of work")
-    return SqlAlchemyUnitOfWork(uow.session_factory, uow.blobs, uow.clock)
-
-
-Prepare = Callable[[Figures], object]
-
-
-def _schedule(
-    uow: AbstractUnitOfWork, filters: Filters, slot: tuple[str, str], prepare: Prepare | None
-) -> bool:
-    """Start computing the figures of `slot` in a daemon thread unless one already does;
-    True when this call started it."""
-    with _done:
-        if slot in _running:
-            return False
-        _running.add(slot)
-    try:
-        thread = threading.Thread(
-            target=_background,
-            args=(_detached(uow), filters, slot, prepare),
-            name="figures-refresh",
-            daemon=True,
-        )
-        thread.start()
-    except BaseException:
-        _finished(slot)
-        raise
-    return True
-
-
-def _finished(slot: tuple[str, str]) -> None:
-    with _done:
-        _running.discard(slot)
-        _done.notify_all()
-
-
-def _background(
-    uow: SqlAlchemyUnitOfWork,
-    filters: Filters,
-    slot: tuple[str, str],
-    prepare: Prepare | None = None,
-) -> None:
-    try:
-        with uow:
-            session = _session(uow)
-            marker = cases_marker(session)
-            snapshot = _read_snapshot(session, slot[1])
-        if snapshot is not None and snapshot.marker == marker:
-            entry = snapshot.entry()  # another process computed them meanwhile
-            _cache.put(slot, entry)
-            found = entry.result(*slot)
-        else:
-            found = _compute(uow, filters, refresh_first=True, keep=True)
-        if prepare is not None:
-            prepare(found)
-    except Exception as e:
-        # type and frames only (like the app's handler of unexpected errors): never the worker
-        frames = "".join(traceback.format_tb(e.__traceback__))
-        log.error("Beregningen av tallene i bakgrunnen feilet (%s)\n%s", type(e).__name__, frames)
-    finally:
-        _finished(slot)
-
-
-def wait_for_background(timeout: float | None = None) -> bool:
-    """Wait until no figures are being computed in the background in this process; False when
-    `timeout` (seconds) ran out first."""
-    with _done:
-        return _done.wait_for(lambda: not _running, timeout)
 
 
 def figures(
@@ -1053,80 +717,45 @@ def figures(
     *,
     refresh_first: bool = True,
     cache: bool = True,
-    background: bool = False,
-    prepare: Prepare | None = None,
     marker: str | None = None,
 ) -> Figures:
-    """The figures of `processor.statistics.compute` for the cases that pass `filters`.
-
-    Fresh figures (computed for the cases as they are) from the cache or the snapshots when
-    there are; else, with `background` and older figures at hand, those, marked stale, while a
-    thread computes new ones; else computed now (after refreshing the rows, with
-    `refresh_first`). `cache=False` computes now and keeps nothing (the CLI's `stats`).
-    `prepare` is called with the new figures at the end of a background computation, so what
-    the caller derives from them (charts) is ready before the next request. `marker` is
-    `cases_marker` when the caller has just read it (a request that asks for two filters)."""
+    """The figures of `processor.statistics.compute` for the cases that pass `filters`, as the
+    cases are now: from the cache when counted at the current cases marker, else counted (after
+    refreshing the rows when the cases changed, with `refresh_first`). `cache=False` neither
+    reads nor fills the cache (the CLI's `stats`). `marker` is `cases_marker` when the caller
+    has just read it (a request that asks for two filters)."""
     filters = filters or Filters()
-    if not cache:
-        return _compute(uow, filters, refresh_first=refresh_first, keep=False)
     key = filter_key(filters)
     with uow:
         session = _session(uow)
         url = _url(session)
-        slot = (url, key)
         if marker is None:
             marker = cases_marker(session)
-        entry: _Entry | None = _cache.get(slot)
-        if entry is not None and entry.fresh_for(marker):
-            return entry.result(url, key)
-        snapshot = _read_snapshot(session, key)
-    if snapshot is not None and (entry is None or entry.generation <= snapshot.generation):
-        if entry is None or not entry.same(snapshot):
-            entry = snapshot.entry()
-            _cache.put(slot, entry)
-        if entry.fresh_for(marker):
-            return entry.result(url, key)
-    if entry is not None and background:
-        _schedule(uow, filters, slot, prepare)
-        return entry.result(url, key, stale=True)
-    return _compute(uow, filters, refresh_first=refresh_first, keep=True, marker=marker)
-
-
-def filter_choices(uow: AbstractUnitOfWork) -> dict[str, list[str]]:
-    """`facets` of the unfiltered figures, without computing them when there are none: those of
-    the cache or the snapshot (also when stale, like the figures on the page beside them), else
-    the distinct values of the figures rows (one pass over `ix_case_figures_counts`), cached
-    under the generation. For a filtered page whose unfiltered figures are not at hand."""
+        checked = _state(session)[1]
+    if cache:
+        with _cache_lock:
+            found = _cache.get((url, key, marker))
+        if found is not None:
+            return found
+    if refresh_first and checked != marker:
+        refresh(uow)
     with uow:
         session = _session(uow)
-        url = _url(session)
-        entry: _Entry | None = _cache.get((url, UNFILTERED))
-        if entry is None:
-            snapshot = _read_snapshot(session, UNFILTERED)
-            if snapshot is not None:
-                entry = snapshot.entry()
-                _cache.put((url, UNFILTERED), entry)
-        if entry is not None:
-            return facets(entry.stats)
-        choices_key = ("filter_choices", url, *_state(session))
-        cached = _cache.get(choices_key)
-        if cached is not None:
-            return cached  # type: ignore[no-any-return]
-        f = CaseFigure
-        rows = session.execute(
-            select(f.form_type, f.hf, f.region, f.received_year, f.fagomrade).distinct()
-        ).all()
-        # the keys of `per_type`, `per_hf` ... as `aggregate_grouped` makes them, sorted alike
-        present = {
-            "per_type": sorted({r[0] for r in rows}),
-            "per_hf": sorted({r[1] for r in rows}),
-            "per_region": sorted({r[2] for r in rows}),
-            "per_ar": sorted({str(r[3]) for r in rows}),
-            "per_fagomrade": sorted({r[4] or NO_SPECIALTY for r in rows}),
-        }
-        choices = facets(present)
-        _cache.put(choices_key, choices)
-        return choices
+        # the state is read before the counts: they are the same or newer, never older, so
+        # figures are at worst cached under an older marker (and counted once more)
+        checked = _state(session)[1]
+        stats = count(session, filters, checked)
+        computed_at = uow.now()
+    found = Figures(stats, (url, key, checked), computed_at)
+    if cache and checked is not None:  # None: a refresh raced another, the rows are unchecked
+        with _cache_lock:
+            _cache[(url, key, checked)] = found
+    return found
+
+
+def filter_choices(uow: AbstractUnitOfWork, marker: str | None = None) -> dict[str, list[str]]:
+    """`facets` of the unfiltered figures (the filter form's choices)."""
+    return facets(figures(uow, Filters(), marker=marker).stats)
 
 
 def facets(stats: Mapping[str, Any]) -> dict[str, list[str]]:

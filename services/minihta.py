@@ -4,8 +4,10 @@ Plain functions in the style of `services.cases`: a unit of work, one transactio
 event in it, a `DomainError` for every refusal. The rules for picking a reviewer are the pure
 functions of `processor.routing`; the packet is `processor.packets.peer_review_packet`.
 
-These functions need the SQLAlchemy unit of work (`uow.session`): the tables of this module have
-no in-memory repository.
+The tables of this module are reached through the repositories of the unit of work
+(`uow.attachments`, `uow.reviews`, `uow.publications`; full-text search is the publication
+repository's), so the services run the same on the SQL unit of work and on the in-memory one of
+the service tests (`tests/fakes.py`).
 """
 
 from __future__ import annotations
@@ -14,9 +16,6 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-
-from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
 
 from processor import routing
 from processor.domain import MINIHTA, FormType, Principal, State, case_key, hf_code
@@ -31,7 +30,6 @@ from storage.models_minihta import (
     CONFLICT_LABELS,
     CONFLICT_LEVELS,
     CONFLICT_RANK,
-    SEARCH_TABLE,
     MinihtaAttachment,
     PeerAssignment,
     Publication,
@@ -67,13 +65,6 @@ SEARCH_FIELDS = (
 MAX_QUERY_CHARS = 200
 
 
-def _session(uow: AbstractUnitOfWork) -> Session:
-    session = getattr(uow, "session", None)
-    if session is None:
-        raise RuntimeError("mini-HTA services need the SQLAlchemy unit of work")
-    return session
-
-
 def _get(data: dict[str, Any], section: str, key: str | None) -> Any:
     value = data.get(section)
     if key is None:
@@ -89,13 +80,7 @@ def _mismatch(message: str) -> DomainError:
 
 
 def attachments(uow: AbstractUnitOfWork, case_id: str, form_type: str) -> list[MinihtaAttachment]:
-    return list(
-        _session(uow).scalars(
-            select(MinihtaAttachment)
-            .where(MinihtaAttachment.case_id == case_id, MinihtaAttachment.form_type == form_type)
-            .order_by(MinihtaAttachment.number)
-        )
-    )
+    return uow.attachments.list(case_id, form_type)
 
 
 def latest_attachment(
@@ -124,16 +109,8 @@ def _target(form_type: str, data: dict[str, Any], case_id: str | None) -> str:
 def _active_assignment(
     uow: AbstractUnitOfWork, case_id: str, reviewer: str
 ) -> PeerAssignment | None:
-    return (
-        _session(uow)
-        .scalars(
-            select(PeerAssignment).where(
-                PeerAssignment.case_id == case_id,
-                PeerAssignment.reviewer == reviewer,
-                PeerAssignment.active.is_(True),
-            )
-        )
-        .first()
+    return next(
+        (a for a in uow.reviews.for_case(case_id) if a.reviewer == reviewer and a.active), None
     )
 
 
@@ -228,7 +205,7 @@ def _store_attachment(
         now = uow.now()
         suffix = steps.stored_suffix(filename)
         number = len(attachments(uow, case.id, form_type)) + 1
-        _session(uow).add(
+        uow.attachments.add(
             MinihtaAttachment(
                 case_id=case.id,
                 form_type=form_type,
@@ -276,13 +253,8 @@ def _conflict_of(a: PeerAssignment) -> routing.Conflict | None:
 
 def _conflicts(uow: AbstractUnitOfWork, case_id: str) -> list[routing.Conflict]:
     """The latest declaration per reviewer for this case."""
-    rows = _session(uow).scalars(
-        select(PeerAssignment)
-        .where(PeerAssignment.case_id == case_id, PeerAssignment.conflict_level.is_not(None))
-        .order_by(PeerAssignment.id)
-    )
     latest: dict[str, routing.Conflict] = {}
-    for row in rows:
+    for row in uow.reviews.for_case(case_id):
         conflict = _conflict_of(row)
         if conflict is not None:
             latest[row.reviewer] = conflict
@@ -290,12 +262,7 @@ def _conflicts(uow: AbstractUnitOfWork, case_id: str) -> list[routing.Conflict]:
 
 
 def open_reviews(uow: AbstractUnitOfWork) -> dict[str, int]:
-    rows = _session(uow).execute(
-        select(PeerAssignment.reviewer, func.count())
-        .where(PeerAssignment.active.is_(True), PeerAssignment.completed_at.is_(None))
-        .group_by(PeerAssignment.reviewer)
-    )
-    return {name: int(n) for name, n in rows}
+    return uow.reviews.open_counts()
 
 
 def _reviewer(user: User, counts: dict[str, int]) -> routing.Reviewer:
@@ -350,8 +317,7 @@ def assign_reviewer(
     try:
         with uow:
             case = _minihta_case(user, case_id, uow)
-            session = _session(uow)
-            active = [a for a in case.peer_assignments if a.active]  # type: ignore[attr-defined]
+            active = [a for a in uow.reviews.for_case(case.id) if a.active]
             if case.state == State.TIL_FAGFELLE and active:
                 raise DomainError("ALREADY_ASSIGNED", "Saken har allerede en fagfelle.")
             if case.state not in (State.MOTTATT, State.TIL_FAGFELLE):
@@ -389,7 +355,7 @@ def assign_reviewer(
                         "Tildelingen følger ikke reglene og må begrunnes: " + " ".join(why),
                     )
             now = uow.now()
-            session.add(
+            uow.reviews.add(
                 PeerAssignment(
                     case_id=case.id,
                     reviewer=chosen.username,
@@ -479,9 +445,9 @@ def declare_conflict(
     return assignment
 
 
-def _active_of(case: Case) -> PeerAssignment | None:
+def _active_of(uow: AbstractUnitOfWork, case: Case) -> PeerAssignment | None:
     """The case's active reviewer assignment (at most one), for the coordinator."""
-    return next((a for a in case.peer_assignments if a.active), None)  # type: ignore[attr-defined]
+    return next((a for a in uow.reviews.for_case(case.id) if a.active), None)
 
 
 def approve_conflict(user: Principal, case_id: str, uow: AbstractUnitOfWork) -> PeerAssignment:
@@ -490,7 +456,7 @@ def approve_conflict(user: Principal, case_id: str, uow: AbstractUnitOfWork) -> 
         raise DomainError("FORBIDDEN", "Bare koordinatoren kan godkjenne habilitet.")
     with uow:
         case = _minihta_case(user, case_id, uow)
-        assignment = _active_of(case)
+        assignment = _active_of(uow, case)
         if assignment is None or assignment.conflict_level != "gul":
             raise DomainError("NOTHING_TO_APPROVE", "Det finnes ingen gul habilitet å godkjenne.")
         if assignment.approved_by is not None:
@@ -525,7 +491,7 @@ def lower_conflict(
         raise DomainError("REASON_REQUIRED", "Begrunn hvorfor habiliteten senkes.")
     with uow:
         case = _minihta_case(user, case_id, uow)
-        assignment = _active_of(case)
+        assignment = _active_of(uow, case)
         if assignment is None or assignment.conflict_level is None:
             raise DomainError(
                 "INVALID_TRANSITION", "Fagfellen har ingen erklært habilitet å senke."
@@ -594,13 +560,8 @@ def peer_packet(user: Principal, case_id: str, uow: AbstractUnitOfWork, today: d
 def reviewer_cases(user: Principal, uow: AbstractUnitOfWork) -> list[dict[str, Any]]:
     """The reviewer's assignments, newest first, as plain data."""
     with uow:
-        rows = _session(uow).scalars(
-            select(PeerAssignment)
-            .where(PeerAssignment.reviewer == user.username)
-            .order_by(PeerAssignment.id.desc())
-        )
         out = []
-        for a in rows:
+        for a in uow.reviews.of_reviewer(user.username):
             case = uow.cases.get(a.case_id)
             data = case.latest.data if case is not None and case.latest else {}
             out.append(
@@ -621,11 +582,6 @@ def reviewer_cases(user: Principal, uow: AbstractUnitOfWork) -> list[dict[str, A
 def assignments_of(uow: AbstractUnitOfWork, case_id: str) -> list[dict[str, Any]]:
     """A case's reviewer assignments as plain data (for the coordinator)."""
     with uow:
-        rows = _session(uow).scalars(
-            select(PeerAssignment)
-            .where(PeerAssignment.case_id == case_id)
-            .order_by(PeerAssignment.id)
-        )
         return [
             {
                 "fagfelle": a.reviewer,
@@ -638,7 +594,7 @@ def assignments_of(uow: AbstractUnitOfWork, case_id: str) -> list[dict[str, Any]
                 "levert": a.completed_at is not None,
                 "tildelt": a.assigned_at.isoformat(),
             }
-            for a in rows
+            for a in uow.reviews.for_case(case_id)
         ]
 
 
@@ -651,24 +607,18 @@ def _search_text(data: dict[str, Any], decision: dict[str, Any]) -> str:
     return "\n".join(p for p in parts if isinstance(p, str) and p.strip())
 
 
-def publish(case: Case, uow: AbstractUnitOfWork) -> Publication | None:
-    """Called by `cases.transition` inside its transaction when a mini-HTA is published.
-
-    The in-memory unit of work of the service tests keeps no publications: nothing to do there.
-    """
-    session = getattr(uow, "session", None)
-    if session is None:
-        return None
+def publish(case: Case, uow: AbstractUnitOfWork) -> Publication:
+    """Called by `cases.transition` inside its transaction when a mini-HTA is published:
+    the case, its peer review and decision go into the public database and its search index."""
     data = case.latest.data if case.latest else {}
     decision = latest_attachment(uow, case.id, BESLUTNING)
     decision_data = decision.data if decision else {}
     if decision is None:
         raise DomainError("INVALID_TRANSITION", "Saken har ingen beslutning (skjema 3).")
     body = _search_text(data, decision_data)
-    pub = session.get(Publication, case.id)
+    pub = uow.publications.get(case.id)
     if pub is None:
         pub = Publication(case_id=case.id)
-        session.add(pub)
     pub.title = str(_get(data, "generelt", "tittel") or case.id)
     pub.hf = case.hf
     pub.year = case.created_at.year
@@ -677,22 +627,7 @@ def publish(case: Case, uow: AbstractUnitOfWork) -> Publication | None:
     pub.summary = str(_get(data, "sammendrag", None) or "")
     pub.search_text = body
     pub.published_at = uow.now()
-    session.flush()
-    dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
-        session.execute(text(f"DELETE FROM {SEARCH_TABLE} WHERE case_id = :id"), {"id": case.id})
-        session.execute(
-            text(f"INSERT INTO {SEARCH_TABLE} (case_id, body) VALUES (:id, :body)"),
-            {"id": case.id, "body": body},
-        )
-    elif dialect == "postgresql":
-        session.execute(
-            text(
-                "UPDATE minihta_publications SET search_vector = "
-                "to_tsvector('norwegian', :body) WHERE case_id = :id"
-            ),
-            {"id": case.id, "body": body},
-        )
+    uow.publications.save(pub)
     return pub
 
 
@@ -710,11 +645,6 @@ def _item(pub: Publication) -> dict[str, Any]:
     }
 
 
-def _fts_query(q: str) -> str:
-    words = re.findall(r"\w+", q)
-    return " ".join(f'"{w}"*' for w in words)
-
-
 def search_published(
     uow: AbstractUnitOfWork,
     *,
@@ -728,57 +658,27 @@ def search_published(
     """Published mini-HTAs matching every given filter, newest first (no login needed)."""
     q = (q or "").strip()[:MAX_QUERY_CHARS]
     with uow:
-        session = _session(uow)
-        stmt = select(Publication)
-        if hf:
-            stmt = stmt.where(Publication.hf == hf_code(hf))
-        if year is not None:
-            stmt = stmt.where(Publication.year == year)
-        if fagomrade:
-            stmt = stmt.where(func.lower(Publication.fagomrade) == fagomrade.strip().lower())
-        if konklusjon:
-            stmt = stmt.where(Publication.konklusjon == konklusjon.strip())
-        if q:
-            dialect = session.get_bind().dialect.name
-            if dialect == "sqlite":
-                match = _fts_query(q)
-                if not match:
-                    return []
-                ids = (
-                    select(text("case_id"))
-                    .select_from(text(SEARCH_TABLE))
-                    .where(text(f"{SEARCH_TABLE} MATCH :match"))
-                )
-                stmt = stmt.where(Publication.case_id.in_(ids)).params(match=match)
-            elif dialect == "postgresql":
-                # every word stemmed by the Norwegian dictionary and matched as a prefix
-                words = re.findall(r"\w+", q)
-                if not words:
-                    return []
-                tsq = " & ".join(f"{w}:*" for w in words)
-                stmt = stmt.where(text("search_vector @@ to_tsquery('norwegian', :tsq)")).params(
-                    tsq=tsq
-                )
-            else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-                stmt = stmt.where(Publication.search_text.contains(q))
-        stmt = stmt.order_by(Publication.published_at.desc(), Publication.case_id.desc())
-        return [_item(p) for p in session.scalars(stmt.limit(limit))]
+        found = uow.publications.search(
+            q=q,
+            hf=hf_code(hf) or None,
+            year=year,
+            fagomrade=fagomrade.strip() if fagomrade else None,
+            konklusjon=konklusjon.strip() if konklusjon else None,
+            limit=limit,
+        )
+        return [_item(p) for p in found]
 
 
 def facets(uow: AbstractUnitOfWork) -> dict[str, list[Any]]:
     """The values the filters of the public search offer."""
     with uow:
-        session = _session(uow)
-
-        def distinct(column: Any) -> list[Any]:
-            return sorted(v for v in session.scalars(select(column).distinct()) if v)
-
-        return {
-            "helseforetak": distinct(Publication.hf),
-            "ar": distinct(Publication.year),
-            "fagomrade": distinct(Publication.fagomrade),
-            "konklusjon": distinct(Publication.konklusjon),
-        }
+        values = uow.publications.facets()
+    return {
+        "helseforetak": values["hf"],
+        "ar": values["year"],
+        "fagomrade": values["fagomrade"],
+        "konklusjon": values["konklusjon"],
+    }
 
 
 DOCUMENTS = {
@@ -792,7 +692,7 @@ def published_case(uow: AbstractUnitOfWork, case_id: str) -> dict[str, Any]:
     """A published mini-HTA with its documents' data; NOT_FOUND unless it is published."""
     with uow:
         case_id = case_key(case_id)
-        pub = _session(uow).get(Publication, case_id)
+        pub = uow.publications.get(case_id)
         case = uow.cases.get(case_id)
         if pub is None or case is None or case.state != State.PUBLISERT or case.latest is None:
             raise NotFound("Fant ikke den publiserte mini-metodevurderingen.")

@@ -1,19 +1,16 @@
 """Tables of the figures of WORKFLOW.md section 7 (issue 7).
 
-`case_figures` holds one row per case with what the aggregation needs (the fields of
-`processor.statistics.CaseFigures`), so the figures of 100,000 cases are aggregated without
-reading their histories: counts and group totals with SQL `GROUP BY`. The per-stage durations
-are rows of their own (`case_figure_stages`: case, state, calendar days, working days), so the
-medians per stage read two integer columns, never a JSON document per case. A row remembers the case's `version` and `updated_at` it was computed
-from; `services.figures.refresh` recomputes only the rows that are missing or older than their case.
+`case_figures` holds one row per case with its figures (the fields of
+`processor.statistics.CaseFigures`; the per-stage durations in `case_figure_stages`: case, state,
+calendar days, working days), so a change of a case takes its old counts off without reading its
+old history. A row remembers the case's `version` and `updated_at` it was computed from;
+`services.figures.refresh` recomputes only the rows that are missing or older than their case.
 `figures_generation` is one row whose counter rises with every refresh that found the cases
-changed, so a process can tell whether its cached aggregates are still current; it also keeps the
-fingerprint of the `cases` table that refresh checked (`cases_marker`), so a request while
-nothing changed costs one aggregate over an index instead of the join that finds stale rows.
-`figures_snapshots` keeps the last computed figures per filter (issue 9), so every worker process
-can answer with what another one computed, and a restart starts warm. `figures_counts` holds the
-figures of all cases and of each filter and combination of filters as counts kept current at every
-refresh.
+changed; it also keeps the fingerprint of the `cases` table that refresh checked
+(`cases_marker`), so a request while nothing changed skips the join that finds stale rows.
+`figures_counts` holds the figures of all cases and of each filter and combination of filters
+(and of the public figures) as counts kept current at every refresh; the figures a page shows are
+read from them in the request (`services.figures`).
 """
 
 from __future__ import annotations
@@ -30,32 +27,8 @@ class CaseFigure(Base):
     """The per-case figures (`processor.statistics.CaseFigures`) of one case."""
 
     __tablename__ = "case_figures"
-    # Covering indexes in the column order of the GROUP BY queries of `services.figures.grouped`:
-    # SQLite reads them in order and counts without sorting 100,000 rows per query.
     __table_args__ = (
-        Index(
-            "ix_case_figures_counts",
-            "form_type",
-            "hf",
-            "region",
-            "received_year",
-            "fagomrade",
-            "state",
-            "outcome",
-            "returns",
-        ),
-        Index(
-            "ix_case_figures_totals",
-            "form_type",
-            "hf",
-            "region",
-            "received_year",
-            "fagomrade",
-            "total_calendar_days",
-            "total_working_days",
-        ),
-        Index("ix_case_figures_outcome_on", "outcome_on", "outcome"),
-        # the date filters (migration 0006): a quarter's cases found without reading them all
+        # the date filters (migration 0006), which `services.figures` counts over the rows
         Index("ix_case_figures_received_on", "received_on"),
     )
 
@@ -75,8 +48,7 @@ class CaseFigure(Base):
     total_calendar_days: Mapped[int | None] = mapped_column(Integer, default=None)
     total_working_days: Mapped[int | None] = mapped_column(Integer, default=None)
     returns: Mapped[int] = mapped_column(Integer, default=0)
-    # '[["from label","to label"],...]': the links of the flow picture as compact JSON text, so
-    # cases with the same path are counted with one GROUP BY (the same list, the same text)
+    # '[["from label","to label"],...]': the links of the flow picture as compact JSON text
     links: Mapped[str] = mapped_column(Text, default="[]")
     source_version: Mapped[int] = mapped_column(Integer)
     source_updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -88,10 +60,7 @@ class CaseFigureStage(Base):
     and `stage_work`); no row for a state the case never left."""
 
     __tablename__ = "case_figure_stages"
-    __table_args__ = (
-        Index("ix_case_figure_stages_days", "state", "calendar_days", "working_days"),
-        {"sqlite_with_rowid": False},  # clustered by (case_id, state)
-    )
+    __table_args__ = ({"sqlite_with_rowid": False},)  # clustered by (case_id, state)
 
     case_id: Mapped[str] = mapped_column(
         ForeignKey("case_figures.case_id", ondelete="CASCADE"), primary_key=True
@@ -112,28 +81,6 @@ class FiguresGeneration(Base):
     # `services.figures.cases_marker` when the last refresh found every row current (migration
     # 0004): while the cases give the same marker, a refresh has nothing to look for
     cases_marker: Mapped[str | None] = mapped_column(String(100), default=None)
-
-
-class FiguresSnapshot(Base):
-    """The figures (`processor.statistics.compute`'s dict) last computed for one filter, and the
-    state of the cases they were computed from (`services.figures`: fresh while the cases give the
-    same `cases_marker`, served as stale while a new computation runs). Derived data, bounded
-    to `services.figures.SNAPSHOTS` rows (the least recently computed go)."""
-
-    __tablename__ = "figures_snapshots"
-
-    # SHA-256 (hex) of `filters`: a key of fixed length however long the filter texts are
-    filter_key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    # `services.figures.filter_key`: the filters as compact JSON with sorted keys ('{}': none)
-    filters: Mapped[str] = mapped_column(Text)
-    # `figures_generation` as the computation read it
-    generation: Mapped[int] = mapped_column(Integer)
-    # the marker that generation's refresh found current; None when it was unknown (a refresh
-    # raced another), and then the snapshot is never fresh
-    cases_marker: Mapped[str | None] = mapped_column(String(100), default=None)
-    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # the dict as JSON text (not JSONB: PostgreSQL would reorder the keys the pages list in order)
-    payload: Mapped[str] = mapped_column(Text)
 
 
 class FiguresCount(Base):

@@ -1,14 +1,15 @@
 """Repositories: how services reach stored objects, with SQLAlchemy and in-memory versions.
 
 A repository adds and finds model objects; it never commits (the unit of work does). The in-memory
-versions keep the same model classes in dictionaries, so service tests run in milliseconds.
+versions (`tests/fakes.py`) keep the same model classes in dictionaries, so service tests run in
+milliseconds.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import CTE, BindParameter, Insert, Table, bindparam, func, insert, select, update
@@ -454,137 +455,3 @@ class SqlAlchemyAuditRepository(AbstractAuditRepository):
 
     def verify(self) -> tuple[bool, int | None]:
         return audit_log.verify(self.session)
-
-
-# ---- in memory ----------------------------------------------------------------------------------
-
-
-class FakeCaseRepository(AbstractCaseRepository):
-    def __init__(self) -> None:
-        self.cases: dict[str, Case] = {}
-        self.sequences: dict[int, int] = {}
-        self.blobs: dict[str, Blob] = {}
-
-    def add(self, case: Case) -> None:
-        if case.id in self.cases:
-            raise KeyError(f"case {case.id} exists")
-        self.cases[case.id] = case
-
-    def get(self, case_id: str) -> Case | None:
-        return self.cases.get(case_id)
-
-    def exists(self, case_id: str) -> bool:
-        return case_id in self.cases
-
-    def create(self, case: Case) -> bool:
-        if case.id in self.cases:
-            return False
-        self.add(case)
-        return True
-
-    def list(
-        self, *, hf: str | None = None, state: str | None = None, form_type: str | None = None
-    ) -> list[Case]:
-        out = [
-            c
-            for c in self.cases.values()
-            if (hf is None or c.hf == hf)
-            and (state is None or c.state == state)
-            and (form_type is None or c.form_type == form_type)
-        ]
-        return sorted(out, key=lambda c: (c.created_at, c.id), reverse=True)
-
-    def next_minihta_number(self, year: int) -> int:
-        self.sequences[year] = self.sequences.get(year, 0) + 1
-        return self.sequences[year]
-
-    def add_blob(self, sha256: str, size: int, content_type: str, at: datetime) -> None:
-        if sha256 not in self.blobs:
-            self.blobs[sha256] = Blob(
-                sha256=sha256, size=size, content_type=content_type, created_at=at
-            )
-
-    def blob_shas(self) -> set[str]:
-        return set(self.blobs)
-
-
-class FakeUserRepository(AbstractUserRepository):
-    def __init__(self) -> None:
-        self.users: dict[str, User] = {}
-
-    def add(self, user: User) -> None:
-        if user.username in self.users:
-            raise KeyError(f"user {user.username} exists")
-        if user.id is None:
-            user.id = max((u.id for u in self.users.values()), default=0) + 1
-        self.users[user.username] = user
-
-    def get(self, username: str) -> User | None:
-        return self.users.get(username)
-
-    def get_by_id(self, user_id: int) -> User | None:
-        return next((u for u in self.users.values() if u.id == user_id), None)
-
-    def by_oidc_sub(self, sub: str) -> User | None:
-        return next((u for u in self.users.values() if u.oidc_sub == sub), None)
-
-    def list(self, *, role: str | None = None, active_only: bool = False) -> list[User]:
-        return sorted(
-            (
-                u
-                for u in self.users.values()
-                if (role is None or role in u.roles) and (u.active or not active_only)
-            ),
-            key=lambda u: u.username,
-        )
-
-
-class FakeTokenRepository(AbstractTokenRepository):
-    def __init__(self) -> None:
-        self.tokens: dict[str, ApiToken] = {}
-
-    def add(self, token: ApiToken) -> None:
-        self.tokens[token.token_sha256] = token
-
-    def owner(self, token_sha256: str) -> TokenOwner | None:
-        token = self.tokens.get(token_sha256)
-        if token is None:
-            return None
-        return TokenOwner(Actor.of(token.user), token.user.active, token.last_used_at)
-
-    def mark_used(self, token_sha256: str, at: datetime) -> None:
-        self.tokens[token_sha256].last_used_at = at
-
-
-class FakeAuditRepository(AbstractAuditRepository):
-    def __init__(self) -> None:
-        self.events: list[AuditEvent] = []
-
-    def append(
-        self,
-        *,
-        actor: str,
-        action: str,
-        object: str,
-        details: Mapping[str, Any] | None = None,
-        at: datetime | None = None,
-    ) -> AuditEvent:
-        prev = self.events[-1].hash if self.events else audit_log.GENESIS
-        ev = audit_log.make_event(
-            len(self.events) + 1,
-            prev,
-            at=at or datetime.now(UTC),
-            actor=actor,
-            action=action,
-            object=object,
-            details=details,
-        )
-        row = AuditEvent(**ev.columns())
-        self.events.append(row)
-        return row
-
-    def list(self, *, object: str | None = None) -> list[AuditEvent]:
-        return [e for e in self.events if object is None or e.object == object]
-
-    def verify(self) -> tuple[bool, int | None]:
-        return audit_log.verify_events(self.events)

@@ -12,6 +12,8 @@ commit of the row that points at them: `put` has fsynced the blob when it
 returns, so a committed row never points at a missing file (a crash in between leaves only an
 unreferenced blob, which fsck removes). A write that lost a race (a stale version counter, or a
 duplicate key) surfaces as `ConcurrentUpdate`, from `commit` or from the `with` block.
+
+The in-memory unit of work for service tests is `tests/fakes.py: FakeUnitOfWork`.
 """
 
 from __future__ import annotations
@@ -26,20 +28,32 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from storage.blobs import BlobStore, MemoryBlobStore
+from storage.blobs import BlobStore
 from storage.repository import (
     AbstractAuditRepository,
     AbstractCaseRepository,
     AbstractTokenRepository,
     AbstractUserRepository,
-    FakeAuditRepository,
-    FakeCaseRepository,
-    FakeTokenRepository,
-    FakeUserRepository,
     SqlAlchemyAuditRepository,
     SqlAlchemyCaseRepository,
     SqlAlchemyTokenRepository,
     SqlAlchemyUserRepository,
+)
+from storage.repository_committee import (
+    AbstractDecisionRepository,
+    AbstractMeetingRepository,
+    AbstractMemberRepository,
+    SqlAlchemyDecisionRepository,
+    SqlAlchemyMeetingRepository,
+    SqlAlchemyMemberRepository,
+)
+from storage.repository_minihta import (
+    AbstractAttachmentRepository,
+    AbstractPublicationRepository,
+    AbstractReviewRepository,
+    SqlAlchemyAttachmentRepository,
+    SqlAlchemyPublicationRepository,
+    SqlAlchemyReviewRepository,
 )
 
 Clock = Callable[[], datetime]
@@ -58,6 +72,12 @@ class AbstractUnitOfWork(ABC):
     users: AbstractUserRepository
     tokens: AbstractTokenRepository
     audit: AbstractAuditRepository
+    members: AbstractMemberRepository
+    meetings: AbstractMeetingRepository
+    decisions: AbstractDecisionRepository
+    reviews: AbstractReviewRepository
+    attachments: AbstractAttachmentRepository
+    publications: AbstractPublicationRepository
     blobs: BlobStore
     clock: Clock
 
@@ -103,6 +123,12 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.users = SqlAlchemyUserRepository(self.session)
         self.tokens = SqlAlchemyTokenRepository(self.session)
         self.audit = SqlAlchemyAuditRepository(self.session)
+        self.members = SqlAlchemyMemberRepository(self.session)
+        self.meetings = SqlAlchemyMeetingRepository(self.session)
+        self.decisions = SqlAlchemyDecisionRepository(self.session)
+        self.reviews = SqlAlchemyReviewRepository(self.session)
+        self.attachments = SqlAlchemyAttachmentRepository(self.session)
+        self.publications = SqlAlchemyPublicationRepository(self.session)
         return super().__enter__()
 
     def __exit__(
@@ -131,59 +157,3 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
     def rollback(self) -> None:
         if self.session is not None:
             self.session.rollback()
-
-
-class FakeUnitOfWork(AbstractUnitOfWork):
-    """In-memory repositories for service tests; records whether it committed.
-
-    Rolling back forgets objects added since `__enter__` (cases, users, tokens, audit events,
-    blobs) and numbers taken from the mini-HTA sequences; changes made in place to objects that existed before are not undone, so a service must
-    check everything before it changes anything, which is how the services are written anyway.
-    """
-
-    def __init__(self, blobs: BlobStore | None = None, clock: Clock | None = None) -> None:
-        self.cases = FakeCaseRepository()
-        self.users = FakeUserRepository()
-        self.tokens = FakeTokenRepository()
-        self.audit = FakeAuditRepository()
-        self.blobs = blobs if blobs is not None else MemoryBlobStore()
-        self.clock = clock or utc_clock
-        self.committed = False
-        self.commits = 0
-        self._mark: tuple[set[str], set[str], set[str], int, set[str], dict[int, int]] | None = None
-
-    def __enter__(self) -> Self:
-        self.committed = False
-        self._mark = self._snapshot()
-        return super().__enter__()
-
-    def _snapshot(self) -> tuple[set[str], set[str], set[str], int, set[str], dict[int, int]]:
-        return (
-            set(self.cases.cases),
-            set(self.users.users),
-            set(self.tokens.tokens),
-            len(self.audit.events),
-            set(self.cases.blobs),
-            dict(self.cases.sequences),  # a number taken in a rolled-back upload is not spent
-        )
-
-    def commit(self) -> None:
-        self.committed = True
-        self.commits += 1
-        self._mark = self._snapshot()
-
-    def rollback(self) -> None:
-        if self._mark is None:
-            return
-        cases, users, tokens, n_events, blobs, sequences = self._mark
-        self.cases.sequences.clear()
-        self.cases.sequences.update(sequences)
-        for key in set(self.cases.cases) - cases:
-            del self.cases.cases[key]
-        for key in set(self.users.users) - users:
-            del self.users.users[key]
-        for key in set(self.tokens.tokens) - tokens:
-            del self.tokens.tokens[key]
-        for key in set(self.cases.blobs) - blobs:
-            del self.cases.blobs[key]
-        del self.audit.events[n_events:]

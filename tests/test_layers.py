@@ -19,8 +19,13 @@ FORBIDDEN = {
     "forms": {"flask", "sqlalchemy", "alembic", "storage", "services", "web", "processor"},
     "schemas": {"flask", "sqlalchemy", "alembic", "storage", "services", "web", "processor"},
     "storage": {"web", "flask", "services"},
-    "services": {"web", "flask"},
+    "services": {"web", "flask", "sqlalchemy", "alembic"},
 }
+# Services reach their tables through the repositories of the unit of work (storage/). The one
+# exemption: services/figures.py still builds its SQL itself; helper "figures" of issue #12 is
+# redesigning that module (its queries move behind a repository in storage/). Remove the entry
+# then: the test below fails on a stale exemption.
+EXEMPT = {"services/figures.py": {"sqlalchemy"}}
 
 
 def _dynamic_import(node: ast.AST) -> bool:
@@ -69,7 +74,8 @@ def test_every_layer_has_python_files():
 
 @pytest.mark.parametrize(("layer", "path"), CASES, ids=[str(p.relative_to(ROOT)) for _, p in CASES])
 def test_layer_imports_nothing_above_it(layer, path):
-    bad = imported_modules(path) & FORBIDDEN[layer]
+    allowed = EXEMPT.get(path.relative_to(ROOT).as_posix(), set())
+    bad = imported_modules(path) & FORBIDDEN[layer] - allowed
     assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}"
 
 

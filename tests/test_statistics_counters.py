@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 
 from benchmarks.figures import synthetic_cases
 from processor.statistics import (
+    PUBLIC_FORM_TYPE,
+    PUBLISHED,
     CaseFigures,
     Filters,
     aggregate,
@@ -23,6 +25,7 @@ from processor.statistics import (
     counter_keys,
     counter_scope,
     counter_scopes,
+    public_filters,
 )
 from tests.test_statistics import REGIONS, history
 
@@ -108,6 +111,8 @@ SCOPED_FILTERS = [
     Filters(hf="OUS", year=2031, fagomrade="Onkologi"),  # no case
     Filters(region="HSO", year=2025, fagomrade="Onkologi", form_type="minihta"),
     Filters(hf="OUS", year=2025, fagomrade="Onkologi", form_type="minihta"),
+    public_filters(),
+    public_filters(2025),
 ]
 
 
@@ -120,6 +125,7 @@ def test_counts_kept_per_filter_give_compute_with_that_filter() -> None:
         got = aggregate_counters(_rows(scoped.get(scope, Counter())), filters)
         assert _text(got) == _text(compute(CASES, filters)), filters
     assert compute(CASES, Filters(fagomrade="Onkologi"))["saker_totalt"] > 0
+    assert 0 < compute(CASES, public_filters())["saker_totalt"] < len(CASES)
 
 
 def test_scopes_are_named_by_their_filters() -> None:
@@ -133,11 +139,21 @@ def test_scopes_are_named_by_their_filters() -> None:
     assert counter_scope(four) == '{"hf":"OUS","ar":"2025","fagomrade":"Onkologi","type":"minihta"}'
     assert counter_scope(Filters(hf="OUS", region="HSO", year=2025)) is None
     assert counter_scope(Filters(date_from=date(2025, 1, 1))) is None
-    fig = next(f for f in FIGURES if f.fagomrade is not None)
+    fig = next(f for f in FIGURES if f.fagomrade is not None and f.state != PUBLISHED)
     scopes = counter_scopes(fig)
     # none, five single filters, ten pairs, ten threes, five fours and all five, but those with
     # an HF and its region
     assert len(scopes) == len(set(scopes)) == 1 + 5 + (10 - 1) + (10 - 3) + (5 - 3) + (1 - 1)
+    # a published mini-HTA also has the two scopes of the public figures (all years, its year)
+    published = replace(fig, form_type=PUBLIC_FORM_TYPE, state=PUBLISHED)
+    public = [counter_scope(public_filters()), counter_scope(public_filters(fig.received.year))]
+    assert public[0] == '{"type":"minihta","status":"publisert"}'
+    assert None not in public and not set(public) & set(scopes)
+    assert set(counter_scopes(published)) - set(counter_scopes(replace(published, state="x"))) == {
+        *public
+    }
+    assert counter_scope(Filters(form_type=PUBLIC_FORM_TYPE, state="innsendt")) is None
+    assert counter_scope(replace(public_filters(), hf="OUS")) is None
     assert counter_scope(Filters(hf=fig.hf, year=fig.received.year)) in scopes
     assert (
         counter_scope(Filters(region=fig.region, year=fig.received.year, fagomrade=fig.fagomrade))

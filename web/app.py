@@ -4,9 +4,7 @@ Configuration keys (all optional): `INSTANCE` (folder; else `SKJEMAMOTTAK_INSTAN
 ./instance), `DATABASE_URL` (else `SKJEMAMOTTAK_DATABASE_URL` or SQLite in the instance),
 `SECRET_KEY` (else `SKJEMAMOTTAK_SECRET_KEY` or a random key kept in the instance folder),
 `MAX_UPLOAD_MB` (else `SKJEMAMOTTAK_MAX_UPLOAD_MB`, 20), `UPLOAD_RATE_LIMIT` (else
-`SKJEMAMOTTAK_UPLOAD_RATE_LIMIT`: uploads per user, see `web.limits`), `FIGURES_BACKGROUND`
-(default True: after a change the figures pages answer with the last figures while newer ones are computed in
-the background; False: every request waits for fresh figures), `TODAY` (a `date`, for tests) and
+`SKJEMAMOTTAK_UPLOAD_RATE_LIMIT`: uploads per user, see `web.limits`), `TODAY` (a `date`, for tests) and
 `CLOCK` (a callable giving an aware datetime, for tests), `BASE_URL` (else
 `SKJEMAMOTTAK_BASE_URL` or http://127.0.0.1:5000: the base of links that leave the request),
 `OIDC` (a `web.oidc.OidcConfig`; else read from the environment by `OidcConfig.from_environ`).

@@ -672,7 +672,7 @@ def cmd_stats(ns: argparse.Namespace) -> int:
 
     uow = _storage().uow()
     if ns.refresh or ns.recount:
-        done = figures.refresh(uow, warm=not ns.recount)
+        done = figures.refresh(uow)
         print(f"Oppdaterte tallene for {done.refreshed} saker.", file=sys.stderr)
     if ns.recount:
         counted = figures.recount_all(uow)

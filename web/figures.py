@@ -9,28 +9,25 @@
   (`type` accepts `minihta`, the one public type; finer public filters would let small groups
   be found by subtraction).
 
-Charts are rendered once per cached figures (they cost more than the aggregation). The filter
-choices come from the unfiltered figures when there are any, else from the distinct values of
-the rows: a filtered page does not compute the unfiltered figures just for its choices.
+Charts and public figures are made once per figures (`services.figures.Figures.key`: database,
+filters, cases marker) and kept in a small LRU cache (`cachetools`); they cost more than reading
+the counts. The filter choices are those of the unfiltered figures.
 
-Stale while revalidate (issue 9, `services.figures`): when the cases changed since the last
-figures, the pages and the JSON show those at once while new ones are computed in the background
-(config `FIGURES_BACKGROUND`, default on; off, every request waits for fresh figures). The JSON
-says when its figures were computed (`"beregnet"`, ISO 8601) and whether newer ones are on their
-way (`"oppdateres"`); the pages say it in a status line. The XLSX exports always wait for fresh
-figures: a downloaded file is kept and passed on without the page's notice that the figures are
-being updated, and exports are rare enough that their cost (up to a few seconds) does not matter.
+The figures are always those of the cases as they are (`services.figures`). The JSON says when
+they were computed (`"beregnet"`, ISO 8601); `"oppdateres"` (figures being renewed in the
+background, issue 9) is kept for API clients and is always false now.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
+from cachetools import LRUCache
+from flask import Blueprint, Response, g, jsonify, render_template, request
 
 from processor import charts, timefmt
 from processor.domain import CASE_FORM_TYPES
@@ -56,8 +53,7 @@ bp = Blueprint("figures", __name__)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 OSLO = ZoneInfo("Europe/Oslo")
-PUBLIC_MAX_AGE = 60  # seconds a public answer may be cached; a stale one only briefly
-STALE_MAX_AGE = 5
+PUBLIC_MAX_AGE = 60  # seconds a public answer may be cached
 # The SVG charts carry pygal's own <style> and style attributes: allowed on these pages only.
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
@@ -126,37 +122,24 @@ def request_filters(public: bool = False) -> Filters:
 # ---- derived, cached per figures --------------------------------------------------------------
 
 
-class _Memo:
-    def __init__(self, size: int = 32) -> None:
-        self.size = size
-        self.items: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key: tuple[Any, ...], make: Any) -> Any:
-        with self.lock:
-            if key in self.items:
-                self.items.move_to_end(key)
-                return self.items[key]
-        value = make()
-        with self.lock:
-            self.items[key] = value
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
-        return value
+_derived: LRUCache[tuple[Any, ...], Any] = LRUCache(maxsize=32)
+_derived_lock = threading.Lock()
 
 
-_memo = _Memo()
+def _memo(key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
+    """`make()`, kept under `key` (a `Figures.key` and what is made of it)."""
+    with _derived_lock:
+        if key in _derived:
+            return _derived[key]
+    value = make()
+    with _derived_lock:
+        _derived[key] = value
+    return value
 
 
-def _figures(
-    filters: Filters, *, fresh: bool = False, prepare: store.Prepare | None = None
-) -> store.Figures:
-    """The figures; stale ones while newer are computed (and then `prepare`d, in the same
-    background thread), unless `fresh` is asked for."""
-    background = bool(current_app.config.get("FIGURES_BACKGROUND", True)) and not fresh
-    return store.figures(
-        storage().uow(), filters, background=background, prepare=prepare, marker=_marker()
-    )
+def _figures(filters: Filters) -> store.Figures:
+    """The figures of `filters`, as the cases are now."""
+    return store.figures(storage().uow(), filters, marker=_marker())
 
 
 def _marker() -> str:
@@ -171,7 +154,7 @@ def _public_of(found: store.Figures) -> dict[str, Any]:
     public paths: figures that count anything but published mini-HTAs are refused here."""
     if not is_public_scope(found.stats.get("filter", {})):
         raise RuntimeError("public figures must count published mini-HTAs only")
-    return _memo.get(("public", *found.key), lambda: public_figures(found.stats))  # type: ignore[no-any-return]
+    return _memo(("public", *found.key), lambda: public_figures(found.stats))  # type: ignore[no-any-return]
 
 
 def _page_charts(found: store.Figures) -> dict[str, str]:
@@ -183,8 +166,8 @@ def _public_charts(found: store.Figures) -> dict[str, str]:
 
 
 def _body(found: store.Figures, stats: dict[str, Any]) -> dict[str, Any]:
-    """The JSON: the figures, when they were computed and whether newer are being computed."""
-    return {**stats, "beregnet": found.computed_at.isoformat(), "oppdateres": found.updating}
+    """The JSON: the figures and when they were computed (`oppdateres`: always false now)."""
+    return {**stats, "beregnet": found.computed_at.isoformat(), "oppdateres": False}
 
 
 def computed_text(when: datetime) -> str:
@@ -193,7 +176,7 @@ def computed_text(when: datetime) -> str:
 
 
 def _status(found: store.Figures) -> dict[str, Any]:
-    return {"beregnet": computed_text(found.computed_at), "oppdateres": found.updating}
+    return {"beregnet": computed_text(found.computed_at)}
 
 
 def _charts(key: tuple[Any, ...], stats: dict[str, Any]) -> dict[str, str]:
@@ -204,12 +187,12 @@ def _charts(key: tuple[Any, ...], stats: dict[str, Any]) -> dict[str, str]:
             "flyt": charts.flow_chart(stats),
         }
 
-    return _memo.get(("charts", *key), make)
+    return _memo(("charts", *key), make)
 
 
 def _facets() -> dict[str, list[str]]:
-    """The filter choices (from the unfiltered figures when there are any)."""
-    return store.filter_choices(storage().uow())
+    """The filter choices (those of the unfiltered figures)."""
+    return store.filter_choices(storage().uow(), marker=_marker())
 
 
 def _xlsx(stats: dict[str, Any], name: str) -> Response:
@@ -251,19 +234,18 @@ def statistikk_api() -> Response:
 @api_login_required
 def statistikk_xlsx_api() -> Response:
     require_role(g.actor, "koordinator")
-    return _xlsx(_figures(request_filters(), fresh=True).stats, "statistikk")
+    return _xlsx(_figures(request_filters()).stats, "statistikk")
 
 
-def _public_cache(resp: Response, found: store.Figures) -> Response:
-    age = STALE_MAX_AGE if found.updating else PUBLIC_MAX_AGE
-    resp.headers["Cache-Control"] = f"public, max-age={age}"
+def _public_cache(resp: Response) -> Response:
+    resp.headers["Cache-Control"] = f"public, max-age={PUBLIC_MAX_AGE}"
     return resp
 
 
 @api_bp.get("/tall")
 def tall_api() -> Response:
-    found = _figures(request_filters(public=True), prepare=_public_of)
-    return _public_cache(jsonify(_body(found, _public_of(found))), found)
+    found = _figures(request_filters(public=True))
+    return _public_cache(jsonify(_body(found, _public_of(found))))
 
 
 # ---- pages --------------------------------------------------------------------------------------
@@ -273,7 +255,7 @@ def tall_api() -> Response:
 @login_required("koordinator")
 def statistikk() -> Response:
     filters = request_filters()
-    found = _figures(filters, prepare=_page_charts)
+    found = _figures(filters)
     return _page(
         render_template(
             "statistikk.html",
@@ -291,15 +273,15 @@ def statistikk() -> Response:
 @bp.get("/statistikk.xlsx")
 @login_required("koordinator")
 def statistikk_xlsx() -> Response:
-    return _xlsx(_figures(request_filters(), fresh=True).stats, "statistikk")
+    return _xlsx(_figures(request_filters()).stats, "statistikk")
 
 
 @bp.get("/tall")
 def tall() -> Response:
     filters = request_filters(public=True)
-    found = _figures(filters, prepare=_public_charts)
+    found = _figures(filters)
     everything = public_filters()
-    unfiltered = found if filters == everything else _figures(everything, prepare=_public_of)
+    unfiltered = found if filters == everything else _figures(everything)
     all_years = _public_of(unfiltered)["per_ar"]
     resp = _page(
         render_template(
@@ -313,4 +295,4 @@ def tall() -> Response:
             public_types={PUBLIC_FORM_TYPE: TYPE_LABELS[PUBLIC_FORM_TYPE]},
         )
     )
-    return _public_cache(resp, found)
+    return _public_cache(resp)

@@ -83,7 +83,7 @@ FIGURES_SCHEMA = {
         },
         "oppdateres": {
             "type": "boolean",
-            "description": "Sann når sakene er endret siden, og nye tall beregnes nå.",
+            "description": "Alltid usann: tallene er alltid for sakene slik de er nå (beholdt for klientene).",
         },
     },
     "required": ["saker_totalt", "beregnet", "oppdateres"],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,9 @@ from sqlalchemy import Engine
 
 from storage import db
 from storage.blobs import FileBlobStore, MemoryBlobStore
-from storage.uow import FakeUnitOfWork, SqlAlchemyUnitOfWork
+from storage.uow import AbstractUnitOfWork, SqlAlchemyUnitOfWork
 from tests import pgutil
+from tests.fakes import FakeUnitOfWork
 from tests.storage.helpers import NOW
 
 
@@ -51,15 +53,19 @@ def pg_template() -> Iterator[str]:
     pgutil.drop_database(name)
 
 
+def _skip_without_postgresql(backend: str) -> None:
+    if backend == "postgresql" and not pgutil.available():
+        pytest.skip("no PostgreSQL server: set SKJEMAMOTTAK_TEST_POSTGRES_URL (see .ci/run)")
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def backend(request: pytest.FixtureRequest) -> str:
-    if request.param == "postgresql" and not pgutil.available():
-        pytest.skip("no PostgreSQL server: set SKJEMAMOTTAK_TEST_POSTGRES_URL (see .ci/run)")
+    _skip_without_postgresql(request.param)
     return request.param
 
 
-@pytest.fixture
-def engine(backend: str, instance: Path, request: pytest.FixtureRequest) -> Iterator[Engine]:
+@contextmanager
+def _engine_for(backend: str, instance: Path, request: pytest.FixtureRequest) -> Iterator[Engine]:
     if backend == "sqlite":
         eng = db.make_engine(db.default_url(instance))
         yield eng
@@ -72,6 +78,25 @@ def engine(backend: str, instance: Path, request: pytest.FixtureRequest) -> Iter
     finally:
         eng.dispose()
         pgutil.drop_database(name)
+
+
+@pytest.fixture
+def engine(backend: str, instance: Path, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    with _engine_for(backend, instance, request) as eng:
+        yield eng
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+def service_uow(request: pytest.FixtureRequest, instance: Path) -> Iterator[AbstractUnitOfWork]:
+    """A unit of work for service tests that hold for the fake as for the adapters: the same test
+    runs on `tests/fakes.py`, on SQLite and on PostgreSQL (when configured)."""
+    if request.param == "memory":
+        yield FakeUnitOfWork(blobs=MemoryBlobStore(), clock=lambda: NOW)
+        return
+    _skip_without_postgresql(request.param)
+    with _engine_for(request.param, instance, request) as eng:
+        blobs = FileBlobStore(db.blob_path(instance))
+        yield SqlAlchemyUnitOfWork(db.session_factory(eng), blobs, clock=lambda: NOW)
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """WORKFLOW.md sections 3–5 on the storage layer: members, meetings, planning, packets, decisions.
 
-Runs on SQLite, and on PostgreSQL when SKJEMAMOTTAK_TEST_POSTGRES_URL is set.
+Runs on SQLite, on PostgreSQL when SKJEMAMOTTAK_TEST_POSTGRES_URL is set, and on the fake unit of
+work (tests/fakes.py), which must answer alike.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from services import committee
 from services.cases import price_check, set_urgent, transition
 from services.upload import upload
 from services.users import add_user
-from storage.uow import SqlAlchemyUnitOfWork
+from storage.uow import AbstractUnitOfWork
 from tests.storage.helpers import HF_OUS, HF_STO, KOORDINATOR, PRISKONTROLL, TODAY, del2_for
 
 MEETING_DAY = date(2026, 12, 10)
@@ -45,7 +46,7 @@ def member(username: str) -> Actor:
     return Actor(username, frozenset({"komite"}), hf)
 
 
-def add_members(uow: SqlAlchemyUnitOfWork, names: dict[str, tuple[str, bool]] = MEMBERS) -> None:
+def add_members(uow: AbstractUnitOfWork, names: dict[str, tuple[str, bool]] = MEMBERS) -> None:
     for name, (hf, dm) in names.items():
         add_user(
             uow,
@@ -57,7 +58,7 @@ def add_members(uow: SqlAlchemyUnitOfWork, names: dict[str, tuple[str, bool]] = 
         )
 
 
-def ready_case(uow: SqlAlchemyUnitOfWork, hf_user: Actor, data: bytes, case_id: str) -> None:
+def ready_case(uow: AbstractUnitOfWork, hf_user: Actor, data: bytes, case_id: str) -> None:
     result = upload(hf_user, "soknad.json", data, uow, TODAY)
     assert result.accepted, result.errors
     transition(KOORDINATOR, case_id, "mottatt", "priskontroll", None, uow)
@@ -65,14 +66,14 @@ def ready_case(uow: SqlAlchemyUnitOfWork, hf_user: Actor, data: bytes, case_id: 
 
 
 @pytest.fixture
-def setup(sql_uow: SqlAlchemyUnitOfWork) -> SqlAlchemyUnitOfWork:
-    add_members(sql_uow)
-    ready_case(sql_uow, HF_OUS, del2_for("OUS"), CASE_OUS)
-    ready_case(sql_uow, HF_STO, sto_case(), CASE_STO)
-    return sql_uow
+def setup(service_uow: AbstractUnitOfWork) -> AbstractUnitOfWork:
+    add_members(service_uow)
+    ready_case(service_uow, HF_OUS, del2_for("OUS"), CASE_OUS)
+    ready_case(service_uow, HF_STO, sto_case(), CASE_STO)
+    return service_uow
 
 
-def state(uow: SqlAlchemyUnitOfWork, case_id: str) -> str:
+def state(uow: AbstractUnitOfWork, case_id: str) -> str:
     with uow:
         case = uow.cases.get(case_id)
         assert case is not None
@@ -100,14 +101,14 @@ def decision_body(**overrides: object) -> committee.DecisionInput:
 
 
 def test_a_komite_user_is_a_member_with_defaults_until_the_coordinator_sets_attributes(
-    sql_uow: SqlAlchemyUnitOfWork,
+    service_uow: AbstractUnitOfWork,
 ) -> None:
-    add_members(sql_uow)
-    [ous] = [m for m in committee.list_members(KOORDINATOR, sql_uow, TODAY) if m.hf == "OUS"]
+    add_members(service_uow)
+    [ous] = [m for m in committee.list_members(KOORDINATOR, service_uow, TODAY) if m.hf == "OUS"]
     assert (ous.fagdirektor, ous.vara_for, ous.active) == (False, None, True)
     info = committee.set_member(
         KOORDINATOR,
-        sql_uow,
+        service_uow,
         "k-vara",
         fagdirektor=True,
         vara_for="k-ous",
@@ -115,30 +116,34 @@ def test_a_komite_user_is_a_member_with_defaults_until_the_coordinator_sets_attr
         active_to=date(2026, 11, 30),
     )
     assert info.vara_for == "k-ous" and info.fagdirektor
-    committee.set_member(KOORDINATOR, sql_uow, "k-hmr", active_to=date(2026, 11, 1))
-    by_name = {m.username: m for m in committee.list_members(KOORDINATOR, sql_uow, TODAY)}
+    committee.set_member(KOORDINATOR, service_uow, "k-hmr", active_to=date(2026, 11, 1))
+    by_name = {m.username: m for m in committee.list_members(KOORDINATOR, service_uow, TODAY)}
     assert by_name["k-vara"].active and not by_name["k-hmr"].active
-    with sql_uow:
-        assert [e.action for e in sql_uow.audit.list(object="user:k-vara")][-1] == (
+    with service_uow:
+        assert [e.action for e in service_uow.audit.list(object="user:k-vara")][-1] == (
             "committee.member"
         )
 
 
-def test_member_attributes_are_checked(sql_uow: SqlAlchemyUnitOfWork) -> None:
-    add_members(sql_uow)
+def test_member_attributes_are_checked(service_uow: AbstractUnitOfWork) -> None:
+    add_members(service_uow)
     with pytest.raises(DomainError) as e:
-        committee.set_member(KOORDINATOR, sql_uow, "k-ous", vara_for="k-ous")
+        committee.set_member(KOORDINATOR, service_uow, "k-ous", vara_for="k-ous")
     assert e.value.code == "INVALID_VALUE"
     with pytest.raises(DomainError) as e:
-        committee.set_member(KOORDINATOR, sql_uow, "k-ous", vara_for="ukjent")
+        committee.set_member(KOORDINATOR, service_uow, "k-ous", vara_for="ukjent")
     assert e.value.code == "INVALID_VALUE"
     with pytest.raises(DomainError) as e:
         committee.set_member(
-            KOORDINATOR, sql_uow, "k-ous", active_from=date(2026, 5, 1), active_to=date(2026, 1, 1)
+            KOORDINATOR,
+            service_uow,
+            "k-ous",
+            active_from=date(2026, 5, 1),
+            active_to=date(2026, 1, 1),
         )
     assert e.value.code == "INVALID_VALUE"
     with pytest.raises(DomainError) as e:
-        committee.set_member(HF_OUS, sql_uow, "k-ous", fagdirektor=True)
+        committee.set_member(HF_OUS, service_uow, "k-ous", fagdirektor=True)
     assert e.value.code == "FORBIDDEN"
 
 
@@ -146,27 +151,27 @@ def test_member_attributes_are_checked(sql_uow: SqlAlchemyUnitOfWork) -> None:
 
 
 def test_meetings_are_created_by_the_coordinator_with_papers_deadline(
-    sql_uow: SqlAlchemyUnitOfWork,
+    service_uow: AbstractUnitOfWork,
 ) -> None:
-    add_members(sql_uow)
-    meeting_id = committee.create_meeting(KOORDINATOR, sql_uow, MEETING_DAY, time(9), TODAY)
-    [row] = committee.list_meetings(KOORDINATOR, sql_uow, TODAY)
+    add_members(service_uow)
+    meeting_id = committee.create_meeting(KOORDINATOR, service_uow, MEETING_DAY, time(9), TODAY)
+    [row] = committee.list_meetings(KOORDINATOR, service_uow, TODAY)
     assert row["id"] == meeting_id and row["tid"] == "09:00" and row["saksgrense"] == 8
     assert row["sakspapirfrist"] == "2026-12-08"
     assert len(row["deltakere"]) == len(MEMBERS)
     with pytest.raises(DomainError) as e:
-        committee.create_meeting(KOORDINATOR, sql_uow, MEETING_DAY, time(9), TODAY)
+        committee.create_meeting(KOORDINATOR, service_uow, MEETING_DAY, time(9), TODAY)
     assert e.value.code == "MEETING_EXISTS"
     with pytest.raises(DomainError) as e:
-        committee.create_meeting(KOORDINATOR, sql_uow, date(2026, 11, 1), time(9), TODAY)
+        committee.create_meeting(KOORDINATOR, service_uow, date(2026, 11, 1), time(9), TODAY)
     assert e.value.code == "INVALID_VALUE"
     with pytest.raises(DomainError) as e:
-        committee.create_meeting(member("k-ous"), sql_uow, MEETING_DAY, time(10), TODAY)
+        committee.create_meeting(member("k-ous"), service_uow, MEETING_DAY, time(10), TODAY)
     assert e.value.code == "FORBIDDEN"
 
 
 def test_planning_places_urgent_first_up_to_the_limit_and_moves_cases_to_satt_opp(
-    setup: SqlAlchemyUnitOfWork,
+    setup: AbstractUnitOfWork,
 ) -> None:
     uow = setup
     set_urgent(KOORDINATOR, CASE_STO, True, "Rask progresjon.", uow)
@@ -185,7 +190,7 @@ def test_planning_places_urgent_first_up_to_the_limit_and_moves_cases_to_satt_op
 
 
 def test_a_case_lacking_quorum_is_not_placed_and_the_planner_names_the_deputy(
-    setup: SqlAlchemyUnitOfWork,
+    setup: AbstractUnitOfWork,
 ) -> None:
     uow = setup
     committee.set_member(KOORDINATOR, uow, "k-vara", vara_for="k-ahus")
@@ -212,15 +217,15 @@ def test_a_case_lacking_quorum_is_not_placed_and_the_planner_names_the_deputy(
     assert CASE_OUS in dict(outcome.not_placed)
 
 
-def test_a_deputy_who_would_restore_the_quorum_is_named(sql_uow: SqlAlchemyUnitOfWork) -> None:
-    add_members(sql_uow)
-    committee.set_member(KOORDINATOR, sql_uow, "k-vara", vara_for="k-hmr")
-    ready_case(sql_uow, HF_STO, sto_case(), CASE_STO)
-    meeting_id = committee.create_meeting(KOORDINATOR, sql_uow, MEETING_DAY, time(9), TODAY)
+def test_a_deputy_who_would_restore_the_quorum_is_named(service_uow: AbstractUnitOfWork) -> None:
+    add_members(service_uow)
+    committee.set_member(KOORDINATOR, service_uow, "k-vara", vara_for="k-hmr")
+    ready_case(service_uow, HF_STO, sto_case(), CASE_STO)
+    meeting_id = committee.create_meeting(KOORDINATOR, service_uow, MEETING_DAY, time(9), TODAY)
     committee.update_meeting(
-        KOORDINATOR, sql_uow, meeting_id, absent={"k-hmr": True, "k-ahus": True}
+        KOORDINATOR, service_uow, meeting_id, absent={"k-hmr": True, "k-ahus": True}
     )
-    detail = committee.meeting_detail(KOORDINATOR, sql_uow, meeting_id, TODAY)
+    detail = committee.meeting_detail(KOORDINATOR, service_uow, meeting_id, TODAY)
     [row] = detail["klare"]
     assert row["beslutningstakere"] == 3
     assert [d["brukernavn"] for d in row["vara"]] == ["k-vara"]
@@ -234,7 +239,7 @@ def _pdf_text(data: bytes) -> str:
 
 
 def test_packet_goes_to_members_of_the_meeting_only_and_leaves_out_recused_cases(
-    setup: SqlAlchemyUnitOfWork,
+    setup: AbstractUnitOfWork,
 ) -> None:
     uow = setup
     meeting_id = committee.create_meeting(KOORDINATOR, uow, MEETING_DAY, time(9), TODAY)
@@ -272,7 +277,7 @@ def test_packet_goes_to_members_of_the_meeting_only_and_leaves_out_recused_cases
 
 
 def test_a_member_sees_own_meetings_and_the_cases_they_are_not_recused_from(
-    setup: SqlAlchemyUnitOfWork,
+    setup: AbstractUnitOfWork,
 ) -> None:
     uow = setup
     meeting_id = committee.create_meeting(KOORDINATOR, uow, MEETING_DAY, time(9), TODAY)
@@ -286,13 +291,13 @@ def test_a_member_sees_own_meetings_and_the_cases_they_are_not_recused_from(
 # ---- decisions ----------------------------------------------------------------------------------
 
 
-def _placed(uow: SqlAlchemyUnitOfWork) -> int:
+def _placed(uow: AbstractUnitOfWork) -> int:
     meeting_id = committee.create_meeting(KOORDINATOR, uow, MEETING_DAY, time(9), TODAY)
     committee.plan_meeting(KOORDINATOR, uow, meeting_id, TODAY)
     return meeting_id
 
 
-def test_a_decision_makes_the_case_avgjort_and_read_only(setup: SqlAlchemyUnitOfWork) -> None:
+def test_a_decision_makes_the_case_avgjort_and_read_only(setup: AbstractUnitOfWork) -> None:
     uow = setup
     with pytest.raises(DomainError) as e:  # still in klar
         committee.record_decision(KOORDINATOR, uow, CASE_OUS, decision_body(), TODAY)
@@ -312,7 +317,7 @@ def test_a_decision_makes_the_case_avgjort_and_read_only(setup: SqlAlchemyUnitOf
 
 
 def test_the_same_reference_cannot_be_uploaded_after_the_decision(
-    setup: SqlAlchemyUnitOfWork,
+    setup: AbstractUnitOfWork,
 ) -> None:
     uow = setup
     _placed(uow)
@@ -323,7 +328,7 @@ def test_the_same_reference_cannot_be_uploaded_after_the_decision(
 
 
 def test_an_incomplete_decision_or_a_recused_participant_is_refused(
-    setup: SqlAlchemyUnitOfWork,
+    setup: AbstractUnitOfWork,
 ) -> None:
     uow = setup
     _placed(uow)
@@ -347,7 +352,7 @@ def test_an_incomplete_decision_or_a_recused_participant_is_refused(
     assert state(uow, CASE_OUS) == "satt_opp"
 
 
-def test_the_letter_is_for_the_cases_hf_and_the_coordinator(setup: SqlAlchemyUnitOfWork) -> None:
+def test_the_letter_is_for_the_cases_hf_and_the_coordinator(setup: AbstractUnitOfWork) -> None:
     uow = setup
     _placed(uow)
     committee.record_decision(KOORDINATOR, uow, CASE_OUS, decision_body(), TODAY)

@@ -12,7 +12,7 @@ from processor.domain import Actor
 from processor.errors import CaseDecided, DomainError
 from services.cases import price_check, set_urgent, transition
 from services.upload import upload
-from storage.uow import FakeUnitOfWork
+from tests.fakes import FakeUnitOfWork
 from tests.storage.helpers import HF_OUS, HF_STO, KOORDINATOR, PRISKONTROLL, REFERENCE, TODAY, del2
 
 

@@ -3,7 +3,6 @@ and aggregation that equals `processor.statistics.compute` (SQLite and PostgreSQ
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import Counter
 from dataclasses import replace
@@ -13,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from alembic import command
-from sqlalchemy import Engine, delete, func, select, text, update
+from sqlalchemy import Engine, delete, select, text, update
 
 from benchmarks.figures import synthetic_cases
 from benchmarks.figures_http import insert_histories, storable
@@ -27,6 +26,7 @@ from processor.statistics import (
     counter_keys,
     counter_scope,
     counter_scopes,
+    public_filters,
 )
 from services import figures
 from storage import db
@@ -37,7 +37,6 @@ from storage.models_figures import (
     CaseFigureStage,
     FiguresCount,
     FiguresGeneration,
-    FiguresSnapshot,
 )
 from storage.uow import SqlAlchemyUnitOfWork
 
@@ -109,13 +108,6 @@ def _rows(uow: SqlAlchemyUnitOfWork) -> dict[str, CaseFigure]:
     return rows
 
 
-def _snapshots(uow: SqlAlchemyUnitOfWork) -> dict[str, dict]:
-    """The stored snapshots: filter key -> figures."""
-    with uow:
-        rows = uow.session.execute(select(FiguresSnapshot.filters, FiguresSnapshot.payload))
-        return {key: json.loads(payload) for key, payload in rows}
-
-
 def _seed(engine: Engine, cases: list[CaseHistory]) -> list[CaseHistory]:
     cases = storable(cases)
     insert_histories(engine, cases)
@@ -137,6 +129,8 @@ FILTERS = [
     Filters(region="HSO", year=2025, fagomrade="Onkologi"),
     Filters(hf="SSHF", year=2025, form_type="tilgang-del2", fagomrade="Onkologi"),  # four filters
     Filters(date_from=date(2025, 1, 1), date_to=date(2025, 6, 30)),
+    public_filters(),  # published mini-HTAs: the public figures
+    public_filters(2025),
 ]
 
 
@@ -239,21 +233,10 @@ def test_rows_read_back_per_case_give_the_same_figures(
     engine: Engine, sql_uow: SqlAlchemyUnitOfWork, filters: Filters
 ) -> None:
     cases = _seed(engine, hand_made() + synthetic_cases(100, seed=2))
-    figures.refresh(sql_uow, warm=False)
+    figures.refresh(sql_uow)
     with sql_uow:
         loaded = figures.load(sql_uow.session, filters)
     assert aggregate(loaded, filters, prefiltered=True) == compute(cases, filters)
-
-
-def test_a_refresh_that_wrote_rows_warms_the_unfiltered_figures(
-    engine: Engine, sql_uow: SqlAlchemyUnitOfWork
-) -> None:
-    cases = _seed(engine, hand_made())
-    figures.clear_cache()
-    assert figures.refresh(sql_uow).refreshed == 4
-    assert [e.stats for e in figures._cache.items.values()] == [compute(cases)]
-    assert _snapshots(sql_uow) == {"{}": compute(cases)}  # and kept for every process
-    assert figures.refresh(sql_uow).refreshed == 0
 
 
 def _counting_stale_check(monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -334,17 +317,32 @@ def test_filter_choices_are_the_facets_of_the_unfiltered_figures(
     engine: Engine, sql_uow: SqlAlchemyUnitOfWork
 ) -> None:
     cases = _seed(engine, hand_made() + synthetic_cases(200, seed=4))
-    figures.refresh(sql_uow, warm=False)
-    figures.clear_cache()
-    from_rows = figures.filter_choices(sql_uow)  # the unfiltered figures are not at hand
-    cached = list(figures._cache.items)
-    assert len(cached) == 1 and cached[0][0] == "filter_choices"
-    assert _snapshots(sql_uow) == {}
-    figures.figures(sql_uow)
-    assert from_rows == figures.facets(compute(cases))
-    assert figures.filter_choices(sql_uow) == from_rows  # now from the unfiltered figures
-    assert "ikke_oppgitt" not in from_rows["fagomrade"]
-    assert from_rows["ar"] == sorted({str(c.created.year) for c in cases})
+    choices = figures.filter_choices(sql_uow)
+    assert choices == figures.facets(compute(cases))
+    assert "ikke_oppgitt" not in choices["fagomrade"]
+    assert choices["ar"] == sorted({str(c.created.year) for c in cases})
+
+
+def test_cached_figures_are_those_of_the_current_cases_marker(
+    engine: Engine, sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cases = _seed(engine, hand_made())
+    first = figures.figures(sql_uow)
+    counted: list[int] = []
+    real = figures.count
+    monkeypatch.setattr(figures, "count", lambda *a: counted.append(1) or real(*a))
+    assert figures.figures(sql_uow) is first  # the same marker: from the cache
+    assert counted == []
+    with sql_uow:
+        sql_uow.session.execute(
+            update(Case).where(Case.id == "A-3").values(version=Case.version + 1)
+        )
+        sql_uow.commit()
+    again = figures.figures(sql_uow)  # a new marker: counted again (the same history)
+    assert counted == [1] and again is not first and again.stats == compute(cases)
+    figures.clear_cache()  # as a new process
+    assert figures.figures(sql_uow).stats == compute(cases)
+    assert counted == [1, 1]
 
 
 # ---- the counts of the unfiltered figures (`figures_counts`, issue 9) ------------------------------
@@ -368,16 +366,18 @@ def _counted_anew(uow: SqlAlchemyUnitOfWork) -> dict[tuple, int]:
 
 
 def _without_grouped(monkeypatch: pytest.MonkeyPatch) -> list[Filters]:
-    """`figures.grouped` records its filters and refuses those the counts hold (any but dates)."""
+    """`figures.load` records the filters it counts over the rows, and refuses those the counts
+    hold (any but dates); `recount` (no filters) is let through."""
     calls: list[Filters] = []
-    real = figures.grouped
+    real = figures.load
 
     def checked(session, filters=None):  # type: ignore[no-untyped-def]
-        calls.append(filters)
-        assert counter_scope(filters) is None, "figures the counts hold were counted over the rows"
+        if filters is not None:
+            calls.append(filters)
+            assert counter_scope(filters) is None, "figures the counts hold were read per case"
         return real(session, filters)
 
-    monkeypatch.setattr(figures, "grouped", checked)
+    monkeypatch.setattr(figures, "load", checked)
     return calls
 
 
@@ -390,7 +390,7 @@ def test_the_counts_follow_every_refresh(
         raise AssertionError("the counts were counted anew instead of kept")
 
     monkeypatch.setattr(figures, "recount", no_recount)
-    figures.refresh(sql_uow, warm=False)
+    figures.refresh(sql_uow)
     first = _counts(sql_uow)
     assert first == _counted_anew(sql_uow)
     assert sum(
@@ -419,7 +419,7 @@ def test_the_counts_follow_every_refresh(
         replace(c, transitions=[*c.transitions, withdrawn]) if c.id == decided.id else c
         for c in moved
     ]
-    figures.refresh(sql_uow, warm=False)
+    figures.refresh(sql_uow)
     counts = _counts(sql_uow)
     assert counts == _counted_anew(sql_uow) and counts != first
     calls = _without_grouped(monkeypatch)
@@ -446,9 +446,9 @@ def test_counts_that_reach_zero_go_however_they_are_found(
 ) -> None:
     monkeypatch.setattr(figures, "_LOWERED_BY_KEY", by_key)
     cases = _seed(engine, hand_made() + synthetic_cases(40, seed=14))
-    figures.refresh(sql_uow, warm=False)
+    figures.refresh(sql_uow)
     moved = _move_a3(sql_uow, cases)  # A-3's old keys lowered, some to 0
-    figures.refresh(sql_uow, warm=False)
+    figures.refresh(sql_uow)
     counts = _counts(sql_uow)
     assert 0 not in counts.values()
     assert counts == _counted_anew(sql_uow)
@@ -460,11 +460,11 @@ def test_the_counts_stay_exact_when_refreshes_run_at_once(
 ) -> None:
     """Worker processes refresh at the same time, each after changing cases of its own."""
     cases = _seed(engine, synthetic_cases(120, seed=12))
-    figures.refresh(sql_uow, warm=False)
+    figures.refresh(sql_uow)
     errors: list[BaseException] = []
 
     def worker(n: int) -> None:
-        uow = figures._detached(sql_uow)
+        uow = SqlAlchemyUnitOfWork(sql_uow.session_factory, sql_uow.blobs, sql_uow.clock)
         try:
             for i in range(5):
                 case = cases[(n * 5 + i) * 3]
@@ -482,7 +482,7 @@ def test_the_counts_stay_exact_when_refreshes_run_at_once(
                         )
                     )
                     uow.commit()
-                figures.refresh(uow, warm=False)
+                figures.refresh(uow)
         except BaseException as e:  # noqa: BLE001 - reported below
             errors.append(e)
 
@@ -492,7 +492,7 @@ def test_the_counts_stay_exact_when_refreshes_run_at_once(
     for t in threads:
         t.join(60)
     assert errors == []
-    figures.refresh(sql_uow, warm=False)
+    figures.refresh(sql_uow)
     assert _counts(sql_uow) == _counted_anew(sql_uow)
     with sql_uow:
         assert figures.count(sql_uow.session, Filters()) == aggregate(figures.load(sql_uow.session))
@@ -506,7 +506,7 @@ def test_figures_of_any_filters_but_dates_are_read_from_the_counts(
     engine: Engine, sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch, filters: Filters
 ) -> None:
     cases = _seed(engine, hand_made() + synthetic_cases(200, seed=9))
-    figures.refresh(sql_uow, warm=False)
+    figures.refresh(sql_uow)
     calls = _without_grouped(monkeypatch)
     assert figures.figures(sql_uow, filters, cache=False).stats == compute(cases, filters)
     assert calls == ([] if _counted_scope(filters) else [filters])
@@ -525,7 +525,7 @@ def test_an_hf_and_a_region_are_the_hf_counts_unless_its_cases_lie_in_two_region
     engine: Engine, sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cases = _seed(engine, hand_made() + synthetic_cases(200, seed=4))
-    figures.refresh(sql_uow, warm=False)
+    figures.refresh(sql_uow)
     regions = figures._regions()
     home = regions["OUS"]
     here = Filters(hf="OUS", region=home, year=2025)
@@ -547,14 +547,14 @@ def test_an_hf_and_a_region_are_the_hf_counts_unless_its_cases_lie_in_two_region
     assert calls == []
     # the registry moves the HF: the case that changed is counted in the new region, the others
     # are not, and the HF's counts no longer tell which of its cases lie where
-    figures.refresh(sql_uow, regions={**regions, "OUS": away.region}, warm=False)
+    figures.refresh(sql_uow, regions={**regions, "OUS": away.region})
     with sql_uow:
         session = sql_uow.session
         assert figures.count(session, here) == aggregate(figures.load(session, here), here)
         assert (
             figures.count(session, here)["saker_totalt"] == compute(cases, here)["saker_totalt"] - 1
         )
-    assert calls == [here, here]
+    assert calls == [here, here, here]  # both counts read the rows (and so does the check)
 
 
 def test_counts_short_of_the_cases_are_not_used_and_the_next_refresh_counts_anew(
@@ -562,14 +562,14 @@ def test_counts_short_of_the_cases_are_not_used_and_the_next_refresh_counts_anew
 ) -> None:
     """As after migration 0006 on a database with figures rows: no counts, no marker."""
     cases = _seed(engine, hand_made() + synthetic_cases(100, seed=3))
-    figures.refresh(sql_uow, warm=False)
+    figures.refresh(sql_uow)
     with sql_uow:
         sql_uow.session.execute(delete(FiguresCount))
         sql_uow.session.execute(update(FiguresGeneration).values(cases_marker=None))
         sql_uow.commit()
     with sql_uow:  # the rows are counted instead of the missing counts
         assert figures.count(sql_uow.session, Filters()) == compute(cases)
-    assert figures.refresh(sql_uow, warm=False).refreshed == 0
+    assert figures.refresh(sql_uow).refreshed == 0
     assert _counts(sql_uow) == _counted_anew(sql_uow) != {}
     figures.clear_cache()
     assert figures.figures(sql_uow, cache=False).stats == compute(cases)
@@ -612,7 +612,7 @@ def test_counts_short_of_the_checked_cases_are_not_used(
     """The marker says every row is current, but the counts are missing (a database put back
     from elsewhere): the figures are counted over the rows, right all the same."""
     cases = _seed(engine, hand_made() + synthetic_cases(60, seed=13))
-    figures.refresh(sql_uow, warm=False)
+    figures.refresh(sql_uow)
     with sql_uow:
         sql_uow.session.execute(delete(FiguresCount))
         sql_uow.commit()
@@ -628,7 +628,7 @@ def test_recount_all_mends_counts_that_drifted_unseen_and_drops_their_figures(
     """A count edited by hand (their total unchanged, so the automatic check passes): the
     figures are wrong until `recount_all` (`stats --recount`) counts everything anew."""
     cases = _seed(engine, hand_made() + synthetic_cases(80, seed=6))
-    figures.refresh(sql_uow, warm=False)
+    figures.refresh(sql_uow)
     ous = Filters(hf="OUS")
     c = FiguresCount
     with sql_uow:
@@ -638,37 +638,25 @@ def test_recount_all_mends_counts_that_drifted_unseen_and_drops_their_figures(
             .values(n=c.n + 3)
         )
         sql_uow.commit()
-    drifted = figures.figures(sql_uow, ous).stats  # stored as a snapshot, and cached
+    drifted = figures.figures(sql_uow, ous).stats  # cached
     assert drifted != compute(cases, ous)
     assert figures.recount_all(sql_uow) == len(cases)
     assert _counts(sql_uow) == _counted_anew(sql_uow)
-    with sql_uow:
-        assert sql_uow.session.scalar(select(func.count()).select_from(FiguresSnapshot)) == 0
     assert figures.figures(sql_uow, ous).stats == compute(cases, ous)
 
 
 def test_a_deleted_case_is_counted_out(engine: Engine, sql_uow: SqlAlchemyUnitOfWork) -> None:
     cases = _seed(engine, hand_made() + synthetic_cases(50, seed=2))
-    figures.refresh(sql_uow, warm=False)
+    figures.refresh(sql_uow)
     with sql_uow:  # the case goes, and its figures rows with it (ON DELETE CASCADE)
         sql_uow.session.execute(delete(TransitionRow).where(TransitionRow.case_id == "A-1"))
         sql_uow.session.execute(delete(Case).where(Case.id == "A-1"))
         sql_uow.commit()
-    figures.refresh(sql_uow, warm=False)
+    figures.refresh(sql_uow)
     assert _counts(sql_uow) == _counted_anew(sql_uow)
     assert figures.figures(sql_uow, cache=False).stats == compute(
         [c for c in cases if c.id != "A-1"]
     )
-
-
-# ---- stale while revalidate: snapshots and background computations (issue 9) ------------------
-
-
-@pytest.fixture(autouse=True)
-def _no_computation_left(engine: Engine):  # type: ignore[no-untyped-def]
-    """No background computation outlives its test (and its database)."""
-    yield
-    assert figures.wait_for_background(30), "a background computation did not finish"
 
 
 def _move_a3(uow: SqlAlchemyUnitOfWork, cases: list[CaseHistory]) -> list[CaseHistory]:
@@ -688,210 +676,3 @@ def _move_a3(uow: SqlAlchemyUnitOfWork, cases: list[CaseHistory]) -> list[CaseHi
         uow.commit()
     moved = Transition(_at(33), "mottatt", "priskontroll")
     return [replace(c, transitions=[*c.transitions, moved]) if c.id == "A-3" else c for c in cases]
-
-
-class _Grouped:
-    """`figures.count`, counted per thread; background calls wait for `gate` (when given) or
-    raise `fail` (once)."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, gate: threading.Event | None = None):
-        self.real = figures.count
-        self.gate = gate
-        self.fail: Exception | None = None
-        self.foreground: list[int] = []
-        self.background: list[int] = []
-        monkeypatch.setattr(figures, "count", self)
-
-    def __call__(self, session, filters, checked=None):  # type: ignore[no-untyped-def]
-        if threading.current_thread() is threading.main_thread():
-            self.foreground.append(1)
-        else:
-            self.background.append(1)
-            if self.gate is not None:
-                assert self.gate.wait(30)
-            if self.fail is not None:
-                error, self.fail = self.fail, None
-                raise error
-        return self.real(session, filters, checked)
-
-
-def _url(engine: Engine) -> str:
-    return engine.url.render_as_string(hide_password=True)
-
-
-def test_stale_figures_come_at_once_while_one_computation_runs(
-    engine: Engine, sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    cases = _seed(engine, hand_made() + synthetic_cases(30, seed=8))
-    first = figures.figures(sql_uow, background=True)  # nothing yet: computed at once
-    assert not first.stale and not first.updating
-    assert first.stats == compute(cases)
-    moved = _move_a3(sql_uow, cases)
-    gate = threading.Event()
-    counted = _Grouped(monkeypatch, gate)
-    prepared: list[figures.Figures] = []
-    answers = [figures.figures(sql_uow, background=True, prepare=prepared.append) for _ in range(5)]
-    try:
-        for got in answers:
-            assert got.stats == first.stats  # the previous figures, at once
-            assert got.stale and got.updating
-            assert got.computed_at == first.computed_at
-        assert counted.foreground == []
-        assert len(figures._running) == 1  # one computation for the five requests
-    finally:
-        gate.set()
-    assert figures.wait_for_background(30)
-    assert counted.background == [1]
-    fresh = figures.figures(sql_uow, background=True)
-    assert not fresh.stale and not fresh.updating
-    assert fresh.stats == compute(moved)
-    assert prepared == [fresh]  # once, with the new figures, before the next request
-    assert fresh.stats != first.stats
-    assert counted.foreground == [] and counted.background == [1]  # from the cache
-    assert _snapshots(sql_uow) == {"{}": compute(moved)}
-
-
-def test_a_new_process_uses_the_stored_snapshot_without_computing(
-    engine: Engine, sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    cases = _seed(engine, hand_made() + synthetic_cases(60, seed=9))
-    ous = Filters(hf="OUS")
-    stored = figures.figures(sql_uow, ous)
-    figures.clear_cache()  # a new process: an empty cache
-    counted = _Grouped(monkeypatch)
-    got = figures.figures(sql_uow, ous, background=True)
-    assert counted.foreground == [] and counted.background == []
-    assert not got.stale
-    assert got.stats == compute(cases, ous)
-    assert list(got.stats) == list(stored.stats)  # the keys in their order, also from JSONB-free
-    assert list(got.stats["per_status"]) == list(stored.stats["per_status"])
-    assert got.computed_at == stored.computed_at and got.key == stored.key
-    # after a change, another new process answers with the stored (stale) figures at once
-    moved = _move_a3(sql_uow, cases)
-    figures.clear_cache()
-    stale = figures.figures(sql_uow, ous, background=True)
-    assert stale.stale and stale.stats == compute(cases, ous)
-    assert counted.foreground == []
-    assert figures.wait_for_background(30)
-    assert figures.figures(sql_uow, ous, background=True).stats == compute(moved, ous)
-
-
-def test_without_figures_the_request_computes_them(
-    engine: Engine, sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    cases = _seed(engine, hand_made())
-    counted = _Grouped(monkeypatch)
-    got = figures.figures(sql_uow, Filters(year=2025), background=True)
-    assert not got.stale and not got.updating
-    assert got.stats == compute(cases, Filters(year=2025))
-    assert counted.foreground == [1] and figures._running == set()
-    assert got.computed_at == sql_uow.now()
-
-
-def test_a_computation_reads_the_cases_marker_once_when_the_rows_were_checked_at_it(
-    engine: Engine, sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    cases = _seed(engine, hand_made())
-    figures.refresh(sql_uow, warm=False)
-    reads: list[int] = []
-    real = figures.cases_marker
-    monkeypatch.setattr(figures, "cases_marker", lambda s: reads.append(1) or real(s))
-    got = figures.figures(sql_uow, Filters(hf="OUS"))  # nothing stored: computed now
-    assert got.stats == compute(cases, Filters(hf="OUS"))
-    assert reads == [1]  # no refresh: the last one checked the rows at this marker
-    moved = _move_a3(sql_uow, cases)
-    figures.clear_cache()
-    with sql_uow:
-        sql_uow.session.execute(delete(FiguresSnapshot))
-        sql_uow.commit()
-    assert figures.figures(sql_uow, Filters(hf="OUS")).stats == compute(moved, Filters(hf="OUS"))
-    assert reads == [1, 1, 1]  # the cases changed: the refresh reads it again
-
-
-def test_without_background_a_stale_snapshot_is_computed_anew_at_once(
-    engine: Engine, sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    cases = _seed(engine, hand_made())
-    figures.figures(sql_uow)
-    moved = _move_a3(sql_uow, cases)
-    counted = _Grouped(monkeypatch)
-    got = figures.figures(sql_uow)  # background=False: what the XLSX export asks for
-    assert not got.stale and got.stats == compute(moved)
-    assert counted.foreground == [1] and figures._running == set()
-
-
-def test_a_failed_background_computation_is_logged_and_tried_again(
-    engine: Engine,
-    sql_uow: SqlAlchemyUnitOfWork,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    cases = _seed(engine, hand_made())
-    first = figures.figures(sql_uow)
-    moved = _move_a3(sql_uow, cases)
-    counted = _Grouped(monkeypatch)
-    counted.fail = RuntimeError("the database went away")
-    with caplog.at_level("ERROR", logger="services.figures"):
-        assert figures.figures(sql_uow, background=True).stale
-        assert figures.wait_for_background(30)
-    failed = [r for r in caplog.records if "bakgrunnen feilet" in r.getMessage()]
-    assert len(failed) == 1 and "RuntimeError" in failed[0].getMessage()
-    assert "went away" not in caplog.text  # type and frames, not the message
-    again = figures.figures(sql_uow, background=True)  # still stale: another try starts
-    assert again.stale and again.updating and again.stats == first.stats
-    assert figures.wait_for_background(30)
-    assert counted.background == [1, 1]
-    fresh = figures.figures(sql_uow, background=True)
-    assert not fresh.stale and fresh.stats == compute(moved)
-
-
-def test_the_background_takes_what_another_process_stored_meanwhile(
-    engine: Engine, sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    cases = _seed(engine, hand_made())
-    figures.figures(sql_uow)
-    moved = _move_a3(sql_uow, cases)
-    figures.figures(sql_uow)  # the other process: computed and stored the new figures
-    figures.clear_cache()
-    counted = _Grouped(monkeypatch)
-    slot = (_url(engine), figures.UNFILTERED)
-    figures._running.add(slot)  # as `_schedule` leaves it
-    figures._background(figures._detached(sql_uow), Filters(), slot)
-    assert counted.background == [] and counted.foreground == []
-    assert figures._running == set()
-    assert figures._cache.get(slot).stats == compute(moved)
-
-
-def test_the_snapshots_stay_bounded_to_the_most_recent(
-    engine: Engine, sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _seed(engine, hand_made())
-    monkeypatch.setattr(figures, "SNAPSHOTS", 3)
-    ticks = iter(range(100))
-    sql_uow.clock = lambda: datetime(2026, 1, 1, tzinfo=OSLO) + timedelta(minutes=next(ticks))
-    hfs = ["OUS", "STO", "UNN", "HBE", "AHUS"]
-    for hf in hfs:
-        figures.figures(sql_uow, Filters(hf=hf))
-    kept = _snapshots(sql_uow)
-    assert sorted(kept) == sorted(figures.filter_key(Filters(hf=hf)) for hf in hfs[-3:])
-    figures.clear_cache()
-    figures.figures(sql_uow, Filters(hf="OUS"))  # computed again: the oldest (UNN) goes
-    assert sorted(_snapshots(sql_uow)) == sorted(
-        figures.filter_key(Filters(hf=hf)) for hf in ["HBE", "AHUS", "OUS"]
-    )
-
-
-def test_an_older_computation_does_not_replace_a_newer_snapshot(
-    engine: Engine, sql_uow: SqlAlchemyUnitOfWork
-) -> None:
-    cases = _seed(engine, hand_made())
-    newer = figures.figures(sql_uow)
-    slot = (_url(engine), figures.UNFILTERED)
-    entry = figures._cache.get(slot)
-    late = replace(entry, stats={"saker_totalt": -1}, generation=entry.generation - 1)
-    figures._store(sql_uow, figures.UNFILTERED, late)
-    assert _snapshots(sql_uow) == {"{}": compute(cases)}
-    same = replace(entry, stats={**entry.stats, "saker_totalt": 99})
-    figures._store(sql_uow, figures.UNFILTERED, same)  # the same generation replaces
-    assert _snapshots(sql_uow)["{}"]["saker_totalt"] == 99
-    assert newer.stats["saker_totalt"] == 4

@@ -1,5 +1,6 @@
 """WORKFLOW.md section 6 through the services on a real database (SQLite, and PostgreSQL when
-configured): attachments, peer reviewer assignment, conflicts of interest, publication, search."""
+configured) and on the fake unit of work (tests/fakes.py), which must answer alike: attachments,
+peer reviewer assignment, conflicts of interest, publication, search."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from services import minihta
 from services.cases import transition
 from services.upload import upload
 from services.users import add_user
-from storage.uow import SqlAlchemyUnitOfWork
+from storage.uow import AbstractUnitOfWork, SqlAlchemyUnitOfWork
 from tests.fillers import fill_json, sample_values
 from tests.storage.helpers import HF_OUS, HF_STO, KOORDINATOR, TODAY
 
@@ -34,23 +35,23 @@ def reviewer(name: str) -> Actor:
 
 
 @pytest.fixture
-def uow(sql_uow: SqlAlchemyUnitOfWork) -> SqlAlchemyUnitOfWork:
+def uow(service_uow: AbstractUnitOfWork) -> AbstractUnitOfWork:
     for name, (hf, fag) in REVIEWERS.items():
-        add_user(sql_uow, name, roles=["fagfelle"], hf=hf, fagomrader=fag)
-    return sql_uow
+        add_user(service_uow, name, roles=["fagfelle"], hf=hf, fagomrader=fag)
+    return service_uow
 
 
 def form(form_id: str, **overrides: object) -> bytes:
     return fill_json(form_id, sample_values(form_id, **overrides))
 
 
-def new_case(uow: SqlAlchemyUnitOfWork, user: Actor = HF_OUS, **overrides: object) -> str:
+def new_case(uow: AbstractUnitOfWork, user: Actor = HF_OUS, **overrides: object) -> str:
     result = upload(user, "m.json", form("minihta", **overrides), uow, TODAY)
     assert result.accepted and result.case_id
     return result.case_id
 
 
-def state(uow: SqlAlchemyUnitOfWork, case_id: str) -> str:
+def state(uow: AbstractUnitOfWork, case_id: str) -> str:
     with uow:
         case = uow.cases.get(case_id)
         assert case is not None
@@ -66,7 +67,7 @@ def code_of(call: object) -> str:
 # ---- economics attachment ---------------------------------------------------------------------
 
 
-def test_economics_attaches_by_query_or_by_its_case_id(uow: SqlAlchemyUnitOfWork) -> None:
+def test_economics_attaches_by_query_or_by_its_case_id(uow: AbstractUnitOfWork) -> None:
     case_id = new_case(uow)
     data = form("minihta-okonomi", **{"sak.id": None})
     result = upload(HF_OUS, "o.json", data, uow, TODAY, case_id=case_id)
@@ -98,7 +99,7 @@ def test_the_attachment_receipt_names_the_form_and_the_files_hash(
     ],
 )
 def test_economics_for_a_case_that_is_not_yours_is_a_case_mismatch(
-    uow: SqlAlchemyUnitOfWork, who: Actor, sak: str | None, query: str | None
+    uow: AbstractUnitOfWork, who: Actor, sak: str | None, query: str | None
 ) -> None:
     new_case(uow)
     new_case(uow)
@@ -107,7 +108,7 @@ def test_economics_for_a_case_that_is_not_yours_is_a_case_mismatch(
     assert code_of(call) == "CASE_MISMATCH"
 
 
-def test_returned_minihta_is_resubmitted_as_a_new_version(uow: SqlAlchemyUnitOfWork) -> None:
+def test_returned_minihta_is_resubmitted_as_a_new_version(uow: AbstractUnitOfWork) -> None:
     case_id = new_case(uow)
     again = form("minihta")
     assert code_of(lambda: upload(HF_OUS, "m.json", again, uow, TODAY, case_id=case_id)) == (
@@ -122,7 +123,7 @@ def test_returned_minihta_is_resubmitted_as_a_new_version(uow: SqlAlchemyUnitOfW
 
 
 def test_rules_pick_specialty_other_region_and_never_the_proposing_hf(
-    uow: SqlAlchemyUnitOfWork,
+    uow: AbstractUnitOfWork,
 ) -> None:
     case_id = new_case(uow)
     done = minihta.assign_reviewer(KOORDINATOR, case_id, None, None, uow)
@@ -131,7 +132,7 @@ def test_rules_pick_specialty_other_region_and_never_the_proposing_hf(
     assert state(uow, case_id) == "til_fagfelle"
 
 
-def test_fewest_open_reviews_wins(uow: SqlAlchemyUnitOfWork) -> None:
+def test_fewest_open_reviews_wins(uow: AbstractUnitOfWork) -> None:
     first = new_case(uow)
     assert minihta.assign_reviewer(KOORDINATOR, first, None, None, uow).reviewer == "ff-hbe"
     second = new_case(uow)
@@ -142,7 +143,7 @@ def test_fewest_open_reviews_wins(uow: SqlAlchemyUnitOfWork) -> None:
     assert done.override is False
 
 
-def test_override_needs_a_reason(uow: SqlAlchemyUnitOfWork) -> None:
+def test_override_needs_a_reason(uow: AbstractUnitOfWork) -> None:
     case_id = new_case(uow)
     call = lambda: minihta.assign_reviewer(KOORDINATOR, case_id, "ff-ahus", None, uow)  # noqa: E731
     assert code_of(call) == "REASON_REQUIRED"
@@ -155,14 +156,14 @@ def test_override_needs_a_reason(uow: SqlAlchemyUnitOfWork) -> None:
         assert minihta.assignments_of(uow, case_id)[0]["begrunnelse"] == "Eneste med erfaring"
 
 
-def test_same_hf_is_never_allowed_even_with_a_reason(uow: SqlAlchemyUnitOfWork) -> None:
+def test_same_hf_is_never_allowed_even_with_a_reason(uow: AbstractUnitOfWork) -> None:
     case_id = new_case(uow)
     call = lambda: minihta.assign_reviewer(KOORDINATOR, case_id, "ff-ous", "Trengs", uow)  # noqa: E731
     assert code_of(call) == "OVERRIDE_NOT_ALLOWED"
     assert state(uow, case_id) == "mottatt"
 
 
-def test_only_the_coordinator_assigns(uow: SqlAlchemyUnitOfWork) -> None:
+def test_only_the_coordinator_assigns(uow: AbstractUnitOfWork) -> None:
     case_id = new_case(uow)
     assert code_of(lambda: minihta.assign_reviewer(HF_OUS, case_id, None, None, uow)) == (
         "FORBIDDEN"
@@ -173,7 +174,7 @@ def test_only_the_coordinator_assigns(uow: SqlAlchemyUnitOfWork) -> None:
 
 
 def test_red_conflict_ends_the_assignment_and_blocks_reassignment(
-    uow: SqlAlchemyUnitOfWork,
+    uow: AbstractUnitOfWork,
 ) -> None:
     case_id = new_case(uow)
     minihta.assign_reviewer(KOORDINATOR, case_id, None, None, uow)
@@ -186,7 +187,7 @@ def test_red_conflict_ends_the_assignment_and_blocks_reassignment(
     assert minihta.assign_reviewer(KOORDINATOR, case_id, None, None, uow).reviewer == "ff-unn"
 
 
-def test_yellow_conflict_needs_approval_before_the_packet(uow: SqlAlchemyUnitOfWork) -> None:
+def test_yellow_conflict_needs_approval_before_the_packet(uow: AbstractUnitOfWork) -> None:
     case_id = new_case(uow)
     minihta.assign_reviewer(KOORDINATOR, case_id, None, None, uow)
     ff = reviewer("ff-hbe")
@@ -205,7 +206,7 @@ def test_yellow_conflict_needs_approval_before_the_packet(uow: SqlAlchemyUnitOfW
 
 
 def test_packet_holds_the_minihta_economics_and_prefilled_skjema_2(
-    uow: SqlAlchemyUnitOfWork,
+    uow: AbstractUnitOfWork,
 ) -> None:
     case_id = new_case(uow)
     okonomi = form("minihta-okonomi", **{"sak.id": case_id})
@@ -229,7 +230,7 @@ def test_packet_holds_the_minihta_economics_and_prefilled_skjema_2(
 # ---- skjema 2 and 3, publication, search ------------------------------------------------------
 
 
-def _reviewed(uow: SqlAlchemyUnitOfWork, **overrides: object) -> str:
+def _reviewed(uow: AbstractUnitOfWork, **overrides: object) -> str:
     case_id = new_case(uow, **overrides)
     minihta.assign_reviewer(KOORDINATOR, case_id, None, None, uow)
     ff = reviewer(minihta.assignments_of(uow, case_id)[0]["fagfelle"])
@@ -242,7 +243,7 @@ def _reviewed(uow: SqlAlchemyUnitOfWork, **overrides: object) -> str:
 
 
 def test_skjema_2_from_someone_not_assigned_or_from_the_proposing_hf_is_refused(
-    uow: SqlAlchemyUnitOfWork,
+    uow: AbstractUnitOfWork,
 ) -> None:
     case_id = new_case(uow)
     minihta.assign_reviewer(KOORDINATOR, case_id, None, None, uow)
@@ -258,7 +259,7 @@ def test_skjema_2_from_someone_not_assigned_or_from_the_proposing_hf_is_refused(
     assert state(uow, case_id) == "til_fagfelle"
 
 
-def test_skjema_3_needs_a_reviewed_case_of_the_uploaders_hf(uow: SqlAlchemyUnitOfWork) -> None:
+def test_skjema_3_needs_a_reviewed_case_of_the_uploaders_hf(uow: AbstractUnitOfWork) -> None:
     case_id = new_case(uow)
     skjema3 = form("minihta-beslutning", **{"sak.id": case_id})
     assert code_of(lambda: upload(HF_OUS, "s3.json", skjema3, uow, TODAY)) == ("CASE_MISMATCH")
@@ -268,7 +269,7 @@ def test_skjema_3_needs_a_reviewed_case_of_the_uploaders_hf(uow: SqlAlchemyUnitO
     assert upload(HF_OUS, "s3.json", skjema3, uow, TODAY).state == "besluttet"
 
 
-def _published(uow: SqlAlchemyUnitOfWork, utfall: str = "innfort", **overrides: object) -> str:
+def _published(uow: AbstractUnitOfWork, utfall: str = "innfort", **overrides: object) -> str:
     case_id = _reviewed(uow, **overrides)
     values: dict[str, object] = {"sak.id": case_id, "beslutning.utfall": utfall}
     if utfall != "innfort_med_vilkar":
@@ -279,7 +280,7 @@ def _published(uow: SqlAlchemyUnitOfWork, utfall: str = "innfort", **overrides: 
 
 
 def test_published_minihta_is_found_by_norwegian_words_and_filters(
-    uow: SqlAlchemyUnitOfWork,
+    uow: AbstractUnitOfWork,
 ) -> None:
     robot = _published(uow, **{"generelt.tittel": "Robotkirurgi ved endetarmskreft i Blåbærdalen"})
     hjerte = _published(
@@ -316,9 +317,10 @@ def test_published_minihta_is_found_by_norwegian_words_and_filters(
         minihta.published_case(uow, unpublished)
 
 
-def test_search_stems_norwegian_on_postgresql(uow: SqlAlchemyUnitOfWork) -> None:
+def test_search_stems_norwegian_on_postgresql(uow: AbstractUnitOfWork) -> None:
     with uow:
-        dialect = uow.session.get_bind().dialect.name  # type: ignore[union-attr]
+        session = getattr(uow, "session", None)  # None: the fake unit of work
+        dialect = session.get_bind().dialect.name if session is not None else "memory"
     if dialect != "postgresql":
         pytest.skip("Norwegian stemming is PostgreSQL's (SQLite FTS5 matches prefixes)")
     robot = _published(uow, **{"generelt.tittel": "Robotassistert kirurgi ved endetarmskreft"})
@@ -329,18 +331,18 @@ def test_search_stems_norwegian_on_postgresql(uow: SqlAlchemyUnitOfWork) -> None
 # ---- a declaration is raised, never lowered by the reviewer (issue 11, finding 4) ------------
 
 
-def _audit_actions(uow: SqlAlchemyUnitOfWork, case_id: str) -> list[str]:
+def _audit_actions(uow: AbstractUnitOfWork, case_id: str) -> list[str]:
     with uow:
         return [e.action for e in uow.audit.list(object=f"case:{case_id}")]
 
 
-def _level(uow: SqlAlchemyUnitOfWork, case_id: str) -> tuple[str | None, bool]:
+def _level(uow: AbstractUnitOfWork, case_id: str) -> tuple[str | None, bool]:
     [row] = [a for a in minihta.assignments_of(uow, case_id) if a["aktiv"]]
     return row["habilitet"], row["godkjent_av"] is not None
 
 
 def test_a_reviewer_cannot_lower_yellow_to_green_and_the_packet_stays_refused(
-    uow: SqlAlchemyUnitOfWork,
+    uow: AbstractUnitOfWork,
 ) -> None:
     case_id = new_case(uow)
     minihta.assign_reviewer(KOORDINATOR, case_id, None, None, uow)
@@ -356,7 +358,7 @@ def test_a_reviewer_cannot_lower_yellow_to_green_and_the_packet_stays_refused(
     assert code_of(lambda: minihta.peer_packet(ff, case_id, uow, TODAY)) == "FORBIDDEN"
 
 
-def test_a_reviewer_can_raise_a_declaration(uow: SqlAlchemyUnitOfWork) -> None:
+def test_a_reviewer_can_raise_a_declaration(uow: AbstractUnitOfWork) -> None:
     case_id = new_case(uow)
     minihta.assign_reviewer(KOORDINATOR, case_id, None, None, uow)
     ff = reviewer("ff-hbe")
@@ -370,7 +372,7 @@ def test_a_reviewer_can_raise_a_declaration(uow: SqlAlchemyUnitOfWork) -> None:
 
 
 def test_an_approved_yellow_declaration_is_not_lowered_by_the_reviewer_either(
-    uow: SqlAlchemyUnitOfWork,
+    uow: AbstractUnitOfWork,
 ) -> None:
     case_id = new_case(uow)
     minihta.assign_reviewer(KOORDINATOR, case_id, None, None, uow)
@@ -383,7 +385,7 @@ def test_an_approved_yellow_declaration_is_not_lowered_by_the_reviewer_either(
     assert _level(uow, case_id) == ("gul", True)
 
 
-def test_the_coordinator_lowers_a_declaration_with_a_reason(uow: SqlAlchemyUnitOfWork) -> None:
+def test_the_coordinator_lowers_a_declaration_with_a_reason(uow: AbstractUnitOfWork) -> None:
     case_id = new_case(uow)
     minihta.assign_reviewer(KOORDINATOR, case_id, None, None, uow)
     ff = reviewer("ff-hbe")
@@ -403,7 +405,7 @@ def test_the_coordinator_lowers_a_declaration_with_a_reason(uow: SqlAlchemyUnitO
     assert _level(uow, case_id) == ("gul", False)
 
 
-def test_nothing_to_lower_without_a_declaration(uow: SqlAlchemyUnitOfWork) -> None:
+def test_nothing_to_lower_without_a_declaration(uow: AbstractUnitOfWork) -> None:
     case_id = new_case(uow)
     minihta.assign_reviewer(KOORDINATOR, case_id, None, None, uow)
     call = lambda: minihta.lower_conflict(KOORDINATOR, case_id, "gronn", "Grunn", uow)  # noqa: E731

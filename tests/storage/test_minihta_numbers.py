@@ -16,9 +16,10 @@ from processor.domain import Actor
 from processor.errors import DomainError
 from services.upload import upload
 from storage.models import MinihtaSequence
-from storage.repository import FakeAuditRepository, SqlAlchemyAuditRepository
-from storage.uow import AbstractUnitOfWork, FakeUnitOfWork, SqlAlchemyUnitOfWork
+from storage.repository import SqlAlchemyAuditRepository
+from storage.uow import AbstractUnitOfWork, SqlAlchemyUnitOfWork
 from tests import pgutil
+from tests.fakes import FakeAuditRepository, FakeUnitOfWork
 from tests.storage.helpers import HF_OUS, HF_STO, TODAY, minihta
 
 YEAR = TODAY.year

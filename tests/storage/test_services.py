@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import date, timedelta
 
 import pytest
 
 from processor.domain import Actor
 from processor.errors import DomainError
+from services import minihta as minihta_services
 from services.cases import FieldChange, diff, price_check, set_urgent, transition
 from services.upload import upload
 from services.users import (
@@ -20,8 +22,9 @@ from services.users import (
 )
 from storage.blobs import MemoryBlobStore
 from storage.models import Case
-from storage.repository import FakeCaseRepository
-from storage.uow import FakeUnitOfWork
+from storage.models_minihta import MinihtaAttachment
+from tests.fakes import FakeCaseRepository, FakeUnitOfWork
+from tests.fillers import fill_json, sample_values
 from tests.storage.helpers import (
     ADMIN,
     HF_OUS,
@@ -368,8 +371,28 @@ def test_minihta_returned_and_published_by_the_coordinator(fake_uow: FakeUnitOfW
     case = transition(KOORDINATOR, case_id, "mottatt", "returnert", "Mangler", fake_uow)
     assert case.state == "returnert"
     case.state = "besluttet"
+    # no skjema 3 yet: nothing to publish
+    with pytest.raises(DomainError) as e:
+        transition(KOORDINATOR, case_id, "besluttet", "publisert", None, fake_uow)
+    assert e.value.code == "INVALID_TRANSITION"
+    assert minihta_services.search_published(fake_uow) == []
+    skjema3 = sample_values("minihta-beslutning", **{"sak.id": case_id})
+    fake_uow.attachments.add(
+        MinihtaAttachment(
+            case_id=case_id,
+            form_type="minihta-beslutning",
+            number=1,
+            data=json.loads(fill_json("minihta-beslutning", skjema3)),
+            file_sha256="0" * 64,
+            file_suffix=".json",
+            uploaded_by=HF_OUS.username,
+            received_at=NOW,
+            warnings=[],
+        )
+    )
     case = transition(KOORDINATOR, case_id, "besluttet", "publisert", None, fake_uow)
     assert case.state == "publisert"
+    assert [p["sak"] for p in minihta_services.search_published(fake_uow)] == [case_id]
 
 
 def test_urgent_needs_a_reason(received: FakeUnitOfWork) -> None:

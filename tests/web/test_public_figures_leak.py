@@ -11,17 +11,14 @@ hide complementary cells; the coordinator keeps the full figures.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from benchmarks.figures_http import insert_histories
 from processor.statistics import HIDDEN, MIN_CELL, CaseHistory, Transition
-from services import figures
 from tests.web.conftest import Users, st
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -62,12 +59,6 @@ def _sixteen(published: bool) -> list[CaseHistory]:
     """13 mini-HTAs in «Kreft» and one in each secret specialty (the attack of the issue)."""
     specialties = ["Kreft"] * 13 + SECRETS
     return [_minihta(i, s, published) for i, s in enumerate(specialties)]
-
-
-@pytest.fixture(autouse=True)
-def _no_computation_left(app: Flask) -> Iterator[None]:
-    yield
-    assert figures.wait_for_background(30), "a background computation did not finish"
 
 
 def _hidden_share_gives_away(table: dict, total: int) -> bool:

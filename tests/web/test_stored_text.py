@@ -15,7 +15,6 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,6 @@ from flask.testing import FlaskClient
 from openpyxl import load_workbook
 from sqlalchemy import text
 
-from services import figures
 from tests.fillers import fill_json, sample_values
 from tests.web.conftest import Users, del2, login, on_postgres, st, upload
 
@@ -99,12 +97,6 @@ def mended(app: Flask, client: FlaskClient, users: Users) -> tuple[str, str]:
     minihta_id = resp.get_json()["sak"]
     _mend(app, del2_id, minihta_id)
     return del2_id, minihta_id
-
-
-@pytest.fixture(autouse=True)
-def _no_computation_left(app: Flask) -> Iterator[None]:
-    yield
-    assert figures.wait_for_background(30), "a background computation did not finish"
 
 
 def _ok(resp, path: str) -> str:  # noqa: ANN001 - a test response

@@ -1,8 +1,8 @@
 """Users get an e-mail address and the `sub` of their OpenID Connect login (CONNECTIONS.md
 sections 1 and 2).
 
-Revision ID: 0010_user_oidc_sub_epost
-Revises: 0009_session_generation
+Revision ID: 0011_user_oidc_sub_epost
+Revises: 0010_figures_simplified
 
 Both are nullable: existing users keep logging in with their password or token and get no mail
 until an operator sets them (`skjemamottak user set NAME --epost ... --oidc-sub ...`). A `sub` is
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010_user_oidc_sub_epost"
-down_revision: str | Sequence[str] | None = "0009_session_generation"
+revision: str = "0011_user_oidc_sub_epost"
+down_revision: str | Sequence[str] | None = "0010_figures_simplified"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

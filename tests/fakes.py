@@ -1,0 +1,454 @@
+"""In-memory repositories and unit of work for service tests (DESIGN.md: fakes live in tests/).
+
+Each fake keeps the same model classes as its SQLAlchemy adapter (`storage/repository*.py`) in
+dictionaries and answers the same questions the same way, so a service runs unchanged on
+`FakeUnitOfWork` and a test of it takes milliseconds. Where the adapter's answer comes from a
+relationship the database fills in (`case.peer_assignments`, `case.meeting_slot`), the fake sets
+it on the object itself. The public search matches every word of the query as a case-insensitive
+substring of the search text (the adapters: SQLite FTS5 prefixes, PostgreSQL Norwegian stems).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, time
+from typing import Any, Self
+
+from sqlalchemy import inspect
+
+from processor.domain import Actor
+from storage import audit as audit_log
+from storage.blobs import BlobStore, MemoryBlobStore
+from storage.models import ApiToken, AuditEvent, Blob, Case, User
+from storage.models_committee import CommitteeMember, Decision, Meeting, MeetingCase
+from storage.models_minihta import MinihtaAttachment, PeerAssignment, Publication
+from storage.repository import (
+    AbstractAuditRepository,
+    AbstractCaseRepository,
+    AbstractTokenRepository,
+    AbstractUserRepository,
+    TokenOwner,
+)
+from storage.repository_committee import (
+    AbstractDecisionRepository,
+    AbstractMeetingRepository,
+    AbstractMemberRepository,
+)
+from storage.repository_minihta import (
+    AbstractAttachmentRepository,
+    AbstractPublicationRepository,
+    AbstractReviewRepository,
+    search_words,
+)
+from storage.uow import AbstractUnitOfWork, Clock, ConcurrentUpdate, utc_clock
+
+# ---- cases, users, tokens, audit ----------------------------------------------------------------
+
+
+class FakeCaseRepository(AbstractCaseRepository):
+    def __init__(self) -> None:
+        self.cases: dict[str, Case] = {}
+        self.sequences: dict[int, int] = {}
+        self.blobs: dict[str, Blob] = {}
+
+    def add(self, case: Case) -> None:
+        if case.id in self.cases:
+            raise KeyError(f"case {case.id} exists")
+        self.cases[case.id] = case
+
+    def get(self, case_id: str) -> Case | None:
+        return self.cases.get(case_id)
+
+    def exists(self, case_id: str) -> bool:
+        return case_id in self.cases
+
+    def create(self, case: Case) -> bool:
+        if case.id in self.cases:
+            return False
+        self.add(case)
+        return True
+
+    def list(
+        self, *, hf: str | None = None, state: str | None = None, form_type: str | None = None
+    ) -> list[Case]:
+        out = [
+            c
+            for c in self.cases.values()
+            if (hf is None or c.hf == hf)
+            and (state is None or c.state == state)
+            and (form_type is None or c.form_type == form_type)
+        ]
+        return sorted(out, key=lambda c: (c.created_at, c.id), reverse=True)
+
+    def next_minihta_number(self, year: int) -> int:
+        self.sequences[year] = self.sequences.get(year, 0) + 1
+        return self.sequences[year]
+
+    def add_blob(self, sha256: str, size: int, content_type: str, at: datetime) -> None:
+        if sha256 not in self.blobs:
+            self.blobs[sha256] = Blob(
+                sha256=sha256, size=size, content_type=content_type, created_at=at
+            )
+
+    def blob_shas(self) -> set[str]:
+        return set(self.blobs)
+
+
+class FakeUserRepository(AbstractUserRepository):
+    def __init__(self) -> None:
+        self.users: dict[str, User] = {}
+
+    def add(self, user: User) -> None:
+        if user.username in self.users:
+            raise KeyError(f"user {user.username} exists")
+        if user.id is None:
+            user.id = max((u.id for u in self.users.values()), default=0) + 1
+        self.users[user.username] = user
+
+    def get(self, username: str) -> User | None:
+        return self.users.get(username)
+
+    def get_by_id(self, user_id: int) -> User | None:
+        return next((u for u in self.users.values() if u.id == user_id), None)
+
+    def by_oidc_sub(self, sub: str) -> User | None:
+        return next((u for u in self.users.values() if u.oidc_sub == sub), None)
+
+    def list(self, *, role: str | None = None, active_only: bool = False) -> list[User]:
+        return sorted(
+            (
+                u
+                for u in self.users.values()
+                if (role is None or role in u.roles) and (u.active or not active_only)
+            ),
+            key=lambda u: u.username,
+        )
+
+
+class FakeTokenRepository(AbstractTokenRepository):
+    def __init__(self) -> None:
+        self.tokens: dict[str, ApiToken] = {}
+
+    def add(self, token: ApiToken) -> None:
+        self.tokens[token.token_sha256] = token
+
+    def owner(self, token_sha256: str) -> TokenOwner | None:
+        token = self.tokens.get(token_sha256)
+        if token is None:
+            return None
+        return TokenOwner(Actor.of(token.user), token.user.active, token.last_used_at)
+
+    def mark_used(self, token_sha256: str, at: datetime) -> None:
+        self.tokens[token_sha256].last_used_at = at
+
+
+class FakeAuditRepository(AbstractAuditRepository):
+    def __init__(self) -> None:
+        self.events: list[AuditEvent] = []
+
+    def append(
+        self,
+        *,
+        actor: str,
+        action: str,
+        object: str,
+        details: Mapping[str, Any] | None = None,
+        at: datetime | None = None,
+    ) -> AuditEvent:
+        prev = self.events[-1].hash if self.events else audit_log.GENESIS
+        ev = audit_log.make_event(
+            len(self.events) + 1,
+            prev,
+            at=at or datetime.now(UTC),
+            actor=actor,
+            action=action,
+            object=object,
+            details=details,
+        )
+        row = AuditEvent(**ev.columns())
+        self.events.append(row)
+        return row
+
+    def list(self, *, object: str | None = None) -> list[AuditEvent]:
+        return [e for e in self.events if object is None or e.object == object]
+
+    def verify(self) -> tuple[bool, int | None]:
+        return audit_log.verify_events(self.events)
+
+
+# ---- committee ----------------------------------------------------------------------------------
+
+
+class FakeMemberRepository(AbstractMemberRepository):
+    def __init__(self) -> None:
+        self.members: dict[int, CommitteeMember] = {}
+
+    def add(self, member: CommitteeMember) -> None:
+        if member.user_id in self.members:
+            raise ConcurrentUpdate("committee member exists")
+        self.members[member.user_id] = member
+
+    def get(self, user_id: int) -> CommitteeMember | None:
+        return self.members.get(user_id)
+
+    def list(self) -> list[CommitteeMember]:
+        return list(self.members.values())
+
+
+class FakeMeetingRepository(AbstractMeetingRepository):
+    def __init__(self, cases: FakeCaseRepository) -> None:
+        self.meetings: dict[int, Meeting] = {}
+        self._cases = cases
+
+    def add(self, meeting: Meeting) -> None:
+        meeting.id = max(self.meetings, default=0) + 1
+        self.meetings[meeting.id] = meeting
+
+    def get(self, meeting_id: int) -> Meeting | None:
+        return self.meetings.get(meeting_id)
+
+    def at(self, on: date, at: time) -> Meeting | None:
+        return next((m for m in self.list() if m.meeting_date == on and m.meeting_time == at), None)
+
+    def list(self) -> list[Meeting]:
+        return sorted(self.meetings.values(), key=lambda m: (m.meeting_date, m.meeting_time))
+
+    def place(
+        self, meeting: Meeting, case_id: str, *, position: int, by: str, at: datetime
+    ) -> MeetingCase:
+        case = self._cases.get(case_id)
+        if case is not None and case.meeting_slot is not None:  # type: ignore[attr-defined]
+            raise ConcurrentUpdate("case placed already")  # the primary key of meeting_cases
+        slot = MeetingCase(case_id=case_id, position=position, placed_by=by, placed_at=at)
+        meeting.cases.append(slot)  # sets slot.meeting
+        if case is not None:
+            case.meeting_slot = slot  # type: ignore[attr-defined]
+        return slot
+
+
+class FakeDecisionRepository(AbstractDecisionRepository):
+    def __init__(self, cases: FakeCaseRepository) -> None:
+        self.decisions: dict[str, Decision] = {}
+        self._cases = cases
+
+    def add(self, decision: Decision) -> None:
+        if decision.case_id in self.decisions:
+            raise ConcurrentUpdate("case decided already")  # the primary key of decisions
+        self.decisions[decision.case_id] = decision
+        case = self._cases.get(decision.case_id)
+        if case is not None:
+            case.decision = decision  # type: ignore[attr-defined]
+
+    def get(self, case_id: str) -> Decision | None:
+        return self.decisions.get(case_id)
+
+
+# ---- mini-HTA -----------------------------------------------------------------------------------
+
+
+class FakeAttachmentRepository(AbstractAttachmentRepository):
+    def __init__(self) -> None:
+        self.attachments: list[MinihtaAttachment] = []
+
+    def add(self, attachment: MinihtaAttachment) -> None:
+        if any(
+            a.number == attachment.number
+            for a in self.list(attachment.case_id, attachment.form_type)
+        ):
+            raise ConcurrentUpdate("attachment number taken")  # the unique constraint
+        attachment.id = len(self.attachments) + 1
+        self.attachments.append(attachment)
+
+    def list(self, case_id: str, form_type: str) -> list[MinihtaAttachment]:
+        return sorted(
+            (a for a in self.attachments if a.case_id == case_id and a.form_type == form_type),
+            key=lambda a: a.number,
+        )
+
+
+class FakeReviewRepository(AbstractReviewRepository):
+    def __init__(self, cases: FakeCaseRepository) -> None:
+        self.assignments: list[PeerAssignment] = []
+        self._cases = cases
+
+    def add(self, assignment: PeerAssignment) -> None:
+        assignment.id = len(self.assignments) + 1
+        self.assignments.append(assignment)
+        case = self._cases.get(assignment.case_id)
+        if case is not None:
+            case.peer_assignments.append(assignment)  # type: ignore[attr-defined]
+
+    def for_case(self, case_id: str) -> list[PeerAssignment]:
+        return [a for a in self.assignments if a.case_id == case_id]
+
+    def of_reviewer(self, reviewer: str) -> list[PeerAssignment]:
+        return [a for a in reversed(self.assignments) if a.reviewer == reviewer]
+
+    def open_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for a in self.assignments:
+            if a.active and a.completed_at is None:
+                counts[a.reviewer] = counts.get(a.reviewer, 0) + 1
+        return counts
+
+
+class FakePublicationRepository(AbstractPublicationRepository):
+    def __init__(self) -> None:
+        self.publications: dict[str, Publication] = {}
+
+    def get(self, case_id: str) -> Publication | None:
+        return self.publications.get(case_id)
+
+    def save(self, publication: Publication) -> None:
+        self.publications[publication.case_id] = publication
+
+    def search(
+        self,
+        *,
+        q: str = "",
+        hf: str | None = None,
+        year: int | None = None,
+        fagomrade: str | None = None,
+        konklusjon: str | None = None,
+        limit: int = 200,
+    ) -> list[Publication]:
+        words = [w.casefold() for w in search_words(q)]
+        if q and not words:
+            return []
+        found = [
+            p
+            for p in self.publications.values()
+            if (not hf or p.hf == hf)
+            and (year is None or p.year == year)
+            and (not fagomrade or p.fagomrade.lower() == fagomrade.lower())
+            and (not konklusjon or p.konklusjon == konklusjon)
+            and all(w in p.search_text.casefold() for w in words)
+        ]
+        found.sort(key=lambda p: (p.published_at, p.case_id), reverse=True)
+        return found[:limit]
+
+    def facets(self) -> dict[str, list[Any]]:
+        return {
+            name: sorted({v for p in self.publications.values() if (v := getattr(p, name))})
+            for name in ("hf", "year", "fagomrade", "konklusjon")
+        }
+
+
+# ---- unit of work -------------------------------------------------------------------------------
+
+
+def _state(obj: Any) -> dict[str, Any]:
+    """What rollback puts back into an object that existed before: its columns, and the
+    relationships loaded on it (a list copied: the collection is refilled in place)."""
+    mapper = inspect(obj).mapper
+    out = {a.key: getattr(obj, a.key) for a in mapper.column_attrs}
+    for rel in mapper.relationships:
+        if rel.key in obj.__dict__:
+            value = obj.__dict__[rel.key]
+            out[rel.key] = list(value) if rel.uselist else value
+    return out
+
+
+def _restore(obj: Any, state: dict[str, Any]) -> None:
+    relationships = inspect(obj).mapper.relationships
+    for key, value in state.items():
+        if key in relationships and relationships[key].uselist:
+            getattr(obj, key)[:] = value
+        else:
+            setattr(obj, key, value)
+    for rel in relationships:  # loaded since the mark: as if never loaded
+        if rel.key in obj.__dict__ and rel.key not in state:
+            if rel.uselist:
+                getattr(obj, rel.key)[:] = []
+            else:
+                setattr(obj, rel.key, None)
+
+
+class FakeUnitOfWork(AbstractUnitOfWork):
+    """In-memory repositories for service tests; records whether it committed.
+
+    Rolling back does what the database's rollback does: objects added since `__enter__` (cases,
+    users, tokens, audit events, blobs, committee and mini-HTA rows) are forgotten, numbers taken
+    from the mini-HTA sequences are not spent, and the objects that existed before get back their
+    columns and the relationships that were loaded on them (a case moved in place before a later
+    step refused is back in its old state). Values changed inside a JSON column are not undone.
+    """
+
+    def __init__(self, blobs: BlobStore | None = None, clock: Clock | None = None) -> None:
+        self.cases = FakeCaseRepository()
+        self.users = FakeUserRepository()
+        self.tokens = FakeTokenRepository()
+        self.audit = FakeAuditRepository()
+        self.members = FakeMemberRepository()
+        self.meetings = FakeMeetingRepository(self.cases)
+        self.decisions = FakeDecisionRepository(self.cases)
+        self.reviews = FakeReviewRepository(self.cases)
+        self.attachments = FakeAttachmentRepository()
+        self.publications = FakePublicationRepository()
+        self.blobs = blobs if blobs is not None else MemoryBlobStore()
+        self.clock = clock or utc_clock
+        self.committed = False
+        self.commits = 0
+        self._mark: dict[str, Any] | None = None
+
+    def _stores(self) -> dict[str, dict[Any, Any] | list[Any]]:
+        """Every collection of stored objects."""
+        return {
+            "cases": self.cases.cases,
+            "users": self.users.users,
+            "tokens": self.tokens.tokens,
+            "events": self.audit.events,
+            "blobs": self.cases.blobs,
+            "members": self.members.members,
+            "meetings": self.meetings.meetings,
+            "decisions": self.decisions.decisions,
+            "assignments": self.reviews.assignments,
+            "attachments": self.attachments.attachments,
+            "publications": self.publications.publications,
+        }
+
+    def _objects(self) -> list[Any]:
+        """Every stored object, with the objects hanging off cases and meetings."""
+        out: list[Any] = []
+        for store in self._stores().values():
+            out.extend(store.values() if isinstance(store, dict) else store)
+        for case in self.cases.cases.values():
+            out.extend([*case.versions, *case.transitions, *case.price_checks])
+        for meeting in self.meetings.meetings.values():
+            out.extend([*meeting.cases, *meeting.absences])
+        return out
+
+    def __enter__(self) -> Self:
+        self.committed = False
+        self._mark = self._snapshot()
+        return super().__enter__()
+
+    def _snapshot(self) -> dict[str, Any]:
+        mark: dict[str, Any] = {
+            name: set(store) if isinstance(store, dict) else len(store)
+            for name, store in self._stores().items()
+        }
+        # a number taken in a rolled-back upload is not spent
+        mark["sequences"] = dict(self.cases.sequences)
+        mark["objects"] = [(obj, _state(obj)) for obj in self._objects()]
+        return mark
+
+    def commit(self) -> None:
+        self.committed = True
+        self.commits += 1
+        self._mark = self._snapshot()
+
+    def rollback(self) -> None:
+        if self._mark is None:
+            return
+        self.cases.sequences.clear()
+        self.cases.sequences.update(self._mark["sequences"])
+        for name, store in self._stores().items():
+            kept = self._mark[name]
+            if isinstance(store, dict):
+                for key in set(store) - kept:
+                    del store[key]
+            else:
+                del store[kept:]
+        for obj, state in self._mark["objects"]:
+            _restore(obj, state)
