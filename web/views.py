@@ -70,3 +70,20 @@ def plan_outcome(outcome: committee.PlanOutcome) -> dict[str, Any]:
         "ikke_plassert": [{"sak": c, "grunn": g} for c, g in outcome.not_placed],
         "beslutningsdyktighet": outcome.quorum,
     }
+
+
+HF_FORMS = ("tilgang-del2", "minihta", "minihta-okonomi", "minihta-beslutning")
+REVIEWER_FORMS = ("minihta-fagfelle",)
+
+
+def template_links(form_ids: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The blank templates of these forms in every format the service builds (`/api/v1/maler`:
+    the form's formats, and its JSON Schema as `json`)."""
+    out = []
+    for form_id in form_ids:
+        form = catalogue().get(form_id)
+        if form is None:
+            continue
+        formats = list(form.formats) + ([] if "json" in form.formats else ["json"])
+        out.append({"id": form.id, "navn": form.name, "formater": formats})
+    return out
