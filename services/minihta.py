@@ -720,59 +720,65 @@ def _public_review(data: dict[str, Any], named: bool) -> tuple[dict[str, Any], s
     return data, name
 
 
-def _record(uow: AbstractUnitOfWork, case: Case, published_at: datetime) -> dict[str, Any]:
-    """What the public sees of a mini-HTA: the publication's fields and its documents. The one
-    builder of both the published record and the coordinator's preview, so they cannot differ."""
+def _fill(pub: Publication, case: Case, uow: AbstractUnitOfWork) -> Publication:
+    """Set the publication's fields from the case and its decision (skjema 3)."""
     data = case.latest.data if case.latest else {}
     decision = latest_attachment(uow, case.id, BESLUTNING)
     if decision is None:
         raise DomainError("INVALID_TRANSITION", "Saken har ingen beslutning (skjema 3).")
-    konklusjon = str(_get(decision.data, "beslutning", "utfall") or "")
-    docs: dict[str, dict[str, Any]] = {"minihta": data, "beslutning": decision.data}
+    pub.title = str(_get(data, "generelt", "tittel") or case.id)
+    pub.hf = case.hf
+    pub.year = case.created_at.year
+    pub.fagomrade = str(_get(data, "metode", "fagomrade") or "")
+    pub.konklusjon = str(_get(decision.data, "beslutning", "utfall") or "")
+    pub.summary = str(_get(data, "sammendrag", None) or "")
+    pub.search_text = _search_text(data, decision.data)
+    pub.published_at = uow.now()
+    return pub
+
+
+def _record(uow: AbstractUnitOfWork, case: Case, pub: Publication) -> dict[str, Any]:
+    """What the public sees of a mini-HTA: the publication's fields, who reviewed it (named only
+    with consent) and its documents. The one builder of both the published record and the
+    coordinator's preview, so they cannot differ."""
+    docs: dict[str, dict[str, Any]] = {"minihta": case.latest.data if case.latest else {}}
     reviewer = None
     review = latest_attachment(uow, case.id, FAGFELLE)
     if review is not None:
         docs["fagfellevurdering"], reviewer = _public_review(
             review.data, _reviewer_consented(uow, case.id)
         )
+    decision = latest_attachment(uow, case.id, BESLUTNING)
+    if decision is not None:
+        docs["beslutning"] = decision.data
     return {
-        "sak": case.id,
-        "tittel": str(_get(data, "generelt", "tittel") or case.id),
-        "helseforetak": case.hf,
-        "ar": case.created_at.year,
-        "fagomrade": str(_get(data, "metode", "fagomrade") or ""),
-        "konklusjon": konklusjon,
-        "konklusjon_tekst": UTFALL_LABELS.get(konklusjon, konklusjon),
-        "sammendrag": str(_get(data, "sammendrag", None) or ""),
-        "publisert": published_at.isoformat(),
+        **_item(pub),
         "fagfelle": reviewer,
         "fagfellevurdert_av": f"Fagfellevurdert av {reviewer}" if reviewer else None,
         "dokumenter": {k: docs[k] for k in DOCUMENTS if k in docs},
-        "_search_text": _search_text(data, decision.data),
     }
-
-
-def _public(record: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in record.items() if not k.startswith("_")}
 
 
 def publish(case: Case, uow: AbstractUnitOfWork) -> Publication:
     """Called by `cases.transition` inside its transaction when a mini-HTA is published:
     the case, its peer review and decision go into the public database and its search index."""
-    record = _record(uow, case, uow.now())
-    pub = uow.publications.get(case.id)
-    if pub is None:
-        pub = Publication(case_id=case.id)
-    pub.title = record["tittel"]
-    pub.hf = case.hf
-    pub.year = record["ar"]
-    pub.fagomrade = record["fagomrade"]
-    pub.konklusjon = record["konklusjon"]
-    pub.summary = record["sammendrag"]
-    pub.search_text = record["_search_text"]
-    pub.published_at = uow.now()
+    pub = _fill(uow.publications.get(case.id) or Publication(case_id=case.id), case, uow)
     uow.publications.save(pub)
     return pub
+
+
+def _item(pub: Publication) -> dict[str, Any]:
+    return {
+        "sak": pub.case_id,
+        "tittel": pub.title,
+        "helseforetak": pub.hf,
+        "ar": pub.year,
+        "fagomrade": pub.fagomrade,
+        "konklusjon": pub.konklusjon,
+        "konklusjon_tekst": UTFALL_LABELS.get(pub.konklusjon, pub.konklusjon),
+        "sammendrag": pub.summary,
+        "publisert": pub.published_at.isoformat(),
+    }
 
 
 def publication_preview(user: Principal, case_id: str, uow: AbstractUnitOfWork) -> dict[str, Any]:
@@ -788,21 +794,7 @@ def publication_preview(user: Principal, case_id: str, uow: AbstractUnitOfWork) 
                 "publisering.",
                 current=case.state,
             )
-        return _public(_record(uow, case, uow.now()))
-
-
-def _item(pub: Publication) -> dict[str, Any]:
-    return {
-        "sak": pub.case_id,
-        "tittel": pub.title,
-        "helseforetak": pub.hf,
-        "ar": pub.year,
-        "fagomrade": pub.fagomrade,
-        "konklusjon": pub.konklusjon,
-        "konklusjon_tekst": UTFALL_LABELS.get(pub.konklusjon, pub.konklusjon),
-        "sammendrag": pub.summary,
-        "publisert": pub.published_at.isoformat(),
-    }
+        return _record(uow, case, _fill(Publication(case_id=case.id), case, uow))
 
 
 def search_published(
@@ -856,7 +848,7 @@ def published_case(uow: AbstractUnitOfWork, case_id: str) -> dict[str, Any]:
         case = uow.cases.get(case_id)
         if pub is None or case is None or case.state != State.PUBLISERT or case.latest is None:
             raise NotFound("Fant ikke den publiserte mini-metodevurderingen.")
-        return _public(_record(uow, case, pub.published_at))
+        return _record(uow, case, pub)
 
 
 def published_pdf(uow: AbstractUnitOfWork, case_id: str, document: str) -> bytes:
