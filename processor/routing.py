@@ -537,3 +537,56 @@ def may_download_packet(conflict: Conflict | None) -> bool:
     if conflict is None:
         return False
     return conflict.level == "gronn" or (conflict.level == "gul" and conflict.approved)
+
+
+@dataclass(frozen=True)
+class ReviewerOption:
+    """One reviewer as the coordinator's assignment list shows them (Norwegian reasons).
+
+    `blocked`: what no written reason can get past (the proposing HF, a red conflict);
+    `needs_reason`: what makes choosing them an override (`check_override`), more open reviews
+    than the rules' pick included; `rules_pick`: the one the rules would choose."""
+
+    reviewer: Reviewer
+    blocked: tuple[str, ...]
+    needs_reason: tuple[str, ...]
+    rules_pick: bool
+
+    @property
+    def selectable(self) -> bool:
+        return not self.blocked
+
+    @property
+    def follows_rules(self) -> bool:
+        return not self.blocked and not self.needs_reason
+
+
+def reviewer_options(
+    case_hf: str,
+    fagomrade: str,
+    reviewers: Iterable[Reviewer],
+    conflicts: Iterable[Conflict],
+    *,
+    region_of: RegionOf | None = None,
+) -> list[ReviewerOption]:
+    """Every reviewer with whether and why they can be assigned to the case, rules' pick first,
+    then those who follow the rules, then those needing a reason, then the blocked; each group
+    by fewest open reviews. The same rules as `pick_reviewer` and `check_override`."""
+    reviewers = list(reviewers)
+    conflicts = list(conflicts)
+    pick = pick_reviewer(case_hf, fagomrade, reviewers, conflicts, region_of=region_of).reviewer
+    out: list[ReviewerOption] = []
+    for r in reviewers:
+        blocked = override_blockers(r, case_hf, conflicts)
+        why: list[str] = []
+        if not blocked:
+            why = check_override(r, case_hf, conflicts, fagomrade=fagomrade, region_of=region_of)
+            if not why and (pick is None or r.open_reviews > pick.open_reviews):
+                why = [f"{r.name} har flere åpne fagfellevurderinger enn andre."]
+        out.append(ReviewerOption(r, tuple(blocked), tuple(why), pick is not None and r == pick))
+
+    def order(o: ReviewerOption) -> tuple[int, int, str]:
+        group = 0 if o.rules_pick else 1 if o.follows_rules else 2 if o.selectable else 3
+        return (group, o.reviewer.open_reviews, o.reviewer.username)
+
+    return sorted(out, key=order)

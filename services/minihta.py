@@ -387,6 +387,85 @@ def assign_reviewer(
     return Assignment(case.id, chosen.username, override, state)
 
 
+def reviewer_choices(user: Principal, case_id: str, uow: AbstractUnitOfWork) -> dict[str, Any]:
+    """For the coordinator's assignment page: every reviewer (fagfelle role) with whether they can
+    be chosen and why not (`routing.reviewer_options`), inactive ones last and never choosable;
+    `regelvalg`: whom the rules would pick, or why no one."""
+    if "koordinator" not in set(user.roles):
+        raise Forbidden()
+    with uow:
+        case = _minihta_case(user, case_id, uow)
+        counts = open_reviews(uow)
+        users = uow.users.list(role="fagfelle")
+        pool = [_reviewer(u, counts) for u in users if u.active]
+        conflicts = _conflicts(uow, case.id)
+        fagomrade = _fagomrade(case)
+        pick = routing.pick_reviewer(case.hf, fagomrade, pool, conflicts)
+        rows = [
+            {
+                "brukernavn": o.reviewer.username,
+                "navn": o.reviewer.name,
+                "helseforetak": o.reviewer.hf,
+                "fagomrader": list(o.reviewer.fagomrader),
+                "apne_vurderinger": o.reviewer.open_reviews,
+                "regelvalg": o.rules_pick,
+                "kan_velges": o.selectable,
+                "folger_reglene": o.follows_rules,
+                "hindringer": list(o.blocked),
+                "krever_begrunnelse": list(o.needs_reason),
+            }
+            for o in routing.reviewer_options(case.hf, fagomrade, pool, conflicts)
+        ]
+        rows += [
+            {
+                "brukernavn": u.username,
+                "navn": u.display_name or u.username,
+                "helseforetak": u.hf or "",
+                "fagomrader": list(u.fagomrader or ()),
+                "apne_vurderinger": counts.get(u.username, 0),
+                "regelvalg": False,
+                "kan_velges": False,
+                "folger_reglene": False,
+                "hindringer": [f"{u.display_name or u.username} er ikke aktiv."],
+                "krever_begrunnelse": [],
+            }
+            for u in users
+            if not u.active
+        ]
+        return {
+            "sak": case.id,
+            "fagomrade": fagomrade,
+            "regelvalg": pick.reviewer.username if pick.reviewer else None,
+            "regelvalg_grunn": pick.reason,
+            "fagfeller": rows,
+        }
+
+
+def set_name_consent(
+    user: Principal, case_id: str, consent: bool, uow: AbstractUnitOfWork
+) -> PeerAssignment:
+    """The assigned reviewer says whether their name may be published with the review (until the
+    case is published; default: not named)."""
+    with uow:
+        case = uow.cases.get(case_key(case_id))
+        mine = (
+            [a for a in uow.reviews.for_case(case.id) if a.reviewer == user.username]
+            if case is not None and "fagfelle" in set(user.roles)
+            else []
+        )
+        assignment = next((a for a in reversed(mine) if a.active), None)
+        if case is None or assignment is None:
+            raise NotFound()
+        if case.state == State.PUBLISERT:
+            raise DomainError("INVALID_TRANSITION", "Saken er allerede publisert.")
+        assignment.name_consent = consent
+        steps.record_change(
+            uow, case, user.username, "case.name_consent", uow.now(), {"consent": consent}
+        )
+        uow.commit()
+    return assignment
+
+
 def declare_conflict(
     user: Principal,
     case_id: str,
@@ -577,6 +656,7 @@ def reviewer_cases(user: Principal, uow: AbstractUnitOfWork) -> list[dict[str, A
                     "godkjent": a.approved_by is not None,
                     "kan_laste_ned": a.active and routing.may_download_packet(_conflict_of(a)),
                     "levert": a.completed_at is not None,
+                    "navn_publiseres": bool(a.name_consent),
                 }
             )
     return out
@@ -604,6 +684,7 @@ def assignments_of(uow: AbstractUnitOfWork, case_id: str) -> list[dict[str, Any]
                 "habilitet_beskrivelse": a.conflict_description,
                 "godkjent_av": a.approved_by,
                 "levert": a.completed_at is not None,
+                "navn_publiseres": bool(a.name_consent),
                 "tildelt": a.assigned_at.isoformat(),
             }
             for a in uow.reviews.for_case(case_id)
@@ -619,26 +700,69 @@ def _search_text(data: dict[str, Any], decision: dict[str, Any]) -> str:
     return "\n".join(p for p in parts if isinstance(p, str) and p.strip())
 
 
-def publish(case: Case, uow: AbstractUnitOfWork) -> Publication:
-    """Called by `cases.transition` inside its transaction when a mini-HTA is published:
-    the case, its peer review and decision go into the public database and its search index."""
+ANONYMOUS_REVIEWER = "en uavhengig fagfelle"
+
+
+def _reviewer_consented(uow: AbstractUnitOfWork, case_id: str) -> bool:
+    """The reviewer whose skjema 2 was received agreed to be named (default: not)."""
+    done = [a for a in uow.reviews.for_case(case_id) if a.completed_at is not None]
+    return bool(done) and bool(done[-1].name_consent)
+
+
+def _public_review(data: dict[str, Any], named: bool) -> tuple[dict[str, Any], str]:
+    """Skjema 2 as the public sees it, and who it says reviewed: the name only with consent."""
+    reviewer = dict(data.get("fagfelle") or {})
+    name = reviewer.get("navn") if named else None
+    if not isinstance(name, str) or not name.strip():
+        reviewer["navn"] = ANONYMOUS_REVIEWER
+        reviewer.pop("stilling", None)
+        return {**data, "fagfelle": reviewer}, ANONYMOUS_REVIEWER
+    return data, name
+
+
+def _fill(pub: Publication, case: Case, uow: AbstractUnitOfWork) -> Publication:
+    """Set the publication's fields from the case and its decision (skjema 3)."""
     data = case.latest.data if case.latest else {}
     decision = latest_attachment(uow, case.id, BESLUTNING)
-    decision_data = decision.data if decision else {}
     if decision is None:
         raise DomainError("INVALID_TRANSITION", "Saken har ingen beslutning (skjema 3).")
-    body = _search_text(data, decision_data)
-    pub = uow.publications.get(case.id)
-    if pub is None:
-        pub = Publication(case_id=case.id)
     pub.title = str(_get(data, "generelt", "tittel") or case.id)
     pub.hf = case.hf
     pub.year = case.created_at.year
     pub.fagomrade = str(_get(data, "metode", "fagomrade") or "")
-    pub.konklusjon = str(_get(decision_data, "beslutning", "utfall") or "")
+    pub.konklusjon = str(_get(decision.data, "beslutning", "utfall") or "")
     pub.summary = str(_get(data, "sammendrag", None) or "")
-    pub.search_text = body
+    pub.search_text = _search_text(data, decision.data)
     pub.published_at = uow.now()
+    return pub
+
+
+def _record(uow: AbstractUnitOfWork, case: Case, pub: Publication) -> dict[str, Any]:
+    """What the public sees of a mini-HTA: the publication's fields, who reviewed it (named only
+    with consent) and its documents. The one builder of both the published record and the
+    coordinator's preview, so they cannot differ."""
+    docs: dict[str, dict[str, Any]] = {"minihta": case.latest.data if case.latest else {}}
+    reviewer = None
+    review = latest_attachment(uow, case.id, FAGFELLE)
+    if review is not None:
+        docs["fagfellevurdering"], reviewer = _public_review(
+            review.data, _reviewer_consented(uow, case.id)
+        )
+    decision = latest_attachment(uow, case.id, BESLUTNING)
+    if decision is not None:
+        docs["beslutning"] = decision.data
+    return {
+        **_item(pub),
+        "fagfelle": reviewer,
+        "fagfellevurdert_av": f"Fagfellevurdert av {reviewer}" if reviewer else None,
+        "dokumenter": {k: docs[k] for k in DOCUMENTS if k in docs},
+    }
+
+
+def publish(case: Case, uow: AbstractUnitOfWork) -> Publication:
+    """Called by `cases.transition` inside its transaction when a mini-HTA is published:
+    the case, its peer review and decision go into the public database and its search index."""
+    pub = _fill(uow.publications.get(case.id) or Publication(case_id=case.id), case, uow)
     uow.publications.save(pub)
     return pub
 
@@ -655,6 +779,22 @@ def _item(pub: Publication) -> dict[str, Any]:
         "sammendrag": pub.summary,
         "publisert": pub.published_at.isoformat(),
     }
+
+
+def publication_preview(user: Principal, case_id: str, uow: AbstractUnitOfWork) -> dict[str, Any]:
+    """For the coordinator: the public record of a case about to be published (`besluttet`),
+    built as `published_case` builds it, dated now."""
+    if "koordinator" not in set(user.roles):
+        raise Forbidden()
+    with uow:
+        case = _minihta_case(user, case_id, uow)
+        if case.state != State.BESLUTTET:
+            raise StaleState(
+                "Bare en mini-metodevurdering med status «Besluttet» kan forhåndsvises for "
+                "publisering.",
+                current=case.state,
+            )
+        return _record(uow, case, _fill(Publication(case_id=case.id), case, uow))
 
 
 def search_published(
@@ -708,13 +848,7 @@ def published_case(uow: AbstractUnitOfWork, case_id: str) -> dict[str, Any]:
         case = uow.cases.get(case_id)
         if pub is None or case is None or case.state != State.PUBLISERT or case.latest is None:
             raise NotFound("Fant ikke den publiserte mini-metodevurderingen.")
-        docs: dict[str, dict[str, Any]] = {"minihta": case.latest.data}
-        for key, (_label, form_type) in DOCUMENTS.items():
-            if form_type != MINIHTA:
-                found = latest_attachment(uow, case_id, form_type)
-                if found is not None:
-                    docs[key] = found.data
-        return {**_item(pub), "dokumenter": docs}
+        return _record(uow, case, pub)
 
 
 def published_pdf(uow: AbstractUnitOfWork, case_id: str, document: str) -> bytes:

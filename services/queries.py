@@ -395,4 +395,34 @@ def case_detail(actor: Actor, case_id: str, uow: AbstractUnitOfWork, today: date
                 for ch in diff(case, n - 1, n)
             ]
             out["endringer_mellom"] = [n - 1, n]
+        out["dokumenter"] = _attached(uow, case)
+    return out
+
+
+ATTACHED = (FormType.MINIHTA_FAGFELLE, FormType.MINIHTA_BESLUTNING)
+
+
+def _attached(uow: AbstractUnitOfWork, case: Case) -> list[dict[str, Any]]:
+    """A mini-HTA's peer review (skjema 2) and decision (skjema 3), the latest of each, shown
+    from the field catalogue as the case's own form is."""
+    if case.form_type != FormType.MINIHTA:
+        return []
+    out = []
+    for form_type in ATTACHED:
+        found = uow.attachments.list(case.id, form_type)
+        if not found:
+            continue
+        latest = found[-1]
+        form = _form(form_type)
+        out.append(
+            {
+                "type": str(form_type),
+                "navn": form.name if form else str(form_type),
+                "versjon": latest.number,
+                "mottatt": _iso(latest.received_at),
+                "lastet_opp_av": latest.uploaded_by,
+                "data": latest.data,
+                "seksjoner": _sections(form, latest.data),
+            }
+        )
     return out

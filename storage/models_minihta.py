@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -86,6 +87,8 @@ class PeerAssignment(Base):
     approved_by: Mapped[str | None] = mapped_column(String(100), default=None)
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    name_consent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """The reviewer agreed to be named in the public record (default: published unnamed)."""
 
     @property
     def is_open(self) -> bool:

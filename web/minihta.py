@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, g, jsonify, render_template, request, url_for
 
-from processor.domain import case_key
+from processor.domain import State, case_key
+from processor.errors import DomainError
 from services import minihta
+from services.cases import transition
 from storage.models_minihta import CONFLICT_LABELS
+from web import views
 from web.app import storage
 from web.auth import api_login_required, login_required
 from web.http import act, download, json_body, page_actor, text_field
@@ -114,7 +117,12 @@ def mine_saker() -> Response:
 @login_required("fagfelle")
 def fagfelle() -> str:
     saker = minihta.reviewer_cases(page_actor(), storage().uow())
-    return render_template("minihta_fagfelle.html", saker=saker, nivaer=CONFLICT_LABELS)
+    return render_template(
+        "minihta_fagfelle.html",
+        saker=saker,
+        nivaer=CONFLICT_LABELS,
+        maler=views.template_links(views.REVIEWER_FORMS),
+    )
 
 
 @bp.post("/fagfelle/<case_id>/habilitet")
@@ -134,6 +142,20 @@ def fagfelle_habilitet(case_id: str) -> Response:
     )
 
 
+@bp.post("/fagfelle/<case_id>/navn")
+@login_required("fagfelle")
+def fagfelle_navn(case_id: str) -> Response:
+    consent = request.form.get("navn") == "ja"
+    return act(
+        lambda: minihta.set_name_consent(page_actor(), case_id, consent, storage().uow()),
+        "Navnet ditt publiseres med fagfellevurderingen."
+        if consent
+        else "Fagfellevurderingen publiseres uten navnet ditt.",
+        url_for("minihta.fagfelle"),
+        flash_forbidden=True,
+    )
+
+
 @bp.get("/fagfelle/<case_id>/pakke.zip")
 @login_required("fagfelle")
 def fagfelle_pakke(case_id: str) -> Response:
@@ -145,8 +167,19 @@ def fagfelle_pakke(case_id: str) -> Response:
 @login_required("koordinator")
 def koordinator_side(case_id: str) -> str:
     rows = minihta.case_assignments(page_actor(), storage().uow(), case_id)
+    # the list of reviewers is offered while a reviewer can be assigned (the service's states)
+    valg = None
+    if not any(r["aktiv"] for r in rows):
+        try:
+            valg = minihta.reviewer_choices(page_actor(), case_id, storage().uow())
+        except DomainError:
+            valg = None  # a decided (read-only) case: the assignments only
     return render_template(
-        "minihta_tildeling.html", sak=case_key(case_id), tildelinger=rows, nivaer=CONFLICT_LABELS
+        "minihta_tildeling.html",
+        sak=case_key(case_id),
+        tildelinger=rows,
+        nivaer=CONFLICT_LABELS,
+        valg=valg,
     )
 
 
@@ -198,4 +231,28 @@ def koordinator_senk(case_id: str) -> Response:
         ),
         _coordinator_page(case_id),
         flash_forbidden=True,
+    )
+
+
+@bp.get("/minihta/<case_id>/forhandsvisning")
+@login_required("koordinator")
+def forhandsvisning(case_id: str) -> str:
+    data = minihta.publication_preview(page_actor(), case_id, storage().uow())
+    return render_template(
+        "publisert_sak.html", sak=data, dokumenter=minihta.DOCUMENTS, forhandsvisning=True
+    )
+
+
+@bp.post("/minihta/<case_id>/publiser")
+@login_required("koordinator")
+def publiser(case_id: str) -> Response:
+    key = case_key(case_id)
+    return act(
+        lambda: transition(
+            page_actor(), key, State.BESLUTTET, State.PUBLISERT, None, storage().uow()
+        ),
+        "Mini-metodevurderingen er publisert.",
+        url_for("minihta.forhandsvisning", case_id=key),
+        done=url_for("public.publisert_sak", case_id=key),
+        moved_on=url_for("pages.sak", case_id=key),
     )

@@ -106,12 +106,23 @@ def logout() -> Response:
 # ---- HF: upload and own cases ---------------------------------------------------------------------
 
 
+def _upload_templates() -> list[dict[str, Any]]:
+    """The templates of the forms the signed-in user sends: an HF's, a reviewer's skjema 2."""
+    roles = set(page_actor().roles)
+    ids = (views.HF_FORMS if "hf" in roles else ()) + (
+        views.REVIEWER_FORMS if "fagfelle" in roles else ()
+    )
+    return views.template_links(ids)
+
+
 @bp.route("/innsending", methods=["GET", "POST"])
 @login_required("hf", "fagfelle")
 @upload_limits()
 def innsending() -> Any:
     if request.method == "GET":
-        return render_template("upload.html", resultat=None, sak=request.args.get("sak"))
+        return render_template(
+            "upload.html", resultat=None, sak=request.args.get("sak"), maler=_upload_templates()
+        )
     try:
         body, status = do_upload(page_actor())
     except DomainError as e:
@@ -120,7 +131,7 @@ def innsending() -> Any:
         flash(f"Skjemaet er mottatt som sak {body['sak']}, versjon {body['versjon']}.", "ok")
     # a refused file keeps the case number that was typed; an accepted one starts afresh
     typed = None if status == 201 else (request.form.get("sak") or "").strip() or None
-    page = render_template("upload.html", resultat=body, sak=typed)
+    page = render_template("upload.html", resultat=body, sak=typed, maler=_upload_templates())
     return Response(page, status=status, mimetype="text/html")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from forms.catalog import catalogue
-from processor.domain import STATE_LABELS, Role
+from processor.domain import STATE_LABELS, FormType, Role
 from services import committee
 from services.queries import findings, hf_name
 from services.upload import UploadResult
@@ -70,3 +70,25 @@ def plan_outcome(outcome: committee.PlanOutcome) -> dict[str, Any]:
         "ikke_plassert": [{"sak": c, "grunn": g} for c, g in outcome.not_placed],
         "beslutningsdyktighet": outcome.quorum,
     }
+
+
+HF_FORMS = (
+    FormType.TILGANG_DEL2,
+    FormType.MINIHTA,
+    FormType.MINIHTA_OKONOMI,
+    FormType.MINIHTA_BESLUTNING,
+)
+REVIEWER_FORMS = (FormType.MINIHTA_FAGFELLE,)
+
+
+def template_links(form_ids: tuple[FormType, ...]) -> list[dict[str, Any]]:
+    """The blank templates of these forms in every format the service builds (`/api/v1/maler`:
+    the form's formats, and its JSON Schema as `json`)."""
+    out = []
+    for form_id in form_ids:
+        form = catalogue().get(str(form_id))
+        if form is None:
+            continue
+        formats = list(form.formats) + ([] if "json" in form.formats else ["json"])
+        out.append({"id": form.id, "navn": form.name, "formater": formats})
+    return out

@@ -321,6 +321,9 @@ MATRIX: dict[tuple[str, str], Call] = {
     ("/fagfelle/<case_id>/habilitet", "POST"): Call(
         f"/fagfelle/{MMV_REVIEW}/habilitet", PAGE_REVIEWER, form={"niva": "gronn"}
     ),
+    ("/fagfelle/<case_id>/navn", "POST"): Call(
+        f"/fagfelle/{MMV_REVIEW}/navn", PAGE_REVIEWER, form={"navn": "ja"}
+    ),
     ("/fagfelle/<case_id>/pakke.zip", "GET"): Call(
         f"/fagfelle/{MMV_REVIEW}/pakke.zip", PAGE_REVIEWER
     ),
@@ -339,6 +342,13 @@ MATRIX: dict[tuple[str, str], Call] = {
     ),
     ("/minihta/<case_id>/godkjenn", "POST"): Call(
         f"/minihta/{MMV_REVIEW}/godkjenn", only("koordinator"), form={}
+    ),
+    # the preview of a case not yet decided answers 409 to the coordinator (past access control)
+    ("/minihta/<case_id>/forhandsvisning", "GET"): Call(
+        f"/minihta/{MMV_REVIEW}/forhandsvisning", only("koordinator")
+    ),
+    ("/minihta/<case_id>/publiser", "POST"): Call(
+        f"/minihta/{MMV_REVIEW}/publiser", only("koordinator"), form={}
     ),
     # ---- pages: public database and figures ---------------------------------------------------
     ("/publisert", "GET"): Call("/publisert", everyone()),

@@ -472,18 +472,25 @@ def test_minihta_from_intake_to_public_search(walk: Walk, demo_app: Flask, tmp_p
     walk.look("hf-okonomi-kvittering")
     assert "Kvittering" in page and case_id in page
 
-    # the coordinator assigns a peer reviewer by the rules
+    # the coordinator picks the rules' choice from the list of reviewers
     walk.login("koordinator")
     walk.menu("Innboks")
     walk.follow(_row_link(walk, case_id))
     walk.look("koordinator-minihta-mottatt")
     walk.link("Tildel fagfelle")
     walk.look("koordinator-tildel-fagfelle")
-    walk.submit(walk.form_of("fagfelle"))
+    choice = walk.by(
+        "XPATH",
+        "//main//input[@name='fagfelle' and @value!='']"
+        "[following-sibling::span[contains(., 'Reglenes valg')]]",
+    )
+    chosen = choice.get_attribute("value")
+    choice.click()
+    walk.submit(walk.form_of("fagfelle-regler"))
     walk.look("koordinator-fagfelle-tildelt")
     table = walk.by("XPATH", "//main//table[caption='Tildelinger']")
     reviewer = table.find_element(By.XPATH, ".//tbody/tr[1]/td[1]").text.strip()
-    assert reviewer in PASSWORDS, reviewer
+    assert reviewer in PASSWORDS and reviewer == chosen, reviewer
 
     # the reviewer declares no conflict, downloads the packet, uploads skjema 2
     walk.login(reviewer)
@@ -520,13 +527,21 @@ def test_minihta_from_intake_to_public_search(walk: Walk, demo_app: Flask, tmp_p
     walk.look("hf-beslutning-kvittering")
     assert "Kvittering" in page and case_id in page
 
-    # the coordinator publishes from the case page
+    # the coordinator reads skjema 2 and 3 on the case page, then publishes from the preview
     walk.login("koordinator")
     walk.menu("Alle saker")
     walk.follow(_row_link(walk, case_id))
     walk.look("koordinator-minihta-besluttet")
-    walk.follow(walk.button("Endre status til «Publisert»"))
-    walk.look("koordinator-minihta-publisert")
+    assert spec["name"] in walk.main_text()  # the coordinator reads who reviewed
+    walk.link("Forhåndsvis og publiser")
+    walk.look("koordinator-forhandsvisning")
+    preview = walk.by("ID", "offentlig").text
+    assert "Fagfellevurdert av en uavhengig fagfelle" in preview and spec["name"] not in preview
+    walk.follow(walk.button("Publiser"))
+    walk.look("koordinator-publisert-sak")
+    assert walk.by("ID", "offentlig").text == preview
+    walk.menu("Alle saker")
+    walk.follow(_row_link(walk, case_id))
     assert STATE_LABELS["publisert"] in walk.by("CSS_SELECTOR", ".fakta").text
 
     # anyone finds it in the public search
