@@ -1,7 +1,7 @@
 """The reviewer's consent to be named in the public record (issue 13).
 
-Revision ID: 0011_reviewer_name_consent
-Revises: 0010_figures_simplified
+Revision ID: 0012_reviewer_name_consent
+Revises: 0011_user_oidc_sub_epost
 
 A published mini-HTA shows "en uavhengig fagfelle" instead of the reviewer's name unless the
 reviewer agreed (`peer_assignments.name_consent`, set on the reviewer's page). Existing rows
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011_reviewer_name_consent"
-down_revision: str | Sequence[str] | None = "0010_figures_simplified"
+revision: str = "0012_reviewer_name_consent"
+down_revision: str | Sequence[str] | None = "0011_user_oidc_sub_epost"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
