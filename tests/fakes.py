@@ -69,7 +69,12 @@ class FakeCaseRepository(AbstractCaseRepository):
         return True
 
     def list(
-        self, *, hf: str | None = None, state: str | None = None, form_type: str | None = None
+        self,
+        *,
+        hf: str | None = None,
+        state: str | None = None,
+        form_type: str | None = None,
+        id_contains: str | None = None,
     ) -> list[Case]:
         out = [
             c
@@ -77,6 +82,7 @@ class FakeCaseRepository(AbstractCaseRepository):
             if (hf is None or c.hf == hf)
             and (state is None or c.state == state)
             and (form_type is None or c.form_type == form_type)
+            and (not id_contains or id_contains.upper() in c.id.upper())
         ]
         return sorted(out, key=lambda c: (c.created_at, c.id), reverse=True)
 

@@ -219,3 +219,35 @@ def test_the_economics_workbook_is_attached_on_the_page_by_its_case_number(
     )
     assert resp.status_code == 201, resp.get_data(as_text=True)
     assert sak in resp.get_data(as_text=True)
+
+
+def test_case_list_filters_keep_their_values_across_pages(app, users: Users) -> None:
+    import re
+
+    app.config["PER_PAGE"] = 2
+    client = app.test_client()
+    for dept in ("KREFT", "LUNGE", "HUD", "OYE"):
+        assert upload(client, users.auth("hf-ous"), del2(department=dept)).status_code == 201
+    upload(client, users.auth("hf-ahus"), del2("AHUS"))
+    login(client, "koordinator")
+    page = client.get("/saker").get_data(as_text=True)
+    # a GET form (works without JavaScript) with the API's parameter names
+    assert re.search(r'<form method="get" action="/saker"', page)
+    for name in ("status", "type", "hf", "sok"):
+        assert f'name="{name}"' in page
+    html = client.get("/saker?hf=ous&type=tilgang-del2&status=mottatt&sok=-OUS-").get_data(
+        as_text=True
+    )
+    assert "4 som passer filtrene" in html and "AHUS-KREFT" not in html
+    assert '<option value="mottatt" selected>' in html
+    assert '<option value="tilgang-del2" selected>' in html
+    assert 'name="hf" value="ous"' in html and 'name="sok" type="search" value="-OUS-"' in html
+    nxt = re.search(r'<a href="([^"]+)">Neste side</a>', html).group(1).replace("&amp;", "&")
+    assert all(p in nxt for p in ("side=2", "hf=ous", "type=tilgang-del2", "status=mottatt"))
+    second = client.get(nxt).get_data(as_text=True)
+    assert "Side 2 av 2" in second and "AHUS-KREFT" not in second
+    shown = set(re.findall(r"2026-09-14-OUS-[A-Z]+", html + second))
+    assert len(shown) == 4
+    assert "Ingen saker passer filtrene" in client.get("/saker?sok=finnes-ikke").get_data(
+        as_text=True
+    )
