@@ -251,3 +251,66 @@ def test_case_list_filters_keep_their_values_across_pages(app, users: Users) -> 
     assert "Ingen saker passer filtrene" in client.get("/saker?sok=finnes-ikke").get_data(
         as_text=True
     )
+
+
+def test_upload_progress_script_is_served_under_the_csp_and_the_form_posts_without_it(
+    client: FlaskClient, users: Users
+) -> None:
+    import re
+
+    login(client, "hf-ous")
+    resp = client.get("/innsending")
+    page = resp.get_data(as_text=True)
+    # the page: no inline script or handler (CSP), the script loaded from our own origin
+    csp = dict(
+        (part.split()[0], part.split()[1:])
+        for part in resp.headers["Content-Security-Policy"].split(";")
+        if part.strip()
+    )
+    sources = csp.get("script-src", csp["default-src"])
+    assert (
+        "'self'" in sources and "'unsafe-inline'" not in sources and "'unsafe-eval'" not in sources
+    )
+    connect = csp.get("connect-src", csp["default-src"])
+    assert "'self'" in connect  # the script posts the file to the same origin
+    scripts = re.findall(r"<script([^>]*)>", page)
+    assert scripts and all('src="/static/' in s for s in scripts)
+    assert not re.search(r"\son[a-z]+=", page)
+    src = re.search(r'<script src="(/static/opplasting\.js)" defer>', page).group(1)
+    js = client.get(src)
+    assert js.status_code == 200 and "javascript" in js.mimetype
+    assert js.headers["X-Content-Type-Options"] == "nosniff"
+    code = js.get_data(as_text=True)
+    assert 'createElement("progress")' in code
+    assert 'setAttribute("aria-live", "polite")' in code
+    assert "eval(" not in code and "new Function" not in code and "innerHTML" not in code
+    # without the script: the form is an ordinary multipart POST to /innsending
+    form = re.search(r"<form ([^>]*data-opplasting[^>]*)>(.*?)</form>", page, re.S)
+    assert form is not None
+    attrs, body = form.groups()
+    assert 'method="post"' in attrs and 'action="/innsending"' in attrs
+    assert 'enctype="multipart/form-data"' in attrs
+    names = re.findall(r'name="([^"]+)"', body)
+    assert names == ["csrf_token", "fil", "sak"]
+    # the body as a browser sends this form: every field in order, the empty `sak` included
+    # (werkzeug's test encoder writes an empty field without its CRLF, which is not what
+    # browsers send, so the body is built here)
+    boundary = "----SkjemaGrense7MA4YWxkTrZu0gW"
+    values = {"csrf_token": csrf_token(page).encode(), "fil": del2(), "sak": b""}
+    raw = b""
+    for name in names:
+        disposition = f'form-data; name="{name}"'
+        if name == "fil":
+            disposition += '; filename="soknad.json"\r\nContent-Type: application/json'
+        raw += f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode()
+        raw += values[name] + b"\r\n"
+    raw += f"--{boundary}--\r\n".encode()
+    resp = client.post(
+        "/innsending", data=raw, content_type=f"multipart/form-data; boundary={boundary}"
+    )
+    assert resp.status_code == 201
+    assert resp.mimetype == "text/html"
+    answer = resp.get_data(as_text=True)
+    # the answer page is what the script puts in place of <main>: it has one, with the receipt
+    assert re.search(r'<main id="innhold"[^>]*>.*id="resultat-tittel".*</main>', answer, re.S)
+    assert REFERENCE in answer
