@@ -397,6 +397,7 @@ def flow_chart(
             "aria-labelledby": f"{chart_id}-tittel {chart_id}-beskrivelse",
             "xml:lang": "nb",
             "font-family": FONT,
+            "class": "flyt",  # style.css: never drawn narrower than its labels can be read
         },
     )
     ET.SubElement(root, "title", {"id": f"{chart_id}-tittel"}).text = title

@@ -190,7 +190,7 @@ def overlapping(boxes):
     ]
 
 
-LONG_FLOW = [
+LONG_FLOW = [  # both kinds of case, with the longest names of `_COLUMNS`
     ("Mottatt", "Til fagfellevurdering", 40),
     ("Mottatt", "Til priskontroll", 35),
     ("Mottatt", "Returnert", 12),
@@ -199,11 +199,13 @@ LONG_FLOW = [
     ("Til priskontroll", "Klar for vurdering", 30),
     ("Til priskontroll", "Trukket", 5),
     ("Klar for vurdering", "Satt opp til møte", 30),
-    ("Fagfellevurdert", "Besluttet", 38),
-    ("Satt opp til møte", "Innført med vilkår", 11),
-    ("Satt opp til møte", "Ikke innført", 9),
-    ("Satt opp til møte", "Innført", 10),
-    ("Besluttet", "Publisert", 38),
+    ("Satt opp til møte", "Innvilget", 17),
+    ("Satt opp til møte", "Avslått", 13),
+    ("Fagfellevurdert", "Innført med vilkår", 11),
+    ("Fagfellevurdert", "Ikke innført", 9),
+    ("Fagfellevurdert", "Innført", 18),
+    ("Innført med vilkår", "Publisert", 11),
+    ("Innført", "Publisert", 18),
 ]
 
 
