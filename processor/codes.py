@@ -182,6 +182,28 @@ def _entries() -> tuple[ErrorCode, ...]:
             "Habiliteten din må være erklært grønn (eller gul og godkjent) før du sender inn "
             "fagfellevurderingen.",
         ),
+        # ---- single sign-on and login (CONNECTIONS.md section 1) -------------------------
+        e(
+            "OIDC_UNKNOWN_USER",
+            403,
+            "Du er ikke registrert som bruker av skjemamottaket. Kontakt sekretariatet for Nye "
+            "metoder for å få tilgang.",
+        ),
+        e(
+            "OIDC_FAILED",
+            400,
+            "Innloggingen mislyktes eller er utløpt. Gå tilbake til innloggingssiden og prøv igjen.",
+        ),
+        e(
+            "OIDC_UNAVAILABLE",
+            503,
+            "Innloggingstjenesten svarer ikke nå. Prøv igjen om litt.",
+        ),
+        e(
+            "LOCAL_LOGIN_DISABLED",
+            403,
+            "Innlogging med brukernavn og passord er slått av. Logg inn med HelseID.",
+        ),
         # ---- HTTP errors raised by the framework (web/app.py) ----------------------------
         e("BAD_REQUEST", 400, "Forespørselen er ugyldig."),
         e(

@@ -110,6 +110,8 @@ class UserRole(Base):
 
 class User(Base):
     __tablename__ = "users"
+    # one user per OpenID Connect subject at most (NULLs are many: users without single sign-on)
+    __table_args__ = (Index("ix_users_oidc_sub", "oidc_sub", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(100), unique=True)
@@ -124,6 +126,10 @@ class User(Base):
     # a session cookie names the generation it was issued under; logging out, a new password
     # and deactivation move it on, which ends every session of the user (web.auth)
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # e-mail address for notifications (CONNECTIONS.md section 2); None: no mail
+    epost: Mapped[str | None] = mapped_column(String(254), default=None)
+    # the `sub` of the user at the OpenID provider (CONNECTIONS.md section 1); None: no SSO
+    oidc_sub: Mapped[str | None] = mapped_column(String(255), default=None)
 
     role_rows: Mapped[list[UserRole]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by=UserRole.role

@@ -110,6 +110,9 @@ class AbstractUserRepository(ABC):
     def get_by_id(self, user_id: int) -> User | None: ...
 
     @abstractmethod
+    def by_oidc_sub(self, sub: str) -> User | None: ...
+
+    @abstractmethod
     def list(self, *, role: str | None = None, active_only: bool = False) -> list[User]: ...
 
 
@@ -402,6 +405,9 @@ class SqlAlchemyUserRepository(AbstractUserRepository):
 
     def get_by_id(self, user_id: int) -> User | None:
         return self.session.get(User, user_id)
+
+    def by_oidc_sub(self, sub: str) -> User | None:
+        return self.session.scalars(select(User).where(User.oidc_sub == sub)).one_or_none()
 
     def list(self, *, role: str | None = None, active_only: bool = False) -> list[User]:
         q = select(User)

@@ -117,6 +117,9 @@ class FakeUserRepository(AbstractUserRepository):
     def get_by_id(self, user_id: int) -> User | None:
         return next((u for u in self.users.values() if u.id == user_id), None)
 
+    def by_oidc_sub(self, sub: str) -> User | None:
+        return next((u for u in self.users.values() if u.oidc_sub == sub), None)
+
     def list(self, *, role: str | None = None, active_only: bool = False) -> list[User]:
         return sorted(
             (

@@ -288,6 +288,7 @@ ALLOWED_CYCLES = {
             "web.committee",
             "web.figures",
             "web.minihta",
+            "web.oidc",
             "web.pages",
             "web.public",
         }

@@ -6,7 +6,8 @@ without it the factory builds one from the environment and the instance's config
 `config` that name a setting (`web.settings.NAMES`: `INSTANCE`, `DATABASE_URL`, `SECRET_KEY`,
 `MAX_UPLOAD_MB`, `BASE_URL`, `UPLOAD_RATE_LIMIT`, `MEETING_WEEKDAY`, ...) override it, checked as
 any setting is; the other keys are Flask configuration: `TODAY` (a `date`, for tests) and
-`CLOCK` (a callable giving an aware datetime, for tests), or any Flask or extension key.
+`CLOCK` (a callable giving an aware datetime, for tests), `OIDC` (a `web.oidc_config.OidcConfig`
+instead of the settings' own, for tests), or any Flask or extension key.
 """
 
 from __future__ import annotations
@@ -285,6 +286,11 @@ def create_app(config: dict[str, Any] | None = None, *, settings: Settings | Non
         app.register_blueprint(blueprint)
     app.register_blueprint(minihta.bp)
     app.register_blueprint(public.bp)
+
+    from web import oidc
+
+    # single sign-on (CONNECTIONS.md section 1): the settings come whole, read in one place
+    oidc.init_app(app, config.get("OIDC") or settings.oidc)
 
     from web import figures
 

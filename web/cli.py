@@ -372,11 +372,33 @@ def cmd_user_add(ns: argparse.Namespace) -> int:
             beslutningstaker=ns.beslutningstaker,
             fagomrader=ns.fagomrade or (),
             password=password,
+            epost=ns.epost,
+            oidc_sub=ns.oidc_sub,
             actor="cli",
         )
     except DomainError as e:
         return _domain_error(e)
     print(f"Brukeren {ns.name} er opprettet.")
+    return 0
+
+
+def cmd_user_set(ns: argparse.Namespace) -> int:
+    from processor.errors import DomainError
+    from services import users
+
+    values = {k: v for k, v in (("epost", ns.epost), ("oidc_sub", ns.oidc_sub)) if v is not None}
+    if not values:
+        print("skjemamottak user set: oppgi --epost og/eller --oidc-sub", file=sys.stderr)
+        return 2
+    try:
+        changed = users.set_contact(_storage(ns).uow(), ns.name, actor="cli", **values)
+    except DomainError as e:
+        return _domain_error(e)
+    labels = {"epost": "e-postadressen", "oidc_sub": "OIDC-sub-en"}
+    if changed:
+        print(f"Endret for {ns.name}: {', '.join(labels[c] for c in changed)}.")
+    else:
+        print(f"Ingen endring for {ns.name}.")
     return 0
 
 
@@ -541,6 +563,15 @@ def cmd_packet(ns: argparse.Namespace) -> int:
     _replace(Path(ns.out), data)
     print(f"Møtepakken er skrevet til {ns.out}.")
     return 0
+
+
+def _add_contact_flags(q: argparse.ArgumentParser) -> None:
+    q.add_argument("--epost", metavar="ADRESSE", help="e-postadresse for varsler ('' fjerner)")
+    q.add_argument(
+        "--oidc-sub",
+        metavar="SUB",
+        help="brukerens sub hos innloggingstjenesten (HelseID) ('' fjerner)",
+    )
 
 
 def _add_member_flags(q: argparse.ArgumentParser) -> None:
@@ -749,7 +780,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     q.add_argument("--fagomrade", action="append", metavar="TEKST", help="fagområde (kan gjentas)")
     q.add_argument("--password-stdin", action="store_true", help="les passordet fra standard inn")
+    _add_contact_flags(q)
     q.set_defaults(func=cmd_user_add)
+    q = usub.add_parser("set", help="endre e-postadressen eller OIDC-sub-en til en bruker")
+    q.add_argument("name", metavar="NAVN")
+    _add_contact_flags(q)
+    q.set_defaults(func=cmd_user_set)
     q = usub.add_parser(
         "password", help="sett nytt passord (fra standard inn); avslutter brukerens økter"
     )

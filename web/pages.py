@@ -16,6 +16,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 
@@ -24,9 +25,9 @@ from processor.errors import DomainError
 from services import queries
 from services.cases import price_check, set_urgent, transition
 from services.users import authenticate_password
-from web import views
+from web import oidc, views
 from web.api import do_upload
-from web.app import storage
+from web.app import error_response, storage
 from web.auth import log_in, log_out, login_required, safe_next, session_actor
 from web.http import act, error_body, page_actor
 from web.limits import login_limits, upload_limits
@@ -74,6 +75,8 @@ def login() -> Any:
     target = safe_next(request.values.get("neste"))
     if request.method == "GET":
         return render_template("login.html", neste=target, feil=None)
+    if not oidc.settings().local_login:
+        return error_response("LOCAL_LOGIN_DISABLED")
     username = (request.form.get("brukernavn") or "").strip()[:100]
     password = request.form.get("passord") or ""
     actor = None
@@ -93,9 +96,11 @@ def login() -> Any:
 
 @bp.post("/logg-ut")
 def logout() -> Response:
+    method, id_token = session.get(oidc.SESSION_METHOD), session.get(oidc.SESSION_ID_TOKEN)
     log_out()
     flash("Du er logget ut.", "info")
-    return redirect(url_for("pages.login"), code=303)
+    # a single sign-on login also ends at the provider, which then sends the browser back here
+    return redirect(oidc.logout_target(method, id_token) or url_for("pages.login"), code=303)
 
 
 # ---- HF: upload and own cases ---------------------------------------------------------------------

@@ -13,10 +13,11 @@ Where a value comes from, strongest first:
 4. the default.
 
 A value that cannot be used stops the start with `SettingsError`, whose message is Norwegian and
-names the setting (and never repeats a secret).
+names the setting (and never repeats a secret). Single sign-on is read here too
+(`web.oidc_config.OidcConfig.from_environ`, environment only).
 
-The module imports only the standard library at the top, so that the CLI can build its parser
-without Flask or SQLAlchemy; the checks that need a library import it when they run.
+The module imports neither Flask nor SQLAlchemy, so that the CLI can build its parser without
+them; the checks that need a library import it when they run.
 """
 
 from __future__ import annotations
@@ -27,11 +28,14 @@ import os
 import re
 import runpy
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+from processor.workdays import DEFAULT_MEETING_WEEKDAY  # Thursday (Monday is 0)
+from web.oidc_config import OidcConfig, OidcConfigError
 
 if TYPE_CHECKING:
     from storage.crypto import Keyring
@@ -45,7 +49,6 @@ DEFAULT_RATELIMIT_STORAGE = "memory://"
 # far above what one person sends: a form takes minutes to fill in (see web.limits)
 DEFAULT_UPLOAD_RATE_LIMIT = "30 per minute; 300 per hour"
 DEFAULT_FORWARDED_ALLOW_IPS = "127.0.0.1"
-from processor.workdays import DEFAULT_MEETING_WEEKDAY  # noqa: E402  (Thursday; Monday is 0)
 
 DEFAULT_MEETING_TIME = time(9, 0)
 
@@ -110,6 +113,9 @@ class Settings:
     forwarded_allow_ips: str = DEFAULT_FORWARDED_ALLOW_IPS
     meeting_weekday: int = DEFAULT_MEETING_WEEKDAY
     meeting_time: time = DEFAULT_MEETING_TIME
+    # single sign-on (CONNECTIONS.md section 1), from the SKJEMAMOTTAK_OIDC_* variables and
+    # SKJEMAMOTTAK_PUBLIC_URL / SKJEMAMOTTAK_LOCAL_LOGIN (environment only)
+    oidc: OidcConfig = field(default_factory=OidcConfig, repr=False)
 
     @classmethod
     def load(
@@ -138,7 +144,11 @@ class Settings:
         instance = _instance(given.get("INSTANCE"))
         for name, value in _config_file(instance / CONFIG_FILE).items():
             given.setdefault(name, value)
-        return cls._parse(instance, given)
+        try:
+            oidc = OidcConfig.from_environ(environ)
+        except OidcConfigError as e:
+            raise SettingsError(str(e)) from None
+        return replace(cls._parse(instance, given), oidc=oidc)
 
     @classmethod
     def from_environment(

@@ -52,21 +52,20 @@ def state(uow: FakeUnitOfWork, case_id: str) -> str:
 
 
 def decision(**overrides: object) -> committee.DecisionInput:
-    return committee.DecisionInput.from_json(
-        {
-            "utfall": "avslatt",
-            "kriterier": {
-                "okt_nytte": {"oppfylt": False, "begrunnelse": "Usikker nytte."},
-                "hoyere_alvorlighet": {"oppfylt": False, "begrunnelse": ""},
-                "sarskilte_medisinske_arsaker": {"oppfylt": False, "begrunnelse": ""},
-            },
-            "begrunnelse": "Vilkårene er ikke oppfylt.",
-            "deltakere": PARTICIPANTS,
-            "foreslar_gruppevurdering": False,
-            "gruppevurdering_tekst": "",
-            **overrides,
-        }
-    )
+    fields: dict[str, object] = {
+        "utfall": "avslatt",
+        "kriterier": {
+            "okt_nytte": (False, "Usikker nytte."),
+            "hoyere_alvorlighet": (False, ""),
+            "sarskilte_medisinske_arsaker": (False, ""),
+        },
+        "begrunnelse": "Vilkårene er ikke oppfylt.",
+        "deltakere": PARTICIPANTS,
+        "foreslar_gruppevurdering": False,
+        "gruppevurdering_tekst": "",
+        **overrides,
+    }
+    return committee.DecisionInput(**fields)  # type: ignore[arg-type]
 
 
 def test_a_meeting_is_created_once_per_date_and_time(setup: FakeUnitOfWork) -> None:
