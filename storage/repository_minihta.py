@@ -8,7 +8,7 @@ with the Norwegian dictionary on PostgreSQL (both made by migration 0002_minihta
 Both backends stem Norwegian with Snowball, so they answer alike («kirurgien» finds «kirurgi»):
 PostgreSQL's `norwegian` configuration is the Snowball stemmer; on SQLite the words are stemmed
 in Python (`snowballstemmer`, the Snowball project's own package) before they go into the FTS5
-table (`index_body`, migration 0011 reindexed what was there) and in the query (`query_stems`).
+table (`index_body`, migration 0012 reindexed what was there) and in the query (`query_stems`).
 """
 
 from __future__ import annotations
