@@ -23,6 +23,7 @@ Functions take the dict of `processor.statistics.compute` or `public_figures`; h
 
 from __future__ import annotations
 
+import math
 import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
@@ -37,6 +38,7 @@ __all__ = [
     "SERIES_COLOURS",
     "TEXT_COLOUR",
     "contrast_ratio",
+    "count_ticks",
     "flow_chart",
     "outcomes_chart",
     "stage_time_chart",
@@ -81,6 +83,22 @@ def number(value: float | int | None) -> str:
     if float(value).is_integer():
         return thousands(int(value))
     return f"{value:,.1f}".replace(",", "\u00a0").replace(".", ",")
+
+
+def count_ticks(largest: int | float, most: int = 10) -> list[int]:
+    """Whole-number axis ticks from 0 to at least `largest`: counts have no 0,1 or 0,5.
+
+    The step is 1, 2 or 5 times a power of ten, so there are at most `most` + 1 ticks.
+    """
+    top = max(1, math.ceil(largest))
+    step, power = 1, 1
+    while top / step > most:
+        for factor in (2, 5, 10):
+            if top / (power * factor) <= most or factor == 10:
+                step = power * factor
+                break
+        power *= 10
+    return list(range(0, math.ceil(top / step) * step + 1, step))
 
 
 def _safe_id(text: str) -> str:
@@ -259,6 +277,10 @@ def outcomes_chart(
         y_title="Antall saker",
     )
     chart.x_labels = periods
+    if codes:  # pygal cannot place labels on an empty chart
+        chart.y_labels = count_ticks(
+            max((v for counts in table.values() for v in counts.values() if v), default=0)
+        )
     for code in codes:
         # absent: none that period (0); present but null: hidden in public figures
         chart.add(OUTCOME_LABELS.get(code, code), [table[p].get(code, 0) for p in periods])
@@ -321,25 +343,41 @@ def flow_chart(
         into[b] += n
     value = {n: max(into[n], out_of[n]) for n in nodes}
 
-    width, margin_x, top, node_w, gap = 1000, 24, 84, 16, 30
+    width, margin_x, node_w = 1000, 24, 16
     plot_h = 360
     columns: dict[int, list[str]] = defaultdict(list)
     for n in sorted(nodes, key=lambda n: n in _LAST_IN_COLUMN):
         columns[column[n]].append(n)
-    tallest = max((sum(value[n] for n in col) for col in columns.values()), default=0)
-    most_nodes = max((len(col) for col in columns.values()), default=1)
-    scale = (plot_h - gap * (most_nodes - 1)) / tallest if tallest else 0.0
     col_step = (width - 2 * margin_x - node_w - 170) / _LAST_COLUMN
+    # Node labels are wrapped to the width of their column (the last column has the margin
+    # on the right), so a long name never runs into the next column's label.
+    label_lines = {
+        n: _wrap(
+            f"{n} ({number(value[n])})",
+            (col_step if column[n] < _LAST_COLUMN else width - margin_x - col_step * column[n])
+            - _LABEL_PAD,
+            _NODE_FONT,
+        )
+        for n in nodes
+    }
+    label_h = {n: len(label_lines[n]) * _NODE_LINE for n in nodes}
+    top = 48 + max((label_h[names[0]] for names in columns.values() if names), default=_NODE_LINE)
+    tallest = max((sum(value[n] for n in col) for col in columns.values()), default=0)
+    gaps = max((sum(label_h[n] + 12 for n in col[1:]) for col in columns.values()), default=0)
+    scale = (plot_h - gaps) / tallest if tallest else 0.0
 
     pos: dict[str, tuple[float, float, float]] = {}  # node -> (x, y, height)
     for c, names in columns.items():
         y = top
-        for n in names:
+        for i, n in enumerate(names):
+            if i:
+                y += label_h[n] + 12  # room for this node's label above it
             h = max(value[n] * scale, 2.0)
             pos[n] = (margin_x + c * col_step, y, h)
-            y += h + gap
+            y += h
     bottom = max((y + h for _, y, h in pos.values()), default=top)
-    height = int(bottom + 110)
+    n_back = sum(1 for a, b, _ in shown if column[b] <= column[a])
+    height = int(bottom + 90 + 20 * n_back)
 
     lines = ["Hvordan saker går fra mottatt til utfall. Antall overganger mellom stegene:"]
     lines += [f"{a} til {b}: {number(n)}." for a, b, n in shown]
@@ -359,6 +397,7 @@ def flow_chart(
             "aria-labelledby": f"{chart_id}-tittel {chart_id}-beskrivelse",
             "xml:lang": "nb",
             "font-family": FONT,
+            "class": "flyt",  # style.css: never drawn narrower than its labels can be read
         },
     )
     ET.SubElement(root, "title", {"id": f"{chart_id}-tittel"}).text = title
@@ -371,6 +410,10 @@ def flow_chart(
 
     links_g = ET.SubElement(root, "g", {"fill": "none", "stroke-opacity": "0.45"})
     labels_g = ET.SubElement(root, "g", {"font-size": "13", "fill": TEXT_COLOUR})
+    taken = [  # label boxes already placed: the node names, then the counts on links
+        _box(pos[n][0], pos[n][1] - 6, label_lines[n], _NODE_FONT, _NODE_LINE, "start", True)
+        for n in nodes
+    ]
     out_used: dict[str, float] = defaultdict(float)
     in_used: dict[str, float] = defaultdict(float)
     forward = sorted(
@@ -397,8 +440,12 @@ def flow_chart(
             },
         )
         ET.SubElement(path, "title").text = f"{a} til {b}: {number(n)}"
-        if w >= 12:  # thinner links are named in the description and their own title
-            _halo_text(labels_g, mid, (y0 + y1) / 2 + 5, number(n), anchor="middle")
+        text = number(n)
+        box = _box(mid, (y0 + y1) / 2 + 5, [text], 13, 16, "middle")
+        # thinner links, and counts that would cover a name, are in the description and title
+        if w >= 12 and not any(_overlap(box, other) for other in taken):
+            _halo_text(labels_g, mid, (y0 + y1) / 2 + 5, text, anchor="middle")
+            taken.append(box)
 
     backward = [link for link in shown if column[link[1]] <= column[link[0]]]
     for i, (a, b, n) in enumerate(backward):
@@ -435,7 +482,7 @@ def flow_chart(
             },
         )
         ET.SubElement(rect, "title").text = f"{n}: {number(value[n])}"
-        _halo_text(nodes_g, x, y - 6, f"{n} ({number(value[n])})")
+        _halo_text(nodes_g, x, y - 6, label_lines[n], line=_NODE_LINE, above=True)
 
     if hidden:
         note = ET.SubElement(
@@ -447,16 +494,75 @@ def flow_chart(
     return ET.tostring(root, encoding="unicode")
 
 
-def _halo_text(parent: ET.Element, x: float, y: float, text: str, anchor: str = "start") -> None:
-    """Dark text with a white outline, readable over a link."""
+_NODE_FONT = 14
+_NODE_LINE = 17
+_LABEL_PAD = 12
+CHAR_WIDTH = 0.6
+"""Estimated advance of one character in `em` (Arial averages about 0.5; 0.6 is generous)."""
+
+
+def _wrap(text: str, room: float, font_size: float) -> list[str]:
+    """Break `text` at spaces into lines of at most `room` pixels (a long word stands alone)."""
+    most = max(1, int(room / (CHAR_WIDTH * font_size)))
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= most:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
+def _box(
+    x: float,
+    y: float,
+    lines: list[str],
+    font_size: float,
+    line: float,
+    anchor: str = "start",
+    above: bool = False,
+) -> tuple[float, float, float, float]:
+    """The estimated box (left, top, right, bottom) of text drawn by `_halo_text`."""
+    w = max(len(t) for t in lines) * CHAR_WIDTH * font_size
+    left = {"start": x, "middle": x - w / 2, "end": x - w}[anchor]
+    first = y - (len(lines) - 1) * line if above else y  # baseline of the first line
+    bottom = first + (len(lines) - 1) * line + 0.25 * font_size  # descenders
+    return (left, first - font_size, left + w, bottom)
+
+
+def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _halo_text(
+    parent: ET.Element,
+    x: float,
+    y: float,
+    text: str | list[str],
+    anchor: str = "start",
+    *,
+    line: float = 17,
+    above: bool = False,
+) -> None:
+    """Dark text with a white outline, readable over a link.
+
+    A list of lines is drawn as `<tspan>`s; with `above` the last line sits on `y`.
+    """
+    lines = [text] if isinstance(text, str) else text
+    first = y - (len(lines) - 1) * line if above else y
     el = ET.SubElement(
         parent,
         "text",
         {
             "x": f"{x:.1f}",
-            "y": f"{y:.1f}",
+            "y": f"{first:.1f}",
             "text-anchor": anchor,
             **HALO,
         },
     )
-    el.text = text
+    if len(lines) == 1:
+        el.text = lines[0]
+        return
+    for i, part in enumerate(lines):
+        span = ET.SubElement(el, "tspan", {"x": f"{x:.1f}", "dy": "0" if not i else str(line)})
+        span.text = part

@@ -145,10 +145,13 @@ def list_cases(
     form_type: str | None = None,
     state: str | None = None,
     hf: str | None = None,
+    search: str | None = None,
     page: int = 1,
     per_page: int = 25,
 ) -> dict[str, Any]:
-    """`GET /saker`: the cases the caller may see, newest first, paged."""
+    """`GET /saker`: the cases the caller may see, newest first, paged.
+
+    `search` (`sok`): part of the case id (any letter case)."""
     if state is not None and state not in STATES:
         raise DomainError("INVALID_VALUE", f"Ukjent status: {state}.")
     if form_type is not None and form_type not in CASE_FORM_TYPES:
@@ -160,6 +163,7 @@ def list_cases(
     foreign = only_own and hf is not None and hf != actor.hf
     if only_own:
         hf = actor.hf  # another HF asked for: an empty list, as if it had no cases
+    search = (search or "").strip()[:100] or None
     page = max(1, page)
     start = (page - 1) * per_page
     with uow:
@@ -168,11 +172,16 @@ def list_cases(
         elif "koordinator" in roles or (only_own and actor.hf is not None):
             # the caller sees every case the filters match (`can_see`): page in the database
             total, cases = uow.cases.page(
-                hf=hf, state=state, form_type=form_type, offset=start, limit=per_page
+                hf=hf,
+                state=state,
+                form_type=form_type,
+                id_contains=search,
+                offset=start,
+                limit=per_page,
             )
             rows = [summary(c, today) for c in cases]
         else:
-            found = uow.cases.list(hf=hf, state=state, form_type=form_type)
+            found = uow.cases.list(hf=hf, state=state, form_type=form_type, id_contains=search)
             cases = [c for c in found if can_see(actor, c)]
             total = len(cases)
             rows = [summary(c, today) for c in cases[start : start + per_page]]

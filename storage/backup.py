@@ -51,6 +51,7 @@ from storage.blobs import BlobError, BlobStore, check_sha, fsync_dir, sha256_hex
 from storage.fsck import referenced_blobs
 from storage.models import Base
 from storage.models_minihta import SEARCH_COLUMN, SEARCH_TABLE
+from storage.repository_minihta import reindex_sqlite
 
 FORMAT = "skjemamottak-sikkerhetskopi"
 FORMAT_VERSION = 1
@@ -502,13 +503,7 @@ def rebuild_search_index(conn: Connection) -> None:
     if "minihta_publications" not in tables:
         return
     if conn.dialect.name == "sqlite" and SEARCH_TABLE in tables:
-        conn.execute(text(f"DELETE FROM {SEARCH_TABLE}"))
-        conn.execute(
-            text(
-                f"INSERT INTO {SEARCH_TABLE} (case_id, body) "
-                "SELECT case_id, search_text FROM minihta_publications"
-            )
-        )
+        reindex_sqlite(conn)  # stemmed, as the repository indexes one row
     elif conn.dialect.name == "postgresql" and SEARCH_COLUMN in {
         c["name"] for c in insp.get_columns("minihta_publications")
     }:

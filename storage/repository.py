@@ -61,9 +61,15 @@ class AbstractCaseRepository(ABC):
 
     @abstractmethod
     def list(
-        self, *, hf: str | None = None, state: str | None = None, form_type: str | None = None
+        self,
+        *,
+        hf: str | None = None,
+        state: str | None = None,
+        form_type: str | None = None,
+        id_contains: str | None = None,
     ) -> list[Case]:
-        """Cases matching every given filter, newest first."""
+        """Cases matching every given filter, newest first (`id_contains`: part of the id, in
+        any case)."""
 
     def page(
         self,
@@ -71,12 +77,13 @@ class AbstractCaseRepository(ABC):
         hf: str | None = None,
         state: str | None = None,
         form_type: str | None = None,
+        id_contains: str | None = None,
         offset: int = 0,
         limit: int = 25,
     ) -> tuple[int, list[Case]]:
         """The number of cases matching the filters, and `limit` of them from `offset`, in the
         order of `list`. For callers that may see every matching case (no per-case check)."""
-        found = self.list(hf=hf, state=state, form_type=form_type)
+        found = self.list(hf=hf, state=state, form_type=form_type, id_contains=id_contains)
         return len(found), found[offset : offset + limit]
 
     @abstractmethod
@@ -152,6 +159,12 @@ class AbstractAuditRepository(ABC):
 # ---- SQLAlchemy ---------------------------------------------------------------------------------
 
 
+def _id_contains(text: str) -> Any:
+    """`Case.id` holds `text` anywhere, ignoring case; `%` and `_` are matched as themselves."""
+    escaped = text.upper().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return func.upper(Case.id).like(f"%{escaped}%", escape="\\")
+
+
 class SqlAlchemyCaseRepository(AbstractCaseRepository):
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -208,7 +221,12 @@ class SqlAlchemyCaseRepository(AbstractCaseRepository):
         return True
 
     def list(
-        self, *, hf: str | None = None, state: str | None = None, form_type: str | None = None
+        self,
+        *,
+        hf: str | None = None,
+        state: str | None = None,
+        form_type: str | None = None,
+        id_contains: str | None = None,
     ) -> list[Case]:
         q = select(Case)
         if hf is not None:
@@ -217,6 +235,8 @@ class SqlAlchemyCaseRepository(AbstractCaseRepository):
             q = q.where(Case.state == state)
         if form_type is not None:
             q = q.where(Case.form_type == form_type)
+        if id_contains:
+            q = q.where(_id_contains(id_contains))
         return list(self.session.scalars(q.order_by(Case.created_at.desc(), Case.id.desc())))
 
     def page(
@@ -225,6 +245,7 @@ class SqlAlchemyCaseRepository(AbstractCaseRepository):
         hf: str | None = None,
         state: str | None = None,
         form_type: str | None = None,
+        id_contains: str | None = None,
         offset: int = 0,
         limit: int = 25,
     ) -> tuple[int, list[Case]]:
@@ -237,6 +258,8 @@ class SqlAlchemyCaseRepository(AbstractCaseRepository):
             conditions.append(Case.state == state)
         if form_type is not None:
             conditions.append(Case.form_type == form_type)
+        if id_contains:
+            conditions.append(_id_contains(id_contains))
         total = self.session.scalar(select(func.count()).select_from(Case).where(*conditions))
         q = (
             select(Case)

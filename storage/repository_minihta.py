@@ -4,15 +4,23 @@ Interfaces and their SQLAlchemy adapters; the in-memory fakes for service tests 
 `tests/fakes.py`. Full-text search of the public database is a storage concern and stays here,
 behind `AbstractPublicationRepository.search`: the FTS5 table on SQLite, the `tsvector` column
 with the Norwegian dictionary on PostgreSQL (both made by migration 0002_minihta).
+
+Both backends stem Norwegian with Snowball, so they answer alike («kirurgien» finds «kirurgi»):
+PostgreSQL's `norwegian` configuration is the Snowball stemmer; on SQLite the words are stemmed
+in Python (`snowballstemmer`, the Snowball project's own package) before they go into the FTS5
+table (`index_body`, migration 0012 reindexed what was there) and in the query (`query_stems`).
 """
 
 from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from functools import lru_cache
 from typing import Any
 
+import snowballstemmer
 from sqlalchemy import func, select, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from storage.models import Case
@@ -22,6 +30,32 @@ from storage.models_minihta import SEARCH_TABLE, MinihtaAttachment, PeerAssignme
 def search_words(q: str) -> list[str]:
     """The words of a search query; a query without words finds nothing."""
     return re.findall(r"\w+", q)
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    return snowballstemmer.stemmer("norwegian")
+
+
+def query_stems(q: str) -> list[str]:
+    """The Norwegian Snowball stems of the query's words, lower case."""
+    return _stemmer().stemWords([w.casefold() for w in search_words(q)])
+
+
+def index_body(text: str) -> str:
+    """What the SQLite FTS5 table holds for a publication: its words' stems, in order."""
+    return " ".join(query_stems(text))
+
+
+def reindex_sqlite(conn: Connection) -> None:
+    """Refill the SQLite FTS5 table from `minihta_publications.search_text`, stemmed."""
+    rows = conn.execute(text("SELECT case_id, search_text FROM minihta_publications")).all()
+    conn.execute(text(f"DELETE FROM {SEARCH_TABLE}"))
+    if rows:
+        conn.execute(
+            text(f"INSERT INTO {SEARCH_TABLE} (case_id, body) VALUES (:id, :body)"),
+            [{"id": case_id, "body": index_body(body or "")} for case_id, body in rows],
+        )
 
 
 # ---- interfaces ---------------------------------------------------------------------------------
@@ -75,9 +109,9 @@ class AbstractPublicationRepository(ABC):
         konklusjon: str | None = None,
         limit: int = 200,
     ) -> list[Publication]:
-        """Publications matching every given filter, newest first. `q`: every word of it
-        begins a word of the search text (stemmed on PostgreSQL); `fagomrade` matches without
-        regard to case; the other filters exactly."""
+        """Publications matching every given filter, newest first. `q`: the stem of every word
+        of it begins the stem of a word of the search text (Norwegian Snowball stems on both
+        backends); `fagomrade` matches without regard to case; the other filters exactly."""
 
     @abstractmethod
     def facets(self) -> dict[str, list[Any]]:
@@ -163,7 +197,8 @@ class SqlAlchemyPublicationRepository(AbstractPublicationRepository):
         if dialect == "sqlite":
             self.session.execute(text(f"DELETE FROM {SEARCH_TABLE} WHERE case_id = :id"), params)
             self.session.execute(
-                text(f"INSERT INTO {SEARCH_TABLE} (case_id, body) VALUES (:id, :body)"), params
+                text(f"INSERT INTO {SEARCH_TABLE} (case_id, body) VALUES (:id, :body)"),
+                params | {"body": index_body(publication.search_text or "")},
             )
         elif dialect == "postgresql":
             self.session.execute(
@@ -198,8 +233,8 @@ class SqlAlchemyPublicationRepository(AbstractPublicationRepository):
             if not words:
                 return []
             dialect = self._dialect()
-            if dialect == "sqlite":
-                match = " ".join(f'"{w}"*' for w in words)
+            if dialect == "sqlite":  # the table holds stems (`index_body`)
+                match = " ".join(f'"{w}"*' for w in query_stems(q))
                 ids = (
                     select(text("case_id"))
                     .select_from(text(SEARCH_TABLE))

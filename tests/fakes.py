@@ -5,7 +5,7 @@ dictionaries and answers the same questions the same way, so a service runs unch
 `FakeUnitOfWork` and a test of it takes milliseconds. Where the adapter's answer comes from a
 relationship the database fills in (`case.peer_assignments`, `case.meeting_slot`), the fake sets
 it on the object itself. The public search matches every word of the query as a case-insensitive
-substring of the search text (the adapters: SQLite FTS5 prefixes, PostgreSQL Norwegian stems).
+prefix of the Norwegian stems of the search text, as the adapters do (`query_stems`).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from storage.repository_minihta import (
     AbstractAttachmentRepository,
     AbstractPublicationRepository,
     AbstractReviewRepository,
-    search_words,
+    query_stems,
 )
 from storage.uow import AbstractUnitOfWork, Clock, ConcurrentUpdate, utc_clock
 
@@ -69,7 +69,12 @@ class FakeCaseRepository(AbstractCaseRepository):
         return True
 
     def list(
-        self, *, hf: str | None = None, state: str | None = None, form_type: str | None = None
+        self,
+        *,
+        hf: str | None = None,
+        state: str | None = None,
+        form_type: str | None = None,
+        id_contains: str | None = None,
     ) -> list[Case]:
         out = [
             c
@@ -77,6 +82,7 @@ class FakeCaseRepository(AbstractCaseRepository):
             if (hf is None or c.hf == hf)
             and (state is None or c.state == state)
             and (form_type is None or c.form_type == form_type)
+            and (not id_contains or id_contains.upper() in c.id.upper())
         ]
         return sorted(out, key=lambda c: (c.created_at, c.id), reverse=True)
 
@@ -312,7 +318,7 @@ class FakePublicationRepository(AbstractPublicationRepository):
         konklusjon: str | None = None,
         limit: int = 200,
     ) -> list[Publication]:
-        words = [w.casefold() for w in search_words(q)]
+        words = query_stems(q)
         if q and not words:
             return []
         found = [
@@ -322,7 +328,7 @@ class FakePublicationRepository(AbstractPublicationRepository):
             and (year is None or p.year == year)
             and (not fagomrade or p.fagomrade.lower() == fagomrade.lower())
             and (not konklusjon or p.konklusjon == konklusjon)
-            and all(w in p.search_text.casefold() for w in words)
+            and all(any(t.startswith(w) for t in query_stems(p.search_text)) for w in words)
         ]
         found.sort(key=lambda p: (p.published_at, p.case_id), reverse=True)
         return found[:limit]

@@ -8,10 +8,12 @@ import pytest
 
 from processor.charts import (
     BACKGROUND,
+    CHAR_WIDTH,
     GUIDE_COLOUR,
     SERIES_COLOURS,
     TEXT_COLOUR,
     contrast_ratio,
+    count_ticks,
     flow_chart,
     number,
     outcomes_chart,
@@ -147,3 +149,109 @@ def test_empty_figures_still_give_valid_charts():
     assert_accessible(outcomes_chart(empty), "Utfall per år")
     root = assert_accessible(flow_chart(empty), "Flyt av saker fra mottatt til utfall")
     assert "Ingen saker." in root.find(f"{SVG}desc").text
+
+
+def label_boxes(root: ET.Element) -> list[tuple[str, tuple[float, float, float, float]]]:
+    """The box of every text in the SVG, from its position, font size and (wrapped) lines.
+
+    Widths use `CHAR_WIDTH` em per character, more than Arial's average advance.
+    """
+    boxes = []
+    sizes = {root: float(root.get("font-size", 16))}
+    for parent in root.iter():
+        for child in parent:
+            sizes[child] = float(child.get("font-size", sizes[parent]))
+    for el in root.iter(f"{SVG}text"):
+        size = sizes[el]
+        x, y = float(el.get("x")), float(el.get("y"))
+        spans = el.findall(f"{SVG}tspan")
+        lines = [(el.text or "", y)] if not spans else []
+        for span in spans:
+            y += float(span.get("dy", 0))
+            lines.append((span.text or "", y))
+        width = max(len(text) for text, _ in lines) * CHAR_WIDTH * size
+        left = {"start": x, "middle": x - width / 2, "end": x - width}[
+            el.get("text-anchor", "start")
+        ]
+        top, bottom = lines[0][1] - size, lines[-1][1] + 0.25 * size
+        boxes.append((" ".join(t for t, _ in lines), (left, top, left + width, bottom)))
+    return boxes
+
+
+def overlapping(boxes):
+    return [
+        (a, b)
+        for i, (a, box_a) in enumerate(boxes)
+        for b, box_b in boxes[i + 1 :]
+        if box_a[0] < box_b[2]
+        and box_b[0] < box_a[2]
+        and box_a[1] < box_b[3]
+        and box_b[1] < box_a[3]
+    ]
+
+
+LONG_FLOW = [  # both kinds of case, with the longest names of `_COLUMNS`
+    ("Mottatt", "Til fagfellevurdering", 40),
+    ("Mottatt", "Til priskontroll", 35),
+    ("Mottatt", "Returnert", 12),
+    ("Returnert", "Mottatt", 9),
+    ("Til fagfellevurdering", "Fagfellevurdert", 38),
+    ("Til priskontroll", "Klar for vurdering", 30),
+    ("Til priskontroll", "Trukket", 5),
+    ("Klar for vurdering", "Satt opp til møte", 30),
+    ("Satt opp til møte", "Innvilget", 17),
+    ("Satt opp til møte", "Avslått", 13),
+    ("Fagfellevurdert", "Innført med vilkår", 11),
+    ("Fagfellevurdert", "Ikke innført", 9),
+    ("Fagfellevurdert", "Innført", 18),
+    ("Innført med vilkår", "Publisert", 11),
+    ("Innført", "Publisert", 18),
+]
+
+
+@pytest.mark.parametrize("source", ["stats", "long"])
+def test_flow_chart_labels_do_not_overlap(stats, source):
+    root = parse(flow_chart(stats if source == "stats" else LONG_FLOW))
+    boxes = label_boxes(root)
+    assert len(boxes) >= 8
+    assert overlapping(boxes) == []
+    viewbox = [float(v) for v in root.get("viewBox").split()]
+    for text, (left, top, right, bottom) in boxes:
+        assert left >= 0 and right <= viewbox[2] and top >= 0 and bottom <= viewbox[3], text
+
+
+def test_long_flow_labels_are_wrapped_not_cut():
+    root = parse(flow_chart(LONG_FLOW))
+    wrapped = [el for el in root.iter(f"{SVG}text") if el.findall(f"{SVG}tspan")]
+    assert wrapped  # "Til fagfellevurdering (40)" is wider than its column
+    assert "Til fagfellevurdering (40)" in [
+        " ".join(s.text for s in el.findall(f"{SVG}tspan")) for el in wrapped
+    ]
+
+
+def test_overlap_check_sees_an_overlap():
+    # the check above could fail: two labels at one spot overlap
+    root = parse(
+        '<svg xmlns="http://www.w3.org/2000/svg" font-size="14">'
+        '<text x="10" y="20">Mottatt</text><text x="30" y="25">Trukket</text></svg>'
+    )
+    assert len(overlapping(label_boxes(root))) == 1
+
+
+def axis_labels(root: ET.Element) -> list[str]:
+    axis = root.find(f".//{SVG}g[@class='axis y always_show']")
+    if axis is None:
+        axis = root.find(f".//{SVG}g[@class='axis y']")
+    return [t.text for t in axis.iter(f"{SVG}text") if t.text]
+
+
+@pytest.mark.parametrize("largest", [1, 2, 3, 7, 12, 150])
+def test_count_axis_has_whole_numbers_only(largest):
+    stats = {"utfall_per_ar": {"2025": {"innvilget": largest, "trukket": 1}, "2026": {}}}
+    root = parse(outcomes_chart(stats))
+    ticks = axis_labels(root)
+    assert ticks, "no y axis labels"
+    values = [int(t.replace("\u00a0", "")) for t in ticks]  # int() fails on "0,5"
+    assert max(values) >= largest and min(values) == 0
+    assert count_ticks(largest) == sorted(values)
+    assert len(values) <= 11

@@ -104,6 +104,7 @@ def saker() -> Response:
             form_type=query_text("type"),
             state=query_text("status"),
             hf=query_text("hf"),
+            search=query_text("sok"),
             page=_page_arg(),
             per_page=current_app.config["PER_PAGE"],
         )

@@ -260,6 +260,7 @@ OPERATIONS: dict[str, Operation] = {
             ("type", "string", ""),
             ("status", "string", ""),
             ("hf", "string", ""),
+            ("sok", "string", "Hele eller deler av saksnummeret (store og små bokstaver likt)."),
             ("side", "integer", ""),
         ),
         errors=("INVALID_VALUE",),

@@ -20,7 +20,7 @@ from flask import (
     url_for,
 )
 
-from processor.domain import STATE_LABELS
+from processor.domain import CASE_FORM_TYPES, STATE_LABELS
 from processor.errors import DomainError
 from services import queries
 from services.cases import price_check, set_urgent, transition
@@ -143,15 +143,27 @@ def saker() -> str:
         page = int(request.args.get("side", "1"))
     except ValueError:
         page = 1
+    # the same names as `GET /api/v1/saker`; the form sends them back, and the page links keep them
+    chosen = {k: (request.args.get(k) or "").strip() for k in ("status", "type", "hf", "sok")}
     data = queries.list_cases(
         page_actor(),
         st.uow(),
         st.today(),
-        state=request.args.get("status") or None,
+        state=chosen["status"] or None,
+        form_type=chosen["type"] or None,
+        hf=chosen["hf"] or None,
+        search=chosen["sok"] or None,
         page=page,
         per_page=current_app.config["PER_PAGE"],
     )
-    return render_template("cases.html", data=data)
+    return render_template(
+        "cases.html",
+        data=data,
+        valgt=chosen,
+        filtre={k: v for k, v in chosen.items() if v},
+        statuser=STATE_LABELS,
+        typer={str(t): t.label for t in CASE_FORM_TYPES},
+    )
 
 
 @bp.get("/saker/<case_id>")

@@ -7,8 +7,11 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
+from pathlib import Path
 
 import pytest
+from alembic import command
+from sqlalchemy import text
 
 from processor.domain import Actor
 from processor.errors import DomainError
@@ -16,9 +19,12 @@ from services import minihta
 from services.cases import transition
 from services.upload import upload
 from services.users import add_user
+from storage import db
+from storage.blobs import FileBlobStore
+from storage.repository_minihta import index_body
 from storage.uow import AbstractUnitOfWork, SqlAlchemyUnitOfWork
 from tests.fillers import fill_json, sample_values
-from tests.storage.helpers import HF_OUS, HF_STO, KOORDINATOR, TODAY
+from tests.storage.helpers import HF_OUS, HF_STO, KOORDINATOR, NOW, TODAY
 
 REVIEWERS = {
     # username: (hf, fagomrader)
@@ -317,15 +323,53 @@ def test_published_minihta_is_found_by_norwegian_words_and_filters(
         minihta.published_case(uow, unpublished)
 
 
-def test_search_stems_norwegian_on_postgresql(uow: AbstractUnitOfWork) -> None:
-    with uow:
-        session = getattr(uow, "session", None)  # None: the fake unit of work
-        dialect = session.get_bind().dialect.name if session is not None else "memory"
-    if dialect != "postgresql":
-        pytest.skip("Norwegian stemming is PostgreSQL's (SQLite FTS5 matches prefixes)")
+def test_search_stems_norwegian_on_every_backend(uow: AbstractUnitOfWork) -> None:
+    # Snowball on both backends (PostgreSQL's `norwegian`, `snowballstemmer` on SQLite and in
+    # the fake): an inflected form finds the base form, and the other way round
+    inflected = _published(uow, **{"generelt.tittel": "Tannkirurgien på Træna"})
+    base = _published(uow, **{"generelt.tittel": "Tannkirurgi for behandlingene av barn"})
+
+    def ids(q: str) -> set[str]:
+        return {i["sak"] for i in minihta.search_published(uow, q=q)}
+
+    assert ids("tannkirurgien") == {inflected, base}  # the words as written find only one
+    assert ids("tannkirurgi") == {inflected, base}
+    assert ids("behandling") == {base} and ids("behandlingen") == {base}
+    assert ids("tannkirurgien træna") == {inflected}  # every word must match
+    assert ids("tannkirurgisk") == set()  # a stem that begins no stem of the text
+
+
+def test_migration_0012_reindexes_sqlite_publications_stemmed(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / db.DB_FILE}"
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    uow = SqlAlchemyUnitOfWork(
+        db.session_factory(engine), FileBlobStore(tmp_path / "blobs"), clock=lambda: NOW
+    )
+    for name, (hf, fag) in REVIEWERS.items():
+        add_user(uow, name, roles=["fagfelle"], hf=hf, fagomrader=fag)
     robot = _published(uow, **{"generelt.tittel": "Robotassistert kirurgi ved endetarmskreft"})
-    found = [i["sak"] for i in minihta.search_published(uow, q="kirurgien")]
-    assert found == [robot]
+    engine.dispose()
+
+    def found(q: str) -> list[str]:
+        return [i["sak"] for i in minihta.search_published(uow, q=q)]
+
+    def body() -> str:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT body FROM minihta_publications_fts")).scalar_one()
+
+    assert found("kirurgien") == [robot]
+    # an instance indexed by the version before: the words as written, found by prefix only
+    command.downgrade(db.alembic_config(url), "0011_user_oidc_sub_epost")
+    assert "Robotassistert" in body()
+    engine.dispose()
+    command.upgrade(db.alembic_config(url), "0012_stemmed_search")
+    with engine.connect() as conn:
+        written = conn.execute(text("SELECT search_text FROM minihta_publications")).scalar_one()
+    assert body() == index_body(written) and "robotassister" in body().split()
+    engine.dispose()
+    assert found("kirurgien") == [robot]
+    engine.dispose()
 
 
 # ---- a declaration is raised, never lowered by the reviewer (issue 11, finding 4) ------------

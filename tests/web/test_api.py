@@ -180,6 +180,14 @@ def test_case_list_is_paged_newest_first_and_filtered(app: Flask, users: Users) 
     assert bad.status_code == 422
     bad = client.get("/api/v1/saker?side=x", headers=users.auth("koordinator"))
     assert bad.status_code == 422
+    found = client.get("/api/v1/saker?sok=ous-lun", headers=users.auth("koordinator")).json
+    assert [s["sak"] for s in found["saker"]] == ["2026-09-14-OUS-LUNGE"]
+    found = client.get("/api/v1/saker?sok=kreft&hf=OUS", headers=users.auth("koordinator")).json
+    assert [s["sak"] for s in found["saker"]] == ["2026-09-14-OUS-KREFT"]
+    none = client.get("/api/v1/saker?sok=50%25_", headers=users.auth("koordinator")).json
+    assert none["totalt"] == 0  # % and _ are letters here, not wildcards
+    ahus = client.get("/api/v1/saker?sok=AHUS", headers=users.auth("hf-ous")).json
+    assert ahus["totalt"] == 0  # the search stays inside what the caller may see
 
 
 def test_case_detail_has_data_versions_history_and_findings(

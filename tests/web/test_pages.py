@@ -219,3 +219,98 @@ def test_the_economics_workbook_is_attached_on_the_page_by_its_case_number(
     )
     assert resp.status_code == 201, resp.get_data(as_text=True)
     assert sak in resp.get_data(as_text=True)
+
+
+def test_case_list_filters_keep_their_values_across_pages(app, users: Users) -> None:
+    import re
+
+    app.config["PER_PAGE"] = 2
+    client = app.test_client()
+    for dept in ("KREFT", "LUNGE", "HUD", "OYE"):
+        assert upload(client, users.auth("hf-ous"), del2(department=dept)).status_code == 201
+    upload(client, users.auth("hf-ahus"), del2("AHUS"))
+    login(client, "koordinator")
+    page = client.get("/saker").get_data(as_text=True)
+    # a GET form (works without JavaScript) with the API's parameter names
+    assert re.search(r'<form method="get" action="/saker"', page)
+    for name in ("status", "type", "hf", "sok"):
+        assert f'name="{name}"' in page
+    html = client.get("/saker?hf=ous&type=tilgang-del2&status=mottatt&sok=-OUS-").get_data(
+        as_text=True
+    )
+    assert "4 som passer filtrene" in html and "AHUS-KREFT" not in html
+    assert '<option value="mottatt" selected>' in html
+    assert '<option value="tilgang-del2" selected>' in html
+    assert 'name="hf" value="ous"' in html and 'name="sok" type="search" value="-OUS-"' in html
+    nxt = re.search(r'<a href="([^"]+)">Neste side</a>', html).group(1).replace("&amp;", "&")
+    assert all(p in nxt for p in ("side=2", "hf=ous", "type=tilgang-del2", "status=mottatt"))
+    second = client.get(nxt).get_data(as_text=True)
+    assert "Side 2 av 2" in second and "AHUS-KREFT" not in second
+    shown = set(re.findall(r"2026-09-14-OUS-[A-Z]+", html + second))
+    assert len(shown) == 4
+    assert "Ingen saker passer filtrene" in client.get("/saker?sok=finnes-ikke").get_data(
+        as_text=True
+    )
+
+
+def test_upload_progress_script_is_served_under_the_csp_and_the_form_posts_without_it(
+    client: FlaskClient, users: Users
+) -> None:
+    import re
+
+    login(client, "hf-ous")
+    resp = client.get("/innsending")
+    page = resp.get_data(as_text=True)
+    # the page: no inline script or handler (CSP), the script loaded from our own origin
+    csp = dict(
+        (part.split()[0], part.split()[1:])
+        for part in resp.headers["Content-Security-Policy"].split(";")
+        if part.strip()
+    )
+    sources = csp.get("script-src", csp["default-src"])
+    assert (
+        "'self'" in sources and "'unsafe-inline'" not in sources and "'unsafe-eval'" not in sources
+    )
+    connect = csp.get("connect-src", csp["default-src"])
+    assert "'self'" in connect  # the script posts the file to the same origin
+    scripts = re.findall(r"<script([^>]*)>", page)
+    assert scripts and all('src="/static/' in s for s in scripts)
+    assert not re.search(r"\son[a-z]+=", page)
+    src = re.search(r'<script src="(/static/opplasting\.js)" defer>', page).group(1)
+    js = client.get(src)
+    assert js.status_code == 200 and "javascript" in js.mimetype
+    assert js.headers["X-Content-Type-Options"] == "nosniff"
+    code = js.get_data(as_text=True)
+    assert 'createElement("progress")' in code
+    assert 'setAttribute("aria-live", "polite")' in code
+    assert "eval(" not in code and "new Function" not in code and "innerHTML" not in code
+    # without the script: the form is an ordinary multipart POST to /innsending
+    form = re.search(r"<form ([^>]*data-opplasting[^>]*)>(.*?)</form>", page, re.S)
+    assert form is not None
+    attrs, body = form.groups()
+    assert 'method="post"' in attrs and 'action="/innsending"' in attrs
+    assert 'enctype="multipart/form-data"' in attrs
+    names = re.findall(r'name="([^"]+)"', body)
+    assert names == ["csrf_token", "fil", "sak"]
+    # the body as a browser sends this form: every field in order, the empty `sak` included
+    # (werkzeug's test encoder writes an empty field without its CRLF, which is not what
+    # browsers send, so the body is built here)
+    boundary = "----SkjemaGrense7MA4YWxkTrZu0gW"
+    values = {"csrf_token": csrf_token(page).encode(), "fil": del2(), "sak": b""}
+    raw = b""
+    for name in names:
+        disposition = f'form-data; name="{name}"'
+        if name == "fil":
+            disposition += '; filename="soknad.json"\r\nContent-Type: application/json'
+        raw += f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode()
+        raw += values[name] + b"\r\n"
+    raw += f"--{boundary}--\r\n".encode()
+    resp = client.post(
+        "/innsending", data=raw, content_type=f"multipart/form-data; boundary={boundary}"
+    )
+    assert resp.status_code == 201
+    assert resp.mimetype == "text/html"
+    answer = resp.get_data(as_text=True)
+    # the answer page is what the script puts in place of <main>: it has one, with the receipt
+    assert re.search(r'<main id="innhold"[^>]*>.*id="resultat-tittel".*</main>', answer, re.S)
+    assert REFERENCE in answer
