@@ -339,7 +339,7 @@ def test_search_stems_norwegian_on_every_backend(uow: AbstractUnitOfWork) -> Non
     assert ids("tannkirurgisk") == set()  # a stem that begins no stem of the text
 
 
-def test_migration_0012_reindexes_sqlite_publications_stemmed(tmp_path: Path) -> None:
+def test_migration_0013_reindexes_sqlite_publications_stemmed(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / db.DB_FILE}"
     db.upgrade(url)
     engine = db.make_engine(url)
@@ -360,10 +360,10 @@ def test_migration_0012_reindexes_sqlite_publications_stemmed(tmp_path: Path) ->
 
     assert found("kirurgien") == [robot]
     # an instance indexed by the version before: the words as written, found by prefix only
-    command.downgrade(db.alembic_config(url), "0011_user_oidc_sub_epost")
+    command.downgrade(db.alembic_config(url), "0012_reviewer_name_consent")
     assert "Robotassistert" in body()
     engine.dispose()
-    command.upgrade(db.alembic_config(url), "0012_stemmed_search")
+    command.upgrade(db.alembic_config(url), "0013_stemmed_search")
     with engine.connect() as conn:
         written = conn.execute(text("SELECT search_text FROM minihta_publications")).scalar_one()
     assert body() == index_body(written) and "robotassister" in body().split()

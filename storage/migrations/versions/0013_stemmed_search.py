@@ -1,7 +1,7 @@
 """Public search stems Norwegian on SQLite too (issue 13).
 
-Revision ID: 0012_stemmed_search
-Revises: 0011_user_oidc_sub_epost
+Revision ID: 0013_stemmed_search
+Revises: 0012_reviewer_name_consent
 
 The SQLite FTS5 table `minihta_publications_fts` held the publications' words as written, so
 «kirurgien» did not find «kirurgi» (PostgreSQL's `norwegian` configuration stems them). It now
@@ -18,8 +18,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012_stemmed_search"
-down_revision: str | Sequence[str] | None = "0011_user_oidc_sub_epost"
+revision: str = "0013_stemmed_search"
+down_revision: str | Sequence[str] | None = "0012_reviewer_name_consent"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
