@@ -82,45 +82,67 @@ def _blank(text: object) -> bool:
 
 def validate_decision(d: Decision) -> list[str]:
     """Everything that keeps the decision from being recorded, in Norwegian; [] when none."""
-    problems: list[str] = []
+    return [message for _, message in decision_problems(d)]
+
+
+def decision_problems(d: Decision) -> list[tuple[str, str]]:
+    """`validate_decision`'s problems, each with the form field it concerns: "utfall",
+    "<criterion>_oppfylt", "<criterion>_begrunnelse", "kriterier", "begrunnelse", "deltakere",
+    "gruppevurdering_tekst", or "" (the case, not a field)."""
+    problems: list[tuple[str, str]] = []
     if _blank(d.reference):
-        problems.append("Referansenummeret mangler.")
+        problems.append(("", "Referansenummeret mangler."))
     if d.utfall not in OUTCOMES:
-        problems.append("Utfallet må være «innvilget» eller «avslått».")
+        problems.append(("utfall", "Utfallet må være «innvilget» eller «avslått»."))
     for key in CRITERIA:
         label = criterion_label(key)
         entry = d.kriterier.get(key)
         if entry is None:
-            problems.append(f"Kriteriet «{label}» mangler: angi om det er oppfylt eller ikke.")
+            problems.append(
+                (
+                    f"{key}_oppfylt",
+                    f"Kriteriet «{label}» mangler: angi om det er oppfylt eller ikke.",
+                )
+            )
             continue
         met, reason = entry
         if not isinstance(met, bool):
-            problems.append(f"Kriteriet «{label}»: angi om det er oppfylt (ja eller nei).")
+            problems.append(
+                (f"{key}_oppfylt", f"Kriteriet «{label}»: angi om det er oppfylt (ja eller nei).")
+            )
         elif met and _blank(reason):
-            problems.append(f"Kriteriet «{label}» er oppfylt, men begrunnelsen mangler.")
+            problems.append(
+                (f"{key}_begrunnelse", f"Kriteriet «{label}» er oppfylt, men begrunnelsen mangler.")
+            )
     unknown = sorted(set(d.kriterier) - set(CRITERIA))
     if unknown:
-        problems.append(f"Ukjente kriterier: {', '.join(unknown)}.")
+        problems.append(("kriterier", f"Ukjente kriterier: {', '.join(unknown)}."))
     if d.utfall == "innvilget" and not any(
         isinstance(e, tuple) and e and e[0] is True for e in d.kriterier.values()
     ):
-        problems.append("Et innvilget vedtak krever at minst ett kriterium er oppfylt.")
+        problems.append(("utfall", "Et innvilget vedtak krever at minst ett kriterium er oppfylt."))
     if _blank(d.begrunnelse):
-        problems.append("Den samlede begrunnelsen mangler.")
+        problems.append(("begrunnelse", "Den samlede begrunnelsen mangler."))
     names = [n.strip() for n in d.deltakere if isinstance(n, str) and n.strip()]
     if len(names) < QUORUM:
         problems.append(
-            f"Komitéen er ikke vedtaksfør: minst {QUORUM} beslutningstakere må ha deltatt, "
-            f"{len(names)} er oppgitt."
+            (
+                "deltakere",
+                f"Komitéen er ikke vedtaksfør: minst {QUORUM} beslutningstakere må ha deltatt, "
+                f"{len(names)} er oppgitt.",
+            )
         )
     if len({n.casefold() for n in names}) != len(names):
-        problems.append("Samme deltaker er oppgitt flere ganger.")
+        problems.append(("deltakere", "Samme deltaker er oppgitt flere ganger."))
     if d.foreslar_gruppevurdering and _blank(d.gruppevurdering_tekst):
         problems.append(
-            "Komitéen foreslår vurdering på gruppenivå, men teksten til forslaget mangler."
+            (
+                "gruppevurdering_tekst",
+                "Komitéen foreslår vurdering på gruppenivå, men teksten til forslaget mangler.",
+            )
         )
     if _blank(d.hf_name):
-        problems.append("Helseforetaket vedtaket sendes til, mangler.")
+        problems.append(("", "Helseforetaket vedtaket sendes til, mangler."))
     return problems
 
 
@@ -315,5 +337,6 @@ __all__ = [
     "criterion_label",
     "decision_letter_docx",
     "decision_letter_pdf",
+    "decision_problems",
     "validate_decision",
 ]

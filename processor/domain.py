@@ -141,9 +141,21 @@ def recused(member_hf: str | None, case_hf: str | None, catchment: str | None) -
     """WORKFLOW.md section 3: a committee member is recused from a case when their HF is the
     applying HF or the patient's catchment HF (no catchment given = the applying HF). A member
     without an HF is recused from nothing."""
+    return recusal_ground(member_hf, case_hf, catchment) is not None
+
+
+def recusal_ground(member_hf: str | None, case_hf: str | None, catchment: str | None) -> str | None:
+    """Why the member is recused (`recused`), in Norwegian: "eget helseforetak" (the member's HF
+    applies) or "pasientens opptaksområde"; None when the member is not recused."""
     own = hf_code(member_hf)
     applying = hf_code(case_hf)
-    return own != "" and own in (applying, hf_code(catchment) or applying)
+    if own == "":
+        return None
+    if own == applying:
+        return "eget helseforetak"
+    if own == (hf_code(catchment) or applying):
+        return "pasientens opptaksområde"
+    return None
 
 
 _K = frozenset({Role.KOORDINATOR})

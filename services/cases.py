@@ -105,7 +105,9 @@ def price_check(
         or monthly_cost < 0
     ):
         raise DomainError(
-            "INVALID_VALUE", "Legemiddelkostnaden må være et tall som ikke er negativt."
+            "INVALID_VALUE",
+            "Legemiddelkostnaden må være et tall som ikke er negativt.",
+            field="legemiddel_per_maned",
         )
     try:
         with uow:
@@ -115,7 +117,7 @@ def price_check(
                 raise DomainError("INVALID_TRANSITION", "Saken skal ikke til priskontroll.")
             if "priskontroll" not in set(user.roles):
                 raise Forbidden()
-            clean = clean_reason(note)
+            clean = clean_reason(note, field="merknad")
             latest = case.latest
             stated = (
                 (latest.data.get("kostnader") or {}).get("legemiddel_per_maned") if latest else None
@@ -124,7 +126,9 @@ def price_check(
             corrected = stated is None or float(stated) != float(monthly_cost)
             if corrected and clean is None:
                 raise DomainError(
-                    "REASON_REQUIRED", "Skriv en merknad når legemiddelkostnaden korrigeres."
+                    "REASON_REQUIRED",
+                    "Skriv en merknad når legemiddelkostnaden korrigeres.",
+                    field="merknad",
                 )
             if case.state != State.PRISKONTROLL:
                 raise StaleState(current=case.state)

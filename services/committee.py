@@ -34,10 +34,10 @@ from processor.decisions import (
     criterion_label,
     decision_letter_docx,
     decision_letter_pdf,
-    validate_decision,
+    decision_problems,
 )
 from processor.decisions import Decision as LetterDecision
-from processor.domain import DEL2, Actor, Principal, State, case_key
+from processor.domain import DEL2, Actor, Principal, State, case_key, recusal_ground
 from processor.errors import (
     IDENTITY_IN_TEXT,
     CaseDecided,
@@ -477,21 +477,59 @@ def meeting_detail(
         out = _meeting_dict(meeting, members, today, full=True)
         rules = [m.to_rule() for m in members if m.active]
         taking = tuple(m.username for m in _taking_part(meeting, members))
+        placed = _placed_cases(uow, meeting)
         out["alle_medlemmer"] = [
-            m.to_dict() | {"deltar": m.username in taking, "rolle": m.role_nb} for m in members
+            m.to_dict()
+            | {
+                "deltar": m.username in taking,
+                "rolle": m.role_nb,
+                "inhabil": _recusals(m, placed),
+            }
+            for m in members
         ]
+        names = {m.username: m.name for m in members}
 
         def row(case: Case) -> dict[str, Any]:
             q = routing.quorum(case_ref(case), rules, meeting.meeting_date, taking_part=taking)
             return _case_row(case) | _quorum_dict(q)
 
-        out["plasserte"] = [row(c) for c in _placed_cases(uow, meeting)]
+        out["plasserte"] = [row(c) for c in placed]
         ready = sorted(
             uow.cases.list(state=State.KLAR, form_type=DEL2),
             key=lambda c: (not c.urgent, c.created_at, c.id),
         )
         out["klare"] = [row(c) for c in ready]
+        for r in out["plasserte"] + out["klare"]:
+            for v in r["vara"]:
+                v["vara_for_navn"] = names.get(v["vara_for"], v["vara_for"])
     return out
+
+
+def _recusals(member: MemberInfo, cases: list[Case]) -> list[dict[str, str]]:
+    """The cases the member is recused from (`domain.recused`), each with its ground."""
+    out = []
+    for case in cases:
+        ref = case_ref(case)
+        ground = recusal_ground(member.hf, ref.hf, ref.opptaksomrade)
+        if ground is not None:
+            out.append({"sak": case.id, "grunn": ground})
+    return out
+
+
+def decision_members(
+    user: Principal, uow: AbstractUnitOfWork, case_id: str, today: date
+) -> list[dict[str, Any]]:
+    """The decision-makers the decision form offers, each with `inhabil`: the ground on which
+    the member is recused from this case (`domain.recused`), or None."""
+    _require(user, {"koordinator"})
+    with uow:
+        case = visible_case(user, case_id, uow)
+        ref = case_ref(case)
+        return [
+            m.to_dict() | {"inhabil": recusal_ground(m.hf, ref.hf, ref.opptaksomrade)}
+            for m in _members(uow, today)
+            if m.beslutningstaker
+        ]
 
 
 @dataclass
@@ -643,10 +681,14 @@ class DecisionInput:
     gruppevurdering_tekst: str
 
     def texts(self) -> list[str]:
+        return [text for _, text in self.named_texts()]
+
+    def named_texts(self) -> list[tuple[str, str]]:
+        """The typed texts, each with the name of its form field."""
         return [
-            self.begrunnelse,
-            self.gruppevurdering_tekst,
-            *(reason for _, reason in self.kriterier.values()),
+            ("begrunnelse", self.begrunnelse),
+            ("gruppevurdering_tekst", self.gruppevurdering_tekst),
+            *((f"{key}_begrunnelse", reason) for key, (_, reason) in self.kriterier.items()),
         ]
 
     def to_json(self) -> dict[str, Any]:
@@ -694,8 +736,9 @@ def record_decision(
     """The coordinator records the committee's decision: the case must be `satt_opp`; it becomes
     `avgjort` (read-only), and the letters (PDF and DOCX) are stored as blobs."""
     _require(user, {"koordinator"})
-    if any(contains_identity(t) for t in decision.texts() if t):
-        raise DomainError("IDENTITY_FOUND", IDENTITY_IN_TEXT)
+    for name, text in decision.named_texts():
+        if text and contains_identity(text):
+            raise DomainError("IDENTITY_FOUND", IDENTITY_IN_TEXT, field=name)
     try:
         with uow:
             case = visible_case(user, case_id, uow)
@@ -714,17 +757,28 @@ def record_decision(
             for username in decision.deltakere:
                 member = members.get(username)
                 if member is None:
-                    raise DomainError("INVALID_VALUE", f"{username} er ikke et komitémedlem.")
+                    raise DomainError(
+                        "INVALID_VALUE",
+                        f"{username} er ikke et komitémedlem.",
+                        field="deltakere",
+                    )
                 if routing.recused(member.to_rule(), ref):
                     raise DomainError(
-                        "INVALID_VALUE", f"{member.name} er inhabil i saken og kan ikke delta."
+                        "INVALID_VALUE",
+                        f"{member.name} er inhabil i saken og kan ikke delta.",
+                        field="deltakere",
                     )
                 names.append(member.name)
             body = decision.to_json()
             letter = _letter(case, body, names, today)
-            problems = validate_decision(letter)
+            problems = decision_problems(letter)
             if problems:
-                raise DomainError("INVALID_DECISION", " ".join(problems))
+                fields: dict[str, str] = {}
+                for name, message in problems:
+                    fields[name] = f"{fields[name]} {message}" if name in fields else message
+                raise DomainError(
+                    "INVALID_DECISION", " ".join(m for _, m in problems), fields=fields
+                )
             now = uow.now()
             pdf = decision_letter_pdf(letter, created=now)
             docx = decision_letter_docx(letter)

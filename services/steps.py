@@ -71,18 +71,20 @@ def retry_on_conflict(work: Callable[[], T], *, attempts: int = ATTEMPTS) -> T:
     raise AssertionError("unreachable")
 
 
-def clean_reason(reason: str | None) -> str | None:
+def clean_reason(reason: str | None, *, field: str | None = None) -> str | None:
     """A typed reason without surrounding space, or None; INVALID_VALUE when too long,
-    IDENTITY_FOUND when it holds an identity number."""
+    IDENTITY_FOUND when it holds an identity number. `field`: the form field the refusal names
+    (`DomainError.context`)."""
     text = (reason or "").strip()
     if not text:
         return None
+    hint = {"field": field} if field else {}
     if len(text) > MAX_REASON_CHARS:
         raise DomainError(
-            "INVALID_VALUE", f"Begrunnelsen kan være på høyst {MAX_REASON_CHARS} tegn."
+            "INVALID_VALUE", f"Begrunnelsen kan være på høyst {MAX_REASON_CHARS} tegn.", **hint
         )
     if contains_identity(text):
-        raise DomainError("IDENTITY_FOUND", IDENTITY_IN_TEXT)
+        raise DomainError("IDENTITY_FOUND", IDENTITY_IN_TEXT, **hint)
     return text
 
 

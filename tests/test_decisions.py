@@ -16,6 +16,7 @@ from processor.decisions import (
     Decision,
     decision_letter_docx,
     decision_letter_pdf,
+    decision_problems,
     validate_decision,
 )
 from tests.fillers import REFERENCE
@@ -81,6 +82,30 @@ def test_a_met_criterion_needs_a_justification():
     kriterier = {**DECISION.kriterier, "hoyere_alvorlighet": (True, "  ")}
     problems = validate_decision(replace(DECISION, kriterier=kriterier))
     assert problems == ["Kriteriet «Høyere alvorlighet» er oppfylt, men begrunnelsen mangler."]
+
+
+def test_each_problem_names_the_form_field_it_concerns():
+    kriterier = {**DECISION.kriterier, "hoyere_alvorlighet": (True, "")}
+    wrong = replace(
+        DECISION,
+        utfall="",
+        kriterier=kriterier,
+        begrunnelse=" ",
+        deltakere=DECISION.deltakere[:1],
+        foreslar_gruppevurdering=True,
+        gruppevurdering_tekst="",
+        hf_name="",
+    )
+    problems = decision_problems(wrong)
+    assert [message for _, message in problems] == validate_decision(wrong)
+    assert [name for name, _ in problems] == [
+        "utfall",
+        "hoyere_alvorlighet_begrunnelse",
+        "begrunnelse",
+        "deltakere",
+        "gruppevurdering_tekst",
+        "",  # the HF of the case: not a field of the form
+    ]
 
 
 def test_an_unmet_criterion_needs_no_justification():

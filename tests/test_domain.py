@@ -25,6 +25,7 @@ from processor.domain import (
     State,
     case_key,
     hf_code,
+    recusal_ground,
     recused,
 )
 from processor.validate import REFERENCE
@@ -155,6 +156,22 @@ def test_hf_code():
 )
 def test_recused(member, applying, catchment, expected):
     assert recused(member, applying, catchment) is expected
+
+
+@pytest.mark.parametrize(
+    ("member", "applying", "catchment", "expected"),
+    [
+        ("OUS", "OUS", None, "eget helseforetak"),
+        ("OUS", "OUS", "AHUS", "eget helseforetak"),  # own HF first, also with a catchment
+        ("AHUS", "OUS", "AHUS", "pasientens opptaksområde"),
+        (" ahus", "OUS", "AHUS ", "pasientens opptaksområde"),
+        ("HMN", "OUS", "AHUS", None),
+        (None, "OUS", None, None),
+    ],
+)
+def test_recusal_ground_names_why(member, applying, catchment, expected):
+    assert recusal_ground(member, applying, catchment) == expected
+    assert recused(member, applying, catchment) is (expected is not None)
 
 
 def test_routing_asks_the_domain_rule():

@@ -41,6 +41,7 @@ from web.auth import api_login_required, login_required, session_actor
 from web.http import (
     act,
     download,
+    field_errors,
     flag_field,
     json_body,
     page_actor,
@@ -123,7 +124,9 @@ def decision_input(body: dict[str, Any]) -> committee.DecisionInput:
         value = text_field(body, key) or ""
         if len(value) > committee.MAX_TEXT:
             raise DomainError(
-                "INVALID_VALUE", f"«{key}» kan være på høyst {committee.MAX_TEXT} tegn."
+                "INVALID_VALUE",
+                f"«{key}» kan være på høyst {committee.MAX_TEXT} tegn.",
+                field=key,
             )
         return value
 
@@ -139,7 +142,11 @@ def decision_input(body: dict[str, Any]) -> committee.DecisionInput:
         met = entry.get("oppfylt")
         reason = entry.get("begrunnelse") or ""
         if not isinstance(reason, str) or len(reason) > committee.MAX_TEXT:
-            raise DomainError("INVALID_REQUEST", f"Begrunnelsen for «{key}» må være en tekst.")
+            raise DomainError(
+                "INVALID_REQUEST",
+                f"Begrunnelsen for «{key}» må være en tekst.",
+                field=f"{key}_begrunnelse",
+            )
         kriterier[str(key)] = (met, reason)  # type: ignore[assignment]
     deltakere = body.get("deltakere", [])
     if not isinstance(deltakere, list) or not all(isinstance(d, str) for d in deltakere):
@@ -429,47 +436,70 @@ def _criteria() -> list[dict[str, str]]:
     return [{"id": key, "navn": criterion_label(key)} for key in CRITERIA]
 
 
-@pages.get("/saker/<case_id>/vedtak")
-@login_required("koordinator")
-def decision_page(case_id: str) -> str:
+def _decision_form(
+    case_id: str, typed: dict[str, Any] | None = None, errors: dict[str, str] | None = None
+) -> str:
     st = storage()
     sak = queries.case_detail(page_actor(), case_id, st.uow(), st.today())
-    members = committee.list_members(page_actor(), st.uow(), st.today())
     return render_template(
         "vedtak_registrer.html",
         sak=sak,
         kriterier=_criteria(),
-        medlemmer=[m.to_dict() for m in members if m.beslutningstaker],
+        medlemmer=committee.decision_members(page_actor(), st.uow(), case_id, st.today()),
+        skjema=typed,
+        feil=errors,
     )
+
+
+@pages.get("/saker/<case_id>/vedtak")
+@login_required("koordinator")
+def decision_page(case_id: str) -> str:
+    return _decision_form(case_id)
+
+
+def _typed_decision() -> dict[str, Any]:
+    """The decision form as typed: the values shown again when it is refused."""
+    form = request.form
+    typed: dict[str, Any] = {
+        name: form.get(name, "")
+        for name in ("utfall", "begrunnelse", "foreslar_gruppevurdering", "gruppevurdering_tekst")
+    }
+    for key in CRITERIA:
+        for name in (f"{key}_oppfylt", f"{key}_begrunnelse"):
+            typed[name] = form.get(name, "")
+    typed["deltakere"] = form.getlist("deltakere")
+    return typed
 
 
 @pages.post("/saker/<case_id>/vedtak")
 @login_required("koordinator")
-def decision_record(case_id: str) -> Response:
-    form = request.form
+def decision_record(case_id: str) -> Response | tuple[str, int]:
+    typed = _typed_decision()
     body = {
-        "utfall": form.get("utfall", ""),
+        "utfall": typed["utfall"],
         "kriterier": {
             key: {
-                "oppfylt": form.get(f"{key}_oppfylt") == "ja",
-                "begrunnelse": form.get(f"{key}_begrunnelse", ""),
+                "oppfylt": typed[f"{key}_oppfylt"] == "ja",
+                "begrunnelse": typed[f"{key}_begrunnelse"],
             }
             for key in CRITERIA
         },
-        "begrunnelse": form.get("begrunnelse", ""),
-        "deltakere": form.getlist("deltakere"),
-        "foreslar_gruppevurdering": form.get("foreslar_gruppevurdering") == "ja",
-        "gruppevurdering_tekst": form.get("gruppevurdering_tekst", ""),
+        "begrunnelse": typed["begrunnelse"],
+        "deltakere": typed["deltakere"],
+        "foreslar_gruppevurdering": typed["foreslar_gruppevurdering"] == "ja",
+        "gruppevurdering_tekst": typed["gruppevurdering_tekst"],
     }
     st = storage()
-    return act(
-        lambda: committee.record_decision(
-            page_actor(), st.uow(), case_id, decision_input(body), st.today()
-        ),
-        "Vedtaket er registrert.",
-        url_for("committee.decision_page", case_id=case_id),
-        done=url_for("pages.sak", case_id=case_id),
-    )
+    try:
+        committee.record_decision(page_actor(), st.uow(), case_id, decision_input(body), st.today())
+    except DomainError as e:
+        errors = field_errors(e)
+        if errors is None:
+            show_refusal(e)
+            return redirect(url_for("pages.sak", case_id=case_id), code=303)
+        return _decision_form(case_id, typed, errors), e.http_status
+    flash("Vedtaket er registrert.", "ok")
+    return redirect(url_for("pages.sak", case_id=case_id), code=303)
 
 
 @pages.get("/saker/<case_id>/vedtak.<fmt>")

@@ -27,6 +27,7 @@ __all__ = [
     "attachment",
     "download",
     "error_body",
+    "field_errors",
     "flag_field",
     "json_body",
     "page_actor",
@@ -90,6 +91,24 @@ def show_refusal(e: DomainError, *, flash_forbidden: bool = False) -> None:
     if e.code == "FORBIDDEN" and not flash_forbidden:
         raise e
     flash(e.message, "feil")
+
+
+# statuses of a refusal of what was typed: the form is shown again with the errors at the fields
+FORM_STATUSES = frozenset({400, 422})
+
+
+def field_errors(e: DomainError, default: str = "") -> dict[str, str] | None:
+    """A page form's refusal as Norwegian messages by form field, for showing the form again with
+    what was typed (status `e.http_status`); None when the refusal is not about what was typed
+    (access, a case that moved on: `act` handles those). The service names the field in the
+    error's context (`field="merknad"`, or `fields={name: message}`); otherwise `default`
+    ("" = the form as a whole, shown in the summary only)."""
+    if e.http_status not in FORM_STATUSES:
+        return None
+    fields = e.context.get("fields")
+    if isinstance(fields, dict) and fields:
+        return {str(k): str(v) for k, v in fields.items()}
+    return {str(e.context.get("field") or default): e.message}
 
 
 def page_not_found(_e: NotFound) -> Response:

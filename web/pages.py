@@ -20,7 +20,7 @@ from flask import (
     url_for,
 )
 
-from processor.domain import CASE_FORM_TYPES, STATE_LABELS
+from processor.domain import CASE_FORM_TYPES, STATE_LABELS, State
 from processor.errors import DomainError
 from services import queries
 from services.cases import price_check, set_urgent, transition
@@ -29,7 +29,7 @@ from web import oidc, views
 from web.api import do_upload
 from web.app import error_response, storage
 from web.auth import log_in, log_out, login_required, safe_next, session_actor
-from web.http import act, error_body, page_actor
+from web.http import MOVED_ON, act, error_body, field_errors, page_actor, show_refusal
 from web.limits import login_limits, upload_limits
 
 bp = Blueprint("pages", __name__)
@@ -169,9 +169,16 @@ def saker() -> str:
 @bp.get("/saker/<case_id>")
 @login_required()
 def sak(case_id: str) -> str:
+    return _case_page(case_id)
+
+
+def _case_page(
+    case_id: str, typed: dict[str, str] | None = None, errors: dict[str, str] | None = None
+) -> str:
+    """The case page; after a refused form on it, with what was typed and the errors."""
     st = storage()
     data = queries.case_detail(page_actor(), case_id, st.uow(), st.today())
-    return render_template("case.html", sak=data)
+    return render_template("case.html", sak=data, skjema=typed, feil=errors)
 
 
 def _change_case(case_id: str, action: Any, ok: str, then: str | None = None) -> Response:
@@ -226,23 +233,83 @@ def parse_amount(text: str) -> float | None:
 
 @bp.post("/saker/<case_id>/priskontroll")
 @login_required("priskontroll")
-def priskontroll_registrer(case_id: str) -> Response:
-    amount = parse_amount(request.form.get("legemiddel_per_maned", ""))
-    note = request.form.get("merknad")
-
-    def run() -> None:
+def priskontroll_registrer(case_id: str) -> Response | tuple[str, int]:
+    typed = {
+        "legemiddel_per_maned": request.form.get("legemiddel_per_maned", ""),
+        "merknad": request.form.get("merknad", ""),
+    }
+    amount = parse_amount(typed["legemiddel_per_maned"])
+    try:
         if amount is None:
-            raise DomainError("INVALID_VALUE", "Skriv legemiddelkostnaden som et tall.")
-        price_check(page_actor(), case_id, amount, note, storage().uow())
+            raise DomainError(
+                "INVALID_VALUE",
+                "Skriv legemiddelkostnaden som et tall.",
+                field="legemiddel_per_maned",
+            )
+        price_check(page_actor(), case_id, amount, typed["merknad"], storage().uow())
+    except DomainError as e:
+        errors = field_errors(e)
+        if errors is None:
+            # the checked case has left the price check, and with it the price check's view
+            return _refused(case_id, e, then=url_for("pages.priskontroll"))
+        return _case_page(case_id, typed, errors), e.http_status
+    flash("Priskontrollen er registrert, og saken er klar for vurdering.", "ok")
+    # back to the queue (WORKFLOW.md section 1)
+    return redirect(url_for("pages.priskontroll"), code=303)
 
-    # the checked case has left the price check, and with it the price check's view: back to
-    # the queue (WORKFLOW.md section 1)
-    return _change_case(
-        case_id,
-        run,
-        "Priskontrollen er registrert, og saken er klar for vurdering.",
-        then=url_for("pages.priskontroll"),
-    )
+
+def _refused(case_id: str, e: DomainError, then: str | None = None) -> Response:
+    """A refusal that is not about what was typed, shown as `act` shows it."""
+    show_refusal(e)
+    moved_on = then and e.code in MOVED_ON
+    return redirect(then if moved_on else url_for("pages.sak", case_id=case_id), code=303)
+
+
+@bp.get("/saker/<case_id>/trekk")
+@login_required("hf")
+def trekk(case_id: str) -> Response | str:
+    """The confirmation step of "Trekk søknaden" (no JavaScript needed): the reason, then the
+    button that withdraws the application for good."""
+    return _withdraw_page(case_id)
+
+
+def _withdraw_page(
+    case_id: str, typed: dict[str, str] | None = None, errors: dict[str, str] | None = None
+) -> Response | str:
+    st = storage()
+    data = queries.case_detail(page_actor(), case_id, st.uow(), st.today())
+    if not any(h["til"] == State.TRUKKET for h in data["handlinger"]):
+        flash("Søknaden kan ikke trekkes nå.", "feil")
+        return redirect(url_for("pages.sak", case_id=case_id), code=303)
+    return render_template("trekk.html", sak=data, skjema=typed, feil=errors)
+
+
+@bp.post("/saker/<case_id>/trekk")
+@login_required("hf")
+def trekk_bekreft(case_id: str) -> Response | tuple[str, int]:
+    typed = {"fra": request.form.get("fra", ""), "begrunnelse": request.form.get("begrunnelse", "")}
+    try:
+        # the page asks for a reason; the API does not (other systems withdraw without one)
+        if not typed["begrunnelse"].strip():
+            raise DomainError(
+                "REASON_REQUIRED", "Skriv hvorfor søknaden trekkes.", field="begrunnelse"
+            )
+        transition(
+            page_actor(),
+            case_id,
+            typed["fra"],
+            State.TRUKKET,
+            typed["begrunnelse"],
+            storage().uow(),
+        )
+    except DomainError as e:
+        errors = field_errors(e, default="begrunnelse")
+        if errors is None:
+            return _refused(case_id, e)
+        page = _withdraw_page(case_id, typed, errors)
+        return page if isinstance(page, Response) else (page, e.http_status)
+    flash("Søknaden er trukket.", "ok")
+    return redirect(url_for("pages.sak", case_id=case_id), code=303)
 
 
 # ---- coordinator and price check ------------------------------------------------------------------

@@ -279,6 +279,15 @@ MATRIX: dict[tuple[str, str], Call] = {
         CASE_CHANGE_KOORDINATOR,  # the coordinator's stale state is flashed (303)
         form={"fra": "mottatt", "til": "returnert", "begrunnelse": "Mangler opplysninger."},
     ),
+    # withdrawing: the confirmation step, for the case's own HF (the stale `fra` keeps the case)
+    ("/saker/<case_id>/trekk", "GET"): Call(
+        f"/saker/{PLACED}/trekk", row(ANON, OK, 404, 403, 403, 403, 403, 403, 403, 403)
+    ),
+    ("/saker/<case_id>/trekk", "POST"): Call(
+        f"/saker/{PLACED}/trekk",
+        row(ANON, OK, 404, 403, 403, 403, 403, 403, 403, 403),
+        form={"fra": "mottatt", "begrunnelse": "Feil innsending."},
+    ),
     ("/saker/<case_id>/hast", "POST"): Call(
         f"/saker/{PLACED}/hast", only("koordinator"), form={"hast": "nei"}
     ),

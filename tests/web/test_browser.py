@@ -394,6 +394,18 @@ def test_del2_from_upload_to_decision_letter(walk: Walk, demo_app: Flask, tmp_pa
     walk.look("priskontroll-ko")
     walk.follow(_row_link(walk, reference))
     walk.look("priskontroll-sak")
+    # a corrected amount without a note is refused at the note, and the amount is kept
+    amount = walk.by("ID", "belop")
+    stated = amount.get_attribute("value")
+    amount.clear()
+    amount.send_keys("85 000,50")
+    walk.submit(walk.form_of("belop"))
+    walk.look("priskontroll-sak-feil")
+    assert walk.by("ID", "belop").get_attribute("value") == "85 000,50"
+    assert walk.by("ID", "merknad").get_attribute("aria-invalid") == "true"
+    assert walk.by("ID", "merknad-feil").text in walk.by("CSS_SELECTOR", ".feiloppsummering").text
+    walk.by("ID", "belop").clear()
+    walk.by("ID", "belop").send_keys(stated)
     walk.by("ID", "merknad").send_keys("Bekreftet mot avtalepris.")
     walk.submit(walk.form_of("belop"))
     walk.look("priskontroll-registrert")
@@ -429,8 +441,20 @@ def test_del2_from_upload_to_decision_letter(walk: Walk, demo_app: Flask, tmp_pa
     walk.by("ID", "utfall-innvilget").click()
     walk.by("ID", "okt_nytte-oppfylt").click()
     walk.by("ID", "okt_nytte-begrunnelse").send_keys("Biomarkøren gir klart større nytte.")
+    # without the overall reason the form comes back with everything typed, the error at it
+    walk.submit(walk.form_of("begrunnelse"))
+    walk.look("koordinator-vedtak-feil")
+    assert walk.by("ID", "begrunnelse").get_attribute("aria-invalid") == "true"
+    assert walk.by("ID", "utfall-innvilget").is_selected()
+    assert walk.by("ID", "okt_nytte-oppfylt").is_selected()
+    kept = walk.by("ID", "okt_nytte-begrunnelse").get_attribute("value")
+    assert kept == "Biomarkøren gir klart større nytte."
     walk.by("ID", "begrunnelse").send_keys("Komitéen innvilger behandlingen for pasienten.")
-    boxes = walk.driver.find_elements(*_css("input[name=deltakere]"))
+    boxes = [
+        box
+        for box in walk.driver.find_elements(*_css("input[name=deltakere]"))
+        if "inhabil" not in (box.get_attribute("aria-describedby") or "")
+    ]
     for box in boxes[:4]:
         box.click()
     walk.submit(walk.form_of("begrunnelse"))
