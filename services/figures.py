@@ -33,6 +33,11 @@ rules are pure functions of `processor.statistics`, and the tables are read and 
   (`cachetools`) keyed by database, filters and the marker the figures were counted at, and
   otherwise refreshes (when the marker moved) and counts. Any change of a case changes the
   marker, so a cached answer is never older than the cases.
+- The use cases of the pages and the API (WORKFLOW.md section 7): `coordinator_figures`,
+  `coordinator_workbook` and `coordinator_page` for the coordinator (FORBIDDEN for anyone
+  else), `public` and `public_page` for anyone: `public_figures` of published mini-HTAs only,
+  filtered by year only. What is made of figures (public figures, charts) is kept in a second
+  small cache per `Figures.key`; `clear_cache` forgets both.
 
 Results are shared between callers through the cache: treat them as read-only
 (`public_figures` copies before it changes anything).
