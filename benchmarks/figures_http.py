@@ -194,11 +194,8 @@ def _forget() -> None:
     """Empty this process's caches (figures, and the charts and public figures made from them),
     as a new worker process starts."""
     from services import figures
-    from web import figures as pages
 
     figures.clear_cache()
-    with pages._derived_lock:
-        pages._derived.clear()
 
 
 Timing = tuple[float, float, float, float]

@@ -52,7 +52,7 @@ from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from processor.domain import State
+from processor.domain import FormType, State
 
 __all__ = [
     "CaseFigures",
@@ -358,13 +358,13 @@ def _sorted_counts(counter: Counter[str], order: Mapping[str, int] | None = None
     return {k: counter[k] for k in keys}
 
 
-_DECIDED_IN = {"innvilget": "avgjort", "avslatt": "avgjort"}  # other outcomes: mini-HTA
+_DECIDED_IN = {"innvilget": State.AVGJORT, "avslatt": State.AVGJORT}  # other outcomes: mini-HTA
 
 
 def _sorted_links(counts: Mapping[tuple[str, str], int]) -> list[tuple[str, str, int]]:
     rank = {label: _STATE_ORDER[state] for state, label in FLOW_LABELS.items()}
     for code, label in OUTCOME_LABELS.items():
-        rank.setdefault(label, _STATE_ORDER[_DECIDED_IN.get(code, "besluttet")])
+        rank.setdefault(label, _STATE_ORDER[_DECIDED_IN.get(code, State.BESLUTTET)])
 
     def key(item: tuple[tuple[str, str], int]) -> tuple[int, int, str, str]:
         (a, b), _ = item
@@ -948,8 +948,8 @@ def _hide_group(group: dict[str, Any]) -> None:
     group["utfall"] = {k: None for k in group["utfall"]} | {HIDDEN: True}
 
 
-PUBLISHED = "publisert"
-PUBLIC_FORM_TYPE = "minihta"
+PUBLISHED = State.PUBLISERT
+PUBLIC_FORM_TYPE = FormType.MINIHTA
 """Public figures cover published mini-HTAs only: they alone are public case by case (WORKFLOW.md
 section 6: the national database). Applications (Del 2) concern one patient each and are never
 published, nor are mini-HTAs before publication (their free text, e.g. `metode.fagomrade`, is

@@ -33,6 +33,11 @@ rules are pure functions of `processor.statistics`, and the tables are read and 
   (`cachetools`) keyed by database, filters and the marker the figures were counted at, and
   otherwise refreshes (when the marker moved) and counts. Any change of a case changes the
   marker, so a cached answer is never older than the cases.
+- The use cases of the pages and the API (WORKFLOW.md section 7): `coordinator_figures`,
+  `coordinator_workbook` and `coordinator_page` for the coordinator (FORBIDDEN for anyone
+  else), `public` and `public_page` for anyone: `public_figures` of published mini-HTAs only,
+  filtered by year only. What is made of figures (public figures, charts) is kept in a second
+  small cache per `Figures.key`; `clear_cache` forgets both.
 
 Results are shared between callers through the cache: treat them as read-only
 (`public_figures` copies before it changes anything).
@@ -44,7 +49,7 @@ import json
 import logging
 import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import repeat
@@ -53,7 +58,12 @@ from typing import Any
 from cachetools import LRUCache
 
 from forms.catalog import registry
+from processor import charts
+from processor.domain import CASE_FORM_TYPES, Principal, Role
+from processor.errors import DomainError, Forbidden
 from processor.statistics import (
+    HIDDEN,
+    PUBLIC_FORM_TYPE,
     CaseFigures,
     CounterKey,
     Filters,
@@ -65,6 +75,10 @@ from processor.statistics import (
     counter_keys,
     counter_scope,
     counter_scopes,
+    is_public_scope,
+    public_figures,
+    public_filters,
+    to_xlsx,
 )
 from storage.repository_figures import AbstractFiguresRepository, ScopedKey, lost_race
 from storage.uow import AbstractUnitOfWork, ConcurrentUpdate
@@ -72,16 +86,23 @@ from storage.uow import AbstractUnitOfWork, ConcurrentUpdate
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "CoordinatorPage",
     "Figures",
+    "PublicFigures",
+    "PublicPage",
     "RefreshResult",
     "clear_cache",
     "cases_marker_of",
+    "coordinator_figures",
+    "coordinator_page",
+    "coordinator_workbook",
     "count",
     "facets",
     "figures",
     "filter_choices",
     "filter_key",
-    "parse_year",
+    "public",
+    "public_page",
     "recount",
     "recount_all",
     "refresh",
@@ -307,13 +328,17 @@ def count(
 # counted at a cases marker is good as long as the marker stands. So it lives here, not in
 # storage (which only tells the database's name and the marker).
 _cache: LRUCache[tuple[str, str, str], Figures] = LRUCache(maxsize=CACHE_SIZE)
+# What is made of figures (their public figures, their charts) costs more than reading the
+# counts: kept per `Figures.key`, as long as the figures are.
+_derived: LRUCache[tuple[Any, ...], Any] = LRUCache(maxsize=CACHE_SIZE)
 _cache_lock = threading.Lock()  # cachetools' caches are not thread-safe
 
 
 def clear_cache() -> None:
-    """Forget this process's figures (as a new process would start)."""
+    """Forget this process's figures and what was made of them (as a new process would start)."""
     with _cache_lock:
         _cache.clear()
+        _derived.clear()
 
 
 def filter_key(filters: Filters) -> str:
@@ -377,11 +402,138 @@ def facets(stats: Mapping[str, Any]) -> dict[str, list[str]]:
     }
 
 
-def parse_year(value: str | None) -> int | None:
-    """`ar` as a year, or None when empty; ValueError when not four digits."""
-    raw = (value or "").strip()
-    if not raw:
-        return None
-    if not (raw.isdigit() and len(raw) == 4):
-        raise ValueError(raw)
-    return int(raw)
+# ---- use cases of the pages and the API (WORKFLOW.md section 7) ---------------------------------
+#
+# The coordinator sees every figure (`coordinator_*`: FORBIDDEN for anyone else); anyone sees the
+# public figures (`public*`): published mini-HTAs only, small cells hidden (`public_figures`),
+# filtered by year only (finer public filters would let small groups be found by subtraction).
+
+PUBLIC_TYPE_MESSAGE = (
+    "Offentlige tall gjelder bare publiserte mini-metodevurderinger: «type» kan bare være "
+    f"{PUBLIC_FORM_TYPE}."
+)
+
+
+@dataclass(frozen=True)
+class PublicFigures:
+    """The public figures of `filters` (`public_figures` of their figures) and when the figures
+    were computed (aware UTC)."""
+
+    stats: dict[str, Any]
+    filters: Filters
+    key: tuple[Any, ...]
+    computed_at: datetime
+
+
+@dataclass(frozen=True)
+class CoordinatorPage:
+    """The coordinator's page: the figures, the filter choices and the charts (SVG by name)."""
+
+    found: Figures
+    facets: dict[str, list[str]]
+    charts: dict[str, str]
+
+
+@dataclass(frozen=True)
+class PublicPage:
+    """The public page: the public figures, the years one may choose and the charts."""
+
+    found: PublicFigures
+    years: list[str]
+    charts: dict[str, str]
+
+
+def _memo(key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
+    """`make()`, kept under `key` (a `Figures.key` and what is made of it)."""
+    with _cache_lock:
+        if key in _derived:
+            return _derived[key]
+    value = make()
+    with _cache_lock:
+        _derived[key] = value
+    return value
+
+
+def _charts(key: tuple[Any, ...], stats: dict[str, Any]) -> dict[str, str]:
+    def make() -> dict[str, str]:
+        return {
+            "behandlingstid": charts.stage_time_chart(stats),
+            "utfall": charts.outcomes_chart(stats),
+            "flyt": charts.flow_chart(stats),
+        }
+
+    return _memo(("charts", *key), make)  # type: ignore[no-any-return]
+
+
+def _form_type(value: str | None) -> None:
+    if value is not None and value not in CASE_FORM_TYPES:
+        choices = ", ".join(CASE_FORM_TYPES)
+        raise DomainError("INVALID_VALUE", f"«type» må være en av: {choices}.")
+
+
+def _coordinator(user: Principal) -> None:
+    if Role.KOORDINATOR not in set(user.roles):
+        raise Forbidden()
+
+
+def coordinator_figures(
+    uow: AbstractUnitOfWork, user: Principal, filters: Filters, *, marker: str | None = None
+) -> Figures:
+    """The figures of `filters` for the coordinator (FORBIDDEN for anyone else; INVALID_VALUE
+    for a form type that makes no case)."""
+    _coordinator(user)
+    _form_type(filters.form_type)
+    return figures(uow, filters, marker=marker)
+
+
+def coordinator_workbook(uow: AbstractUnitOfWork, user: Principal, filters: Filters) -> bytes:
+    """`coordinator_figures` as an Excel workbook (`processor.statistics.to_xlsx`)."""
+    return to_xlsx(coordinator_figures(uow, user, filters).stats)
+
+
+def coordinator_page(uow: AbstractUnitOfWork, user: Principal, filters: Filters) -> CoordinatorPage:
+    """`coordinator_figures`, the filter choices (those of the unfiltered figures) and the
+    charts, all at one cases marker."""
+    _coordinator(user)
+    marker = cases_marker_of(uow)
+    found = coordinator_figures(uow, user, filters, marker=marker)
+    return CoordinatorPage(
+        found, filter_choices(uow, marker=marker), _charts(found.key, found.stats)
+    )
+
+
+def _public_of(found: Figures) -> dict[str, Any]:
+    """`public_figures` of `found`. The one gate of the public paths: figures that count anything
+    but published mini-HTAs are refused here."""
+    if not is_public_scope(found.stats.get("filter", {})):
+        raise RuntimeError("public figures must count published mini-HTAs only")
+    return _memo(("public", *found.key), lambda: public_figures(found.stats))  # type: ignore[no-any-return]
+
+
+def public(
+    uow: AbstractUnitOfWork,
+    year: int | None = None,
+    form_type: str | None = None,
+    *,
+    marker: str | None = None,
+) -> PublicFigures:
+    """The public figures of `year` (all years when None). `form_type`, when given, must be the
+    public one (INVALID_VALUE otherwise)."""
+    _form_type(form_type)
+    if form_type not in (None, PUBLIC_FORM_TYPE):
+        raise DomainError("INVALID_VALUE", PUBLIC_TYPE_MESSAGE)
+    filters = public_filters(year)
+    found = figures(uow, filters, marker=marker)
+    return PublicFigures(_public_of(found), filters, found.key, found.computed_at)
+
+
+def public_page(
+    uow: AbstractUnitOfWork, year: int | None = None, form_type: str | None = None
+) -> PublicPage:
+    """`public`, the years one may choose (those the unfiltered public figures show) and the
+    charts, all at one cases marker."""
+    marker = cases_marker_of(uow)
+    found = public(uow, year, form_type, marker=marker)
+    unfiltered = found if year is None else public(uow, marker=marker)
+    years = [y for y in unfiltered.stats["per_ar"] if y != HIDDEN]
+    return PublicPage(found, years, _charts(("public", *found.key), found.stats))

@@ -387,10 +387,6 @@ LITERALS_ALLOWED: dict[str | tuple[str, str], str] = {
     "forms/": "the form definitions carry their own ids; below processor, they cannot import "
     "the domain (tests/test_domain.py holds FormType equal to forms.catalog.FORM_IDS)",
     "storage/migrations/": "history: a migration keeps the words of its day",
-    # issue #12, helper "figures" rewrites these; take them off the list when that lands
-    "processor/statistics.py": "figures redesign in progress (its labels come from the domain)",
-    "storage/models_figures.py": "figures redesign in progress",
-    "web/figures.py": "figures redesign in progress",
     ("web/minihta.py", "minihta"): "the blueprint's name (endpoint prefix), not a form type",
 }
 

@@ -32,7 +32,9 @@ __all__ = [
     "json_body",
     "page_actor",
     "page_not_found",
+    "query_field",
     "query_text",
+    "query_year",
     "show_refusal",
     "text_field",
 ]
@@ -41,6 +43,7 @@ T = TypeVar("T")
 
 # refusals after which the case has moved on: a page form goes to `then`, not back to the case
 MOVED_ON = frozenset({"STALE_STATE", "CASE_DECIDED"})
+MAX_QUERY_TEXT = 200  # characters of a query parameter read with `query_field`
 NORWEGIAN_LETTERS = str.maketrans({"æ": "ae", "ø": "o", "å": "a", "Æ": "Ae", "Ø": "O", "Å": "A"})
 
 
@@ -166,3 +169,23 @@ def download(data: bytes, name: str, mimetype: str, *, cache: str = "no-store") 
 def query_text(name: str) -> str | None:
     """A query parameter, None when absent or empty."""
     return request.args.get(name) or None
+
+
+def query_field(name: str, *, max_length: int = MAX_QUERY_TEXT) -> str | None:
+    """A query parameter without surrounding white space, None when absent or blank;
+    INVALID_VALUE when longer than `max_length`."""
+    value = (request.args.get(name) or "").strip()
+    if len(value) > max_length:
+        raise DomainError("INVALID_VALUE", f"«{name}» er for lang.")
+    return value or None
+
+
+def query_year(name: str) -> int | None:
+    """A query parameter that is a year of four digits, None when absent or blank;
+    INVALID_VALUE otherwise."""
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        return None
+    if not (raw.isdigit() and len(raw) == 4):
+        raise DomainError("INVALID_VALUE", f"«{name}» må være et årstall med fire sifre.")
+    return int(raw)

@@ -16,7 +16,11 @@ from sqlalchemy import Engine, delete, select, text, update
 
 from benchmarks.figures import synthetic_cases
 from benchmarks.figures_http import insert_histories, storable
+from processor import charts
+from processor.domain import Actor, FormType, Role
+from processor.errors import DomainError
 from processor.statistics import (
+    HIDDEN,
     ONE_PER_CASE,
     CaseHistory,
     Filters,
@@ -26,6 +30,7 @@ from processor.statistics import (
     counter_keys,
     counter_scope,
     counter_scopes,
+    public_figures,
     public_filters,
 )
 from services import figures
@@ -675,3 +680,67 @@ def _move_a3(uow: SqlAlchemyUnitOfWork, cases: list[CaseHistory]) -> list[CaseHi
         uow.commit()
     moved = Transition(_at(33), "mottatt", "priskontroll")
     return [replace(c, transitions=[*c.transitions, moved]) if c.id == "A-3" else c for c in cases]
+
+
+# ---- the use cases of the pages and the API ------------------------------------------------------
+
+
+def test_only_the_coordinator_sees_the_figures(
+    engine: Engine, sql_uow: SqlAlchemyUnitOfWork
+) -> None:
+    cases = _seed(engine, hand_made())
+    coordinator = Actor("koord", frozenset({Role.KOORDINATOR}))
+    got = figures.coordinator_figures(sql_uow, coordinator, Filters(hf="OUS"))
+    assert got.stats == compute(cases, Filters(hf="OUS"))
+    assert figures.coordinator_workbook(sql_uow, coordinator, Filters()).startswith(b"PK")
+    for user in (Actor("hf-bruker", frozenset({Role.HF}), "OUS"), Actor("ingen")):
+        with pytest.raises(DomainError) as refused:
+            figures.coordinator_figures(sql_uow, user, Filters())
+        assert refused.value.code == "FORBIDDEN"
+        with pytest.raises(DomainError):
+            figures.coordinator_workbook(sql_uow, user, Filters())
+    with pytest.raises(DomainError) as refused:
+        figures.coordinator_figures(
+            sql_uow, coordinator, Filters(form_type=FormType.MINIHTA_OKONOMI)
+        )
+    assert refused.value.code == "INVALID_VALUE"
+
+
+def test_public_figures_are_those_of_published_mini_htas_with_small_cells_hidden(
+    engine: Engine, sql_uow: SqlAlchemyUnitOfWork
+) -> None:
+    cases = _seed(engine, hand_made() + synthetic_cases(400, seed=5))
+    for year in (None, 2025):
+        got = figures.public(sql_uow, year)
+        assert got.filters == public_filters(year)
+        assert got.stats == public_figures(compute(cases, public_filters(year)))
+    assert (
+        figures.public(sql_uow, 2025, FormType.MINIHTA).stats == figures.public(sql_uow, 2025).stats
+    )
+    for wrong in (FormType.TILGANG_DEL2, "noe annet"):
+        with pytest.raises(DomainError) as refused:
+            figures.public(sql_uow, form_type=wrong)
+        assert refused.value.code == "INVALID_VALUE"
+    every_year = public_figures(compute(cases, public_filters()))["per_ar"]
+    page = figures.public_page(sql_uow, 2025)
+    assert page.years == [y for y in every_year if y != HIDDEN]
+    assert page.found.stats == figures.public(sql_uow, 2025).stats
+
+
+def test_charts_are_drawn_once_per_figures_until_the_cache_is_cleared(
+    engine: Engine, sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _seed(engine, hand_made() + synthetic_cases(100, seed=6))
+    drawn: list[dict] = []
+    monkeypatch.setattr(charts, "stage_time_chart", lambda stats: drawn.append(stats) or "<svg/>")
+    coordinator = Actor("koord", frozenset({Role.KOORDINATOR}))
+    figures.clear_cache()
+    first = figures.coordinator_page(sql_uow, coordinator, Filters(year=2025))
+    again = figures.coordinator_page(sql_uow, coordinator, Filters(year=2025))
+    assert len(drawn) == 1 and again.charts == first.charts
+    assert drawn[0] == first.found.stats
+    figures.public_page(sql_uow)
+    assert len(drawn) == 2 and drawn[1] == figures.public(sql_uow).stats
+    figures.clear_cache()  # as a new process
+    figures.coordinator_page(sql_uow, coordinator, Filters(year=2025))
+    assert len(drawn) == 3
