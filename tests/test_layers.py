@@ -279,20 +279,6 @@ ALLOWED_CYCLES = {
             "storage.models_minihta",
         }
     ),
-    # create_app registers the blueprints; they import `storage()` from web.app
-    frozenset(
-        {
-            "web.api",
-            "web.app",
-            "web.auth",
-            "web.committee",
-            "web.figures",
-            "web.minihta",
-            "web.oidc",
-            "web.pages",
-            "web.public",
-        }
-    ),
 }
 
 

@@ -19,8 +19,8 @@ from services import queries
 from services.cases import price_check, set_urgent, transition
 from services.upload import upload as upload_form
 from web import views
-from web.app import storage
 from web.auth import api_login_required
+from web.context import storage
 from web.http import download, error_body, flag_field, json_body, query_text, text_field
 from web.limits import upload_limits
 

@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, g, has_request_context, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -28,13 +28,15 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from forms.text import encodable
-from processor import codes
 from processor.errors import DomainError
 from storage.db import private_dir
-from web.http import error_body
+from web import api, committee, figures, formatting, minihta, oidc, pages, public
+from web.context import error_response, storage
 from web.jsonbody import NUL_MESSAGE
+from web.limits import limiter
 from web.multipart import Request
-from web.runtime import Storage, open_storage
+from web.openapi import document
+from web.runtime import open_storage
 from web.settings import NAMES, Settings
 
 log = logging.getLogger(__name__)
@@ -70,56 +72,6 @@ def _secret_key(instance: Path) -> str:
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(key)
     return key
-
-
-def external_url(endpoint: str, **values: Any) -> str:
-    """An absolute link to `endpoint` on the configured base URL (`web.settings.base_url`)."""
-    from flask import current_app, url_for
-
-    path = url_for(endpoint, **values)
-    root = request.script_root if has_request_context() else ""
-    if root and path.startswith(root):
-        path = path[len(root) :]
-    return current_app.config["BASE_URL"] + path
-
-
-def wants_json() -> bool:
-    """API paths answer JSON; pages answer HTML."""
-    path = request.path
-    return path.startswith("/api/") or path == "/healthz"
-
-
-def storage() -> Storage:
-    from flask import current_app
-
-    return current_app.extensions["skjemamottak"]
-
-
-def current_settings() -> Settings:
-    """The settings the app was built with."""
-    from flask import current_app
-
-    return current_app.extensions["skjemamottak.settings"]
-
-
-def error_response(
-    code: str, message: str | None = None, extra: dict[str, Any] | None = None
-) -> Response:
-    """The answer for an error code: its status comes from the catalogue, never from the caller."""
-    status = codes.http_status(code)
-    message = message or codes.message(code)
-    if wants_json():
-        body = error_body(code, message) | (extra or {})
-        resp = jsonify(body)
-    else:
-        resp = Response(
-            render_template("error.html", status=status, code=code, message=message),
-            mimetype="text/html",
-        )
-    resp.status_code = status
-    if status == 401 and wants_json():
-        resp.headers["WWW-Authenticate"] = 'Bearer realm="skjemamottak"'
-    return resp
 
 
 def framework_code(status: int) -> str:
@@ -263,23 +215,15 @@ def create_app(config: dict[str, Any] | None = None, *, settings: Settings | Non
     )
 
     csrf = CSRFProtect(app)
-    from web.limits import limiter
-
     limiter.init_app(app)  # a fresh counter store per app
-
-    from web import api, pages
 
     csrf.exempt(api.bp)  # the API takes bearer tokens only, never the session cookie
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
 
-    from web import committee
-
     csrf.exempt(committee.api)
     app.register_blueprint(committee.api)
     app.register_blueprint(committee.pages)
-
-    from web import minihta, public
 
     for blueprint in (minihta.api_bp, public.api_bp):
         csrf.exempt(blueprint)  # bearer tokens or no login: never the session cookie
@@ -287,12 +231,8 @@ def create_app(config: dict[str, Any] | None = None, *, settings: Settings | Non
     app.register_blueprint(minihta.bp)
     app.register_blueprint(public.bp)
 
-    from web import oidc
-
     # single sign-on (CONNECTIONS.md section 1): the settings come whole, read in one place
     oidc.init_app(app, config.get("OIDC") or settings.oidc)
-
-    from web import figures
 
     csrf.exempt(figures.api_bp)  # bearer tokens or no login: never the session cookie
     app.register_blueprint(figures.api_bp)
@@ -305,8 +245,6 @@ def create_app(config: dict[str, Any] | None = None, *, settings: Settings | Non
 
     @app.get("/api/openapi.json")
     def openapi() -> Response:
-        from web.openapi import document
-
         return jsonify(document())
 
     @app.after_request
@@ -324,8 +262,6 @@ def create_app(config: dict[str, Any] | None = None, *, settings: Settings | Non
         if request.is_secure:
             resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return resp
-
-    from web import formatting
 
     formatting.init_app(app)
     _register_errors(app)

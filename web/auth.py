@@ -18,7 +18,7 @@ from werkzeug.exceptions import Unauthorized
 
 from processor.domain import Actor
 from services.users import authenticate_token, end_sessions, session_generation
-from web.app import storage
+from web.context import storage
 
 F = TypeVar("F", bound=Callable[..., Any])
 

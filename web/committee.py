@@ -36,8 +36,8 @@ from processor.render import format_weekday_date
 from processor.workdays import DEFAULT_MEETING_WEEKDAY, papers_deadline, suggested_meeting_dates
 from services import committee, queries
 from web import views
-from web.app import storage
 from web.auth import api_login_required, login_required, session_actor
+from web.context import storage
 from web.http import (
     act,
     download,

@@ -34,8 +34,8 @@ from processor.statistics import (
     Filters,
 )
 from services import figures as service
-from web.app import storage
 from web.auth import api_login_required, login_required
+from web.context import storage
 from web.http import download, page_actor, query_field, query_year
 
 api_bp = Blueprint("figures_api", __name__, url_prefix="/api/v1")

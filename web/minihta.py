@@ -11,8 +11,8 @@ from services import minihta
 from services.cases import transition
 from storage.models_minihta import CONFLICT_LABELS
 from web import views
-from web.app import storage
 from web.auth import api_login_required, login_required
+from web.context import storage
 from web.http import act, download, json_body, page_actor, text_field
 
 api_bp = Blueprint("minihta_api", __name__, url_prefix="/api/v1")

@@ -36,8 +36,8 @@ from werkzeug.exceptions import NotFound
 
 from processor.errors import DomainError
 from services import users
-from web.app import error_response, storage
 from web.auth import log_in, safe_next
+from web.context import error_response, storage
 from web.oidc_config import ID_TOKEN_ALGORITHMS, OidcConfig, local_or_https
 
 log = logging.getLogger(__name__)

@@ -27,8 +27,8 @@ from services.cases import price_check, set_urgent, transition
 from services.users import authenticate_password
 from web import oidc, views
 from web.api import do_upload
-from web.app import error_response, storage
 from web.auth import log_in, log_out, login_required, safe_next, session_actor
+from web.context import error_response, storage
 from web.http import MOVED_ON, act, error_body, field_errors, page_actor, show_refusal
 from web.limits import login_limits, upload_limits
 

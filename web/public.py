@@ -16,7 +16,7 @@ from forms.text import xml_text
 from processor.domain import case_key
 from processor.errors import DomainError
 from services import minihta
-from web.app import external_url, storage
+from web.context import external_url, storage
 from web.http import download, query_text
 
 api_bp = Blueprint("public_api", __name__, url_prefix="/api/v1")

@@ -225,7 +225,8 @@ def test_the_cli_stops_on_a_bad_setting_with_a_norwegian_message(
 
 
 def test_the_app_takes_its_settings(tmp_path: Path) -> None:
-    from web.app import create_app, current_settings
+    from web.app import create_app
+    from web.context import current_settings
 
     settings = Settings.load(
         {"SKJEMAMOTTAK_MAX_UPLOAD_MB": "2", "SKJEMAMOTTAK_MEETING_TIME": "14:00"},
