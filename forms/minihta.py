@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from forms.catalog import (
+from forms.fields import (
     BudgetFormula,
     Choice,
     Field,
@@ -15,8 +15,8 @@ from forms.catalog import (
     RequiredIfAny,
     Section,
     header_fields,
-    hf_choices,
 )
+from forms.helseforetak import hf_choices
 from forms.tilgang import NYE_METODER_ID
 
 SAK_ID = r"^MMV-[0-9]{4}-[0-9]{3}$"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from forms.catalog import (
+from forms.fields import (
     AtLeastOneTrue,
     Choice,
     Field,
@@ -14,8 +14,8 @@ from forms.catalog import (
     RowRequires,
     Section,
     header_fields,
-    hf_choices,
 )
+from forms.helseforetak import hf_choices
 
 NO_IDENTITY = (
     "Skriv ikke navn, fødselsnummer, fødselsdato eller andre opplysninger som kan identifisere "

@@ -23,7 +23,8 @@ from functools import cache
 
 from lxml import etree
 
-from forms.catalog import FormDef, all_field_ids, catalogue
+from forms.catalog import all_field_ids, catalogue
+from forms.fields import FormDef
 from processor.embedded import embedded_texts
 from processor.extracted import Extracted, RawValue, TextKind
 from processor.findings import Limits, Refusal

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from forms.catalog import FormDef, catalogue
+from forms.catalog import catalogue
+from forms.fields import FormDef
 from processor import identity
 from processor.domain import FormType
 from processor.extracted import Extracted

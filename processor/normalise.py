@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from forms.catalog import Field, FormDef, Repeat, registry
+from forms.fields import Field, FormDef, Repeat
+from forms.helseforetak import registry
 from processor.domain import case_key
 
 

@@ -35,7 +35,9 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from forms.catalog import Field, FormDef, Repeat, get_form, registry
+from forms.catalog import get_form
+from forms.fields import Field, FormDef, Repeat
+from forms.helseforetak import registry
 from forms.templates.pdf import ACCENT, GREY, INK, RULE, Fonts, fonts
 from forms.templates.pdf import FIELD_BG as LABEL_BG
 from forms.text import xml_text

@@ -2,7 +2,7 @@
 
 WORKFLOW.md section 3 (the committee and its meetings) and section 6 (mini-HTA peer reviewers).
 Pure: plain frozen dataclasses in, plain values out; `today` is a parameter and the region of an HF
-comes from `forms.catalog.registry()` unless the caller passes `region_of`.
+comes from `forms.helseforetak.registry()` unless the caller passes `region_of`.
 
 Interpretations chosen where the spec leaves room:
 
@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import date, time
 from typing import Literal
 
-from forms.catalog import registry
+from forms.helseforetak import registry
 from processor import domain, timefmt
 from processor.domain import hf_code
 from processor.workdays import PAPERS_DAYS, papers_deadline

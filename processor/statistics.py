@@ -386,7 +386,7 @@ def _prepare(
     working_days: WorkingDays | None,
 ) -> list[_Derived]:
     if regions is None:
-        from forms.catalog import registry
+        from forms.helseforetak import registry
 
         regions = {code: t.region for code, t in registry().trusts.items()}
     selected: list[tuple[CaseHistory, list[_Step], list[tuple[str, date]], datetime, str]] = []
@@ -434,7 +434,7 @@ def compute(
 ) -> dict[str, Any]:
     """The full figures of WORKFLOW.md section 7 for the cases that pass `filters`.
 
-    `regions` maps HF code → region code (default: the HF registry of `forms.catalog`);
+    `regions` maps HF code → region code (default: the HF registry, `forms.helseforetak`);
     `working_days` defaults to `processor.workdays.working_days_between`. Internal figures: small
     cells are kept; pass the result through `public_figures` before showing it outside the
     secretariat.
@@ -967,7 +967,7 @@ def is_public_scope(filters: Mapping[str, Any]) -> bool:
 
 
 def _registry_regions() -> dict[str, str]:
-    from forms.catalog import registry
+    from forms.helseforetak import registry
 
     return {code: t.region for code, t in registry().trusts.items()}
 
@@ -1137,7 +1137,7 @@ def _cells(table: Mapping[str, Any]) -> list[tuple[str, Any]]:
 
 
 def _names(stats_key: str) -> dict[str, str]:
-    from forms.catalog import registry
+    from forms.helseforetak import registry
 
     reg = registry()
     if stats_key in ("per_hf", "hf"):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from forms.catalog import (
+from forms.fields import (
     AtLeastOneTrue,
     BudgetFormula,
     Forbidden,
@@ -22,8 +22,8 @@ from forms.catalog import (
     RequiredIf,
     RequiredIfAny,
     RowRequires,
-    registry,
 )
+from forms.helseforetak import registry
 from processor.findings import Finding, finding
 
 REFERENCE = re.compile(

@@ -112,5 +112,5 @@ def _validator(form_id: str, version: str) -> FormValidator:
     return FormValidator(load(form_id, version))
 
 
-def validator_for(form) -> FormValidator:  # form: forms.catalog.FormDef
+def validator_for(form) -> FormValidator:  # form: forms.fields.FormDef
     return _validator(form.id, form.version)

@@ -11,16 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from forms.catalog import (
-    AtLeastOneTrue,
-    Field,
-    FormDef,
-    MinRows,
-    Repeat,
-    RequiredIf,
-    RequiredIfAny,
-    catalogue,
-)
+from forms.catalog import catalogue
+from forms.fields import AtLeastOneTrue, Field, FormDef, MinRows, Repeat, RequiredIf, RequiredIfAny
 
 HERE = Path(__file__).parent
 REFERENCE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}-[A-ZÆØÅ]+-[A-ZÆØÅ0-9]{1,20}(-[1-9][0-9]{0,2})?$"

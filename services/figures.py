@@ -57,7 +57,7 @@ from typing import Any
 
 from cachetools import LRUCache
 
-from forms.catalog import registry
+from forms.helseforetak import registry
 from processor import charts
 from processor.domain import CASE_FORM_TYPES, Principal, Role
 from processor.errors import DomainError, Forbidden

@@ -13,7 +13,9 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from forms.catalog import FormDef, catalogue, registry
+from forms.catalog import catalogue
+from forms.fields import FormDef
+from forms.helseforetak import registry
 from processor import timefmt
 from processor.domain import (
     CASE_FORM_TYPES,

@@ -14,7 +14,7 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from forms.catalog import registry
+from forms.helseforetak import registry
 from processor.domain import ROLES, Actor, hf_code
 from processor.errors import DomainError
 from processor.identity import contains_identity

@@ -24,7 +24,8 @@ from openpyxl import load_workbook
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import NameObject
 
-from forms.catalog import FormDef, get_form
+from forms.catalog import get_form
+from forms.fields import FormDef
 from forms.templates.xlsx import evaluate_formula
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"

@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from forms.catalog import FORM_IDS, catalogue, registry
+from forms.catalog import FORM_IDS, catalogue
+from forms.helseforetak import registry
 from tests.conftest import SAMPLES
 
 SPEC = SAMPLES.parent / "spec"

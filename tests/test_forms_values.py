@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from forms.catalog import get_form, registry
+from forms.catalog import get_form
+from forms.helseforetak import registry
 from processor.ingest import ingest
 from processor.normalise import Problem, normalise_value, parse_date, parse_number
 from tests.conftest import TODAY

@@ -16,7 +16,8 @@ from lxml import etree
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from forms.catalog import Field, Repeat, get_form
+from forms.catalog import get_form
+from forms.fields import Field, Repeat
 from forms.templates import build, canonical_json
 from processor.ingest import ingest
 from processor.packets import (

@@ -20,7 +20,9 @@ from lxml import etree
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from forms.catalog import FORM_IDS, Field, FormDef, RequiredIf, catalogue, get_form, registry
+from forms.catalog import FORM_IDS, catalogue, get_form
+from forms.fields import Field, FormDef, RequiredIf
+from forms.helseforetak import registry
 from forms.templates import build, canonical_json, questionnaire, schema_path, write_templates
 from forms.templates.pdf import build_pdf
 from forms.templates.xlsx import evaluate_formula, excel_formula

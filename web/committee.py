@@ -29,7 +29,7 @@ from flask import (
     url_for,
 )
 
-from forms.catalog import registry
+from forms.helseforetak import registry
 from processor.decisions import CRITERIA, criterion_label
 from processor.errors import DomainError, NotFound
 from processor.render import format_weekday_date

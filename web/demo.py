@@ -29,7 +29,8 @@ from typing import Any
 from lxml import etree
 from openpyxl import load_workbook
 
-from forms.catalog import Field, FormDef, get_form
+from forms.catalog import get_form
+from forms.fields import Field, FormDef
 from processor.domain import DEL2, MINIHTA, Actor, FormType, State
 from processor.render import hf_name
 from services.cases import price_check, set_urgent, transition

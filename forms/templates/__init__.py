@@ -11,7 +11,8 @@ import shutil
 from importlib import resources
 from pathlib import Path
 
-from forms.catalog import FormDef, catalogue, get_form
+from forms.catalog import catalogue, get_form
+from forms.fields import FormDef
 from forms.templates.docx import build_docx
 from forms.templates.fhir import questionnaire
 from forms.templates.pdf import build_pdf

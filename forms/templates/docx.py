@@ -17,7 +17,7 @@ import re
 import zipfile
 from xml.sax.saxutils import escape
 
-from forms.catalog import Field, FormDef, Repeat, Section
+from forms.fields import Field, FormDef, Repeat, Section
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 W14_NS = "http://schemas.microsoft.com/office/word/2010/wordml"

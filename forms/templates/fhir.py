@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from forms.catalog import Field, FormDef, Repeat, RequiredIf
+from forms.fields import Field, FormDef, Repeat, RequiredIf
 
 BASE_URL = "https://nyemetoder.no/fhir/Questionnaire"
 EXT = "http://hl7.org/fhir/StructureDefinition"

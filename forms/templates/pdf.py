@@ -27,7 +27,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
-from forms.catalog import Field, FormDef, Repeat, Section
+from forms.fields import Field, FormDef, Repeat, Section
 from forms.text import xml_text
 
 PAGE_W, PAGE_H = A4

@@ -31,7 +31,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Si
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from forms.catalog import Field, FormDef, Repeat
+from forms.fields import Field, FormDef, Repeat
 from forms.text import xml_text
 
 SHEET_TITLE = "Økonomi"

@@ -18,7 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from pypdf import PdfReader
 
-from forms.catalog import registry
+from forms.helseforetak import registry
 from processor.decisions import CRITERIA
 from processor.domain import Actor
 from processor.errors import DomainError

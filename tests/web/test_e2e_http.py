@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
-from forms.catalog import registry
+from forms.helseforetak import registry
 from forms.templates import build
 from processor.identity import is_identity_number
 from processor.ingest import ingest
