@@ -267,18 +267,6 @@ def import_cycles(graph: dict[str, set[str]]) -> list[frozenset[str]]:
 ALLOWED_CYCLES = {
     # the catalogue loads the form definitions, which build on its Field/FormDef types
     frozenset({"forms.catalog", "forms.minihta", "forms.tilgang"}),
-    # a PDF attached inside a PDF is read by the PDF extractor again, and a package inside a
-    # package is swept by the Office sweep again (lazy imports: files inside files)
-    frozenset({"processor.embedded", "processor.extract_pdf", "processor.sweep"}),
-    # models.py imports the other model modules at its end so that every table is registered
-    frozenset(
-        {
-            "storage.models",
-            "storage.models_committee",
-            "storage.models_figures",
-            "storage.models_minihta",
-        }
-    ),
     # create_app registers the blueprints; they import `storage()` from web.app
     frozenset(
         {
