@@ -40,9 +40,9 @@ from __future__ import annotations
 
 import email
 import email.policy
-import html
 import quopri
 import re
+from collections.abc import Callable
 
 from lxml import etree
 
@@ -59,13 +59,17 @@ from processor.ooxml import (
     open_package,
     properties_texts,
 )
+from processor.sweep import embedded_objects, markup_texts, package_texts
 
 # Packages opened in all: the uploaded file and two levels inside it. A package deeper than that
 # is searched as raw bytes. (A PDF counts as a level, and so does a PDF attached to it.)
 MAX_LEVELS = 3
 
-_OBJECT_TYPES = ("/package", "/oleObject", "/aFChunk")
-_ALT_CHUNK = "/aFChunk"
+# How a PDF inside a file is read (`extract_pdf.nested_pdf_texts`), given by the reader of the
+# file: its texts, the files it carries sharing the budget of `files`, at `level`. Passed in, not
+# imported: the PDF extractor builds on this module.
+ReadPdf = Callable[[bytes, "AttachedFiles", int], list[str]]
+
 _TEXT_SUFFIXES = (".htm", ".html", ".mht", ".mhtml", ".xml", ".txt", ".rtf", ".csv")
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _PDF_MAGIC = b"%PDF-"
@@ -85,16 +89,6 @@ _RUN_UTF16 = re.compile(rb"[0-9]\x00(?:[0-9 .\-\xa0]\x00|\x2f\x20){10,}")
 # The same in decoded text, with every digit and separator `identity.CANDIDATE` knows.
 _RUN_TEXT_NUMBER = re.compile(r"\d[\d .\-\u00a0\u202f]{10,}")
 
-# Markup removed from HTML, XML and the like: block elements become line breaks (a cell or a
-# paragraph does not join the next), inline elements (<b>, <span>, w:r) vanish. Two passes with
-# fixed replacements over the text in lower case (IGNORECASE made the first three times slower),
-# in C; `[^<>]` keeps each linear when a "<" has no ">".
-_BLOCK = (
-    "p|div|br|hr|li|ul|ol|dl|dt|dd|pre|blockquote|td|th|tr|table|caption|thead|tbody|tfoot"
-    "|h[1-6]|section|article|header|footer|title|head|body|html|tc|tab|cr"
-)
-_BLOCK_TAG = re.compile(rf"</?(?:[\w.-]+:)?(?:{_BLOCK})(?=[\s/>])[^<>]*>")
-_TAG = re.compile(r"<[^<>]*>")
 # RTF: hex escapes, Unicode escapes, control words (a paragraph or cell mark is a line break,
 # the rest nothing), control symbols, groups; line breaks in the source are not text.
 _RTF = re.compile(
@@ -112,13 +106,14 @@ _RUN_TEXT = frozenset({"t", "delText"})
 _RUN_BREAKS = {"tab": "\t", "br": "\n", "cr": "\n"}
 
 
-def embedded_texts(pkg: Package, limits: Limits) -> list[str]:
+def embedded_texts(pkg: Package, limits: Limits, read_pdf: ReadPdf) -> list[str]:
     """The texts of the embedded objects and altChunks of an open package, for the identity
-    guard. Raises Refusal when an embedded package breaks a rule of `open_package`."""
+    guard, a PDF among them read by `read_pdf`. Raises Refusal when an embedded package breaks a
+    rule of `open_package`."""
     objects = embedded_objects(pkg)
     if not objects:
         return []
-    return _Walk(limits, pkg.meter).objects(pkg, objects, 1)
+    return _Walk(limits, pkg.meter, read_pdf).objects(pkg, objects, 1)
 
 
 class AttachedFiles:
@@ -131,12 +126,12 @@ class AttachedFiles:
     `entries` is kept for the reader of the document: the entries of the lists it walks to find
     the files (a PDF's name trees and annotation arrays), summed over every PDF of the upload."""
 
-    def __init__(self, limits: Limits, walk: _Walk | None = None) -> None:
+    def __init__(self, limits: Limits, read_pdf: ReadPdf, walk: _Walk | None = None) -> None:
         self.limits = limits
         self.files = 0
         self.entries = 0
         # given: the walk of the package a PDF is in, whose budget the PDF's files then share
-        self._walk = walk or _Walk(limits, Meter())
+        self._walk = walk or _Walk(limits, Meter(), read_pdf)
         self._walk.files = self
 
     def admit(self) -> None:
@@ -172,55 +167,12 @@ class AttachedFiles:
         return [run for run in runs if contains_identity(run)]
 
 
-def attached_file_texts(data: bytes, name: str, limits: Limits) -> list[str]:
-    """The texts of one file attached to a PDF (`data` its decoded bytes, `name` its file name),
-    searched by its content: a ZIP as a package (an XLSX, a DOCX, or an archive whose entries are
-    searched as files), an OLE compound file raw (FILE_ENCRYPTED when it is an encrypted Office
-    file), a PDF by its fields, metadata and attached files, text (HTML, XML, MHT, RTF, CSV, plain
-    text: by its name or its content) with its markup removed, anything else raw."""
-    files = AttachedFiles(limits)
-    files.admit()
-    return files.texts(data, name)
-
-
-def embedded_objects(pkg: Package) -> dict[str, bool]:
-    """The embedded objects of a package: part name -> True for an altChunk. One pass over the
-    names; relationships are read only from parts that have them (the main part's are read, and
-    kept, by the extractor already)."""
-    found: dict[str, bool] = {}
-    sources: list[str] = []
-    for name in pkg.names():
-        low = name.lower()
-        if low.endswith(".rels"):
-            at = low.rfind("/_rels/")  # not the package's own _rels/.rels
-            if at > 0:
-                sources.append(f"{name[:at]}/{name[at + 7 : -5]}")
-        elif "/embeddings/" in low:
-            found.setdefault(name, False)
-    for source in sources:
-        for rel in pkg.rels(source):
-            if not rel.external and rel.type.endswith(_OBJECT_TYPES) and pkg.has(rel.target):
-                if rel.type.endswith(_ALT_CHUNK):
-                    found[rel.target] = True
-                else:
-                    found.setdefault(rel.target, False)
-    if len(found) < 2:
-        return found
-    out: dict[str, bool] = {}
-    seen: set[str] = set()
-    for name, chunk in found.items():
-        key = name.lstrip("/").casefold()
-        if key not in seen:
-            seen.add(key)
-            out[name] = chunk
-    return out
-
-
 class _Walk:
     """The search of one file's embedded objects, packages within packages."""
 
-    def __init__(self, limits: Limits, meter: Meter):
+    def __init__(self, limits: Limits, meter: Meter, read_pdf: ReadPdf):
         self.limits = limits
+        self.read_pdf = read_pdf
         # the budget of the packages with none around them (a file attached to a PDF), and of
         # files read as text by their name or content (an attached file, an entry of an archive)
         self.meter = meter
@@ -256,10 +208,9 @@ class _Walk:
             return raw_texts(data)
         if _PDF_MAGIC in data[:1024]:  # where ingest.sniff finds it
             if level < MAX_LEVELS:
-                from processor.extract_pdf import nested_pdf_texts
-
-                files = self.files or AttachedFiles(self.limits, self)  # a PDF in a package
-                return nested_pdf_texts(data, files, level + 1) + raw_texts(data)
+                # a PDF in a package: its files share the package's budget
+                files = self.files or AttachedFiles(self.limits, self.read_pdf, self)
+                return self.read_pdf(data, files, level + 1) + raw_texts(data)
             return raw_texts(data)
         if text is None:
             text = name.casefold().endswith(_TEXT_SUFFIXES) or _looks_like_text(data)
@@ -295,8 +246,6 @@ class _Walk:
         texts.extend(without_machine_ids(t) for t in properties_texts(pkg))
         # and every other string of the package: names, attributes, relationships, comments,
         # parts no relationship points at, unlisted entries (`processor.sweep`)
-        from processor.sweep import package_texts
-
         texts.extend(without_machine_ids(t) for _, t in package_texts(pkg, self.limits))
         objects = embedded_objects(pkg)
         if objects:
@@ -406,14 +355,6 @@ def raw_texts(data: bytes) -> list[str]:
     for m in _RUN_UTF16.finditer(data):
         out.append(m.group().decode("utf-16-le"))
     return out
-
-
-def markup_texts(text: str) -> list[str]:
-    """A text as written, and with its markup removed and its entities decoded, so that
-    `<b>0101</b>90…` is one number (that one in lower case: it is searched for digits)."""
-    if "<" not in text and "&" not in text:
-        return [text]
-    return [text, html.unescape(_TAG.sub("", _BLOCK_TAG.sub("\n", text.lower())))]
 
 
 def rtf_text(text: str) -> str:

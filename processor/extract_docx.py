@@ -26,6 +26,7 @@ from lxml import etree
 from forms.catalog import all_field_ids, catalogue
 from forms.fields import FormDef
 from processor.embedded import embedded_texts
+from processor.extract_pdf import nested_pdf_texts
 from processor.extracted import Extracted, RawValue, TextKind
 from processor.findings import Limits, Refusal
 from processor.ooxml import Package, drawing_texts, open_package, properties_texts
@@ -652,7 +653,7 @@ def extract_docx(data: bytes, limits: Limits, pkg: Package | None = None) -> Ext
             texts.extend(("document", t) for t in drawing_texts(pkg.xml(name)))
     texts.extend(("metadata", t) for t in properties_texts(pkg))
     # embedded objects (a workbook pasted into the form) and altChunks: text of the document too
-    texts.extend(("embedded", t) for t in embedded_texts(pkg, limits))
+    texts.extend(("embedded", t) for t in embedded_texts(pkg, limits, nested_pdf_texts))
     # every other string of the package, every part referenced or not (FORMS.md section 6)
     texts.extend(package_texts(pkg, limits))
 

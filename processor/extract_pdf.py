@@ -368,7 +368,7 @@ def _extract(pdf: pikepdf.Pdf, limits: Limits, data: bytes) -> Extracted:
         raise Refusal("FILE_NO_FORM_FIELDS")
     if _XFA in acro:
         _xfa(acro.get("/XFA"), out, limits, handled)
-    files = AttachedFiles(limits)
+    files = AttachedFiles(limits, nested_pdf_texts)
     attachments = _Attachments(pdf, root, out, files, 1)
     attachments.search()
     _Sweep(files, 1).file(data, pdf, out, handled | attachments.seen)
@@ -389,6 +389,17 @@ def nested_pdf_texts(data: bytes, files: AttachedFiles, level: int) -> list[str]
     return _read(
         data, lambda pdf: _nested(pdf, files, level, data), _ENCRYPTED_ATTACHMENT, unopened=[]
     )
+
+
+def attached_file_texts(data: bytes, name: str, limits: Limits) -> list[str]:
+    """The texts of one file attached to a PDF (`data` its decoded bytes, `name` its file name),
+    searched by its content: a ZIP as a package (an XLSX, a DOCX, or an archive whose entries are
+    searched as files), an OLE compound file raw (FILE_ENCRYPTED when it is an encrypted Office
+    file), a PDF by its fields, metadata and attached files, text (HTML, XML, MHT, RTF, CSV, plain
+    text: by its name or its content) with its markup removed, anything else raw."""
+    files = AttachedFiles(limits, nested_pdf_texts)
+    files.admit()
+    return files.texts(data, name)
 
 
 def _nested(pdf: pikepdf.Pdf, files: AttachedFiles, level: int, data: bytes) -> list[str]:

@@ -21,6 +21,7 @@ from lxml import etree
 
 from forms.catalog import all_field_ids
 from processor.embedded import embedded_texts
+from processor.extract_pdf import nested_pdf_texts
 from processor.extracted import Extracted, RawValue, TextKind
 from processor.findings import Limits, Refusal
 from processor.ooxml import Package, drawing_texts, open_package, part_texts, properties_texts
@@ -306,7 +307,8 @@ def extract_xlsx(data: bytes, limits: Limits, pkg: Package | None = None) -> Ext
         elif _DRAWING_PART.match(name):
             texts.extend(("sheet", t) for t in drawing_texts(pkg.xml(name)))
     texts.extend(("metadata", t) for t in properties_texts(pkg))
-    texts.extend(("embedded", t) for t in embedded_texts(pkg, limits))  # objects in the sheets
+    objects = embedded_texts(pkg, limits, nested_pdf_texts)  # objects in the sheets
+    texts.extend(("embedded", t) for t in objects)
     # every other string of the package, every part referenced or not (FORMS.md section 6)
     texts.extend(package_texts(pkg, limits))
     known = all_field_ids()  # names are searched as the keys of a JSON form are (not our ids)

@@ -3,8 +3,9 @@
 The archive is a ZIP file holding
 
 - `db/<table>.jsonl`: every table's rows as JSON lines (one object per row, in primary key order),
-  tables in `Base.metadata.sorted_tables` order, all read inside ONE transaction (REPEATABLE READ
-  and READ ONLY on PostgreSQL; an explicit read transaction on SQLite, a snapshot in WAL mode);
+  tables in `storage.tables.metadata.sorted_tables` order, all read inside ONE transaction
+  (REPEATABLE READ and READ ONLY on PostgreSQL; an explicit read transaction on SQLite, a snapshot
+  in WAL mode);
   datetimes as ISO 8601 with offset, decimals as strings, bytes as base64, JSON as JSON;
 - `blobs/<sha256>`: the *plaintext* of every blob the snapshot's rows point at. Blobs are
   immutable and written before their rows, so copying them after the snapshot is consistent.
@@ -49,9 +50,9 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 from storage import audit, db
 from storage.blobs import BlobError, BlobStore, check_sha, fsync_dir, sha256_hex
 from storage.fsck import referenced_blobs
-from storage.models import Base
 from storage.models_minihta import SEARCH_COLUMN, SEARCH_TABLE
 from storage.repository_minihta import reindex_sqlite
+from storage.tables import metadata
 
 FORMAT = "skjemamottak-sikkerhetskopi"
 FORMAT_VERSION = 1
@@ -269,7 +270,7 @@ def _write_archive(
         try:
             _begin_snapshot(conn)
             revision = _revision(conn)
-            for tbl in Base.metadata.sorted_tables:
+            for tbl in metadata.sorted_tables:
                 name = f"db/{tbl.name}.jsonl"
                 count = 0
                 stmt = select(tbl).order_by(*tbl.primary_key.columns)
@@ -410,7 +411,7 @@ def _non_empty_tables(conn: Connection) -> list[str]:
     index and its shadow tables, derived from the models' rows)."""
     busy: list[str] = []
     prep = conn.dialect.identifier_preparer
-    for name in sorted(set(_data_tables(conn)) & set(Base.metadata.tables)):
+    for name in sorted(set(_data_tables(conn)) & set(metadata.tables)):
         t = table(name)
         if name == "audit_head":
             rows = conn.execute(text(f"SELECT last_seq FROM {prep.quote(name)}")).all()
@@ -520,7 +521,7 @@ def _insert_rows(conn: Connection, zf: zipfile.ZipFile, manifest: dict[str, Any]
     counts: dict[str, int] = {}
     for entry in manifest["tables"]:
         name = entry["name"]
-        model = Base.metadata.tables.get(name)
+        model = metadata.tables.get(name)
         columns = [str(c) for c in entry.get("columns") or []]
         typed = [
             column(c, model.c[c].type) if model is not None and c in model.c else column(c)

@@ -24,6 +24,8 @@ except ImportError:  # not on Windows: there SQLite's own busy handler orders th
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+import storage.tables  # noqa: F401  (every table and every relationship on Case, for the sessions)
+
 if TYPE_CHECKING:
     from alembic.config import Config
 

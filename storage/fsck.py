@@ -26,7 +26,8 @@ from pathlib import Path
 from sqlalchemy import Column, Connection, Engine, MetaData, delete, inspect, select
 
 from storage.blobs import BlobCorrupt, BlobError, BlobNotFound, BlobStore
-from storage.models import Base, Blob, BlobDeletion
+from storage.models import Blob, BlobDeletion
+from storage.tables import metadata as all_tables
 
 DEFAULT_GRACE_SECONDS = 600.0
 
@@ -82,7 +83,7 @@ class FsckReport:
 
 def blob_columns(metadata: MetaData | None = None) -> list[Column]:
     """`blobs.sha256` and every column with a foreign key to it."""
-    metadata = metadata or Base.metadata
+    metadata = metadata or all_tables
     cols: list[Column] = [metadata.tables["blobs"].c.sha256]
     for table in metadata.sorted_tables:
         for col in table.columns:

@@ -385,12 +385,3 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     last_hash: Mapped[str] = mapped_column(String(64))
-
-
-# Feature tables live in their own modules; importing them here registers them on Base.metadata
-# so that migrations checks, backups and fsck see every table.
-from storage import (  # noqa: E402, F401
-    models_committee,
-    models_figures,
-    models_minihta,
-)

@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+import storage.tables  # noqa: F401  (every table and every relationship on Case)
 from storage.blobs import BlobStore
 from storage.repository import (
     AbstractAuditRepository,

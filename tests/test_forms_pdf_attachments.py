@@ -23,8 +23,7 @@ from pikepdf import Array, Dictionary, Name, String
 
 from forms.templates import build
 from processor import identity
-from processor.embedded import attached_file_texts
-from processor.extract_pdf import DECODE_LIMIT, extract_pdf
+from processor.extract_pdf import DECODE_LIMIT, attached_file_texts, extract_pdf
 from processor.findings import Limits, Refusal
 from processor.ingest import ingest
 from processor.ooxml import OLE_MAGIC

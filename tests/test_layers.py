@@ -262,22 +262,9 @@ def import_cycles(graph: dict[str, set[str]]) -> list[frozenset[str]]:
     return out
 
 
-# Import cycles that exist today. Issue #12 removes them; until then each is listed here, and a
-# new cycle, or a listed one that grows or goes away, fails the test (shrink this list then).
-ALLOWED_CYCLES = {
-    # a PDF attached inside a PDF is read by the PDF extractor again, and a package inside a
-    # package is swept by the Office sweep again (lazy imports: files inside files)
-    frozenset({"processor.embedded", "processor.extract_pdf", "processor.sweep"}),
-    # models.py imports the other model modules at its end so that every table is registered
-    frozenset(
-        {
-            "storage.models",
-            "storage.models_committee",
-            "storage.models_figures",
-            "storage.models_minihta",
-        }
-    ),
-}
+# Import cycles, lazy ones included: none is allowed. A cycle that must exist is listed here with
+# its reason; a new cycle, or a listed one that grows or goes away, fails the test.
+ALLOWED_CYCLES: set[frozenset[str]] = set()  # none left (issue #12)
 
 
 def test_no_import_cycles_beyond_the_allowed_ones():

@@ -9,10 +9,10 @@ from __future__ import annotations
 from alembic import context
 
 from storage.db import make_engine
-from storage.models import Base
+from storage.tables import metadata
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def _options(url: str) -> dict:

@@ -24,8 +24,9 @@ from storage.audit import verify
 from storage.backup import RestoreError, backup, rebuild_search_index, restore
 from storage.blobs import FileBlobStore, sha256_hex
 from storage.crypto import EncryptedFileBlobStore, Keyring
-from storage.models import Base, Case, User
+from storage.models import Case, User
 from storage.models_minihta import SEARCH_TABLE, Publication
+from storage.tables import metadata
 from storage.uow import SqlAlchemyUnitOfWork
 from tests import pgutil
 from tests.storage.helpers import (
@@ -90,7 +91,7 @@ def _dump(engine: Engine) -> dict[str, list[dict[str, Any]]]:
             t.name: [
                 dict(r) for r in conn.execute(select(t).order_by(*t.primary_key.columns)).mappings()
             ]
-            for t in Base.metadata.sorted_tables
+            for t in metadata.sorted_tables
         }
 
 
@@ -218,9 +219,7 @@ def test_the_archive_holds_json_lines_a_manifest_and_plaintext_blobs(
     with zipfile.ZipFile(archive) as zf:
         manifest = json.loads(zf.read("manifest.json"))
         assert manifest["alembic_revision"] == db.current_revision(sqlite_filled)
-        assert [t["name"] for t in manifest["tables"]] == [
-            t.name for t in Base.metadata.sorted_tables
-        ]
+        assert [t["name"] for t in manifest["tables"]] == [t.name for t in metadata.sorted_tables]
         assert manifest["blobs"]["encoding"] == "plaintext"
         for name, entry in manifest["members"].items():
             assert sha256_hex(zf.read(name)) == entry["sha256"]

@@ -24,8 +24,8 @@ from services.users import add_user, authenticate_token, create_token
 from storage import db, models_minihta
 from storage.audit import GENESIS
 from storage.blobs import FileBlobStore
-from storage.models import Base
 from storage.repository import SqlAlchemyCaseRepository
+from storage.tables import metadata
 from storage.uow import ConcurrentUpdate, SqlAlchemyUnitOfWork
 from tests.storage.helpers import (
     HF_OUS,
@@ -44,14 +44,14 @@ from web.views import upload_body
 
 def test_migrations_create_every_table_of_the_models(engine: Engine) -> None:
     tables = set(inspect(engine).get_table_names())
-    assert set(Base.metadata.tables) <= tables
+    assert set(metadata.tables) <= tables
     assert "alembic_version" in tables
     heads = ScriptDirectory.from_config(db.alembic_config()).get_heads()
     assert db.current_revision(engine) == "+".join(sorted(heads))
     # the mini-HTA search index is backend-specific (FTS5 / tsvector) and not a model
     opts = {"include_object": models_minihta.include_object}
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts=opts), Base.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn, opts=opts), metadata)
     assert diff == []
 
 
