@@ -208,11 +208,27 @@ class Walk:
         assert f"Innlogget som {username}" in self.by("TAG_NAME", "header").text
 
     def upload(self, path: Path, case_id: str = "") -> str:
-        """Upload on the page in view (the upload page or a case page's new-version form)."""
+        """Upload on the page in view (the upload page or a case page's new-version form).
+
+        With JavaScript the page sends the file itself, shows its progress and puts the server's
+        answer in place of its <main> (web/static/opplasting.js): wait until the old <main> is
+        gone, or the browser has gone to another page (a redirect)."""
+        from selenium.webdriver.support.ui import WebDriverWait
+
         self.by("ID", "fil").send_keys(str(path))
         if case_id:
             self.by("ID", "sak").send_keys(case_id)
-        self.submit(self.form_of("fil"))
+        self.driver.execute_script(
+            "window.__gammelSide = true; document.querySelector('main').dataset.gammel = '1';"
+        )
+        self.form_of("fil").find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        WebDriverWait(self.driver, 60).until(
+            lambda d: d.execute_script(
+                "var m = document.querySelector('main');"
+                "return document.readyState === 'complete' && "
+                "(window.__gammelSide === undefined || (m !== null && !m.dataset.gammel));"
+            )
+        )
         return self.main_text()
 
     def download(self, element: Any, suffix: str) -> bytes:
