@@ -70,10 +70,6 @@ QUORUM = 4
 NO_ROOM = "Ingen møte med ledig plass før fristen for sakspapirer"
 
 
-def _date_nb(d: date) -> str:
-    return timefmt.dato(d)
-
-
 # ---- the committee ------------------------------------------------------------------------------
 
 
@@ -225,7 +221,7 @@ def quorum(
 def _quorum_reason(meeting: Meeting, q: QuorumResult, members: Mapping[str, Member]) -> str:
     inhabile = ", ".join(f"{m.name} ({m.hf})" for m in q.recused) or "ingen"
     text = (
-        f"Mangler beslutningsdyktighet i møtet {_date_nb(meeting.date)}: bare {q.count} av "
+        f"Mangler beslutningsdyktighet i møtet {timefmt.dato(meeting.date)}: bare {q.count} av "
         f"{q.minimum} nødvendige beslutningstakere deltar og er ikke inhabile "
         f"(inhabile: {inhabile})."
     )

@@ -50,9 +50,9 @@ from functools import cache
 from itertools import combinations
 from operator import itemgetter
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from processor.domain import FormType, State
+from processor.timefmt import OSLO, dato
 
 __all__ = [
     "CaseFigures",
@@ -85,7 +85,6 @@ __all__ = [
     "to_xlsx",
 ]
 
-OSLO = ZoneInfo("Europe/Oslo")
 MIN_CELL = 5
 
 RECEIVED = State.MOTTATT
@@ -1120,8 +1119,6 @@ _FILTER_NAMES = {
 
 
 def _filter_row(key: str, value: Any) -> list[Any]:
-    from processor.timefmt import dato
-
     shown = value
     if key in ("hf", "region"):
         shown = _names(key).get(value, value)

@@ -25,7 +25,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, time
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from processor import routing, timefmt
 from processor.decisions import (
@@ -50,6 +49,7 @@ from processor.identity import contains_identity
 from processor.packets import MeetingInfo, PacketCase
 from processor.packets import meeting_packet as build_packet
 from processor.render import hf_name
+from processor.timefmt import OSLO
 from processor.workdays import papers_deadline
 from services.access import can_see
 from services.steps import CONTENT_TYPES, clean_reason, move_case, visible_case
@@ -63,7 +63,6 @@ from storage.models_committee import (
 )
 from storage.uow import AbstractUnitOfWork, ConcurrentUpdate
 
-OSLO = ZoneInfo("Europe/Oslo")
 MANAGERS = frozenset({"koordinator", "admin"})
 MAX_CASE_LIMIT = 50
 MAX_TEXT = 5000
@@ -75,10 +74,6 @@ DOCX = CONTENT_TYPES[".docx"]
 def _require(user: Principal, roles: frozenset[str] | set[str]) -> None:
     if not set(user.roles) & set(roles):
         raise Forbidden()
-
-
-def date_nb(d: date) -> str:
-    return timefmt.dato(d)
 
 
 # ---- members ------------------------------------------------------------------------------------
@@ -282,7 +277,7 @@ def create_meeting(
     with uow:
         if uow.meetings.at(on, at) is not None:
             raise DomainError(
-                "MEETING_EXISTS", f"Det finnes allerede et møte {date_nb(on)} kl. {at:%H:%M}."
+                "MEETING_EXISTS", f"Det finnes allerede et møte {timefmt.dato(on)} kl. {at:%H:%M}."
             )
         meeting = Meeting(
             meeting_date=on,
@@ -562,11 +557,11 @@ def plan_meeting(
             for case_id, reason in result.not_placed:
                 if deadline < today and reason == routing.NO_ROOM:
                     reason = (
-                        f"Fristen for sakspapirer til møtet {date_nb(meeting.meeting_date)} "
-                        f"var {date_nb(deadline)}."
+                        f"Fristen for sakspapirer til møtet {timefmt.dato(meeting.meeting_date)} "
+                        f"var {timefmt.dato(deadline)}."
                     )
                 elif reason == routing.NO_ROOM:
-                    reason = f"Møtet {date_nb(meeting.meeting_date)} er fullt."
+                    reason = f"Møtet {timefmt.dato(meeting.meeting_date)} er fullt."
                 outcome.not_placed.append((case_id, reason))
             for case_id, q in result.quorum.items():
                 outcome.quorum[case_id] = _quorum_dict(q)
@@ -581,7 +576,7 @@ def plan_meeting(
                     user,
                     case,
                     State.SATT_OPP,
-                    f"Satt opp til møtet {date_nb(meeting.meeting_date)}.",
+                    f"Satt opp til møtet {timefmt.dato(meeting.meeting_date)}.",
                     uow,
                     action="case.plan",
                     extra={"meeting": meeting.id},
@@ -602,7 +597,7 @@ def _notes(case: Case) -> list[str]:
         notes.append(f"Hastesak: {case.urgent_reason}")
     for t in case.transitions:
         if t.to_state == State.RETURNERT and t.reason:
-            notes.append(f"Returnert {date_nb(t.at.astimezone(OSLO).date())}: {t.reason}")
+            notes.append(f"Returnert {timefmt.dato(t.at.astimezone(OSLO).date())}: {t.reason}")
     return notes
 
 

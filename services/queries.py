@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from forms.catalog import catalogue
 from forms.fields import FormDef
@@ -47,7 +46,6 @@ __all__ = [
     "summary",
 ]
 
-OSLO = ZoneInfo("Europe/Oslo")
 SHORT_TEXT_CHARS = 40
 FINAL_STATES = {State.AVGJORT, State.TRUKKET, State.PUBLISERT}
 
@@ -61,7 +59,7 @@ def _iso(at: datetime | None) -> str | None:
 
 
 def _days(at: datetime, today: date) -> int:
-    return max(0, (today - at.astimezone(OSLO).date()).days)
+    return max(0, (today - at.astimezone(timefmt.OSLO).date()).days)
 
 
 def hf_name(code: str | None) -> str:

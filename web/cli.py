@@ -17,15 +17,14 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from processor.domain import CASE_FORM_TYPES
+from processor.timefmt import OSLO
 
 if TYPE_CHECKING:
     from web.runtime import Storage
     from web.settings import Settings
 
-OSLO = ZoneInfo("Europe/Oslo")
 STATUS_NB = {"accepted": "godkjent", "incomplete": "ufullstendig", "rejected": "avvist"}
 
 

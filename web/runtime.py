@@ -11,11 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from processor.timefmt import OSLO
 from storage.blobs import FileBlobStore
 from storage.crypto import make_blob_store
 from storage.db import (
@@ -34,8 +34,6 @@ from storage.fsck import (
 )
 from storage.uow import Clock, SqlAlchemyUnitOfWork, utc_clock
 from web.settings import Settings
-
-OSLO = ZoneInfo("Europe/Oslo")
 
 
 @dataclass
