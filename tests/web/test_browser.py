@@ -237,10 +237,22 @@ class Walk:
 
         before = set(self.downloads.iterdir())
 
+        sizes: dict[Path, int] = {}
+
         def arrived(_driver: Any) -> Path | None:
+            # Chromium reserves the final name with an empty file and writes to a .crdownload
+            # beside it, renaming at the end: the file is there when no partial one is left and
+            # its size has stayed the same, above zero, between two polls.
             new = [p for p in self.downloads.iterdir() if p not in before]
-            done = [p for p in new if p.name.endswith(suffix)]
-            return done[0] if done else None
+            if any(p.name.endswith(".crdownload") for p in new):
+                return None
+            for p in new:
+                if p.name.endswith(suffix):
+                    size = p.stat().st_size
+                    if size > 0 and sizes.get(p) == size:
+                        return p
+                    sizes[p] = size
+            return None
 
         element.click()
         path: Path = WebDriverWait(self.driver, 30).until(arrived)
