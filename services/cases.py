@@ -14,7 +14,7 @@ from typing import Any
 
 from processor.domain import BY_ACTION, DEL2, MINIHTA, RULES, Principal, State, case_key
 from processor.errors import DomainError, Forbidden, StaleState
-from services import minihta
+from services import minihta, outbox
 from services.access import can_see
 from services.steps import (
     clean_reason,
@@ -62,6 +62,8 @@ def transition(
             if case.state != from_:
                 raise StaleState(current=case.state)
             move_case(user, case, to, clean, uow)
+            if to == State.RETURNERT:
+                outbox.case_returned(uow, case)
             if case.form_type == MINIHTA and to == State.PUBLISERT:
                 minihta.publish(case, uow)
             uow.commit()

@@ -51,6 +51,7 @@ from processor.packets import meeting_packet as build_packet
 from processor.render import hf_name
 from processor.timefmt import OSLO
 from processor.workdays import papers_deadline
+from services import outbox
 from services.access import can_see
 from services.steps import CONTENT_TYPES, clean_reason, move_case, visible_case
 from storage.models import Case, PriceCheck, User
@@ -582,6 +583,9 @@ def plan_meeting(
                     extra={"meeting": meeting.id},
                 )
                 outcome.placed.append(case_id)
+            if outcome.placed:
+                taking_part = [m.username for m in _taking_part(meeting, members)]
+                outbox.meeting_planned(uow, meeting, taking_part)
             uow.commit()
     except ConcurrentUpdate:
         raise StaleState() from None
@@ -804,6 +808,7 @@ def record_decision(
                 action="case.decision",
                 extra={"outcome": decision.utfall, "pdf_sha256": shas[0], "docx_sha256": shas[1]},
             )
+            outbox.case_decided(uow, case)
             uow.commit()
     except ConcurrentUpdate:
         raise StaleState() from None

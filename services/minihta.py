@@ -23,7 +23,7 @@ from processor.errors import DomainError, Forbidden, NotFound, StaleState
 from processor.findings import Result
 from processor.packets import peer_review_packet
 from processor.render import render_case_pdf
-from services import steps
+from services import outbox, steps
 from services.access import can_see
 from storage.models import Case, User
 from storage.models_minihta import (
@@ -366,6 +366,7 @@ def assign_reviewer(
                     active=True,
                 )
             )
+            outbox.reviewer_assigned(uow, case, chosen.username)
             extra = {"reviewer": chosen.username, "override": override}
             if case.state == State.MOTTATT:
                 steps.move_case(

@@ -17,7 +17,7 @@ from processor.domain import DEL2, MINIHTA, Principal, State, case_key
 from processor.errors import DomainError, Forbidden
 from processor.findings import Finding, Limits, Result
 from processor.ingest import ingest
-from services import minihta
+from services import minihta, outbox
 from services.steps import retry_on_conflict, stored_suffix
 from storage.models import Case, CaseVersion, Transition
 from storage.uow import AbstractUnitOfWork, ConcurrentUpdate
@@ -241,6 +241,7 @@ def _store_upload(
                 "warnings": sorted({w["code"] for w in warnings}),
             },
         )
+        outbox.version_accepted(uow, case_id, form_type, number)
         uow.commit()
     log.info("Innsending mottatt: sak %s, versjon %d", case_id, number)
     return _accepted(result, file_sha256, case_id, number, State.MOTTATT)

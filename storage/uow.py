@@ -57,6 +57,7 @@ from storage.repository_minihta import (
     SqlAlchemyPublicationRepository,
     SqlAlchemyReviewRepository,
 )
+from storage.repository_outbox import AbstractOutboxRepository, SqlAlchemyOutboxRepository
 
 Clock = Callable[[], datetime]
 
@@ -81,6 +82,7 @@ class AbstractUnitOfWork(ABC):
     attachments: AbstractAttachmentRepository
     publications: AbstractPublicationRepository
     figures: AbstractFiguresRepository
+    outbox: AbstractOutboxRepository
     blobs: BlobStore
     clock: Clock
 
@@ -133,6 +135,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.attachments = SqlAlchemyAttachmentRepository(self.session)
         self.publications = SqlAlchemyPublicationRepository(self.session)
         self.figures = SqlAlchemyFiguresRepository(self.session)
+        self.outbox = SqlAlchemyOutboxRepository(self.session)
         return super().__enter__()
 
     def __exit__(

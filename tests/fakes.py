@@ -10,8 +10,8 @@ prefix of the Norwegian stems of the search text, as the adapters do (`query_ste
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import UTC, date, datetime, time
+from collections.abc import Collection, Mapping
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Self
 
 from sqlalchemy import inspect
@@ -22,6 +22,7 @@ from storage.blobs import BlobStore, MemoryBlobStore
 from storage.models import ApiToken, AuditEvent, Blob, Case, User
 from storage.models_committee import CommitteeMember, Decision, Meeting, MeetingCase
 from storage.models_minihta import MinihtaAttachment, PeerAssignment, Publication
+from storage.models_outbox import OutboxRow
 from storage.repository import (
     AbstractAuditRepository,
     AbstractCaseRepository,
@@ -40,6 +41,7 @@ from storage.repository_minihta import (
     AbstractReviewRepository,
     query_stems,
 )
+from storage.repository_outbox import AbstractOutboxRepository, due
 from storage.uow import AbstractUnitOfWork, Clock, ConcurrentUpdate, utc_clock
 
 # ---- cases, users, tokens, audit ----------------------------------------------------------------
@@ -340,6 +342,60 @@ class FakePublicationRepository(AbstractPublicationRepository):
         }
 
 
+# ---- outbox -------------------------------------------------------------------------------------
+
+
+class FakeOutboxRepository(AbstractOutboxRepository):
+    def __init__(self) -> None:
+        self.rows: dict[int, OutboxRow] = {}
+        self.beats: dict[str, datetime] = {}
+
+    def add(self, row: OutboxRow) -> None:
+        row.id = max(self.rows, default=0) + 1
+        for name, default in (("data", {}), ("status", "venter"), ("forsok", 0)):
+            if getattr(row, name) is None:
+                setattr(row, name, default)
+        self.rows[row.id] = row
+
+    def get(self, row_id: int) -> OutboxRow | None:
+        return self.rows.get(row_id)
+
+    def list(
+        self, *, status: str | None = None, case_id: str | None = None, limit: int | None = None
+    ) -> list[OutboxRow]:
+        out = [
+            r
+            for r in sorted(self.rows.values(), key=lambda r: r.id, reverse=True)
+            if (status is None or r.status == status) and (case_id is None or r.sak == case_id)
+        ]
+        return out[:limit] if limit is not None else out
+
+    def claim(
+        self, kinds: Collection[str], worker: str, now: datetime, lease: timedelta
+    ) -> OutboxRow | None:
+        ready = sorted(
+            (r for r in self.rows.values() if due(r, kinds, now)),
+            key=lambda r: (r.neste_forsok, r.id),
+        )
+        if not ready:
+            return None
+        row = ready[0]
+        row.claimed_by, row.claimed_until = worker, now + lease
+        return row
+
+    def beat(self, worker: str, at: datetime) -> None:
+        self.beats[worker] = at
+
+    def last_beat(self) -> datetime | None:
+        return max(self.beats.values(), default=None)
+
+    def oldest_waiting(self, kinds: Collection[str]) -> datetime | None:
+        return min(
+            (r.opprettet for r in self.rows.values() if r.status == "venter" and r.art in kinds),
+            default=None,
+        )
+
+
 # ---- unit of work -------------------------------------------------------------------------------
 
 
@@ -391,6 +447,7 @@ class FakeUnitOfWork(AbstractUnitOfWork):
         self.reviews = FakeReviewRepository(self.cases)
         self.attachments = FakeAttachmentRepository()
         self.publications = FakePublicationRepository()
+        self.outbox = FakeOutboxRepository()
         self.blobs = blobs if blobs is not None else MemoryBlobStore()
         self.clock = clock or utc_clock
         self.committed = False
@@ -411,6 +468,7 @@ class FakeUnitOfWork(AbstractUnitOfWork):
             "assignments": self.reviews.assignments,
             "attachments": self.attachments.attachments,
             "publications": self.publications.publications,
+            "outbox": self.outbox.rows,
         }
 
     def _objects(self) -> list[Any]:
