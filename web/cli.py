@@ -688,6 +688,135 @@ def cmd_stats(ns: argparse.Namespace) -> int:
     return 0
 
 
+# ---- outbox, worker, archive (issue 24) ---------------------------------------------------------
+
+
+def cmd_worker(ns: argparse.Namespace) -> int:
+    import logging
+
+    from web.worker import Worker, install_signals
+
+    settings: Settings = ns.settings
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    conn = settings.connections
+    st = _storage(ns)
+    kw: dict[str, Any] = {}
+    if ns.lease:
+        from datetime import timedelta
+
+        kw["lease"] = timedelta(seconds=ns.lease)
+    worker = Worker(st, settings, **kw)
+    install_signals(worker)
+    if not ns.once:
+        kinds = [
+            *(["e-post"] if conn.smtp is not None else []),
+            *(["arkiv"] if conn.arkiv_dir is not None else []),
+        ]
+        what = " og ".join(kinds) if kinds else "ingenting (verken SMTP eller arkivmappe er satt)"
+        print(f"Arbeideren leverer {what}; avslutt med Ctrl+C.", flush=True)
+    return worker.run(once=ns.once)
+
+
+def _outbox_line(row: dict) -> str:
+    when = row["sendt"] or row["opprettet"]
+    to = row["mottaker"]
+    what = row["sak"] or (f"møte {row['mote']}" if row["mote"] else "")
+    return (
+        f"{row['id']}\t{row['art']}\t{row['hendelse']}\t{what}\t{to}\t{row['status']}"
+        f"\t{row['forsok']}\t{when}"
+    )
+
+
+def cmd_outbox_list(ns: argparse.Namespace) -> int:
+    from processor.errors import DomainError
+    from services import outbox
+
+    try:
+        found = outbox.list_rows(_storage(ns).uow(), status=ns.status)
+    except DomainError as e:
+        return _domain_error(e)
+    if ns.json:
+        out = [{k: r[k] for k in outbox.ROW_KEYS} for r in found]
+        json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    for row in found:
+        print(_outbox_line(row))
+        if row["status"] != "sendt" and row["siste_feil"]:
+            print(f"\tsiste feil: {row['siste_feil']}")
+    if not found:
+        print("Utboksen er tom." if ns.status is None else f"Ingen rader med status {ns.status}.")
+    return 0
+
+
+def cmd_outbox_retry(ns: argparse.Namespace) -> int:
+    from processor.errors import DomainError
+    from services import outbox
+
+    try:
+        changed = outbox.retry(_storage(ns).uow(), ns.ids)
+    except DomainError as e:
+        return _domain_error(e)
+    left = [i for i in ns.ids if i not in changed]
+    if changed:
+        print(f"Prøves igjen: {', '.join(map(str, changed))}.")
+    if left:
+        print(f"Ikke feilet, uendret: {', '.join(map(str, left))}.")
+    return 0
+
+
+def cmd_arkiv_export(ns: argparse.Namespace) -> int:
+    from processor.errors import DomainError
+    from services import outbox
+    from storage.arkiv import write_message
+
+    try:
+        messages = outbox.export(_storage(ns).uow(), ns.case)
+    except DomainError as e:
+        return _domain_error(e)
+    target = Path(ns.til)
+    try:
+        for message in messages:
+            written = write_message(target, message)
+            state = "skrevet" if written else "fantes fra før, uendret"
+            print(f"{target / message.folder}: {state}")
+    except OSError as e:
+        print(
+            f"skjemamottak arkiv eksport: kan ikke skrive i {target} ({e.strerror}).",
+            file=sys.stderr,
+        )
+        return 1
+    if not messages:
+        print(f"Sak {ns.case} har ingen arkivmeldinger.")
+    return 0
+
+
+def _add_outbox_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("worker", help="lever utboksen: e-post og arkivmeldinger")
+    p.add_argument("--once", action="store_true", help="lever det som venter nå, og avslutt")
+    p.add_argument("--lease", type=int, default=0, help=argparse.SUPPRESS)  # tests: seconds
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("outbox", help="utboksen: e-post og arkivmeldinger")
+    osub = p.add_subparsers(dest="outbox_command", metavar="KOMMANDO", parser_class=_Parser)
+    osub.required = True
+    q = osub.add_parser("list", help="vis radene i utboksen, nyeste først")
+    q.add_argument("--json", action="store_true", help="skriv som JSON")
+    q.add_argument("--status", choices=["venter", "sendt", "feilet"], help="bare denne statusen")
+    q.set_defaults(func=cmd_outbox_list)
+    q = osub.add_parser("retry", help="prøv feilede rader igjen (feilet → venter)")
+    q.add_argument("ids", nargs="+", type=int, metavar="ID")
+    q.set_defaults(func=cmd_outbox_retry)
+
+    p = sub.add_parser("arkiv", help="arkivmeldinger (Fiks Arkiv)")
+    asub = p.add_subparsers(dest="arkiv_command", metavar="KOMMANDO", parser_class=_Parser)
+    asub.required = True
+    q = asub.add_parser("eksport", help="skriv alle arkivmeldingene for en sak til en mappe")
+    q.add_argument("case", metavar="ID")
+    q.add_argument("--til", required=True, metavar="MAPPE", help="mappen (lages om den mangler)")
+    q.set_defaults(func=cmd_arkiv_export)
+
+
 # ---- main ---------------------------------------------------------------------------------------
 
 
@@ -831,6 +960,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     _add_committee_commands(sub)
+    _add_outbox_commands(sub)
     return parser
 
 

@@ -14,7 +14,8 @@ Where a value comes from, strongest first:
 
 A value that cannot be used stops the start with `SettingsError`, whose message is Norwegian and
 names the setting (and never repeats a secret). Single sign-on is read here too
-(`web.oidc_config.OidcConfig.from_environ`, environment only).
+(`web.oidc_config.OidcConfig.from_environ`, environment only), and so are e-mail and the archive
+folder (`web.connections_config.ConnectionsConfig.from_environ`, environment only).
 
 The module imports neither Flask nor SQLAlchemy, so that the CLI can build its parser without
 them; the checks that need a library import it when they run.
@@ -35,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from processor.workdays import DEFAULT_MEETING_WEEKDAY  # Thursday (Monday is 0)
+from web.connections_config import ConnectionsConfig, ConnectionsConfigError
 from web.oidc_config import OidcConfig, OidcConfigError
 
 if TYPE_CHECKING:
@@ -116,6 +118,9 @@ class Settings:
     # single sign-on (CONNECTIONS.md section 1), from the SKJEMAMOTTAK_OIDC_* variables and
     # SKJEMAMOTTAK_PUBLIC_URL / SKJEMAMOTTAK_LOCAL_LOGIN (environment only)
     oidc: OidcConfig = field(default_factory=OidcConfig, repr=False)
+    # e-mail and archive (CONNECTIONS.md sections 2 and 3), from SKJEMAMOTTAK_SMTP_URL,
+    # SKJEMAMOTTAK_MAIL_FROM and SKJEMAMOTTAK_ARKIV_DIR (environment only)
+    connections: ConnectionsConfig = field(default_factory=ConnectionsConfig, repr=False)
 
     @classmethod
     def load(
@@ -146,9 +151,10 @@ class Settings:
             given.setdefault(name, value)
         try:
             oidc = OidcConfig.from_environ(environ)
-        except OidcConfigError as e:
+            connections = ConnectionsConfig.from_environ(environ)
+        except (OidcConfigError, ConnectionsConfigError) as e:
             raise SettingsError(str(e)) from None
-        return replace(cls._parse(instance, given), oidc=oidc)
+        return replace(cls._parse(instance, given), oidc=oidc, connections=connections)
 
     @classmethod
     def from_environment(
@@ -195,6 +201,11 @@ class Settings:
     def public_url(self) -> str:
         """The address people reach the service at: `base_url`, else the default."""
         return self.base_url or DEFAULT_BASE_URL
+
+    @property
+    def link_url(self) -> str:
+        """Where links in mails point: `SKJEMAMOTTAK_PUBLIC_URL`, else `public_url`."""
+        return self.oidc.public_url or self.public_url
 
 
 @dataclass(frozen=True)
