@@ -21,10 +21,15 @@ $(VENV)/.installed: pyproject.toml
 	@touch $@
 
 # Migrates the database in instance/, creates demo users and cases (once; the logins are printed
-# every time) and serves the app on http://$(HOST):$(PORT)/.
+# every time) and serves the app on http://$(HOST):$(PORT)/, with the outbox worker beside it
+# (e-mail and archive folders, when SKJEMAMOTTAK_SMTP_URL / SKJEMAMOTTAK_ARKIV_DIR are set).
+# Ctrl-C stops both: the shell ignores SIGINT for a background job, so the trap sends the worker
+# SIGTERM (it finishes the row in hand) when the server stops.
 run: install
 	$(PY) -m web.cli db upgrade
 	$(PY) -m web.cli demo
+	$(PY) -m web.cli worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(PY) -m web.cli serve --host $(HOST) --port $(PORT)
 
 # With SKJEMAMOTTAK_TEST_POSTGRES_URL set (CI starts a server), the storage suites run on SQLite

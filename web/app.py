@@ -29,8 +29,9 @@ from werkzeug.exceptions import HTTPException
 
 from forms.text import encodable
 from processor.errors import DomainError
+from services import outbox
 from storage.db import private_dir
-from web import api, committee, figures, formatting, minihta, oidc, pages, public
+from web import api, committee, drift, figures, formatting, minihta, oidc, pages, public
 from web.context import error_response, storage
 from web.jsonbody import NUL_MESSAGE
 from web.limits import limiter
@@ -237,11 +238,20 @@ def create_app(config: dict[str, Any] | None = None, *, settings: Settings | Non
     csrf.exempt(figures.api_bp)  # bearer tokens or no login: never the session cookie
     app.register_blueprint(figures.api_bp)
     app.register_blueprint(figures.bp)
+    app.register_blueprint(drift.bp)  # the operator's outbox page (session and CSRF)
 
     @app.get("/healthz")
     def healthz() -> tuple[Response, int]:
+        """The database and the blob store answer; with e-mail or the archive folder set, also a
+        worker that ran in the last 5 minutes (`arbeider`). `/api/v1/healthz` checks storage
+        only (for a load balancer: a stopped worker does not make the pages unreachable)."""
         ok = storage().healthy()
-        return jsonify({"status": "ok" if ok else "feil"}), 200 if ok else 503
+        body = {"status": "ok" if ok else "feil"}
+        if ok and settings.connections.enabled:
+            stale = outbox.worker_stale(storage().uow())
+            body = {"status": "feil" if stale else "ok", "arbeider": "stoppet" if stale else "ok"}
+            ok = not stale
+        return jsonify(body), 200 if ok else 503
 
     @app.get("/api/openapi.json")
     def openapi() -> Response:

@@ -300,6 +300,10 @@ MATRIX: dict[tuple[str, str], Call] = {
     ("/priskontroll", "GET"): Call("/priskontroll", only("priskontroll")),
     # ---- pages: committee, meetings, decisions ------------------------------------------------
     ("/komite", "GET"): Call("/komite", only("koordinator", "admin")),
+    ("/drift/utboks", "GET"): Call("/drift/utboks", only("admin")),
+    ("/drift/utboks/<int:row_id>/prov-igjen", "POST"): Call(
+        "/drift/utboks/1/prov-igjen", only("admin"), form={}
+    ),
     ("/komite", "POST"): Call("/komite", only("koordinator", "admin"), form={"brukernavn": ""}),
     ("/komite/<username>", "POST"): Call(
         "/komite/k-hbe", only("koordinator", "admin"), form={"beslutningstaker": "ja"}
