@@ -11,7 +11,9 @@ then times requests through the Flask test client as a coordinator:
   it (this process's caches emptied: the figures read from the counts, the charts drawn);
 - the pages and the JSON warm (nothing changed since the last request: from the cache);
 - changed: one case's `version` raised before every request (a busy service): the request
-  finds the cases marker moved, refreshes that case's rows and counts, and reads the counts.
+  finds the cases marker moved, refreshes that case's rows and counts, and reads the counts;
+- changed, then refreshed by the worker (`skjemamottak worker` refreshes the figures within 2 s
+  of a change, issue 24): the request finds the rows current and only reads the counts.
 
 `--sqlite-instance DIR` / `--postgres-url URL` time an existing database (built by an earlier
 run, e.g. with `--keep DIR`) instead of building one.
@@ -322,6 +324,16 @@ def run(label: str, config: dict[str, Any], n: int, requests: int, *, existing: 
         _print(
             f"{label}: {url}, en sak endret før hvert kall",
             _measure(client, [url], requests, before=change),
+        )
+
+    def change_and_worker() -> None:
+        change()
+        figures.refresh(st.uow())  # what `skjemamottak worker` does within 2 s of the change
+
+    for url in ["/api/v1/statistikk", "/api/v1/statistikk?hf=OUS&ar=2025", "/statistikk", "/tall"]:
+        _print(
+            f"{label}: {url}, endret, arbeideren har oppdatert",
+            _measure(client, [url], requests, before=change_and_worker),
         )
     st.engine.dispose()
 

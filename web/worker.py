@@ -6,7 +6,8 @@ row is handled within a few seconds of its commit). Mail rows are handled when
 `SKJEMAMOTTAK_SMTP_URL` is set, archive rows when `SKJEMAMOTTAK_ARKIV_DIR` is; the other kind
 waits. SIGTERM (and Ctrl-C) let the row in hand finish, then the worker exits 0. `--once`:
 handle what is due now, then exit 0. Every loop records the worker's run (`worker_beats`) at
-most every `BEAT` seconds, which `/healthz` reads.
+most every `BEAT` seconds, which `/healthz` reads. While idle it also refreshes the figures
+(`services.figures.refresh`) every `FIGURES_EVERY` seconds when the cases changed.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from services import outbox
+from services import figures, outbox
 from storage.arkiv import write_message
 from web.mailer import mail_sender
 from web.runtime import Storage
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 POLL = 1.0  # seconds between looks while nothing is due
 BEAT = 30.0  # seconds between records of the worker's run
 LEASE = timedelta(minutes=5)  # a claim's lease: far above the SMTP timeout
+FIGURES_EVERY = 2.0  # seconds between looks at the figures while idle
 
 
 @dataclass
@@ -42,6 +44,21 @@ class Worker:
     name: str = field(default_factory=socket.gethostname)
     stop: threading.Event = field(default_factory=threading.Event)
     handled: int = 0
+    refresh_figures: bool = True
+
+    def _figures(self) -> None:
+        """Bring the figures rows and counts up to date when the cases changed (a cheap check
+        when they did not), so the first page after a change need not: background work runs in
+        the worker (issue 24). The pages still refresh themselves when no worker runs."""
+        if not self.refresh_figures:
+            return
+        try:
+            done = figures.refresh(self.storage.uow())
+        except Exception as e:  # figures are derived data: the next look tries again
+            log.error("Tallene kunne ikke oppdateres (%s).", type(e).__name__)
+            return
+        if done.refreshed:
+            log.info("Tallene er oppdatert for %d saker.", done.refreshed)
 
     def _send_mail(self) -> Any:
         conn = self.settings.connections
@@ -68,7 +85,7 @@ class Worker:
         send_mail, write_archive = self._send_mail(), self._write_archive()
         domain = self.settings.connections.mail_domain
         claimant = f"{self.name}:{threading.get_native_id()}:{id(self)}"
-        last_beat = -BEAT
+        last_beat = last_figures = -BEAT
         while not self.stop.is_set():
             now = time.monotonic()
             if now - last_beat >= BEAT:
@@ -92,6 +109,9 @@ class Worker:
             if row is not None:
                 self.handled += 1
                 continue
+            if once or time.monotonic() - last_figures >= FIGURES_EVERY:
+                self._figures()
+                last_figures = time.monotonic()
             if once:
                 break
             self.stop.wait(self.poll)

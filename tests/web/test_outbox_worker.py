@@ -460,3 +460,19 @@ def test_a_bad_setting_stops_worker_and_serve_with_exit_2(tmp_path: Path) -> Non
         timeout=60,
     )
     assert proc.returncode == 2 and "SKJEMAMOTTAK_MAIL_FROM mangler" in proc.stderr
+
+
+def test_the_worker_refreshes_the_figures_after_a_change(database: str, tmp_path: Path) -> None:
+    from services import figures
+
+    settings, st = storage_for(environ(database, tmp_path))
+    figures.refresh(st.uow())
+    upload(HF_OUS, "s.json", del2_for("OUS"), st.uow(), TODAY)
+    assert figures.stale_case_ids_of(st.uow()) == [CASE_OUS]
+    Worker(st, settings, refresh_figures=False).run(once=True)
+    assert figures.stale_case_ids_of(st.uow()) == [CASE_OUS]
+    Worker(st, settings).run(once=True)
+    assert figures.stale_case_ids_of(st.uow()) == []
+    with st.uow() as uow:
+        assert uow.figures.state()[1] == uow.figures.cases_marker()  # a page need not refresh
+    st.engine.dispose()
