@@ -17,7 +17,7 @@ from processor.mail import build_message, notice
 from services.outbox import Claimed, DeliveryError
 from web.connections_config import SmtpServer
 
-TIMEOUT = 60  # seconds per SMTP operation; far below the worker's lease
+TIMEOUT = 30  # seconds per SMTP operation: a whole delivery stays far below the lease
 
 
 def _refused(code: int) -> DeliveryError:
