@@ -30,6 +30,7 @@ from storage.models_minihta import (
     CONFLICT_LABELS,
     CONFLICT_LEVELS,
     CONFLICT_RANK,
+    FAGOMRADE_CHARS,
     MinihtaAttachment,
     PeerAssignment,
     Publication,
@@ -729,7 +730,8 @@ def _fill(pub: Publication, case: Case, uow: AbstractUnitOfWork) -> Publication:
     pub.title = str(_get(data, "generelt", "tittel") or case.id)
     pub.hf = case.hf
     pub.year = case.created_at.year
-    pub.fagomrade = str(_get(data, "metode", "fagomrade") or "")
+    # the filter value fits its column (a form's text may be far longer): the first characters
+    pub.fagomrade = str(_get(data, "metode", "fagomrade") or "")[:FAGOMRADE_CHARS]
     pub.konklusjon = str(_get(decision.data, "beslutning", "utfall") or "")
     pub.summary = str(_get(data, "sammendrag", None) or "")
     pub.search_text = _search_text(data, decision.data)
