@@ -1,0 +1,61 @@
+"""Attack pass over the login (after single sign-on was added).
+
+- A password login writes the audit event `innlogging` (method `passord`), as a single sign-on
+  login writes it with method `oidc` (CONNECTIONS.md section 1); a refused one writes none.
+- The session is fresh after a login: the CSRF token of the anonymous session is refused after it.
+- `neste` is followed only to a local path: a backslash (`/\\host` is `//host` to a browser) or a
+  control character never reaches the `Location` as such.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.web.conftest import PASSWORD, csrf_token, login, st
+
+
+def _logins(app: Flask) -> list[tuple[str, dict | None]]:
+    uow = st(app).uow()
+    with uow:
+        return [(e.actor, e.details) for e in uow.audit.list() if e.action == "innlogging"]
+
+
+def test_a_password_login_writes_innlogging_with_method_passord(app: Flask) -> None:
+    client = app.test_client()
+    token = csrf_token(client.get("/logg-inn").get_data(as_text=True))
+    refused = client.post(
+        "/logg-inn", data={"brukernavn": "hf-ous", "passord": "feil-passord", "csrf_token": token}
+    )
+    assert refused.status_code == 401
+    assert _logins(app) == []
+    login(client, "hf-ous")
+    assert _logins(app) == [("hf-ous", {"method": "passord"})]
+
+
+def test_the_session_is_fresh_after_a_login(app: Flask) -> None:
+    client = app.test_client()
+    before = csrf_token(client.get("/logg-inn").get_data(as_text=True))
+    resp = client.post(
+        "/logg-inn", data={"brukernavn": "hf-ous", "passord": PASSWORD, "csrf_token": before}
+    )
+    assert resp.status_code == 303
+    after = csrf_token(client.get("/saker").get_data(as_text=True))
+    assert after != before
+    # a token planted before the login (login CSRF, fixation) is worth nothing after it
+    assert client.post("/logg-ut", data={"csrf_token": before}).status_code == 400
+    assert client.get("/saker").status_code == 200
+
+
+def test_neste_never_leaves_the_site(client: FlaskClient) -> None:
+    for neste in ("/\\angriper.example/", "/\t/angriper.example/", "/\\/angriper.example"):
+        token = csrf_token(client.get("/logg-inn").get_data(as_text=True))
+        resp = client.post(
+            "/logg-inn",
+            data={"brukernavn": "hf-ous", "passord": PASSWORD, "csrf_token": token, "neste": neste},
+        )
+        assert resp.status_code == 303
+        location = resp.headers["Location"]
+        assert location.startswith("/") and not location.startswith("//"), location
+        assert "\\" not in location and "\t" not in location, location
+        client.post("/logg-ut", data={"csrf_token": csrf_token(client.get("/saker").text)})
