@@ -1,10 +1,11 @@
-"""Attack pass over the login (after single sign-on was added).
+"""Attack pass over the login and the case list (after single sign-on was added).
 
 - A password login writes the audit event `innlogging` (method `passord`), as a single sign-on
   login writes it with method `oidc` (CONNECTIONS.md section 1); a refused one writes none.
 - The session is fresh after a login: the CSRF token of the anonymous session is refused after it.
 - `neste` is followed only to a local path: a backslash (`/\\host` is `//host` to a browser) or a
   control character never reaches the `Location` as such.
+- `/saker?side=` with a number no database takes is not a 500.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.web.conftest import PASSWORD, csrf_token, login, st
+from tests.web.conftest import PASSWORD, Users, csrf_token, login, st
 
 
 def _logins(app: Flask) -> list[tuple[str, dict | None]]:
@@ -59,3 +60,11 @@ def test_neste_never_leaves_the_site(client: FlaskClient) -> None:
         assert location.startswith("/") and not location.startswith("//"), location
         assert "\\" not in location and "\t" not in location, location
         client.post("/logg-ut", data={"csrf_token": csrf_token(client.get("/saker").text)})
+
+
+def test_a_page_number_beyond_any_database_is_not_a_500(app: Flask, users: Users) -> None:
+    client = app.test_client()
+    login(client, "koordinator")
+    for side in ("100000000000000000000", "-100000000000000000000", "9" * 4000, "x"):
+        resp = client.get(f"/saker?side={side}")
+        assert resp.status_code == 200, (side[:30], resp.status_code)
