@@ -666,10 +666,16 @@ def reviewer_cases(user: Principal, uow: AbstractUnitOfWork) -> list[dict[str, A
 def case_assignments(
     user: Principal, uow: AbstractUnitOfWork, case_id: str
 ) -> list[dict[str, Any]]:
-    """A case's reviewer assignments, for the coordinator (FORBIDDEN for anyone else)."""
+    """A case's reviewer assignments, for the coordinator (FORBIDDEN for anyone else; NOT_FOUND
+    for an id that is no mini-HTA)."""
     if "koordinator" not in set(user.roles):
         raise Forbidden()
-    return assignments_of(uow, case_key(case_id))
+    with uow:
+        case = uow.cases.get(case_key(case_id))
+        if case is None or case.form_type != MINIHTA:
+            raise NotFound()
+        found = case.id
+    return assignments_of(uow, found)
 
 
 def assignments_of(uow: AbstractUnitOfWork, case_id: str) -> list[dict[str, Any]]:

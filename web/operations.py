@@ -448,7 +448,7 @@ OPERATIONS: dict[str, Operation] = {
         "Fagfelletildelingene i saken, med habilitet (koordinator)",
         OBJ,
         '{"sak", "tildelinger": [...]}',
-        errors=("FORBIDDEN",),
+        errors=SEEN,
     ),
     "minihta_api.tildel": Operation(
         "Tildel en fagfelle (koordinator); «begrunnelse» kreves ved overstyring. "
