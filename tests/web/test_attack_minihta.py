@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask
 
 from services.users import set_password
@@ -87,3 +89,16 @@ def test_consent_is_the_assigned_reviewers_own_and_publishing_the_coordinators(
     public = app.test_client()
     assert REVIEWER_NAME not in public.get(f"/publisert/{sak}").get_data(as_text=True)
     assert REVIEWER_NAME not in str(public.get(f"/api/v1/publisert/{sak}").get_json())
+
+
+def test_the_public_search_link_takes_only_its_filters_from_the_query(app: Flask) -> None:
+    """The «Som JSON» link was built from every query parameter: `?_method=POST` or
+    `?endpoint=x` (names `url_for` reads itself) answered 500, `?_external=1&_anchor=…` put the
+    Host header and any fragment into the link."""
+    client = app.test_client()
+    for query in ("_method=POST", "endpoint=x", "_external=1&_anchor=x", "values=1"):
+        resp = client.get(f"/publisert?{query}&q=kirurgi&ar=2026")
+        assert resp.status_code == 200, (query, resp.status_code)
+        link = re.search(r'Som JSON: <a href="([^"]*)"', resp.get_data(as_text=True))
+        assert link is not None
+        assert link.group(1) == "/api/v1/publisert?q=kirurgi&amp;ar=2026", link.group(1)
