@@ -7,6 +7,7 @@
 - The provider's `error_description` is neither shown nor logged; the page holds the catalogue's
   message only.
 - A password login after a single sign-on login replaces it: logging out then stays local.
+- Failed single sign-on attempts (start and callback) are throttled per address.
 """
 
 from __future__ import annotations
@@ -19,18 +20,22 @@ import pytest
 
 from processor import codes
 from services import users
-from tests.web.conftest import csrf_token, st
+from tests.web.conftest import csrf_token, make_app, st
 from tests.web.test_oidc import (
     KNOWN_SUB,
+    SECRET,
     Provider,
     _app,
     _at_provider,
     _config,
+    _free_port,
     _logged_in,
     _start,
     _to_app,
     provider,
 )
+from web.limits import LOGIN_PER_ADDRESS
+from web.oidc_config import OidcConfig
 
 __all__ = ["provider"]  # the fixture
 
@@ -106,3 +111,29 @@ def test_a_password_login_after_single_sign_on_logs_out_locally(
     resp = client.post("/logg-ut", data={"csrf_token": csrf_token(client.get("/saker").text)})
     assert resp.headers["Location"] == "/logg-inn"  # not the provider, no id_token_hint
     assert not _logged_in(client)
+
+
+def test_failed_single_sign_on_attempts_are_throttled_per_address(tmp_path: Path) -> None:
+    """Each start while the provider is down waits for it (up to the request timeout), and each
+    callback with a fresh state makes a token request with the app's client credentials: without a
+    limit one address could tie up the workers or get the client blocked at the provider. Failed
+    attempts count as failed password logins do; a successful one counts nothing."""
+    config = OidcConfig.from_environ(
+        {
+            "SKJEMAMOTTAK_OIDC_ISSUER": f"http://127.0.0.1:{_free_port()}",  # nobody listens
+            "SKJEMAMOTTAK_OIDC_CLIENT_ID": "skjemamottak-secret",
+            "SKJEMAMOTTAK_OIDC_CLIENT_SECRET": SECRET,
+        }
+    )
+    app = make_app(tmp_path / "instance", OIDC=config)
+    client = app.test_client()
+    per_minute = int(LOGIN_PER_ADDRESS.split()[0])
+    elsewhere = {"REMOTE_ADDR": "127.0.0.10"}
+    for path, status in (("/logg-inn/oidc", 503), ("/logg-inn/oidc/tilbake?state=x", 400)):
+        answers = [
+            client.get(path, environ_base={"REMOTE_ADDR": "127.0.0.9"}).status_code
+            for _ in range(per_minute + 1)
+        ]
+        assert answers[:per_minute] == [status] * per_minute and answers[-1] == 429, answers
+        assert client.get(path, environ_base=elsewhere).status_code == status
+        elsewhere = {"REMOTE_ADDR": "127.0.0.11"}
