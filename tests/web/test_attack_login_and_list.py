@@ -6,6 +6,8 @@
 - `neste` is followed only to a local path: a backslash (`/\\host` is `//host` to a browser) or a
   control character never reaches the `Location` as such.
 - `/saker?side=` with a number no database takes is not a 500.
+- The case search (`sok`) takes `%`, `_` and `\\` as letters, and a very long or NUL-holding text
+  calmly (it is never logged nor stored: no log line reads the query string).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.web.conftest import PASSWORD, Users, csrf_token, login, st
+from tests.web.conftest import PASSWORD, Users, csrf_token, del2, login, st, upload
 
 
 def _logins(app: Flask) -> list[tuple[str, dict | None]]:
@@ -68,3 +70,28 @@ def test_a_page_number_beyond_any_database_is_not_a_500(app: Flask, users: Users
     for side in ("100000000000000000000", "-100000000000000000000", "9" * 4000, "x"):
         resp = client.get(f"/saker?side={side}")
         assert resp.status_code == 200, (side[:30], resp.status_code)
+
+
+def test_the_case_search_takes_wildcards_literally_and_odd_input_calmly(
+    app: Flask, users: Users
+) -> None:
+    resp = upload(app.test_client(), users.auth("hf-ous"), del2())
+    assert resp.status_code == 201
+    case_id = resp.get_json()["sak"]
+    api = app.test_client()
+
+    def found(sok: str) -> list[str]:
+        resp = api.get(
+            "/api/v1/saker", query_string={"sok": sok}, headers=users.auth("koordinator")
+        )
+        assert resp.status_code == 200, resp.get_json()
+        return [s["sak"] for s in resp.get_json()["saker"]]
+
+    assert found(case_id.lower()[-8:]) == [case_id]
+    for wildcard in ("%", "_", "%OUS%", "2026_09", "\\"):
+        assert found(wildcard) == [], wildcard
+    assert found("x" * 5000) == []
+    client = app.test_client()
+    login(client, "koordinator")
+    assert client.get("/saker", query_string={"sok": "a\x00b"}).status_code == 422
+    assert client.get("/saker", query_string={"sok": "%"}).status_code == 200
