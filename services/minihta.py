@@ -30,6 +30,7 @@ from storage.models_minihta import (
     CONFLICT_LABELS,
     CONFLICT_LEVELS,
     CONFLICT_RANK,
+    FAGOMRADE_CHARS,
     MinihtaAttachment,
     PeerAssignment,
     Publication,
@@ -447,6 +448,12 @@ def set_name_consent(
 ) -> PeerAssignment:
     """The assigned reviewer says whether their name may be published with the review (until the
     case is published; default: not named)."""
+    return steps.retry_on_conflict(lambda: _set_name_consent(user, case_id, consent, uow))
+
+
+def _set_name_consent(
+    user: Principal, case_id: str, consent: bool, uow: AbstractUnitOfWork
+) -> PeerAssignment:
     with uow:
         case = uow.cases.get(case_key(case_id))
         mine = (
@@ -480,6 +487,18 @@ def declare_conflict(
     A declaration can be raised (or repeated), never lowered by the reviewer: `gul` followed by
     `gronn` would skip the coordinator's approval (FORBIDDEN). Only the coordinator lowers one,
     with a reason (`lower_conflict`)."""
+    return steps.retry_on_conflict(
+        lambda: _declare_conflict(user, case_id, level, description, uow)
+    )
+
+
+def _declare_conflict(
+    user: Principal,
+    case_id: str,
+    level: str,
+    description: str | None,
+    uow: AbstractUnitOfWork,
+) -> PeerAssignment:
     if level not in CONFLICT_LEVELS:
         raise DomainError("INVALID_VALUE", "Habilitet må være «gronn», «gul» eller «rod».")
     with uow:
@@ -532,6 +551,10 @@ def _active_of(uow: AbstractUnitOfWork, case: Case) -> PeerAssignment | None:
 
 def approve_conflict(user: Principal, case_id: str, uow: AbstractUnitOfWork) -> PeerAssignment:
     """The coordinator approves the active reviewer's yellow declaration."""
+    return steps.retry_on_conflict(lambda: _approve_conflict(user, case_id, uow))
+
+
+def _approve_conflict(user: Principal, case_id: str, uow: AbstractUnitOfWork) -> PeerAssignment:
     if "koordinator" not in set(user.roles):
         raise DomainError("FORBIDDEN", "Bare koordinatoren kan godkjenne habilitet.")
     with uow:
@@ -562,6 +585,12 @@ def lower_conflict(
     """The coordinator lowers the active reviewer's declaration (e.g. `gul` → `gronn`), with a
     reason; the new level counts as the coordinator's own judgement. Raising is the reviewer's
     to do (`declare_conflict`): a level that is not lower is refused (INVALID_VALUE)."""
+    return steps.retry_on_conflict(lambda: _lower_conflict(user, case_id, level, reason, uow))
+
+
+def _lower_conflict(
+    user: Principal, case_id: str, level: str, reason: str | None, uow: AbstractUnitOfWork
+) -> PeerAssignment:
     if "koordinator" not in set(user.roles):
         raise DomainError("FORBIDDEN", "Bare koordinatoren kan senke en erklært habilitet.")
     if level not in CONFLICT_LEVELS:
@@ -666,10 +695,16 @@ def reviewer_cases(user: Principal, uow: AbstractUnitOfWork) -> list[dict[str, A
 def case_assignments(
     user: Principal, uow: AbstractUnitOfWork, case_id: str
 ) -> list[dict[str, Any]]:
-    """A case's reviewer assignments, for the coordinator (FORBIDDEN for anyone else)."""
+    """A case's reviewer assignments, for the coordinator (FORBIDDEN for anyone else; NOT_FOUND
+    for an id that is no mini-HTA)."""
     if "koordinator" not in set(user.roles):
         raise Forbidden()
-    return assignments_of(uow, case_key(case_id))
+    with uow:
+        case = uow.cases.get(case_key(case_id))
+        if case is None or case.form_type != MINIHTA:
+            raise NotFound()
+        found = case.id
+    return assignments_of(uow, found)
 
 
 def assignments_of(uow: AbstractUnitOfWork, case_id: str) -> list[dict[str, Any]]:
@@ -730,7 +765,8 @@ def _fill(pub: Publication, case: Case, uow: AbstractUnitOfWork) -> Publication:
     pub.title = str(_get(data, "generelt", "tittel") or case.id)
     pub.hf = case.hf
     pub.year = case.created_at.year
-    pub.fagomrade = str(_get(data, "metode", "fagomrade") or "")
+    # the filter value fits its column (a form's text may be far longer): the first characters
+    pub.fagomrade = str(_get(data, "metode", "fagomrade") or "")[:FAGOMRADE_CHARS]
     pub.konklusjon = str(_get(decision.data, "beslutning", "utfall") or "")
     pub.summary = str(_get(data, "sammendrag", None) or "")
     pub.search_text = _search_text(data, decision.data)

@@ -48,6 +48,7 @@ __all__ = [
 
 SHORT_TEXT_CHARS = 40
 FINAL_STATES = {State.AVGJORT, State.TRUKKET, State.PUBLISERT}
+MAX_PAGE = 100_000  # the last page number `list_cases` reads (the API refuses a larger one)
 
 
 def _form(form_type: str | None) -> FormDef | None:
@@ -164,7 +165,7 @@ def list_cases(
     if only_own:
         hf = actor.hf  # another HF asked for: an empty list, as if it had no cases
     search = (search or "").strip()[:100] or None
-    page = max(1, page)
+    page = min(max(1, page), MAX_PAGE)  # an offset beyond it is more than a database takes
     start = (page - 1) * per_page
     with uow:
         if foreign:

@@ -204,7 +204,9 @@ def deactivate_user(uow: AbstractUnitOfWork, username: str, *, actor: str = "sys
 
 
 def authenticate_password(uow: AbstractUnitOfWork, username: str, password: str) -> Actor | None:
-    """The active user with this username and password, or None (same work either way)."""
+    """The active user with this username and password, with the audit event `innlogging`
+    (method `passord`, as `login_by_sub` writes it with `oidc`); None (and nothing written)
+    otherwise, after the same work either way."""
     with uow:
         user = uow.users.get(username)
         stored = user.password_hash if user is not None and user.active else None
@@ -216,7 +218,14 @@ def authenticate_password(uow: AbstractUnitOfWork, username: str, password: str)
             return None
         if _hasher.check_needs_rehash(stored):
             user.password_hash = _hasher.hash(password)
-            uow.commit()
+        uow.audit.append(
+            actor=user.username,
+            action="innlogging",
+            object=f"user:{user.username}",
+            at=uow.now(),
+            details={"method": "passord"},
+        )
+        uow.commit()
         return Actor.of(user)
 
 

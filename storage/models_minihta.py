@@ -33,6 +33,8 @@ CONFLICT_RANK = {level: rank for rank, level in enumerate(CONFLICT_LEVELS)}
 SEARCH_TABLE = "minihta_publications_fts"
 SEARCH_COLUMN = "search_vector"
 SEARCH_INDEX = "ix_minihta_publications_search_vector"
+# characters of a publication's fagomrade (its filter value; the whole text is in the document)
+FAGOMRADE_CHARS = 200
 
 
 class MinihtaAttachment(Base):
@@ -106,7 +108,7 @@ class Publication(Base):
     title: Mapped[str] = mapped_column(Text)
     hf: Mapped[str] = mapped_column(String(20), index=True)
     year: Mapped[int] = mapped_column(Integer, index=True)
-    fagomrade: Mapped[str] = mapped_column(String(200), index=True)
+    fagomrade: Mapped[str] = mapped_column(String(FAGOMRADE_CHARS), index=True)
     konklusjon: Mapped[str] = mapped_column(String(40), index=True)
     summary: Mapped[str] = mapped_column(Text, default="")
     search_text: Mapped[str] = mapped_column(Text, default="")

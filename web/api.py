@@ -85,7 +85,7 @@ def _page_arg() -> int:
         page = int(raw)
     except ValueError:
         raise DomainError("INVALID_VALUE", "«side» må være et heltall.") from None
-    if page < 1 or page > 100_000:
+    if page < 1 or page > queries.MAX_PAGE:
         raise DomainError("INVALID_VALUE", "«side» må være 1 eller mer.")
     return page
 

@@ -44,6 +44,13 @@ def login_limits():
     return apply
 
 
+def failed_sso_limits():
+    """Decorator for the single sign-on routes: failed attempts (4xx, 5xx) per address, as many
+    as password logins. A start while the provider is down waits for it, and a callback makes a
+    token request with the app's client credentials: one address may not do either endlessly."""
+    return limiter.limit(LOGIN_PER_ADDRESS, deduct_when=lambda resp: resp.status_code >= 400)
+
+
 def upload_user_key() -> str:
     """The logged-in user (set by the login check that runs before the limit)."""
     actor = g.get("actor")

@@ -38,6 +38,7 @@ from processor.errors import DomainError
 from services import users
 from web.auth import log_in, safe_next
 from web.context import error_response, storage
+from web.limits import failed_sso_limits
 from web.oidc_config import ID_TOKEN_ALGORITHMS, OidcConfig, local_or_https
 
 log = logging.getLogger(__name__)
@@ -280,6 +281,7 @@ def _unavailable(reason: str) -> Response:
 
 
 @bp.get("/logg-inn/oidc")
+@failed_sso_limits()
 def start() -> Response:
     rp = client()
     state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
@@ -299,6 +301,7 @@ def start() -> Response:
 
 
 @bp.get("/logg-inn/oidc/tilbake")
+@failed_sso_limits()
 def callback() -> Response:
     rp = client()
     pending = session.pop(SESSION_PENDING, None)

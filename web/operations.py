@@ -448,7 +448,7 @@ OPERATIONS: dict[str, Operation] = {
         "Fagfelletildelingene i saken, med habilitet (koordinator)",
         OBJ,
         '{"sak", "tildelinger": [...]}',
-        errors=("FORBIDDEN",),
+        errors=SEEN,
     ),
     "minihta_api.tildel": Operation(
         "Tildel en fagfelle (koordinator); «begrunnelse» kreves ved overstyring. "
@@ -479,6 +479,7 @@ OPERATIONS: dict[str, Operation] = {
             *SEEN,
             "INVALID_TRANSITION",
             "REQUIRED",
+            "CONFLICT",
         ),
     ),
     "minihta_api.senk": Operation(
@@ -494,13 +495,14 @@ OPERATIONS: dict[str, Operation] = {
             *SEEN,
             "REASON_REQUIRED",
             "INVALID_TRANSITION",
+            "CONFLICT",
         ),
     ),
     "minihta_api.godkjenn": Operation(
         "Godkjenn fagfellens gule habilitet (koordinator)",
         OBJ,
         '{"sak", "fagfelle", "niva", "godkjent"}',
-        errors=(*SEEN, "NOTHING_TO_APPROVE"),
+        errors=(*SEEN, "NOTHING_TO_APPROVE", "CONFLICT"),
     ),
     "minihta_api.fagfellepakke": Operation(
         "Fagfellepakken (den tildelte fagfellen, med grønn eller godkjent gul habilitet)",

@@ -25,6 +25,7 @@ bp = Blueprint("public", __name__)
 ATOM = "application/atom+xml"
 FEED_TITLE = "Publiserte mini-metodevurderinger – Nye metoder"
 PUBLIC_CACHE = "public, max-age=60"
+SEARCH_PARAMS = ("q", "hf", "ar", "fagomrade", "konklusjon")  # the query names `_filters` reads
 
 
 def _filters() -> dict[str, Any]:
@@ -109,10 +110,13 @@ def publisert() -> str:
     filters = _filters()
     uow = storage().uow()
     items = minihta.search_published(uow, **filters)
+    # the «Som JSON» link carries the search's own parameters only (never a name `url_for` reads)
+    asked = {name: request.args[name] for name in SEARCH_PARAMS if request.args.get(name)}
     return render_template(
         "publisert.html",
         items=items,
         filters=filters,
+        sok=asked,
         facets=minihta.facets(uow),
         utfall=minihta.UTFALL_LABELS,
     )

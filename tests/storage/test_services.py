@@ -461,7 +461,10 @@ def test_users_tokens_and_passwords(fake_uow: FakeUnitOfWork) -> None:
     assert authenticate_password(fake_uow, "kari", "feil") is None
     assert authenticate_password(fake_uow, "arkiv", "") is None
     assert authenticate_password(fake_uow, "ingen", "x") is None
-    assert [e.action for e in fake_uow.audit.events] == ["user.add", "user.add", "token.create"]
+    # the one login that succeeded is audited (CONNECTIONS.md section 1), the refused ones not
+    actions = [e.action for e in fake_uow.audit.events]
+    assert actions == ["user.add", "user.add", "token.create", "innlogging"]
+    assert fake_uow.audit.events[-1].details == {"method": "passord"}
 
 
 def test_token_use_is_recorded_at_most_once_per_resolution():
