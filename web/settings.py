@@ -154,7 +154,12 @@ class Settings:
             connections = ConnectionsConfig.from_environ(environ)
         except (OidcConfigError, ConnectionsConfigError) as e:
             raise SettingsError(str(e)) from None
-        return replace(cls._parse(instance, given), oidc=oidc, connections=connections)
+        settings = replace(cls._parse(instance, given), oidc=oidc, connections=connections)
+        if "SECURE_COOKIES" not in given and settings.https:
+            # People reach the service over https: a cookie sent over plain http would be a
+            # session given away, so `Secure` is the default there (SECURE_COOKIES=0 overrides).
+            settings = replace(settings, secure_cookies=True)
+        return settings
 
     @classmethod
     def from_environment(
@@ -201,6 +206,14 @@ class Settings:
     def public_url(self) -> str:
         """The address people reach the service at: `base_url`, else the default."""
         return self.base_url or DEFAULT_BASE_URL
+
+    @property
+    def https(self) -> bool:
+        """Whether people reach the service over https (`BASE_URL` or `PUBLIC_URL`)."""
+        return any(
+            url.lower().startswith("https://")
+            for url in (self.base_url or "", self.oidc.public_url or "")
+        )
 
     @property
     def link_url(self) -> str:

@@ -336,3 +336,13 @@ def test_serve_takes_workers_and_its_own_address_as_the_base_url(
         assert started["app"].config["BASE_URL"] == "http://127.0.0.1:8123"
     finally:
         st(started["app"]).engine.dispose()
+
+
+def test_over_https_cookies_are_secure_unless_said_otherwise(tmp_path: Path) -> None:
+    for name in ("SKJEMAMOTTAK_BASE_URL", "SKJEMAMOTTAK_PUBLIC_URL"):
+        https = {name: "https://skjema.example.no"}
+        assert Settings.load(https, tmp_path).secure_cookies is True, name
+        plain = Settings.load({**https, "SKJEMAMOTTAK_SECURE_COOKIES": "0"}, tmp_path)
+        assert plain.secure_cookies is False, name
+    local = {"SKJEMAMOTTAK_BASE_URL": "http://127.0.0.1:5000"}
+    assert Settings.load(local, tmp_path).secure_cookies is False
