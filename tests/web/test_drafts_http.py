@@ -470,3 +470,23 @@ def test_openapi_lists_the_draft_routes(client: FlaskClient) -> None:
     assert "FOUR_EYES" in json.dumps(refusals["403"]) and "STALE_STATE" in json.dumps(
         refusals["409"]
     )
+
+
+def test_the_case_page_shows_verified_approvals_apart_from_an_uploaded_file(
+    client: FlaskClient, api: Api
+) -> None:
+    from tests.web.conftest import del2, login
+
+    draft = api.at_fagdirektor()
+    status, draft = api.approve(draft, "direktor", "fagdirektor", reason="Forankret hos oss.")
+    assert status == 200, draft
+    resp = upload(api.client, api.users.auth("hf-ahus"), del2("AHUS"))
+    assert resp.status_code == 201
+    login(client, "koordinator")
+    page = client.get(f"/saker/{draft['sak']}").get_data(as_text=True)
+    assert "Godkjenninger bekreftet i tjenesten" in page
+    assert "Dina Direktør" in page and "Forankret hos oss." in page and "Lars Leder" in page
+    assert "Godkjenningene er som filen oppgir" not in page
+    page = client.get("/saker/2026-09-14-AHUS-KREFT").get_data(as_text=True)
+    assert "Godkjenningene er som filen oppgir" in page
+    assert "Godkjenninger bekreftet i tjenesten" not in page
