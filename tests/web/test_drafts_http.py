@@ -8,6 +8,8 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from pypdf import PdfReader
 
+from processor.domain import DRAFT_CHECKS
 from processor.ingest import ingest
 from services.cases import flatten
 from tests.fillers import sample_values
@@ -182,6 +185,7 @@ def test_journey_from_empty_to_submitted_case_and_receipt(api: Api) -> None:
     assert resp.status_code == 200 and resp.mimetype == "application/pdf"
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(resp.data)).pages)
     assert draft["sha256"] in text.split("\n")  # on a line of its own
+    assert re.search(r"Sendt inn\s*\d{2}\.\d{2}\.\d{4} kl\. \d{2}:\d{2}", text), text
     for expected in (
         draft["sak"],
         "Lars Leder",
@@ -287,6 +291,9 @@ def test_each_step_of_the_order_of_checks(api: Api) -> None:
         (("leder", draft["id"], current, "linjeleder", ""), "422 REASON_REQUIRED"),
     ]
     assert [attempt(*args) for args, _ in steps] == [want for _, want in steps]
+    # the answers come in the order the domain lists the checks (processor.domain.DRAFT_CHECKS)
+    answered = list(dict.fromkeys(want.split()[1] for _, want in steps))
+    assert answered == [*DRAFT_CHECKS[:-1], "REASON_REQUIRED"]
     status, done = api.approve(draft, "leder", "linjeleder")
     assert status == 200 and done["versjon"] == current + 1
 
@@ -490,3 +497,35 @@ def test_the_case_page_shows_verified_approvals_apart_from_an_uploaded_file(
     page = client.get("/saker/2026-09-14-AHUS-KREFT").get_data(as_text=True)
     assert "Godkjenningene er som filen oppgir" in page
     assert "Godkjenninger bekreftet i tjenesten" not in page
+
+
+def test_a_stale_draft_is_listed_for_its_author_and_deleted_over_http(app: Flask, api: Api) -> None:
+    from services import drafts
+
+    old = api.create()
+    storage = st(app)
+    start = storage.clock()
+    storage.clock = lambda: start + timedelta(days=91)
+    try:
+        fresh = api.create()
+        actor = _actor("lege")
+        assert [d.id for d in drafts.stale(storage.uow(), actor)] == [old["id"]]
+        status, _ = api.call("DELETE", f"/utkast/{old['id']}?versjon={old['versjon']}", "lege")
+        assert status == 204
+        assert drafts.stale(storage.uow(), actor) == []
+        status, listed = api.call("GET", "/utkast", "lege")
+        assert [d["id"] for d in listed["utkast"]] == [fresh["id"]]
+    finally:
+        storage.clock = lambda: start
+    with storage.uow() as uow:
+        assert [e.action for e in uow.audit.list(object=f"draft:{old['id']}")] == [
+            "draft.create",
+            "draft.delete",
+        ]
+
+
+def _actor(username: str) -> Any:
+    from processor.domain import Actor
+
+    spec = STAFF[username]
+    return Actor(username, frozenset(spec["roles"]), spec["hf"])
