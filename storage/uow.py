@@ -48,6 +48,7 @@ from storage.repository_committee import (
     SqlAlchemyMeetingRepository,
     SqlAlchemyMemberRepository,
 )
+from storage.repository_drafts import AbstractDraftRepository, SqlAlchemyDraftRepository
 from storage.repository_figures import AbstractFiguresRepository, SqlAlchemyFiguresRepository
 from storage.repository_minihta import (
     AbstractAttachmentRepository,
@@ -83,6 +84,7 @@ class AbstractUnitOfWork(ABC):
     publications: AbstractPublicationRepository
     figures: AbstractFiguresRepository
     outbox: AbstractOutboxRepository
+    drafts: AbstractDraftRepository
     blobs: BlobStore
     clock: Clock
 
@@ -136,6 +138,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.publications = SqlAlchemyPublicationRepository(self.session)
         self.figures = SqlAlchemyFiguresRepository(self.session)
         self.outbox = SqlAlchemyOutboxRepository(self.session)
+        self.drafts = SqlAlchemyDraftRepository(self.session)
         return super().__enter__()
 
     def __exit__(

@@ -29,7 +29,7 @@ from flask.testing import FlaskClient
 
 from forms.templates import build
 from processor.domain import Actor
-from services import committee, minihta
+from services import committee, drafts, minihta
 from services.cases import price_check, transition
 from services.upload import upload
 from services.users import add_user, create_token
@@ -65,7 +65,8 @@ USERNAMES: dict[str, str | None] = {
     "admin": "drift",
 }
 USERS: dict[str, dict[str, Any]] = {
-    "hf-ous": {"roles": ["hf"], "hf": "OUS"},
+    # every HF function (PORTAL.md section 2), so a draft's steps get past the function check
+    "hf-ous": {"roles": ["hf"], "hf": "OUS", "funksjoner": ["lege", "linjeleder", "fagdirektor"]},
     "hf-ahus": {"roles": ["hf"], "hf": "AHUS"},
     "koordinator": {"roles": ["koordinator"]},
     "priskontroll": {"roles": ["priskontroll"]},
@@ -162,6 +163,9 @@ CASE_PLACED = row(ANON, OK, 404, OK, 404, OK, 404, 404, 404, 404)
 CASE_CHANGE_KOORDINATOR = row(ANON, 403, 404, OK, 404, 403, 404, 404, 404, 404)
 # the decision and its letter: the applying HF and the coordinator; others who see the case 403
 LETTER = row(ANON, OK, 404, OK, 404, 403, 404, 404, 404, 404)
+# a draft of OUS (PORTAL.md section 1): every hf user of OUS; for another HF it does not exist;
+# every other role is refused whatever the id (a stale `versjon` answers 409 to OUS)
+DRAFT_OWN = row(ANON, OK, 404, 403, 403, 403, 403, 403, 403, 403)
 REVIEWER_ONLY = row(ANON, 404, 404, 404, 404, 404, 404, OK, 404, 404)
 PAGE_REVIEWER = row(ANON, 403, 403, 403, 403, 403, 403, OK, 404, 403)
 
@@ -248,6 +252,32 @@ MATRIX: dict[tuple[str, str], Call] = {
     ),
     ("/api/v1/fagfelle/saker", "GET"): Call(
         f"{API}/fagfelle/saker", only("fagfelle-tildelt", "fagfelle-annen")
+    ),
+    # ---- API: drafts and sign-off (PORTAL.md) ----------------------------------------------
+    ("/api/v1/utkast", "GET"): Call(f"{API}/utkast", only("hf-eget", "hf-annet")),
+    ("/api/v1/utkast", "POST"): Call(  # a form that cannot be a draft: 422 for the HFs
+        f"{API}/utkast", only("hf-eget", "hf-annet"), json={"skjema": "minihta-okonomi"}
+    ),
+    ("/api/v1/utkast/import", "POST"): Call(
+        f"{API}/utkast/import", only("hf-eget", "hf-annet"), upload=True
+    ),
+    ("/api/v1/utkast/<draft_id>", "GET"): Call(f"{API}/utkast/{{draft}}", DRAFT_OWN),
+    ("/api/v1/utkast/<draft_id>", "PATCH"): Call(
+        f"{API}/utkast/{{draft}}",
+        DRAFT_OWN,
+        json={"versjon": 999, "verdier": {"pasient.diagnosekode": "C34.1"}},
+    ),
+    ("/api/v1/utkast/<draft_id>", "DELETE"): Call(f"{API}/utkast/{{draft}}?versjon=999", DRAFT_OWN),
+    ("/api/v1/utkast/<draft_id>/send", "POST"): Call(
+        f"{API}/utkast/{{draft}}/send", DRAFT_OWN, json={"versjon": 999}
+    ),
+    ("/api/v1/utkast/<draft_id>/godkjenning", "POST"): Call(
+        f"{API}/utkast/{{draft}}/godkjenning",
+        DRAFT_OWN,
+        json={"versjon": 999, "funksjon": "linjeleder", "godkjent": True, "begrunnelse": "Ok."},
+    ),
+    ("/api/v1/utkast/<draft_id>/kvittering.pdf", "GET"): Call(
+        f"{API}/utkast/{{submitted}}/kvittering.pdf", DRAFT_OWN
     ),
     # ---- API: public and figures --------------------------------------------------------------
     ("/api/v1/publisert", "GET"): Call(f"{API}/publisert", everyone()),
@@ -391,6 +421,19 @@ def _upload(app: Flask, user: str, filename: str, data: bytes, case_id: str | No
     return str(result.case_id)
 
 
+def _build_drafts(app: Flask) -> tuple[str, str]:
+    """A draft of OUS in `utkast`, and a mini-HTA draft of OUS submitted (it has a receipt)."""
+    s = st(app)
+    hf = _actor("hf-ous")
+    draft = drafts.create(s.uow(), hf, "tilgang-del2")
+    sent = drafts.create(s.uow(), hf, "minihta")
+    values = {k: v for k, v in sample_values("minihta").items() if not k.startswith("skjema.")}
+    sent = drafts.save(s.uow(), hf, sent.id, sent.versjon, values)
+    sent = drafts.send(s.uow(), hf, sent.id, sent.versjon)
+    assert sent.status == "sendt_inn", sent.errors
+    return draft.id, sent.id
+
+
 def _build_objects(app: Flask) -> int:
     """The cases, the mini-HTAs and the meeting; returns the meeting's id."""
     s = st(app)
@@ -433,6 +476,7 @@ class World:
     app: Flask
     meeting: int
     tokens: dict[str, str]
+    drafts: tuple[str, str] = ("", "")  # a draft in `utkast`, a submitted one
     clients: dict[str, FlaskClient] = field(default_factory=dict)
     csrf: dict[str, str] = field(default_factory=dict)
 
@@ -460,7 +504,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         add_user(s.uow(), name, password=password, **spec)
         tokens[name] = create_token(s.uow(), name)
     meeting = _build_objects(app)
-    yield World(app, meeting, tokens)
+    yield World(app, meeting, tokens, _build_drafts(app))
     s.engine.dispose()
 
 
@@ -485,6 +529,7 @@ def test_every_endpoint_has_a_row(world: World) -> None:
 
 def _request(world: World, call: Call, role: str, method: str) -> Any:
     path = call.path.replace("{meeting}", str(world.meeting))
+    path = path.replace("{draft}", world.drafts[0]).replace("{submitted}", world.drafts[1])
     api = path.startswith("/api/")
     username = USERNAMES[role]
     if api:
