@@ -39,7 +39,7 @@ from web.context import storage
 from web.http import download, field_errors, page_actor, query_field, show_refusal
 from web.limits import upload_limits
 
-bp = Blueprint("utkast", __name__)
+bp = Blueprint("draft_pages", __name__)
 
 STATE_LABELS = {str(s): s.label for s in DraftState}
 FUNCTION_LABELS = {str(f): f.label for f in HfFunction}
@@ -116,7 +116,7 @@ def conflict_page(draft_id: str, form: FormDef | None, typed: dict[str, Any]) ->
 def _refused(e: DomainError, draft_id: str) -> Response:
     """A refusal that is not about what was typed: flashed on the draft's page."""
     show_refusal(e)
-    return redirect(url_for("utkast.side", draft_id=draft_id), code=303)
+    return redirect(url_for("draft_pages.side", draft_id=draft_id), code=303)
 
 
 def _labelled(form_type: str | None, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -181,7 +181,7 @@ def opprett() -> Response | tuple[str, int]:
             raise
         return _new_page({"skjema": "Velg hvilket skjema du vil fylle ut."}), e.http_status
     flash(f"Utkastet er opprettet: {catalogue()[view.skjema].name}.", "ok")
-    return redirect(url_for("utkast.side", draft_id=view.id), code=303)
+    return redirect(url_for("draft_pages.side", draft_id=view.id), code=303)
 
 
 @bp.post("/utkast/import")
@@ -207,7 +207,7 @@ def importer() -> Response | tuple[str, int]:
         "Kontroller verdiene og rett det som mangler.",
         "ok",
     )
-    return redirect(url_for("utkast.side", draft_id=view.id), code=303)
+    return redirect(url_for("draft_pages.side", draft_id=view.id), code=303)
 
 
 # ---- the draft: the form, or where it is ----------------------------------------------------
@@ -295,11 +295,11 @@ def lagre(draft_id: str) -> Response | tuple[str, int]:
     except DomainError as e:
         return _save_refused(e, draft_id, form, values)
     if action == "send":
-        return redirect(url_for("utkast.send", draft_id=view.id), code=303)
+        return redirect(url_for("draft_pages.send", draft_id=view.id), code=303)
     if action == "lagre":
         flash("Utkastet er lagret.", "ok")
     query = {f"{draftform.ROWS_PREFIX}{k}": v for k, v in rows.items() if v > 1}
-    target_url = url_for("utkast.side", draft_id=view.id, **query)
+    target_url = url_for("draft_pages.side", draft_id=view.id, **query)
     return redirect(target_url + (f"#{anchor}" if anchor else ""), code=303)
 
 
@@ -391,7 +391,7 @@ def send(draft_id: str) -> Response | tuple[str, int]:
     view = drafts.get(storage().uow(), page_actor(), draft_id)
     if view.status != DraftState.UTKAST:
         flash("Utkastet er allerede sendt videre.", "info")
-        return redirect(url_for("utkast.side", draft_id=draft_id), code=303)
+        return redirect(url_for("draft_pages.side", draft_id=draft_id), code=303)
     return _send_page(view)
 
 
@@ -415,7 +415,7 @@ def send_inn(draft_id: str) -> Response | tuple[str, int]:
         flash(f"Skjemaet er sendt inn som sak {view.sak}.", "ok")
     else:
         flash(f"Søknaden er sendt til godkjenning: {view.status_navn.lower()}.", "ok")
-    return redirect(url_for("utkast.side", draft_id=view.id), code=303)
+    return redirect(url_for("draft_pages.side", draft_id=view.id), code=303)
 
 
 # ---- the approvers --------------------------------------------------------------------------
@@ -451,7 +451,7 @@ def godkjenning(draft_id: str) -> Response | tuple[str, int]:
     view = drafts.get(storage().uow(), page_actor(), draft_id)
     if view.status not in WAITING_FOR:
         flash("Utkastet venter ikke på godkjenning.", "info")
-        return redirect(url_for("utkast.side", draft_id=draft_id), code=303)
+        return redirect(url_for("draft_pages.side", draft_id=draft_id), code=303)
     return _approval_page(view)
 
 
@@ -500,7 +500,7 @@ def godkjenn(draft_id: str) -> Response | tuple[str, int]:
     else:
         flash(f"Søknaden er godkjent. Status nå: {view.status_navn}.", "ok")
     inbox = INBOX_OF.get(function)  # type: ignore[call-overload]
-    target = url_for("utkast.liste", status=str(inbox)) if inbox else url_for("utkast.liste")
+    target = url_for("draft_pages.liste", status=str(inbox)) if inbox else url_for("draft_pages.liste")
     return redirect(target, code=303)
 
 
@@ -520,7 +520,7 @@ def slett(draft_id: str) -> Response | str:
     view = drafts.get(storage().uow(), page_actor(), draft_id)
     if view.status != DraftState.UTKAST:
         flash("Bare et utkast som ikke er sendt videre, kan slettes.", "feil")
-        return redirect(url_for("utkast.side", draft_id=draft_id), code=303)
+        return redirect(url_for("draft_pages.side", draft_id=draft_id), code=303)
     return render_template("utkast_slett.html", utkast=view, skjema=catalogue()[view.skjema])
 
 
@@ -534,7 +534,7 @@ def slett_bekreft(draft_id: str) -> Response | tuple[str, int]:
             return conflict_page(draft_id, None, {})
         return _refused(e, draft_id)
     flash("Utkastet er slettet.", "ok")
-    return redirect(url_for("utkast.liste"), code=303)
+    return redirect(url_for("draft_pages.liste"), code=303)
 
 
 __all__ = ["bp", "conflict_page", "functions"]
