@@ -500,7 +500,9 @@ def godkjenn(draft_id: str) -> Response | tuple[str, int]:
     else:
         flash(f"Søknaden er godkjent. Status nå: {view.status_navn}.", "ok")
     inbox = INBOX_OF.get(function)  # type: ignore[call-overload]
-    target = url_for("draft_pages.liste", status=str(inbox)) if inbox else url_for("draft_pages.liste")
+    target = (
+        url_for("draft_pages.liste", status=str(inbox)) if inbox else url_for("draft_pages.liste")
+    )
     return redirect(target, code=303)
 
 
