@@ -169,6 +169,24 @@ def _entries() -> tuple[ErrorCode, ...]:
         e("MEETING_EXISTS", 409, "Det finnes allerede et møte på samme tid."),
         e("INVALID_TRANSITION", 422, "Denne statusendringen er ikke tillatt."),
         e("REASON_REQUIRED", 422, "Du må skrive en begrunnelse."),
+        # ---- drafts and sign-off (PORTAL.md) ---------------------------------------------
+        e(
+            "DRAFT_INCOMPLETE",
+            422,
+            "Utkastet er ikke ferdig utfylt. Rett feilene under før du sender det videre.",
+        ),
+        e(
+            "FOUR_EYES",
+            403,
+            "Den som har skrevet utkastet, linjelederen og fagdirektøren må være tre ulike "
+            "personer.",
+        ),
+        e("FUNCTION_REQUIRED", 403, "Du har ikke funksjonen som trengs for dette steget."),
+        e(
+            "UPLOAD_NOT_SUPPORTED",
+            422,
+            "Bare søknad om individuell tilgang (del 2) og mini-metodevurdering kan bli utkast.",
+        ),
         e("INVALID_REQUEST", 422, "Forespørselen har feil innhold."),
         e("FILE_MISSING", 422, "Velg en fil å sende inn (feltet «fil»)."),
         e("INVALID_DECISION", 422, "Vedtaket er ufullstendig."),

@@ -203,3 +203,84 @@ BY_ACTION: dict[tuple[str, str, str], str] = {
         State.BESLUTTET,
     ): "Saken blir besluttet når helseforetaket sender inn skjema 3.",
 }
+
+
+# ---- drafts and sign-off (PORTAL.md) -------------------------------------------------------------
+
+
+class DraftState(_Labelled):
+    """PORTAL.md section 1: the states of a draft, in order."""
+
+    UTKAST = "utkast", "Utkast"
+    TIL_LINJELEDER = "til_linjeleder", "Til godkjenning hos linjeleder"
+    TIL_FAGDIREKTOR = "til_fagdirektor", "Til godkjenning hos fagdirektør"
+    SENDT_INN = "sendt_inn", "Sendt inn"
+
+
+class HfFunction(_Labelled):
+    """PORTAL.md section 2: what an `hf` user may do in the sign-off."""
+
+    LEGE = "lege", "Lege"
+    LINJELEDER = "linjeleder", "Linjeleder"
+    FAGDIREKTOR = "fagdirektor", "Fagdirektør"
+
+
+DRAFT_STATES = tuple(DraftState)
+HF_FUNCTIONS = tuple(HfFunction)
+DRAFT_FORM_TYPES = (DEL2, MINIHTA)
+"""The forms a draft can be of (PORTAL.md section 1)."""
+
+
+@dataclass(frozen=True)
+class DraftStep:
+    """What an action on a draft needs and does: the function the actor must have (None: any
+    `hf` user), the state the draft must be in, and the state it goes to."""
+
+    action: str
+    form_type: FormType
+    needs: HfFunction | None
+    from_: DraftState
+    to: DraftState
+
+
+def _draft_steps() -> dict[tuple[str, str], DraftStep]:
+    u, ll, fd, si = (
+        DraftState.UTKAST,
+        DraftState.TIL_LINJELEDER,
+        DraftState.TIL_FAGDIREKTOR,
+        DraftState.SENDT_INN,
+    )
+    steps = [
+        *(DraftStep("save", f, None, u, u) for f in DRAFT_FORM_TYPES),
+        *(DraftStep("delete", f, None, u, u) for f in DRAFT_FORM_TYPES),
+        DraftStep("send", DEL2, HfFunction.LEGE, u, ll),
+        DraftStep("send", MINIHTA, None, u, si),  # a mini-HTA is submitted at once
+        DraftStep("approve_linjeleder", DEL2, HfFunction.LINJELEDER, ll, fd),
+        DraftStep("return_linjeleder", DEL2, HfFunction.LINJELEDER, ll, u),
+        DraftStep("approve_fagdirektor", DEL2, HfFunction.FAGDIREKTOR, fd, si),
+        DraftStep("return_fagdirektor", DEL2, HfFunction.FAGDIREKTOR, fd, u),
+    ]
+    return {(s.action, s.form_type): s for s in steps}
+
+
+DRAFT_STEPS: dict[tuple[str, str], DraftStep] = _draft_steps()
+"""(action, form type) → the step: who may take it, from which state, to which. An action
+without an entry for the form (a mini-HTA has no approvals) is never allowed."""
+
+DRAFT_CHECKS = (
+    "FORBIDDEN",
+    "NOT_FOUND",
+    "FUNCTION_REQUIRED",
+    "STALE_STATE",
+    "INVALID_TRANSITION",
+    "FOUR_EYES",
+    "content",
+)
+"""PORTAL.md section 3, last bullet: the order in which a draft action is checked (after 401);
+"content" is INVALID_REQUEST, INVALID_VALUE, REASON_REQUIRED, IDENTITY_FOUND, DRAFT_INCOMPLETE,
+UPLOADER_HF_MISMATCH and REFERENCE_IN_USE."""
+
+
+def draft_step(action: str, form_type: str) -> DraftStep | None:
+    """The step of `action` on a draft of `form_type`; None: never allowed for that form."""
+    return DRAFT_STEPS.get((action, form_type))

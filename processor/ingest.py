@@ -300,6 +300,27 @@ def ingest(filename: str, data: bytes, *, limits: Limits | None = None, today: d
     return _validate(filename, form, ex, limits, today)
 
 
+def check_fields(
+    form: FormDef,
+    fields: dict[str, object],
+    *,
+    today: date,
+    limits: Limits | None = None,
+    filename: str = "utkast.json",
+) -> Result:
+    """Typed field values (a draft's, PORTAL.md) read as an upload of a file that carries exactly
+    these fields: the identity guard first (a hit rejects, `IDENTITY_FOUND` naming the field),
+    then normalisation and validation. `skjema.type` and `skjema.versjon` are the form's."""
+    ex = Extracted(kind="json")
+    ex.fields.update(fields)  # type: ignore[arg-type]
+    ex.fields["skjema.type"] = form.id
+    ex.fields["skjema.versjon"] = form.version
+    errors = guard("", ex)
+    if errors:
+        return _rejected(filename, errors, form.id, form.version)
+    return _validate(filename, form, ex, limits or Limits(), today)
+
+
 def _validate(filename: str, form: FormDef, ex: Extracted, limits: Limits, today: date) -> Result:
     values: dict[str, object] = {}
     errors: list[Finding] = []

@@ -30,6 +30,7 @@ from processor.domain import (
 from processor.errors import DomainError, NotFound
 from services.access import can_see
 from services.cases import diff, flatten
+from services.drafts import case_approvals
 from storage.models import Case
 from storage.uow import AbstractUnitOfWork
 
@@ -336,8 +337,13 @@ def case_detail(actor: Actor, case_id: str, uow: AbstractUnitOfWork, today: date
         data = latest.data if latest else {}
         out = summary(case, today)
         roles = set(actor.roles)
+        # a case submitted from a draft: the approvals the service verified (PORTAL.md
+        # section 3); an upload's approvals are only what its file states
+        draft_id, approvals = case_approvals(uow, case.id, latest.file_sha256 if latest else None)
         out.update(
             {
+                "utkast": draft_id,
+                "godkjenninger": approvals,
                 "hast_begrunnelse": case.urgent_reason if "koordinator" in roles else None,
                 "data": data,
                 "seksjoner": _sections(form, data),

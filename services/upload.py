@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -22,7 +23,7 @@ from services.steps import retry_on_conflict, stored_suffix
 from storage.models import Case, CaseVersion, Transition
 from storage.uow import AbstractUnitOfWork, ConcurrentUpdate
 
-__all__ = ["HF_FIELD", "UploadResult", "upload"]
+__all__ = ["HF_FIELD", "UploadResult", "accept", "upload"]
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,27 @@ def upload(
         return _accepted(result, digest, attached.case_id, attached.version, attached.state)
     if case_id and form_type != MINIHTA:
         raise DomainError("CASE_MISMATCH", "Dette skjemaet kan ikke knyttes til en annen sak.")
-    if "hf" not in roles:
+    return accept(user, filename, digest, result, uow, today, case_id=case_id)
+
+
+def accept(
+    user: Principal,
+    filename: str,
+    file_sha256: str,
+    result: Result,
+    uow: AbstractUnitOfWork,
+    today: date,
+    *,
+    case_id: str | None = None,
+    within: Callable[[str, int], None] | None = None,
+) -> UploadResult:
+    """Store an accepted `tilgang-del2` or `minihta` as a new case or the next version of a
+    returned one: what `upload` does with an accepted form, and what a submitted draft does
+    (`services.drafts`). `within(case_id, version)` runs in the same transaction just before
+    its commit (a refusal from it, or a lost race, keeps nothing; a race is run again)."""
+    form_type = result.form_type
+    assert form_type in HF_FIELD and result.data is not None
+    if "hf" not in set(user.roles):
         raise Forbidden("Bare brukere ved et helseforetak kan sende inn dette skjemaet.")
     form_hf = _form_hf(form_type, result.data)
     if user.hf is None or form_hf != user.hf:
@@ -117,7 +138,7 @@ def upload(
     canonical = result.data
     return retry_on_conflict(
         lambda: _store_upload(
-            user, filename, digest, canonical, form_type, result, uow, today, case_id
+            user, filename, file_sha256, canonical, form_type, result, uow, today, case_id, within
         )
     )
 
@@ -146,6 +167,7 @@ def _store_upload(
     uow: AbstractUnitOfWork,
     today: date,
     resubmit: str | None = None,
+    within: Callable[[str, int], None] | None = None,
 ) -> UploadResult:
     warnings = [f.to_dict() for f in result.warnings]
     suffix = stored_suffix(filename)
@@ -241,6 +263,8 @@ def _store_upload(
                 "warnings": sorted({w["code"] for w in warnings}),
             },
         )
+        if within is not None:
+            within(case_id, number)
         uow.commit()
     log.info("Innsending mottatt: sak %s, versjon %d", case_id, number)
     return _accepted(result, file_sha256, case_id, number, State.MOTTATT)

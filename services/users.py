@@ -15,7 +15,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from forms.helseforetak import registry
-from processor.domain import ROLES, Actor, hf_code
+from processor.domain import HF_FUNCTIONS, ROLES, Actor, hf_code
 from processor.errors import DomainError
 from processor.identity import contains_identity
 from storage.models import ApiToken, User
@@ -28,6 +28,8 @@ __all__ = [
     "authenticate_password",
     "authenticate_token",
     "clean_epost",
+    "clean_functions",
+    "clean_name",
     "clean_sub",
     "create_token",
     "deactivate_user",
@@ -36,6 +38,7 @@ __all__ = [
     "login_by_sub",
     "session_generation",
     "set_contact",
+    "set_functions",
     "set_password",
 ]
 
@@ -69,11 +72,15 @@ def add_user(
     password: str | None = None,
     epost: str | None = None,
     oidc_sub: str | None = None,
+    funksjoner: list[str] | tuple[str, ...] = (),
     actor: str = "system",
 ) -> User:
     """Create a user; `password=None` makes an API-only user (bearer tokens only); `epost` and
-    `oidc_sub` as in `set_contact`."""
+    `oidc_sub` as in `set_contact`; `funksjoner` as in `set_functions` (role `hf` only);
+    `display_name` is the name shown in sign-offs and receipts (default: the username)."""
     epost, oidc_sub = clean_epost(epost), clean_sub(oidc_sub)
+    functions = clean_functions(funksjoner, roles)
+    display_name = clean_name(display_name)
     username = username.strip()
     if not username or len(username) > 100 or contains_identity(username):
         raise DomainError("INVALID_VALUE", "Ugyldig brukernavn.")
@@ -100,6 +107,7 @@ def add_user(
             password_hash=password_hash,
             created_at=uow.now(),
         )
+        user.funksjoner = functions
         _apply_contact(uow, user, epost=epost, oidc_sub=oidc_sub)
         uow.users.add(user)
         uow.audit.append(
@@ -107,7 +115,12 @@ def add_user(
             action="user.add",
             object=f"user:{username}",
             at=uow.now(),
-            details={"roles": sorted(set(roles)), "hf": hf, "beslutningstaker": beslutningstaker},
+            details={
+                "roles": sorted(set(roles)),
+                "hf": hf,
+                "beslutningstaker": beslutningstaker,
+                **({"funksjoner": functions} if functions else {}),
+            },
         )
         uow.commit()
     return user
@@ -344,3 +357,75 @@ def login_by_sub(uow: AbstractUnitOfWork, sub: str) -> Actor | None:
         )
         uow.commit()
         return Actor.of(user)
+
+
+# ---- HF functions and display names (PORTAL.md section 2) ----------------------------------------
+
+MAX_NAME_CHARS = 200
+
+
+def clean_functions(
+    funksjoner: list[str] | tuple[str, ...] | None, roles: list[str] | tuple[str, ...] | set[str]
+) -> list[str]:
+    """The HF functions as stored (`lege`, `linjeleder`, `fagdirektor`, each once, in that
+    order); INVALID_VALUE for another word, or for functions of a user without role `hf`."""
+    given = [str(f).strip().lower() for f in funksjoner or ()]
+    unknown = sorted({f for f in given if f not in HF_FUNCTIONS})
+    if unknown:
+        raise DomainError(
+            "INVALID_VALUE",
+            f"Ukjent funksjon: {', '.join(unknown)}. Bruk lege, linjeleder eller fagdirektor.",
+        )
+    if given and "hf" not in set(roles):
+        raise DomainError(
+            "INVALID_VALUE", "Bare brukere med rollen hf kan ha en funksjon ved helseforetaket."
+        )
+    return [str(f) for f in HF_FUNCTIONS if f in given]
+
+
+def clean_name(name: str | None) -> str:
+    """A display name as stored ("" = the username); INVALID_VALUE when too long or when it
+    holds an identity number."""
+    text = " ".join((name or "").split())
+    if len(text) > MAX_NAME_CHARS:
+        raise DomainError("INVALID_VALUE", f"Navnet kan være på høyst {MAX_NAME_CHARS} tegn.")
+    if contains_identity(text):
+        raise DomainError("INVALID_VALUE", "Navnet kan ikke inneholde et personnummer.")
+    return text
+
+
+def set_functions(
+    uow: AbstractUnitOfWork,
+    username: str,
+    *,
+    funksjoner: list[str] | tuple[str, ...] | None = None,
+    navn: str | None = None,
+    actor: str = "system",
+) -> list[str]:
+    """`skjemamottak user set NAME --funksjon F ... --navn TEXT`: the user's HF functions
+    (replaced as a whole when given) and display name; the changed fields."""
+    with uow:
+        user = uow.users.get(username)
+        if user is None:
+            raise DomainError("USER_NOT_FOUND")
+        changed: list[str] = []
+        if funksjoner is not None:
+            functions = clean_functions(funksjoner, list(user.roles))
+            if functions != list(user.funksjoner or []):
+                user.funksjoner = functions
+                changed.append("funksjoner")
+        if navn is not None:
+            name = clean_name(navn) or user.username
+            if name != user.display_name:
+                user.display_name = name
+                changed.append("navn")
+        if changed:
+            uow.audit.append(
+                actor=actor,
+                action="user.set",
+                object=f"user:{username}",
+                at=uow.now(),
+                details={"changed": changed, "funksjoner": list(user.funksjoner or [])},
+            )
+            uow.commit()
+    return changed

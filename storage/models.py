@@ -130,6 +130,9 @@ class User(Base):
     epost: Mapped[str | None] = mapped_column(String(254), default=None)
     # the `sub` of the user at the OpenID provider (CONNECTIONS.md section 1); None: no SSO
     oidc_sub: Mapped[str | None] = mapped_column(String(255), default=None)
+    # the user's functions in the HF's sign-off (PORTAL.md section 2): lege, linjeleder,
+    # fagdirektor; `display_name` is the name shown in sign-offs and receipts
+    funksjoner: Mapped[list[str]] = mapped_column(JSONType, default=list, server_default="[]")
 
     role_rows: Mapped[list[UserRole]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by=UserRole.role
@@ -150,6 +153,7 @@ class User(Base):
         hf: str | None = None,
         beslutningstaker: bool = False,
         fagomrader: list[str] | None = None,
+        funksjoner: list[str] | None = None,
         password_hash: str | None = None,
         active: bool = True,
         created_at: datetime | None = None,
@@ -163,6 +167,7 @@ class User(Base):
         self.hf = hf
         self.beslutningstaker = beslutningstaker
         self.fagomrader = list(fagomrader or [])
+        self.funksjoner = list(funksjoner or [])
         self.password_hash = password_hash
         self.active = active
         self.created_at = created_at or utcnow()

@@ -48,6 +48,7 @@ from storage.repository_committee import (
     SqlAlchemyMeetingRepository,
     SqlAlchemyMemberRepository,
 )
+from storage.repository_drafts import AbstractDraftRepository, SqlAlchemyDraftRepository
 from storage.repository_figures import AbstractFiguresRepository, SqlAlchemyFiguresRepository
 from storage.repository_minihta import (
     AbstractAttachmentRepository,
@@ -81,6 +82,7 @@ class AbstractUnitOfWork(ABC):
     attachments: AbstractAttachmentRepository
     publications: AbstractPublicationRepository
     figures: AbstractFiguresRepository
+    drafts: AbstractDraftRepository
     blobs: BlobStore
     clock: Clock
 
@@ -133,6 +135,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.attachments = SqlAlchemyAttachmentRepository(self.session)
         self.publications = SqlAlchemyPublicationRepository(self.session)
         self.figures = SqlAlchemyFiguresRepository(self.session)
+        self.drafts = SqlAlchemyDraftRepository(self.session)
         return super().__enter__()
 
     def __exit__(

@@ -21,6 +21,7 @@ from storage import audit as audit_log
 from storage.blobs import BlobStore, MemoryBlobStore
 from storage.models import ApiToken, AuditEvent, Blob, Case, User
 from storage.models_committee import CommitteeMember, Decision, Meeting, MeetingCase
+from storage.models_drafts import Draft
 from storage.models_minihta import MinihtaAttachment, PeerAssignment, Publication
 from storage.repository import (
     AbstractAuditRepository,
@@ -34,6 +35,7 @@ from storage.repository_committee import (
     AbstractMeetingRepository,
     AbstractMemberRepository,
 )
+from storage.repository_drafts import AbstractDraftRepository
 from storage.repository_minihta import (
     AbstractAttachmentRepository,
     AbstractPublicationRepository,
@@ -340,6 +342,47 @@ class FakePublicationRepository(AbstractPublicationRepository):
         }
 
 
+# ---- drafts -------------------------------------------------------------------------------------
+
+
+class FakeDraftRepository(AbstractDraftRepository):
+    def __init__(self) -> None:
+        self.drafts: dict[str, Draft] = {}
+
+    def add(self, draft: Draft) -> None:
+        if draft.id in self.drafts:
+            raise ConcurrentUpdate("draft id taken")  # the primary key
+        self.drafts[draft.id] = draft
+
+    def get(self, draft_id: str) -> Draft | None:
+        return self.drafts.get(draft_id)
+
+    def list(
+        self,
+        *,
+        hf: str,
+        state: str | None = None,
+        form_type: str | None = None,
+        unchanged_since: datetime | None = None,
+    ) -> list[Draft]:
+        out = [
+            d
+            for d in self.drafts.values()
+            if d.hf == hf
+            and (state is None or d.state == state)
+            and (form_type is None or d.form_type == form_type)
+            and (unchanged_since is None or d.updated_at <= unchanged_since)
+        ]
+        return sorted(out, key=lambda d: (d.updated_at, d.id), reverse=True)
+
+    def for_case(self, case_id: str) -> list[Draft]:
+        out = [d for d in self.drafts.values() if d.case_id == case_id]
+        return sorted(out, key=lambda d: (d.submitted_at or d.updated_at, d.id), reverse=True)
+
+    def delete(self, draft: Draft) -> None:
+        self.drafts.pop(draft.id, None)
+
+
 # ---- unit of work -------------------------------------------------------------------------------
 
 
@@ -391,6 +434,7 @@ class FakeUnitOfWork(AbstractUnitOfWork):
         self.reviews = FakeReviewRepository(self.cases)
         self.attachments = FakeAttachmentRepository()
         self.publications = FakePublicationRepository()
+        self.drafts = FakeDraftRepository()
         self.blobs = blobs if blobs is not None else MemoryBlobStore()
         self.clock = clock or utc_clock
         self.committed = False
@@ -411,6 +455,7 @@ class FakeUnitOfWork(AbstractUnitOfWork):
             "assignments": self.reviews.assignments,
             "attachments": self.attachments.attachments,
             "publications": self.publications.publications,
+            "drafts": self.drafts.drafts,
         }
 
     def _objects(self) -> list[Any]:
@@ -422,6 +467,8 @@ class FakeUnitOfWork(AbstractUnitOfWork):
             out.extend([*case.versions, *case.transitions, *case.price_checks])
         for meeting in self.meetings.meetings.values():
             out.extend([*meeting.cases, *meeting.absences])
+        for draft in self.drafts.drafts.values():
+            out.extend(draft.steps)
         return out
 
     def __enter__(self) -> Self:

@@ -1,0 +1,354 @@
+"""Drafts and sign-off (PORTAL.md) on the services and the repository: the same tests on the fake
+unit of work (tests/fakes.py), on SQLite and on PostgreSQL (when configured)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from pypdf import PdfReader
+
+from processor.domain import Actor
+from processor.errors import DomainError
+from processor.ingest import ingest
+from services import drafts
+from services.cases import transition
+from services.queries import case_detail
+from services.users import add_user
+from storage.uow import AbstractUnitOfWork
+from tests.fillers import sample_values
+from tests.storage.helpers import KOORDINATOR, NOW, TODAY, del2, synthetic_identity_number
+
+LEGE = Actor("lege-ous", frozenset({"hf"}), "OUS")
+LINJELEDER = Actor("linjeleder-ous", frozenset({"hf"}), "OUS")
+FAGDIREKTOR = Actor("fagdirektor-ous", frozenset({"hf"}), "OUS")
+PLAIN = Actor("hf-ous", frozenset({"hf"}), "OUS")
+OTHER_HF = Actor("lege-sto", frozenset({"hf"}), "STO")
+
+USERS = {
+    LEGE: (["lege"], "Lege Ås"),
+    LINJELEDER: (["linjeleder"], "Linn Leder"),
+    FAGDIREKTOR: (["fagdirektor"], "Frida Direktør"),
+    PLAIN: ([], "Hanne HF"),
+    OTHER_HF: (["lege", "linjeleder", "fagdirektor"], "Sto Lege"),
+}
+
+
+def fillable(form_id: str = "tilgang-del2", **overrides: object) -> dict[str, Any]:
+    """A complete form's values as a draft holds them: neither `skjema.*` nor `forankring.*`."""
+    return {
+        k: v
+        for k, v in sample_values(form_id, **overrides).items()
+        if not k.startswith(("skjema.", "forankring."))
+    }
+
+
+@pytest.fixture
+def uow(service_uow: AbstractUnitOfWork) -> AbstractUnitOfWork:
+    for user, (functions, name) in USERS.items():
+        add_user(
+            service_uow,
+            user.username,
+            roles=["hf"],
+            hf=user.hf,
+            funksjoner=functions,
+            display_name=name,
+        )
+    return service_uow
+
+
+def filled(uow: AbstractUnitOfWork, by: Actor = LEGE) -> drafts.DraftView:
+    view = drafts.create(uow, by, "tilgang-del2")
+    return drafts.save(uow, by, view.id, view.versjon, fillable())
+
+
+def code_of(call: Any) -> str:
+    with pytest.raises(DomainError) as e:
+        call()
+    return e.value.code
+
+
+def test_create_fill_and_sign_off_to_a_case(uow: AbstractUnitOfWork) -> None:
+    view = drafts.create(uow, LEGE, "tilgang-del2")
+    assert (view.status, view.versjon, view.helseforetak) == ("utkast", 1, "OUS")
+    assert view.verdier["soknad.helseforetak"] == "OUS"
+    assert view.errors  # an empty form has findings
+    view = drafts.save(uow, LEGE, view.id, 1, fillable())
+    assert view.versjon == 2 and view.errors == []
+    assert not any(str(f["field"]).startswith("forankring.") for f in view.errors)
+    view = drafts.send(uow, LEGE, view.id, 2)
+    assert (view.status, view.versjon) == ("til_linjeleder", 3)
+    inbox = drafts.listing(uow, LINJELEDER, status="til_linjeleder")
+    assert [d.id for d in inbox] == [view.id]
+    view = drafts.approve(uow, LINJELEDER, view.id, 3, "linjeleder", True, "Faglig godt begrunnet.")
+    assert (view.status, view.versjon) == ("til_fagdirektor", 4)
+    view = drafts.approve(uow, FAGDIREKTOR, view.id, 4, "fagdirektor", True, "Forankret.")
+    assert view.status == "sendt_inn" and view.sak == "2026-09-14-OUS-KREFT"
+    assert [a.funksjon for a in view.godkjenninger] == ["lege", "linjeleder", "fagdirektor"]
+    assert view.verdier["forankring.linjeleder_navn"] == "Linn Leder"
+    assert view.verdier["forankring.fagdirektor_begrunnelse"] == "Forankret."
+    assert view.verdier["forankring.dato"] == TODAY.isoformat()
+
+    with uow:
+        draft = uow.drafts.get(view.id)
+        assert draft is not None and draft.stored is not None
+        stored = bytes(draft.stored)
+        case = uow.cases.get(view.sak)
+        assert case is not None and case.latest is not None
+        version = case.latest
+        assert version.uploaded_by == FAGDIREKTOR.username
+        assert version.file_sha256 == hashlib.sha256(stored).hexdigest() == view.sha256
+        assert json.loads(stored) == version.data
+        assert stored == json.dumps(
+            version.data, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode("utf-8")
+        actions = [e.action for e in uow.audit.list(object=f"draft:{view.id}")]
+        data = version.data
+    assert actions == ["draft.create", "draft.save", "draft.send", "draft.approve", "draft.approve"]
+    # the same values uploaded as a file give the same canonical data
+    assert ingest("x.json", stored, today=TODAY).data == data
+
+    detail = case_detail(KOORDINATOR, view.sak, uow, TODAY)
+    assert detail["utkast"] == view.id
+    assert [(g["funksjon"], g["navn"]) for g in detail["godkjenninger"]] == [
+        ("lege", "Lege Ås"),
+        ("linjeleder", "Linn Leder"),
+        ("fagdirektor", "Frida Direktør"),
+    ]
+    text = "".join(
+        p.extract_text()
+        for p in PdfReader(io.BytesIO(drafts.receipt_pdf(uow, LEGE, view.id))).pages
+    )
+    assert view.sha256 in text and view.sak in text and "Frida Direktør" in text
+    assert "Forankret." in text
+
+
+def test_an_upload_has_no_verified_approvals(uow: AbstractUnitOfWork) -> None:
+    from services.upload import upload
+
+    result = upload(PLAIN, "soknad.json", del2(), uow, TODAY)
+    assert result.accepted
+    detail = case_detail(KOORDINATOR, str(result.case_id), uow, TODAY)
+    assert (detail["utkast"], detail["godkjenninger"]) == (None, [])
+
+
+def test_four_eyes(uow: AbstractUnitOfWork) -> None:
+    # the linjeleder who edited the draft is one of its authors
+    view = filled(uow)
+    view = drafts.save(uow, LINJELEDER, view.id, view.versjon, {"pasient.diagnosekode": "C34.2"})
+    view = drafts.send(uow, LEGE, view.id, view.versjon)
+    assert (
+        code_of(
+            lambda: drafts.approve(uow, LINJELEDER, view.id, view.versjon, "linjeleder", True, "ok")
+        )
+        == "FOUR_EYES"
+    )
+    # a user with both approving functions cannot approve twice
+    add_user(uow, "begge", roles=["hf"], hf="OUS", funksjoner=["linjeleder", "fagdirektor"])
+    both = Actor("begge", frozenset({"hf"}), "OUS")
+    view = drafts.approve(uow, both, view.id, view.versjon, "linjeleder", True, "ok")
+    assert (
+        code_of(lambda: drafts.approve(uow, both, view.id, view.versjon, "fagdirektor", True, "ok"))
+        == "FOUR_EYES"
+    )
+    # a return is not an approval: the same user may send it back
+    view = drafts.approve(uow, both, view.id, view.versjon, "fagdirektor", False, "Mangler svar.")
+    assert view.status == "utkast"
+
+
+def test_return_voids_the_approvals(uow: AbstractUnitOfWork) -> None:
+    view = drafts.send(uow, LEGE, (v := filled(uow)).id, v.versjon)
+    view = drafts.approve(uow, LINJELEDER, view.id, view.versjon, "linjeleder", True, "ok")
+    view = drafts.approve(uow, FAGDIREKTOR, view.id, view.versjon, "fagdirektor", False, "Nei.")
+    assert view.status == "utkast"
+    assert [(a.funksjon, a.godkjent) for a in view.godkjenninger][-1] == ("fagdirektor", False)
+    view = drafts.send(uow, LEGE, view.id, view.versjon)
+    # the linjeleder's approval of the first round counts no more
+    assert (
+        code_of(
+            lambda: drafts.approve(
+                uow, FAGDIREKTOR, view.id, view.versjon, "fagdirektor", True, "ok"
+            )
+        )
+        == "INVALID_TRANSITION"
+    )
+    with uow:
+        actions = [e.action for e in uow.audit.list(object=f"draft:{view.id}")]
+    assert "draft.return" in actions
+
+
+def test_order_of_checks(uow: AbstractUnitOfWork) -> None:
+    view = filled(uow)
+    stale = view.versjon - 1
+    koordinator = KOORDINATOR
+    # FORBIDDEN before NOT_FOUND, NOT_FOUND before everything else
+    assert code_of(lambda: drafts.send(uow, koordinator, "nope", 1)) == "FORBIDDEN"
+    assert code_of(lambda: drafts.send(uow, OTHER_HF, view.id, stale)) == "NOT_FOUND"
+    # FUNCTION_REQUIRED before STALE_STATE
+    assert code_of(lambda: drafts.send(uow, PLAIN, view.id, stale)) == "FUNCTION_REQUIRED"
+    assert code_of(lambda: drafts.send(uow, LEGE, view.id, stale)) == "STALE_STATE"
+    # INVALID_TRANSITION after STALE_STATE: the action never fits this state
+    args = (view.id, view.versjon, "linjeleder", True, "ok")
+    assert code_of(lambda: drafts.approve(uow, LINJELEDER, *args)) == "INVALID_TRANSITION"
+    view = drafts.send(uow, LEGE, view.id, view.versjon)
+    assert code_of(lambda: drafts.save(uow, LEGE, view.id, view.versjon, {"x": 1})) == (
+        "INVALID_TRANSITION"
+    )
+    # FOUR_EYES before the content: no reason, from the author
+    add_user(uow, "lege-ll", roles=["hf"], hf="OUS", funksjoner=["lege", "linjeleder"])
+    author = Actor("lege-ll", frozenset({"hf"}), "OUS")
+    view2 = filled(uow, author)
+    view2 = drafts.send(uow, author, view2.id, view2.versjon)
+    assert (
+        code_of(
+            lambda: drafts.approve(uow, author, view2.id, view2.versjon, "linjeleder", True, "")
+        )
+        == "FOUR_EYES"
+    )
+    # then the content
+    assert (
+        code_of(
+            lambda: drafts.approve(uow, LINJELEDER, view.id, view.versjon, "linjeleder", True, " ")
+        )
+        == "REASON_REQUIRED"
+    )
+
+
+def test_send_refuses_an_incomplete_draft_and_a_taken_reference(uow: AbstractUnitOfWork) -> None:
+    view = drafts.create(uow, LEGE, "tilgang-del2")
+    with pytest.raises(DomainError) as e:
+        drafts.send(uow, LEGE, view.id, view.versjon)
+    assert e.value.code == "DRAFT_INCOMPLETE" and e.value.context["errors"]
+    assert view.versjon == drafts.get(uow, LEGE, view.id).versjon
+    from services.upload import upload
+
+    assert upload(PLAIN, "soknad.json", del2(), uow, TODAY).accepted
+    view = filled(uow)
+    assert code_of(lambda: drafts.send(uow, LEGE, view.id, view.versjon)) == "REFERENCE_IN_USE"
+    # a returned case of the HF takes the submission as its next version
+    transition(KOORDINATOR, "2026-09-14-OUS-KREFT", "mottatt", "returnert", "Mangler.", uow)
+    view = drafts.send(uow, LEGE, view.id, view.versjon)
+    view = drafts.approve(uow, LINJELEDER, view.id, view.versjon, "linjeleder", True, "ok")
+    view = drafts.approve(uow, FAGDIREKTOR, view.id, view.versjon, "fagdirektor", True, "ok")
+    with uow:
+        case = uow.cases.get("2026-09-14-OUS-KREFT")
+        assert case is not None and len(case.versions) == 2 and case.state == "mottatt"
+
+
+def test_a_reference_taken_meanwhile_changes_nothing(uow: AbstractUnitOfWork) -> None:
+    from services.upload import upload
+
+    view = drafts.send(uow, LEGE, (v := filled(uow)).id, v.versjon)
+    view = drafts.approve(uow, LINJELEDER, view.id, view.versjon, "linjeleder", True, "ok")
+    assert upload(PLAIN, "soknad.json", del2(), uow, TODAY).accepted
+    args = (view.id, view.versjon, "fagdirektor", True, "ok")
+    assert code_of(lambda: drafts.approve(uow, FAGDIREKTOR, *args)) == "REFERENCE_IN_USE"
+    after = drafts.get(uow, LEGE, view.id)
+    assert (after.status, after.versjon, after.sak) == ("til_fagdirektor", view.versjon, None)
+
+
+def test_identity_on_save_and_on_reasons_keeps_nothing(uow: AbstractUnitOfWork) -> None:
+    number = synthetic_identity_number()
+    view = filled(uow)
+    with pytest.raises(DomainError) as e:
+        drafts.save(
+            uow,
+            LEGE,
+            view.id,
+            view.versjon,
+            {"pasient.diagnosekode": "C99", "pasient.sykehistorie": f"Pasient {number}"},
+        )
+    assert e.value.code == "IDENTITY_FOUND"
+    assert [f["field"] for f in e.value.context["errors"]] == ["pasient.sykehistorie"]
+    assert number not in str(e.value) + json.dumps(e.value.context)
+    after = drafts.get(uow, LEGE, view.id)
+    assert after.versjon == view.versjon and after.verdier == view.verdier  # not even C99
+    view = drafts.send(uow, LEGE, view.id, view.versjon)
+    with pytest.raises(DomainError) as e:
+        drafts.approve(uow, LINJELEDER, view.id, view.versjon, "linjeleder", False, number)
+    assert e.value.code == "IDENTITY_FOUND"
+    assert e.value.context["errors"][0]["field"] == "begrunnelse"
+    assert drafts.get(uow, LEGE, view.id).versjon == view.versjon
+    with uow:
+        events = json.dumps([e.details for e in uow.audit.list()], default=str)
+    assert number not in events
+
+
+def test_save_refuses_service_fields_and_another_hf(uow: AbstractUnitOfWork) -> None:
+    view = drafts.create(uow, LEGE, "tilgang-del2")
+    for fields in ({"skjema.type": "minihta"}, {"forankring.dato": "2026-01-01"}, {"ukjent": 1}):
+        assert code_of(lambda f=fields: drafts.save(uow, LEGE, view.id, 1, f)) == "INVALID_VALUE"
+    assert (
+        code_of(lambda: drafts.save(uow, LEGE, view.id, 1, {"soknad.helseforetak": "STO"}))
+        == "UPLOADER_HF_MISMATCH"
+    )
+    # invalid values are kept, with their findings
+    view = drafts.save(uow, LEGE, view.id, 1, {"pasient.fodselsar": "nittenåttifem"})
+    assert view.verdier["pasient.fodselsar"] == "nittenåttifem"
+    assert "pasient.fodselsar" in {f["field"] for f in view.errors}
+    view = drafts.save(uow, LEGE, view.id, 2, {"pasient.fodselsar": ""})
+    assert "pasient.fodselsar" not in view.verdier
+
+
+def test_minihta_is_submitted_on_send(uow: AbstractUnitOfWork) -> None:
+    view = drafts.create(uow, PLAIN, "minihta")
+    view = drafts.save(uow, PLAIN, view.id, 1, fillable("minihta"))
+    assert view.errors == []
+    view = drafts.send(uow, PLAIN, view.id, view.versjon)
+    assert view.status == "sendt_inn" and str(view.sak).startswith("MMV-2026-")
+    assert (
+        code_of(
+            lambda: drafts.approve(
+                uow, FAGDIREKTOR, view.id, view.versjon, "fagdirektor", True, "x"
+            )
+        )
+        == "INVALID_TRANSITION"
+    )
+
+
+def test_foreign_hf_and_roles(uow: AbstractUnitOfWork) -> None:
+    view = drafts.create(uow, LEGE, "tilgang-del2")
+    assert code_of(lambda: drafts.get(uow, OTHER_HF, view.id)) == "NOT_FOUND"
+    assert drafts.listing(uow, OTHER_HF) == []
+    assert code_of(lambda: drafts.listing(uow, KOORDINATOR)) == "FORBIDDEN"
+    assert code_of(lambda: drafts.create(uow, LEGE, "minihta-okonomi")) == "INVALID_VALUE"
+
+
+def test_stale_drafts_listed_and_deleted_leaving_the_audit_event(
+    uow: AbstractUnitOfWork,
+) -> None:
+    old = drafts.create(uow, LEGE, "tilgang-del2")
+    clock = uow.clock
+    uow.clock = lambda: NOW + timedelta(days=91)
+    try:
+        fresh = drafts.create(uow, LEGE, "minihta")
+        assert [d.id for d in drafts.stale(uow, LEGE)] == [old.id]
+        assert drafts.stale(uow, LINJELEDER) == []  # not its author
+        assert fresh.id not in {d.id for d in drafts.stale(uow, LEGE)}
+        assert code_of(lambda: drafts.delete(uow, LEGE, old.id, 2)) == "STALE_STATE"
+        drafts.delete(uow, LEGE, old.id, 1)
+    finally:
+        uow.clock = clock
+    assert code_of(lambda: drafts.get(uow, LEGE, old.id)) == "NOT_FOUND"
+    with uow:
+        assert uow.drafts.get(old.id) is None
+        assert [e.action for e in uow.audit.list(object=f"draft:{old.id}")] == [
+            "draft.create",
+            "draft.delete",
+        ]
+
+
+def test_check_keeps_nothing(uow: AbstractUnitOfWork) -> None:
+    view = drafts.create(uow, LEGE, "tilgang-del2")
+    found = drafts.check(uow, LEGE, view.id, {"pasient.fodselsar": "abc"})
+    assert "pasient.fodselsar" in {f["field"] for f in found.errors}
+    number = synthetic_identity_number()
+    found = drafts.check(uow, LEGE, view.id, {"pasient.sykehistorie": number})
+    assert [(f["code"], f["field"]) for f in found.errors] == [
+        ("IDENTITY_FOUND", "pasient.sykehistorie")
+    ]
+    assert drafts.get(uow, LEGE, view.id).versjon == 1
