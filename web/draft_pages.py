@@ -70,17 +70,20 @@ def _context() -> dict[str, Any]:
     return {"godkjenning_status": str(inbox) if inbox else None}
 
 
-def _form_of(form_id: str) -> FormDef:
+def _posted_form(draft_id: str) -> FormDef:
+    """The form of a posted draft form (its hidden `skjema`); a post without a known one asks
+    the service, so another HF's draft is still the 404 page before anything is read."""
+    form_id = request.form.get("skjema", "")
     if form_id not in DRAFT_FORM_TYPES:
-        raise DomainError("INVALID_REQUEST", "Skjemaet er ukjent.")
+        form_id = drafts.get(storage().uow(), page_actor(), draft_id).skjema
     return catalogue()[form_id]
 
 
 def _versjon() -> int:
+    """The `versjon` the page was made from; a missing or broken one is 0, which the service
+    refuses as stale (STALE_STATE) after its access checks (PORTAL.md section 3's order)."""
     raw = (request.form.get("versjon") or "").strip()
-    if not raw.isdigit():
-        raise DomainError("INVALID_REQUEST", "Skjemaet mangler versjonen av utkastet.")
-    return int(raw)
+    return int(raw) if raw.isdigit() and len(raw) < 10 else 0
 
 
 def _posted_values(form: FormDef) -> dict[str, Any]:
@@ -274,7 +277,7 @@ def _action() -> tuple[str, str]:
 def lagre(draft_id: str) -> Response | tuple[str, int]:
     """Save the form (no JavaScript needed): "Lagre", "Legg til rad", "Fjern rad N" and
     "Lagre og gå videre" all save what was typed first."""
-    form = _form_of(request.form.get("skjema", ""))
+    form = _posted_form(draft_id)
     values = _posted_values(form)
     action, target = _action()
     rows = draftform.rows_param(form, request.form)
@@ -337,7 +340,7 @@ def _findings_json(form: FormDef, errors: list[dict], warnings: list[dict]) -> d
 @login_required("hf")
 def sjekk(draft_id: str) -> Response:
     """The findings of the typed form, by field (the same validation as a save; nothing kept)."""
-    form = _form_of(request.form.get("skjema", ""))
+    form = _posted_form(draft_id)
     found = drafts.check(storage().uow(), page_actor(), draft_id, _posted_values(form))
     return jsonify({"funn": _findings_json(form, found.errors, found.warnings)})
 
@@ -347,7 +350,7 @@ def sjekk(draft_id: str) -> Response:
 def autolagring(draft_id: str) -> tuple[Response, int]:
     """Save the typed form; JSON: the new `versjon`, or the refusal (409: changed elsewhere,
     nothing saved; 422: what was refused, at its field)."""
-    form = _form_of(request.form.get("skjema", ""))
+    form = _posted_form(draft_id)
     try:
         view = drafts.save(
             storage().uow(), page_actor(), draft_id, _versjon(), _posted_values(form)
@@ -469,6 +472,7 @@ def godkjenn(draft_id: str) -> Response | tuple[str, int]:
     st = storage()
     try:
         if typed["valg"] not in (APPROVE, RETURN):
+            drafts.get(st.uow(), page_actor(), draft_id)  # another HF's draft: 404 first
             raise DomainError(
                 "INVALID_REQUEST",
                 "Velg om du godkjenner søknaden eller sender den tilbake.",
@@ -492,6 +496,9 @@ def godkjenn(draft_id: str) -> Response | tuple[str, int]:
         if e.code == "IDENTITY_FOUND":
             typed["begrunnelse"] = ""  # the number is never shown again
         current = drafts.get(st.uow(), page_actor(), draft_id)
+        if current.status not in WAITING_FOR:
+            flash("Utkastet venter ikke på godkjenning.", "info")
+            return redirect(url_for("draft_pages.side", draft_id=draft_id), code=303)
         return _approval_page(current, typed, errors, e.http_status)
     if typed["valg"] != APPROVE:
         flash("Utkastet er sendt tilbake til helseforetakets forfatter med begrunnelsen.", "ok")

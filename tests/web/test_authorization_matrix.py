@@ -28,8 +28,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from forms.templates import build
-from processor.domain import Actor
-from services import committee, minihta
+from processor.domain import Actor, FormType
+from services import committee, drafts, minihta
 from services.cases import price_check, transition
 from services.upload import upload
 from services.users import add_user, create_token
@@ -164,6 +164,8 @@ CASE_CHANGE_KOORDINATOR = row(ANON, 403, 404, OK, 404, 403, 404, 404, 404, 404)
 LETTER = row(ANON, OK, 404, OK, 404, 403, 404, 404, 404, 404)
 REVIEWER_ONLY = row(ANON, 404, 404, 404, 404, 404, 404, OK, 404, 404)
 PAGE_REVIEWER = row(ANON, 403, 403, 403, 403, 403, 403, OK, 404, 403)
+# a draft of the HF portal: its own HF's users; another HF's 404; every other role 403 first
+DRAFT = row(ANON, OK, 404, 403, 403, 403, 403, 403, 403, 403)
 
 API = "/api/v1"
 MATRIX: dict[tuple[str, str], Call] = {
@@ -369,6 +371,30 @@ MATRIX: dict[tuple[str, str], Call] = {
     ("/statistikk", "GET"): Call("/statistikk", only("koordinator")),
     ("/statistikk.xlsx", "GET"): Call("/statistikk.xlsx", only("koordinator")),
     ("/tall", "GET"): Call("/tall", everyone()),
+    # ---- pages: the HF portal (PORTAL.md section 6; a draft of OUS in `utkast`) ---------------
+    ("/utkast", "GET"): Call("/utkast", only("hf-eget", "hf-annet")),
+    ("/utkast/ny", "GET"): Call("/utkast/ny", only("hf-eget", "hf-annet")),
+    ("/utkast/ny", "POST"): Call(  # no form chosen: 422 on the page
+        "/utkast/ny", only("hf-eget", "hf-annet"), form={}
+    ),
+    ("/utkast/import", "POST"): Call(  # no file: 422 on the page
+        "/utkast/import", only("hf-eget", "hf-annet"), form={}
+    ),
+    ("/utkast/<draft_id>", "GET"): Call("/utkast/{draft}", DRAFT),
+    # without `versjon` a change is stale (409) once access is checked: the draft is kept
+    ("/utkast/<draft_id>", "POST"): Call("/utkast/{draft}", DRAFT, form={}),
+    ("/utkast/<draft_id>/sjekk", "POST"): Call("/utkast/{draft}/sjekk", DRAFT, form={}),
+    ("/utkast/<draft_id>/autolagring", "POST"): Call("/utkast/{draft}/autolagring", DRAFT, form={}),
+    ("/utkast/<draft_id>/send", "GET"): Call("/utkast/{draft}/send", DRAFT),
+    ("/utkast/<draft_id>/send", "POST"): Call("/utkast/{draft}/send", DRAFT, form={}),
+    ("/utkast/<draft_id>/godkjenning", "GET"): Call("/utkast/{draft}/godkjenning", DRAFT),
+    ("/utkast/<draft_id>/godkjenning", "POST"): Call("/utkast/{draft}/godkjenning", DRAFT, form={}),
+    # the receipt of a draft not yet submitted does not exist, for its own HF too
+    ("/utkast/<draft_id>/kvittering.pdf", "GET"): Call(
+        "/utkast/{draft}/kvittering.pdf", {**DRAFT, "hf-eget": 404}
+    ),
+    ("/utkast/<draft_id>/slett", "GET"): Call("/utkast/{draft}/slett", DRAFT),
+    ("/utkast/<draft_id>/slett", "POST"): Call("/utkast/{draft}/slett", DRAFT, form={}),
 }
 
 
@@ -429,6 +455,7 @@ class World:
     app: Flask
     meeting: int
     tokens: dict[str, str]
+    draft: str
     clients: dict[str, FlaskClient] = field(default_factory=dict)
     csrf: dict[str, str] = field(default_factory=dict)
 
@@ -456,7 +483,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         add_user(s.uow(), name, password=password, **spec)
         tokens[name] = create_token(s.uow(), name)
     meeting = _build_objects(app)
-    yield World(app, meeting, tokens)
+    draft = drafts.create(s.uow(), _actor("hf-ous"), FormType.TILGANG_DEL2).id
+    yield World(app, meeting, tokens, draft)
     s.engine.dispose()
 
 
@@ -480,7 +508,7 @@ def test_every_endpoint_has_a_row(world: World) -> None:
 
 
 def _request(world: World, call: Call, role: str, method: str) -> Any:
-    path = call.path.replace("{meeting}", str(world.meeting))
+    path = call.path.replace("{meeting}", str(world.meeting)).replace("{draft}", world.draft)
     api = path.startswith("/api/")
     username = USERNAMES[role]
     if api:
