@@ -607,6 +607,8 @@ def import_file(
     `warnings`; another form → UPLOAD_NOT_SUPPORTED; another HF → UPLOADER_HF_MISMATCH;
     `forankring.*` dropped; audit `draft.import`."""
     hf = _require_hf(actor)
+    if not filename:
+        raise DomainError("FILE_MISSING", "Velg en fil å importere (feltet «fil»).")
     result = ingest(filename, data, limits=limits, today=_today(uow))
     if result.status == "rejected":
         first = result.errors[0].code if result.errors else "FILE_CORRUPT"

@@ -369,7 +369,7 @@ def clean_functions(
 ) -> list[str]:
     """The HF functions as stored (`lege`, `linjeleder`, `fagdirektor`, each once, in that
     order); INVALID_VALUE for another word, or for functions of a user without role `hf`."""
-    given = [str(f).strip().lower() for f in funksjoner or ()]
+    given = [t for f in funksjoner or () if (t := str(f).strip().lower())]  # '' = none
     unknown = sorted({f for f in given if f not in HF_FUNCTIONS})
     if unknown:
         raise DomainError(

@@ -30,7 +30,18 @@ from werkzeug.exceptions import HTTPException
 from forms.text import encodable
 from processor.errors import DomainError
 from storage.db import private_dir
-from web import api, committee, draft_pages, figures, formatting, minihta, oidc, pages, public
+from web import (
+    api,
+    committee,
+    draft_pages,
+    drafts_api,
+    figures,
+    formatting,
+    minihta,
+    oidc,
+    pages,
+    public,
+)
 from web.context import error_response, storage
 from web.jsonbody import NUL_MESSAGE
 from web.limits import limiter
@@ -100,7 +111,9 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def domain_error(e: DomainError) -> Response:
-        return error_response(e.code, e.message)
+        # a refusal of content names its findings (a draft's save, send or import: PORTAL.md)
+        extra = {k: e.context[k] for k in ("status", "errors", "warnings") if k in e.context}
+        return error_response(e.code, e.message, extra or None)
 
     @app.errorhandler(CSRFError)
     def csrf_error(_e: CSRFError) -> Response:
@@ -225,7 +238,7 @@ def create_app(config: dict[str, Any] | None = None, *, settings: Settings | Non
     app.register_blueprint(committee.api)
     app.register_blueprint(committee.pages)
 
-    for blueprint in (minihta.api_bp, public.api_bp):
+    for blueprint in (minihta.api_bp, public.api_bp, drafts_api.api_bp):
         csrf.exempt(blueprint)  # bearer tokens or no login: never the session cookie
         app.register_blueprint(blueprint)
     app.register_blueprint(minihta.bp)

@@ -373,6 +373,8 @@ def cmd_user_add(ns: argparse.Namespace) -> int:
             password=password,
             epost=ns.epost,
             oidc_sub=ns.oidc_sub,
+            display_name=ns.navn or "",
+            funksjoner=ns.funksjon or (),
             actor="cli",
         )
     except DomainError as e:
@@ -386,14 +388,29 @@ def cmd_user_set(ns: argparse.Namespace) -> int:
     from services import users
 
     values = {k: v for k, v in (("epost", ns.epost), ("oidc_sub", ns.oidc_sub)) if v is not None}
-    if not values:
-        print("skjemamottak user set: oppgi --epost og/eller --oidc-sub", file=sys.stderr)
+    if not values and ns.funksjon is None and ns.navn is None:
+        print(
+            "skjemamottak user set: oppgi --epost, --oidc-sub, --funksjon og/eller --navn",
+            file=sys.stderr,
+        )
         return 2
     try:
-        changed = users.set_contact(_storage(ns).uow(), ns.name, actor="cli", **values)
+        changed: list[str] = []
+        if ns.funksjon is not None or ns.navn is not None:
+            st = _storage(ns)
+            changed += users.set_functions(
+                st.uow(), ns.name, funksjoner=ns.funksjon, navn=ns.navn, actor="cli"
+            )
+        if values:
+            changed += users.set_contact(_storage(ns).uow(), ns.name, actor="cli", **values)
     except DomainError as e:
         return _domain_error(e)
-    labels = {"epost": "e-postadressen", "oidc_sub": "OIDC-sub-en"}
+    labels = {
+        "epost": "e-postadressen",
+        "oidc_sub": "OIDC-sub-en",
+        "funksjoner": "funksjonene",
+        "navn": "navnet",
+    }
     if changed:
         print(f"Endret for {ns.name}: {', '.join(labels[c] for c in changed)}.")
     else:
@@ -570,6 +587,19 @@ def _add_contact_flags(q: argparse.ArgumentParser) -> None:
         "--oidc-sub",
         metavar="SUB",
         help="brukerens sub hos innloggingstjenesten (HelseID) ('' fjerner)",
+    )
+
+
+def _add_function_flags(q: argparse.ArgumentParser) -> None:
+    q.add_argument(
+        "--funksjon",
+        action="append",
+        metavar="F",
+        help="funksjon ved helseforetaket: lege, linjeleder eller fagdirektor (kan gjentas; "
+        "bare rollen hf; '' fjerner alle)",
+    )
+    q.add_argument(
+        "--navn", metavar="TEKST", help="navnet som vises i godkjenninger og kvitteringer"
     )
 
 
@@ -780,10 +810,14 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--fagomrade", action="append", metavar="TEKST", help="fagområde (kan gjentas)")
     q.add_argument("--password-stdin", action="store_true", help="les passordet fra standard inn")
     _add_contact_flags(q)
+    _add_function_flags(q)
     q.set_defaults(func=cmd_user_add)
-    q = usub.add_parser("set", help="endre e-postadressen eller OIDC-sub-en til en bruker")
+    q = usub.add_parser(
+        "set", help="endre e-postadressen, OIDC-sub-en, funksjonene eller navnet til en bruker"
+    )
     q.add_argument("name", metavar="NAVN")
     _add_contact_flags(q)
+    _add_function_flags(q)
     q.set_defaults(func=cmd_user_set)
     q = usub.add_parser(
         "password", help="sett nytt passord (fra standard inn); avslutter brukerens økter"

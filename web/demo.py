@@ -43,6 +43,22 @@ from web.runtime import Storage
 DEMO_USERS: tuple[dict[str, Any], ...] = (
     {"username": "hf-ous", "roles": ["hf"], "hf": "OUS", "password": "demo-hf-ous"},
     {"username": "hf-ahus", "roles": ["hf"], "hf": "AHUS", "password": "demo-hf-ahus"},
+    # the sign-off of a Del 2 drafted in the service (PORTAL.md): three people at one HF
+    *(
+        {
+            "username": username,
+            "roles": ["hf"],
+            "hf": "OUS",
+            "name": name,
+            "funksjoner": [function],
+            "password": f"demo-{username}",
+        }
+        for username, name, function in (
+            ("lege-ous", "Lene Legesen", "lege"),
+            ("linjeleder-ous", "Leif Linjesen", "linjeleder"),
+            ("fagdirektor-ous", "Frøydis Fagersen", "fagdirektor"),
+        )
+    ),
     {"username": "koordinator", "roles": ["koordinator"], "password": "demo-koordinator"},
     {"username": "priskontroll", "roles": ["priskontroll"], "password": "demo-priskontroll"},
     # the committee: two fagdirektører with decision authority from each region (WORKFLOW.md 3)
@@ -459,6 +475,7 @@ def _create_users(storage: Storage) -> None:
             hf=spec.get("hf"),
             beslutningstaker=spec.get("beslutningstaker", False),
             fagomrader=spec.get("fagomrader", ()),
+            funksjoner=spec.get("funksjoner", ()),
             password=spec["password"],
             display_name=spec.get("name", spec["username"]),
         )
@@ -794,4 +811,6 @@ def print_logins(out: Callable[[str], None] = print) -> None:
         roles = ", ".join(spec["roles"])
         hf = f", {spec['hf']}" if spec.get("hf") else ""
         extra = f", {', '.join(spec['fagomrader'])}" if spec.get("fagomrader") else ""
+        if spec.get("funksjoner"):
+            extra += f", {', '.join(spec['funksjoner'])}"
         out(f"  {spec['username']} / {spec['password']}  ({roles}{hf}{extra})")

@@ -163,6 +163,8 @@ def _operation(rule: Rule, method: str, op: Operation, login: bool) -> dict[str,
         out["requestBody"] = {"required": op.body_required, "content": {media: {"schema": op.body}}}
     if op.media == "application/json":
         ok = json_schema(op.answer or {"type": "object"}, op.answer_text)
+    elif not op.media:  # no body (204)
+        ok = {"description": op.answer_text}
     else:
         ok = {"description": op.answer_text, "content": {op.media: {}}}
     out["responses"] = {

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from processor import codes
-from processor.domain import CASE_FORM_TYPES
+from processor.domain import CASE_FORM_TYPES, DRAFT_FORM_TYPES, DRAFT_STATES, HF_FUNCTIONS
 from processor.routing import CONFLICT_LEVELS
 
 
@@ -66,6 +66,13 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
         "name": "brukernavn",
         "in": "path",
         "required": True,
+        "schema": {"type": "string"},
+    },
+    "draft_id": {
+        "name": "id",
+        "in": "path",
+        "required": True,
+        "description": "Utkastets id (en ugjennomsiktig tekst).",
         "schema": {"type": "string"},
     },
     "form_id": {"name": "form_id", "in": "path", "required": True, "schema": {"type": "string"}},
@@ -170,6 +177,78 @@ COMPONENT_SCHEMAS: dict[str, Any] = {
         },
     },
     "Figures": FIGURES_SCHEMA,
+    "Draft": {
+        "type": "object",
+        "required": [
+            "id",
+            "skjema",
+            "status",
+            "status_navn",
+            "versjon",
+            "helseforetak",
+            "verdier",
+            "errors",
+            "warnings",
+            "godkjenninger",
+            "sak",
+            "sha256",
+        ],
+        "properties": {
+            "id": {"type": "string"},
+            "skjema": {"type": "string", "enum": [str(t) for t in DRAFT_FORM_TYPES]},
+            "status": {"type": "string", "enum": [str(s) for s in DRAFT_STATES]},
+            "status_navn": {"type": "string"},
+            "versjon": {"type": "integer", "minimum": 1},
+            "helseforetak": {"type": "string"},
+            "verdier": {
+                "type": "object",
+                "description": "Felt-id → verdi slik den er lagret (tekst som skrevet, "
+                "true/false for avkrysningsbokser).",
+            },
+            "errors": {"type": "array", "items": ref("Finding")},
+            "warnings": {"type": "array", "items": ref("Finding")},
+            "godkjenninger": {
+                "type": "array",
+                "description": "Hvert steg i rekkefølge, returer medregnet.",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "funksjon": {"type": "string", "enum": [str(f) for f in HF_FUNCTIONS]},
+                        "bruker": {"type": "string"},
+                        "navn": {"type": "string"},
+                        "godkjent": {"type": "boolean"},
+                        "begrunnelse": {"type": ["string", "null"]},
+                        "tidspunkt": {"type": "string", "format": "date-time"},
+                    },
+                },
+            },
+            "sak": {"type": ["string", "null"]},
+            "sha256": {
+                "type": ["string", "null"],
+                "description": "SHA-256 av det innsendte skjemaet C(data), når det er sendt inn.",
+            },
+        },
+    },
+    "DraftList": {
+        "type": "object",
+        "properties": {
+            "utkast": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "string"},
+                        "skjema": {"type": "string"},
+                        "status": {"type": "string"},
+                        "versjon": {"type": "integer"},
+                        "tittel": {"type": "string"},
+                        "referanse": {"type": ["string", "null"]},
+                        "oppdatert": {"type": "string", "format": "date-time"},
+                    },
+                },
+            }
+        },
+    },
 }
 
 
@@ -224,6 +303,17 @@ UPLOAD_FINDINGS = tuple(
 SEEN = ("FORBIDDEN", "NOT_FOUND")
 CHANGE = (*SEEN, "STALE_STATE", "CASE_DECIDED", "REASON_REQUIRED")
 LEVEL: dict[str, Any] = {"type": "string", "enum": list(CONFLICT_LEVELS)}
+
+# a draft action: PORTAL.md section 3's order of checks, then its content
+DRAFT_SEEN = ("FORBIDDEN", "NOT_FOUND")
+DRAFT_CHANGE = (
+    *DRAFT_SEEN,
+    "FUNCTION_REQUIRED",
+    "STALE_STATE",
+    "INVALID_TRANSITION",
+    "CONFLICT",
+)
+VERSION: dict[str, Any] = {"type": "integer", "minimum": 1}
 
 # ---- the operations, by endpoint name ---------------------------------------------------------
 
@@ -540,5 +630,109 @@ OPERATIONS: dict[str, Operation] = {
         OBJ,
         "Publikasjonen.",
         errors=("NOT_FOUND",),
+    ),
+    # web/drafts_api.py: drafts and sign-off in the HF (PORTAL.md)
+    "drafts_api.opprett": Operation(
+        "Lag et nytt utkast (tilgang-del2 eller minihta)",
+        ref("Draft"),
+        "Utkastet.",
+        status=201,
+        body=_object(
+            {"skjema": {"type": "string", "enum": [str(t) for t in DRAFT_FORM_TYPES]}}, ["skjema"]
+        ),
+        errors=("FORBIDDEN", "INVALID_VALUE"),
+    ),
+    "drafts_api.importer": Operation(
+        "Lag et utkast av en utfylt skjemafil (leses som en innsending; filen lagres ikke)",
+        ref("Draft"),
+        "Utkastet.",
+        status=201,
+        body=_object(
+            {"fil": {"type": "string", "contentMediaType": "application/octet-stream"}}, ["fil"]
+        ),
+        body_kind="multipart",
+        errors=(
+            "FORBIDDEN",
+            "FILE_MISSING",
+            "UPLOAD_NOT_SUPPORTED",
+            "UPLOADER_HF_MISMATCH",
+            "TOO_MANY_REQUESTS",
+            *UPLOAD_FINDINGS,
+        ),
+    ),
+    "drafts_api.liste": Operation(
+        "Helseforetakets utkast, sist endret først; ?status=til_linjeleder er linjelederens innboks",
+        ref("DraftList"),
+        "Utkastene.",
+        query=(
+            ("status", "string", "Bare utkast med denne statusen."),
+            ("skjema", "string", "Bare utkast av dette skjemaet."),
+        ),
+        errors=("FORBIDDEN", "INVALID_VALUE"),
+    ),
+    "drafts_api.vis": Operation(
+        "Ett utkast: verdier, funn og godkjenninger",
+        ref("Draft"),
+        "Utkastet.",
+        errors=DRAFT_SEEN,
+    ),
+    "drafts_api.lagre": Operation(
+        'Lagre felt i et utkast ("" eller null tømmer et felt)',
+        ref("Draft"),
+        "Utkastet.",
+        body=_object(
+            {"versjon": VERSION, "verdier": {"type": "object", "x-fritekst": True}},
+            ["versjon", "verdier"],
+        ),
+        errors=(*DRAFT_CHANGE, "UPLOADER_HF_MISMATCH"),
+    ),
+    "drafts_api.send": Operation(
+        "Send utkastet til linjelederen (lege); en mini-HTA sendes inn med en gang",
+        ref("Draft"),
+        "Utkastet.",
+        body=_object({"versjon": VERSION}, ["versjon"]),
+        errors=(
+            *DRAFT_CHANGE,
+            "DRAFT_INCOMPLETE",
+            "REFERENCE_IN_USE",
+            "UPLOADER_HF_MISMATCH",
+            "SEQUENCE_EXHAUSTED",
+        ),
+    ),
+    "drafts_api.godkjenning": Operation(
+        "Godkjenn eller send tilbake (linjeleder, fagdirektør); fagdirektørens godkjenning sender inn",
+        ref("Draft"),
+        "Utkastet.",
+        body=_object(
+            {
+                "versjon": VERSION,
+                "funksjon": {"type": "string", "enum": ["linjeleder", "fagdirektor"]},
+                "godkjent": {"type": "boolean"},
+                "begrunnelse": FREE_TEXT,
+            },
+            ["versjon", "funksjon", "godkjent", "begrunnelse"],
+        ),
+        errors=(
+            *DRAFT_CHANGE,
+            "FOUR_EYES",
+            "REASON_REQUIRED",
+            "DRAFT_INCOMPLETE",
+            "REFERENCE_IN_USE",
+            "UPLOADER_HF_MISMATCH",
+        ),
+    ),
+    "drafts_api.kvittering": Operation(
+        "Kvitteringen for et innsendt utkast (PDF)",
+        answer_text="Kvitteringen.",
+        media="application/pdf",
+        errors=DRAFT_SEEN,
+    ),
+    "drafts_api.slett": Operation(
+        "Slett et utkast (bare revisjonsloggen beholder at det fantes)",
+        answer_text="Slettet.",
+        status=204,
+        media="",
+        query=(("versjon", "integer", "Versjonen du så."),),
+        errors=DRAFT_CHANGE,
     ),
 }

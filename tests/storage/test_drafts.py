@@ -352,3 +352,77 @@ def test_check_keeps_nothing(uow: AbstractUnitOfWork) -> None:
         ("IDENTITY_FOUND", "pasient.sykehistorie")
     ]
     assert drafts.get(uow, LEGE, view.id).versjon == 1
+
+
+def test_repository_lists_newest_first_filters_and_deletes_with_steps(
+    service_uow: AbstractUnitOfWork,
+) -> None:
+    from storage.models_drafts import Draft, DraftApproval
+
+    uow = service_uow
+    with uow:
+        for n, (hf, state, form) in enumerate(
+            [
+                ("OUS", "utkast", "tilgang-del2"),
+                ("OUS", "til_linjeleder", "tilgang-del2"),
+                ("OUS", "utkast", "minihta"),
+                ("STO", "utkast", "tilgang-del2"),
+            ]
+        ):
+            d = Draft(
+                f"d{n}",
+                hf=hf,
+                form_type=form,
+                state=state,
+                created_by="x",
+                created_at=NOW + timedelta(days=n),
+                values={"soknad.helseforetak": hf, "n": n},
+            )
+            d.steps.append(
+                DraftApproval(
+                    seq=1,
+                    round=1,
+                    function="lege",
+                    username="x",
+                    name="X",
+                    approved=True,
+                    reason=None,
+                    at=NOW,
+                )
+            )
+            uow.drafts.add(d)
+        uow.commit()
+    with uow:
+        assert [d.id for d in uow.drafts.list(hf="OUS")] == ["d2", "d1", "d0"]
+        assert [d.id for d in uow.drafts.list(hf="OUS", state="utkast")] == ["d2", "d0"]
+        assert [d.id for d in uow.drafts.list(hf="OUS", form_type="minihta")] == ["d2"]
+        since = uow.drafts.list(hf="OUS", unchanged_since=NOW + timedelta(days=1))
+        assert [d.id for d in since] == ["d1", "d0"]
+        d0 = uow.drafts.get("d0")
+        assert d0 is not None and d0.values == {"soknad.helseforetak": "OUS", "n": 0}
+        assert [s.function for s in d0.steps] == ["lege"]
+        d0.case_id, d0.submitted_at = "SAK-1", NOW
+        uow.commit()
+    with uow:
+        assert [d.id for d in uow.drafts.for_case("SAK-1")] == ["d0"]
+        draft = uow.drafts.get("d0")
+        assert draft is not None
+        uow.drafts.delete(draft)
+        uow.commit()
+    with uow:
+        assert uow.drafts.get("d0") is None
+        assert [d.id for d in uow.drafts.list(hf="OUS")] == ["d2", "d1"]
+
+
+def test_a_save_on_an_old_versjon_is_stale_and_keeps_nothing(
+    service_uow: AbstractUnitOfWork,
+) -> None:
+    """Two people saw versjon 1; the first save wins, the second is STALE_STATE (409)."""
+    uow = service_uow
+    add_user(uow, LEGE.username, roles=["hf"], hf="OUS", funksjoner=["lege"])
+    view = drafts.create(uow, LEGE, "tilgang-del2")
+    drafts.save(uow, LEGE, view.id, 1, {"pasient.diagnosekode": "C01"})
+    assert code_of(lambda: drafts.save(uow, LEGE, view.id, 1, {"pasient.diagnosekode": "C02"})) == (
+        "STALE_STATE"
+    )
+    assert drafts.get(uow, LEGE, view.id).verdier["pasient.diagnosekode"] == "C01"

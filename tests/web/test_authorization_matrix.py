@@ -28,7 +28,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from forms.templates import build
-from processor.domain import Actor, FormType
+from processor.domain import Actor
 from services import committee, drafts, minihta
 from services.cases import price_check, transition
 from services.upload import upload
@@ -65,7 +65,8 @@ USERNAMES: dict[str, str | None] = {
     "admin": "drift",
 }
 USERS: dict[str, dict[str, Any]] = {
-    "hf-ous": {"roles": ["hf"], "hf": "OUS"},
+    # every HF function (PORTAL.md section 2), so a draft's steps get past the function check
+    "hf-ous": {"roles": ["hf"], "hf": "OUS", "funksjoner": ["lege", "linjeleder", "fagdirektor"]},
     "hf-ahus": {"roles": ["hf"], "hf": "AHUS"},
     "koordinator": {"roles": ["koordinator"]},
     "priskontroll": {"roles": ["priskontroll"]},
@@ -162,10 +163,11 @@ CASE_PLACED = row(ANON, OK, 404, OK, 404, OK, 404, 404, 404, 404)
 CASE_CHANGE_KOORDINATOR = row(ANON, 403, 404, OK, 404, 403, 404, 404, 404, 404)
 # the decision and its letter: the applying HF and the coordinator; others who see the case 403
 LETTER = row(ANON, OK, 404, OK, 404, 403, 404, 404, 404, 404)
+# a draft of OUS (PORTAL.md section 1): every hf user of OUS; for another HF it does not exist;
+# every other role is refused whatever the id (a stale `versjon` answers 409 to OUS)
+DRAFT_OWN = row(ANON, OK, 404, 403, 403, 403, 403, 403, 403, 403)
 REVIEWER_ONLY = row(ANON, 404, 404, 404, 404, 404, 404, OK, 404, 404)
 PAGE_REVIEWER = row(ANON, 403, 403, 403, 403, 403, 403, OK, 404, 403)
-# a draft of the HF portal: its own HF's users; another HF's 404; every other role 403 first
-DRAFT = row(ANON, OK, 404, 403, 403, 403, 403, 403, 403, 403)
 
 API = "/api/v1"
 MATRIX: dict[tuple[str, str], Call] = {
@@ -250,6 +252,32 @@ MATRIX: dict[tuple[str, str], Call] = {
     ),
     ("/api/v1/fagfelle/saker", "GET"): Call(
         f"{API}/fagfelle/saker", only("fagfelle-tildelt", "fagfelle-annen")
+    ),
+    # ---- API: drafts and sign-off (PORTAL.md) ----------------------------------------------
+    ("/api/v1/utkast", "GET"): Call(f"{API}/utkast", only("hf-eget", "hf-annet")),
+    ("/api/v1/utkast", "POST"): Call(  # a form that cannot be a draft: 422 for the HFs
+        f"{API}/utkast", only("hf-eget", "hf-annet"), json={"skjema": "minihta-okonomi"}
+    ),
+    ("/api/v1/utkast/import", "POST"): Call(
+        f"{API}/utkast/import", only("hf-eget", "hf-annet"), upload=True
+    ),
+    ("/api/v1/utkast/<draft_id>", "GET"): Call(f"{API}/utkast/{{draft}}", DRAFT_OWN),
+    ("/api/v1/utkast/<draft_id>", "PATCH"): Call(
+        f"{API}/utkast/{{draft}}",
+        DRAFT_OWN,
+        json={"versjon": 999, "verdier": {"pasient.diagnosekode": "C34.1"}},
+    ),
+    ("/api/v1/utkast/<draft_id>", "DELETE"): Call(f"{API}/utkast/{{draft}}?versjon=999", DRAFT_OWN),
+    ("/api/v1/utkast/<draft_id>/send", "POST"): Call(
+        f"{API}/utkast/{{draft}}/send", DRAFT_OWN, json={"versjon": 999}
+    ),
+    ("/api/v1/utkast/<draft_id>/godkjenning", "POST"): Call(
+        f"{API}/utkast/{{draft}}/godkjenning",
+        DRAFT_OWN,
+        json={"versjon": 999, "funksjon": "linjeleder", "godkjent": True, "begrunnelse": "Ok."},
+    ),
+    ("/api/v1/utkast/<draft_id>/kvittering.pdf", "GET"): Call(
+        f"{API}/utkast/{{submitted}}/kvittering.pdf", DRAFT_OWN
     ),
     # ---- API: public and figures --------------------------------------------------------------
     ("/api/v1/publisert", "GET"): Call(f"{API}/publisert", everyone()),
@@ -380,21 +408,24 @@ MATRIX: dict[tuple[str, str], Call] = {
     ("/utkast/import", "POST"): Call(  # no file: 422 on the page
         "/utkast/import", only("hf-eget", "hf-annet"), form={}
     ),
-    ("/utkast/<draft_id>", "GET"): Call("/utkast/{draft}", DRAFT),
+    ("/utkast/<draft_id>", "GET"): Call("/utkast/{draft}", DRAFT_OWN),
     # without `versjon` a change is stale (409) once access is checked: the draft is kept
-    ("/utkast/<draft_id>", "POST"): Call("/utkast/{draft}", DRAFT, form={}),
-    ("/utkast/<draft_id>/sjekk", "POST"): Call("/utkast/{draft}/sjekk", DRAFT, form={}),
-    ("/utkast/<draft_id>/autolagring", "POST"): Call("/utkast/{draft}/autolagring", DRAFT, form={}),
-    ("/utkast/<draft_id>/send", "GET"): Call("/utkast/{draft}/send", DRAFT),
-    ("/utkast/<draft_id>/send", "POST"): Call("/utkast/{draft}/send", DRAFT, form={}),
-    ("/utkast/<draft_id>/godkjenning", "GET"): Call("/utkast/{draft}/godkjenning", DRAFT),
-    ("/utkast/<draft_id>/godkjenning", "POST"): Call("/utkast/{draft}/godkjenning", DRAFT, form={}),
-    # the receipt of a draft not yet submitted does not exist, for its own HF too
-    ("/utkast/<draft_id>/kvittering.pdf", "GET"): Call(
-        "/utkast/{draft}/kvittering.pdf", {**DRAFT, "hf-eget": 404}
+    ("/utkast/<draft_id>", "POST"): Call("/utkast/{draft}", DRAFT_OWN, form={}),
+    ("/utkast/<draft_id>/sjekk", "POST"): Call("/utkast/{draft}/sjekk", DRAFT_OWN, form={}),
+    ("/utkast/<draft_id>/autolagring", "POST"): Call(
+        "/utkast/{draft}/autolagring", DRAFT_OWN, form={}
     ),
-    ("/utkast/<draft_id>/slett", "GET"): Call("/utkast/{draft}/slett", DRAFT),
-    ("/utkast/<draft_id>/slett", "POST"): Call("/utkast/{draft}/slett", DRAFT, form={}),
+    ("/utkast/<draft_id>/send", "GET"): Call("/utkast/{draft}/send", DRAFT_OWN),
+    ("/utkast/<draft_id>/send", "POST"): Call("/utkast/{draft}/send", DRAFT_OWN, form={}),
+    ("/utkast/<draft_id>/godkjenning", "GET"): Call("/utkast/{draft}/godkjenning", DRAFT_OWN),
+    ("/utkast/<draft_id>/godkjenning", "POST"): Call(
+        "/utkast/{draft}/godkjenning", DRAFT_OWN, form={}
+    ),
+    ("/utkast/<draft_id>/kvittering.pdf", "GET"): Call(
+        "/utkast/{submitted}/kvittering.pdf", DRAFT_OWN
+    ),
+    ("/utkast/<draft_id>/slett", "GET"): Call("/utkast/{draft}/slett", DRAFT_OWN),
+    ("/utkast/<draft_id>/slett", "POST"): Call("/utkast/{draft}/slett", DRAFT_OWN, form={}),
 }
 
 
@@ -411,6 +442,19 @@ def _upload(app: Flask, user: str, filename: str, data: bytes, case_id: str | No
     result = upload(_actor(user), filename, data, s.uow(), TODAY, case_id=case_id)
     assert result.accepted, result.errors
     return str(result.case_id)
+
+
+def _build_drafts(app: Flask) -> tuple[str, str]:
+    """A draft of OUS in `utkast`, and a mini-HTA draft of OUS submitted (it has a receipt)."""
+    s = st(app)
+    hf = _actor("hf-ous")
+    draft = drafts.create(s.uow(), hf, "tilgang-del2")
+    sent = drafts.create(s.uow(), hf, "minihta")
+    values = {k: v for k, v in sample_values("minihta").items() if not k.startswith("skjema.")}
+    sent = drafts.save(s.uow(), hf, sent.id, sent.versjon, values)
+    sent = drafts.send(s.uow(), hf, sent.id, sent.versjon)
+    assert sent.status == "sendt_inn", sent.errors
+    return draft.id, sent.id
 
 
 def _build_objects(app: Flask) -> int:
@@ -455,7 +499,7 @@ class World:
     app: Flask
     meeting: int
     tokens: dict[str, str]
-    draft: str
+    drafts: tuple[str, str] = ("", "")  # a draft in `utkast`, a submitted one
     clients: dict[str, FlaskClient] = field(default_factory=dict)
     csrf: dict[str, str] = field(default_factory=dict)
 
@@ -483,8 +527,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         add_user(s.uow(), name, password=password, **spec)
         tokens[name] = create_token(s.uow(), name)
     meeting = _build_objects(app)
-    draft = drafts.create(s.uow(), _actor("hf-ous"), FormType.TILGANG_DEL2).id
-    yield World(app, meeting, tokens, draft)
+    yield World(app, meeting, tokens, _build_drafts(app))
     s.engine.dispose()
 
 
@@ -508,7 +551,8 @@ def test_every_endpoint_has_a_row(world: World) -> None:
 
 
 def _request(world: World, call: Call, role: str, method: str) -> Any:
-    path = call.path.replace("{meeting}", str(world.meeting)).replace("{draft}", world.draft)
+    path = call.path.replace("{meeting}", str(world.meeting))
+    path = path.replace("{draft}", world.drafts[0]).replace("{submitted}", world.drafts[1])
     api = path.startswith("/api/")
     username = USERNAMES[role]
     if api:

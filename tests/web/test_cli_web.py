@@ -96,3 +96,39 @@ def test_user_password_and_deactivate(
     assert main(["user", "deactivate", "finnes-ikke"]) == 1
     monkeypatch.setattr("sys.stdin", io.StringIO("\n"))
     assert main(["user", "password", "ola"]) == 2
+
+
+def test_user_functions_and_display_name(
+    instance: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """PORTAL.md section 2: `--funksjon` (repeatable, role hf only) and `--navn`."""
+    from web.runtime import open_storage
+    from web.settings import Settings
+
+    assert main(["db", "upgrade"]) == 0
+    args = ["user", "add", "lise", "--role", "hf", "--hf", "OUS"]
+    assert (
+        main([*args, "--funksjon", "linjeleder", "--funksjon", "lege", "--navn", "Lise Lege"]) == 0
+    )
+    capsys.readouterr()
+    assert main(["user", "add", "k", "--role", "koordinator", "--funksjon", "lege"]) == 1
+    assert "Bare brukere med rollen hf" in capsys.readouterr().err
+    assert main(["user", "add", "x", "--role", "hf", "--hf", "OUS", "--funksjon", "sjef"]) == 1
+    assert "Ukjent funksjon: sjef" in capsys.readouterr().err
+    assert main(["user", "set", "lise", "--funksjon", "fagdirektor"]) == 0
+    assert "funksjonene" in capsys.readouterr().out
+    assert main(["user", "set", "lise", "--navn", "Lise L. Lege"]) == 0
+    assert main(["user", "set", "finnes-ikke", "--navn", "X"]) == 1
+
+    storage = open_storage(Settings.from_environment())
+    with storage.uow() as uow:
+        lise = uow.users.get("lise")
+        assert lise is not None
+        assert (lise.funksjoner, lise.display_name) == (["fagdirektor"], "Lise L. Lege")
+        assert uow.users.get("x") is None
+    storage.engine.dispose()
+    assert main(["user", "set", "lise", "--funksjon", ""]) == 0
+    storage = open_storage(Settings.from_environment())
+    with storage.uow() as uow:
+        assert uow.users.get("lise").funksjoner == []  # type: ignore[union-attr]
+    storage.engine.dispose()
