@@ -229,6 +229,7 @@ def _form_page(
         view.errors if errors is None else errors,
         view.warnings if warnings is None else warnings,
         rows=draftform.rows_param(form, request.args),
+        refused=errors is not None,
     )
     return render_template(
         "utkast_skjema.html",
@@ -331,8 +332,10 @@ def _save_refused(
 # ---- the page's script: findings as a field is left, and saving now and then ----------------
 
 
-def _findings_json(form: FormDef, errors: list[dict], warnings: list[dict]) -> dict[str, Any]:
-    at, _summary = draftform.findings_by_input(form, errors, warnings)
+def _findings_json(
+    form: FormDef, errors: list[dict], warnings: list[dict], values: dict[str, Any] | None
+) -> dict[str, Any]:
+    at, _summary = draftform.findings_by_input(form, errors, warnings, values)
     return {k: [{"tekst": m.text, "type": m.kind} for m in v] for k, v in at.items()}
 
 
@@ -341,8 +344,9 @@ def _findings_json(form: FormDef, errors: list[dict], warnings: list[dict]) -> d
 def sjekk(draft_id: str) -> Response:
     """The findings of the typed form, by field (the same validation as a save; nothing kept)."""
     form = _posted_form(draft_id)
-    found = drafts.check(storage().uow(), page_actor(), draft_id, _posted_values(form))
-    return jsonify({"funn": _findings_json(form, found.errors, found.warnings)})
+    values = _posted_values(form)
+    found = drafts.check(storage().uow(), page_actor(), draft_id, values)
+    return jsonify({"funn": _findings_json(form, found.errors, found.warnings, values)})
 
 
 @bp.post("/utkast/<draft_id>/autolagring")
@@ -351,20 +355,18 @@ def autolagring(draft_id: str) -> tuple[Response, int]:
     """Save the typed form; JSON: the new `versjon`, or the refusal (409: changed elsewhere,
     nothing saved; 422: what was refused, at its field)."""
     form = _posted_form(draft_id)
+    values = _posted_values(form)
     try:
-        view = drafts.save(
-            storage().uow(), page_actor(), draft_id, _versjon(), _posted_values(form)
-        )
+        view = drafts.save(storage().uow(), page_actor(), draft_id, _versjon(), values)
     except DomainError as e:
         errors = list(e.context.get("errors") or [])
         body = {
             "feil": {"kode": e.code, "melding": e.message},
-            "funn": _findings_json(form, errors, []),
+            "funn": _findings_json(form, errors, [], None),  # refused: each one is wrong
         }
         return jsonify(body), e.http_status
-    return jsonify(
-        {"versjon": view.versjon, "funn": _findings_json(form, view.errors, view.warnings)}
-    ), 200
+    found = _findings_json(form, view.errors, view.warnings, view.verdier)
+    return jsonify({"versjon": view.versjon, "funn": found}), 200
 
 
 # ---- sending --------------------------------------------------------------------------------

@@ -74,7 +74,7 @@ def editable(form: FormDef, field_id: str) -> bool:
 @dataclass
 class Message:
     text: str
-    kind: str  # "feil" (an error) or "advarsel" (a warning)
+    kind: str  # "feil" (a value that is wrong), "mangler" (a value not given yet), "advarsel"
 
 
 @dataclass
@@ -172,7 +172,8 @@ class Part:
 @dataclass
 class DraftForm:
     parts: list[Part]
-    summary: list[tuple[str, str]]  # (element id to link to, message): errors only
+    summary: list[tuple[str, str]]  # (element id to link to, message): wrong values
+    missing: list[tuple[str, str]]  # the same for what is not filled in yet
     done: int
     total: int
 
@@ -205,13 +206,28 @@ def place(form: FormDef, finding: Mapping[str, Any]) -> tuple[str | None, str | 
     return f"del-{section.id}", _element_id(form, _first_field(section))
 
 
+def _given(form: FormDef, target: str | None, values: Mapping[str, Any]) -> bool:
+    """Whether the field or row group a finding is about holds anything yet."""
+    if not target or target.startswith("del-"):
+        return False
+    rep = next((r for r in form.repeats() if r.id == target), None)
+    if rep is not None:
+        return _last_filled_row(rep, values) > 0
+    return _filled(values.get(target))
+
+
 def findings_by_input(
-    form: FormDef, errors: Iterable[Mapping[str, Any]], warnings: Iterable[Mapping[str, Any]] = ()
-) -> tuple[dict[str, list[Message]], list[tuple[str | None, str]]]:
+    form: FormDef,
+    errors: Iterable[Mapping[str, Any]],
+    warnings: Iterable[Mapping[str, Any]] = (),
+    values: Mapping[str, Any] | None = None,
+) -> tuple[dict[str, list[Message]], list[tuple[str | None, str, str]]]:
     """Each finding beside the input, row group or part it is about (`place`), and the summary
-    of the errors: (element id to link to or None, message)."""
+    of the errors: (element id to link to or None, message, kind). With `values`, an error about
+    a field that holds nothing yet is "mangler" (not filled in: the form is a draft), an error
+    about a value given is "feil" (that value is wrong)."""
     at: dict[str, list[Message]] = {}
-    summary: list[tuple[str | None, str]] = []
+    summary: list[tuple[str | None, str, str]] = []
     for kind, items in (("feil", errors), ("advarsel", warnings)):
         for f in items:
             where = place(form, f)
@@ -219,10 +235,13 @@ def findings_by_input(
                 continue
             target, link = where
             text = str(f.get("message") or "")
+            shown = kind
+            if kind == "feil" and values is not None and not _given(form, target, values):
+                shown = "mangler"
             if target:
-                at.setdefault(target, []).append(Message(text, kind))
+                at.setdefault(target, []).append(Message(text, shown))
             if kind == "feil":
-                summary.append((link, text))
+                summary.append((link, text, shown))
     return at, summary
 
 
@@ -339,11 +358,13 @@ def build(
     warnings: Iterable[Mapping[str, Any]] = (),
     *,
     rows: Mapping[str, int] | None = None,
+    refused: bool = False,
 ) -> DraftForm:
     """The form of a draft: `values` (field id → value, as saved or as typed), its findings at
-    their inputs, `rows`: the number of rows to show per repeat id (at least the filled ones)."""
+    their inputs, `rows`: the number of rows to show per repeat id (at least the filled ones).
+    `refused`: the errors are a refused save's, each one wrong (none is merely not filled in)."""
     errors, warnings = list(errors), list(warnings)
-    at, summary = findings_by_input(form, errors, warnings)
+    at, summary = findings_by_input(form, errors, warnings, None if refused else values)
     flagged = {str(f.get("field")) for f in errors} | {
         f"del-{s.id}"
         for f in errors
@@ -394,7 +415,8 @@ def build(
     filled_in = [p for p in parts if p.items]
     return DraftForm(
         parts=parts,
-        summary=[(link or "", text) for link, text in summary],
+        summary=[(link or "", text) for link, text, kind in summary if kind == "feil"],
+        missing=[(link or "", text) for link, text, kind in summary if kind == "mangler"],
         done=sum(1 for p in filled_in if p.complete),
         total=len(filled_in),
     )

@@ -686,13 +686,15 @@ def test_del2_filled_online_and_signed_off_by_three_people(walk: Walk, demo_app:
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
 
-    year = walk.by("ID", "pasient.fodselsar")
-    year.send_keys("18")
-    year.send_keys(Keys.TAB)
-    message = walk.by("ID", "pasient.fodselsar-feil")
+    code = walk.by("ID", "pasient.diagnosekode")
+    message = walk.by("ID", "pasient.diagnosekode-feil")
+    assert message.text.strip() == "" and code.get_attribute("aria-invalid") is None
+    code.send_keys("lungekreft")  # not an ICD-10 code
+    code.send_keys(Keys.TAB)
     WebDriverWait(walk.driver, 30).until(lambda _d: message.text.strip() != "")
-    assert year.get_attribute("aria-invalid") == "true"
-    assert "pasient.fodselsar-feil" in (year.get_attribute("aria-describedby") or "")
+    assert form.field("pasient.diagnosekode").pattern_hint in message.text
+    assert code.get_attribute("aria-invalid") == "true"
+    assert "pasient.diagnosekode-feil" in (code.get_attribute("aria-describedby") or "")
     walk.look("lege-utkast-funn-ved-feltet")
 
     # every field the lege fills in, from the catalogue's sample values; a second row added
@@ -708,6 +710,7 @@ def test_del2_filled_online_and_signed_off_by_three_people(walk: Walk, demo_app:
     assert walk.by("ID", "pasient.fodselsar").get_attribute("value") == str(
         values["pasient.fodselsar"]
     )
+    assert walk.by("ID", "pasient.diagnosekode-feil").text.strip() == ""  # fixed and saved
     for fid, value in values.items():
         if fid.startswith(f"{rep.id}.") and not fid.startswith(f"{rep.id}.1."):
             _fill(walk, fid, value)

@@ -104,16 +104,22 @@ def test_each_finding_is_beside_its_field_and_in_the_summary() -> None:
     rule = next(r for r in DEL2.rules if getattr(r, "code", "") == "NO_CRITERION")
     errors = [
         {"code": "REQUIRED", "field": "pasient.diagnose", "message": "Diagnose mangler."},
+        {"code": "INVALID_VALUE", "field": "pasient.fodselsar", "message": "For tidlig år."},
         {"code": "NO_CRITERION", "field": None, "message": rule.message},
         {"code": "LITERATURE_MISSING", "field": "litteratur", "message": "Ingen forskning."},
         {"code": "REQUIRED", "field": "forankring.dato", "message": "Dato mangler."},
     ]
     warnings = [{"code": "SHORT", "field": "pasient.sykehistorie", "message": "Kort tekst."}]
-    model = draftform.build(DEL2, {}, errors, warnings)
+    values = {"pasient.fodselsar": "18", "pasient.sykehistorie": "Kort."}
+    model = draftform.build(DEL2, values, errors, warnings)
     by_name = {i.name: i for i in inputs(model)}
-    assert [m.text for m in by_name["pasient.diagnose"].messages] == ["Diagnose mangler."]
-    assert by_name["pasient.diagnose"].invalid
-    assert by_name["pasient.diagnose"].message_id in by_name["pasient.diagnose"].described_by()
+    # a value given and wrong is an error; a field not filled in yet only lacks its value
+    year = by_name["pasient.fodselsar"]
+    assert [(m.text, m.kind) for m in year.messages] == [("For tidlig år.", "feil")]
+    assert year.invalid and year.message_id in year.described_by()
+    diagnosis = by_name["pasient.diagnose"]
+    assert [(m.text, m.kind) for m in diagnosis.messages] == [("Diagnose mangler.", "mangler")]
+    assert not diagnosis.invalid and diagnosis.message_id in diagnosis.described_by()
     history = by_name["pasient.sykehistorie"]
     assert [m.kind for m in history.messages] == ["advarsel"] and not history.invalid
     criteria = next(p for p in model.parts if p.id == "kriterier")
@@ -121,20 +127,23 @@ def test_each_finding_is_beside_its_field_and_in_the_summary() -> None:
     literature = next(p for p in model.parts if p.id == "litteratur").items[0]
     assert isinstance(literature, RowGroup) and literature.messages[0].text == "Ingen forskning."
     # the sign-off's own fields are not the author's to fix: neither beside a field nor listed
-    assert [text for _link, text in model.summary] == [
-        "Diagnose mangler.",
-        rule.message,
-        "Ingen forskning.",
+    assert model.summary == [("pasient.fodselsar", "For tidlig år.")]
+    assert model.missing == [
+        ("pasient.diagnose", "Diagnose mangler."),
+        (rule.fields[0], rule.message),
+        ("litteratur.1.tittel", "Ingen forskning."),
     ]
-    links = [link for link, _text in model.summary]
-    assert links == ["pasient.diagnose", rule.fields[0], "litteratur.1.tittel"]
+    # a refused save's errors are all wrong values, whatever the fields hold
+    refused = draftform.build(DEL2, {}, errors[:1], refused=True)
+    assert refused.summary == [("pasient.diagnose", "Diagnose mangler.")]
+    assert refused.missing == []
 
 
 def test_a_radio_group_is_linked_by_its_first_radio() -> None:
     errors = [{"code": "REQUIRED", "field": "pasient.juridisk_kjonn", "message": "Mangler."}]
     model = draftform.build(DEL2, {}, errors)
     first = DEL2.field("pasient.juridisk_kjonn").choices[0].code
-    assert model.summary == [(f"pasient.juridisk_kjonn-{first}", "Mangler.")]
+    assert model.missing == [(f"pasient.juridisk_kjonn-{first}", "Mangler.")]
 
 
 def test_progress_counts_the_parts_the_person_fills_in() -> None:

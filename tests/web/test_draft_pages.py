@@ -332,7 +332,7 @@ def test_save_keeps_what_was_typed_and_counts_the_version(client: FlaskClient) -
         {
             "soknad.soker_navn": "Lena Lege, overlege",
             "pasient.juridisk_kjonn": "kvinne",
-            "pasient.fodselsar": "1985",
+            "pasient.fodselsar": "18",  # kept as typed, though wrong
             "kriterier.okt_nytte.oppfylt": True,
         },
     )
@@ -341,15 +341,26 @@ def test_save_keeps_what_was_typed_and_counts_the_version(client: FlaskClient) -
     assert "Utkastet er lagret." in html
     assert input_value(html, "soknad.soker_navn") == "Lena Lege, overlege"
     assert input_value(html, "pasient.juridisk_kjonn") == "kvinne"
-    assert input_value(html, "pasient.fodselsar") == "1985"
+    assert input_value(html, "pasient.fodselsar") == "18"
     assert re.search(r'name="kriterier.okt_nytte.oppfylt" value="ja" checked', html)
     assert hidden(html, "versjon") == "2"
-    # the findings of what is saved are beside their fields: a ticked criterion needs a reason
-    tag = re.search(r'<textarea[^>]*name="kriterier.okt_nytte.begrunnelse"[^>]*>', html)
+    # the findings of what is saved are beside their fields: the wrong year is an error ...
+    tag = re.search(r'<input[^>]*name="pasient.fodselsar"[^>]*>', html)
     assert tag and 'aria-invalid="true"' in tag.group(0)
-    assert 'id="kriterier.okt_nytte.begrunnelse-feil"' in html
+    assert re.search(
+        r'id="pasient.fodselsar-feil" class="feltfunn"><span class="feilmelding">', html
+    )
     summary = html.split('class="feiloppsummering"')[1].split("</div>")[0]
-    assert 'href="#kriterier.okt_nytte.begrunnelse"' in summary
+    assert 'href="#pasient.fodselsar"' in summary
+    # ... and the reason a ticked criterion needs is missing, beside it and in the list
+    tag = re.search(r'<textarea[^>]*name="kriterier.okt_nytte.begrunnelse"[^>]*>', html)
+    assert tag and "aria-invalid" not in tag.group(0)
+    assert "kriterier.okt_nytte.begrunnelse-feil" in tag.group(0)  # described by its note
+    note = html.split('id="kriterier.okt_nytte.begrunnelse-feil"')[1].split("</div>")[0]
+    assert 'class="manglermelding"' in note
+    missing = html.split('class="mangler-liste"')[1].split("</details>")[0]
+    assert 'href="#kriterier.okt_nytte.begrunnelse"' in missing
+    assert 'href="#pasient.fodselsar"' not in missing
 
 
 def test_add_and_remove_a_row_save_first(client: FlaskClient) -> None:

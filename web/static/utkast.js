@@ -11,6 +11,7 @@
   "use strict";
 
   var INTERVAL_MS = 30000;
+  var PREFIX = { feil: "Feil: ", advarsel: "Merk: " };
   var form = document.querySelector("form[data-utkast]");
   if (!form || !window.fetch || !window.FormData) {
     return;
@@ -90,8 +91,8 @@
     box.textContent = "";
     items.forEach(function (m) {
       var span = document.createElement("span");
-      span.className = m.type === "feil" ? "feilmelding" : "advarselmelding";
-      span.textContent = (m.type === "feil" ? "Feil: " : "Merk: ") + m.tekst;
+      span.className = m.type + "melding"; // feil, mangler (not filled in yet) or advarsel
+      span.textContent = (PREFIX[m.type] || "") + m.tekst;
       box.appendChild(span);
     });
     var error = items.some(function (m) { return m.type === "feil"; });
