@@ -156,6 +156,7 @@ class Part:
     read_only: list[ReadOnly]
     complete: bool
     messages: list[Message] = field(default_factory=list)
+    filled: bool = False  # something in it is filled in (else a complete part is optional)
 
     @property
     def sign_off(self) -> bool:
@@ -396,10 +397,11 @@ def build(
         if not items and not read_only:
             continue
         required = any(isinstance(i, Input) and i.required and i.kind != "readonly" for i in items)
+        filled = any(_filled(values.get(i)) for i in ids)
         complete = (
             not any(i in flagged for i in ids)
             and f"del-{section.id}" not in flagged
-            and (any(_filled(values.get(i)) for i in ids) or not required)
+            and (filled or not required)
         )
         parts.append(
             Part(
@@ -410,6 +412,7 @@ def build(
                 read_only,
                 complete,
                 list(at.get(f"del-{section.id}", [])),
+                filled,
             )
         )
     filled_in = [p for p in parts if p.items]

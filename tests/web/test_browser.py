@@ -764,3 +764,41 @@ def test_del2_filled_online_and_signed_off_by_three_people(walk: Walk, demo_app:
     assert leder["name"] in page and direktor["name"] in page
     assert "Faglig godt begrunnet." in page
     walk.verdict()
+
+
+def test_a_draft_saves_itself_and_never_overwrites_a_newer_version(
+    walk: Walk, demo_app: Flask
+) -> None:
+    """With JavaScript the form saves what was typed now and then; once the draft has been
+    changed elsewhere, it says so plainly and saves nothing more (the typed text stays)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from processor.domain import Actor
+    from services import drafts
+
+    lege = _with_function("lege")
+    actor = Actor(lege["username"], frozenset(lege["roles"]), lege["hf"])
+    walk.login(lege["username"])
+    walk.menu("Utkast")
+    walk.link("Nytt utkast")
+    walk.by("ID", "skjema-tilgang-del2").click()
+    walk.submit(walk.form_of("skjema-tilgang-del2"))
+    draft_id = walk.driver.current_url.split("?")[0].split("#")[0].rsplit("/", 1)[-1]
+    status = walk.by("CSS_SELECTOR", "form[data-utkast] .lagring")
+    diagnosis = walk.by("ID", "pasient.diagnose")
+    diagnosis.send_keys("Lungekreft")
+    WebDriverWait(walk.driver, 90).until(lambda _d: "Lagret automatisk" in status.text)
+    saved = drafts.get(st(demo_app).uow(), actor, draft_id)
+    assert saved.verdier["pasient.diagnose"] == "Lungekreft"
+
+    # the same draft saved in another tab: this page's version is stale
+    drafts.save(st(demo_app).uow(), actor, draft_id, saved.versjon, {"pasient.diagnosekode": "C34"})
+    diagnosis.send_keys(", stadium IV")
+    WebDriverWait(walk.driver, 90).until(lambda d: d.find_elements(*_css("form .konflikt")))
+    walk.look("lege-utkast-endret-et-annet-sted")
+    assert "endret siden du åpnet det" in walk.by("CSS_SELECTOR", "form .konflikt").text
+    assert diagnosis.get_attribute("value") == "Lungekreft, stadium IV"  # nothing typed is lost
+    after = drafts.get(st(demo_app).uow(), actor, draft_id)
+    assert after.verdier["pasient.diagnose"] == "Lungekreft"  # and nothing was overwritten
+    assert after.versjon == saved.versjon + 1
+    walk.verdict()

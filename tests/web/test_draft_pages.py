@@ -655,3 +655,22 @@ def test_autosave_saves_and_a_stale_version_is_409(client: FlaskClient) -> None:
     )
     assert resp.status_code == 409 and resp.get_json()["feil"]["kode"] == "STALE_STATE"
     assert input_value(page(client, f"/utkast/{draft_id}"), "pasient.diagnose") == "Lungekreft"
+
+
+def test_a_minihta_draft_is_sent_in_at_once(client: FlaskClient) -> None:
+    form = get_form(FormType.MINIHTA)
+    login(client, "hf-ous")  # any hf user sends a mini-HTA
+    draft_id = new_draft(client, FormType.MINIHTA)
+    html = page(client, f"/utkast/{draft_id}")
+    names = set(re.findall(r'<(?:input|textarea|select)[^>]*\bname="([^"]+)"', html))
+    assert {f.id for f in form.fields() if not f.hidden} - {"skjema.type"} <= names
+    values = sample_values(FormType.MINIHTA, **{"generelt.helseforetak": "OUS"})
+    status, _, body = save(client, draft_id, values)
+    assert status == 303, text_of(body)
+    assert "Send inn" in page(client, f"/utkast/{draft_id}/send")
+    resp = send(client, draft_id)
+    assert resp.status_code == 303
+    done = page(client, resp.headers["Location"])
+    case_id = re.search(r'href="/saker/(MMV-[^"]+)"', done)
+    assert case_id and f"sak {case_id.group(1)}" in text_of(done)
+    assert DraftState.SENDT_INN.label in done
