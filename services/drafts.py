@@ -19,10 +19,10 @@ import hashlib
 import json
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from forms.catalog import catalogue
 from forms.fields import FormDef
@@ -83,6 +83,11 @@ HF_FIELD = upload_service.HF_FIELD
 NOT_FOUND_MESSAGE = "Fant ikke utkastet."
 FILENAME = "utkast.json"  # the name a submitted draft is stored under (its suffix: .json)
 MAX_VALUE_CHARS = 20_000
+IDENTITY_IN_REASON = (
+    "Begrunnelsen inneholder et fødselsnummer, D-nummer eller annet personnummer. Ingenting er "
+    "lagret. Fjern nummeret og prøv igjen."
+)
+T = TypeVar("T")
 
 
 # ---- what the functions answer ---------------------------------------------------------------
@@ -408,12 +413,6 @@ def _clean_reason(begrunnelse: object) -> str:
     return text
 
 
-IDENTITY_IN_REASON = (
-    "Begrunnelsen inneholder et fødselsnummer, D-nummer eller annet personnummer. Ingenting er "
-    "lagret. Fjern nummeret og prøv igjen."
-)
-
-
 def _touch(
     uow: AbstractUnitOfWork,
     draft: Draft,
@@ -545,7 +544,7 @@ def _summary(draft: Draft) -> DraftSummary:
     )
 
 
-def _stale_on_race(work: Any) -> Any:
+def _stale_on_race(work: Callable[[], T]) -> T:
     """A change that lost a race with another change of the same draft: it was made on a
     versjon that is no longer the current one."""
     try:
@@ -695,8 +694,7 @@ def save(
             uow.commit()
         return view
 
-    result: DraftView = _stale_on_race(work)
-    return result
+    return _stale_on_race(work)
 
 
 def _incomplete(errors: list[Finding], warnings: list[Finding]) -> DomainError:
@@ -756,11 +754,10 @@ def send(uow: AbstractUnitOfWork, actor: Principal, draft_id: str, versjon: int)
             uow.commit()
         return view
 
-    sent: DraftView = _stale_on_race(work)
-    return sent
+    return _stale_on_race(work)
 
 
-def _four_eyes(uow: AbstractUnitOfWork, draft: Draft, actor: Principal, funksjon: str) -> None:
+def _four_eyes(draft: Draft, actor: Principal, funksjon: str) -> None:
     """The author (everyone who created, imported, saved or sent it), the approving linjeleder
     and the approving fagdirektør are three different users."""
     if actor.username in draft.authors:
@@ -803,7 +800,7 @@ def approve(
         action = f"{'return' if godkjent is False else 'approve'}_{funksjon}"
         draft = _gate(uow, actor, draft_id, action, versjon)
         if godkjent is True:
-            _four_eyes(uow, draft, actor, funksjon)
+            _four_eyes(draft, actor, funksjon)
         if not isinstance(godkjent, bool):
             raise DomainError(
                 "INVALID_REQUEST", "«godkjent» må være true eller false.", field="godkjent"
@@ -850,8 +847,7 @@ def approve(
             uow.commit()
         return view
 
-    done: DraftView = _stale_on_race(work)
-    return done
+    return _stale_on_race(work)
 
 
 def _submit(

@@ -180,3 +180,27 @@ def test_routing_asks_the_domain_rule():
         member = routing.Member("m", "M", member_hf or "", beslutningstaker=True)  # type: ignore[arg-type]
         case = routing.CaseRef("C", case_hf or "", catchment, date(2026, 1, 5))
         assert routing.recused(member, case) is domain.recused(member_hf, case_hf, catchment)
+
+
+def test_draft_steps_follow_portal_md() -> None:
+    """PORTAL.md sections 1–3: utkast → til_linjeleder → til_fagdirektor → sendt_inn, a return
+    goes back to utkast, only utkast is saved or deleted, a mini-HTA has no approvals."""
+    from processor.domain import DEL2, DRAFT_STEPS, MINIHTA, DraftState, HfFunction, draft_step
+
+    path = [draft_step(a, DEL2) for a in ("send", "approve_linjeleder", "approve_fagdirektor")]
+    assert [(s.from_, s.to) for s in path if s] == [
+        (DraftState.UTKAST, DraftState.TIL_LINJELEDER),
+        (DraftState.TIL_LINJELEDER, DraftState.TIL_FAGDIREKTOR),
+        (DraftState.TIL_FAGDIREKTOR, DraftState.SENDT_INN),
+    ]
+    assert [s.needs for s in path if s] == list(HfFunction)
+    returns = [s for (a, _), s in DRAFT_STEPS.items() if a.startswith("return_")]
+    assert returns and all(s.to == DraftState.UTKAST for s in returns)
+    changes = [s for (a, _), s in DRAFT_STEPS.items() if a in ("save", "delete")]
+    assert {s.from_ for s in changes} == {DraftState.UTKAST}
+    assert {s.needs for s in changes} == {None}
+    minihta_send = draft_step("send", MINIHTA)
+    assert minihta_send is not None and minihta_send.needs is None
+    assert minihta_send.to == DraftState.SENDT_INN
+    assert draft_step("approve_linjeleder", MINIHTA) is None
+    assert not any(s.from_ == DraftState.SENDT_INN for s in DRAFT_STEPS.values())

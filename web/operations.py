@@ -174,6 +174,25 @@ COMPONENT_SCHEMAS: dict[str, Any] = {
             "funn": {"type": "object"},
             "endringer": {"type": "array", "items": {"type": "object"}},
             "handlinger": {"type": "array", "items": {"type": "object"}},
+            "utkast": {
+                "type": ["string", "null"],
+                "description": "Utkastet som sendte inn saken (PORTAL.md), ellers null.",
+            },
+            "godkjenninger": {
+                "type": "array",
+                "description": "Godkjenningene som sendte inn saken, bekreftet av tjenesten; "
+                "tom for en opplastet fil (da er godkjenningene som filen oppgir).",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "funksjon": {"type": "string", "enum": [str(f) for f in HF_FUNCTIONS]},
+                        "bruker": {"type": "string"},
+                        "navn": {"type": "string"},
+                        "begrunnelse": {"type": ["string", "null"]},
+                        "tidspunkt": {"type": "string", "format": "date-time"},
+                    },
+                },
+            },
         },
     },
     "Figures": FIGURES_SCHEMA,

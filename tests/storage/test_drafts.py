@@ -426,3 +426,34 @@ def test_a_save_on_an_old_versjon_is_stale_and_keeps_nothing(
         "STALE_STATE"
     )
     assert drafts.get(uow, LEGE, view.id).verdier["pasient.diagnosekode"] == "C01"
+
+
+def test_two_writes_of_the_same_versjon_race_and_one_loses(sql_uow: AbstractUnitOfWork) -> None:
+    """The version counter is the optimistic lock: a change made on a draft read before another
+    change committed fails (`ConcurrentUpdate`, which the service answers with STALE_STATE)."""
+    from storage.models_drafts import Draft
+    from storage.uow import ConcurrentUpdate, SqlAlchemyUnitOfWork
+
+    assert isinstance(sql_uow, SqlAlchemyUnitOfWork)
+    other = SqlAlchemyUnitOfWork(sql_uow.session_factory, sql_uow.blobs, clock=lambda: NOW)
+    with sql_uow:
+        sql_uow.drafts.add(
+            Draft(
+                "r", hf="OUS", form_type="minihta", state="utkast", created_by="a", created_at=NOW
+            )
+        )
+        sql_uow.commit()
+    with sql_uow:
+        first = sql_uow.drafts.get("r")
+        assert first is not None
+        with other:
+            second = other.drafts.get("r")
+            assert second is not None
+            second.values, second.version = {"generelt.tittel": "B"}, 2
+            other.commit()
+        first.values, first.version = {"generelt.tittel": "A"}, 2
+        with pytest.raises(ConcurrentUpdate):
+            sql_uow.commit()
+    with sql_uow:
+        kept = sql_uow.drafts.get("r")
+        assert kept is not None and kept.values == {"generelt.tittel": "B"}
