@@ -674,3 +674,19 @@ def test_a_minihta_draft_is_sent_in_at_once(client: FlaskClient) -> None:
     case_id = re.search(r'href="/saker/(MMV-[^"]+)"', done)
     assert case_id and f"sak {case_id.group(1)}" in text_of(done)
     assert DraftState.SENDT_INN.label in done
+
+
+def test_an_identity_number_in_a_reason_is_refused_at_the_field(
+    app: Flask, client: FlaskClient
+) -> None:
+    draft_id = sent_draft(app, client)
+    number = synthetic_fodselsnummer()
+    login(client, "leder-ous")
+    resp = decide(client, draft_id, "returner", f"Gjelder pasient {number}.")
+    assert resp.status_code == 422
+    body = resp.get_data(as_text=True)
+    assert number not in body
+    assert re.search(r'<textarea[^>]*id="begrunnelse"[^>]*aria-invalid="true"', body)
+    assert 'href="#begrunnelse"' in body  # the summary links to it
+    assert re.search(r'id="valg-returner"[^>]*checked', body)  # the choice is kept
+    assert DraftState.TIL_LINJELEDER.label in page(client, f"/utkast/{draft_id}/godkjenning")
