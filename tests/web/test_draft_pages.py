@@ -498,6 +498,10 @@ def test_sign_off_return_with_reason_then_approve_twice_and_the_receipt(
 
     # the linjeleder approves; the fagdirektør approves, which submits the case
     login(client, "leder-ous")
+    review = htmllib.unescape(page(client, f"/utkast/{draft_id}/godkjenning"))
+    checklist = review.split('id="sjekkliste"')[1].split("</section>")[0]
+    # the short free text is a soft signal on the coordinator's checklist, shown here too
+    assert DEL2.label("pasient.sykehistorie") in checklist
     assert decide(client, draft_id, "godkjenn", "Avdelingen støtter søknaden.").status_code == 303
     login(client, "direktor-ous")
     inbox = page(client, f"/utkast?status={DraftState.TIL_FAGDIREKTOR}")
