@@ -38,6 +38,7 @@ __all__ = [
     "case_detail",
     "display",
     "findings",
+    "form_review",
     "hf_name",
     "inbox",
     "kroner",
@@ -297,6 +298,14 @@ def _signals(form: FormDef | None, data: dict[str, Any]) -> list[dict[str, Any]]
                 }
             )
     return out
+
+
+def form_review(form_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A form's values as the coordinator reads them on a case page, for a form that is not yet a
+    case (a draft before its sign-off, PORTAL.md section 6): the sections with labels and shown
+    values (`seksjoner`) and the soft signals of the checklist (`signaler`)."""
+    form = _form(form_type)
+    return {"seksjoner": _sections(form, data), "signaler": _signals(form, data)}
 
 
 def _actions(actor: Actor, case: Case) -> list[dict[str, Any]]:

@@ -31,7 +31,19 @@ from forms.text import encodable
 from processor.errors import DomainError
 from services import outbox
 from storage.db import private_dir
-from web import api, committee, drafts_api, drift, figures, formatting, minihta, oidc, pages, public
+from web import (
+    api,
+    committee,
+    draft_pages,
+    drafts_api,
+    drift,
+    figures,
+    formatting,
+    minihta,
+    oidc,
+    pages,
+    public,
+)
 from web.context import error_response, storage
 from web.jsonbody import NUL_MESSAGE
 from web.limits import limiter
@@ -233,6 +245,7 @@ def create_app(config: dict[str, Any] | None = None, *, settings: Settings | Non
         app.register_blueprint(blueprint)
     app.register_blueprint(minihta.bp)
     app.register_blueprint(public.bp)
+    app.register_blueprint(draft_pages.bp)  # the HF portal's pages (session and CSRF token)
 
     # single sign-on (CONNECTIONS.md section 1): the settings come whole, read in one place
     oidc.init_app(app, config.get("OIDC") or settings.oidc)

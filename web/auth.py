@@ -52,6 +52,8 @@ def session_actor() -> Actor | None:
             # deactivation: the cookie itself stays valid (signed), the server refuses it
             if user is not None and user.active and user.session_generation == generation:
                 actor = Actor.of(user)
+                # the HF functions of the sign-off (PORTAL.md section 2), for the pages' links
+                g.hf_functions = frozenset(user.funksjoner)
     if actor is None and username is not None:
         session.clear()
     g.actor = actor

@@ -403,6 +403,33 @@ MATRIX: dict[tuple[str, str], Call] = {
     ("/statistikk", "GET"): Call("/statistikk", only("koordinator")),
     ("/statistikk.xlsx", "GET"): Call("/statistikk.xlsx", only("koordinator")),
     ("/tall", "GET"): Call("/tall", everyone()),
+    # ---- pages: the HF portal (PORTAL.md section 6; a draft of OUS in `utkast`) ---------------
+    ("/utkast", "GET"): Call("/utkast", only("hf-eget", "hf-annet")),
+    ("/utkast/ny", "GET"): Call("/utkast/ny", only("hf-eget", "hf-annet")),
+    ("/utkast/ny", "POST"): Call(  # no form chosen: 422 on the page
+        "/utkast/ny", only("hf-eget", "hf-annet"), form={}
+    ),
+    ("/utkast/import", "POST"): Call(  # no file: 422 on the page
+        "/utkast/import", only("hf-eget", "hf-annet"), form={}
+    ),
+    ("/utkast/<draft_id>", "GET"): Call("/utkast/{draft}", DRAFT_OWN),
+    # without `versjon` a change is stale (409) once access is checked: the draft is kept
+    ("/utkast/<draft_id>", "POST"): Call("/utkast/{draft}", DRAFT_OWN, form={}),
+    ("/utkast/<draft_id>/sjekk", "POST"): Call("/utkast/{draft}/sjekk", DRAFT_OWN, form={}),
+    ("/utkast/<draft_id>/autolagring", "POST"): Call(
+        "/utkast/{draft}/autolagring", DRAFT_OWN, form={}
+    ),
+    ("/utkast/<draft_id>/send", "GET"): Call("/utkast/{draft}/send", DRAFT_OWN),
+    ("/utkast/<draft_id>/send", "POST"): Call("/utkast/{draft}/send", DRAFT_OWN, form={}),
+    ("/utkast/<draft_id>/godkjenning", "GET"): Call("/utkast/{draft}/godkjenning", DRAFT_OWN),
+    ("/utkast/<draft_id>/godkjenning", "POST"): Call(
+        "/utkast/{draft}/godkjenning", DRAFT_OWN, form={}
+    ),
+    ("/utkast/<draft_id>/kvittering.pdf", "GET"): Call(
+        "/utkast/{submitted}/kvittering.pdf", DRAFT_OWN
+    ),
+    ("/utkast/<draft_id>/slett", "GET"): Call("/utkast/{draft}/slett", DRAFT_OWN),
+    ("/utkast/<draft_id>/slett", "POST"): Call("/utkast/{draft}/slett", DRAFT_OWN, form={}),
 }
 
 

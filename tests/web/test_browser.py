@@ -624,3 +624,178 @@ def test_other_pages_of_the_journeys(walk: Walk) -> None:
     walk.look("fant-ikke-siden")
     assert "Fant ikke siden" in walk.main_text()
     walk.verdict()
+
+
+# ---- the HF portal (PORTAL.md): a Del 2 filled in online and signed off by three people ---------
+
+
+def _with_function(function: str) -> dict[str, Any]:
+    """The demo user with this HF function (the demo gives each to a different user)."""
+    return next(s for s in demo.DEMO_USERS if function in s.get("funksjoner", ()))
+
+
+def _fill(walk: Walk, field_id: str, value: object) -> None:
+    """Type, tick or choose `value` in the draft form's input named `field_id`, as a person does."""
+    from selenium.webdriver.support.ui import Select
+
+    element = walk.by("CSS_SELECTOR", f'[name="{field_id}"]')
+    kind = element.get_attribute("type")
+    if element.tag_name == "select":
+        Select(element).select_by_value(str(value))
+    elif kind == "radio":
+        walk.by("ID", f"{field_id}-{value}").click()
+    elif kind == "checkbox":
+        if element.is_selected() != bool(value):
+            element.click()
+    elif element.get_attribute("readonly") is None:
+        element.clear()
+        element.send_keys(str(value))
+
+
+def _approve(walk: Walk, username: str, function: str, title: str, reason: str) -> None:
+    """An approver opens the inbox from the menu, reads the whole application and approves."""
+    walk.login(username)
+    walk.menu("Til godkjenning")
+    walk.look(f"{function}-innboks")
+    walk.link(title)
+    walk.look(f"{function}-godkjenning")
+    assert "Hele søknaden" in walk.main_text() and "Sjekkliste" in walk.main_text()
+    walk.by("ID", "valg-godkjenn").click()
+    walk.by("ID", "begrunnelse").send_keys(reason)
+    walk.submit(walk.form_of("begrunnelse"))
+    walk.look(f"{function}-godkjent")
+
+
+def test_del2_filled_online_and_signed_off_by_three_people(walk: Walk, demo_app: Flask) -> None:
+    lege, leder, direktor = (_with_function(f) for f in ("lege", "linjeleder", "fagdirektor"))
+    assert lege["hf"] == leder["hf"] == direktor["hf"]
+    hf = lege["hf"]
+    form = get_form("tilgang-del2")
+    today = st(demo_app).today()
+    reference = f"{(today - timedelta(days=1)).isoformat()}-{hf}-PORTAL"
+    values = sample_values(
+        "tilgang-del2",
+        **{
+            "soknad.helseforetak": hf,
+            "pasient.opptaksomrade": hf,
+            "soknad.referansenummer": reference,
+        },
+    )
+    rep = next(r for r in form.repeats() if r.id == "litteratur")
+    rows = sorted({int(k.split(".")[1]) for k in values if k.startswith(f"{rep.id}.")})
+    assert len(rows) >= 2  # the journey adds a row
+
+    # the lege starts a Del 2 from the menu
+    walk.login(lege["username"])
+    walk.menu("Utkast")
+    walk.look("lege-utkast")
+    walk.link("Nytt utkast")
+    walk.look("lege-nytt-utkast")
+    walk.by("ID", "skjema-tilgang-del2").click()
+    walk.submit(walk.form_of("skjema-tilgang-del2"))
+    walk.look("lege-utkast-tomt")
+    assert "deler utfylt" in walk.main_text()
+
+    # with JavaScript, leaving a field shows its finding beside it (the server's validation)
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    code = walk.by("ID", "pasient.diagnosekode")
+    message = walk.by("ID", "pasient.diagnosekode-feil")
+    assert message.text.strip() == "" and code.get_attribute("aria-invalid") is None
+    code.send_keys("lungekreft")  # not an ICD-10 code
+    code.send_keys(Keys.TAB)
+    WebDriverWait(walk.driver, 30).until(lambda _d: message.text.strip() != "")
+    assert form.field("pasient.diagnosekode").pattern_hint in message.text
+    assert code.get_attribute("aria-invalid") == "true"
+    assert "pasient.diagnosekode-feil" in (code.get_attribute("aria-describedby") or "")
+    walk.look("lege-utkast-funn-ved-feltet")
+
+    # every field the lege fills in, from the catalogue's sample values; a second row added
+    for fid, value in values.items():
+        hit = form.lookup(fid)
+        if hit is None or hit[0].hidden or fid.startswith(("skjema.", "forankring.")):
+            continue
+        if hit[1] is not None and not fid.startswith(f"{rep.id}.1."):
+            continue
+        _fill(walk, fid, value)
+    walk.follow(walk.button("Legg til rad"))
+    walk.look("lege-utkast-ny-rad")
+    assert walk.by("ID", "pasient.fodselsar").get_attribute("value") == str(
+        values["pasient.fodselsar"]
+    )
+    assert walk.by("ID", "pasient.diagnosekode-feil").text.strip() == ""  # fixed and saved
+    for fid, value in values.items():
+        if fid.startswith(f"{rep.id}.") and not fid.startswith(f"{rep.id}.1."):
+            _fill(walk, fid, value)
+    walk.follow(walk.button("Lagre og gå videre til innsending"))
+    walk.look("lege-send")
+    walk.follow(walk.button("Send til linjeleder"))
+    walk.look("lege-sendt")
+    assert "Til godkjenning hos linjeleder" in walk.main_text()
+
+    # the linjeleder approves from the inbox, then the fagdirektør: the case is submitted
+    medicine = str(values["behandling.legemiddel"])
+    _approve(walk, leder["username"], "linjeleder", medicine, "Avdelingen støtter søknaden.")
+    assert "godkjent" in walk.main_text()
+    assert str(values["totalvurdering"]) not in walk.main_text()  # back in the inbox
+    _approve(walk, direktor["username"], "fagdirektor", medicine, "Faglig godt begrunnet.")
+    assert reference in walk.main_text()
+
+    # the lege reads where it went and downloads the receipt
+    walk.login(lege["username"])
+    walk.menu("Utkast")
+    walk.look("lege-utkast-sendt-inn")
+    walk.link(str(values["behandling.legemiddel"]))
+    walk.look("lege-utkast-kvittering")
+    receipt = walk.download(walk.by("PARTIAL_LINK_TEXT", "Last ned kvitteringen"), ".pdf")
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(receipt)).pages)
+    assert reference in text and leder["name"] in text and direktor["name"] in text
+
+    # the coordinator sees the approvals the service verified on the case page
+    walk.login("koordinator")
+    walk.menu("Innboks")
+    walk.follow(_row_link(walk, reference))
+    walk.look("koordinator-sak-fra-utkast")
+    page = walk.main_text()
+    assert leder["name"] in page and direktor["name"] in page
+    assert "Faglig godt begrunnet." in page
+    walk.verdict()
+
+
+def test_a_draft_saves_itself_and_never_overwrites_a_newer_version(
+    walk: Walk, demo_app: Flask
+) -> None:
+    """With JavaScript the form saves what was typed now and then; once the draft has been
+    changed elsewhere, it says so plainly and saves nothing more (the typed text stays)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from processor.domain import Actor
+    from services import drafts
+
+    lege = _with_function("lege")
+    actor = Actor(lege["username"], frozenset(lege["roles"]), lege["hf"])
+    walk.login(lege["username"])
+    walk.menu("Utkast")
+    walk.link("Nytt utkast")
+    walk.by("ID", "skjema-tilgang-del2").click()
+    walk.submit(walk.form_of("skjema-tilgang-del2"))
+    draft_id = walk.driver.current_url.split("?")[0].split("#")[0].rsplit("/", 1)[-1]
+    status = walk.by("CSS_SELECTOR", "form[data-utkast] .lagring")
+    diagnosis = walk.by("ID", "pasient.diagnose")
+    diagnosis.send_keys("Lungekreft")
+    WebDriverWait(walk.driver, 90).until(lambda _d: "Lagret automatisk" in status.text)
+    saved = drafts.get(st(demo_app).uow(), actor, draft_id)
+    assert saved.verdier["pasient.diagnose"] == "Lungekreft"
+
+    # the same draft saved in another tab: this page's version is stale
+    drafts.save(st(demo_app).uow(), actor, draft_id, saved.versjon, {"pasient.diagnosekode": "C34"})
+    diagnosis.send_keys(", stadium IV")
+    WebDriverWait(walk.driver, 90).until(lambda d: d.find_elements(*_css("form .konflikt")))
+    walk.look("lege-utkast-endret-et-annet-sted")
+    assert "endret siden du åpnet det" in walk.by("CSS_SELECTOR", "form .konflikt").text
+    assert diagnosis.get_attribute("value") == "Lungekreft, stadium IV"  # nothing typed is lost
+    after = drafts.get(st(demo_app).uow(), actor, draft_id)
+    assert after.verdier["pasient.diagnose"] == "Lungekreft"  # and nothing was overwritten
+    assert after.versjon == saved.versjon + 1
+    walk.verdict()

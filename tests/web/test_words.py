@@ -59,7 +59,8 @@ def links(page: str, prefix: str) -> set[str]:
 
 
 ROLE_PAGES = {
-    "hf-ous": ["/", "/saker", "/innsending", "/publisert", "/tall"],
+    "hf-ous": ["/", "/saker", "/innsending", "/publisert", "/tall", "/utkast", "/utkast/ny"],
+    "linjeleder-ous": ["/utkast?status=til_linjeleder", "/utkast"],
     "hf-ahus": ["/saker", "/innsending"],
     "koordinator": ["/innboks", "/saker", "/moter", "/komite", "/statistikk", "/publisert"],
     "priskontroll": ["/priskontroll", "/saker"],
@@ -90,8 +91,9 @@ def test_every_main_page_reads_as_norwegian_for_people(demo_app: Flask, username
         found = problems(page)
         if found:
             seen[path] = found
-        # and every case page the lists link to
+        # and every case page and draft page the lists link to
         queue.extend(sorted(links(page, "/saker/") - visited)[:20])
+        queue.extend(sorted(links(page, "/utkast/") - visited)[:20])
     assert not seen, seen
     assert len(visited) >= len(ROLE_PAGES[username])
 
