@@ -34,6 +34,7 @@ from processor.domain import (
     FormType,
     HfFunction,
     Principal,
+    Role,
     State,
     case_key,
     draft_step,
@@ -46,6 +47,7 @@ from processor.identity import contains_identity, one_text
 from processor.ingest import check_fields, guard, ingest
 from processor.receipt import ReceiptStep
 from processor.receipt import receipt_pdf as render_receipt
+from services import outbox
 from services import upload as upload_service
 from services.cases import flatten
 from services.steps import MAX_REASON_CHARS
@@ -483,6 +485,26 @@ def _step(
     )
 
 
+def _notify_approvers(uow: AbstractUnitOfWork, draft: Draft, function: str) -> None:
+    """CONNECTIONS.md section 2 `utkast_til_godkjenning`: each active user of the draft's HF
+    with the function whose turn it is (mail rows in the same transaction as the step)."""
+    approvers = [
+        u.username
+        for u in uow.users.list(role=Role.HF, active_only=True)
+        if u.hf == draft.hf and function in (u.funksjoner or [])
+    ]
+    outbox.notify_draft(uow, "utkast_til_godkjenning", draft.id, approvers)
+
+
+def _notify_sender(uow: AbstractUnitOfWork, draft: Draft) -> None:
+    """`utkast_returnert`: to the author who sent the draft (the last round's lege)."""
+    sender = next(
+        (s.username for s in reversed(draft.steps) if s.function == HfFunction.LEGE), None
+    )
+    if sender is not None:
+        outbox.notify_draft(uow, "utkast_returnert", draft.id, [sender])
+
+
 def _approval(step: DraftApproval) -> Approval:
     return Approval(
         funksjon=step.function,
@@ -750,6 +772,7 @@ def send(uow: AbstractUnitOfWork, actor: Principal, draft_id: str, versjon: int)
             _authored(current, actor)
             _step(uow, current, actor, HfFunction.LEGE, True, None, new_round=True)
             _touch(uow, current, actor, "draft.send")
+            _notify_approvers(uow, current, HfFunction.LINJELEDER)
             view = _view(uow, current)
             uow.commit()
         return view
@@ -843,6 +866,10 @@ def approve(
                 "draft.approve" if godkjent else "draft.return",
                 {"function": str(funksjon)},
             )
+            if godkjent:
+                _notify_approvers(uow, current, HfFunction.FAGDIREKTOR)
+            else:
+                _notify_sender(uow, current)
             view = _view(uow, current)
             uow.commit()
         return view

@@ -457,3 +457,36 @@ def test_two_writes_of_the_same_versjon_race_and_one_loses(sql_uow: AbstractUnit
     with sql_uow:
         kept = sql_uow.drafts.get("r")
         assert kept is not None and kept.values == {"generelt.tittel": "B"}
+
+
+def test_sign_off_steps_write_their_mails_in_the_same_transaction(
+    uow: AbstractUnitOfWork,
+) -> None:
+    """CONNECTIONS.md section 2: `utkast_til_godkjenning` to every active user of the draft's HF
+    with the function whose turn it is, `utkast_returnert` to the lege who sent it; users of
+    another HF and users without an address get nothing."""
+    with uow:
+        for user in (LEGE, LINJELEDER, FAGDIREKTOR, OTHER_HF):
+            uow.users.get(user.username).epost = f"{user.username}@hf.example"
+        uow.commit()
+
+    def mails() -> list[tuple[str, str, str]]:
+        with uow:
+            return sorted(
+                (r.hendelse, r.mottaker, r.data["utkast"])
+                for r in uow.outbox.list()
+                if r.art == "epost"
+            )
+
+    view = drafts.send(uow, LEGE, (v := filled(uow)).id, v.versjon)
+    assert mails() == [("utkast_til_godkjenning", "linjeleder-ous@hf.example", view.id)]
+    view = drafts.approve(uow, LINJELEDER, view.id, view.versjon, "linjeleder", True, "ok")
+    assert ("utkast_til_godkjenning", "fagdirektor-ous@hf.example", view.id) in mails()
+    assert len(mails()) == 2
+    view = drafts.approve(uow, FAGDIREKTOR, view.id, view.versjon, "fagdirektor", False, "Nei.")
+    assert ("utkast_returnert", "lege-ous@hf.example", view.id) in mails()
+    assert len(mails()) == 3
+    # a refused step writes no mail
+    with pytest.raises(DomainError):
+        drafts.approve(uow, LINJELEDER, view.id, view.versjon, "linjeleder", True, "ok")
+    assert len(mails()) == 3
