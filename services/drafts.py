@@ -173,6 +173,7 @@ class DraftSummary:
     oppdatert: datetime
     status_navn: str = ""
     forfatter: tuple[str, ...] = ()
+    returnert: Approval | None = None  # the return that sent it back, while it is `utkast`
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -563,7 +564,16 @@ def _summary(draft: Draft) -> DraftSummary:
         oppdatert=draft.updated_at,
         status_navn=DraftState(draft.state).label,
         forfatter=tuple(draft.authors),
+        returnert=_last_return(draft),
     )
+
+
+def _last_return(draft: Draft) -> Approval | None:
+    """Why an `utkast` came back: its last step, when that step was a return."""
+    if draft.state != DraftState.UTKAST or not draft.steps:
+        return None
+    last = max(draft.steps, key=lambda s: s.seq)
+    return None if last.approved else _approval(last)
 
 
 def _stale_on_race(work: Callable[[], T]) -> T:

@@ -489,8 +489,10 @@ def test_sign_off_return_with_reason_then_approve_twice_and_the_receipt(
     resp = decide(client, draft_id, "returner", reason)
     assert resp.status_code == 303
 
-    # the author reads why it came back, fixes it and sends it again
+    # the author reads why it came back, in the list and on the draft, fixes it and sends it
     login(client, "lege-ous")
+    listed = text_of(page(client, "/utkast"))
+    assert "Sendt tilbake av Lars Leder (linjeleder)" in listed and reason in listed
     html = text_of(page(client, f"/utkast/{draft_id}"))
     assert "sendt tilbake" in html and reason in html and "Lars Leder" in html
     assert save(client, draft_id, {"pasient.sykehistorie": "Utfyllende sykehistorie."})[0] == 303
