@@ -141,7 +141,9 @@ def case_decided(uow: AbstractUnitOfWork, case: Case) -> list[OutboxRow]:
     hf_users = [u for u in uow.users.list(role="hf", active_only=True) if u.hf == case.hf]
     rows = _mail(uow, State.AVGJORT, hf_users, sak=case.id)
     if case.form_type == DEL2:
-        rows.append(_row(uow, ARCHIVE, arkiv.VEDTAK, f"{case.id}.vedtak", sak=case.id, data={}))
+        rows.append(
+            _row(uow, ARCHIVE, arkiv.VEDTAK, arkiv.vedtak_folder(case.id), sak=case.id, data={})
+        )
     return rows
 
 
@@ -166,7 +168,7 @@ def version_accepted(
     """`arkiv_mottatt` for version `number` of a `tilgang-del2` case (other kinds: nothing)."""
     if form_type != DEL2:
         return []
-    folder = f"{case_id}.mottatt.{number}"
+    folder = arkiv.mottatt_folder(case_id, number)
     return [_row(uow, ARCHIVE, arkiv.MOTTATT, folder, sak=case_id, data={"versjon": number})]
 
 
