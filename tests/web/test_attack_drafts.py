@@ -5,11 +5,13 @@ and found sound."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.spec_support import synthetic
 from tests.web.conftest import Users, add_users, database_text
 from tests.web.test_drafts_http import STAFF, Api
 
@@ -60,3 +62,37 @@ def test_a_number_json_cannot_carry_is_refused_and_not_kept(
     assert status == 200 and after["versjon"] == draft["versjon"]
     assert "pasient.sykehistorie" not in after["verdier"]
     assert "Infinity" not in database_text(app) and "NaN" not in database_text(app)
+
+
+# ---- the outbox: addresses -------------------------------------------------------------------
+
+
+def test_an_address_holding_an_identity_number_is_refused_and_not_echoed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found: `user add/set --epost` took an address whose local part is an identity number
+    (usernames and display names are refused for it): it was kept in the user row, copied into
+    every outbox row's `mottaker`, shown on /drift/utboks and in `outbox list`. Refused now,
+    without repeating it. Found sound: CR/LF (header injection) was refused already."""
+    from web.cli import main
+
+    monkeypatch.setenv("SKJEMAMOTTAK_INSTANCE", str(tmp_path / "instance"))
+    monkeypatch.delenv("SKJEMAMOTTAK_DATABASE_URL", raising=False)
+    assert main(["db", "upgrade"]) == 0
+    number = synthetic()
+    args = ["--role", "hf", "--hf", "OUS"]
+    for address in (
+        f"{number}@ous.no",
+        f"{number[:6]}.{number[6:]}@ous.no",
+        "lege." + "\u200b".join(number) + "@ous.no",
+    ):
+        assert main(["user", "add", "kari", *args, "--epost", address]) == 1
+        err = capsys.readouterr().err
+        assert "personnummer" in err and number[:6] not in err
+    for address in ("a@b.no\r\nBcc: x@evil.no", "a@b.no\nBcc: x@evil.no", "a@b.no\x85Bcc: x@e.no"):
+        assert main(["user", "add", "kari", *args, "--epost", address]) == 1
+    assert main(["user", "add", "kari", *args, "--epost", "kari@ous.no"]) == 0
+    assert main(["user", "set", "kari", "--epost", f"{number}@ous.no"]) == 1
+    capsys.readouterr()
+    db = (tmp_path / "instance").rglob("*")
+    assert [p for p in db if p.is_file() and number.encode() in p.read_bytes()] == []
