@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from tests.spec_support import synthetic
 from tests.web.conftest import Users, add_users, database_text
 from tests.web.test_drafts_http import STAFF, Api
+from web.settings import Settings, SettingsError
 
 
 @pytest.fixture
@@ -96,3 +97,22 @@ def test_an_address_holding_an_identity_number_is_refused_and_not_echoed(
     capsys.readouterr()
     db = (tmp_path / "instance").rglob("*")
     assert [p for p in db if p.is_file() and number.encode() in p.read_bytes()] == []
+
+
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "skjemamottak@nyemetoder.no\r\nBcc: x@evil.example",
+        "Skjemamottak\r\nBcc: x@evil.example <skjemamottak@nyemetoder.no>",
+        '"Skjema\nBcc: x@evil.example" <skjemamottak@nyemetoder.no>',
+    ],
+)
+def test_a_sender_with_a_line_break_is_refused_at_start(tmp_path: Path, sender: str) -> None:
+    """Found: SKJEMAMOTTAK_MAIL_FROM was checked on its parsed address only, so a line break
+    in the display name or after the address was taken; the mail library then refused every
+    mail's From header, and each row failed as `feilet` ("E-posten kan ikke lages") instead of
+    the setting being refused when the service starts. (No header was ever injected.)"""
+    env = {"SKJEMAMOTTAK_SMTP_URL": "smtp://post.example:25", "SKJEMAMOTTAK_MAIL_FROM": sender}
+    with pytest.raises(SettingsError) as e:
+        Settings.load(env, tmp_path)
+    assert "SKJEMAMOTTAK_MAIL_FROM" in e.value.message
