@@ -11,8 +11,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from services.users import add_user
 from tests.spec_support import synthetic
-from tests.web.conftest import Users, add_users, database_text
+from tests.web.conftest import PASSWORD, Users, add_users, csrf_token, database_text, login, st
 from tests.web.test_drafts_http import STAFF, Api
 from web.settings import Settings, SettingsError
 
@@ -116,3 +117,22 @@ def test_a_sender_with_a_line_break_is_refused_at_start(tmp_path: Path, sender: 
     with pytest.raises(SettingsError) as e:
         Settings.load(env, tmp_path)
     assert "SKJEMAMOTTAK_MAIL_FROM" in e.value.message
+
+
+@pytest.mark.parametrize("number", ["9223372036854775808", "99999999999999999999999"])
+def test_an_integer_path_beyond_64_bits_is_not_found_not_a_500(
+    app: Flask, users: Users, number: str
+) -> None:
+    """Found: every `<int:…>` route (the outbox's retry button, meetings, their packets) handed
+    an id beyond a 64-bit integer to the query: SQLite's driver raised OverflowError, 500. Such
+    an id names nothing: 404, as any unknown id."""
+    add_user(st(app).uow(), "drift", roles=["admin"], password=PASSWORD)
+    client = app.test_client()
+    login(client, "drift")
+    token = csrf_token(client.get("/drift/utboks").get_data(as_text=True))
+    resp = client.post(f"/drift/utboks/{number}/prov-igjen", data={"csrf_token": token})
+    assert resp.status_code == 404
+    resp = app.test_client().get(f"/api/v1/moter/{number}", headers=users.auth("koordinator"))
+    assert resp.status_code == 404
+    assert resp.get_json()["error"]["code"] == "NOT_FOUND"
+    assert app.test_client().get(f"/moter/{number}").status_code in (302, 404)
