@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from services.users import add_user
+from services.users import add_user, deactivate_user, set_functions
 from tests.spec_support import synthetic
 from tests.web.conftest import PASSWORD, Users, add_users, csrf_token, database_text, login, st
 from tests.web.test_drafts_http import STAFF, Api
@@ -136,3 +136,30 @@ def test_an_integer_path_beyond_64_bits_is_not_found_not_a_500(
     assert resp.status_code == 404
     assert resp.get_json()["error"]["code"] == "NOT_FOUND"
     assert app.test_client().get(f"/moter/{number}").status_code in (302, 404)
+
+
+# ---- found sound: four eyes, functions and users changed mid-flow --------------------------------
+
+
+def test_one_user_with_both_approving_functions_cannot_approve_twice(app: Flask, api: Api) -> None:
+    """Found sound: a user holding linjeleder and fagdirektør approves as linjeleder, then is
+    refused FOUR_EYES as fagdirektør; a user whose function is taken away between opening and
+    approving gets FUNCTION_REQUIRED; a user deactivated mid-flow is 401; nothing changes."""
+    both = add_users(app, {"begge": {"roles": ["hf"], "hf": "OUS"}})
+    set_functions(st(app).uow(), "begge", funksjoner=["linjeleder", "fagdirektor"])
+    api.users = Users({**api.users.tokens, **both.tokens})
+    status, sent = api.send(api.filled())
+    assert status == 200
+    status, body = api.approve(sent, "begge", "linjeleder")
+    assert (status, body["status"]) == (200, "til_fagdirektor")
+    status, refused = api.approve(body, "begge", "fagdirektor")
+    assert (status, refused["error"]["code"]) == (403, "FOUR_EYES")
+    set_functions(st(app).uow(), "direktor", funksjoner=[])
+    status, refused = api.approve(body, "direktor", "fagdirektor")
+    assert (status, refused["error"]["code"]) == (403, "FUNCTION_REQUIRED")
+    set_functions(st(app).uow(), "direktor", funksjoner=["fagdirektor"])
+    deactivate_user(st(app).uow(), "direktor")
+    status, refused = api.approve(body, "direktor", "fagdirektor")
+    assert status == 401
+    status, after = api.call("GET", f"/utkast/{sent['id']}", "lege")
+    assert (after["status"], after["versjon"]) == ("til_fagdirektor", body["versjon"])
