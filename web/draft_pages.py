@@ -199,7 +199,7 @@ def importer() -> Response | tuple[str, int]:
     if len(data) > lim.max_file_bytes:
         raise RequestEntityTooLarge()
     try:
-        view = drafts.import_file(storage().uow(), page_actor(), upload.filename, data)
+        view = drafts.import_file(storage().uow(), page_actor(), upload.filename, data, limits=lim)
     except DomainError as e:
         if e.http_status not in (403, 409, 413, 422) or e.code == "FORBIDDEN":
             raise

@@ -4,6 +4,7 @@ typed value reaches a page and back, CSRF on every page POST, another HF's draft
 
 from __future__ import annotations
 
+import io
 import logging
 
 import pytest
@@ -13,7 +14,7 @@ from flask.testing import FlaskClient
 from services.steps import MAX_REASON_CHARS
 from tests.spec_support import synthetic
 from tests.web import test_draft_pages as pages
-from tests.web.conftest import csrf_token, database_text, login, st
+from tests.web.conftest import csrf_token, database_text, del2, login, st
 
 portal_seed = pages.portal_seed  # the seeded instance with the OUS sign-off users
 app = pages.app
@@ -91,3 +92,22 @@ def test_another_hfs_draft_is_not_found_on_every_route(app: Flask, client: Flask
         for method in sorted((rule.methods or set()) & {"GET", "POST"}):
             resp = client.open(path, method=method, data=form if method == "POST" else None)
             assert resp.status_code == 404, (method, path, resp.status_code)
+
+
+def test_the_import_page_uses_the_configured_upload_limit_as_the_api_does(
+    app: Flask, client: FlaskClient
+) -> None:
+    """Found: the import page handed the file to the intake without the configured limits, so
+    with SKJEMAMOTTAK_MAX_UPLOAD_MB above the default 20 the page refused a file of 20-odd MB as
+    FILE_TOO_LARGE ("større enn 20 MB") that the API's import took."""
+    app.config["MAX_UPLOAD_MB"] = 21
+    app.config["MAX_CONTENT_LENGTH"] = 22 * 1024 * 1024
+    data = del2() + b" " * (20 * 1024 * 1024)  # trailing white space: still one JSON document
+    login(client, "lege-ous")
+    token = csrf_token(pages.page(client, "/utkast/ny"))
+    resp = client.post(
+        "/utkast/import",
+        data={"csrf_token": token, "fil": (io.BytesIO(data), "soknad.json")},
+        content_type="multipart/form-data",
+    )
+    assert resp.status_code == 303, pages.text_of(resp.get_data(as_text=True))[-900:]
