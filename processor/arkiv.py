@@ -91,7 +91,7 @@ class ArchiveMessage:
 def check_case_id(case_id: str) -> str:
     """The case id when it is safe in a folder name and a key (letters, digits, `-`, `_`, not
     starting with `-`/`_`, at most 64 characters); ValueError otherwise."""
-    if not isinstance(case_id, str) or not _CASE_ID.match(case_id):
+    if not isinstance(case_id, str) or not _CASE_ID.fullmatch(case_id):
         raise ValueError(f"not a case id an archive folder can be named after: {case_id!r}")
     return case_id
 
@@ -134,7 +134,7 @@ def _oslo_time(moment: datetime) -> str:
 def _check_document(hf_name: str, sha256: str, size: int) -> None:
     if not isinstance(hf_name, str) or not hf_name.strip():
         raise ValueError("the HF's name is missing")
-    if not isinstance(sha256, str) or not _SHA256.match(sha256):
+    if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
         raise ValueError("the document's SHA-256 must be 64 lowercase hex digits")
     if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= MAX_SIZE:
         raise ValueError(f"the document's size in bytes is out of range: {size!r}")

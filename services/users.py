@@ -260,12 +260,14 @@ UNSET = _Unset()
 
 def clean_epost(value: str | None) -> str | None:
     """The address as stored: None for '' (removes it); a clear refusal for anything else that is
-    not one plain address (no display name, no list, no line break)."""
+    not one plain address (no display name, no list, no line break, no identity number)."""
     if value is None:
         return None
     value = value.strip()
     if not value:
         return None
+    if contains_identity(value):  # stored, and copied into every outbox row: never repeated
+        raise DomainError("INVALID_VALUE", "E-postadressen kan ikke inneholde et personnummer.")
     local, at, domain = value.rpartition("@")
     if (
         not at

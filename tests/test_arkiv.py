@@ -397,7 +397,7 @@ def test_a_version_number_twice_is_refused():
 
 
 @pytest.mark.parametrize(
-    "case_id", ["", "../x", "a/b", ".skjult", "-x", "x y", "x.mottatt", "x" * 65, None]
+    "case_id", ["", "../x", "a/b", ".skjult", "-x", "x y", "x.mottatt", "x" * 65, None, "x\n"]
 )
 def test_a_case_id_that_is_no_safe_folder_name_is_refused(case_id):
     with pytest.raises(ValueError):
@@ -414,6 +414,7 @@ def test_a_case_id_that_is_no_safe_folder_name_is_refused(case_id):
         ("1", "0" * 64, 1, HF),
         (1, "0" * 63, 1, HF),
         (1, "A" * 64, 1, HF),
+        (1, "0" * 64 + "\n", 1, HF),
         (1, "0" * 64, -1, HF),
         (1, "0" * 64, 2**31, HF),
         (1, "0" * 64, 1, " "),

@@ -26,6 +26,7 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from forms.text import encodable
 from processor.errors import DomainError
@@ -174,6 +175,15 @@ def _finalize(value: Any) -> Any:
     return value
 
 
+class DatabaseInt(IntegerConverter):
+    """`<int:…>` in a route: a number a database integer (64-bit) can hold. A larger one is no
+    route (404, as an unknown id) instead of an overflow in the query (500)."""
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def create_app(config: dict[str, Any] | None = None, *, settings: Settings | None = None) -> Flask:
     """Build the app for the settings' instance folder (created, and its database migrated, when
     new). Raises `web.settings.SettingsError` (a Norwegian message) for a setting that cannot be
@@ -189,6 +199,7 @@ def create_app(config: dict[str, Any] | None = None, *, settings: Settings | Non
     if settings.secret_key is None:
         settings = replace(settings, secret_key=_secret_key(instance))
     app = Flask(__name__, instance_path=str(instance))
+    app.url_map.converters["int"] = DatabaseInt  # before any rule is added
     app.request_class = Request  # uploads parsed by python-multipart (web/multipart.py)
     max_mb = settings.max_upload_mb
     app.config.update(

@@ -65,7 +65,13 @@ class ConnectionsConfig:
         if sender is not None:
             _, address = parseaddr(sender)
             local, at, domain = address.rpartition("@")
-            if not at or not local or "." not in domain or any(c in address for c in " \r\n"):
+            if (
+                not at
+                or not local
+                or "." not in domain
+                or any(c in address for c in " \r\n")
+                or not sender.isprintable()  # a line break anywhere breaks every From header
+            ):
                 raise ConnectionsConfigError(
                     f"{MAIL_FROM} må være en e-postadresse, for eksempel "
                     "«Skjemamottak <skjemamottak@nyemetoder.no>»."

@@ -30,7 +30,7 @@ from forms.catalog import catalogue
 from forms.fields import FormDef
 from processor.domain import DRAFT_FORM_TYPES, DraftState, FormType, HfFunction
 from processor.errors import DomainError
-from processor.identity import contains_identity
+from processor.identity import contains_identity, one_text
 from services import drafts, queries
 from web import draftform
 from web.api import limits
@@ -199,7 +199,7 @@ def importer() -> Response | tuple[str, int]:
     if len(data) > lim.max_file_bytes:
         raise RequestEntityTooLarge()
     try:
-        view = drafts.import_file(storage().uow(), page_actor(), upload.filename, data)
+        view = drafts.import_file(storage().uow(), page_actor(), upload.filename, data, limits=lim)
     except DomainError as e:
         if e.http_status not in (403, 409, 413, 422) or e.code == "FORBIDDEN":
             raise
@@ -495,8 +495,9 @@ def godkjenn(draft_id: str) -> Response | tuple[str, int]:
         errors = field_errors(e, default="begrunnelse")
         if errors is None or e.code in ("INVALID_TRANSITION", "DRAFT_INCOMPLETE"):
             return _refused(e, draft_id)
-        if e.code == "IDENTITY_FOUND":
-            typed["begrunnelse"] = ""  # the number is never shown again
+        if e.code == "IDENTITY_FOUND" or contains_identity(one_text(typed["begrunnelse"])):
+            typed["begrunnelse"] = ""  # the number is never shown again, whatever was refused
+            errors["begrunnelse"] = drafts.IDENTITY_IN_REASON
         current = drafts.get(st.uow(), page_actor(), draft_id)
         if current.status not in WAITING_FOR:
             flash("Utkastet venter ikke på godkjenning.", "info")
