@@ -99,6 +99,7 @@ class SmtpServer:
         tls: str | None = None,
         certs: tuple[Path, Path] | None = None,
         login: tuple[str, str] | None = None,
+        smtputf8: bool = True,
     ) -> None:
         self.port = free_port()
         self.answers = list(answers or [])
@@ -110,7 +111,7 @@ class SmtpServer:
         self.offered: list[EmailMessage] = []
         self.rcpt: list[list[str]] = []
         self.logins: list[tuple[str, str]] = []
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = {"enable_SMTPUTF8": smtputf8}
         if tls is not None:
             assert certs is not None
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

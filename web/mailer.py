@@ -42,6 +42,14 @@ def send(server: SmtpServer, message: object, *, timeout: float = TIMEOUT) -> No
             if server.username:
                 conn.login(server.username, server.password or "")
             conn.send_message(message)  # type: ignore[arg-type]
+    except smtplib.SMTPNotSupportedError:
+        # No SMTPUTF8 for an address with non-ASCII characters, or no STARTTLS: the server will
+        # not change its mind on a retry (an operator can retry after changing it).
+        raise DeliveryError(
+            "SMTP-tjeneren støtter ikke det e-posten trenger (SMTPUTF8 for adresser med tegn "
+            "utenfor ASCII, eller STARTTLS).",
+            permanent=True,
+        ) from None
     except smtplib.SMTPRecipientsRefused as e:
         codes = [code for code, _ in e.recipients.values()]
         raise _refused(max(codes) if codes else 550) from None

@@ -290,6 +290,26 @@ def test_no_server_is_a_temporary_failure_and_unset_smtp_leaves_mails_waiting(
     st2.engine.dispose()
 
 
+def test_an_address_the_server_cannot_take_fails_at_once(database: str, tmp_path: Path) -> None:
+    """A non-ASCII address and a server without SMTPUTF8: no retry for 24 hours, `feilet` with
+    a reason the operator can act on."""
+    if database.startswith("postgresql"):
+        pytest.skip("the transport does not depend on the database")
+    with SmtpServer(smtputf8=False) as smtp:
+        settings, st = storage_for(environ(database, tmp_path, f"smtp://127.0.0.1:{smtp.port}"))
+        uow = st.uow()
+        add_user(uow, "hf-ous", roles=["hf"], hf="OUS", epost="bjørn@ous.example")
+        with uow:
+            outbox.notify_draft(uow, "utkast_returnert", 5, ["hf-ous"])
+            uow.commit()
+        Worker(st, settings).run(once=True)
+        [row] = outbox.list_rows(st.uow())
+        assert (row["status"], row["forsok"]) == ("feilet", 1), row
+        assert "SMTPUTF8" in row["siste_feil"]
+        assert smtp.messages == []
+        st.engine.dispose()
+
+
 @pytest.mark.parametrize("scheme", ["smtp+starttls", "smtps"])
 def test_tls_with_a_percent_encoded_login(
     database: str, tmp_path: Path, scheme: str, monkeypatch: pytest.MonkeyPatch
