@@ -694,7 +694,7 @@ def test_del2_filled_online_and_signed_off_by_three_people(walk: Walk, demo_app:
     walk.by("ID", "skjema-tilgang-del2").click()
     walk.submit(walk.form_of("skjema-tilgang-del2"))
     walk.look("lege-utkast-tomt")
-    assert "deler utfylt" in walk.main_text()
+    assert "deler ferdige" in walk.main_text()
 
     # with JavaScript, leaving a field shows its finding beside it (the server's validation)
     from selenium.webdriver.common.keys import Keys

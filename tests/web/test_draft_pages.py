@@ -290,7 +290,7 @@ def test_a_new_draft_shows_the_form_from_the_catalogue(client: FlaskClient) -> N
     assert hidden(html, "versjon") == "1"
     text = text_of(html)
     assert "ÅÅÅÅ-MM-DD-HF-AVDELING" in text  # the reference format, from the catalogue's help
-    assert re.search(r"\b\d+ av \d+ deler utfylt", text)
+    assert re.search(r"\b\d+ av \d+ deler ferdige", text)
     for section in DEL2.sections[1:]:
         assert section.title in text
     # the sign-off's part is shown read-only
@@ -360,6 +360,10 @@ def test_save_keeps_what_was_typed_and_counts_the_version(client: FlaskClient) -
     assert 'class="manglermelding"' in note
     missing = html.split('class="mangler-liste"')[1].split("</details>")[0]
     assert 'href="#kriterier.okt_nytte.begrunnelse"' in missing
+    # a required field left empty: its label says "(må fylles ut)", no note repeats it beside
+    # the field, and the list of what is missing links to it
+    assert '<div id="pasient.diagnose-feil" class="feltfunn"></div>' in html
+    assert 'href="#pasient.diagnose"' in missing
     assert 'href="#pasient.fodselsar"' not in missing
 
 
@@ -474,6 +478,9 @@ def test_sign_off_return_with_reason_then_approve_twice_and_the_receipt(
     login(client, "leder-ous")
     inbox = page(client, f"/utkast?status={DraftState.TIL_LINJELEDER}")
     assert "Til godkjenning" in inbox and f'href="/utkast/{draft_id}/godkjenning"' in inbox
+    # every row waits for the same step: no status filter and no status column in the inbox
+    assert 'id="filter-status"' not in inbox and '<th scope="col">Status</th>' not in inbox
+    assert '<th scope="col">Status</th>' in page(client, "/utkast")
     review = htmllib.unescape(page(client, f"/utkast/{draft_id}/godkjenning"))
     values = complete_values(today_iso(app))
     assert str(values["behandling.legemiddel"]) in review
@@ -510,9 +517,13 @@ def test_sign_off_return_with_reason_then_approve_twice_and_the_receipt(
     assert f'href="/utkast/{draft_id}/godkjenning"' in inbox
     resp = decide(client, draft_id, "godkjenn", "Faglig godt begrunnet.")
     assert resp.status_code == 303
-    done = page(client, f"/utkast/{draft_id}")
+    # the fagdirektør lands on the draft's page: the case and the receipt are there
+    assert urlsplit(resp.headers["Location"]).path == f"/utkast/{draft_id}"
+    done = page(client, resp.headers["Location"])
     reference = str(values["soknad.referansenummer"])
     assert DraftState.SENDT_INN.label in done and f'href="/saker/{reference}"' in done
+    assert f'href="/utkast/{draft_id}/kvittering.pdf"' in done
+    assert f"sendt inn til Nye metoder som sak {reference}" in done  # the flashed message
     receipt = client.get(f"/utkast/{draft_id}/kvittering.pdf")
     assert receipt.status_code == 200 and receipt.mimetype == "application/pdf"
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(receipt.data)).pages)
