@@ -490,6 +490,7 @@ def test_sign_off_return_with_reason_then_approve_twice_and_the_receipt(
     resp = decide(client, draft_id, "returner", "  ")
     assert resp.status_code == 422
     body = resp.get_data(as_text=True)
+    assert "Beslutningen er ikke registrert ennå" in body  # the summary says what did not happen
     assert re.search(r'<textarea[^>]*id="begrunnelse"[^>]*aria-invalid="true"', body)
     assert re.search(r'id="valg-returner"[^>]*checked', body)
     reason = "Beskriv tidligere behandling nærmere."
@@ -632,6 +633,7 @@ def test_import_of_another_form_is_refused_on_the_page(client: FlaskClient) -> N
     assert resp.status_code == 422
     body = resp.get_data(as_text=True)
     assert 'aria-invalid="true"' in body and 'href="#fil"' in body
+    assert "Filen er ikke importert" in body
 
 
 # ---- the JSON routes of the page's script -------------------------------------------------------

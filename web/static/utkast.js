@@ -16,6 +16,11 @@
   if (!form || !window.fetch || !window.FormData) {
     return;
   }
+  // a refused save: the summary of what to fix takes focus, so the keyboard starts there
+  var refused = document.querySelector(".feiloppsummering[role=alert]");
+  if (refused && !window.location.hash) {
+    refused.focus();
+  }
   var versjon = form.querySelector("input[name=versjon]");
   var savedStatus = form.querySelector(".lagring");
   var said = document.createElement("p");
