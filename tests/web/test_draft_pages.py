@@ -485,6 +485,8 @@ def test_sign_off_return_with_reason_then_approve_twice_and_the_receipt(
     values = complete_values(today_iso(app))
     assert str(values["behandling.legemiddel"]) in review
     assert DEL2.label("totalvurdering") in review and "Sjekkliste" in review
+    # what the linjeleder confirms, and a way past the long application to the decision
+    assert "Som linjeleder godkjenner du" in review and 'href="#beslutning"' in review
 
     # a return needs a reason: the error is at the field, the choice kept
     resp = decide(client, draft_id, "returner", "  ")
@@ -535,6 +537,9 @@ def test_the_author_cannot_approve_their_own_draft(app: Flask, client: FlaskClie
     draft_id = sent_draft(app, client)
     html = page(client, f"/utkast/{draft_id}/godkjenning")  # the lege: no function to approve
     assert "Du har ikke funksjonen" in html and 'name="valg"' not in html
+    # said at the top too, before the whole application
+    top = html.split('id="godkjenninger"')[0]
+    assert "ikke godkjenne dette steget" in top and "Gå til beslutningen" not in top
     # a lege who is also a linjeleder, and sent the draft: four eyes
     login(client, "lege-leder-ous")
     draft_id = new_draft(client)
