@@ -419,7 +419,11 @@ def send_inn(draft_id: str) -> Response | tuple[str, int]:
     if view.status == DraftState.SENDT_INN:
         flash(f"Skjemaet er sendt inn som sak {view.sak}.", "ok")
     else:
-        flash(f"Søknaden er sendt til godkjenning: {view.status_navn.lower()}.", "ok")
+        flash(
+            "Søknaden er sendt til linjeleder for godkjenning. Sendes den tilbake, finner du "
+            "begrunnelsen under «Utkast».",
+            "ok",
+        )
     return redirect(url_for("draft_pages.side", draft_id=view.id), code=303)
 
 
@@ -504,11 +508,15 @@ def godkjenn(draft_id: str) -> Response | tuple[str, int]:
             return redirect(url_for("draft_pages.side", draft_id=draft_id), code=303)
         return _approval_page(current, typed, errors, e.http_status)
     if typed["valg"] != APPROVE:
-        flash("Utkastet er sendt tilbake til helseforetakets forfatter med begrunnelsen.", "ok")
+        flash("Søknaden er sendt tilbake til legen som sendte den, med begrunnelsen din.", "ok")
     elif view.status == DraftState.SENDT_INN:
-        flash(f"Søknaden er godkjent og sendt inn som sak {view.sak}.", "ok")
+        flash(
+            f"Du har godkjent søknaden. Den er sendt inn til Nye metoder som sak {view.sak}.", "ok"
+        )
+        # where the receipt and the case are
+        return redirect(url_for("draft_pages.side", draft_id=view.id), code=303)
     else:
-        flash(f"Søknaden er godkjent. Status nå: {view.status_navn}.", "ok")
+        flash("Du har godkjent søknaden. Den er sendt videre til fagdirektør.", "ok")
     inbox = INBOX_OF.get(function)  # type: ignore[call-overload]
     target = (
         url_for("draft_pages.liste", status=str(inbox)) if inbox else url_for("draft_pages.liste")

@@ -47,6 +47,7 @@ REMOVE_ROW = "fjern:"  # + repeat id + "." + row number: remove that row, then s
 ROWS_PREFIX = "rader-"  # + repeat id: the number of rows shown (hidden input, query parameter)
 INPUT_MODES = {"integer": "numeric", "number": "decimal"}
 INPUT_TYPES = {"email": "email", "url": "url"}
+READONLY_HELP = "Fylles ut av tjenesten: helseforetaket du er logget inn for."
 FORMAT_HINTS = {
     "date": "Dato som DD.MM.ÅÅÅÅ, for eksempel 14.03.2026.",
     "number": "Et tall, for eksempel 12 500 eller 12 500,50.",
@@ -303,18 +304,24 @@ def _input(
     value = _shown(values.get(field_id))
     if kind == "checkbox":
         value = value is True
+    messages = list(at.get(field_id, []))
+    marked = f.required and kind not in ("checkbox", "readonly")
+    if marked:
+        # the label already says "(må fylles ut)": a note that it is not filled in yet only
+        # repeats it (the list of what is missing still links here)
+        messages = [m for m in messages if m.kind != "mangler"]
     return Input(
         name=field_id,
         id=_element_id(form, field_id),
         label=form.label(field_id),
         kind=kind,
         value=value,
-        help=_help(f),
-        required=f.required,
+        help=READONLY_HELP if kind == "readonly" else _help(f),
+        required=marked,
         choices=tuple((c.code, c.label) for c in f.choices),
         input_type=INPUT_TYPES.get(f.type, "text"),
         inputmode=INPUT_MODES.get(f.type),
-        messages=list(at.get(field_id, [])),
+        messages=messages,
     )
 
 

@@ -694,7 +694,7 @@ def test_del2_filled_online_and_signed_off_by_three_people(walk: Walk, demo_app:
     walk.by("ID", "skjema-tilgang-del2").click()
     walk.submit(walk.form_of("skjema-tilgang-del2"))
     walk.look("lege-utkast-tomt")
-    assert "deler utfylt" in walk.main_text()
+    assert "deler ferdige" in walk.main_text()
 
     # with JavaScript, leaving a field shows its finding beside it (the server's validation)
     from selenium.webdriver.common.keys import Keys
@@ -785,6 +785,12 @@ def test_a_draft_saves_itself_and_never_overwrites_a_newer_version(
     diagnosis = walk.by("ID", "pasient.diagnose")
     diagnosis.send_keys("Lungekreft")
     WebDriverWait(walk.driver, 90).until(lambda _d: "Lagret automatisk" in status.text)
+    # said beside the bottom buttons too (read out once, by the top one)
+    shown = walk.driver.find_elements(*_css("form[data-utkast] .lagring"))
+    assert len(shown) == 2 and all(
+        e.get_attribute("textContent") == status.get_attribute("textContent") for e in shown
+    )
+    assert [e.get_attribute("role") for e in shown] == ["status", None]
     saved = drafts.get(st(demo_app).uow(), actor, draft_id)
     assert saved.verdier["pasient.diagnose"] == "Lungekreft"
 

@@ -290,7 +290,7 @@ def test_a_new_draft_shows_the_form_from_the_catalogue(client: FlaskClient) -> N
     assert hidden(html, "versjon") == "1"
     text = text_of(html)
     assert "ÅÅÅÅ-MM-DD-HF-AVDELING" in text  # the reference format, from the catalogue's help
-    assert re.search(r"\b\d+ av \d+ deler utfylt", text)
+    assert re.search(r"\b\d+ av \d+ deler ferdige", text)
     for section in DEL2.sections[1:]:
         assert section.title in text
     # the sign-off's part is shown read-only
@@ -360,6 +360,10 @@ def test_save_keeps_what_was_typed_and_counts_the_version(client: FlaskClient) -
     assert 'class="manglermelding"' in note
     missing = html.split('class="mangler-liste"')[1].split("</details>")[0]
     assert 'href="#kriterier.okt_nytte.begrunnelse"' in missing
+    # a required field left empty: its label says "(må fylles ut)", no note repeats it beside
+    # the field, and the list of what is missing links to it
+    assert '<div id="pasient.diagnose-feil" class="feltfunn"></div>' in html
+    assert 'href="#pasient.diagnose"' in missing
     assert 'href="#pasient.fodselsar"' not in missing
 
 
@@ -474,15 +478,21 @@ def test_sign_off_return_with_reason_then_approve_twice_and_the_receipt(
     login(client, "leder-ous")
     inbox = page(client, f"/utkast?status={DraftState.TIL_LINJELEDER}")
     assert "Til godkjenning" in inbox and f'href="/utkast/{draft_id}/godkjenning"' in inbox
+    # every row waits for the same step: no status filter and no status column in the inbox
+    assert 'id="filter-status"' not in inbox and '<th scope="col">Status</th>' not in inbox
+    assert '<th scope="col">Status</th>' in page(client, "/utkast")
     review = htmllib.unescape(page(client, f"/utkast/{draft_id}/godkjenning"))
     values = complete_values(today_iso(app))
     assert str(values["behandling.legemiddel"]) in review
     assert DEL2.label("totalvurdering") in review and "Sjekkliste" in review
+    # what the linjeleder confirms, and a way past the long application to the decision
+    assert "Som linjeleder godkjenner du" in review and 'href="#beslutning"' in review
 
     # a return needs a reason: the error is at the field, the choice kept
     resp = decide(client, draft_id, "returner", "  ")
     assert resp.status_code == 422
     body = resp.get_data(as_text=True)
+    assert "Beslutningen er ikke registrert ennå" in body  # the summary says what did not happen
     assert re.search(r'<textarea[^>]*id="begrunnelse"[^>]*aria-invalid="true"', body)
     assert re.search(r'id="valg-returner"[^>]*checked', body)
     reason = "Beskriv tidligere behandling nærmere."
@@ -510,9 +520,13 @@ def test_sign_off_return_with_reason_then_approve_twice_and_the_receipt(
     assert f'href="/utkast/{draft_id}/godkjenning"' in inbox
     resp = decide(client, draft_id, "godkjenn", "Faglig godt begrunnet.")
     assert resp.status_code == 303
-    done = page(client, f"/utkast/{draft_id}")
+    # the fagdirektør lands on the draft's page: the case and the receipt are there
+    assert urlsplit(resp.headers["Location"]).path == f"/utkast/{draft_id}"
+    done = page(client, resp.headers["Location"])
     reference = str(values["soknad.referansenummer"])
     assert DraftState.SENDT_INN.label in done and f'href="/saker/{reference}"' in done
+    assert f'href="/utkast/{draft_id}/kvittering.pdf"' in done
+    assert f"sendt inn til Nye metoder som sak {reference}" in done  # the flashed message
     receipt = client.get(f"/utkast/{draft_id}/kvittering.pdf")
     assert receipt.status_code == 200 and receipt.mimetype == "application/pdf"
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(receipt.data)).pages)
@@ -523,6 +537,9 @@ def test_the_author_cannot_approve_their_own_draft(app: Flask, client: FlaskClie
     draft_id = sent_draft(app, client)
     html = page(client, f"/utkast/{draft_id}/godkjenning")  # the lege: no function to approve
     assert "Du har ikke funksjonen" in html and 'name="valg"' not in html
+    # said at the top too, before the whole application
+    top = html.split('id="godkjenninger"')[0]
+    assert "ikke godkjenne dette steget" in top and "Gå til beslutningen" not in top
     # a lege who is also a linjeleder, and sent the draft: four eyes
     login(client, "lege-leder-ous")
     draft_id = new_draft(client)
@@ -621,6 +638,7 @@ def test_import_of_another_form_is_refused_on_the_page(client: FlaskClient) -> N
     assert resp.status_code == 422
     body = resp.get_data(as_text=True)
     assert 'aria-invalid="true"' in body and 'href="#fil"' in body
+    assert "Filen er ikke importert" in body
 
 
 # ---- the JSON routes of the page's script -------------------------------------------------------

@@ -16,8 +16,17 @@
   if (!form || !window.fetch || !window.FormData) {
     return;
   }
+  // a refused save: the summary of what to fix takes focus, so the keyboard starts there
+  var refused = document.querySelector(".feiloppsummering[role=alert]");
+  if (refused && !window.location.hash) {
+    refused.focus();
+  }
   var versjon = form.querySelector("input[name=versjon]");
-  var savedStatus = form.querySelector(".lagring");
+  // the saving status: beside the top button (read out) and the bottom buttons (seen there too)
+  var statuses = form.querySelectorAll(".lagring");
+  function saidSaved(text) {
+    Array.prototype.forEach.call(statuses, function (el) { el.textContent = text; });
+  }
   var said = document.createElement("p");
   said.className = "skjult";
   said.setAttribute("role", "status");
@@ -192,7 +201,7 @@
     p.appendChild(document.createTextNode("."));
     box.appendChild(p);
     form.insertBefore(box, form.firstChild);
-    savedStatus.textContent = "Ikke lagret: utkastet er endret et annet sted.";
+    saidSaved("Ikke lagret: utkastet er endret et annet sted.");
   }
 
   function save() {
@@ -200,27 +209,27 @@
       return;
     }
     dirty = false;
-    savedStatus.textContent = "Lagrer …";
+    saidSaved("Lagrer …");
     saving = post(form.getAttribute("data-autolagring")).then(function (res) {
       if (res.status === 200 && res.data) {
         versjon.value = res.data.versjon;
-        savedStatus.textContent = "Lagret automatisk " + clock() + ".";
+        saidSaved("Lagret automatisk " + clock() + ".");
         update(res.data.funn);
       } else if (res.status === 409) {
         conflict();
       } else if (res.data && res.data.feil) {
         // refused for what was typed (an identity number, a field that cannot be saved):
         // nothing was saved; the next change is saved again
-        savedStatus.textContent = "Ikke lagret: " + res.data.feil.melding;
+        saidSaved("Ikke lagret: " + res.data.feil.melding);
         update(res.data.funn);
       } else {
         dirty = true;
-        savedStatus.textContent = "Kunne ikke lagre automatisk. Trykk «Lagre utkastet» " +
-          "(er du fortsatt logget inn?).";
+        saidSaved("Kunne ikke lagre automatisk. Trykk «Lagre utkastet» " +
+          "(er du fortsatt logget inn?).");
       }
     }).catch(function () {
       dirty = true;
-      savedStatus.textContent = "Kunne ikke lagre automatisk. Prøver igjen om litt.";
+      saidSaved("Kunne ikke lagre automatisk. Prøver igjen om litt.");
     }).then(function () {
       saving = null;
     });
