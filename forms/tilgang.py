@@ -93,8 +93,8 @@ DEL2 = FormDef(
                     "Kontrollsum for del 1",
                     pattern=r"^k1:[0-9a-f]{20}$",
                     pattern_hint="k1: fulgt av 20 små heksadesimale tegn",
-                    help="Skrives av den lokale koblingskontrollen (skjemamottak link --key). "
-                    "La feltet stå tomt.",
+                    help="Skrives av helseforetakets lokale kontroll av koblingen mellom del 1 "
+                    "og del 2. La feltet stå tomt.",
                 ),
             ),
         ),
