@@ -823,8 +823,17 @@ def approve(
     `draft.approve`, and the case's `case.create` or `case.resubmit`)."""
     _require_hf(actor)
     with uow:
-        _visible(uow, actor, draft_id)
-        if funksjon not in (HfFunction.LINJELEDER, HfFunction.FAGDIREKTOR):
+        found = _visible(uow, actor, draft_id)
+        approving = (HfFunction.LINJELEDER, HfFunction.FAGDIREKTOR)
+        if funksjon not in approving:
+            # `funksjon` is content: the function and the versjon are checked before it
+            if not _functions(uow, actor) & set(approving):
+                raise DomainError(
+                    "FUNCTION_REQUIRED",
+                    f"Dette steget krever funksjonen «{HfFunction.LINJELEDER.label}» eller "
+                    f"«{HfFunction.FAGDIREKTOR.label}» ved helseforetaket.",
+                )
+            _check_version(found, versjon)
             raise DomainError(
                 "INVALID_VALUE",
                 "«funksjon» må være «linjeleder» eller «fagdirektor».",

@@ -307,3 +307,43 @@ def test_an_upload_by_a_user_with_functions_keeps_the_approvals_its_file_states(
     assert case["godkjenninger"] == [] and case["utkast"] is None
     for key in ("linjeleder_navn", "fagdirektor_navn", "dato"):
         assert case["data"]["forankring"][key] == stated[key], key
+
+
+@pytest.mark.parametrize("where", ["key", "key-and-value", "nested"])
+def test_an_identity_number_anywhere_in_a_save_is_refused_and_never_echoed(
+    app: Flask, api: Api, where: str
+) -> None:
+    number = synthetic()
+    draft = api.filled()
+    values: dict[str, Any] = {
+        "key": {number: "x"},
+        "key-and-value": {number: f"fnr {number}"},
+        "nested": {"pasient.sykehistorie": {"tekst": number}},
+    }[where]
+    status, body = api.save(draft, "lege", values)
+    assert (status, body["error"]["code"]) == (422, "IDENTITY_FOUND"), body
+    assert number not in json.dumps(body)
+    status, now = api.call("GET", f"/utkast/{draft['id']}", "lege")
+    assert now["versjon"] == draft["versjon"]
+    assert number not in database_text(app)
+
+
+def test_an_unknown_funksjon_is_content_after_the_function_and_the_versjon(api: Api) -> None:
+    """`funksjon` is part of the body: a user without an approving function is FUNCTION_REQUIRED
+    and a stale versjon is 409 whatever it names; only then is an unknown one INVALID_VALUE."""
+    status, draft = api.send(api.filled())
+    stale, current = draft["versjon"] - 1, draft["versjon"]
+
+    def attempt(who: str, versjon: int, funksjon: Any) -> str:
+        body = {"versjon": versjon, "funksjon": funksjon, "godkjent": True, "begrunnelse": "ok"}
+        status, answer = api.call("POST", f"/utkast/{draft['id']}/godkjenning", who, body)
+        return f"{status} {answer['error']['code']}"
+
+    assert attempt("sto-alt", stale, "sjef") == "404 NOT_FOUND"
+    assert attempt("lege", stale, "sjef") == "403 FUNCTION_REQUIRED"
+    assert attempt("leder", stale, "sjef") == "409 STALE_STATE"
+    assert attempt("leder", stale, None) == "409 STALE_STATE"
+    assert attempt("leder", current, "sjef") == "422 INVALID_VALUE"
+    assert attempt("leder", current, None) == "422 INVALID_VALUE"
+    status, now = api.call("GET", f"/utkast/{draft['id']}", "lege")
+    assert (now["versjon"], now["status"]) == (current, "til_linjeleder")
