@@ -66,6 +66,7 @@ __all__ = [
     "get",
     "import_file",
     "listing",
+    "reachable",
     "receipt_pdf",
     "save",
     "send",
@@ -689,6 +690,15 @@ def listing(
         raise DomainError("INVALID_VALUE", "Ukjent skjema for utkast.", field="skjema")
     with uow:
         return [_summary(d) for d in uow.drafts.list(hf=hf, state=status, form_type=skjema)]
+
+
+def reachable(uow: AbstractUnitOfWork, actor: Principal, draft_id: str | None = None) -> None:
+    """The checks that come before a request's content (PORTAL.md section 3): FORBIDDEN for a
+    user without role `hf`, NOT_FOUND for a draft (when named) the user cannot see."""
+    _require_hf(actor)
+    if draft_id is not None:
+        with uow:
+            _visible(uow, actor, draft_id)
 
 
 def get(uow: AbstractUnitOfWork, actor: Principal, draft_id: str) -> DraftView:

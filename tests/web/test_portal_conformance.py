@@ -347,3 +347,31 @@ def test_an_unknown_funksjon_is_content_after_the_function_and_the_versjon(api: 
     assert attempt("leder", current, None) == "422 INVALID_VALUE"
     status, now = api.call("GET", f"/utkast/{draft['id']}", "lege")
     assert (now["versjon"], now["status"]) == (current, "til_linjeleder")
+
+
+def test_a_body_that_is_not_json_is_content_after_role_and_existence(api: Api) -> None:
+    """401 → 403 FORBIDDEN → 404 → … → content: a broken body does not jump the queue."""
+    draft = api.filled()
+    routes = [
+        ("POST", "/utkast"),
+        ("PATCH", f"/utkast/{draft['id']}"),
+        ("POST", f"/utkast/{draft['id']}/send"),
+        ("POST", f"/utkast/{draft['id']}/godkjenning"),
+    ]
+    for method, path in routes:
+        for who, want in (
+            ("koordinator", "403 FORBIDDEN"),
+            ("sto-alt", "404 NOT_FOUND" if path != "/utkast" else "422 INVALID_REQUEST"),
+            ("lege", "422 INVALID_REQUEST"),
+        ):
+            resp = api.client.open(
+                f"/api/v1{path}",
+                method=method,
+                data=b"{ikke json",
+                content_type="application/json",
+                headers=api.users.auth(who),
+            )
+            answer = resp.get_json()
+            assert f"{resp.status_code} {answer['error']['code']}" == want, (method, path, who)
+    status, now = api.call("GET", f"/utkast/{draft['id']}", "lege")
+    assert now["versjon"] == draft["versjon"]
