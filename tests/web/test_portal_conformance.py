@@ -375,3 +375,23 @@ def test_a_body_that_is_not_json_is_content_after_role_and_existence(api: Api) -
             assert f"{resp.status_code} {answer['error']['code']}" == want, (method, path, who)
     status, now = api.call("GET", f"/utkast/{draft['id']}", "lege")
     assert now["versjon"] == draft["versjon"]
+
+
+@pytest.mark.parametrize(
+    ("skjema", "hf_field"),
+    [("tilgang-del2", "soknad.helseforetak"), ("minihta", "generelt.helseforetak")],
+)
+def test_the_service_sets_skjema_and_the_hf_field_holds_only_the_drafts_hf(
+    api: Api, skjema: str, hf_field: str
+) -> None:
+    draft = api.create("hf-ous", skjema)
+    form = catalogue()[skjema]
+    assert draft["verdier"]["skjema.type"] == skjema
+    assert draft["verdier"]["skjema.versjon"] == form.version
+    assert (draft["helseforetak"], draft["verdier"][hf_field]) == ("OUS", "OUS")
+    status, body = api.save(draft, "hf-ous", {hf_field: "STO"})
+    assert (status, body["error"]["code"]) == (403, "UPLOADER_HF_MISMATCH")
+    status, body = api.save(draft, "hf-ous", {"skjema.versjon": "9"})
+    assert (status, body["error"]["code"]) == (422, "INVALID_VALUE")
+    status, now = api.call("GET", f"/utkast/{draft['id']}", "hf-ous")
+    assert (now["versjon"], now["verdier"]) == (1, draft["verdier"])
