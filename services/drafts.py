@@ -66,6 +66,7 @@ __all__ = [
     "get",
     "import_file",
     "listing",
+    "reachable",
     "receipt_pdf",
     "save",
     "send",
@@ -691,6 +692,15 @@ def listing(
         return [_summary(d) for d in uow.drafts.list(hf=hf, state=status, form_type=skjema)]
 
 
+def reachable(uow: AbstractUnitOfWork, actor: Principal, draft_id: str | None = None) -> None:
+    """The checks that come before a request's content (PORTAL.md section 3): FORBIDDEN for a
+    user without role `hf`, NOT_FOUND for a draft (when named) the user cannot see."""
+    _require_hf(actor)
+    if draft_id is not None:
+        with uow:
+            _visible(uow, actor, draft_id)
+
+
 def get(uow: AbstractUnitOfWork, actor: Principal, draft_id: str) -> DraftView:
     """One draft of the actor's HF (NOT_FOUND for any other)."""
     _require_hf(actor)
@@ -823,8 +833,17 @@ def approve(
     `draft.approve`, and the case's `case.create` or `case.resubmit`)."""
     _require_hf(actor)
     with uow:
-        _visible(uow, actor, draft_id)
-        if funksjon not in (HfFunction.LINJELEDER, HfFunction.FAGDIREKTOR):
+        found = _visible(uow, actor, draft_id)
+        approving = (HfFunction.LINJELEDER, HfFunction.FAGDIREKTOR)
+        if funksjon not in approving:
+            # `funksjon` is content: the function and the versjon are checked before it
+            if not _functions(uow, actor) & set(approving):
+                raise DomainError(
+                    "FUNCTION_REQUIRED",
+                    f"Dette steget krever funksjonen «{HfFunction.LINJELEDER.label}» eller "
+                    f"«{HfFunction.FAGDIREKTOR.label}» ved helseforetaket.",
+                )
+            _check_version(found, versjon)
             raise DomainError(
                 "INVALID_VALUE",
                 "«funksjon» må være «linjeleder» eller «fagdirektor».",

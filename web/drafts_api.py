@@ -1,7 +1,8 @@
 """The drafts API under `/api/v1/utkast` (spec/PORTAL.md section 5): one `services.drafts` call
 per route. Bearer tokens only, so the blueprint is exempt from CSRF. The order of the checks
 (401 → 403 → 404 → 403 FUNCTION_REQUIRED → 409 → 422 …) is the service's: a route hands the
-body's values over as they came and refuses nothing itself but a body that is not JSON."""
+body's values over as they came and refuses nothing itself but a body that is not JSON (and
+that only after the role and the draft's existence)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from processor.errors import DomainError
 from services import drafts
 from web.api import limits
 from web.auth import api_login_required
@@ -30,6 +32,16 @@ def _created(view: drafts.DraftView) -> tuple[Response, int]:
     return resp, status
 
 
+def _json(draft_id: str | None = None) -> dict[str, Any]:
+    """The JSON body. A body that is not JSON is content: refused (INVALID_REQUEST) only after
+    the role and the draft's existence are checked, as PORTAL.md section 3 orders them."""
+    try:
+        return json_body()
+    except DomainError:
+        drafts.reachable(storage().uow(), g.actor, draft_id)
+        raise
+
+
 def _version_arg() -> Any:
     """`?versjon=N` as an integer; anything else is handed on as it came (the service refuses it
     with INVALID_REQUEST in its turn, after access and existence)."""
@@ -40,7 +52,7 @@ def _version_arg() -> Any:
 @api_bp.post("/utkast")
 @api_login_required
 def opprett() -> tuple[Response, int]:
-    data = json_body()
+    data = _json()
     return _created(drafts.create(storage().uow(), g.actor, data.get("skjema")))
 
 
@@ -76,7 +88,7 @@ def vis(draft_id: str) -> tuple[Response, int]:
 @api_bp.patch("/utkast/<draft_id>")
 @api_login_required
 def lagre(draft_id: str) -> tuple[Response, int]:
-    data = json_body()
+    data = _json(draft_id)
     view = drafts.save(storage().uow(), g.actor, draft_id, data.get("versjon"), data.get("verdier"))
     return _body(view)
 
@@ -84,14 +96,14 @@ def lagre(draft_id: str) -> tuple[Response, int]:
 @api_bp.post("/utkast/<draft_id>/send")
 @api_login_required
 def send(draft_id: str) -> tuple[Response, int]:
-    data = json_body()
+    data = _json(draft_id)
     return _body(drafts.send(storage().uow(), g.actor, draft_id, data.get("versjon")))
 
 
 @api_bp.post("/utkast/<draft_id>/godkjenning")
 @api_login_required
 def godkjenning(draft_id: str) -> tuple[Response, int]:
-    data = json_body()
+    data = _json(draft_id)
     view = drafts.approve(
         storage().uow(),
         g.actor,
