@@ -310,3 +310,32 @@ def test_archive_messages_are_built_from_the_stored_case_as_the_export_builds_th
         outbox.export(uow, "2026-01-01-OUS-FINNESIKKE")
     assert e.value.code == "NOT_FOUND"
     assert {r[5] for r in rows(uow) if r[0] == "arkiv"} == {"sendt"}
+
+
+def test_temporary_failures_fail_the_row_only_after_24_hours(
+    service_uow: AbstractUnitOfWork,
+) -> None:
+    """CONNECTIONS.md section 2: a 4xx or a connection error is retried; "24 h of failures:
+    `feilet`", counted from the first failure."""
+    uow = service_uow
+    upload(HF_OUS, "s.json", del2(), uow, TODAY)
+    temporary = outbox.DeliveryError("Fikk ikke kontakt med SMTP-tjeneren.")
+    lease = timedelta(minutes=1)
+
+    def fail_again(first_failed_ago: timedelta) -> str:
+        with uow:
+            [row] = uow.outbox.list()
+            row.forste_feil = uow.now() - first_failed_ago
+            row.neste_forsok = uow.now()
+            uow.commit()
+        claimed = outbox.claim_next(uow, ["arkiv"], "a", lease=lease)
+        assert claimed is not None
+        return outbox.failed(uow, claimed.id, temporary)
+
+    claimed = outbox.claim_next(uow, ["arkiv"], "a", lease=lease)
+    assert claimed is not None
+    assert outbox.failed(uow, claimed.id, temporary) == "venter"
+    assert fail_again(outbox.GIVE_UP_AFTER - timedelta(minutes=1)) == "venter"
+    assert fail_again(outbox.GIVE_UP_AFTER) == "feilet"
+    [row] = outbox.list_rows(uow, status="feilet")
+    assert row["forsok"] == 3 and row["siste_feil"] == temporary.message
