@@ -496,3 +496,34 @@ def test_the_worker_refreshes_the_figures_after_a_change(database: str, tmp_path
     with st.uow() as uow:
         assert uow.figures.state()[1] == uow.figures.cases_marker()  # a page need not refresh
     st.engine.dispose()
+
+
+def test_without_an_archive_folder_archive_rows_wait_and_worker_once_exits_0(
+    database: str, tmp_path: Path
+) -> None:
+    """CONNECTIONS.md sections 1-3: `SKJEMAMOTTAK_ARKIV_DIR` unset, rows stay `venter` (untried)
+    while the mails go; `worker --once` exits 0; without `SKJEMAMOTTAK_PUBLIC_URL` (and
+    `SKJEMAMOTTAK_BASE_URL`) the links point to the default `http://127.0.0.1:5000`."""
+    with SmtpServer() as smtp:
+        env = environ(database, tmp_path, f"smtp://127.0.0.1:{smtp.port}")
+        del env["SKJEMAMOTTAK_ARKIV_DIR"], env["SKJEMAMOTTAK_PUBLIC_URL"]
+        settings, st = storage_for(env)
+        upload(HF_OUS, "s.json", del2_for("OUS"), st.uow(), TODAY)  # an archive row
+        _one_mail(st)
+        unset = {k: v for k, v in os.environ.items() if not k.startswith("SKJEMAMOTTAK_")}
+        proc = subprocess.run(
+            [sys.executable, "-m", "web.cli", "worker", "--once"],
+            cwd=ROOT,
+            env={**unset, **env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+        by_kind = {r["art"]: r for r in outbox.list_rows(st.uow())}
+        assert (by_kind["epost"]["status"], by_kind["arkiv"]["status"]) == ("sendt", "venter")
+        assert by_kind["arkiv"]["forsok"] == 0 and by_kind["arkiv"]["sendt"] is None
+        assert not (tmp_path / "arkiv").exists()
+        [mail] = smtp.messages
+        assert "http://127.0.0.1:5000/utkast/5" in mail.get_body(("plain",)).get_content()
+        st.engine.dispose()
