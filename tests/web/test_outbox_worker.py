@@ -144,6 +144,11 @@ def test_every_event_is_mailed_once_and_archived_with_its_headers(
         Worker(st, settings).run(once=True)
         assert statuses(st) == {"sendt": 10}  # 7 mails, 3 archive folders
         got = {}
+        case_of = {
+            (r["hendelse"], r["mottaker"]): r["sak"]
+            for r in outbox.list_rows(st.uow())
+            if r["art"] == "epost"
+        }
         for msg in smtp.messages:
             event = msg["X-Skjemamottak-Hendelse"]
             got.setdefault(event, []).append(msg["To"])
@@ -160,6 +165,8 @@ def test_every_event_is_mailed_once_and_archived_with_its_headers(
                     assert "Utkast 12" in part
                 else:
                     assert "sak " in part.lower()
+                    # "subject and both parts name the case id"
+                    assert case_of[(event, msg["To"])] in part
             link = {
                 "motepakke_klar": f"{PUBLIC}/moter/",
                 "fagfelle_tildelt": f"{PUBLIC}/fagfelle",
