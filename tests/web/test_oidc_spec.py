@@ -6,6 +6,8 @@ answer at the callback, logging out of a single sign-on login when the provider 
 
 from __future__ import annotations
 
+import logging
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -146,3 +148,33 @@ def test_serve_exits_2_with_local_login_off_and_no_oidc(
     monkeypatch.setenv("SKJEMAMOTTAK_LOCAL_LOGIN", "0")
     assert main(["serve"]) == 2
     assert "SKJEMAMOTTAK_OIDC_ISSUER" in capsys.readouterr().err
+
+
+def test_the_login_page_links_to_the_single_sign_on_start(
+    provider: Provider, tmp_path: Path
+) -> None:
+    app = _app(tmp_path, _config(provider, "client_secret_basic"))
+    page = app.test_client().get("/logg-inn").get_data(as_text=True)
+    link = re.search(r'<a [^>]*href="([^"]+)"[^>]*>Logg inn med HelseID</a>', page)
+    assert link is not None and link.group(1) == "/logg-inn/oidc"
+    page = app.test_client().get("/logg-inn?neste=/saker").get_data(as_text=True)
+    link = re.search(r'<a [^>]*href="([^"]+)"[^>]*>Logg inn med HelseID</a>', page)
+    assert link is not None and link.group(1).startswith("/logg-inn/oidc?neste=")
+
+
+def test_a_successful_login_logs_neither_the_code_nor_the_tokens(
+    provider: Provider, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = _app(tmp_path, _config(provider, "private_key_jwt"))
+    client = app.test_client()
+    back = _to_app(_at_provider(_start(client), KNOWN_SUB))
+    code = parse_qs(urlsplit(back).query)["code"][0]
+    with caplog.at_level(logging.DEBUG):
+        assert client.get(back).status_code == 303
+        token = csrf_token(client.get("/saker").get_data(as_text=True))
+        logout = client.post("/logg-ut", data={"csrf_token": token})
+    id_token = parse_qs(urlsplit(logout.headers["Location"]).query)["id_token_hint"][0]
+    logged = caplog.text + "".join(str(r.args) for r in caplog.records)
+    assert code not in logged
+    for part in id_token.split("."):  # header, claims, signature: none of them
+        assert part not in logged
