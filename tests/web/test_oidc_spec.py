@@ -178,3 +178,31 @@ def test_a_successful_login_logs_neither_the_code_nor_the_tokens(
     assert code not in logged
     for part in id_token.split("."):  # header, claims, signature: none of them
         assert part not in logged
+
+
+def test_metadata_naming_another_issuer_is_not_followed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "metadata from ISSUER/.well-known/openid-configuration (same `issuer`)": a document
+    that names another issuer is not used; the browser is not sent to its endpoints."""
+    issuer = "https://idp.example"
+    config = OidcConfig.from_environ(
+        {
+            "SKJEMAMOTTAK_OIDC_ISSUER": issuer,
+            "SKJEMAMOTTAK_OIDC_CLIENT_ID": "skjemamottak",
+            "SKJEMAMOTTAK_OIDC_CLIENT_SECRET": SECRET,
+        }
+    )
+    app = make_app(tmp_path / "instance", OIDC=config)
+    foreign = {
+        "issuer": "https://angriper.example",
+        "authorization_endpoint": "https://angriper.example/auth",
+        "token_endpoint": "https://angriper.example/token",
+        "jwks_uri": "https://angriper.example/jwks",
+    }
+    rp = app.extensions["oidc"]
+    monkeypatch.setattr(rp, "_get_json", lambda url: foreign)
+    resp = app.test_client().get("/logg-inn/oidc")
+    assert resp.status_code == 503
+    assert "angriper" not in resp.headers.get("Location", "")
+    assert rp.cached_metadata() is None
