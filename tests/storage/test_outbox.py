@@ -15,13 +15,15 @@ from services.cases import transition
 from services.upload import upload
 from services.users import add_user, deactivate_user
 from storage.uow import AbstractUnitOfWork
-from tests.storage.helpers import HF_OUS, HF_OUS_2, KOORDINATOR, TODAY, del2, del2_for
+from tests.storage.helpers import HF_OUS, HF_OUS_2, HF_STO, KOORDINATOR, TODAY, del2, del2_for
 from tests.storage.test_committee import (
     CASE_OUS,
+    CASE_STO,
     MEETING_DAY,
     add_members,
     decision_body,
     ready_case,
+    sto_case,
 )
 from tests.storage.test_minihta import REVIEWERS, form
 
@@ -339,3 +341,30 @@ def test_temporary_failures_fail_the_row_only_after_24_hours(
     assert fail_again(outbox.GIVE_UP_AFTER) == "feilet"
     [row] = outbox.list_rows(uow, status="feilet")
     assert row["forsok"] == 3 and row["siste_feil"] == temporary.message
+
+
+def test_each_planning_run_mails_the_members_taking_part_and_not_the_absent(
+    service_uow: AbstractUnitOfWork,
+) -> None:
+    """`motepakke_klar`: "each member taking part", "one mail per run" that places cases."""
+    uow = service_uow
+    add_members(uow)
+    with uow:
+        for name in ("k-ous", "k-ahus", "k-vara"):
+            user = uow.users.get(name)
+            assert user is not None
+            user.epost = f"{name}@komite.example"
+        uow.commit()
+    meeting_id = committee.create_meeting(KOORDINATOR, uow, MEETING_DAY, time(9), TODAY)
+    committee.update_meeting(KOORDINATOR, uow, meeting_id, absent={"k-vara": True})
+
+    def packets() -> list[str]:
+        return sorted(r[4] for r in rows(uow) if r[1] == "motepakke_klar")
+
+    ready_case(uow, HF_OUS, del2_for("OUS"), CASE_OUS)
+    assert committee.plan_meeting(KOORDINATOR, uow, meeting_id, TODAY).placed == [CASE_OUS]
+    first = ["k-ahus@komite.example", "k-ous@komite.example"]
+    assert packets() == first  # k-vara is absent: no mail
+    ready_case(uow, HF_STO, sto_case(), CASE_STO)
+    assert committee.plan_meeting(KOORDINATOR, uow, meeting_id, TODAY).placed == [CASE_STO]
+    assert packets() == sorted(first * 2)  # a second run that places a case: one mail more each
