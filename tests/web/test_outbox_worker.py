@@ -6,6 +6,7 @@ never share a row, a worker killed with SIGKILL mid-delivery, SIGTERM, the expor
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -534,3 +535,45 @@ def test_without_an_archive_folder_archive_rows_wait_and_worker_once_exits_0(
         [mail] = smtp.messages
         assert "http://127.0.0.1:5000/utkast/5" in mail.get_body(("plain",)).get_content()
         st.engine.dispose()
+
+
+def test_a_running_worker_takes_a_row_committed_after_it_started(
+    database: str, tmp_path: Path
+) -> None:
+    """ "The worker handles a row within 5 s of its commit": it looks for due rows every `POLL`
+    seconds (at most 5), so a row committed while it runs is delivered without a restart."""
+    from web.worker import POLL
+
+    assert 0 < POLL <= 5
+    with SmtpServer() as smtp:
+        env = environ(database, tmp_path, f"smtp://127.0.0.1:{smtp.port}")
+        settings, st = storage_for(env)
+        add_user(st.uow(), "hf-ous", roles=["hf"], hf="OUS", epost="hf-ous@ous.example")
+        proc = _start_worker(env)
+        try:
+            _wait(lambda: not outbox.worker_stale(st.uow()), 60)  # it runs
+            assert proc.poll() is None
+            with st.uow() as uow:
+                outbox.notify_draft(uow, "utkast_returnert", 8, ["hf-ous"])
+                uow.commit()
+            _wait(lambda: statuses(st) == {"sendt": 1}, 60)
+            assert len(smtp.messages) == 1
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(60) == 0, proc.stderr.read() if proc.stderr else ""
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        st.engine.dispose()
+
+
+def test_make_run_starts_the_worker_beside_the_server() -> None:
+    if shutil.which("make") is None:
+        pytest.skip("make mangler")
+    proc = subprocess.run(
+        ["make", "-n", "run"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    worker = next(i for i, line in enumerate(lines) if "web.cli worker &" in line)
+    serve = next(i for i, line in enumerate(lines) if "web.cli serve" in line)
+    assert worker < serve  # in the background, then the server in the foreground
