@@ -206,3 +206,32 @@ def test_metadata_naming_another_issuer_is_not_followed(
     assert resp.status_code == 503
     assert "angriper" not in resp.headers.get("Location", "")
     assert rp.cached_metadata() is None
+
+
+def test_local_login_off_refuses_a_password_post_with_403_before_the_csrf_check(
+    tmp_path: Path,
+) -> None:
+    """`SKJEMAMOTTAK_LOCAL_LOGIN=0`: `POST /logg-inn` → 403 LOCAL_LOGIN_DISABLED with CSRF on, as
+    the app runs (the page has no form, so a client has no token to send)."""
+    config = OidcConfig.from_environ(
+        {
+            "SKJEMAMOTTAK_OIDC_ISSUER": "https://helseid-sts.test.nhn.no",
+            "SKJEMAMOTTAK_OIDC_CLIENT_ID": "skjemamottak",
+            "SKJEMAMOTTAK_OIDC_CLIENT_SECRET": SECRET,
+            "SKJEMAMOTTAK_LOCAL_LOGIN": "0",
+        }
+    )
+    app = make_app(tmp_path / "instance", OIDC=config)
+    assert app.config.get("WTF_CSRF_ENABLED", True)
+    users.add_user(st(app).uow(), "ola", roles=["hf"], hf="OUS", password="et-langt-passord")
+    client = app.test_client()
+    client.get("/logg-inn")
+    for body in ({"brukernavn": "ola", "passord": "et-langt-passord"}, {}):
+        resp = client.post("/logg-inn", data=body)
+        assert resp.status_code == 403
+        assert "LOCAL_LOGIN_DISABLED" in resp.get_data(as_text=True)
+        assert not _logged_in(client)
+    # with local login on, the CSRF check still guards the form
+    on = make_app(tmp_path / "on", OIDC=OidcConfig())
+    resp = on.test_client().post("/logg-inn", data={"brukernavn": "ola", "passord": "x"})
+    assert resp.status_code == 400
