@@ -235,3 +235,24 @@ def test_local_login_off_refuses_a_password_post_with_403_before_the_csrf_check(
     on = make_app(tmp_path / "on", OIDC=OidcConfig())
     resp = on.test_client().post("/logg-inn", data={"brukernavn": "ola", "passord": "x"})
     assert resp.status_code == 400
+
+
+def test_user_set_with_an_empty_value_removes_the_address_and_the_sub(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from web.cli import main
+    from web.runtime import open_storage
+    from web.settings import Settings
+
+    monkeypatch.setenv("SKJEMAMOTTAK_INSTANCE", str(tmp_path / "instance"))
+    monkeypatch.delenv("SKJEMAMOTTAK_DATABASE_URL", raising=False)
+    assert main(["db", "upgrade"]) == 0
+    add = ["user", "add", "ola", "--role", "hf", "--hf", "OUS"]
+    assert main([*add, "--epost", "ola@example.no", "--oidc-sub", "s1"]) == 0
+    assert main(["user", "set", "ola", "--epost", "", "--oidc-sub", ""]) == 0
+    storage = open_storage(Settings.from_environment())
+    with storage.uow() as uow:
+        ola = uow.users.get("ola")
+        assert ola is not None and (ola.epost, ola.oidc_sub) == (None, None)
+        assert uow.users.by_oidc_sub("s1") is None
+    storage.engine.dispose()
