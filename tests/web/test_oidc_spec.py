@@ -256,3 +256,28 @@ def test_user_set_with_an_empty_value_removes_the_address_and_the_sub(
         assert ola is not None and (ola.epost, ola.oidc_sub) == (None, None)
         assert uow.users.by_oidc_sub("s1") is None
     storage.engine.dispose()
+
+
+def test_a_pem_private_key_logs_in_against_the_provider(provider: Provider, tmp_path: Path) -> None:
+    """`SKJEMAMOTTAK_OIDC_PRIVATE_KEY`: "JWK (`kid` used) or PEM": the same client key as a PEM
+    file (no `kid`) authenticates at the real provider too."""
+    import json
+
+    from joserfc.jwk import RSAKey
+
+    key = RSAKey.import_key(json.loads(provider.jwk_file.read_text("utf-8")))
+    pem = tmp_path / "klient.pem"
+    pem.write_bytes(key.as_pem(private=True))
+    config = OidcConfig.from_environ(
+        {
+            "SKJEMAMOTTAK_OIDC_ISSUER": provider.issuer,
+            "SKJEMAMOTTAK_OIDC_CLIENT_ID": "skjemamottak-jwt",
+            "SKJEMAMOTTAK_OIDC_PRIVATE_KEY": str(pem),
+            "SKJEMAMOTTAK_PUBLIC_URL": "http://127.0.0.1:5000",
+        }
+    )
+    assert config.private_key is not None and config.private_key.kid is None
+    app = _app(tmp_path, config)
+    client = app.test_client()
+    assert _callback(client).status_code == 303
+    assert _logged_in(client)
