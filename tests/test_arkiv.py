@@ -232,6 +232,27 @@ def test_later_versions_have_no_case_folder_but_point_to_it(version: int):
     assert text(reg, "a:tittel").endswith(f", versjon {version}")
 
 
+@pytest.mark.parametrize("version", [1, 2])
+def test_the_incoming_entry_names_its_system_titles_and_file_as_the_spec_writes_them(version: int):
+    """CONNECTIONS.md section 3, the version 1 example: `system`, `antallFiler`, the titles,
+    `tilknyttetRegistreringSom` H, `filnavn` and `referanseDokumentfil` of version N."""
+    root = validate(mottatt(version).files[ARKIVMELDING])
+    assert text(root, "a:system") == "skjemamottak"
+    assert text(root, "a:antallFiler") == "1"
+    reg = journalpost(root)
+    assert text(reg, "a:referanseForelderMappe/m:referanseEksternNoekkel/m:fagsystem") == (
+        "skjemamottak"
+    )
+    assert text(reg, "a:referanseEksternNoekkel/m:fagsystem") == "skjemamottak"
+    assert text(reg, "a:tittel") == f"Søknad om individuell tilgang {CASE}, versjon {version}"
+    doc = "a:dokumentbeskrivelse"
+    assert text(reg, f"{doc}/a:tittel") == f"Søknad, versjon {version}"
+    assert text(reg, f"{doc}/a:tilknyttetRegistreringSom/m:kode") == "H"
+    assert text(reg, f"{doc}/a:dokumentobjekt/a:filnavn") == f"Søknad {CASE} versjon {version}.pdf"
+    assert text(reg, f"{doc}/a:dokumentobjekt/a:referanseDokumentfil") == "soknad.pdf"
+    assert text(reg, "a:dokumentetsDato") == received(version).astimezone(OSLO).date().isoformat()
+
+
 def test_received_time_is_written_in_oslo_with_its_offset_and_the_dates_are_oslo_dates():
     summer = validate(mottatt(1).files[ARKIVMELDING])
     stamp = datetime.fromisoformat(text(summer, ".//a:mottattDato"))

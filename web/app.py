@@ -240,6 +240,7 @@ def create_app(config: dict[str, Any] | None = None, *, settings: Settings | Non
         settings, clock=config.get("CLOCK"), today=config.get("TODAY")
     )
 
+    app.before_request(pages.refuse_disabled_login)  # ahead of the CSRF check (CSRFProtect)
     csrf = CSRFProtect(app)
     limiter.init_app(app)  # a fresh counter store per app
 

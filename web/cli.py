@@ -39,6 +39,8 @@ class _Parser(argparse.ArgumentParser):
             message.replace("the following arguments are required", "disse argumentene mangler")
             .replace("unrecognized arguments", "ukjente argumenter")
             .replace("invalid choice", "ugyldig valg")
+            .replace("(choose from", "(velg blant")
+            .replace("invalid int value", "ugyldig heltall")
             .replace("expected one argument", "forventet én verdi")
         )
         print(f"{self.prog}: feil: {translated}", file=sys.stderr)

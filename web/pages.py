@@ -69,6 +69,19 @@ def index() -> Response:
 # ---- login --------------------------------------------------------------------------------------
 
 
+def refuse_disabled_login() -> Response | None:
+    """`SKJEMAMOTTAK_LOCAL_LOGIN=0`: `POST /logg-inn` is 403 LOCAL_LOGIN_DISABLED (CONNECTIONS.md
+    section 1), answered before the CSRF check: the page then has no form, so no token to send.
+    The app registers this ahead of CSRFProtect; refusing reads no input and changes nothing."""
+    if (
+        request.method == "POST"
+        and request.endpoint == "pages.login"
+        and not oidc.settings().local_login
+    ):
+        return error_response("LOCAL_LOGIN_DISABLED")
+    return None
+
+
 @bp.route("/logg-inn", methods=["GET", "POST"])
 @login_limits()
 def login() -> Any:

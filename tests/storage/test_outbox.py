@@ -15,13 +15,15 @@ from services.cases import transition
 from services.upload import upload
 from services.users import add_user, deactivate_user
 from storage.uow import AbstractUnitOfWork
-from tests.storage.helpers import HF_OUS, HF_OUS_2, KOORDINATOR, TODAY, del2, del2_for
+from tests.storage.helpers import HF_OUS, HF_OUS_2, HF_STO, KOORDINATOR, TODAY, del2, del2_for
 from tests.storage.test_committee import (
     CASE_OUS,
+    CASE_STO,
     MEETING_DAY,
     add_members,
     decision_body,
     ready_case,
+    sto_case,
 )
 from tests.storage.test_minihta import REVIEWERS, form
 
@@ -310,3 +312,59 @@ def test_archive_messages_are_built_from_the_stored_case_as_the_export_builds_th
         outbox.export(uow, "2026-01-01-OUS-FINNESIKKE")
     assert e.value.code == "NOT_FOUND"
     assert {r[5] for r in rows(uow) if r[0] == "arkiv"} == {"sendt"}
+
+
+def test_temporary_failures_fail_the_row_only_after_24_hours(
+    service_uow: AbstractUnitOfWork,
+) -> None:
+    """CONNECTIONS.md section 2: a 4xx or a connection error is retried; "24 h of failures:
+    `feilet`", counted from the first failure."""
+    uow = service_uow
+    upload(HF_OUS, "s.json", del2(), uow, TODAY)
+    temporary = outbox.DeliveryError("Fikk ikke kontakt med SMTP-tjeneren.")
+    lease = timedelta(minutes=1)
+
+    def fail_again(first_failed_ago: timedelta) -> str:
+        with uow:
+            [row] = uow.outbox.list()
+            row.forste_feil = uow.now() - first_failed_ago
+            row.neste_forsok = uow.now()
+            uow.commit()
+        claimed = outbox.claim_next(uow, ["arkiv"], "a", lease=lease)
+        assert claimed is not None
+        return outbox.failed(uow, claimed.id, temporary)
+
+    claimed = outbox.claim_next(uow, ["arkiv"], "a", lease=lease)
+    assert claimed is not None
+    assert outbox.failed(uow, claimed.id, temporary) == "venter"
+    assert fail_again(outbox.GIVE_UP_AFTER - timedelta(minutes=1)) == "venter"
+    assert fail_again(outbox.GIVE_UP_AFTER) == "feilet"
+    [row] = outbox.list_rows(uow, status="feilet")
+    assert row["forsok"] == 3 and row["siste_feil"] == temporary.message
+
+
+def test_each_planning_run_mails_the_members_taking_part_and_not_the_absent(
+    service_uow: AbstractUnitOfWork,
+) -> None:
+    """`motepakke_klar`: "each member taking part", "one mail per run" that places cases."""
+    uow = service_uow
+    add_members(uow)
+    with uow:
+        for name in ("k-ous", "k-ahus", "k-vara"):
+            user = uow.users.get(name)
+            assert user is not None
+            user.epost = f"{name}@komite.example"
+        uow.commit()
+    meeting_id = committee.create_meeting(KOORDINATOR, uow, MEETING_DAY, time(9), TODAY)
+    committee.update_meeting(KOORDINATOR, uow, meeting_id, absent={"k-vara": True})
+
+    def packets() -> list[str]:
+        return sorted(r[4] for r in rows(uow) if r[1] == "motepakke_klar")
+
+    ready_case(uow, HF_OUS, del2_for("OUS"), CASE_OUS)
+    assert committee.plan_meeting(KOORDINATOR, uow, meeting_id, TODAY).placed == [CASE_OUS]
+    first = ["k-ahus@komite.example", "k-ous@komite.example"]
+    assert packets() == first  # k-vara is absent: no mail
+    ready_case(uow, HF_STO, sto_case(), CASE_STO)
+    assert committee.plan_meeting(KOORDINATOR, uow, meeting_id, TODAY).placed == [CASE_STO]
+    assert packets() == sorted(first * 2)  # a second run that places a case: one mail more each

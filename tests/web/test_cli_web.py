@@ -43,6 +43,26 @@ def test_usage_errors_exit_2_in_norwegian(
     assert "disse argumentene mangler" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["outbox", "list", "--status", "feil"], "ugyldig valg: 'feil' (velg blant 'venter'"),
+        (["outbox", "retry", "abc"], "ugyldig heltall: 'abc'"),
+    ],
+)
+def test_the_outbox_commands_usage_errors_are_norwegian(
+    instance: Path, capsys: pytest.CaptureFixture[str], argv: list[str], expected: str
+) -> None:
+    """CONNECTIONS.md section 2's `outbox list --status S` and `outbox retry ID…`: a bad value
+    exits 2 with a message in Norwegian only."""
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert expected in err
+    assert "choose from" not in err and "invalid" not in err
+
+
 def test_demo_is_idempotent_covers_the_states_and_keeps_the_audit_chain(
     instance: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -6,6 +6,7 @@ never share a row, a worker killed with SIGKILL mid-delivery, SIGTERM, the expor
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -144,6 +145,11 @@ def test_every_event_is_mailed_once_and_archived_with_its_headers(
         Worker(st, settings).run(once=True)
         assert statuses(st) == {"sendt": 10}  # 7 mails, 3 archive folders
         got = {}
+        case_of = {
+            (r["hendelse"], r["mottaker"]): r["sak"]
+            for r in outbox.list_rows(st.uow())
+            if r["art"] == "epost"
+        }
         for msg in smtp.messages:
             event = msg["X-Skjemamottak-Hendelse"]
             got.setdefault(event, []).append(msg["To"])
@@ -160,6 +166,8 @@ def test_every_event_is_mailed_once_and_archived_with_its_headers(
                     assert "Utkast 12" in part
                 else:
                     assert "sak " in part.lower()
+                    # "subject and both parts name the case id"
+                    assert case_of[(event, msg["To"])] in part
             link = {
                 "motepakke_klar": f"{PUBLIC}/moter/",
                 "fagfelle_tildelt": f"{PUBLIC}/fagfelle",
@@ -496,3 +504,76 @@ def test_the_worker_refreshes_the_figures_after_a_change(database: str, tmp_path
     with st.uow() as uow:
         assert uow.figures.state()[1] == uow.figures.cases_marker()  # a page need not refresh
     st.engine.dispose()
+
+
+def test_without_an_archive_folder_archive_rows_wait_and_worker_once_exits_0(
+    database: str, tmp_path: Path
+) -> None:
+    """CONNECTIONS.md sections 1-3: `SKJEMAMOTTAK_ARKIV_DIR` unset, rows stay `venter` (untried)
+    while the mails go; `worker --once` exits 0; without `SKJEMAMOTTAK_PUBLIC_URL` (and
+    `SKJEMAMOTTAK_BASE_URL`) the links point to the default `http://127.0.0.1:5000`."""
+    with SmtpServer() as smtp:
+        env = environ(database, tmp_path, f"smtp://127.0.0.1:{smtp.port}")
+        del env["SKJEMAMOTTAK_ARKIV_DIR"], env["SKJEMAMOTTAK_PUBLIC_URL"]
+        settings, st = storage_for(env)
+        upload(HF_OUS, "s.json", del2_for("OUS"), st.uow(), TODAY)  # an archive row
+        _one_mail(st)
+        unset = {k: v for k, v in os.environ.items() if not k.startswith("SKJEMAMOTTAK_")}
+        proc = subprocess.run(
+            [sys.executable, "-m", "web.cli", "worker", "--once"],
+            cwd=ROOT,
+            env={**unset, **env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+        by_kind = {r["art"]: r for r in outbox.list_rows(st.uow())}
+        assert (by_kind["epost"]["status"], by_kind["arkiv"]["status"]) == ("sendt", "venter")
+        assert by_kind["arkiv"]["forsok"] == 0 and by_kind["arkiv"]["sendt"] is None
+        assert not (tmp_path / "arkiv").exists()
+        [mail] = smtp.messages
+        assert "http://127.0.0.1:5000/utkast/5" in mail.get_body(("plain",)).get_content()
+        st.engine.dispose()
+
+
+def test_a_running_worker_takes_a_row_committed_after_it_started(
+    database: str, tmp_path: Path
+) -> None:
+    """ "The worker handles a row within 5 s of its commit": it looks for due rows every `POLL`
+    seconds (at most 5), so a row committed while it runs is delivered without a restart."""
+    from web.worker import POLL
+
+    assert 0 < POLL <= 5
+    with SmtpServer() as smtp:
+        env = environ(database, tmp_path, f"smtp://127.0.0.1:{smtp.port}")
+        settings, st = storage_for(env)
+        add_user(st.uow(), "hf-ous", roles=["hf"], hf="OUS", epost="hf-ous@ous.example")
+        proc = _start_worker(env)
+        try:
+            _wait(lambda: not outbox.worker_stale(st.uow()), 60)  # it runs
+            assert proc.poll() is None
+            with st.uow() as uow:
+                outbox.notify_draft(uow, "utkast_returnert", 8, ["hf-ous"])
+                uow.commit()
+            _wait(lambda: statuses(st) == {"sendt": 1}, 60)
+            assert len(smtp.messages) == 1
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(60) == 0, proc.stderr.read() if proc.stderr else ""
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        st.engine.dispose()
+
+
+def test_make_run_starts_the_worker_beside_the_server() -> None:
+    if shutil.which("make") is None:
+        pytest.skip("make mangler")
+    proc = subprocess.run(
+        ["make", "-n", "run"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    worker = next(i for i, line in enumerate(lines) if "web.cli worker &" in line)
+    serve = next(i for i, line in enumerate(lines) if "web.cli serve" in line)
+    assert worker < serve  # in the background, then the server in the foreground
