@@ -231,15 +231,21 @@ def authenticate_password(uow: AbstractUnitOfWork, username: str, password: str)
             return None
         if _hasher.check_needs_rehash(stored):
             user.password_hash = _hasher.hash(password)
-        uow.audit.append(
-            actor=user.username,
-            action="innlogging",
-            object=f"user:{user.username}",
-            at=uow.now(),
-            details={"method": "passord"},
-        )
-        uow.commit()
-        return Actor.of(user)
+        return _logged_in(uow, user, "passord")
+
+
+def _logged_in(uow: AbstractUnitOfWork, user: User, method: str) -> Actor:
+    """A login that succeeded: the audit event `innlogging` (CONNECTIONS.md section 1) with how
+    the user logged in, committed with whatever the login changed; the user as an actor."""
+    uow.audit.append(
+        actor=user.username,
+        action="innlogging",
+        object=f"user:{user.username}",
+        at=uow.now(),
+        details={"method": method},
+    )
+    uow.commit()
+    return Actor.of(user)
 
 
 # ---- e-mail address and single sign-on subject (CONNECTIONS.md section 1) ---------------------
@@ -359,15 +365,7 @@ def login_by_sub(uow: AbstractUnitOfWork, sub: str) -> Actor | None:
         user = uow.users.by_oidc_sub(sub)
         if user is None or not user.active:
             return None
-        uow.audit.append(
-            actor=user.username,
-            action="innlogging",
-            object=f"user:{user.username}",
-            at=uow.now(),
-            details={"method": "oidc"},
-        )
-        uow.commit()
-        return Actor.of(user)
+        return _logged_in(uow, user, "oidc")
 
 
 # ---- HF functions and display names (PORTAL.md section 2) ----------------------------------------
