@@ -80,6 +80,10 @@ class Section:
     items: tuple[Field | Repeat, ...]
     intro: str = ""
 
+    def visible_items(self) -> list[Field | Repeat]:
+        """The items a person sees: all but the hidden fields (`skjema.type` ...)."""
+        return [i for i in self.items if not (isinstance(i, Field) and i.hidden)]
+
 
 # ---- completeness and consistency rules (interpreted by processor.validate) -------------------
 
@@ -234,6 +238,14 @@ class FormDef:
 
     def repeats(self) -> list[Repeat]:
         return [r for s in self.sections for r in s.items if isinstance(r, Repeat)]
+
+    def hidden_fields(self) -> list[Field]:
+        """The fields carried by the file but not shown to a person, in form order."""
+        return [f for f in self.fields() if f.hidden]
+
+    def header_values(self) -> dict[str, str]:
+        """What a template fills in for the shared header (`header_fields`)."""
+        return {"skjema.type": self.id, "skjema.versjon": self.version}
 
     def field(self, field_id: str) -> Field:
         hit = self._index.get(field_id)

@@ -555,7 +555,7 @@ def _label_fallback(
 
     labels = label_tables[form.id]
     checkboxes = _checkbox_ids()
-    fields: dict[str, RawValue] = {"skjema.type": form.id, "skjema.versjon": "1"}
+    fields: dict[str, RawValue] = dict(form.header_values())
     for cells in rows:
         i = 0
         while i < len(cells):

@@ -422,7 +422,7 @@ def case_story(form: FormDef, data: dict) -> list[Flowable]:
     """Every visible field of `form` with its label and value, one table per section."""
     story: list[Flowable] = []
     for section in form.sections:
-        visible = [i for i in section.items if not (isinstance(i, Field) and i.hidden)]
+        visible = section.visible_items()
         if not visible:
             continue
         story.extend(heading(section.title))

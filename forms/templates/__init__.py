@@ -23,7 +23,7 @@ FORMATS = ("pdf", "docx", "xlsx", "json", "fhir")
 
 def canonical_json(form: FormDef, values: dict[str, object] | None = None) -> dict[str, object]:
     """Flat values nested by the dots of the field ids (FORMS.md 2), with `skjema` prefilled."""
-    flat: dict[str, object] = {"skjema.type": form.id, "skjema.versjon": form.version}
+    flat: dict[str, object] = dict(form.header_values())
     flat.update(values or {})
     out: dict[str, object] = {}
     rows: dict[str, dict[int, dict[str, object]]] = {}

@@ -229,7 +229,7 @@ def _field_rows(
 
 
 def _section_xml(form: FormDef, section: Section, values: dict[str, object]) -> str:
-    visible = [i for i in section.items if not (isinstance(i, Field) and i.hidden)]
+    visible = section.visible_items()
     if not visible:
         return ""
     out = [paragraph(run(section.title), "Heading2")]
@@ -265,12 +265,10 @@ def _header_table(form: FormDef, values: dict[str, object]) -> str:
     rows = [
         "<w:tr>" + _label_cell("Skjema", False) + _value_cell(paragraph(run(form.name))) + "</w:tr>"
     ]
-    prefill = {"skjema.type": form.id, "skjema.versjon": form.version}
-    for section in form.sections:
-        for item in section.items:
-            if isinstance(item, Field) and item.hidden:
-                value = values.get(item.id, prefill.get(item.id))
-                rows.extend(_field_rows(item, item.id, item.label, value))
+    prefill = form.header_values()
+    for item in form.hidden_fields():
+        value = values.get(item.id, prefill.get(item.id))
+        rows.extend(_field_rows(item, item.id, item.label, value))
     return _table(rows)
 
 

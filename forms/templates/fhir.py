@@ -70,7 +70,7 @@ def _question(
     if field.hidden:
         item["readOnly"] = True
         extensions.append({"url": f"{EXT}/questionnaire-hidden", "valueBoolean": True})
-        initial = {"skjema.type": form.id, "skjema.versjon": form.version}.get(field.id)
+        initial = form.header_values().get(field.id)
         if initial is not None:
             item["initial"] = [{"valueString": initial}]
     if field.pattern:

@@ -230,7 +230,7 @@ class _Builder:
         return [Block(height, draw)]
 
     def section_blocks(self, section: Section) -> list[Block]:
-        visible = [i for i in section.items if not (isinstance(i, Field) and i.hidden)]
+        visible = section.visible_items()
         if not visible:
             return []
         f = self.f
@@ -383,10 +383,8 @@ class _Builder:
     def hidden_fields(self, c: canvas.Canvas) -> None:
         """skjema.type and skjema.versjon: read-only, prefilled, small in the top right corner."""
         f = self.f
-        prefill = {"skjema.type": self.form.id, "skjema.versjon": self.form.version}
-        hidden = [
-            i for s in self.form.sections for i in s.items if isinstance(i, Field) and i.hidden
-        ]
+        prefill = self.form.header_values()
+        hidden = self.form.hidden_fields()
         y = PAGE_H - 30
         widths = {"skjema.type": 92.0, "skjema.versjon": 22.0}
         # lay out right to left, create the fields in form order

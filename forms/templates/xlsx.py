@@ -183,7 +183,7 @@ def build_xlsx(form: FormDef, values: dict[str, object] | None = None) -> bytes:
     layout: list[tuple[str, object]] = []  # ("section", Section) or ("field", (fid, Field))
     row = 5
     for section in form.sections:
-        visible = [i for i in section.items if not (isinstance(i, Field) and i.hidden)]
+        visible = section.visible_items()
         if visible:
             row += 1
             layout.append(("section", (row, section)))
@@ -198,7 +198,7 @@ def build_xlsx(form: FormDef, values: dict[str, object] | None = None) -> bytes:
             layout.append(("field", (row, fid, field)))
             row += 1
     addresses = {fid: f"B{r}" for fid, r in rows.items()}
-    prefill = {"skjema.type": form.id, "skjema.versjon": form.version}
+    prefill = form.header_values()
 
     for kind, data in layout:
         if kind == "section":
