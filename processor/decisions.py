@@ -23,7 +23,7 @@ from forms.templates.docx import (
     ROOT_RELS_XML,
     SETTINGS_XML,
     STYLES_XML,
-    W_NS,
+    document_part,
     paragraph,
     run,
     write_zip,
@@ -284,18 +284,7 @@ def _document_xml(d: Decision) -> str:
         paragraph(run("Med vennlig hilsen")),
         paragraph(run(SENDER)),
     ]
-    sect = (
-        '<w:sectPr><w:pgSz w:w="11906" w:h="16838"/>'
-        '<w:pgMar w:top="1134" w:right="1134" w:bottom="1134" w:left="1134" w:header="567" '
-        'w:footer="567" w:gutter="0"/></w:sectPr>'
-    )
-    return (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        f'<w:document xmlns:w="{W_NS}" xmlns:r="{R_NS}"><w:body>'
-        + "".join(body)
-        + sect
-        + "</w:body></w:document>"
-    )
+    return document_part(body, f' xmlns:r="{R_NS}"')
 
 
 def _core_xml(d: Decision) -> str:

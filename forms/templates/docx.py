@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from collections.abc import Iterable
 from xml.sax.saxutils import escape
 
 from forms.fields import Field, FormDef, Repeat, Section
@@ -281,17 +282,27 @@ def document_xml(form: FormDef, values: dict[str, object] | None = None) -> str:
         paragraph(run("Felt med uthevet ledetekst må fylles ut."), "Hjelpetekst"),
     ]
     body.extend(_section_xml(form, s, values) for s in form.sections)
-    sect = (
-        '<w:sectPr><w:pgSz w:w="11906" w:h="16838"/>'
-        '<w:pgMar w:top="1134" w:right="1134" w:bottom="1134" w:left="1134" w:header="567" '
-        'w:footer="567" w:gutter="0"/></w:sectPr>'
+    return document_part(
+        body, f' xmlns:w14="{W14_NS}" xmlns:mc="{MC_NS}" xmlns:r="{R_NS}" mc:Ignorable="w14"'
     )
+
+
+_A4_SECTION = (
+    '<w:sectPr><w:pgSz w:w="11906" w:h="16838"/>'
+    '<w:pgMar w:top="1134" w:right="1134" w:bottom="1134" w:left="1134" w:header="567" '
+    'w:footer="567" w:gutter="0"/></w:sectPr>'
+)
+"""A4 pages with 2 cm margins: the templates and the decision letter."""
+
+
+def document_part(body: Iterable[str], namespaces: str) -> str:
+    """`word/document.xml`: the body's paragraphs and tables on A4 pages (`_A4_SECTION`).
+    `namespaces`: the declarations (and attributes) after `xmlns:w` on `w:document`."""
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        f'<w:document xmlns:w="{W_NS}" xmlns:w14="{W14_NS}" xmlns:mc="{MC_NS}" '
-        f'xmlns:r="{R_NS}" mc:Ignorable="w14"><w:body>'
+        f'<w:document xmlns:w="{W_NS}"{namespaces}><w:body>'
         + "".join(body)
-        + sect
+        + _A4_SECTION
         + "</w:body></w:document>"
     )
 
