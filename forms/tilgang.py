@@ -31,6 +31,29 @@ ICD10 = r"^[A-Z][0-9]{2}(\.[0-9]{1,2})?$"
 _HF = hf_choices()
 
 
+# The three criteria for individual access (FORMS.md 3): key, label, help text. Each is a
+# checkbox and a justification required when it is ticked; at least one must be ticked.
+_CRITERIA = (
+    (
+        "okt_nytte",
+        "Økt nytte",
+        "Pasienten forventes å ha vesentlig større nytte enn gruppen som ble vurdert.",
+    ),
+    (
+        "hoyere_alvorlighet",
+        "Høyere alvorlighet",
+        "Pasientens tilstand er vesentlig mer alvorlig enn i gruppen som ble vurdert.",
+    ),
+    (
+        "sarskilte_medisinske_arsaker",
+        "Særskilte medisinske årsaker",
+        "Særskilte medisinske forhold gjør at pasienten skiller seg fra gruppen.",
+    ),
+)
+CRITERIA = tuple(key for key, _, _ in _CRITERIA)
+"""The criteria's keys, in form order: `kriterier.<key>.oppfylt` / `.begrunnelse`."""
+
+
 def _criterion(key: str, label: str, help_text: str) -> tuple[Field, Field]:
     return (
         Field(f"kriterier.{key}.oppfylt", label, "checkbox", help=help_text),
@@ -228,23 +251,7 @@ DEL2 = FormDef(
         Section(
             "kriterier",
             "Kriterier for individuell tilgang",
-            (
-                *_criterion(
-                    "okt_nytte",
-                    "Økt nytte",
-                    "Pasienten forventes å ha vesentlig større nytte enn gruppen som ble vurdert.",
-                ),
-                *_criterion(
-                    "hoyere_alvorlighet",
-                    "Høyere alvorlighet",
-                    "Pasientens tilstand er vesentlig mer alvorlig enn i gruppen som ble vurdert.",
-                ),
-                *_criterion(
-                    "sarskilte_medisinske_arsaker",
-                    "Særskilte medisinske årsaker",
-                    "Særskilte medisinske forhold gjør at pasienten skiller seg fra gruppen.",
-                ),
-            ),
+            tuple(f for criterion in _CRITERIA for f in _criterion(*criterion)),
             intro="Kryss av for minst ett kriterium og begrunn hvert kriterium som er krysset av.",
         ),
         Section(
@@ -331,31 +338,18 @@ DEL2 = FormDef(
         ReferenceMatchesHf("soknad.referansenummer", "soknad.helseforetak"),
         RequiredIf("behandling.behandlingsmal_annet", "behandling.behandlingsmal", ("annet",)),
         AtLeastOneTrue(
-            (
-                "kriterier.okt_nytte.oppfylt",
-                "kriterier.hoyere_alvorlighet.oppfylt",
-                "kriterier.sarskilte_medisinske_arsaker.oppfylt",
-            ),
+            tuple(f"kriterier.{key}.oppfylt" for key in CRITERIA),
             "NO_CRITERION",
             "Minst ett av de tre kriteriene må være krysset av.",
         ),
-        RequiredIf(
-            "kriterier.okt_nytte.begrunnelse",
-            "kriterier.okt_nytte.oppfylt",
-            (True,),
-            "JUSTIFICATION_MISSING",
-        ),
-        RequiredIf(
-            "kriterier.hoyere_alvorlighet.begrunnelse",
-            "kriterier.hoyere_alvorlighet.oppfylt",
-            (True,),
-            "JUSTIFICATION_MISSING",
-        ),
-        RequiredIf(
-            "kriterier.sarskilte_medisinske_arsaker.begrunnelse",
-            "kriterier.sarskilte_medisinske_arsaker.oppfylt",
-            (True,),
-            "JUSTIFICATION_MISSING",
+        *(
+            RequiredIf(
+                f"kriterier.{key}.begrunnelse",
+                f"kriterier.{key}.oppfylt",
+                (True,),
+                "JUSTIFICATION_MISSING",
+            )
+            for key in CRITERIA
         ),
         MinRows(
             "litteratur",

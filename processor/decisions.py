@@ -29,6 +29,7 @@ from forms.templates.docx import (
     write_zip,
     xml_text,
 )
+from forms.tilgang import CRITERIA
 from processor.domain import FormType
 from processor.render import (
     build_document,
@@ -41,7 +42,6 @@ from processor.render import (
 )
 
 OUTCOMES = {"innvilget": "Innvilget", "avslatt": "Avslått"}
-CRITERIA = ("okt_nytte", "hoyere_alvorlighet", "sarskilte_medisinske_arsaker")
 QUORUM = 4  # WORKFLOW.md §3: at least 4 decision-makers take part
 LETTER_TITLE = "Vedtak om individuell tilgang"
 SENDER = "Vurderingskomitéen for individuell tilgang, Nye metoder"
