@@ -17,7 +17,7 @@ from forms.fields import (
     header_fields,
 )
 from forms.helseforetak import hf_choices
-from forms.tilgang import NYE_METODER_ID
+from forms.tilgang import nye_metoder_id_field
 
 SAK_ID = r"^MMV-[0-9]{4}-[0-9]{3}$"
 SAK_ID_HINT = "MMV-ÅÅÅÅ-NNN, for eksempel MMV-2026-004"
@@ -136,13 +136,9 @@ MINIHTA = FormDef(
                     "Er metoden vurdert i Nye metoder?",
                     "checkbox",
                 ),
-                Field(
+                nye_metoder_id_field(
                     "metode.nye_metoder_id",
-                    "ID i Nye metoder",
-                    pattern=NYE_METODER_ID,
-                    pattern_hint="ID fulgt av fire siffer, understrek og tre siffer, for eksempel "
-                    "ID2025_131",
-                    help="Påkrevd når metoden er vurdert i Nye metoder.",
+                    help_text="Påkrevd når metoden er vurdert i Nye metoder.",
                 ),
                 Field(
                     "metode.bruk_andre_steder",

@@ -28,6 +28,19 @@ REFERENCE_HELP = (
 NYE_METODER_ID = r"^ID[0-9]{4}_[0-9]{3}$"
 ICD10 = r"^[A-Z][0-9]{2}(\.[0-9]{1,2})?$"
 
+
+def nye_metoder_id_field(field_id: str, *, required: bool = False, help_text: str = "") -> Field:
+    """A method's ID in Nye metoder (ID2025_131): Del 2 and mini-HTA skjema 1."""
+    return Field(
+        field_id,
+        "ID i Nye metoder",
+        required=required,
+        pattern=NYE_METODER_ID,
+        pattern_hint="ID fulgt av fire siffer, understrek og tre siffer, for eksempel ID2025_131",
+        help=help_text,
+    )
+
+
 _HF = hf_choices()
 
 
@@ -176,14 +189,7 @@ DEL2 = FormDef(
             "Behandlingen det søkes om",
             (
                 Field("behandling.legemiddel", "Legemiddel (som i Felleskatalogen)", required=True),
-                Field(
-                    "behandling.nye_metoder_id",
-                    "ID i Nye metoder",
-                    required=True,
-                    pattern=NYE_METODER_ID,
-                    pattern_hint="ID fulgt av fire siffer, understrek og tre siffer, for eksempel "
-                    "ID2025_131",
-                ),
+                nye_metoder_id_field("behandling.nye_metoder_id", required=True),
                 Field("behandling.dosering", "Forventet dosering", required=True),
                 Field("behandling.varighet", "Forventet behandlingsvarighet", required=True),
                 Field(
