@@ -91,7 +91,8 @@ class _W:
         self.tr = q + "tr"
         self.tc = q + "tc"
         self.custom_xml = q + "customXml"
-        self.scan_tags = (
+        # the tags that make a paragraph's text
+        self.text_tags = (
             self.p,
             self.t,
             self.tab,
@@ -100,14 +101,8 @@ class _W:
             self.nbh,
             self.sym,
             self.legacy_checkbox,
-            self.del_text,
-            self.sdt,
-            self.tag,
-            self.placeholder,
-            W14_CHECKBOX,
-            W14_CHECKED,
-            MC_FALLBACK,
         )
+        # what the scan does with each element it lists: the text tags and the structure
         self.actions = {
             self.p: _P,
             self.t: _TEXT,
@@ -125,16 +120,7 @@ class _W:
             self.sym: _OTHER,
             self.legacy_checkbox: _OTHER,
         }
-        self.text_tags = (
-            self.p,
-            self.t,
-            self.tab,
-            self.br,
-            self.cr,
-            self.nbh,
-            self.sym,
-            self.legacy_checkbox,
-        )
+        self.scan_tags = tuple(self.actions)
 
 
 _W_TRANSITIONAL = _W(W_NS)
