@@ -15,20 +15,7 @@ from datetime import date, datetime
 from reportlab.platypus import Flowable, Spacer
 
 from forms.catalog import get_form
-from forms.templates.docx import (
-    APP_XML,
-    CONTENT_TYPES_XML,
-    DOCUMENT_RELS_XML,
-    R_NS,
-    ROOT_RELS_XML,
-    SETTINGS_XML,
-    STYLES_XML,
-    document_part,
-    paragraph,
-    run,
-    write_zip,
-    xml_text,
-)
+from forms.templates.docx import R_NS, document_part, paragraph, run, write_docx
 from forms.tilgang import CRITERIA
 from processor.domain import FormType
 from processor.render import (
@@ -287,35 +274,14 @@ def _document_xml(d: Decision) -> str:
     return document_part(body, f' xmlns:r="{R_NS}"')
 
 
-def _core_xml(d: Decision) -> str:
-    return (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/'
-        'core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/" '
-        'xmlns:dcterms="http://purl.org/dc/terms/" xmlns:dcmitype="http://purl.org/dc/dcmitype/" '
-        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
-        f"<dc:title>{xml_text(LETTER_TITLE)} – {xml_text(d.reference)}</dc:title>"
-        f"<dc:subject>{xml_text(_outcome(d))}</dc:subject>"
-        "<dc:creator>Nye metoder</dc:creator>"
-        f"<cp:keywords>{xml_text(d.reference)}</cp:keywords>"
-        "<dc:language>nb-NO</dc:language>"
-        "</cp:coreProperties>"
-    )
-
-
 def decision_letter_docx(d: Decision) -> bytes:
     """The decision letter as a DOCX for the HF's archive (deterministic)."""
-    parts = [
-        ("[Content_Types].xml", CONTENT_TYPES_XML),
-        ("_rels/.rels", ROOT_RELS_XML),
-        ("docProps/core.xml", _core_xml(d)),
-        ("docProps/app.xml", APP_XML),
-        ("word/_rels/document.xml.rels", DOCUMENT_RELS_XML),
-        ("word/document.xml", _document_xml(d)),
-        ("word/styles.xml", STYLES_XML),
-        ("word/settings.xml", SETTINGS_XML),
-    ]
-    return write_zip([(name, text.encode("utf-8")) for name, text in parts])
+    return write_docx(
+        _document_xml(d),
+        title=f"{LETTER_TITLE} – {d.reference}",
+        subject=_outcome(d),
+        keywords=d.reference,
+    )
 
 
 __all__ = [

@@ -345,17 +345,17 @@ DOCUMENT_RELS_XML = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 """
 
 
-def core_xml(form: FormDef) -> str:
+def _core_xml(title: str, subject: str, keywords: str) -> str:
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/'
         'core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/" '
         'xmlns:dcterms="http://purl.org/dc/terms/" xmlns:dcmitype="http://purl.org/dc/dcmitype/" '
         'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
-        f"<dc:title>{xml_text(form.name)}</dc:title>"
-        f"<dc:subject>{xml_text(form.description)}</dc:subject>"
+        f"<dc:title>{xml_text(title)}</dc:title>"
+        f"<dc:subject>{xml_text(subject)}</dc:subject>"
         "<dc:creator>Nye metoder</dc:creator>"
-        f"<cp:keywords>{xml_text(form.id)} versjon {xml_text(form.version)}</cp:keywords>"
+        f"<cp:keywords>{xml_text(keywords)}</cp:keywords>"
         "<dc:language>nb-NO</dc:language>"
         "</cp:coreProperties>"
     )
@@ -385,13 +385,24 @@ def build_docx(form: FormDef, values: dict[str, object] | None = None) -> bytes:
     unknown = sorted(set(values or {}) - known)
     if unknown:
         raise KeyError(f"unknown field ids for {form.id}: {', '.join(unknown)}")
+    return write_docx(
+        document_xml(form, values),
+        title=form.name,
+        subject=form.description,
+        keywords=f"{form.id} versjon {form.version}",
+    )
+
+
+def write_docx(document: str, *, title: str, subject: str, keywords: str) -> bytes:
+    """A deterministic DOCX: `document` (`document_part`) with the shared styles and settings;
+    the core properties name it (`title`, `subject`, `keywords`), Nye metoder made it."""
     parts = [
         ("[Content_Types].xml", CONTENT_TYPES_XML),
         ("_rels/.rels", ROOT_RELS_XML),
-        ("docProps/core.xml", core_xml(form)),
+        ("docProps/core.xml", _core_xml(title, subject, keywords)),
         ("docProps/app.xml", APP_XML),
         ("word/_rels/document.xml.rels", DOCUMENT_RELS_XML),
-        ("word/document.xml", document_xml(form, values)),
+        ("word/document.xml", document),
         ("word/styles.xml", STYLES_XML),
         ("word/settings.xml", SETTINGS_XML),
     ]
