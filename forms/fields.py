@@ -84,6 +84,23 @@ class Section:
         """The items a person sees: all but the hidden fields (`skjema.type` ...)."""
         return [i for i in self.items if not (isinstance(i, Field) and i.hidden)]
 
+    def parts(self) -> list[tuple[Field, ...] | Repeat]:
+        """The visible items as a document lays them out: each run of consecutive fields (one
+        table) and each repeat group between them, in form order."""
+        out: list[tuple[Field, ...] | Repeat] = []
+        run: list[Field] = []
+        for item in self.visible_items():
+            if isinstance(item, Repeat):
+                if run:
+                    out.append(tuple(run))
+                    run = []
+                out.append(item)
+            else:
+                run.append(item)
+        if run:
+            out.append(tuple(run))
+        return out
+
 
 # ---- completeness and consistency rules (interpreted by processor.validate) -------------------
 

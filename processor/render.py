@@ -422,26 +422,22 @@ def case_story(form: FormDef, data: dict) -> list[Flowable]:
     """Every visible field of `form` with its label and value, one table per section."""
     story: list[Flowable] = []
     for section in form.sections:
-        visible = section.visible_items()
-        if not visible:
+        parts = section.parts()
+        if not parts:
             continue
         story.extend(heading(section.title))
         if section.intro:
             story.append(para(section.intro, styles().small))
             story.append(Spacer(0, 3))
-        rows: list[tuple[str, str]] = []
-        for item in visible:
+        for item in parts:
             if isinstance(item, Repeat):
-                if rows:
-                    story.append(kv_table(rows))
-                    rows = []
                 if item.label != section.title:
                     story.append(para(item.label, styles().subheading))
                 story.append(kv_table(_repeat_rows(form, item, data)))
             else:
-                rows.append((item.label, format_value(item, get_path(data, item.id))))
-        if rows:
-            story.append(kv_table(rows))
+                story.append(
+                    kv_table([(f.label, format_value(f, get_path(data, f.id))) for f in item])
+                )
     return story
 
 

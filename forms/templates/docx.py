@@ -230,18 +230,14 @@ def _field_rows(
 
 
 def _section_xml(form: FormDef, section: Section, values: dict[str, object]) -> str:
-    visible = section.visible_items()
-    if not visible:
+    parts = section.parts()
+    if not parts:
         return ""
     out = [paragraph(run(section.title), "Heading2")]
     if section.intro:
         out.append(paragraph(run(section.intro), "Ingress"))
-    rows: list[str] = []
-    for item in visible:
+    for item in parts:
         if isinstance(item, Repeat):
-            if rows:
-                out.append(_table(rows))
-                rows = []
             if item.label != section.title:
                 out.append(paragraph(run(item.label), "Heading3"))
             if item.help:
@@ -255,9 +251,8 @@ def _section_xml(form: FormDef, section: Section, values: dict[str, object]) -> 
                     )
             out.append(_table(rep_rows))
         else:
-            rows.extend(_field_rows(item, item.id, item.label, values.get(item.id)))
-    if rows:
-        out.append(_table(rows))
+            rows = [r for f in item for r in _field_rows(f, f.id, f.label, values.get(f.id))]
+            out.append(_table(rows))
     return "".join(out)
 
 
