@@ -240,6 +240,23 @@ def heading(text: str) -> list[Flowable]:
     return [Paragraph(_markup(text), styles().heading)]
 
 
+def _ruled_style(shaded_to: tuple[int, int], pad_x: float, pad_y: float) -> TableStyle:
+    """The tables' look: cells top-aligned, a rule under every row and above the first, the
+    cells from the top-left one to `shaded_to` on the label background."""
+    return TableStyle(
+        [
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("BACKGROUND", (0, 0), shaded_to, LABEL_BG),
+            ("LINEBELOW", (0, 0), (-1, -1), 0.4, RULE),
+            ("LINEABOVE", (0, 0), (-1, 0), 0.4, RULE),
+            ("LEFTPADDING", (0, 0), (-1, -1), pad_x),
+            ("RIGHTPADDING", (0, 0), (-1, -1), pad_x),
+            ("TOPPADDING", (0, 0), (-1, -1), pad_y),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), pad_y),
+        ]
+    )
+
+
 def kv_table(rows: Rows, label_width: float = LABEL_W) -> Table:
     """A two-column table: label | value (the value keeps its paragraphs; rows split if long)."""
     s = styles()
@@ -251,20 +268,7 @@ def kv_table(rows: Rows, label_width: float = LABEL_W) -> Table:
         splitByRow=1,
         splitInRow=1,
     )
-    table.setStyle(
-        TableStyle(
-            [
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("BACKGROUND", (0, 0), (0, -1), LABEL_BG),
-                ("LINEBELOW", (0, 0), (-1, -1), 0.4, RULE),
-                ("LINEABOVE", (0, 0), (-1, 0), 0.4, RULE),
-                ("LEFTPADDING", (0, 0), (-1, -1), 5),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 5),
-                ("TOPPADDING", (0, 0), (-1, -1), 3.5),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 3.5),
-            ]
-        )
-    )
+    table.setStyle(_ruled_style(shaded_to=(0, -1), pad_x=5, pad_y=3.5))  # the label column
     return table
 
 
@@ -280,20 +284,7 @@ def grid_table(
     table = Table(
         data, colWidths=list(widths), hAlign="LEFT", repeatRows=1, splitByRow=1, splitInRow=1
     )
-    table.setStyle(
-        TableStyle(
-            [
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("BACKGROUND", (0, 0), (-1, 0), LABEL_BG),
-                ("LINEBELOW", (0, 0), (-1, -1), 0.4, RULE),
-                ("LINEABOVE", (0, 0), (-1, 0), 0.4, RULE),
-                ("LEFTPADDING", (0, 0), (-1, -1), 4),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 4),
-                ("TOPPADDING", (0, 0), (-1, -1), 3),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-            ]
-        )
-    )
+    table.setStyle(_ruled_style(shaded_to=(-1, 0), pad_x=4, pad_y=3))  # the header row
     return table
 
 
