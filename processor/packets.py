@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import re
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -21,7 +20,7 @@ from pypdf import PdfReader, PdfWriter
 from reportlab.platypus import Flowable, Spacer
 
 from forms.catalog import get_form
-from forms.templates import build
+from forms.templates import build, zipped
 from forms.templates.xlsx import FIXED_TIME, append_row, normalise_zip
 from forms.text import xml_text
 from processor import timefmt
@@ -45,8 +44,6 @@ from processor.render import (
 
 MEETING_FOOTER = "Fortrolig – til bruk i vurderingskomitéen – {name} – {date}"
 PEER_FOOTER = "Fortrolig – til bruk i fagfellevurderingen – {case_id} – {date}"
-COMPRESSION = zipfile.ZIP_DEFLATED
-COMPRESSLEVEL = 6
 
 
 @dataclass(frozen=True)
@@ -99,16 +96,7 @@ def write_zip(parts: Sequence[tuple[str, bytes]], day: date, comment: str = "") 
     if len(set(names)) != len(names):
         raise ValueError("duplicate names in packet")
     stamp = (max(day.year, 1980), day.month, day.day, 0, 0, 0)
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", COMPRESSION) as zf:
-        zf.comment = xml_text(comment).encode("utf-8")[:65535]
-        for name, data in sorted(parts):
-            info = zipfile.ZipInfo(name, date_time=stamp)
-            info.compress_type = COMPRESSION
-            info.create_system = 0
-            info.external_attr = 0
-            zf.writestr(info, data, compresslevel=COMPRESSLEVEL)
-    return buf.getvalue()
+    return zipped.write_zip(sorted(parts), stamp, xml_text(comment).encode("utf-8")[:65535])
 
 
 def merge_pdfs(

@@ -12,13 +12,12 @@ The archive is deterministic: fixed part order, fixed timestamps, no creation da
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
 from collections.abc import Iterable
 from xml.sax.saxutils import escape
 
 from forms.fields import Field, FormDef, Repeat, Section
+from forms.templates.zipped import write_zip
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 W14_NS = "http://schemas.microsoft.com/office/word/2010/wordml"
@@ -32,7 +31,6 @@ PLACEHOLDER_TEXT = "Klikk for å skrive"
 PLACEHOLDER_CHOICE = "Klikk for å velge"
 PLACEHOLDER_DATE = "Klikk for å velge dato"
 
-ZIP_DATE = (2026, 1, 1, 0, 0, 0)
 
 # table geometry in twentieths of a point (A4 with 2 cm margins: 9638 twips of text width)
 TEXT_WIDTH = 9638
@@ -359,19 +357,6 @@ def _core_xml(title: str, subject: str, keywords: str) -> str:
 APP_XML = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties" xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"><Application>skjemamottak</Application><DocSecurity>0</DocSecurity><Company>Nye metoder</Company></Properties>
 """
-
-
-def write_zip(parts: list[tuple[str, bytes]]) -> bytes:
-    """A deterministic ZIP: parts in the given order, fixed timestamps and attributes."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in parts:
-            info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = 0
-            info.external_attr = 0
-            zf.writestr(info, data, compresslevel=6)
-    return buf.getvalue()
 
 
 def build_docx(form: FormDef, values: dict[str, object] | None = None) -> bytes:

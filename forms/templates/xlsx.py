@@ -32,11 +32,11 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from forms.fields import Field, FormDef, Repeat
+from forms.templates.zipped import write_zip
 from forms.text import xml_text
 
 SHEET_TITLE = "Økonomi"
 FIXED_TIME = datetime(2026, 1, 1, 0, 0, 0)
-ZIP_DATE = (2026, 1, 1, 0, 0, 0)
 # "#,##0": Excel shows the locale's thousands separator, a space in Norwegian ("1 234 567").
 NUMBER_FORMAT = "#,##0"
 
@@ -289,15 +289,10 @@ _FIXED_MODIFIED = (
 def normalise_zip(data: bytes) -> bytes:
     """Rewrite an OOXML archive with fixed timestamps (entries and core properties)."""
     src = zipfile.ZipFile(io.BytesIO(data))
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
-        for item in src.infolist():
-            content = src.read(item.filename)
-            if item.filename == "docProps/core.xml":
-                content = _MODIFIED.sub(_FIXED_MODIFIED, content)
-            info = zipfile.ZipInfo(item.filename, date_time=ZIP_DATE)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = 0
-            info.external_attr = 0
-            out.writestr(info, content, compresslevel=6)
-    return buf.getvalue()
+    parts: list[tuple[str, bytes]] = []
+    for item in src.infolist():
+        content = src.read(item.filename)
+        if item.filename == "docProps/core.xml":
+            content = _MODIFIED.sub(_FIXED_MODIFIED, content)
+        parts.append((item.filename, content))
+    return write_zip(parts)
