@@ -60,6 +60,10 @@ class LinkReport:
     def add(self, ok: bool, message: str) -> None:
         self.checks.append(Check(ok, message))
 
+    def check(self, ok: bool, passed: str, failed: str) -> None:
+        """One check: its message is `passed` when it holds, `failed` when not."""
+        self.add(ok, passed if ok else failed)
+
 
 def read_form(filename: str, data: bytes, limits: Limits | None = None) -> Extracted:
     """Fields of a PDF or DOCX, with no identity guard (Del 1 holds identity by design)."""
@@ -137,32 +141,26 @@ def check_link(
 ) -> LinkReport:
     report = LinkReport()
     f1, f2 = get_form(FormType.TILGANG_DEL1), get_form(FormType.TILGANG_DEL2)
-    report.add(
+    report.check(
         del1.fields.get("skjema.type") == f1.id,
-        "Del 1 er en del 1 (tilgang-del1)."
-        if del1.fields.get("skjema.type") == f1.id
-        else "Den første filen er ikke en del 1 (tilgang-del1).",
+        "Del 1 er en del 1 (tilgang-del1).",
+        "Den første filen er ikke en del 1 (tilgang-del1).",
     )
-    report.add(
+    report.check(
         del2.fields.get("skjema.type") == f2.id,
-        "Del 2 er en del 2 (tilgang-del2)."
-        if del2.fields.get("skjema.type") == f2.id
-        else "Den andre filen er ikke en del 2 (tilgang-del2).",
+        "Del 2 er en del 2 (tilgang-del2).",
+        "Den andre filen er ikke en del 2 (tilgang-del2).",
     )
 
     ref1 = case_key(str(del1.fields.get("soknad.referansenummer") or ""))
     ref2 = case_key(str(del2.fields.get("soknad.referansenummer") or ""))
     problem = reference_problem(ref1, today) if ref1 else "Referansenummeret mangler i del 1."
-    report.add(
-        problem is None,
-        "Referansenummeret i del 1 er gyldig." if problem is None else f"Del 1: {problem}",
-    )
+    report.check(problem is None, "Referansenummeret i del 1 er gyldig.", f"Del 1: {problem}")
     if ref1 and ref2:
-        report.add(
+        report.check(
             ref1 == ref2,
-            "Referansenumrene i del 1 og del 2 er like."
-            if ref1 == ref2
-            else "Referansenumrene i del 1 og del 2 er ulike.",
+            "Referansenumrene i del 1 og del 2 er like.",
+            "Referansenumrene i del 1 og del 2 er ulike.",
         )
     else:
         report.add(False, "Referansenummeret mangler i del 2.")
@@ -170,47 +168,44 @@ def check_link(
     raw_fnr = str(del1.fields.get("pasient.fodselsnummer") or "")
     digits = re.sub(r"[ .\-]", "", raw_fnr.strip())
     fnr_ok = identity.is_identity_number(digits)
-    report.add(
+    report.check(
         fnr_ok,
-        "Del 1 har et gyldig fødselsnummer."
-        if fnr_ok
-        else "Del 1 mangler et gyldig fødselsnummer (11 siffer med riktige kontrollsiffer).",
+        "Del 1 har et gyldig fødselsnummer.",
+        "Del 1 mangler et gyldig fødselsnummer (11 siffer med riktige kontrollsiffer).",
     )
     name = str(del1.fields.get("pasient.navn") or "").strip()
-    report.add(
-        bool(name), "Del 1 har pasientens navn." if name else "Del 1 mangler pasientens navn."
-    )
+    report.check(bool(name), "Del 1 har pasientens navn.", "Del 1 mangler pasientens navn.")
     consent = normalise_value(f1.field("samtykke.gitt"), del1.fields.get("samtykke.gitt"))
-    report.add(
+    report.check(
         consent is True,
-        "Pasienten har samtykket i del 1."
-        if consent is True
-        else "Samtykket i del 1 er ikke krysset av.",
+        "Pasienten har samtykket i del 1.",
+        "Samtykket i del 1 er ikke krysset av.",
     )
 
     texts = _texts(del2)
-    where = lambda fid: f"i feltet «{f2.label(fid)}»" if fid and f2.lookup(fid) else "i dokumentet"  # noqa: E731
+
+    def where(hits: set[str | None]) -> str:
+        """Where in Del 2 the hits are: each field by its label, or the document."""
+        places = (
+            f"i feltet «{f2.label(h)}»" if h and f2.lookup(h) else "i dokumentet" for h in hits
+        )
+        return ", ".join(sorted(places))
+
     if fnr_ok:
         hits = {fid for fid, t in texts if digits in identity.identity_numbers(t) or digits in t}
-        report.add(
+        report.check(
             not hits,
-            "Del 2 inneholder ikke fødselsnummeret fra del 1."
-            if not hits
-            else "Del 2 inneholder fødselsnummeret fra del 1 "
-            + ", ".join(sorted(where(h) for h in hits))
-            + ".",
+            "Del 2 inneholder ikke fødselsnummeret fra del 1.",
+            f"Del 2 inneholder fødselsnummeret fra del 1 {where(hits)}.",
         )
         born = birth_date(digits)
         if born:
             patterns = _date_patterns(born)
             hits = {fid for fid, t in texts if any(p.search(t) for p in patterns)}
-            report.add(
+            report.check(
                 not hits,
-                "Del 2 inneholder ikke fødselsdatoen."
-                if not hits
-                else "Del 2 inneholder fødselsdatoen "
-                + ", ".join(sorted(where(h) for h in hits))
-                + ".",
+                "Del 2 inneholder ikke fødselsdatoen.",
+                f"Del 2 inneholder fødselsdatoen {where(hits)}.",
             )
     if name:
         words = {fold(w) for w in re.findall(r"[^\W\d_]{3,}", name)}
@@ -224,13 +219,10 @@ def check_link(
         hits = {
             fid for fid, t in free_text if words & {fold(w) for w in re.findall(r"[^\W\d_]+", t)}
         }
-        report.add(
+        report.check(
             not hits,
-            "Del 2 inneholder ikke pasientens navn."
-            if not hits
-            else "Del 2 inneholder ord fra pasientens navn "
-            + ", ".join(sorted(where(h) for h in hits))
-            + ".",
+            "Del 2 inneholder ikke pasientens navn.",
+            f"Del 2 inneholder ord fra pasientens navn {where(hits)}.",
         )
 
     if key is not None and report.ok:
