@@ -24,7 +24,6 @@ import http.client
 import json
 import os
 import queue
-import signal
 import socket
 import statistics
 import subprocess
@@ -40,6 +39,7 @@ from datetime import date
 from pathlib import Path
 
 from forms.templates import build
+from tests.cli import run_cli, start_server, stop_server
 from tests.fillers import sample_values
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,14 +59,7 @@ def _free_port() -> int:
 
 
 def _cli(env: dict[str, str], *args: str) -> str:
-    proc = subprocess.run(
-        [sys.executable, "-m", "web.cli", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = run_cli(*args, env=env)
     if proc.returncode != 0:
         raise SystemExit(f"web.cli {' '.join(args)} failed: {proc.stderr.strip()}")
     return proc.stdout.strip()
@@ -165,48 +158,21 @@ def server(
         _cli(env, "user", "add", "hf-ous", "--role", "hf", "--hf", HF)
         token = _cli(env, "token", "create", "hf-ous").splitlines()[-1].strip()
         port = _free_port()
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "web.cli",
-                "serve",
-                "--host",
-                HOST,
-                "--port",
-                str(port),
-                "--workers",
-                str(workers),
-                "--threads",
-                str(threads),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=log_file,
-            start_new_session=True,
-        )
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    conn = http.client.HTTPConnection(HOST, port, timeout=2)
-                    conn.request("GET", "/healthz")
-                    if conn.getresponse().status == 200:
-                        break
-                except OSError:
-                    pass
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise SystemExit("the server did not start")
-                time.sleep(0.2)
+            proc = start_server(
+                port,
+                *("--workers", str(workers), "--threads", str(threads)),
+                env=env,
+                host=HOST,
+                stdout=subprocess.DEVNULL,
+                stderr=log_file,
+            )
+        except RuntimeError as e:
+            raise SystemExit(str(e)) from None
+        try:
             yield port, token, proc.pid
         finally:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(timeout=30)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=30)
+            stop_server(proc)
 
 
 def load(

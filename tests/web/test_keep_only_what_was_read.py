@@ -24,12 +24,9 @@ import io
 import json
 import os
 import re
-import signal
 import socket
 import string
 import subprocess
-import sys
-import time
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -46,6 +43,7 @@ from forms.templates import build
 from processor.ingest import ingest
 from storage import db
 from tests import pgutil
+from tests.cli import run_cli, start_server, stop_server
 from tests.fillers import fill_docx, fill_json, fill_pdf, fill_xlsx, sample_values
 from tests.hostile_identity import HostileCase, all_cases, basic
 from tests.web.conftest import on_postgres
@@ -77,15 +75,7 @@ class Server:
     cookie: str = ""
 
     def cli(self, *args: str, stdin: str | None = None) -> str:
-        proc = subprocess.run(
-            [sys.executable, "-m", "web.cli", *args],
-            cwd=ROOT,
-            env=self.env,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        proc = run_cli(*args, env=self.env, stdin=stdin)
         self.cli_output.append(proc.stdout + proc.stderr)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         return proc.stdout
@@ -202,42 +192,16 @@ def server(tmp_path: Path) -> Iterator[Server]:
         s.cli("user", "add", name, *args, "--password-stdin", stdin=PASSWORD + "\n")
         s.tokens[name] = s.cli("token", "create", name).strip().splitlines()[-1]
     with open(s.out, "wb") as output:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "web.cli", "serve", "--host", HOST, "--port", str(s.port)]
-            + ["--workers", "2"],
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+        proc = start_server(
+            s.port, "--workers", "2", env=env, host=HOST, stdout=output, stderr=subprocess.STDOUT
         )
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if s.request("GET", "/healthz")[0] == 200:
-                        break
-                except OSError:
-                    pass
-                assert proc.poll() is None and time.monotonic() < deadline, "no server"
-                time.sleep(0.2)
-            s.stop = lambda: _stop(proc)  # type: ignore[attr-defined]
+            s.stop = lambda: stop_server(proc)  # type: ignore[attr-defined]
             yield s
         finally:
-            _stop(proc)
+            stop_server(proc)
             if database:
                 pgutil.drop_database(database)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
 
 
 # ---- the files ----------------------------------------------------------------------------------
