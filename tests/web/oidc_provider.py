@@ -210,3 +210,14 @@ def local_login_off(**env: str) -> OidcConfig:
             **env,
         }
     )
+
+
+def provider_down() -> OidcConfig:
+    """Single sign-on set up against an address where nobody listens."""
+    return OidcConfig.from_environ(
+        {
+            "SKJEMAMOTTAK_OIDC_ISSUER": f"http://127.0.0.1:{free_port()}",
+            "SKJEMAMOTTAK_OIDC_CLIENT_ID": "skjemamottak-secret",
+            "SKJEMAMOTTAK_OIDC_CLIENT_SECRET": SECRET,
+        }
+    )

@@ -23,19 +23,17 @@ from services import users
 from tests.web.conftest import csrf_token, make_app, st
 from tests.web.oidc_provider import (
     KNOWN_SUB,
-    SECRET,
     Provider,
     at_provider,
     config_for,
-    free_port,
     logged_in,
     oidc_app,
     provider,
+    provider_down,
     start_login,
     to_app,
 )
 from web.limits import LOGIN_PER_ADDRESS
-from web.oidc_config import OidcConfig
 
 __all__ = ["provider"]  # the fixture
 
@@ -118,13 +116,7 @@ def test_failed_single_sign_on_attempts_are_throttled_per_address(tmp_path: Path
     callback with a fresh state makes a token request with the app's client credentials: without a
     limit one address could tie up the workers or get the client blocked at the provider. Failed
     attempts count as failed password logins do; a successful one counts nothing."""
-    config = OidcConfig.from_environ(
-        {
-            "SKJEMAMOTTAK_OIDC_ISSUER": f"http://127.0.0.1:{free_port()}",  # nobody listens
-            "SKJEMAMOTTAK_OIDC_CLIENT_ID": "skjemamottak-secret",
-            "SKJEMAMOTTAK_OIDC_CLIENT_SECRET": SECRET,
-        }
-    )
+    config = provider_down()
     app = make_app(tmp_path / "instance", OIDC=config)
     client = app.test_client()
     per_minute = int(LOGIN_PER_ADDRESS.split()[0])

@@ -1,12 +1,5 @@
-"""Single sign-on (CONNECTIONS.md section 1) against a real OpenID provider on 127.0.0.1.
-
-The provider is npm `oidc-provider` run by `tests/oidc/provider.mjs` (two clients: one
-`private_key_jwt`, one `client_secret_basic`; any `sub` can log in through a one-field form). The
-app side runs in the Flask test client; the browser's part at the provider is played with
-`requests`; the app's token request and key fetch go to the provider over real HTTP.
-
-Without node or the installed package the provider tests skip (run `npm ci --prefix tests/oidc`);
-with `CI=true` they fail instead.
+"""Single sign-on (CONNECTIONS.md section 1) against a real OpenID provider on 127.0.0.1
+(`tests/web/oidc_provider.py`).
 """
 
 from __future__ import annotations
@@ -37,11 +30,11 @@ from tests.web.oidc_provider import (
     audit_events,
     callback,
     config_for,
-    free_port,
     local_login_off,
     logged_in,
     oidc_app,
     provider,
+    provider_down,
     start_login,
     to_app,
     user_names,
@@ -217,13 +210,7 @@ def test_a_password_login_logs_out_locally_only(provider: Provider, tmp_path: Pa
 
 
 def test_the_service_starts_while_the_provider_is_down_and_answers_503(tmp_path: Path) -> None:
-    config = OidcConfig.from_environ(
-        {
-            "SKJEMAMOTTAK_OIDC_ISSUER": f"http://127.0.0.1:{free_port()}",  # nobody listens
-            "SKJEMAMOTTAK_OIDC_CLIENT_ID": "skjemamottak-secret",
-            "SKJEMAMOTTAK_OIDC_CLIENT_SECRET": SECRET,
-        }
-    )
+    config = provider_down()
     app = make_app(tmp_path / "instance", OIDC=config)
     client = app.test_client()
     page = client.get("/logg-inn")
