@@ -31,7 +31,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -41,6 +40,7 @@ from pathlib import Path
 from forms.templates import build
 from tests.cli import run_cli, start_server, stop_server
 from tests.fillers import sample_values
+from tests.wire import multipart
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_ENV = "SKJEMAMOTTAK_TEST_POSTGRES_URL"
@@ -87,15 +87,6 @@ def del2_pdfs(n: int) -> list[bytes]:
             raise SystemExit("the reference number is not stored as plain text in the PDF")
         bases.append(pdf)
     return [bases[i % BASES].replace(PLACEHOLDER.encode(), f"N{i:05d}".encode()) for i in range(n)]
-
-
-def _multipart(name: str, data: bytes) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    head = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="fil"; filename="{name}"\r\n'
-        "Content-Type: application/pdf\r\n\r\n"
-    ).encode()
-    return head + data + f"\r\n--{boundary}--\r\n".encode(), boundary
 
 
 def group_cpu_seconds(pgid: int | None = None, comm: str | None = None) -> float:
@@ -295,8 +286,8 @@ def measure(
         base = load(port, token, health, clients, time_limit / 4, 200)
         posts = []
         for i, pdf in enumerate(pdfs):
-            body, boundary = _multipart(f"del2-{i}.pdf", pdf)
-            headers = {**auth, "Content-Type": f"multipart/form-data; boundary={boundary}"}
+            body, ctype = multipart(f"del2-{i}.pdf", pdf, content_type="application/pdf")
+            headers = {**auth, "Content-Type": ctype}
             posts.append(("POST", "/api/v1/innsendinger", body, headers))
         server_before, client_before = group_cpu_seconds(pgid), time.process_time()
         db_before = group_cpu_seconds(comm="postgres") if backend == "postgresql" else 0.0

@@ -13,7 +13,6 @@ import socket
 import subprocess
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ import pytest
 from tests.cli import run_cli, start_server
 from tests.fillers import fill_json, sample_values
 from tests.web.conftest import on_postgres
+from tests.wire import multipart
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,15 +63,7 @@ def _upload(port: int, token: str, n: int) -> int:
         },
     )
     body = fill_json("tilgang-del2", values)
-    boundary = uuid.uuid4().hex
-    payload = (
-        (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="fil"; filename="s{n}.json"\r\n'
-            "Content-Type: application/json\r\n\r\n"
-        ).encode()
-        + body
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
+    payload, ctype = multipart(f"s{n}.json", body, content_type="application/json")
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     conn.request(
         "POST",
@@ -79,7 +71,7 @@ def _upload(port: int, token: str, n: int) -> int:
         body=payload,
         headers={
             "Authorization": f"Bearer {token}",
-            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "Content-Type": ctype,
         },
     )
     return conn.getresponse().status

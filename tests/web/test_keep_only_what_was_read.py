@@ -47,6 +47,7 @@ from tests.cli import run_cli, start_server, stop_server
 from tests.fillers import fill_docx, fill_json, fill_pdf, fill_xlsx, sample_values
 from tests.hostile_identity import HostileCase, all_cases, basic
 from tests.web.conftest import on_postgres
+from tests.wire import multipart
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
@@ -118,7 +119,7 @@ class Server:
         return status, body
 
     def upload(self, user: str, name: str, data: bytes, sak: str | None = None) -> tuple[int, Any]:
-        body, ctype = _multipart({}, name, data)
+        body, ctype = multipart(name, data)
         path = "/api/v1/innsendinger" + (f"?sak={sak}" if sak else "")
         status, answer, _ = self.request(
             "POST", path, user, body=body, headers={"Content-Type": ctype}
@@ -140,7 +141,7 @@ class Server:
     def upload_page(self, name: str, data: bytes) -> tuple[int, str]:
         """The upload page (session cookie and CSRF token), as a browser sends it."""
         _, page, _ = self.request("GET", "/innsending")
-        body, ctype = _multipart({"csrf_token": _csrf(page)}, name, data)
+        body, ctype = multipart(name, data, {"csrf_token": _csrf(page)})
         status, answer, _ = self.request(
             "POST", "/innsending", body=body, headers={"Content-Type": ctype}
         )
@@ -151,21 +152,6 @@ def _csrf(page: bytes) -> str:
     match = re.search(rb'name="csrf_token" value="([^"]+)"', page)
     assert match, "the page has no CSRF token"
     return match.group(1).decode()
-
-
-def _multipart(fields: dict[str, str], name: str, data: bytes) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    out = bytearray()
-    for key, value in fields.items():
-        out += (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'
-        ).encode()
-    out += (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="fil"; filename="{name}"\r\n'
-        "Content-Type: application/octet-stream\r\n\r\n"
-    ).encode()
-    out += data + f"\r\n--{boundary}--\r\n".encode()
-    return bytes(out), f"multipart/form-data; boundary={boundary}"
 
 
 @pytest.fixture
