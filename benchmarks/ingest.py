@@ -11,7 +11,6 @@ import io
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,6 +22,7 @@ import pypdf
 from forms.catalog import get_form
 from forms.templates import build
 from processor.ingest import ingest
+from tests.cli import run_cli
 from tests.fillers import fill_json, fill_xlsx, sample_values
 
 TODAY = date(2026, 11, 23)
@@ -102,20 +102,16 @@ def mixed_run(files: dict[str, list[tuple[str, bytes]]], total: int) -> tuple[fl
             p.write_bytes(data)
             paths.append(str(p))
         t0 = time.perf_counter()
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "web.cli",
-                "check",
-                "--json",
-                "--jobs",
-                "2",
-                "--today",
-                TODAY.isoformat(),
-                *paths,
-            ],
-            capture_output=True,
+        proc = run_cli(
+            "check",
+            "--json",
+            "--jobs",
+            "2",
+            "--today",
+            TODAY.isoformat(),
+            *paths,
+            text=False,
+            timeout=3600,
         )
         elapsed = time.perf_counter() - t0
     return elapsed, proc.returncode

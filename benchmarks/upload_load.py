@@ -24,7 +24,6 @@ import http.client
 import json
 import os
 import queue
-import signal
 import socket
 import statistics
 import subprocess
@@ -32,7 +31,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -40,7 +38,9 @@ from datetime import date
 from pathlib import Path
 
 from forms.templates import build
+from tests.cli import run_cli, start_server, stop_server
 from tests.fillers import sample_values
+from tests.wire import multipart
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_ENV = "SKJEMAMOTTAK_TEST_POSTGRES_URL"
@@ -59,14 +59,7 @@ def _free_port() -> int:
 
 
 def _cli(env: dict[str, str], *args: str) -> str:
-    proc = subprocess.run(
-        [sys.executable, "-m", "web.cli", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = run_cli(*args, env=env)
     if proc.returncode != 0:
         raise SystemExit(f"web.cli {' '.join(args)} failed: {proc.stderr.strip()}")
     return proc.stdout.strip()
@@ -94,15 +87,6 @@ def del2_pdfs(n: int) -> list[bytes]:
             raise SystemExit("the reference number is not stored as plain text in the PDF")
         bases.append(pdf)
     return [bases[i % BASES].replace(PLACEHOLDER.encode(), f"N{i:05d}".encode()) for i in range(n)]
-
-
-def _multipart(name: str, data: bytes) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    head = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="fil"; filename="{name}"\r\n'
-        "Content-Type: application/pdf\r\n\r\n"
-    ).encode()
-    return head + data + f"\r\n--{boundary}--\r\n".encode(), boundary
 
 
 def group_cpu_seconds(pgid: int | None = None, comm: str | None = None) -> float:
@@ -165,48 +149,21 @@ def server(
         _cli(env, "user", "add", "hf-ous", "--role", "hf", "--hf", HF)
         token = _cli(env, "token", "create", "hf-ous").splitlines()[-1].strip()
         port = _free_port()
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "web.cli",
-                "serve",
-                "--host",
-                HOST,
-                "--port",
-                str(port),
-                "--workers",
-                str(workers),
-                "--threads",
-                str(threads),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=log_file,
-            start_new_session=True,
-        )
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    conn = http.client.HTTPConnection(HOST, port, timeout=2)
-                    conn.request("GET", "/healthz")
-                    if conn.getresponse().status == 200:
-                        break
-                except OSError:
-                    pass
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise SystemExit("the server did not start")
-                time.sleep(0.2)
+            proc = start_server(
+                port,
+                *("--workers", str(workers), "--threads", str(threads)),
+                env=env,
+                host=HOST,
+                stdout=subprocess.DEVNULL,
+                stderr=log_file,
+            )
+        except RuntimeError as e:
+            raise SystemExit(str(e)) from None
+        try:
             yield port, token, proc.pid
         finally:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(timeout=30)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=30)
+            stop_server(proc)
 
 
 def load(
@@ -329,8 +286,8 @@ def measure(
         base = load(port, token, health, clients, time_limit / 4, 200)
         posts = []
         for i, pdf in enumerate(pdfs):
-            body, boundary = _multipart(f"del2-{i}.pdf", pdf)
-            headers = {**auth, "Content-Type": f"multipart/form-data; boundary={boundary}"}
+            body, ctype = multipart(f"del2-{i}.pdf", pdf, content_type="application/pdf")
+            headers = {**auth, "Content-Type": ctype}
             posts.append(("POST", "/api/v1/innsendinger", body, headers))
         server_before, client_before = group_cpu_seconds(pgid), time.process_time()
         db_before = group_cpu_seconds(comm="postgres") if backend == "postgresql" else 0.0

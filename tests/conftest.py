@@ -34,25 +34,18 @@ def run_check(paths: list[str], *extra: str, timeout: int = 300):
     """`skjemamottak check --json --jobs 2` on the paths, as a subprocess; returns the completed
     process and the parsed results."""
     import json
-    import subprocess
-    import sys
 
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "web.cli",
-            "check",
-            "--json",
-            "--jobs",
-            "2",
-            "--today",
-            TODAY.isoformat(),
-            *extra,
-            *paths,
-        ],
-        capture_output=True,
-        text=True,
+    from tests.cli import run_cli
+
+    proc = run_cli(
+        "check",
+        "--json",
+        "--jobs",
+        "2",
+        "--today",
+        TODAY.isoformat(),
+        *extra,
+        *paths,
         timeout=timeout,
     )
     assert proc.returncode in (0, 1), proc.stderr

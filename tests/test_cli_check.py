@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -13,6 +11,7 @@ import pytest
 
 from forms.catalog import get_form
 from forms.templates.docx import build_docx
+from tests.cli import environ, run_cli
 from tests.conftest import ROOT, TODAY
 from tests.spec_support import (
     DEL2_VALUES,
@@ -38,15 +37,7 @@ RESULT_KEYS = {
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "web.cli", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_cli(*args, cwd=cwd, env=environ({"PYTHONPATH": str(ROOT)}))
 
 
 def check(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
 import zipfile
 from datetime import date, time
 
@@ -21,7 +19,8 @@ from forms.templates import canonical_json
 from forms.text import encodable, encodable_deep, xml_text
 from processor.packets import MeetingInfo, PacketCase, meeting_packet
 from processor.statistics import CaseHistory, Filters, Transition, compute, to_xlsx
-from tests.conftest import ROOT, TODAY
+from tests.cli import run_cli
+from tests.conftest import TODAY
 from tests.fillers import fill_json, sample_values
 
 LONE = "\ud800"
@@ -101,31 +100,20 @@ def test_check_json_is_valid_json_for_any_file_name_and_content(tmp_path) -> Non
     doc = json.loads(good)
     doc.setdefault("merknad", {})["tekst"] = LONE
     surrogate.write_text(json.dumps(doc), "ascii")  # "\ud800" escaped: valid JSON text
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "web.cli",
-            "check",
-            "--json",
-            "--today",
-            TODAY.isoformat(),
-            bad_name,
-            str(surrogate),
-        ],
-        capture_output=True,
-        cwd=ROOT,
+    proc = run_cli(
+        "check",
+        "--json",
+        "--today",
+        TODAY.isoformat(),
+        bad_name,
+        str(surrogate),
+        text=False,
         timeout=300,
     )
     assert proc.returncode in (0, 1), proc.stderr.decode("utf-8", "replace")
     out = json.loads(proc.stdout.decode("utf-8"))  # strict UTF-8, whole JSON
     assert len(out["results"]) == 2
     assert "\ufffd" in out["results"][0]["file"]
-    human = subprocess.run(
-        [sys.executable, "-m", "web.cli", "check", "--today", TODAY.isoformat(), bad_name],
-        capture_output=True,
-        cwd=ROOT,
-        timeout=300,
-    )
+    human = run_cli("check", "--today", TODAY.isoformat(), bad_name, text=False, timeout=300)
     assert human.returncode in (0, 1), human.stderr.decode("utf-8", "replace")
     human.stdout.decode("utf-8")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-import sys
 import time
 import zipfile
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from sqlalchemy import Engine, text
 from storage import db
 from storage.blobs import FileBlobStore
 from tests import pgutil
+from tests.cli import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 BEFORE = "0007_figures_counts_all"
@@ -153,14 +153,7 @@ def _cli(instance: Path, url: str, *args: str) -> subprocess.CompletedProcess:
         env.pop("SKJEMAMOTTAK_DATABASE_URL", None)
     else:
         env["SKJEMAMOTTAK_DATABASE_URL"] = url
-    return subprocess.run(
-        [sys.executable, "-m", "web.cli", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_cli(*args, env=env)
 
 
 def _every_byte(folder: Path) -> list[tuple[Path, bytes]]:

@@ -149,6 +149,15 @@ USERS: dict[str, dict[str, Any]] = {
 }
 
 
+@pytest.fixture
+def instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty instance folder the operator command (`web.cli.main`) uses, on SQLite."""
+    folder = tmp_path / "instance"
+    monkeypatch.setenv("SKJEMAMOTTAK_INSTANCE", str(folder))
+    monkeypatch.delenv("SKJEMAMOTTAK_DATABASE_URL", raising=False)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Users]:
     """A migrated instance with USERS, made once; each test gets a copy (argon2 is slow)."""

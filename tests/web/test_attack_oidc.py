@@ -21,21 +21,19 @@ import pytest
 from processor import codes
 from services import users
 from tests.web.conftest import csrf_token, make_app, st
-from tests.web.test_oidc import (
+from tests.web.oidc_provider import (
     KNOWN_SUB,
-    SECRET,
     Provider,
-    _app,
-    _at_provider,
-    _config,
-    _free_port,
-    _logged_in,
-    _start,
-    _to_app,
+    at_provider,
+    config_for,
+    logged_in,
+    oidc_app,
     provider,
+    provider_down,
+    start_login,
+    to_app,
 )
 from web.limits import LOGIN_PER_ADDRESS
-from web.oidc_config import OidcConfig
 
 __all__ = ["provider"]  # the fixture
 
@@ -47,42 +45,42 @@ def _query(url: str) -> dict[str, str]:
 
 
 def test_a_replayed_callback_is_refused(provider: Provider, tmp_path: Path) -> None:
-    app = _app(tmp_path, _config(provider, "client_secret_basic"))
+    app = oidc_app(tmp_path, config_for(provider, "client_secret_basic"))
     client = app.test_client()
-    back = _to_app(_at_provider(_start(client), KNOWN_SUB))
+    back = to_app(at_provider(start_login(client), KNOWN_SUB))
     before = client.get_cookie(COOKIE)
     assert before is not None
     assert client.get(back).status_code == 303
     client.post("/logg-ut", data={"csrf_token": csrf_token(client.get("/saker").text)})
-    assert not _logged_in(client)
+    assert not logged_in(client)
 
     client.set_cookie(COOKIE, before.value)  # the pending login, state and all
     resp = client.get(back)
     assert resp.status_code == 400
     assert codes.message("OIDC_FAILED") in resp.get_data(as_text=True)
-    assert not _logged_in(client)
+    assert not logged_in(client)
 
 
 def test_a_code_from_another_browser_is_refused(provider: Provider, tmp_path: Path) -> None:
-    app = _app(tmp_path, _config(provider, "client_secret_basic"))
+    app = oidc_app(tmp_path, config_for(provider, "client_secret_basic"))
     attacker, victim = app.test_client(), app.test_client()
-    code = _query(_at_provider(_start(attacker), KNOWN_SUB).headers["Location"])["code"]
-    state = _query(_start(victim))["state"]
+    code = _query(at_provider(start_login(attacker), KNOWN_SUB).headers["Location"])["code"]
+    state = _query(start_login(victim))["state"]
     resp = victim.get(
         "/logg-inn/oidc/tilbake?"
         + urlencode({"code": code, "state": state, "iss": provider.issuer})
     )
     assert resp.status_code == 400
-    assert not _logged_in(victim)
+    assert not logged_in(victim)
 
 
 def test_the_providers_error_description_is_neither_shown_nor_logged(
     provider: Provider, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    app = _app(tmp_path, _config(provider, "client_secret_basic"))
+    app = oidc_app(tmp_path, config_for(provider, "client_secret_basic"))
     client = app.test_client()
-    state = _query(_start(client))["state"]
+    state = _query(start_login(client))["state"]
     said = "<script>alert(1)</script> hemmelig-kode-123"
     resp = client.get(
         "/logg-inn/oidc/tilbake?"
@@ -98,10 +96,10 @@ def test_the_providers_error_description_is_neither_shown_nor_logged(
 def test_a_password_login_after_single_sign_on_logs_out_locally(
     provider: Provider, tmp_path: Path
 ) -> None:
-    app = _app(tmp_path, _config(provider, "client_secret_basic"))
+    app = oidc_app(tmp_path, config_for(provider, "client_secret_basic"))
     users.add_user(st(app).uow(), "kari", roles=["hf"], hf="OUS", password="et-langt-passord")
     client = app.test_client()
-    assert client.get(_to_app(_at_provider(_start(client), KNOWN_SUB))).status_code == 303
+    assert client.get(to_app(at_provider(start_login(client), KNOWN_SUB))).status_code == 303
     token = csrf_token(client.get("/logg-inn").get_data(as_text=True))
     resp = client.post(
         "/logg-inn",
@@ -110,7 +108,7 @@ def test_a_password_login_after_single_sign_on_logs_out_locally(
     assert resp.status_code == 303
     resp = client.post("/logg-ut", data={"csrf_token": csrf_token(client.get("/saker").text)})
     assert resp.headers["Location"] == "/logg-inn"  # not the provider, no id_token_hint
-    assert not _logged_in(client)
+    assert not logged_in(client)
 
 
 def test_failed_single_sign_on_attempts_are_throttled_per_address(tmp_path: Path) -> None:
@@ -118,13 +116,7 @@ def test_failed_single_sign_on_attempts_are_throttled_per_address(tmp_path: Path
     callback with a fresh state makes a token request with the app's client credentials: without a
     limit one address could tie up the workers or get the client blocked at the provider. Failed
     attempts count as failed password logins do; a successful one counts nothing."""
-    config = OidcConfig.from_environ(
-        {
-            "SKJEMAMOTTAK_OIDC_ISSUER": f"http://127.0.0.1:{_free_port()}",  # nobody listens
-            "SKJEMAMOTTAK_OIDC_CLIENT_ID": "skjemamottak-secret",
-            "SKJEMAMOTTAK_OIDC_CLIENT_SECRET": SECRET,
-        }
-    )
+    config = provider_down()
     app = make_app(tmp_path / "instance", OIDC=config)
     client = app.test_client()
     per_minute = int(LOGIN_PER_ADDRESS.split()[0])

@@ -7,7 +7,6 @@ import base64
 import os
 import sqlite3
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 from processor.domain import Actor
 from services.upload import upload
 from storage.uow import SqlAlchemyUnitOfWork
+from tests.cli import run_cli
 from tests.web.conftest import add_users, del2, make_app, on_postgres, st
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,14 +34,7 @@ def _cli(instance: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
     for name in ("SKJEMAMOTTAK_BLOB_KEY", "SKJEMAMOTTAK_BLOB_OLD_KEYS"):
         if name not in env:
             environ.pop(name, None)
-    return subprocess.run(
-        [sys.executable, "-m", "web.cli", *args],
-        cwd=ROOT,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_cli(*args, env=environ)
 
 
 def _letter(uow: SqlAlchemyUnitOfWork, case_id: str, data: bytes) -> None:

@@ -10,14 +10,6 @@ import pytest
 from web.cli import main
 
 
-@pytest.fixture
-def instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "instance"
-    monkeypatch.setenv("SKJEMAMOTTAK_INSTANCE", str(folder))
-    monkeypatch.delenv("SKJEMAMOTTAK_DATABASE_URL", raising=False)
-    return folder
-
-
 def test_user_add_and_token_create_print_only_the_token(
     instance: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -17,14 +17,6 @@ from web.cli import main
 KOORDINATOR = Actor("koordinator", frozenset({"koordinator"}))
 
 
-@pytest.fixture
-def instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "instance"
-    monkeypatch.setenv("SKJEMAMOTTAK_INSTANCE", str(folder))
-    monkeypatch.delenv("SKJEMAMOTTAK_DATABASE_URL", raising=False)
-    return folder
-
-
 def test_members_are_added_changed_and_listed(
     instance: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -11,16 +11,16 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 
+from tests.cli import run_cli, start_server
 from tests.fillers import fill_json, sample_values
 from tests.web.conftest import on_postgres
+from tests.wire import multipart
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,37 +45,13 @@ def _free_port() -> int:
 
 
 def _cli(env: dict, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "web.cli", *args],
-        cwd=ROOT,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_cli(*args, env=env, stdin=stdin)
 
 
 def _start(env: dict, port: int) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "web.cli", "serve", "--port", str(port), "--workers", "2"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+    return start_server(
+        port, "--workers", "2", env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return proc
-        except OSError:
-            time.sleep(0.2)
-    os.killpg(proc.pid, signal.SIGKILL)
-    pytest.fail("the server did not start")
 
 
 def _upload(port: int, token: str, n: int) -> int:
@@ -87,15 +63,7 @@ def _upload(port: int, token: str, n: int) -> int:
         },
     )
     body = fill_json("tilgang-del2", values)
-    boundary = uuid.uuid4().hex
-    payload = (
-        (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="fil"; filename="s{n}.json"\r\n'
-            "Content-Type: application/json\r\n\r\n"
-        ).encode()
-        + body
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
+    payload, ctype = multipart(f"s{n}.json", body, content_type="application/json")
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     conn.request(
         "POST",
@@ -103,7 +71,7 @@ def _upload(port: int, token: str, n: int) -> int:
         body=payload,
         headers={
             "Authorization": f"Bearer {token}",
-            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "Content-Type": ctype,
         },
     )
     return conn.getresponse().status

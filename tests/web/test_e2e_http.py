@@ -6,7 +6,6 @@ import http.client
 import json
 import logging
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -22,6 +21,7 @@ from processor.identity import is_identity_number
 from processor.ingest import ingest
 from tests.fillers import fill_json, fill_pdf, sample_values
 from tests.web.conftest import TODAY, add_users, database_text, make_app, st
+from tests.wire import multipart
 
 CASE_FORMS = {"tilgang-del2": ("soknad", "helseforetak"), "minihta": ("generelt", "helseforetak")}
 
@@ -56,22 +56,10 @@ class Server:
         kind = resp.getheader("Content-Type", "")
         return resp.status, json.loads(raw) if "json" in kind else raw
 
-    def upload(self, user: str, filename: str, data: bytes) -> tuple[int, Any]:
-        boundary = uuid.uuid4().hex
-        body = (
-            (
-                f'--{boundary}\r\nContent-Disposition: form-data; name="fil"; '
-                f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'
-            ).encode()
-            + data
-            + f"\r\n--{boundary}--\r\n".encode()
-        )
+    def upload(self, user: str, filename: str, data: bytes, query: str = "") -> tuple[int, Any]:
+        body, ctype = multipart(filename, data)
         return self.request(
-            "POST",
-            "/api/v1/innsendinger",
-            user,
-            body=body,
-            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+            "POST", f"/api/v1/innsendinger{query}", user, body=body, headers={"Content-Type": ctype}
         )
 
     def post_json(self, path: str, user: str, doc: dict[str, Any]) -> tuple[int, Any]:

@@ -38,14 +38,6 @@ def umask_022() -> Iterator[None]:
         os.umask(old)
 
 
-@pytest.fixture
-def instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "instance"
-    monkeypatch.setenv("SKJEMAMOTTAK_INSTANCE", str(folder))
-    monkeypatch.delenv("SKJEMAMOTTAK_DATABASE_URL", raising=False)
-    return folder
-
-
 def test_db_upgrade_makes_a_private_instance_and_database(instance: Path) -> None:
     assert main(["db", "upgrade"]) == 0
     assert mode(instance) == 0o700

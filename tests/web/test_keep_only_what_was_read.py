@@ -24,12 +24,9 @@ import io
 import json
 import os
 import re
-import signal
 import socket
 import string
 import subprocess
-import sys
-import time
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -46,9 +43,11 @@ from forms.templates import build
 from processor.ingest import ingest
 from storage import db
 from tests import pgutil
+from tests.cli import run_cli, start_server, stop_server
 from tests.fillers import fill_docx, fill_json, fill_pdf, fill_xlsx, sample_values
 from tests.hostile_identity import HostileCase, all_cases, basic
 from tests.web.conftest import on_postgres
+from tests.wire import multipart
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
@@ -77,15 +76,7 @@ class Server:
     cookie: str = ""
 
     def cli(self, *args: str, stdin: str | None = None) -> str:
-        proc = subprocess.run(
-            [sys.executable, "-m", "web.cli", *args],
-            cwd=ROOT,
-            env=self.env,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        proc = run_cli(*args, env=self.env, stdin=stdin)
         self.cli_output.append(proc.stdout + proc.stderr)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         return proc.stdout
@@ -128,7 +119,7 @@ class Server:
         return status, body
 
     def upload(self, user: str, name: str, data: bytes, sak: str | None = None) -> tuple[int, Any]:
-        body, ctype = _multipart({}, name, data)
+        body, ctype = multipart(name, data)
         path = "/api/v1/innsendinger" + (f"?sak={sak}" if sak else "")
         status, answer, _ = self.request(
             "POST", path, user, body=body, headers={"Content-Type": ctype}
@@ -150,7 +141,7 @@ class Server:
     def upload_page(self, name: str, data: bytes) -> tuple[int, str]:
         """The upload page (session cookie and CSRF token), as a browser sends it."""
         _, page, _ = self.request("GET", "/innsending")
-        body, ctype = _multipart({"csrf_token": _csrf(page)}, name, data)
+        body, ctype = multipart(name, data, {"csrf_token": _csrf(page)})
         status, answer, _ = self.request(
             "POST", "/innsending", body=body, headers={"Content-Type": ctype}
         )
@@ -161,21 +152,6 @@ def _csrf(page: bytes) -> str:
     match = re.search(rb'name="csrf_token" value="([^"]+)"', page)
     assert match, "the page has no CSRF token"
     return match.group(1).decode()
-
-
-def _multipart(fields: dict[str, str], name: str, data: bytes) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    out = bytearray()
-    for key, value in fields.items():
-        out += (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'
-        ).encode()
-    out += (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="fil"; filename="{name}"\r\n'
-        "Content-Type: application/octet-stream\r\n\r\n"
-    ).encode()
-    out += data + f"\r\n--{boundary}--\r\n".encode()
-    return bytes(out), f"multipart/form-data; boundary={boundary}"
 
 
 @pytest.fixture
@@ -202,42 +178,16 @@ def server(tmp_path: Path) -> Iterator[Server]:
         s.cli("user", "add", name, *args, "--password-stdin", stdin=PASSWORD + "\n")
         s.tokens[name] = s.cli("token", "create", name).strip().splitlines()[-1]
     with open(s.out, "wb") as output:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "web.cli", "serve", "--host", HOST, "--port", str(s.port)]
-            + ["--workers", "2"],
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+        proc = start_server(
+            s.port, "--workers", "2", env=env, host=HOST, stdout=output, stderr=subprocess.STDOUT
         )
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if s.request("GET", "/healthz")[0] == 200:
-                        break
-                except OSError:
-                    pass
-                assert proc.poll() is None and time.monotonic() < deadline, "no server"
-                time.sleep(0.2)
-            s.stop = lambda: _stop(proc)  # type: ignore[attr-defined]
+            s.stop = lambda: stop_server(proc)  # type: ignore[attr-defined]
             yield s
         finally:
-            _stop(proc)
+            stop_server(proc)
             if database:
                 pgutil.drop_database(database)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
 
 
 # ---- the files ----------------------------------------------------------------------------------

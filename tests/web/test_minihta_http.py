@@ -29,27 +29,6 @@ def reviewers(server: Server) -> Server:  # noqa: F811
     return server
 
 
-def _upload(s: Server, user: str, filename: str, data: bytes, query: str = "") -> Any:
-    import uuid
-
-    boundary = uuid.uuid4().hex
-    body = (
-        (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="fil"; '
-            f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'
-        ).encode()
-        + data
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
-    return s.request(
-        "POST",
-        f"/api/v1/innsendinger{query}",
-        user,
-        body=body,
-        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
-    )
-
-
 def test_the_whole_minihta_path_ends_in_the_public_database(reviewers: Server) -> None:
     s = reviewers
     status, body = s.upload(
@@ -59,9 +38,9 @@ def test_the_whole_minihta_path_ends_in_the_public_database(reviewers: Server) -
     sak = body["sak"]
     assert sak.startswith("MMV-2026-")
     okonomi = fill_xlsx(build("minihta-okonomi", "xlsx"), sample_values("minihta-okonomi"))
-    status, body = _upload(s, "hf-ous", "okonomi.xlsx", okonomi, f"?sak={sak}")
+    status, body = s.upload("hf-ous", "okonomi.xlsx", okonomi, f"?sak={sak}")
     assert status == 201 and body["sak"] == sak, body
-    status, body = _upload(s, "hf-ahus", "okonomi.xlsx", okonomi, f"?sak={sak}")
+    status, body = s.upload("hf-ahus", "okonomi.xlsx", okonomi, f"?sak={sak}")
     assert status == 422 and body["error"]["code"] == "CASE_MISMATCH"
 
     # nothing is public before it is published

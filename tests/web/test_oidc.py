@@ -1,204 +1,47 @@
-"""Single sign-on (CONNECTIONS.md section 1) against a real OpenID provider on 127.0.0.1.
-
-The provider is npm `oidc-provider` run by `tests/oidc/provider.mjs` (two clients: one
-`private_key_jwt`, one `client_secret_basic`; any `sub` can log in through a one-field form). The
-app side runs in the Flask test client; the browser's part at the provider is played with
-`requests`; the app's token request and key fetch go to the provider over real HTTP.
-
-Without node or the installed package the provider tests skip (run `npm ci --prefix tests/oidc`);
-with `CI=true` they fail instead.
+"""Single sign-on (CONNECTIONS.md section 1) against a real OpenID provider on 127.0.0.1
+(`tests/web/oidc_provider.py`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import shutil
-import socket
-import subprocess
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from flask import Flask
-from flask.testing import FlaskClient
 from joserfc.jwk import RSAKey
 
 from processor import codes
 from services import users
 from tests.web.conftest import csrf_token, make_app, st
+from tests.web.oidc_provider import (
+    AFTER_LOGOUT,
+    KNOWN_SUB,
+    PUBLIC_URL,
+    REDIRECT_URI,
+    SECRET,
+    Provider,
+    at_provider,
+    audit_events,
+    callback,
+    config_for,
+    local_login_off,
+    logged_in,
+    oidc_app,
+    provider,
+    provider_down,
+    start_login,
+    to_app,
+    user_names,
+)
+
+__all__ = ["provider"]  # the fixture
 from web.oidc_config import OidcConfig, OidcConfigError
-
-PROVIDER_DIR = Path(__file__).resolve().parents[1] / "oidc"
-PUBLIC_URL = "http://127.0.0.1:5000"  # the app is reached through the test client
-REDIRECT_URI = f"{PUBLIC_URL}/logg-inn/oidc/tilbake"
-AFTER_LOGOUT = f"{PUBLIC_URL}/logg-inn"
-SECRET = "en-lang-testhemmelighet-for-client-secret-basic"
-KNOWN_SUB = "helseid-sub-ola"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _need_provider() -> str:
-    node = shutil.which("node")
-    installed = (PROVIDER_DIR / "node_modules" / "oidc-provider" / "package.json").exists()
-    if node and installed:
-        return node
-    reason = (
-        "node mangler"
-        if not node
-        else "oidc-provider er ikke installert: npm ci --prefix tests/oidc"
-    )
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"the OpenID provider cannot run in CI: {reason}")
-    pytest.skip(reason)
-
-
-@dataclass
-class Provider:
-    issuer: str
-    jwk_file: Path  # the private JWK of the private_key_jwt client
-
-
-@pytest.fixture(scope="module")
-def provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provider]:
-    node = _need_provider()
-    folder = tmp_path_factory.mktemp("oidc")
-    key = RSAKey.generate_key(2048, parameters={"kid": "skjemamottak-test-1", "alg": "RS256"})
-    jwk_file = folder / "klient.jwk"
-    jwk_file.write_text(json.dumps(key.as_dict(private=True)), "utf-8")
-    port = _free_port()
-    config = {
-        "port": port,
-        "redirect_uri": REDIRECT_URI,
-        "post_logout_redirect_uri": AFTER_LOGOUT,
-        "client_secret": SECRET,
-        "jwks": {"keys": [key.as_dict(private=False)]},
-    }
-    config_file = folder / "provider.json"
-    config_file.write_text(json.dumps(config), "utf-8")
-    log = (folder / "provider.log").open("wb")
-    proc = subprocess.Popen(
-        [node, str(PROVIDER_DIR / "provider.mjs"), str(config_file)],
-        cwd=PROVIDER_DIR,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    issuer = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                doc = requests.get(f"{issuer}/.well-known/openid-configuration", timeout=2)
-                if doc.status_code == 200 and doc.json()["issuer"] == issuer:
-                    break
-            except requests.RequestException:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(
-                    "the OpenID provider did not start: "
-                    + (folder / "provider.log").read_text("utf-8", "replace")
-                )
-            time.sleep(0.1)
-        yield Provider(issuer, jwk_file)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
-
-
-def _config(provider: Provider, method: str, **env: str) -> OidcConfig:
-    environ = {
-        "SKJEMAMOTTAK_OIDC_ISSUER": provider.issuer,
-        "SKJEMAMOTTAK_PUBLIC_URL": PUBLIC_URL,
-        **env,
-    }
-    if method == "private_key_jwt":
-        environ["SKJEMAMOTTAK_OIDC_CLIENT_ID"] = "skjemamottak-jwt"
-        environ["SKJEMAMOTTAK_OIDC_PRIVATE_KEY"] = str(provider.jwk_file)
-    else:
-        environ["SKJEMAMOTTAK_OIDC_CLIENT_ID"] = "skjemamottak-secret"
-        environ["SKJEMAMOTTAK_OIDC_CLIENT_SECRET"] = SECRET
-    config = OidcConfig.from_environ(environ)
-    assert config.auth_method == method
-    return config
-
-
-def _app(tmp_path: Path, config: OidcConfig) -> Flask:
-    app = make_app(tmp_path / "instance", OIDC=config)
-    users.add_user(
-        st(app).uow(), "ola", roles=["hf"], hf="OUS", oidc_sub=KNOWN_SUB, epost="ola@example.no"
-    )
-    return app
-
-
-def _to_app(resp: Any) -> str:
-    """The path and query of a redirect to the app (the browser would go there next)."""
-    location = resp.headers["Location"]
-    assert location.startswith(PUBLIC_URL + "/"), location
-    parts = urlsplit(location)
-    return parts.path + (f"?{parts.query}" if parts.query else "")
-
-
-def _at_provider(url: str, sub: str) -> requests.Response:
-    """Play the browser at the provider from the authorization URL until it sends the browser
-    back to the app: the login form gets `sub`."""
-    browser = requests.Session()
-    resp = browser.get(url, allow_redirects=False, timeout=10)
-    for _ in range(10):
-        if resp.status_code in (302, 303) and resp.headers["Location"].startswith(PUBLIC_URL):
-            return resp
-        if resp.status_code in (302, 303):
-            nxt = requests.compat.urljoin(resp.url, resp.headers["Location"])
-            resp = browser.get(nxt, allow_redirects=False, timeout=10)
-            continue
-        assert resp.status_code == 200, resp.text
-        action = re.search(r'action="([^"]+)"', resp.text)
-        assert action, resp.text
-        target = requests.compat.urljoin(resp.url, action.group(1))
-        resp = browser.post(target, data={"sub": sub}, allow_redirects=False, timeout=10)
-    raise AssertionError("the provider never sent the browser back")
-
-
-def _start(client: FlaskClient, neste: str | None = None) -> str:
-    resp = client.get("/logg-inn/oidc" + (f"?neste={quote(neste, safe='')}" if neste else ""))
-    assert resp.status_code == 302, resp.get_data(as_text=True)
-    return resp.headers["Location"]
-
-
-def _callback(client: FlaskClient, sub: str = KNOWN_SUB, neste: str | None = None) -> Any:
-    back = _at_provider(_start(client, neste), sub)
-    return client.get(_to_app(back))
-
-
-def _audit(app: Flask, action: str) -> list[Any]:
-    uow = st(app).uow()
-    with uow:
-        return [(e.actor, e.details) for e in uow.audit.list() if e.action == action]
-
-
-def _users(app: Flask) -> list[str]:
-    uow = st(app).uow()
-    with uow:
-        return [u.username for u in uow.users.list()]
-
-
-def _logged_in(client: FlaskClient) -> bool:
-    resp = client.get("/saker")
-    assert resp.status_code in (200, 302), resp.status_code
-    return resp.status_code == 200
-
 
 # ---- the flow against the real provider ---------------------------------------------------------
 
@@ -207,75 +50,75 @@ def _logged_in(client: FlaskClient) -> bool:
 def test_both_client_authentications_end_in_a_logged_in_session(
     provider: Provider, tmp_path: Path, method: str
 ) -> None:
-    app = _app(tmp_path, _config(provider, method))
+    app = oidc_app(tmp_path, config_for(provider, method))
     client = app.test_client()
-    url = _start(client, "/saker?side=1")
+    url = start_login(client, "/saker?side=1")
     query = parse_qs(urlsplit(url).query)
     assert url.startswith(f"{provider.issuer}/auth?")
     assert query["response_type"] == ["code"]
-    assert query["client_id"] == [_config(provider, method).client_id]
+    assert query["client_id"] == [config_for(provider, method).client_id]
     assert query["redirect_uri"] == [REDIRECT_URI]
     assert query["code_challenge_method"] == ["S256"]
     assert set(query["scope"][0].split()) == {"openid", "profile"}
     for name in ("state", "nonce", "code_challenge"):
         assert len(query[name][0]) >= 43, name
-    assert not _logged_in(client)
+    assert not logged_in(client)
 
-    resp = client.get(_to_app(_at_provider(url, KNOWN_SUB)))
+    resp = client.get(to_app(at_provider(url, KNOWN_SUB)))
     assert resp.status_code == 303, resp.get_data(as_text=True)
     assert resp.headers["Location"] == "/saker?side=1"
-    assert _logged_in(client)
-    assert _audit(app, "innlogging") == [("ola", {"method": "oidc"})]
+    assert logged_in(client)
+    assert audit_events(app, "innlogging") == [("ola", {"method": "oidc"})]
 
 
 def test_an_unknown_sub_gets_403_and_nothing_is_created(provider: Provider, tmp_path: Path) -> None:
-    app = _app(tmp_path, _config(provider, "client_secret_basic"))
+    app = oidc_app(tmp_path, config_for(provider, "client_secret_basic"))
     client = app.test_client()
-    before = _users(app)
-    resp = _callback(client, sub="helseid-sub-ukjent")
+    before = user_names(app)
+    resp = callback(client, sub="helseid-sub-ukjent")
     assert resp.status_code == 403
     page = resp.get_data(as_text=True)
     assert "OIDC_UNKNOWN_USER" in page and "sekretariatet for Nye metoder" in page
-    assert client.get_cookie("skjemamottak") is None or not _logged_in(client)
-    assert _users(app) == before
-    assert _audit(app, "innlogging") == []
+    assert client.get_cookie("skjemamottak") is None or not logged_in(client)
+    assert user_names(app) == before
+    assert audit_events(app, "innlogging") == []
 
 
 def test_a_deactivated_user_gets_403(provider: Provider, tmp_path: Path) -> None:
-    app = _app(tmp_path, _config(provider, "client_secret_basic"))
+    app = oidc_app(tmp_path, config_for(provider, "client_secret_basic"))
     users.deactivate_user(st(app).uow(), "ola")
     client = app.test_client()
-    assert _callback(client).status_code == 403
-    assert not _logged_in(client)
+    assert callback(client).status_code == 403
+    assert not logged_in(client)
 
 
 def test_a_forged_or_used_state_is_400_oidc_failed(provider: Provider, tmp_path: Path) -> None:
-    app = _app(tmp_path, _config(provider, "client_secret_basic"))
+    app = oidc_app(tmp_path, config_for(provider, "client_secret_basic"))
     client = app.test_client()
-    back = _to_app(_at_provider(_start(client), KNOWN_SUB))
+    back = to_app(at_provider(start_login(client), KNOWN_SUB))
     forged = re.sub(r"state=[^&]+", "state=forfalsket", back)
     assert forged != back
     resp = client.get(forged)
     assert resp.status_code == 400
     assert "OIDC_FAILED" in resp.get_data(as_text=True)
-    assert not _logged_in(client)
+    assert not logged_in(client)
 
     # a fresh login works; the same answer a second time is refused (the state was used)
-    back = _to_app(_at_provider(_start(client), KNOWN_SUB))
+    back = to_app(at_provider(start_login(client), KNOWN_SUB))
     assert client.get(back).status_code == 303
     assert client.get(back).status_code == 400
     other = app.test_client()
     assert other.get(back).status_code == 400  # another browser has no login under way
-    assert not _logged_in(other)
+    assert not logged_in(other)
 
 
 def test_an_error_from_the_provider_is_400(provider: Provider, tmp_path: Path) -> None:
-    app = _app(tmp_path, _config(provider, "client_secret_basic"))
+    app = oidc_app(tmp_path, config_for(provider, "client_secret_basic"))
     client = app.test_client()
-    state = parse_qs(urlsplit(_start(client)).query)["state"][0]
+    state = parse_qs(urlsplit(start_login(client)).query)["state"][0]
     resp = client.get(f"/logg-inn/oidc/tilbake?error=access_denied&state={state}")
     assert resp.status_code == 400
-    assert not _logged_in(client)
+    assert not logged_in(client)
 
 
 def test_a_wrong_client_secret_is_400_not_500(
@@ -289,15 +132,15 @@ def test_a_wrong_client_secret_is_400_not_500(
             "SKJEMAMOTTAK_PUBLIC_URL": PUBLIC_URL,
         }
     )
-    app = _app(tmp_path, config)
+    app = oidc_app(tmp_path, config)
     client = app.test_client()
-    back = _to_app(_at_provider(_start(client), KNOWN_SUB))
+    back = to_app(at_provider(start_login(client), KNOWN_SUB))
     code = parse_qs(urlsplit(back).query)["code"][0]
     with caplog.at_level(logging.DEBUG):
         resp = client.get(back)
     assert resp.status_code == 400
     assert "OIDC_FAILED" in resp.get_data(as_text=True)
-    assert _audit(app, "innlogging") == []
+    assert audit_events(app, "innlogging") == []
     assert "OIDC-innlogging avvist" in caplog.text  # the refusal is logged ...
     assert code not in caplog.text and "feil-hemmelighet" not in caplog.text  # ... not the secrets
 
@@ -308,9 +151,9 @@ def test_a_wrong_client_secret_is_400_not_500(
 def test_neste_is_followed_only_for_local_paths(
     provider: Provider, tmp_path: Path, neste: str
 ) -> None:
-    app = _app(tmp_path, _config(provider, "client_secret_basic"))
+    app = oidc_app(tmp_path, config_for(provider, "client_secret_basic"))
     client = app.test_client()
-    resp = _callback(client, neste=neste)
+    resp = callback(client, neste=neste)
     assert resp.status_code == 303
     assert resp.headers["Location"] == "/"
 
@@ -318,9 +161,9 @@ def test_neste_is_followed_only_for_local_paths(
 def test_logout_ends_the_session_and_reaches_end_session(
     provider: Provider, tmp_path: Path
 ) -> None:
-    app = _app(tmp_path, _config(provider, "private_key_jwt"))
+    app = oidc_app(tmp_path, config_for(provider, "private_key_jwt"))
     client = app.test_client()
-    assert _callback(client).status_code == 303
+    assert callback(client).status_code == 303
     token = csrf_token(client.get("/saker").get_data(as_text=True))
     resp = client.post("/logg-ut", data={"csrf_token": token})
     assert resp.status_code == 303
@@ -330,7 +173,7 @@ def test_logout_ends_the_session_and_reaches_end_session(
     assert query["client_id"] == ["skjemamottak-jwt"]
     assert query["post_logout_redirect_uri"] == [AFTER_LOGOUT]
     assert query["id_token_hint"][0].count(".") == 2
-    assert not _logged_in(client)
+    assert not logged_in(client)
 
     # the provider accepts the hint and the address, asks to confirm, then sends the browser back
     browser = requests.Session()
@@ -350,7 +193,7 @@ def test_logout_ends_the_session_and_reaches_end_session(
 
 
 def test_a_password_login_logs_out_locally_only(provider: Provider, tmp_path: Path) -> None:
-    app = _app(tmp_path, _config(provider, "client_secret_basic"))
+    app = oidc_app(tmp_path, config_for(provider, "client_secret_basic"))
     users.set_password(st(app).uow(), "ola", "et-langt-passord")
     client = app.test_client()
     token = csrf_token(client.get("/logg-inn").get_data(as_text=True))
@@ -367,13 +210,7 @@ def test_a_password_login_logs_out_locally_only(provider: Provider, tmp_path: Pa
 
 
 def test_the_service_starts_while_the_provider_is_down_and_answers_503(tmp_path: Path) -> None:
-    config = OidcConfig.from_environ(
-        {
-            "SKJEMAMOTTAK_OIDC_ISSUER": f"http://127.0.0.1:{_free_port()}",  # nobody listens
-            "SKJEMAMOTTAK_OIDC_CLIENT_ID": "skjemamottak-secret",
-            "SKJEMAMOTTAK_OIDC_CLIENT_SECRET": SECRET,
-        }
-    )
+    config = provider_down()
     app = make_app(tmp_path / "instance", OIDC=config)
     client = app.test_client()
     page = client.get("/logg-inn")
@@ -395,14 +232,7 @@ def test_without_oidc_the_routes_are_absent_and_the_page_has_only_the_form(
 
 
 def test_local_login_off_removes_the_form_and_refuses_the_post(tmp_path: Path) -> None:
-    config = OidcConfig.from_environ(
-        {
-            "SKJEMAMOTTAK_OIDC_ISSUER": "https://helseid-sts.test.nhn.no",
-            "SKJEMAMOTTAK_OIDC_CLIENT_ID": "skjemamottak",
-            "SKJEMAMOTTAK_OIDC_CLIENT_SECRET": SECRET,
-            "SKJEMAMOTTAK_LOCAL_LOGIN": "0",
-        }
-    )
+    config = local_login_off()
     app = make_app(tmp_path / "instance", OIDC=config)
     users.add_user(st(app).uow(), "ola", roles=["hf"], hf="OUS", password="et-langt-passord")
     client = app.test_client()
@@ -413,7 +243,7 @@ def test_local_login_off_removes_the_form_and_refuses_the_post(tmp_path: Path) -
     resp = client.post("/logg-inn", data={"brukernavn": "ola", "passord": "et-langt-passord"})
     assert resp.status_code == 403
     assert "LOCAL_LOGIN_DISABLED" in resp.get_data(as_text=True)
-    assert not _logged_in(client)
+    assert not logged_in(client)
 
 
 # ---- settings --------------------------------------------------------------------------------------

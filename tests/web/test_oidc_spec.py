@@ -17,19 +17,20 @@ import pytest
 from processor import codes
 from services import users
 from tests.web.conftest import csrf_token, make_app, st
-from tests.web.test_oidc import (
+from tests.web.oidc_provider import (
     KNOWN_SUB,
     SECRET,
     Provider,
-    _app,
-    _at_provider,
-    _callback,
-    _config,
-    _free_port,
-    _logged_in,
-    _start,
-    _to_app,
+    at_provider,
+    callback,
+    config_for,
+    free_port,
+    local_login_off,
+    logged_in,
+    oidc_app,
     provider,
+    start_login,
+    to_app,
 )
 from web.oidc_config import OidcConfig
 
@@ -44,41 +45,41 @@ def _with_query(path: str, **changes: str) -> str:
 
 
 def test_an_iss_that_is_not_the_issuer_is_400(provider: Provider, tmp_path: Path) -> None:
-    app = _app(tmp_path, _config(provider, "client_secret_basic"))
+    app = oidc_app(tmp_path, config_for(provider, "client_secret_basic"))
     client = app.test_client()
-    back = _to_app(_at_provider(_start(client), KNOWN_SUB))
+    back = to_app(at_provider(start_login(client), KNOWN_SUB))
     sent = parse_qs(urlsplit(back).query).get("iss")
     assert sent in (None, [provider.issuer])  # the provider's own iss (if sent) is the issuer
     resp = client.get(_with_query(back, iss="https://angriper.example"))
     assert resp.status_code == 400
     assert "OIDC_FAILED" in resp.get_data(as_text=True)
-    assert not _logged_in(client)
+    assert not logged_in(client)
     # the same answer with the right iss goes through
-    back = _to_app(_at_provider(_start(client), KNOWN_SUB))
+    back = to_app(at_provider(start_login(client), KNOWN_SUB))
     assert client.get(_with_query(back, iss=provider.issuer)).status_code == 303
-    assert _logged_in(client)
+    assert logged_in(client)
 
 
 def test_a_token_endpoint_that_does_not_answer_is_503(provider: Provider, tmp_path: Path) -> None:
-    app = _app(tmp_path, _config(provider, "private_key_jwt"))
+    app = oidc_app(tmp_path, config_for(provider, "private_key_jwt"))
     client = app.test_client()
-    back = _to_app(_at_provider(_start(client), KNOWN_SUB))
+    back = to_app(at_provider(start_login(client), KNOWN_SUB))
     rp = app.extensions["oidc"]
     metadata = rp.cached_metadata()
     assert metadata is not None
-    rp._metadata = {**metadata, "token_endpoint": f"http://127.0.0.1:{_free_port()}/token"}
+    rp._metadata = {**metadata, "token_endpoint": f"http://127.0.0.1:{free_port()}/token"}
     resp = client.get(back)
     assert resp.status_code == 503
     assert codes.message("OIDC_UNAVAILABLE") in resp.get_data(as_text=True)
-    assert not _logged_in(client)
+    assert not logged_in(client)
 
 
 def test_without_end_session_endpoint_a_single_sign_on_logout_goes_to_logg_inn(
     provider: Provider, tmp_path: Path
 ) -> None:
-    app = _app(tmp_path, _config(provider, "client_secret_basic"))
+    app = oidc_app(tmp_path, config_for(provider, "client_secret_basic"))
     client = app.test_client()
-    assert _callback(client).status_code == 303
+    assert callback(client).status_code == 303
     rp = app.extensions["oidc"]
     metadata = dict(rp.cached_metadata())
     assert metadata.pop("end_session_endpoint")  # the real provider has one: take it away
@@ -87,13 +88,13 @@ def test_without_end_session_endpoint_a_single_sign_on_logout_goes_to_logg_inn(
     resp = client.post("/logg-ut", data={"csrf_token": token})
     assert resp.status_code == 303
     assert resp.headers["Location"] == "/logg-inn"
-    assert not _logged_in(client)
+    assert not logged_in(client)
 
 
 def test_the_metadata_is_fetched_at_first_use_and_kept(
     provider: Provider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    app = _app(tmp_path, _config(provider, "client_secret_basic"))
+    app = oidc_app(tmp_path, config_for(provider, "client_secret_basic"))
     rp = app.extensions["oidc"]
     assert rp.cached_metadata() is None  # nothing fetched when the app was made
     fetched: list[str] = []
@@ -105,7 +106,7 @@ def test_the_metadata_is_fetched_at_first_use_and_kept(
 
     monkeypatch.setattr(rp, "_get_json", counting)
     for _ in range(2):
-        assert _callback(app.test_client()).status_code == 303
+        assert callback(app.test_client()).status_code == 303
     discovery = f"{provider.issuer}/.well-known/openid-configuration"
     assert fetched.count(discovery) == 1
     assert rp.cached_metadata()["issuer"] == provider.issuer
@@ -114,21 +115,14 @@ def test_the_metadata_is_fetched_at_first_use_and_kept(
 def test_the_scopes_setting_is_what_the_provider_is_asked_for(
     provider: Provider, tmp_path: Path
 ) -> None:
-    config = _config(provider, "client_secret_basic", SKJEMAMOTTAK_OIDC_SCOPES="openid  email")
-    app = _app(tmp_path, config)
-    query = parse_qs(urlsplit(_start(app.test_client())).query)
+    config = config_for(provider, "client_secret_basic", SKJEMAMOTTAK_OIDC_SCOPES="openid  email")
+    app = oidc_app(tmp_path, config)
+    query = parse_qs(urlsplit(start_login(app.test_client())).query)
     assert query["scope"] == ["openid email"]
 
 
 def test_local_login_off_leaves_api_tokens_working(tmp_path: Path) -> None:
-    config = OidcConfig.from_environ(
-        {
-            "SKJEMAMOTTAK_OIDC_ISSUER": "https://helseid-sts.test.nhn.no",
-            "SKJEMAMOTTAK_OIDC_CLIENT_ID": "skjemamottak",
-            "SKJEMAMOTTAK_OIDC_CLIENT_SECRET": SECRET,
-            "SKJEMAMOTTAK_LOCAL_LOGIN": "0",
-        }
-    )
+    config = local_login_off()
     app = make_app(tmp_path / "instance", OIDC=config)
     users.add_user(st(app).uow(), "ola", roles=["hf"], hf="OUS", password="et-langt-passord")
     token = users.create_token(st(app).uow(), "ola")
@@ -153,7 +147,7 @@ def test_serve_exits_2_with_local_login_off_and_no_oidc(
 def test_the_login_page_links_to_the_single_sign_on_start(
     provider: Provider, tmp_path: Path
 ) -> None:
-    app = _app(tmp_path, _config(provider, "client_secret_basic"))
+    app = oidc_app(tmp_path, config_for(provider, "client_secret_basic"))
     page = app.test_client().get("/logg-inn").get_data(as_text=True)
     link = re.search(r'<a [^>]*href="([^"]+)"[^>]*>Logg inn med HelseID</a>', page)
     assert link is not None and link.group(1) == "/logg-inn/oidc"
@@ -165,9 +159,9 @@ def test_the_login_page_links_to_the_single_sign_on_start(
 def test_a_successful_login_logs_neither_the_code_nor_the_tokens(
     provider: Provider, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    app = _app(tmp_path, _config(provider, "private_key_jwt"))
+    app = oidc_app(tmp_path, config_for(provider, "private_key_jwt"))
     client = app.test_client()
-    back = _to_app(_at_provider(_start(client), KNOWN_SUB))
+    back = to_app(at_provider(start_login(client), KNOWN_SUB))
     code = parse_qs(urlsplit(back).query)["code"][0]
     with caplog.at_level(logging.DEBUG):
         assert client.get(back).status_code == 303
@@ -213,14 +207,7 @@ def test_local_login_off_refuses_a_password_post_with_403_before_the_csrf_check(
 ) -> None:
     """`SKJEMAMOTTAK_LOCAL_LOGIN=0`: `POST /logg-inn` → 403 LOCAL_LOGIN_DISABLED with CSRF on, as
     the app runs (the page has no form, so a client has no token to send)."""
-    config = OidcConfig.from_environ(
-        {
-            "SKJEMAMOTTAK_OIDC_ISSUER": "https://helseid-sts.test.nhn.no",
-            "SKJEMAMOTTAK_OIDC_CLIENT_ID": "skjemamottak",
-            "SKJEMAMOTTAK_OIDC_CLIENT_SECRET": SECRET,
-            "SKJEMAMOTTAK_LOCAL_LOGIN": "0",
-        }
-    )
+    config = local_login_off()
     app = make_app(tmp_path / "instance", OIDC=config)
     assert app.config.get("WTF_CSRF_ENABLED", True)
     users.add_user(st(app).uow(), "ola", roles=["hf"], hf="OUS", password="et-langt-passord")
@@ -230,7 +217,7 @@ def test_local_login_off_refuses_a_password_post_with_403_before_the_csrf_check(
         resp = client.post("/logg-inn", data=body)
         assert resp.status_code == 403
         assert "LOCAL_LOGIN_DISABLED" in resp.get_data(as_text=True)
-        assert not _logged_in(client)
+        assert not logged_in(client)
     # with local login on, the CSRF check still guards the form
     on = make_app(tmp_path / "on", OIDC=OidcConfig())
     resp = on.test_client().post("/logg-inn", data={"brukernavn": "ola", "passord": "x"})
@@ -277,7 +264,7 @@ def test_a_pem_private_key_logs_in_against_the_provider(provider: Provider, tmp_
         }
     )
     assert config.private_key is not None and config.private_key.kid is None
-    app = _app(tmp_path, config)
+    app = oidc_app(tmp_path, config)
     client = app.test_client()
-    assert _callback(client).status_code == 303
-    assert _logged_in(client)
+    assert callback(client).status_code == 303
+    assert logged_in(client)

@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from flask import Flask
 
 from services import outbox
 from services.users import add_user
+from tests.cli import run_cli
 from tests.web.conftest import PASSWORD, csrf_token, login, make_app, on_postgres, st
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,14 +74,7 @@ def _cli(instance: Path, *args: str) -> subprocess.CompletedProcess[str]:
         from tests import pgutil
 
         env["SKJEMAMOTTAK_DATABASE_URL"] = pgutil.url_for(database.read_text("utf-8").strip())
-    return subprocess.run(
-        [sys.executable, "-m", "web.cli", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_cli(*args, env=env)
 
 
 def test_outbox_list_and_retry_on_the_command_line(app: Flask) -> None:

@@ -9,7 +9,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time as clock
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from services.upload import upload
 from services.users import add_user
 from storage.arkiv import read_message
 from tests import pgutil
+from tests.cli import run_cli, start_cli
 from tests.smtp_server import SmtpServer, self_signed
 from tests.storage.helpers import HF_OUS, KOORDINATOR, del2_for
 from tests.storage.test_committee import CASE_OUS, add_members, decision_body
@@ -187,23 +187,7 @@ def test_every_event_is_mailed_once_and_archived_with_its_headers(
         # the export writes the same folders, byte for byte, and leaves the outbox alone
         before = outbox.list_rows(st.uow())
         env = {**os.environ, **environ(database, tmp_path)}
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "web.cli",
-                "arkiv",
-                "eksport",
-                CASE_OUS,
-                "--til",
-                str(tmp_path / "eksport"),
-            ],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        proc = run_cli("arkiv", "eksport", CASE_OUS, "--til", str(tmp_path / "eksport"), env=env)
         assert proc.returncode == 0, proc.stderr
         for folder in folders:
             assert read_message(tmp_path / "eksport", folder) == read_message(
@@ -214,22 +198,8 @@ def test_every_event_is_mailed_once_and_archived_with_its_headers(
             arkiv.VEDTAK_FILE,
         }
         assert outbox.list_rows(st.uow()) == before
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "web.cli",
-                "arkiv",
-                "eksport",
-                "2026-01-01-OUS-INGEN",
-                "--til",
-                str(tmp_path / "x"),
-            ],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
+        proc = run_cli(
+            "arkiv", "eksport", "2026-01-01-OUS-INGEN", "--til", str(tmp_path / "x"), env=env
         )
         assert proc.returncode == 1 and "Fant ingen sak" in proc.stderr
         st.engine.dispose()
@@ -363,9 +333,9 @@ def test_two_workers_never_share_a_row(database: str, tmp_path: Path) -> None:
 
 
 def _start_worker(env: dict[str, str], *extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "web.cli", "worker", *extra],
-        cwd=ROOT,
+    return start_cli(
+        "worker",
+        *extra,
         env={**os.environ, **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -468,25 +438,11 @@ def test_a_bad_setting_stops_worker_and_serve_with_exit_2(tmp_path: Path) -> Non
             variable: value,
         }
         for command in (["worker", "--once"], ["serve", "--port", "1"]):
-            proc = subprocess.run(
-                [sys.executable, "-m", "web.cli", *command],
-                cwd=ROOT,
-                env={**os.environ, **env},
-                capture_output=True,
-                text=True,
-                timeout=60,
-            )
+            proc = run_cli(*command, env={**os.environ, **env}, timeout=60)
             assert proc.returncode == 2 and named in proc.stderr, proc.stderr
             assert "hemmelig123" not in proc.stderr + proc.stdout
     env = {"SKJEMAMOTTAK_INSTANCE": str(tmp_path / "i"), "SKJEMAMOTTAK_SMTP_URL": "smtp://vert"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "web.cli", "worker", "--once"],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = run_cli("worker", "--once", env={**os.environ, **env}, timeout=60)
     assert proc.returncode == 2 and "SKJEMAMOTTAK_MAIL_FROM mangler" in proc.stderr
 
 
@@ -519,14 +475,7 @@ def test_without_an_archive_folder_archive_rows_wait_and_worker_once_exits_0(
         upload(HF_OUS, "s.json", del2_for("OUS"), st.uow(), TODAY)  # an archive row
         _one_mail(st)
         unset = {k: v for k, v in os.environ.items() if not k.startswith("SKJEMAMOTTAK_")}
-        proc = subprocess.run(
-            [sys.executable, "-m", "web.cli", "worker", "--once"],
-            cwd=ROOT,
-            env={**unset, **env},
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        proc = run_cli("worker", "--once", env={**unset, **env})
         assert proc.returncode == 0, proc.stderr
         by_kind = {r["art"]: r for r in outbox.list_rows(st.uow())}
         assert (by_kind["epost"]["status"], by_kind["arkiv"]["status"]) == ("sendt", "venter")
