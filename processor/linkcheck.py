@@ -162,7 +162,7 @@ def check_link(
             "Referansenumrene i del 1 og del 2 er like.",
             "Referansenumrene i del 1 og del 2 er ulike.",
         )
-    else:
+    elif not ref2:  # a missing one in del 1 is reported above
         report.add(False, "Referansenummeret mangler i del 2.")
 
     raw_fnr = str(del1.fields.get("pasient.fodselsnummer") or "")

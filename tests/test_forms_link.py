@@ -152,6 +152,18 @@ def test_different_references_break_the_link(capsys, tmp_path, fmt):
     assert "Referansenumrene i del 1 og del 2 er ulike." in out
 
 
+@pytest.mark.parametrize("missing_in", ["del1", "del2"])
+def test_a_missing_reference_is_named_in_the_part_that_lacks_it(capsys, tmp_path, missing_in):
+    blank = {"soknad.referansenummer": ""}
+    d1 = del1("pdf", **(blank if missing_in == "del1" else {}))
+    d2 = del2("pdf", **(blank if missing_in == "del2" else {}))
+    code, out, _ = run_link(capsys, tmp_path, d1, d2)
+    assert code == 1
+    lacking, other = ("1", "2") if missing_in == "del1" else ("2", "1")
+    assert f"mangler i del {lacking}" in out
+    assert f"Referansenummeret mangler i del {other}" not in out
+
+
 def test_reference_is_compared_case_insensitively(capsys, tmp_path):
     d1 = del1("pdf", **{"soknad.referansenummer": REFERENCE.lower()})
     code, out, _ = run_link(capsys, tmp_path, d1, del2("pdf"))
