@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import ItemsView
 from dataclasses import dataclass, field
+from datetime import date, datetime, time
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 FieldType = Literal[
     "text",  # one line of text
@@ -211,6 +213,10 @@ Rule = (
 )
 
 
+# Version 1 of every form was issued on this day; a new version names its own day.
+VERSION_1_ISSUED = date(2026, 11, 23)
+
+
 @dataclass(frozen=True)
 class FormDef:
     id: str
@@ -223,6 +229,7 @@ class FormDef:
     reference_field: str | None = None  # the field that names the case (reference or sak.id)
     formats: tuple[str, ...] = ("pdf", "docx", "json")
     description: str = ""
+    issued: date = VERSION_1_ISSUED  # the day this version was issued: the templates' date
     _index: dict[str, tuple[Field, Repeat | None]] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -238,6 +245,11 @@ class FormDef:
                     self._index[item.id] = (item, None)
 
     # -- look-ups ---------------------------------------------------------------------------
+    def issued_at(self) -> datetime:
+        """The start of the day this version was issued, in Europe/Oslo: the creation date of
+        its blank templates (the same template bytes every time)."""
+        return datetime.combine(self.issued, time(), tzinfo=ZoneInfo("Europe/Oslo"))
+
     def field_ids(self) -> list[str]:
         """Every field id a file may carry, in form order, repeat rows expanded."""
         return list(self._index)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from reportlab.platypus import Flowable, Spacer
 
 from forms.catalog import get_form
 from forms.templates.docx import R_NS, document_part, paragraph, run, write_docx
 from forms.tilgang import CRITERIA
+from processor import timefmt
 from processor.domain import FormType
 from processor.render import (
     build_document,
@@ -274,13 +275,17 @@ def _document_xml(d: Decision) -> str:
     return document_part(body, f' xmlns:r="{R_NS}"')
 
 
-def decision_letter_docx(d: Decision) -> bytes:
-    """The decision letter as a DOCX for the HF's archive (deterministic)."""
+def decision_letter_docx(d: Decision, created: datetime | None = None) -> bytes:
+    """The decision letter as a DOCX for the HF's archive (deterministic: `created`, the time the
+    letter is made, or else the start of the decision's day in Oslo, is its creation date)."""
     return write_docx(
         _document_xml(d),
         title=f"{LETTER_TITLE} – {d.reference}",
         subject=_outcome(d),
         keywords=d.reference,
+        created=timefmt.as_oslo(created)
+        if created is not None
+        else datetime.combine(d.decided, time(), tzinfo=timefmt.OSLO),
     )
 
 

@@ -12,7 +12,7 @@ import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -21,7 +21,7 @@ from reportlab.platypus import Flowable, Spacer
 
 from forms.catalog import get_form
 from forms.templates import build, zipped
-from forms.templates.xlsx import FIXED_TIME, append_row, normalise_zip
+from forms.templates.xlsx import append_row, normalise_zip, utc_naive
 from forms.text import xml_text
 from processor import timefmt
 from processor.domain import FormType
@@ -139,11 +139,15 @@ def _pdf_dates(created: datetime | None) -> dict[str, str]:
     return {"/CreationDate": text, "/ModDate": text}
 
 
+_UNDATED = datetime(2026, 1, 1)
+
+
 def _xlsx_time(created: datetime | None) -> datetime:
-    """Workbook properties are written as UTC (W3CDTF with Z): naive UTC, or the fixed time."""
+    """Workbook properties are written as UTC (W3CDTF with Z): naive UTC, or a fixed time for a
+    caller that gives none."""
     if created is None:
-        return FIXED_TIME
-    return timefmt.as_oslo(created).astimezone(UTC).replace(tzinfo=None)
+        return _UNDATED
+    return utc_naive(timefmt.as_oslo(created))
 
 
 @dataclass(frozen=True)

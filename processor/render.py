@@ -38,7 +38,7 @@ from reportlab.platypus import (
 from forms.catalog import get_form
 from forms.fields import Field, FormDef, Repeat
 from forms.helseforetak import registry
-from forms.templates.pdf import ACCENT, GREY, INK, RULE, Fonts, fonts
+from forms.templates.pdf import ACCENT, GREY, INK, RULE, Fonts, fonts, set_creation_date
 from forms.templates.pdf import FIELD_BG as LABEL_BG
 from forms.text import xml_text
 from processor import timefmt
@@ -291,19 +291,6 @@ def grid_table(
 # ---- the document with its footer -----------------------------------------------------------------
 
 
-def _set_creation_date(c: canvas.Canvas, created: datetime) -> None:
-    """The PDF's CreationDate and ModDate: `created` in Europe/Oslo, with its UTC offset.
-
-    reportlab's invariant mode (kept: a fixed document id, no other timestamps) would write
-    2000-01-01; its time stamp object is what the document info reads, so it is set here."""
-    at = timefmt.as_oslo(created)
-    offset = at.utcoffset()
-    minutes = int(offset.total_seconds() // 60) if offset is not None else 0
-    stamp = c._doc._timeStamp  # noqa: SLF001 (reportlab keeps the info date there)
-    stamp.YMDhms = (at.year, at.month, at.day, at.hour, at.minute, at.second)
-    stamp.dhh, stamp.dmm = divmod(minutes, 60)
-
-
 class _FooterCanvas(canvas.Canvas):
     """Holds the pages back until the end so that every footer can say "Side N av M"."""
 
@@ -317,7 +304,7 @@ class _FooterCanvas(canvas.Canvas):
     ) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         if created is not None:
-            _set_creation_date(self, created)
+            set_creation_date(self, timefmt.as_oslo(created))
         self._footer = footer
         self._running_title = running_title
         self._pages: list[dict[str, object]] = []

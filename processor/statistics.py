@@ -1081,7 +1081,7 @@ _METHOD_TEXT = (
         "Ingen data, eller skjult fordi tallet gjelder færre enn 5 saker (offentlige tall).",
     ),
 )
-_FIXED_TIME = datetime(2026, 1, 1, 0, 0, 0)
+_UNDATED = datetime(2026, 1, 1, 0, 0, 0)  # for a caller that gives no time
 
 
 def _label(table: str, key: str) -> str:
@@ -1144,17 +1144,18 @@ def _names(stats_key: str) -> dict[str, str]:
     return {}
 
 
-def to_xlsx(stats: dict[str, Any]) -> bytes:
+def to_xlsx(stats: dict[str, Any], created: datetime | None = None) -> bytes:
     """The figures as a workbook, one sheet per table, the same numbers as `stats`.
 
     Works on internal and public figures alike (a hidden cell is an empty cell). Every sheet has
-    a header row; columns "Kode" hold the ids the JSON uses. The bytes are deterministic.
+    a header row; columns "Kode" hold the ids the JSON uses. The bytes are deterministic: the
+    workbook's creation time is `created` (an aware time: when the figures were taken out).
     """
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
-    from forms.templates.xlsx import append_row, normalise_zip
+    from forms.templates.xlsx import append_row, normalise_zip, utc_naive
 
     wb = Workbook()
     bold = Font(bold=True)
@@ -1281,8 +1282,9 @@ def to_xlsx(stats: dict[str, Any]) -> bytes:
     wb.properties.creator = "Nye metoder"
     wb.properties.lastModifiedBy = "Nye metoder"
     wb.properties.language = "nb-NO"
-    wb.properties.created = _FIXED_TIME
-    wb.properties.modified = _FIXED_TIME
+    wb.properties.created = wb.properties.modified = (
+        _UNDATED if created is None else utc_naive(created)
+    )
     buf = io.BytesIO()
     wb.save(buf)
     return normalise_zip(buf.getvalue())

@@ -780,7 +780,7 @@ def record_decision(
                 )
             now = uow.now()
             pdf = decision_letter_pdf(letter, created=now)
-            docx = decision_letter_docx(letter)
+            docx = decision_letter_docx(letter, created=now)
             shas = []
             for data, kind in ((pdf, PDF), (docx, DOCX)):
                 sha = uow.blobs.put(data)

@@ -488,7 +488,7 @@ def coordinator_figures(
 
 def coordinator_workbook(uow: AbstractUnitOfWork, user: Principal, filters: Filters) -> bytes:
     """`coordinator_figures` as an Excel workbook (`processor.statistics.to_xlsx`)."""
-    return to_xlsx(coordinator_figures(uow, user, filters).stats)
+    return to_xlsx(coordinator_figures(uow, user, filters).stats, created=uow.now())
 
 
 def coordinator_page(uow: AbstractUnitOfWork, user: Principal, filters: Filters) -> CoordinatorPage:

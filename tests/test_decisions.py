@@ -263,3 +263,19 @@ def test_a_letter_without_the_medicine_leaves_the_rows_out():
         docx_text(decision_letter_docx(bare)),
     ):
         assert "Legemiddel" not in text and "ID i Nye metoder" not in text
+
+
+def test_the_docx_letter_carries_the_time_it_was_made_or_else_its_decision_day() -> None:
+    from datetime import UTC, datetime, time
+
+    from processor.timefmt import OSLO
+
+    def core(data: bytes) -> str:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            return zf.read("docProps/core.xml").decode()
+
+    made = datetime(2026, 12, 2, 23, 30, tzinfo=UTC)
+    assert ">2026-12-02T23:30:00Z</dcterms:created>" in core(decision_letter_docx(DECISION, made))
+    day = datetime.combine(DECISION.decided, time(), tzinfo=OSLO).astimezone(UTC)
+    stamp = day.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert f">{stamp}</dcterms:created>" in core(decision_letter_docx(DECISION))

@@ -459,6 +459,7 @@ def test_the_pdfs_and_the_workbook_carry_the_time_they_were_made_in_oslo():
                 assert meta.creation_date.utcoffset() == timedelta(hours=1), name
         props = load_workbook(io.BytesIO(zf.read("oversikt.xlsx"))).properties
     assert props.created == datetime(2026, 12, 2, 23, 30)  # stored as UTC (W3CDTF Z)
+    assert props.modified == props.created  # not the clock's time at saving
     peer = peer_review_packet(SAK_ID, _minihta(), _okonomi(), GENERATED, made)
     with zipfile.ZipFile(io.BytesIO(peer)) as zf:
         meta = PdfReader(io.BytesIO(zf.read(f"minihta-{safe_name(SAK_ID)}.pdf"))).metadata

@@ -564,6 +564,14 @@ def test_xlsx_bytes_are_deterministic():
     assert to_xlsx(stats) == to_xlsx(stats)
 
 
+def test_xlsx_carries_the_time_the_figures_were_taken_out():
+    from datetime import UTC, datetime
+
+    made = datetime(2026, 12, 2, 23, 30, tzinfo=UTC)
+    props = load_workbook(io.BytesIO(to_xlsx(figures(), created=made))).properties
+    assert props.created == props.modified == made.replace(tzinfo=None)  # UTC, W3CDTF Z
+
+
 def test_public_xlsx_leaves_hidden_cells_empty():
     public = public_figures(figures(many(12) + many(3, hf="HBE") + many(6, hf="UNN")))
     wb = load_workbook(io.BytesIO(to_xlsx(public)))

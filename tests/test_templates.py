@@ -12,7 +12,7 @@ import re
 import shutil
 import subprocess
 import zipfile
-from datetime import date
+from datetime import UTC, date
 from functools import cache
 
 import pytest
@@ -714,3 +714,28 @@ def test_filled_del1_is_refused_by_ingest(fmt: str) -> None:
     result = ingest(f"del1.{fmt}", data, today=TODAY)
     assert result.status == "rejected"
     assert "DEL1_NOT_ALLOWED" in {e.code for e in result.errors}
+
+
+@pytest.mark.parametrize("form_id", FORM_IDS)
+def test_every_template_is_dated_the_day_its_form_version_was_issued(form_id: str) -> None:
+    """The blank templates carry the issue day of their form's version (in Oslo) as their
+    creation date, the same bytes every time; not reportlab's 2000-01-01 nor a build time."""
+    form = get_form(form_id)
+    issued = form.issued_at()
+    assert issued.date() == form.issued and issued.utcoffset() is not None
+    for fmt in form.formats:
+        data = build(form_id, fmt)
+        if fmt == "pdf":
+            meta = PdfReader(io.BytesIO(data)).metadata
+            assert meta.creation_date == issued and meta.modification_date == issued
+        elif fmt == "docx":
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                core = zf.read("docProps/core.xml").decode()
+            stamp = issued.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            assert f">{stamp}</dcterms:created>" in core
+            assert f">{stamp}</dcterms:modified>" in core
+        elif fmt == "xlsx":
+            props = load_workbook(io.BytesIO(data)).properties
+            naive = issued.astimezone(UTC).replace(tzinfo=None)
+            assert props.created == naive and props.modified == naive
+        assert build(form_id, fmt) == data

@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -709,7 +709,7 @@ def cmd_stats(ns: argparse.Namespace) -> int:
     )
     stats = figures.figures(uow, filters, cache=False).stats
     if ns.xlsx:
-        _replace(Path(ns.xlsx), to_xlsx(stats))
+        _replace(Path(ns.xlsx), to_xlsx(stats, created=datetime.now(UTC)))
         print(f"Regnearket er skrevet til {ns.xlsx}.", file=sys.stderr)
     from forms.text import encodable
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
 from forms.fields import Field, FormDef, Repeat, Section
@@ -338,7 +339,13 @@ DOCUMENT_RELS_XML = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 """
 
 
-def _core_xml(title: str, subject: str, keywords: str) -> str:
+def w3cdtf(at: datetime) -> str:
+    """An aware time as the W3CDTF UTC text OOXML core properties carry."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _core_xml(title: str, subject: str, keywords: str, created: datetime) -> str:
+    stamp = w3cdtf(created)
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/'
@@ -350,6 +357,8 @@ def _core_xml(title: str, subject: str, keywords: str) -> str:
         "<dc:creator>Nye metoder</dc:creator>"
         f"<cp:keywords>{xml_text(keywords)}</cp:keywords>"
         "<dc:language>nb-NO</dc:language>"
+        f'<dcterms:created xsi:type="dcterms:W3CDTF">{stamp}</dcterms:created>'
+        f'<dcterms:modified xsi:type="dcterms:W3CDTF">{stamp}</dcterms:modified>'
         "</cp:coreProperties>"
     )
 
@@ -370,16 +379,20 @@ def build_docx(form: FormDef, values: dict[str, object] | None = None) -> bytes:
         title=form.name,
         subject=form.description,
         keywords=f"{form.id} versjon {form.version}",
+        created=form.issued_at(),
     )
 
 
-def write_docx(document: str, *, title: str, subject: str, keywords: str) -> bytes:
+def write_docx(
+    document: str, *, title: str, subject: str, keywords: str, created: datetime
+) -> bytes:
     """A deterministic DOCX: `document` (`document_part`) with the shared styles and settings;
-    the core properties name it (`title`, `subject`, `keywords`), Nye metoder made it."""
+    the core properties name it (`title`, `subject`, `keywords`), Nye metoder made it at
+    `created` (an aware time)."""
     parts = [
         ("[Content_Types].xml", CONTENT_TYPES_XML),
         ("_rels/.rels", ROOT_RELS_XML),
-        ("docProps/core.xml", _core_xml(title, subject, keywords)),
+        ("docProps/core.xml", _core_xml(title, subject, keywords, created)),
         ("docProps/app.xml", APP_XML),
         ("word/_rels/document.xml.rels", DOCUMENT_RELS_XML),
         ("word/document.xml", document),

@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 
@@ -66,6 +67,18 @@ FONT_DIRS = (
 
 # Characters outside WinAnsi that the catalogue uses, for the Helvetica fallback.
 _FALLBACK_MAP = str.maketrans({"−": "-", "‑": "-", "≥": ">=", "≤": "<=", "☐": "[ ]", "☒": "[X]"})
+
+
+def set_creation_date(c: canvas.Canvas, at: datetime) -> None:
+    """The PDF's CreationDate and ModDate: `at` (an aware time) with its UTC offset.
+
+    reportlab's invariant mode (kept: a fixed document id, no other timestamps) would write
+    2000-01-01; its time stamp object is what the document info reads, so it is set here."""
+    offset = at.utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+    stamp = c._doc._timeStamp  # noqa: SLF001 (reportlab keeps the info date there)
+    stamp.YMDhms = (at.year, at.month, at.day, at.hour, at.minute, at.second)
+    stamp.dhh, stamp.dmm = divmod(minutes, 60)
 
 
 @dataclass(frozen=True)
@@ -434,6 +447,7 @@ class _Builder:
         pages = self.paginate()
         buf = io.BytesIO()
         c = canvas.Canvas(buf, pagesize=A4, invariant=1, pageCompression=1)
+        set_creation_date(c, self.form.issued_at())
         c.setTitle(self.form.name)
         c.setAuthor("Nye metoder")
         c.setSubject(self.form.description)

@@ -23,7 +23,7 @@ import operator
 import re
 import zipfile
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from openpyxl import Workbook
@@ -36,7 +36,6 @@ from forms.templates.zipped import write_zip
 from forms.text import xml_text
 
 SHEET_TITLE = "Økonomi"
-FIXED_TIME = datetime(2026, 1, 1, 0, 0, 0)
 # "#,##0": Excel shows the locale's thousands separator, a space in Norwegian ("1 234 567").
 NUMBER_FORMAT = "#,##0"
 
@@ -160,8 +159,7 @@ def build_xlsx(form: FormDef, values: dict[str, object] | None = None) -> bytes:
     wb.properties.lastModifiedBy = "Nye metoder"
     wb.properties.keywords = f"{form.id} versjon {form.version}"
     wb.properties.language = "nb-NO"
-    wb.properties.created = FIXED_TIME
-    wb.properties.modified = FIXED_TIME
+    wb.properties.created = wb.properties.modified = utc_naive(form.issued_at())
 
     ws.column_dimensions["A"].width = 46
     ws.column_dimensions["B"].width = 22
@@ -278,21 +276,30 @@ def _validation(ws, field: Field, cell: str) -> None:  # noqa: ANN001 - openpyxl
             ws.add_data_validation(dv)
 
 
-_MODIFIED = re.compile(rb"<dcterms:modified([^>]*)>[^<]*</dcterms:modified>")
-_FIXED_MODIFIED = (
-    rb"<dcterms:modified\1>"
-    + FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
-    + rb"</dcterms:modified>"
-)
+_CREATED = re.compile(rb"<dcterms:created[^>]*>([^<]*)</dcterms:created>")
+_MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
+
+
+def utc_naive(at: datetime) -> datetime:
+    """An aware time as openpyxl's workbook properties want it: naive UTC."""
+    return at.astimezone(UTC).replace(tzinfo=None)
+
+
+def _modified_as_created(core: bytes) -> bytes:
+    created = _CREATED.search(core)
+    if created is None:
+        return core
+    return _MODIFIED.sub(lambda m: m.group(1) + created.group(1) + m.group(2), core)
 
 
 def normalise_zip(data: bytes) -> bytes:
-    """Rewrite an OOXML archive with fixed timestamps (entries and core properties)."""
+    """Rewrite an OOXML archive deterministically: fixed entry timestamps, and the core
+    properties' modified time (openpyxl writes the clock's) set to their created time."""
     src = zipfile.ZipFile(io.BytesIO(data))
     parts: list[tuple[str, bytes]] = []
     for item in src.infolist():
         content = src.read(item.filename)
         if item.filename == "docProps/core.xml":
-            content = _MODIFIED.sub(_FIXED_MODIFIED, content)
+            content = _modified_as_created(content)
         parts.append((item.filename, content))
     return write_zip(parts)
