@@ -43,14 +43,14 @@ from processor.domain import (
 from processor.errors import DomainError, Forbidden, NotFound, StaleState
 from processor.extracted import Extracted
 from processor.findings import Finding, Result
-from processor.identity import contains_identity, one_text
+from processor.identity import one_text
 from processor.ingest import check_fields, guard, ingest
 from processor.receipt import ReceiptStep
 from processor.receipt import receipt_pdf as render_receipt
 from services import outbox
 from services import upload as upload_service
 from services.cases import flatten
-from services.steps import MAX_REASON_CHARS
+from services.steps import IDENTITY_IN_REASON, clean_reason, findings_context
 from storage.models_drafts import Draft, DraftApproval
 from storage.uow import AbstractUnitOfWork, ConcurrentUpdate
 
@@ -59,6 +59,7 @@ __all__ = [
     "DraftSummary",
     "DraftView",
     "Findings",
+    "IDENTITY_IN_REASON",
     "approve",
     "check",
     "create",
@@ -86,10 +87,6 @@ HF_FIELD = upload_service.HF_FIELD
 NOT_FOUND_MESSAGE = "Fant ikke utkastet."
 FILENAME = "utkast.json"  # the name a submitted draft is stored under (its suffix: .json)
 MAX_VALUE_CHARS = 20_000
-IDENTITY_IN_REASON = (
-    "Begrunnelsen inneholder et fødselsnummer, D-nummer eller annet personnummer. Ingenting er "
-    "lagret. Fjern nummeret og prøv igjen."
-)
 T = TypeVar("T")
 
 
@@ -301,23 +298,6 @@ def _open_findings(result: Result) -> tuple[list[dict[str, Any]], list[dict[str,
     return errors, warnings
 
 
-def _with_findings(
-    errors: list[Finding] | list[dict[str, Any]], warnings: list[Finding] | None = None
-) -> dict[str, Any]:
-    """The context of a refusal for content: `errors` and `warnings` for the API body, `fields`
-    (field id → message) and the first `field` for a page."""
-    listed = [f.to_dict() if isinstance(f, Finding) else dict(f) for f in errors]
-    fields = {str(f["field"]): str(f["message"]) for f in listed if f.get("field")}
-    context: dict[str, Any] = {
-        "errors": listed,
-        "warnings": [f.to_dict() for f in warnings or ()],
-    }
-    if fields:
-        context["fields"] = fields
-        context["field"] = next(iter(fields))
-    return context
-
-
 def _identity_hits(verdier: Mapping[Any, Any]) -> list[Finding]:
     """The identity guard (FORMS.md section 6) over the keys and values of one call."""
     ex = Extracted(kind="json")
@@ -338,7 +318,7 @@ def _identity_refusal(hits: list[Finding]) -> DomainError:
         "IDENTITY_FOUND",
         "Det du skrev inneholder et fødselsnummer, D-nummer eller annet personnummer. Ingenting "
         "er lagret. Fjern nummeret og prøv igjen.",
-        **_with_findings(hits),
+        **findings_context(hits),
     )
 
 
@@ -389,32 +369,6 @@ def _clean_changes(form: FormDef, draft: Draft, verdier: object) -> dict[str, An
             field=_hf_key(draft.form_type),
         )
     return out
-
-
-def _clean_reason(begrunnelse: object) -> str:
-    """A reason of an approval or a return: INVALID_REQUEST, INVALID_VALUE, REASON_REQUIRED,
-    IDENTITY_FOUND (nothing of the call kept or repeated)."""
-    if begrunnelse is not None and not isinstance(begrunnelse, str):
-        raise DomainError("INVALID_REQUEST", "«begrunnelse» må være en tekst.", field="begrunnelse")
-    text = (begrunnelse or "").strip()
-    if not text:
-        raise DomainError("REASON_REQUIRED", field="begrunnelse")
-    if len(text) > MAX_REASON_CHARS:
-        raise DomainError(
-            "INVALID_VALUE",
-            f"Begrunnelsen kan være på høyst {MAX_REASON_CHARS} tegn.",
-            field="begrunnelse",
-        )
-    if contains_identity(one_text(text)):
-        message = IDENTITY_IN_REASON
-        raise DomainError(
-            "IDENTITY_FOUND",
-            message,
-            **_with_findings(
-                [{"code": "IDENTITY_FOUND", "field": "begrunnelse", "message": message}]
-            ),
-        )
-    return text
 
 
 def _touch(
@@ -648,7 +602,7 @@ def import_file(
             first,
             "Skjemaet er avvist. Se feilene under.",
             status="rejected",
-            **_with_findings(result.errors, result.warnings),
+            **findings_context(result.errors, result.warnings),
         )
     if result.form_type not in DRAFT_FORM_TYPES:
         raise DomainError("UPLOAD_NOT_SUPPORTED")
@@ -743,7 +697,7 @@ def _incomplete(errors: list[Finding], warnings: list[Finding]) -> DomainError:
     return DomainError(
         "DRAFT_INCOMPLETE",
         "Utkastet er ikke ferdig utfylt. Rett feilene under før du sender det videre.",
-        **_with_findings(errors, warnings),
+        **findings_context(errors, warnings),
     )
 
 
@@ -857,7 +811,7 @@ def approve(
             raise DomainError(
                 "INVALID_REQUEST", "«godkjent» må være true eller false.", field="godkjent"
             )
-        reason = _clean_reason(begrunnelse)
+        reason = clean_reason(begrunnelse, field="begrunnelse", required=True)
         final = godkjent and funksjon == HfFunction.FAGDIREKTOR
         if final:
             today = _today(uow)
