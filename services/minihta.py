@@ -474,6 +474,18 @@ def _set_name_consent(
     return assignment
 
 
+def _check_level(level: str) -> None:
+    if level not in CONFLICT_LEVELS:
+        raise DomainError("INVALID_VALUE", "Habilitet må være «gronn», «gul» eller «rod».")
+
+
+def _set_level(assignment: PeerAssignment, level: str) -> None:
+    """A declared or lowered level: it voids the coordinator's approval of the one before."""
+    assignment.conflict_level = level
+    assignment.approved_by = None
+    assignment.approved_at = None
+
+
 def declare_conflict(
     user: Principal,
     case_id: str,
@@ -499,8 +511,7 @@ def _declare_conflict(
     description: str | None,
     uow: AbstractUnitOfWork,
 ) -> PeerAssignment:
-    if level not in CONFLICT_LEVELS:
-        raise DomainError("INVALID_VALUE", "Habilitet må være «gronn», «gul» eller «rod».")
+    _check_level(level)
     with uow:
         case = uow.cases.get(case_key(case_id))
         assignment = (
@@ -524,11 +535,9 @@ def _declare_conflict(
                 "erklært habilitet.",
             )
         now = uow.now()
-        assignment.conflict_level = level
+        _set_level(assignment, level)
         assignment.conflict_description = clean
         assignment.declared_at = now
-        assignment.approved_by = None
-        assignment.approved_at = None
         if level == "rod":
             assignment.active = False
             assignment.ended_at = now
@@ -593,8 +602,7 @@ def _lower_conflict(
 ) -> PeerAssignment:
     if "koordinator" not in set(user.roles):
         raise DomainError("FORBIDDEN", "Bare koordinatoren kan senke en erklært habilitet.")
-    if level not in CONFLICT_LEVELS:
-        raise DomainError("INVALID_VALUE", "Habilitet må være «gronn», «gul» eller «rod».")
+    _check_level(level)
     clean = steps.clean_reason(reason)
     if clean is None:
         raise DomainError("REASON_REQUIRED", "Begrunn hvorfor habiliteten senkes.")
@@ -614,9 +622,7 @@ def _lower_conflict(
             )
         now = uow.now()
         # an active assignment is `gronn` or `gul` (`rod` ends it): lowering gives `gronn`
-        assignment.conflict_level = level
-        assignment.approved_by = None
-        assignment.approved_at = None
+        _set_level(assignment, level)
         steps.record_change(
             uow,
             case,
