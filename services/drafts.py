@@ -1003,14 +1003,7 @@ def case_approvals(
     for draft in uow.drafts.for_case(case_id):
         if draft.stored is None or hashlib.sha256(draft.stored).hexdigest() != file_sha256:
             continue
-        return draft.id, [
-            {
-                "funksjon": s.function,
-                "bruker": s.username,
-                "navn": s.name,
-                "begrunnelse": s.reason,
-                "tidspunkt": s.at.isoformat(),
-            }
-            for s in _current_approvals(draft)
-        ]
+        approvals = [_approval(s).to_dict() for s in _current_approvals(draft)]
+        # an approval's keys but `godkjent`: every step that submitted a case approved it
+        return draft.id, [{k: v for k, v in a.items() if k != "godkjent"} for a in approvals]
     return None, []

@@ -443,17 +443,12 @@ def reviewer_choices(user: Principal, case_id: str, uow: AbstractUnitOfWork) -> 
         }
 
 
+@steps.retried
 def set_name_consent(
     user: Principal, case_id: str, consent: bool, uow: AbstractUnitOfWork
 ) -> PeerAssignment:
     """The assigned reviewer says whether their name may be published with the review (until the
     case is published; default: not named)."""
-    return steps.retry_on_conflict(lambda: _set_name_consent(user, case_id, consent, uow))
-
-
-def _set_name_consent(
-    user: Principal, case_id: str, consent: bool, uow: AbstractUnitOfWork
-) -> PeerAssignment:
     with uow:
         case = uow.cases.get(case_key(case_id))
         mine = (
@@ -486,6 +481,7 @@ def _set_level(assignment: PeerAssignment, level: str) -> None:
     assignment.approved_at = None
 
 
+@steps.retried
 def declare_conflict(
     user: Principal,
     case_id: str,
@@ -499,18 +495,6 @@ def declare_conflict(
     A declaration can be raised (or repeated), never lowered by the reviewer: `gul` followed by
     `gronn` would skip the coordinator's approval (FORBIDDEN). Only the coordinator lowers one,
     with a reason (`lower_conflict`)."""
-    return steps.retry_on_conflict(
-        lambda: _declare_conflict(user, case_id, level, description, uow)
-    )
-
-
-def _declare_conflict(
-    user: Principal,
-    case_id: str,
-    level: str,
-    description: str | None,
-    uow: AbstractUnitOfWork,
-) -> PeerAssignment:
     _check_level(level)
     with uow:
         case = uow.cases.get(case_key(case_id))
@@ -558,12 +542,9 @@ def _active_of(uow: AbstractUnitOfWork, case: Case) -> PeerAssignment | None:
     return next((a for a in uow.reviews.for_case(case.id) if a.active), None)
 
 
+@steps.retried
 def approve_conflict(user: Principal, case_id: str, uow: AbstractUnitOfWork) -> PeerAssignment:
     """The coordinator approves the active reviewer's yellow declaration."""
-    return steps.retry_on_conflict(lambda: _approve_conflict(user, case_id, uow))
-
-
-def _approve_conflict(user: Principal, case_id: str, uow: AbstractUnitOfWork) -> PeerAssignment:
     if "koordinator" not in set(user.roles):
         raise DomainError("FORBIDDEN", "Bare koordinatoren kan godkjenne habilitet.")
     with uow:
@@ -588,18 +569,13 @@ def _approve_conflict(user: Principal, case_id: str, uow: AbstractUnitOfWork) ->
     return assignment
 
 
+@steps.retried
 def lower_conflict(
     user: Principal, case_id: str, level: str, reason: str | None, uow: AbstractUnitOfWork
 ) -> PeerAssignment:
     """The coordinator lowers the active reviewer's declaration (e.g. `gul` → `gronn`), with a
     reason; the new level counts as the coordinator's own judgement. Raising is the reviewer's
     to do (`declare_conflict`): a level that is not lower is refused (INVALID_VALUE)."""
-    return steps.retry_on_conflict(lambda: _lower_conflict(user, case_id, level, reason, uow))
-
-
-def _lower_conflict(
-    user: Principal, case_id: str, level: str, reason: str | None, uow: AbstractUnitOfWork
-) -> PeerAssignment:
     if "koordinator" not in set(user.roles):
         raise DomainError("FORBIDDEN", "Bare koordinatoren kan senke en erklært habilitet.")
     _check_level(level)

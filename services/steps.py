@@ -3,16 +3,18 @@
 Look a case up for a user (`visible_case`, `open_case`), clean a typed reason (`clean_reason`),
 shape a refusal's findings (`findings_context`), move a case with its transition row and audit
 event (`move_case`), record any other change (`record_change`), and run a transaction again when
-it lost a race (`retry_on_conflict`). Used by `services.upload`, `services.cases`,
-`services.committee`, `services.minihta` and `services.drafts`; imports none of them.
+it lost a race (`retry_on_conflict`; as a decorator: `retried`). Used by `services.upload`,
+`services.cases`, `services.committee`, `services.minihta` and `services.drafts`; imports none of
+them.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from processor.domain import Principal, State, case_key
 from processor.errors import IDENTITY_IN_TEXT, CaseDecided, DomainError, NotFound
@@ -36,12 +38,14 @@ __all__ = [
     "open_case",
     "reason_digest",
     "record_change",
+    "retried",
     "retry_on_conflict",
     "stored_suffix",
     "visible_case",
 ]
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 CONTENT_TYPES = {
     ".pdf": "application/pdf",
@@ -76,6 +80,16 @@ def retry_on_conflict(work: Callable[[], T], *, attempts: int = ATTEMPTS) -> T:
             if attempt == attempts:
                 raise DomainError("CONFLICT") from None
     raise AssertionError("unreachable")
+
+
+def retried(use_case: Callable[P, T]) -> Callable[P, T]:
+    """A use case that is one transaction, run under `retry_on_conflict` (as a decorator)."""
+
+    @functools.wraps(use_case)
+    def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        return retry_on_conflict(lambda: use_case(*args, **kwargs))
+
+    return run
 
 
 def findings_context(
