@@ -445,9 +445,7 @@ def _notify_approvers(uow: AbstractUnitOfWork, draft: Draft, function: str) -> N
     """CONNECTIONS.md section 2 `utkast_til_godkjenning`: each active user of the draft's HF
     with the function whose turn it is (mail rows in the same transaction as the step)."""
     approvers = [
-        u.username
-        for u in uow.users.list(role=Role.HF, active_only=True)
-        if u.hf == draft.hf and function in (u.funksjoner or [])
+        u.username for u in uow.users.with_function(draft.hf, role=Role.HF, function=function)
     ]
     outbox.notify_draft(uow, "utkast_til_godkjenning", draft.id, approvers)
 

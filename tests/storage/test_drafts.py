@@ -526,3 +526,20 @@ def test_the_listing_reads_every_drafts_steps_in_one_query(engine: Any, sql_uow:
         ("linjeleder", "Mangler.")
     }
     assert all(s.returnert is not None for s in listed)
+
+
+def test_the_approvers_are_the_active_users_of_the_hf_with_role_and_function(
+    uow: AbstractUnitOfWork,
+) -> None:
+    """`uow.users.with_function` (whom `utkast_til_godkjenning` goes to): another HF's users, an
+    inactive user and users without the function are left out."""
+    add_user(uow, "leder-2", roles=["hf"], hf="OUS", funksjoner=["linjeleder", "lege"])
+    add_user(uow, "leder-borte", roles=["hf"], hf="OUS", funksjoner=["linjeleder"])
+    with uow:
+        uow.users.get("leder-borte").active = False
+        uow.commit()
+    with uow:
+        found = uow.users.with_function("OUS", role="hf", function="linjeleder")
+        assert [u.username for u in found] == ["leder-2", "linjeleder-ous"]
+        found = uow.users.with_function("STO", role="hf", function="linjeleder")
+        assert [u.username for u in found] == ["lege-sto"]
