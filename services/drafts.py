@@ -35,7 +35,6 @@ from processor.domain import (
     HfFunction,
     Principal,
     Role,
-    State,
     case_key,
     draft_step,
     hf_code,
@@ -700,21 +699,10 @@ def _incomplete(errors: list[Finding], warnings: list[Finding]) -> DomainError:
 
 
 def _reference_free(uow: AbstractUnitOfWork, hf: str, result: Result) -> None:
-    """REFERENCE_IN_USE as an upload's: a case of another HF, or one of this HF that is not
-    returned (a returned one takes the submission as its next version)."""
-    if not result.reference:
-        return
-    case = uow.cases.get(case_key(result.reference))
-    if case is None:
-        return
-    if case.hf != hf:
-        raise DomainError("REFERENCE_IN_USE")
-    if case.state != State.RETURNERT:
-        raise DomainError(
-            "REFERENCE_IN_USE",
-            f"Denne søknaden er allerede mottatt som sak {case.id}. Vil du sende en ny versjon, "
-            "må koordinatoren først returnere saken.",
-        )
+    """REFERENCE_IN_USE as an upload's (`services.upload.check_reference`)."""
+    case = uow.cases.get(case_key(result.reference)) if result.reference else None
+    if case is not None:
+        upload_service.check_reference(case, hf)
 
 
 def send(uow: AbstractUnitOfWork, actor: Principal, draft_id: str, versjon: int) -> DraftView:
