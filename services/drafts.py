@@ -278,10 +278,29 @@ def _signoff(fid: str | None) -> bool:
     return (fid or "").startswith(SIGNOFF_PREFIX)
 
 
+def _fillable(form: FormDef, fid: str) -> bool:
+    """A field of the form that the people writing the draft fill in (not `skjema.*`, which the
+    service sets, nor `forankring.*`, which the sign-off fills)."""
+    return form.lookup(fid) is not None and not fid.startswith((SERVICE_PREFIX, SIGNOFF_PREFIX))
+
+
+def _typed_over(values: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The draft's values with `changes` typed over them: "" or None clears a field."""
+    out = dict(values)
+    for fid, value in changes.items():
+        if value is None or value == "":
+            out.pop(fid, None)
+        else:
+            out[fid] = value
+    return out
+
+
 def _fields(values: Mapping[str, Any]) -> dict[str, object]:
     """The typed values an upload's check reads: empties and `skjema.*` left out."""
     return {
-        k: v for k, v in values.items() if v is not None and v != "" and not k.startswith("skjema.")
+        k: v
+        for k, v in values.items()
+        if v is not None and v != "" and not k.startswith(SERVICE_PREFIX)
     }
 
 
@@ -335,11 +354,7 @@ def _clean_changes(form: FormDef, draft: Draft, verdier: object) -> dict[str, An
     for key, value in verdier.items():
         fid = str(key)
         shown = fid if len(fid) <= 80 else fid[:80] + "…"
-        if (
-            form.lookup(fid) is None
-            or fid.startswith(SERVICE_PREFIX)
-            or fid.startswith(SIGNOFF_PREFIX)
-        ):
+        if not _fillable(form, fid):
             raise DomainError(
                 "INVALID_VALUE",
                 f"Feltet «{shown}» finnes ikke i skjemaet eller fylles ut av tjenesten.",
@@ -674,13 +689,7 @@ def save(
         with uow:
             draft = _gate(uow, actor, draft_id, "save", versjon)
             changes = _clean_changes(_form(draft.form_type), draft, verdier)
-            values = dict(draft.values)
-            for fid, value in changes.items():
-                if value is None or value == "":
-                    values.pop(fid, None)
-                else:
-                    values[fid] = value
-            draft.values = values
+            draft.values = _typed_over(draft.values, changes)
             _authored(draft, actor)
             _touch(uow, draft, actor, "draft.save", {"fields": sorted(changes)})
             view = _view(uow, draft)
@@ -960,22 +969,17 @@ def check(
         if hits:
             return Findings(errors=[f.to_dict() for f in hits])
         form = _form(draft.form_type)
-        values = dict(draft.values)
-        unknown: list[dict[str, Any]] = []
-        for key, value in verdier.items():
-            fid = str(key)
-            if form.lookup(fid) is None or fid.startswith(SERVICE_PREFIX) or _signoff(fid):
-                unknown.append(
-                    {
-                        "code": "INVALID_VALUE",
-                        "field": fid,
-                        "message": "Feltet finnes ikke i skjemaet eller fylles ut av tjenesten.",
-                    }
-                )
-            elif value is None or value == "":
-                values.pop(fid, None)
-            else:
-                values[fid] = value
+        typed = {str(k): v for k, v in verdier.items()}
+        unknown = [
+            {
+                "code": "INVALID_VALUE",
+                "field": fid,
+                "message": "Feltet finnes ikke i skjemaet eller fylles ut av tjenesten.",
+            }
+            for fid in typed
+            if not _fillable(form, fid)
+        ]
+        values = _typed_over(draft.values, {f: v for f, v in typed.items() if _fillable(form, f)})
         errors, warnings = _open_findings(_evaluate(form, values, _today(uow)))
         return Findings(errors=unknown + errors, warnings=warnings)
 
