@@ -115,6 +115,22 @@ def _active_assignment(
     )
 
 
+def _reviewing(
+    user: Principal, case_id: str, uow: AbstractUnitOfWork
+) -> tuple[Case, PeerAssignment]:
+    """The case and the reviewer's own active assignment on it (inside the caller's `with uow:`);
+    NOT_FOUND for anyone else: a case they do not review does not exist for them."""
+    case = uow.cases.get(case_key(case_id))
+    assignment = (
+        _active_assignment(uow, case.id, user.username)
+        if case is not None and "fagfelle" in set(user.roles)
+        else None
+    )
+    if case is None or assignment is None:
+        raise NotFound()
+    return case, assignment
+
+
 def _check_attachment(
     user: Principal,
     form_type: str,
@@ -497,14 +513,7 @@ def declare_conflict(
     with a reason (`lower_conflict`)."""
     _check_level(level)
     with uow:
-        case = uow.cases.get(case_key(case_id))
-        assignment = (
-            _active_assignment(uow, case.id, user.username)
-            if case is not None and "fagfelle" in set(user.roles)
-            else None
-        )
-        if case is None or assignment is None:
-            raise NotFound()
+        case, assignment = _reviewing(user, case_id, uow)
         if assignment.completed_at is not None:
             raise DomainError("INVALID_TRANSITION", "Fagfellevurderingen er allerede sendt inn.")
         clean = steps.clean_reason(description)
@@ -619,13 +628,8 @@ def lower_conflict(
 def peer_packet(user: Principal, case_id: str, uow: AbstractUnitOfWork, today: date) -> bytes:
     """The assigned reviewer's packet (green, or approved yellow); the download is audited."""
     with uow:
-        case = uow.cases.get(case_key(case_id))
-        assignment = (
-            _active_assignment(uow, case.id, user.username)
-            if case is not None and "fagfelle" in set(user.roles)
-            else None
-        )
-        if case is None or assignment is None or case.latest is None:
+        case, assignment = _reviewing(user, case_id, uow)
+        if case.latest is None:
             raise NotFound()
         if not routing.may_download_packet(_conflict_of(assignment)):
             raise DomainError(
