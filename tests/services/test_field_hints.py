@@ -14,6 +14,7 @@ from services.upload import upload
 from services.users import add_user
 from tests.fakes import FakeUnitOfWork
 from tests.fillers import synthetic_fodselsnummer
+from tests.services.helpers import refusal_decision
 from tests.storage.helpers import HF_OUS, KOORDINATOR, PRISKONTROLL, TODAY, del2_for
 
 CASE = "2026-09-14-OUS-KREFT"
@@ -49,20 +50,8 @@ def placed(uow: FakeUnitOfWork) -> FakeUnitOfWork:
     return uow
 
 
-def decision(**overrides: object) -> committee.DecisionInput:
-    values: dict = {
-        "utfall": "avslatt",
-        "kriterier": {
-            "okt_nytte": (False, ""),
-            "hoyere_alvorlighet": (False, ""),
-            "sarskilte_medisinske_arsaker": (False, ""),
-        },
-        "begrunnelse": "Vilkårene er ikke oppfylt.",
-        "deltakere": ELIGIBLE,
-        "foreslar_gruppevurdering": False,
-        "gruppevurdering_tekst": "",
-    }
-    return committee.DecisionInput(**(values | overrides))
+def decision(deltakere: list[str] = ELIGIBLE, **overrides: object) -> committee.DecisionInput:
+    return refusal_decision(deltakere, **overrides)
 
 
 def refusal(call, *args) -> DomainError:
