@@ -23,15 +23,40 @@ HEADER = "X-Skjemamottak-Hendelse"
 # `returnert` and `avgjort` are named after the states the case enters
 RETURNED = str(State.RETURNERT)
 DECIDED = str(State.AVGJORT)
-EVENTS = (
-    RETURNED,
-    DECIDED,
-    "fagfelle_tildelt",
-    "motepakke_klar",
-    "utkast_til_godkjenning",
-    "utkast_returnert",
-)
 SIGNATURE = "Skjemamottak for Nye metoder. Denne e-posten er sendt automatisk; ikke svar på den."
+
+
+# event → the subject, the one sentence and the link's path of its mail: `{sak}` is the case id,
+# `{mote}` the meeting's id and `{when}` its date and time, `{utkast}` the draft's id
+NOTICES: dict[str, tuple[str, str, str]] = {
+    RETURNED: (
+        "Sak {sak} er returnert for supplering",
+        "Sak {sak} er returnert til dere for supplering.",
+        "/saker/{sak}",
+    ),
+    DECIDED: ("Sak {sak} er avgjort", "Vedtaket i sak {sak} er registrert.", "/saker/{sak}"),
+    "fagfelle_tildelt": (
+        "Ny fagfellevurdering: sak {sak}",
+        "Du er tildelt fagfellevurderingen av sak {sak}.",
+        "/fagfelle",
+    ),
+    "motepakke_klar": (
+        "Møtepakken til møtet {when} er klar",
+        "Sakene til møtet {when} er satt opp, og møtepakken er klar.",
+        "/moter/{mote}",
+    ),
+    "utkast_til_godkjenning": (
+        "Utkast {utkast} venter på godkjenning",
+        "Utkast {utkast} er sendt til godkjenning.",
+        "/utkast/{utkast}",
+    ),
+    "utkast_returnert": (
+        "Utkast {utkast} er sendt tilbake",
+        "Utkast {utkast} er sendt tilbake til deg.",
+        "/utkast/{utkast}",
+    ),
+}
+EVENTS = tuple(NOTICES)
 
 
 @dataclass(frozen=True)
@@ -58,49 +83,19 @@ def notice(
     mote: int | None = None,
     data: Mapping[str, Any] | None = None,
 ) -> Notice:
-    """The subject, sentence and link of one event (ValueError for an unknown event)."""
-    data = data or {}
-    base = public_url.rstrip("/")
-    if hendelse == RETURNED:
-        return Notice(
-            f"Sak {sak} er returnert for supplering",
-            f"Sak {sak} er returnert til dere for supplering.",
-            f"{base}/saker/{sak}",
-        )
-    if hendelse == DECIDED:
-        return Notice(
-            f"Sak {sak} er avgjort",
-            f"Vedtaket i sak {sak} er registrert.",
-            f"{base}/saker/{sak}",
-        )
-    if hendelse == "fagfelle_tildelt":
-        return Notice(
-            f"Ny fagfellevurdering: sak {sak}",
-            f"Du er tildelt fagfellevurderingen av sak {sak}.",
-            f"{base}/fagfelle",
-        )
-    if hendelse == "motepakke_klar":
-        when = meeting_words(data)
-        return Notice(
-            f"Møtepakken til møtet {when} er klar",
-            f"Sakene til møtet {when} er satt opp, og møtepakken er klar.",
-            f"{base}/moter/{mote}",
-        )
-    if hendelse == "utkast_til_godkjenning":
-        draft = data["utkast"]
-        return Notice(
-            f"Utkast {draft} venter på godkjenning",
-            f"Utkast {draft} er sendt til godkjenning.",
-            f"{base}/utkast/{draft}",
-        )
-    if hendelse == "utkast_returnert":
-        draft = data["utkast"]
-        return Notice(
-            f"Utkast {draft} er sendt tilbake",
-            f"Utkast {draft} er sendt tilbake til deg.",
-            f"{base}/utkast/{draft}",
-        )
-    raise ValueError(f"unknown event: {hendelse!r}")
+    """The subject, sentence and link of one event (ValueError for an unknown event; KeyError
+    when `data` lacks what the event names: a draft's `utkast`, a meeting's `dato` and `tid`)."""
+    if hendelse not in NOTICES:
+        raise ValueError(f"unknown event: {hendelse!r}")
+    subject, sentence, path = NOTICES[hendelse]
+    words = {**(data or {}), "sak": sak, "mote": mote}
+    if "{when}" in subject:  # a meeting is named by its date and time
+        words["when"] = meeting_words(words)
+    return Notice(
+        subject.format_map(words),
+        sentence.format_map(words),
+        public_url.rstrip("/") + path.format_map(words),
+    )
 
 
 def build_message(

@@ -35,7 +35,6 @@ from processor.domain import (
     HfFunction,
     Principal,
     Role,
-    State,
     case_key,
     draft_step,
     hf_code,
@@ -43,14 +42,14 @@ from processor.domain import (
 from processor.errors import DomainError, Forbidden, NotFound, StaleState
 from processor.extracted import Extracted
 from processor.findings import Finding, Result
-from processor.identity import contains_identity, one_text
+from processor.identity import one_text
 from processor.ingest import check_fields, guard, ingest
 from processor.receipt import ReceiptStep
 from processor.receipt import receipt_pdf as render_receipt
 from services import outbox
 from services import upload as upload_service
 from services.cases import flatten
-from services.steps import MAX_REASON_CHARS
+from services.steps import IDENTITY_IN_REASON, clean_reason, findings_context
 from storage.models_drafts import Draft, DraftApproval
 from storage.uow import AbstractUnitOfWork, ConcurrentUpdate
 
@@ -59,6 +58,7 @@ __all__ = [
     "DraftSummary",
     "DraftView",
     "Findings",
+    "IDENTITY_IN_REASON",
     "approve",
     "check",
     "create",
@@ -86,10 +86,6 @@ HF_FIELD = upload_service.HF_FIELD
 NOT_FOUND_MESSAGE = "Fant ikke utkastet."
 FILENAME = "utkast.json"  # the name a submitted draft is stored under (its suffix: .json)
 MAX_VALUE_CHARS = 20_000
-IDENTITY_IN_REASON = (
-    "Begrunnelsen inneholder et fødselsnummer, D-nummer eller annet personnummer. Ingenting er "
-    "lagret. Fjern nummeret og prøv igjen."
-)
 T = TypeVar("T")
 
 
@@ -282,10 +278,29 @@ def _signoff(fid: str | None) -> bool:
     return (fid or "").startswith(SIGNOFF_PREFIX)
 
 
+def _fillable(form: FormDef, fid: str) -> bool:
+    """A field of the form that the people writing the draft fill in (not `skjema.*`, which the
+    service sets, nor `forankring.*`, which the sign-off fills)."""
+    return form.lookup(fid) is not None and not fid.startswith((SERVICE_PREFIX, SIGNOFF_PREFIX))
+
+
+def _typed_over(values: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The draft's values with `changes` typed over them: "" or None clears a field."""
+    out = dict(values)
+    for fid, value in changes.items():
+        if value is None or value == "":
+            out.pop(fid, None)
+        else:
+            out[fid] = value
+    return out
+
+
 def _fields(values: Mapping[str, Any]) -> dict[str, object]:
     """The typed values an upload's check reads: empties and `skjema.*` left out."""
     return {
-        k: v for k, v in values.items() if v is not None and v != "" and not k.startswith("skjema.")
+        k: v
+        for k, v in values.items()
+        if v is not None and v != "" and not k.startswith(SERVICE_PREFIX)
     }
 
 
@@ -299,23 +314,6 @@ def _open_findings(result: Result) -> tuple[list[dict[str, Any]], list[dict[str,
     errors = [f.to_dict() for f in result.errors if not _signoff(f.field)]
     warnings = [f.to_dict() for f in result.warnings if not _signoff(f.field)]
     return errors, warnings
-
-
-def _with_findings(
-    errors: list[Finding] | list[dict[str, Any]], warnings: list[Finding] | None = None
-) -> dict[str, Any]:
-    """The context of a refusal for content: `errors` and `warnings` for the API body, `fields`
-    (field id → message) and the first `field` for a page."""
-    listed = [f.to_dict() if isinstance(f, Finding) else dict(f) for f in errors]
-    fields = {str(f["field"]): str(f["message"]) for f in listed if f.get("field")}
-    context: dict[str, Any] = {
-        "errors": listed,
-        "warnings": [f.to_dict() for f in warnings or ()],
-    }
-    if fields:
-        context["fields"] = fields
-        context["field"] = next(iter(fields))
-    return context
 
 
 def _identity_hits(verdier: Mapping[Any, Any]) -> list[Finding]:
@@ -338,7 +336,7 @@ def _identity_refusal(hits: list[Finding]) -> DomainError:
         "IDENTITY_FOUND",
         "Det du skrev inneholder et fødselsnummer, D-nummer eller annet personnummer. Ingenting "
         "er lagret. Fjern nummeret og prøv igjen.",
-        **_with_findings(hits),
+        **findings_context(hits),
     )
 
 
@@ -356,11 +354,7 @@ def _clean_changes(form: FormDef, draft: Draft, verdier: object) -> dict[str, An
     for key, value in verdier.items():
         fid = str(key)
         shown = fid if len(fid) <= 80 else fid[:80] + "…"
-        if (
-            form.lookup(fid) is None
-            or fid.startswith(SERVICE_PREFIX)
-            or fid.startswith(SIGNOFF_PREFIX)
-        ):
+        if not _fillable(form, fid):
             raise DomainError(
                 "INVALID_VALUE",
                 f"Feltet «{shown}» finnes ikke i skjemaet eller fylles ut av tjenesten.",
@@ -389,32 +383,6 @@ def _clean_changes(form: FormDef, draft: Draft, verdier: object) -> dict[str, An
             field=_hf_key(draft.form_type),
         )
     return out
-
-
-def _clean_reason(begrunnelse: object) -> str:
-    """A reason of an approval or a return: INVALID_REQUEST, INVALID_VALUE, REASON_REQUIRED,
-    IDENTITY_FOUND (nothing of the call kept or repeated)."""
-    if begrunnelse is not None and not isinstance(begrunnelse, str):
-        raise DomainError("INVALID_REQUEST", "«begrunnelse» må være en tekst.", field="begrunnelse")
-    text = (begrunnelse or "").strip()
-    if not text:
-        raise DomainError("REASON_REQUIRED", field="begrunnelse")
-    if len(text) > MAX_REASON_CHARS:
-        raise DomainError(
-            "INVALID_VALUE",
-            f"Begrunnelsen kan være på høyst {MAX_REASON_CHARS} tegn.",
-            field="begrunnelse",
-        )
-    if contains_identity(one_text(text)):
-        message = IDENTITY_IN_REASON
-        raise DomainError(
-            "IDENTITY_FOUND",
-            message,
-            **_with_findings(
-                [{"code": "IDENTITY_FOUND", "field": "begrunnelse", "message": message}]
-            ),
-        )
-    return text
 
 
 def _touch(
@@ -491,9 +459,7 @@ def _notify_approvers(uow: AbstractUnitOfWork, draft: Draft, function: str) -> N
     """CONNECTIONS.md section 2 `utkast_til_godkjenning`: each active user of the draft's HF
     with the function whose turn it is (mail rows in the same transaction as the step)."""
     approvers = [
-        u.username
-        for u in uow.users.list(role=Role.HF, active_only=True)
-        if u.hf == draft.hf and function in (u.funksjoner or [])
+        u.username for u in uow.users.with_function(draft.hf, role=Role.HF, function=function)
     ]
     outbox.notify_draft(uow, "utkast_til_godkjenning", draft.id, approvers)
 
@@ -648,7 +614,7 @@ def import_file(
             first,
             "Skjemaet er avvist. Se feilene under.",
             status="rejected",
-            **_with_findings(result.errors, result.warnings),
+            **findings_context(result.errors, result.warnings),
         )
     if result.form_type not in DRAFT_FORM_TYPES:
         raise DomainError("UPLOAD_NOT_SUPPORTED")
@@ -723,13 +689,7 @@ def save(
         with uow:
             draft = _gate(uow, actor, draft_id, "save", versjon)
             changes = _clean_changes(_form(draft.form_type), draft, verdier)
-            values = dict(draft.values)
-            for fid, value in changes.items():
-                if value is None or value == "":
-                    values.pop(fid, None)
-                else:
-                    values[fid] = value
-            draft.values = values
+            draft.values = _typed_over(draft.values, changes)
             _authored(draft, actor)
             _touch(uow, draft, actor, "draft.save", {"fields": sorted(changes)})
             view = _view(uow, draft)
@@ -743,26 +703,15 @@ def _incomplete(errors: list[Finding], warnings: list[Finding]) -> DomainError:
     return DomainError(
         "DRAFT_INCOMPLETE",
         "Utkastet er ikke ferdig utfylt. Rett feilene under før du sender det videre.",
-        **_with_findings(errors, warnings),
+        **findings_context(errors, warnings),
     )
 
 
 def _reference_free(uow: AbstractUnitOfWork, hf: str, result: Result) -> None:
-    """REFERENCE_IN_USE as an upload's: a case of another HF, or one of this HF that is not
-    returned (a returned one takes the submission as its next version)."""
-    if not result.reference:
-        return
-    case = uow.cases.get(case_key(result.reference))
-    if case is None:
-        return
-    if case.hf != hf:
-        raise DomainError("REFERENCE_IN_USE")
-    if case.state != State.RETURNERT:
-        raise DomainError(
-            "REFERENCE_IN_USE",
-            f"Denne søknaden er allerede mottatt som sak {case.id}. Vil du sende en ny versjon, "
-            "må koordinatoren først returnere saken.",
-        )
+    """REFERENCE_IN_USE as an upload's (`services.upload.check_reference`)."""
+    case = uow.cases.get(case_key(result.reference)) if result.reference else None
+    if case is not None:
+        upload_service.check_reference(case, hf)
 
 
 def send(uow: AbstractUnitOfWork, actor: Principal, draft_id: str, versjon: int) -> DraftView:
@@ -857,7 +806,7 @@ def approve(
             raise DomainError(
                 "INVALID_REQUEST", "«godkjent» må være true eller false.", field="godkjent"
             )
-        reason = _clean_reason(begrunnelse)
+        reason = clean_reason(begrunnelse, field="begrunnelse", required=True)
         final = godkjent and funksjon == HfFunction.FAGDIREKTOR
         if final:
             today = _today(uow)
@@ -1020,22 +969,17 @@ def check(
         if hits:
             return Findings(errors=[f.to_dict() for f in hits])
         form = _form(draft.form_type)
-        values = dict(draft.values)
-        unknown: list[dict[str, Any]] = []
-        for key, value in verdier.items():
-            fid = str(key)
-            if form.lookup(fid) is None or fid.startswith(SERVICE_PREFIX) or _signoff(fid):
-                unknown.append(
-                    {
-                        "code": "INVALID_VALUE",
-                        "field": fid,
-                        "message": "Feltet finnes ikke i skjemaet eller fylles ut av tjenesten.",
-                    }
-                )
-            elif value is None or value == "":
-                values.pop(fid, None)
-            else:
-                values[fid] = value
+        typed = {str(k): v for k, v in verdier.items()}
+        unknown = [
+            {
+                "code": "INVALID_VALUE",
+                "field": fid,
+                "message": "Feltet finnes ikke i skjemaet eller fylles ut av tjenesten.",
+            }
+            for fid in typed
+            if not _fillable(form, fid)
+        ]
+        values = _typed_over(draft.values, {f: v for f, v in typed.items() if _fillable(form, f)})
         errors, warnings = _open_findings(_evaluate(form, values, _today(uow)))
         return Findings(errors=unknown + errors, warnings=warnings)
 
@@ -1049,14 +993,7 @@ def case_approvals(
     for draft in uow.drafts.for_case(case_id):
         if draft.stored is None or hashlib.sha256(draft.stored).hexdigest() != file_sha256:
             continue
-        return draft.id, [
-            {
-                "funksjon": s.function,
-                "bruker": s.username,
-                "navn": s.name,
-                "begrunnelse": s.reason,
-                "tidspunkt": s.at.isoformat(),
-            }
-            for s in _current_approvals(draft)
-        ]
+        approvals = [_approval(s).to_dict() for s in _current_approvals(draft)]
+        # an approval's keys but `godkjent`: every step that submitted a case approved it
+        return draft.id, [{k: v for k, v in a.items() if k != "godkjent"} for a in approvals]
     return None, []

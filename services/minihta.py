@@ -115,6 +115,22 @@ def _active_assignment(
     )
 
 
+def _reviewing(
+    user: Principal, case_id: str, uow: AbstractUnitOfWork
+) -> tuple[Case, PeerAssignment]:
+    """The case and the reviewer's own active assignment on it (inside the caller's `with uow:`);
+    NOT_FOUND for anyone else: a case they do not review does not exist for them."""
+    case = uow.cases.get(case_key(case_id))
+    assignment = (
+        _active_assignment(uow, case.id, user.username)
+        if case is not None and "fagfelle" in set(user.roles)
+        else None
+    )
+    if case is None or assignment is None:
+        raise NotFound()
+    return case, assignment
+
+
 def _check_attachment(
     user: Principal,
     form_type: str,
@@ -443,17 +459,12 @@ def reviewer_choices(user: Principal, case_id: str, uow: AbstractUnitOfWork) -> 
         }
 
 
+@steps.retried
 def set_name_consent(
     user: Principal, case_id: str, consent: bool, uow: AbstractUnitOfWork
 ) -> PeerAssignment:
     """The assigned reviewer says whether their name may be published with the review (until the
     case is published; default: not named)."""
-    return steps.retry_on_conflict(lambda: _set_name_consent(user, case_id, consent, uow))
-
-
-def _set_name_consent(
-    user: Principal, case_id: str, consent: bool, uow: AbstractUnitOfWork
-) -> PeerAssignment:
     with uow:
         case = uow.cases.get(case_key(case_id))
         mine = (
@@ -474,6 +485,19 @@ def _set_name_consent(
     return assignment
 
 
+def _check_level(level: str) -> None:
+    if level not in CONFLICT_LEVELS:
+        raise DomainError("INVALID_VALUE", "Habilitet må være «gronn», «gul» eller «rod».")
+
+
+def _set_level(assignment: PeerAssignment, level: str) -> None:
+    """A declared or lowered level: it voids the coordinator's approval of the one before."""
+    assignment.conflict_level = level
+    assignment.approved_by = None
+    assignment.approved_at = None
+
+
+@steps.retried
 def declare_conflict(
     user: Principal,
     case_id: str,
@@ -487,29 +511,9 @@ def declare_conflict(
     A declaration can be raised (or repeated), never lowered by the reviewer: `gul` followed by
     `gronn` would skip the coordinator's approval (FORBIDDEN). Only the coordinator lowers one,
     with a reason (`lower_conflict`)."""
-    return steps.retry_on_conflict(
-        lambda: _declare_conflict(user, case_id, level, description, uow)
-    )
-
-
-def _declare_conflict(
-    user: Principal,
-    case_id: str,
-    level: str,
-    description: str | None,
-    uow: AbstractUnitOfWork,
-) -> PeerAssignment:
-    if level not in CONFLICT_LEVELS:
-        raise DomainError("INVALID_VALUE", "Habilitet må være «gronn», «gul» eller «rod».")
+    _check_level(level)
     with uow:
-        case = uow.cases.get(case_key(case_id))
-        assignment = (
-            _active_assignment(uow, case.id, user.username)
-            if case is not None and "fagfelle" in set(user.roles)
-            else None
-        )
-        if case is None or assignment is None:
-            raise NotFound()
+        case, assignment = _reviewing(user, case_id, uow)
         if assignment.completed_at is not None:
             raise DomainError("INVALID_TRANSITION", "Fagfellevurderingen er allerede sendt inn.")
         clean = steps.clean_reason(description)
@@ -524,11 +528,9 @@ def _declare_conflict(
                 "erklært habilitet.",
             )
         now = uow.now()
-        assignment.conflict_level = level
+        _set_level(assignment, level)
         assignment.conflict_description = clean
         assignment.declared_at = now
-        assignment.approved_by = None
-        assignment.approved_at = None
         if level == "rod":
             assignment.active = False
             assignment.ended_at = now
@@ -549,12 +551,9 @@ def _active_of(uow: AbstractUnitOfWork, case: Case) -> PeerAssignment | None:
     return next((a for a in uow.reviews.for_case(case.id) if a.active), None)
 
 
+@steps.retried
 def approve_conflict(user: Principal, case_id: str, uow: AbstractUnitOfWork) -> PeerAssignment:
     """The coordinator approves the active reviewer's yellow declaration."""
-    return steps.retry_on_conflict(lambda: _approve_conflict(user, case_id, uow))
-
-
-def _approve_conflict(user: Principal, case_id: str, uow: AbstractUnitOfWork) -> PeerAssignment:
     if "koordinator" not in set(user.roles):
         raise DomainError("FORBIDDEN", "Bare koordinatoren kan godkjenne habilitet.")
     with uow:
@@ -579,22 +578,16 @@ def _approve_conflict(user: Principal, case_id: str, uow: AbstractUnitOfWork) ->
     return assignment
 
 
+@steps.retried
 def lower_conflict(
     user: Principal, case_id: str, level: str, reason: str | None, uow: AbstractUnitOfWork
 ) -> PeerAssignment:
     """The coordinator lowers the active reviewer's declaration (e.g. `gul` → `gronn`), with a
     reason; the new level counts as the coordinator's own judgement. Raising is the reviewer's
     to do (`declare_conflict`): a level that is not lower is refused (INVALID_VALUE)."""
-    return steps.retry_on_conflict(lambda: _lower_conflict(user, case_id, level, reason, uow))
-
-
-def _lower_conflict(
-    user: Principal, case_id: str, level: str, reason: str | None, uow: AbstractUnitOfWork
-) -> PeerAssignment:
     if "koordinator" not in set(user.roles):
         raise DomainError("FORBIDDEN", "Bare koordinatoren kan senke en erklært habilitet.")
-    if level not in CONFLICT_LEVELS:
-        raise DomainError("INVALID_VALUE", "Habilitet må være «gronn», «gul» eller «rod».")
+    _check_level(level)
     clean = steps.clean_reason(reason)
     if clean is None:
         raise DomainError("REASON_REQUIRED", "Begrunn hvorfor habiliteten senkes.")
@@ -614,9 +607,7 @@ def _lower_conflict(
             )
         now = uow.now()
         # an active assignment is `gronn` or `gul` (`rod` ends it): lowering gives `gronn`
-        assignment.conflict_level = level
-        assignment.approved_by = None
-        assignment.approved_at = None
+        _set_level(assignment, level)
         steps.record_change(
             uow,
             case,
@@ -637,13 +628,8 @@ def _lower_conflict(
 def peer_packet(user: Principal, case_id: str, uow: AbstractUnitOfWork, today: date) -> bytes:
     """The assigned reviewer's packet (green, or approved yellow); the download is audited."""
     with uow:
-        case = uow.cases.get(case_key(case_id))
-        assignment = (
-            _active_assignment(uow, case.id, user.username)
-            if case is not None and "fagfelle" in set(user.roles)
-            else None
-        )
-        if case is None or assignment is None or case.latest is None:
+        case, assignment = _reviewing(user, case_id, uow)
+        if case.latest is None:
             raise NotFound()
         if not routing.may_download_packet(_conflict_of(assignment)):
             raise DomainError(

@@ -1,22 +1,25 @@
 """The shared steps of the services: what every use case that changes a case does the same way.
 
 Look a case up for a user (`visible_case`, `open_case`), clean a typed reason (`clean_reason`),
-move a case with its transition row and audit event (`move_case`), record any other change
-(`record_change`), and run a transaction again when it lost a race (`retry_on_conflict`). Used by
-`services.upload`, `services.cases`, `services.committee` and `services.minihta`; imports none of
+shape a refusal's findings (`findings_context`), move a case with its transition row and audit
+event (`move_case`), record any other change (`record_change`), and run a transaction again when
+it lost a race (`retry_on_conflict`; as a decorator: `retried`). Used by `services.upload`,
+`services.cases`, `services.committee`, `services.minihta` and `services.drafts`; imports none of
 them.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from processor.domain import Principal, State, case_key
 from processor.errors import IDENTITY_IN_TEXT, CaseDecided, DomainError, NotFound
-from processor.identity import contains_identity
+from processor.findings import Finding
+from processor.identity import contains_identity, one_text
 from processor.ingest import file_suffix
 from services.access import can_see
 from storage.models import Case, Transition
@@ -26,19 +29,23 @@ __all__ = [
     "ATTEMPTS",
     "CONTENT_TYPES",
     "DECIDED",
+    "IDENTITY_IN_REASON",
     "MAX_REASON_CHARS",
     "clean_reason",
     "ensure_open",
+    "findings_context",
     "move_case",
     "open_case",
     "reason_digest",
     "record_change",
+    "retried",
     "retry_on_conflict",
     "stored_suffix",
     "visible_case",
 ]
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 CONTENT_TYPES = {
     ".pdf": "application/pdf",
@@ -50,6 +57,10 @@ CONTENT_TYPES = {
 ATTEMPTS = 3
 DECIDED = State.AVGJORT  # a decided case is read-only (WORKFLOW.md section 5)
 MAX_REASON_CHARS = 5000
+IDENTITY_IN_REASON = (
+    "Begrunnelsen inneholder et fødselsnummer, D-nummer eller annet personnummer. Ingenting er "
+    "lagret. Fjern nummeret og prøv igjen."
+)
 
 
 def stored_suffix(filename: str) -> str:
@@ -71,20 +82,57 @@ def retry_on_conflict(work: Callable[[], T], *, attempts: int = ATTEMPTS) -> T:
     raise AssertionError("unreachable")
 
 
-def clean_reason(reason: str | None, *, field: str | None = None) -> str | None:
-    """A typed reason without surrounding space, or None; INVALID_VALUE when too long,
-    IDENTITY_FOUND when it holds an identity number. `field`: the form field the refusal names
-    (`DomainError.context`)."""
+def retried(use_case: Callable[P, T]) -> Callable[P, T]:
+    """A use case that is one transaction, run under `retry_on_conflict` (as a decorator)."""
+
+    @functools.wraps(use_case)
+    def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        return retry_on_conflict(lambda: use_case(*args, **kwargs))
+
+    return run
+
+
+def findings_context(
+    errors: Iterable[Finding | Mapping[str, Any]], warnings: Iterable[Finding] = ()
+) -> dict[str, Any]:
+    """The context of a refusal for content that a page or the API shows finding by finding:
+    `errors` and `warnings` (`{"code", "field", "message"}` each) for the API body, `fields`
+    (field id → message) and the first `field` for a page."""
+    listed = [f.to_dict() if isinstance(f, Finding) else dict(f) for f in errors]
+    fields = {str(f["field"]): str(f["message"]) for f in listed if f.get("field")}
+    context: dict[str, Any] = {"errors": listed, "warnings": [f.to_dict() for f in warnings]}
+    if fields:
+        context["fields"] = fields
+        context["field"] = next(iter(fields))
+    return context
+
+
+def clean_reason(reason: object, *, field: str | None = None, required: bool = False) -> str | None:
+    """A typed reason without surrounding space, or None; INVALID_REQUEST when it is not a
+    text, INVALID_VALUE when too long, IDENTITY_FOUND when it holds an identity number (a NUL
+    in it hides none). `field`: the form field the refusal names (`DomainError.context`).
+
+    `required` (a sign-off step's reason, PORTAL.md section 3): REASON_REQUIRED when empty, and
+    the identity refusal says nothing was kept and carries its finding (`findings_context`)."""
+    hint = {"field": field} if field else {}
+    if reason is not None and not isinstance(reason, str):
+        raise DomainError(
+            "INVALID_REQUEST", f"«{field or 'begrunnelse'}» må være en tekst.", **hint
+        )
     text = (reason or "").strip()
     if not text:
+        if required:
+            raise DomainError("REASON_REQUIRED", **hint)
         return None
-    hint = {"field": field} if field else {}
     if len(text) > MAX_REASON_CHARS:
         raise DomainError(
             "INVALID_VALUE", f"Begrunnelsen kan være på høyst {MAX_REASON_CHARS} tegn.", **hint
         )
-    if contains_identity(text):
-        raise DomainError("IDENTITY_FOUND", IDENTITY_IN_TEXT, **hint)
+    if contains_identity(one_text(text)):
+        if not required:
+            raise DomainError("IDENTITY_FOUND", IDENTITY_IN_TEXT, **hint)
+        finding = {"code": "IDENTITY_FOUND", "field": field, "message": IDENTITY_IN_REASON}
+        raise DomainError("IDENTITY_FOUND", IDENTITY_IN_REASON, **findings_context([finding]))
     return text
 
 

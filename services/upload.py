@@ -23,7 +23,7 @@ from services.steps import retry_on_conflict, stored_suffix
 from storage.models import Case, CaseVersion, Transition
 from storage.uow import AbstractUnitOfWork, ConcurrentUpdate
 
-__all__ = ["HF_FIELD", "UploadResult", "accept", "upload"]
+__all__ = ["HF_FIELD", "UploadResult", "accept", "check_reference", "upload"]
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +59,18 @@ def _form_hf(form_type: str, data: dict[str, Any]) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _already_received(case_id: str) -> str:
-    """REFERENCE_IN_USE for the uploader's own case: the same application, not another case."""
-    return (
-        f"Denne søknaden er allerede mottatt som sak {case_id}. Vil du sende en ny versjon, "
-        "må koordinatoren først returnere saken."
-    )
+def check_reference(case: Case, hf: str | None) -> None:
+    """A `tilgang-del2` whose reference names an existing case: REFERENCE_IN_USE unless the case
+    is the submitting HF's own and returned (then the submission is its next version). Another
+    HF's case is named no further; the HF's own is the same application, not another case."""
+    if case.hf != hf:
+        raise DomainError("REFERENCE_IN_USE")
+    if case.state != State.RETURNERT:
+        raise DomainError(
+            "REFERENCE_IN_USE",
+            f"Denne søknaden er allerede mottatt som sak {case.id}. Vil du sende en ny versjon, "
+            "må koordinatoren først returnere saken.",
+        )
 
 
 def upload(
@@ -213,10 +219,7 @@ def _store_upload(
                 case = uow.cases.get(case_id)
                 if case is None:  # deleted since: start again
                     raise ConcurrentUpdate("the case went away")
-                if case.hf != user.hf:
-                    raise DomainError("REFERENCE_IN_USE")  # another HF's case: say no more
-                if case.state != State.RETURNERT:
-                    raise DomainError("REFERENCE_IN_USE", _already_received(case.id))
+                check_reference(case, user.hf)
         elif resubmit:
             # a returned mini-HTA comes back as a new version of its case (`?sak=`)
             case_id = case_key(resubmit)

@@ -115,6 +115,10 @@ class AbstractUserRepository(ABC):
     @abstractmethod
     def list(self, *, role: str | None = None, active_only: bool = False) -> list[User]: ...
 
+    @abstractmethod
+    def with_function(self, hf: str, *, role: str, function: str) -> list[User]:
+        """The active users of one HF with `role` who hold the HF function, by username."""
+
 
 class TokenOwner(NamedTuple):
     """What authenticating a bearer token needs: its user as an `Actor`, and when it was used."""
@@ -416,6 +420,16 @@ class SqlAlchemyUserRepository(AbstractUserRepository):
         if active_only:
             q = q.where(User.active.is_(True))
         return list(self.session.scalars(q.order_by(User.username)))
+
+    def with_function(self, hf: str, *, role: str, function: str) -> list[User]:
+        q = (
+            select(User)
+            .where(User.hf == hf, User.active.is_(True))
+            .where(User.id.in_(select(UserRole.user_id).where(UserRole.role == role)))
+            .order_by(User.username)
+        )
+        # `funksjoner` is a JSON list: read here, for one HF's users, not with a dialect's operators
+        return [u for u in self.session.scalars(q) if function in (u.funksjoner or ())]
 
 
 class SqlAlchemyTokenRepository(AbstractTokenRepository):

@@ -134,6 +134,13 @@ class FakeUserRepository(AbstractUserRepository):
             key=lambda u: u.username,
         )
 
+    def with_function(self, hf: str, *, role: str, function: str) -> list[User]:
+        return [
+            u
+            for u in self.list(role=role, active_only=True)
+            if u.hf == hf and function in (u.funksjoner or ())
+        ]
+
 
 class FakeTokenRepository(AbstractTokenRepository):
     def __init__(self) -> None:

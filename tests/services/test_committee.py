@@ -15,6 +15,7 @@ from services.cases import price_check, set_urgent, transition
 from services.upload import upload
 from services.users import add_user
 from tests.fakes import FakeUnitOfWork
+from tests.services.helpers import refusal_decision
 from tests.storage.helpers import HF_OUS, HF_STO, KOORDINATOR, PRISKONTROLL, TODAY, del2_for
 
 MEETING_DAY = date(2026, 12, 10)
@@ -51,21 +52,8 @@ def state(uow: FakeUnitOfWork, case_id: str) -> str:
     return case.state
 
 
-def decision(**overrides: object) -> committee.DecisionInput:
-    fields: dict[str, object] = {
-        "utfall": "avslatt",
-        "kriterier": {
-            "okt_nytte": (False, "Usikker nytte."),
-            "hoyere_alvorlighet": (False, ""),
-            "sarskilte_medisinske_arsaker": (False, ""),
-        },
-        "begrunnelse": "Vilkårene er ikke oppfylt.",
-        "deltakere": PARTICIPANTS,
-        "foreslar_gruppevurdering": False,
-        "gruppevurdering_tekst": "",
-        **overrides,
-    }
-    return committee.DecisionInput(**fields)  # type: ignore[arg-type]
+def decision(deltakere: list[str] = PARTICIPANTS, **overrides: object) -> committee.DecisionInput:
+    return refusal_decision(deltakere, **overrides)
 
 
 def test_a_meeting_is_created_once_per_date_and_time(setup: FakeUnitOfWork) -> None:

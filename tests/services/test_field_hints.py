@@ -14,6 +14,7 @@ from services.upload import upload
 from services.users import add_user
 from tests.fakes import FakeUnitOfWork
 from tests.fillers import synthetic_fodselsnummer
+from tests.services.helpers import refusal_decision
 from tests.storage.helpers import HF_OUS, KOORDINATOR, PRISKONTROLL, TODAY, del2_for
 
 CASE = "2026-09-14-OUS-KREFT"
@@ -49,20 +50,8 @@ def placed(uow: FakeUnitOfWork) -> FakeUnitOfWork:
     return uow
 
 
-def decision(**overrides: object) -> committee.DecisionInput:
-    values: dict = {
-        "utfall": "avslatt",
-        "kriterier": {
-            "okt_nytte": (False, ""),
-            "hoyere_alvorlighet": (False, ""),
-            "sarskilte_medisinske_arsaker": (False, ""),
-        },
-        "begrunnelse": "Vilkårene er ikke oppfylt.",
-        "deltakere": ELIGIBLE,
-        "foreslar_gruppevurdering": False,
-        "gruppevurdering_tekst": "",
-    }
-    return committee.DecisionInput(**(values | overrides))
+def decision(deltakere: list[str] = ELIGIBLE, **overrides: object) -> committee.DecisionInput:
+    return refusal_decision(deltakere, **overrides)
 
 
 def refusal(call, *args) -> DomainError:
@@ -130,3 +119,22 @@ def test_a_withdrawal_reason_passes_the_identity_check_and_is_stored(uow: FakeUn
     assert e.code == "IDENTITY_FOUND"
     case = transition(HF_OUS, CASE, "priskontroll", "trukket", "Pasienten er flyttet.", uow)
     assert case.transitions[-1].reason == "Pasienten er flyttet."
+
+
+def test_a_nul_inside_a_reason_hides_no_identity_number(uow: FakeUnitOfWork) -> None:
+    """The case services' reasons go through the same guard as a draft's: a NUL between the
+    digits (which an HTML parser drops) does not hide the number."""
+    in_price_check(uow)
+    number = synthetic_fodselsnummer()
+    split = f"Gjelder {number[:6]}\x00{number[6:]}"
+    e = refusal(transition, HF_OUS, CASE, "priskontroll", "trukket", split, uow)
+    assert e.code == "IDENTITY_FOUND"
+    e = refusal(price_check, PRISKONTROLL, CASE, 99999.5, split, uow)
+    assert (e.code, e.context) == ("IDENTITY_FOUND", {"field": "merknad"})
+
+
+def test_a_reason_that_is_not_a_text_is_an_invalid_request(uow: FakeUnitOfWork) -> None:
+    in_price_check(uow)
+    e = refusal(price_check, PRISKONTROLL, CASE, 99999.5, ["Ny avtale."], uow)
+    assert (e.code, e.context) == ("INVALID_REQUEST", {"field": "merknad"})
+    assert e.message == "«merknad» må være en tekst."

@@ -490,3 +490,56 @@ def test_sign_off_steps_write_their_mails_in_the_same_transaction(
     with pytest.raises(DomainError):
         drafts.approve(uow, LINJELEDER, view.id, view.versjon, "linjeleder", True, "ok")
     assert len(mails()) == 3
+
+
+def test_the_listing_reads_every_drafts_steps_in_one_query(engine: Any, sql_uow: Any) -> None:
+    """`GET /utkast` says why a returned draft came back (`returnert`, from its steps): the steps
+    of all listed drafts are loaded together (`Draft.steps` is `selectin`), not one query per
+    draft, so four drafts cost the statements one does."""
+    from sqlalchemy import event
+
+    uow = sql_uow
+    for user, (functions, name) in USERS.items():
+        add_user(
+            uow, user.username, roles=["hf"], hf=user.hf, funksjoner=functions, display_name=name
+        )
+
+    def returned() -> None:
+        view = drafts.send(uow, LEGE, (v := filled(uow)).id, v.versjon)
+        drafts.approve(uow, LINJELEDER, view.id, view.versjon, "linjeleder", False, "Mangler.")
+
+    statements: list[str] = []
+
+    def counted() -> tuple[int, list[drafts.DraftSummary]]:
+        statements.clear()
+        listed = drafts.listing(uow, LEGE)
+        return len(statements), listed
+
+    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    returned()
+    one, _ = counted()
+    for _ in range(3):
+        returned()
+    four, listed = counted()
+    assert len(listed) == 4 and one == four
+    assert {(s.returnert.funksjon, s.returnert.begrunnelse) for s in listed if s.returnert} == {
+        ("linjeleder", "Mangler.")
+    }
+    assert all(s.returnert is not None for s in listed)
+
+
+def test_the_approvers_are_the_active_users_of_the_hf_with_role_and_function(
+    uow: AbstractUnitOfWork,
+) -> None:
+    """`uow.users.with_function` (whom `utkast_til_godkjenning` goes to): another HF's users, an
+    inactive user and users without the function are left out."""
+    add_user(uow, "leder-2", roles=["hf"], hf="OUS", funksjoner=["linjeleder", "lege"])
+    add_user(uow, "leder-borte", roles=["hf"], hf="OUS", funksjoner=["linjeleder"])
+    with uow:
+        uow.users.get("leder-borte").active = False
+        uow.commit()
+    with uow:
+        found = uow.users.with_function("OUS", role="hf", function="linjeleder")
+        assert [u.username for u in found] == ["leder-2", "linjeleder-ous"]
+        found = uow.users.with_function("STO", role="hf", function="linjeleder")
+        assert [u.username for u in found] == ["lege-sto"]

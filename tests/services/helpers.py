@@ -1,0 +1,26 @@
+"""Inputs the service tests share."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from services import committee
+
+
+def refusal_decision(deltakere: Sequence[str], **overrides: object) -> committee.DecisionInput:
+    """A complete decision to refuse (`avslatt`, no criterion met) taken by `deltakere`; the
+    fields of `overrides` instead of the defaults."""
+    fields: dict[str, object] = {
+        "utfall": "avslatt",
+        "kriterier": {
+            "okt_nytte": (False, "Usikker nytte."),
+            "hoyere_alvorlighet": (False, ""),
+            "sarskilte_medisinske_arsaker": (False, ""),
+        },
+        "begrunnelse": "Vilkårene er ikke oppfylt.",
+        "deltakere": list(deltakere),
+        "foreslar_gruppevurdering": False,
+        "gruppevurdering_tekst": "",
+        **overrides,
+    }
+    return committee.DecisionInput(**fields)  # type: ignore[arg-type]
