@@ -30,8 +30,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from processor.domain import State
 from processor.findings import thousands
-from processor.statistics import HIDDEN, OUTCOME_LABELS, STATE_LABELS
+from processor.statistics import FLOW_LABELS, HIDDEN, OUTCOME_LABELS, STATE_LABELS
 
 __all__ = [
     "BACKGROUND",
@@ -289,22 +290,24 @@ def outcomes_chart(
 
 # ---- flow (hand-drawn Sankey) --------------------------------------------------------------------
 
-_COLUMNS = {
-    "Mottatt": 0,
-    "Returnert": 1,
-    "Til priskontroll": 1,
-    "Til fagfellevurdering": 1,
-    "Klar for vurdering": 2,
-    "Fagfellevurdert": 2,
-    "Satt opp til møte": 3,
-    "Besluttet": 3,
-    "Innført": 3,
-    "Innført med vilkår": 3,
-    "Ikke innført": 3,
-    "Utfaset": 3,
+# A node's column, found by the label the figures give it (`statistics.FLOW_LABELS`, the domain's
+# short state names, and the outcome labels), so the labels are written in one place only.
+_STATE_COLUMNS = {
+    State.MOTTATT: 0,
+    State.RETURNERT: 1,
+    State.PRISKONTROLL: 1,
+    State.TIL_FAGFELLE: 1,
+    State.KLAR: 2,
+    State.FAGFELLEVURDERT: 2,
+    State.SATT_OPP: 3,
+    State.BESLUTTET: 3,
+}
+_COLUMNS = {FLOW_LABELS[s]: c for s, c in _STATE_COLUMNS.items()} | {
+    OUTCOME_LABELS[o]: 3 for o in ("innfort", "innfort_med_vilkar", "ikke_innfort", "utfaset")
 }
 _LAST_COLUMN = 4  # outcomes of applications, "Publisert", "Trukket" and anything unknown
-_LAST_IN_COLUMN = ("Returnert", "Trukket")  # below the main path: the loop and the exits
+_WITHDRAWN = FLOW_LABELS[State.TRUKKET]
+_LAST_IN_COLUMN = (FLOW_LABELS[State.RETURNERT], _WITHDRAWN)  # below: the loop and the exits
 _LINK_COLOUR = SERIES_COLOURS[0]
 _BACK_COLOUR = SERIES_COLOURS[1]
 
@@ -435,7 +438,7 @@ def flow_chart(
             "path",
             {
                 "d": f"M{x0:.1f},{y0:.1f} C{mid:.1f},{y0:.1f} {mid:.1f},{y1:.1f} {x1:.1f},{y1:.1f}",
-                "stroke": _BACK_COLOUR if b == "Trukket" else _LINK_COLOUR,
+                "stroke": _BACK_COLOUR if b == _WITHDRAWN else _LINK_COLOUR,
                 "stroke-width": f"{w:.1f}",
             },
         )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
+from itertools import pairwise
 
 import pytest
 
@@ -19,7 +21,8 @@ from processor.charts import (
     outcomes_chart,
     stage_time_chart,
 )
-from processor.statistics import compute, public_figures
+from processor.domain import State
+from processor.statistics import FLOW_LABELS, OUTCOME_LABELS, compute, public_figures
 from tests.test_statistics import ALL, REGIONS, many
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -218,6 +221,35 @@ def test_flow_chart_labels_do_not_overlap(stats, source):
     viewbox = [float(v) for v in root.get("viewBox").split()]
     for text, (left, top, right, bottom) in boxes:
         assert left >= 0 and right <= viewbox[2] and top >= 0 and bottom <= viewbox[3], text
+
+
+def node_x(root: ET.Element) -> dict[str, float]:
+    """Each node's name (its label "Name (count)", wrapped or not) -> its x."""
+    out = {}
+    for el in root.iter(f"{SVG}text"):
+        text = el.text or " ".join(span.text or "" for span in el.findall(f"{SVG}tspan"))
+        if m := re.fullmatch(r"(.+) \([\d\s]+\)", text.strip()):
+            out[m[1]] = float(el.get("x"))
+    return out
+
+
+def test_the_flow_places_each_state_in_its_column_by_the_domain_label():
+    """Issue #12, one home for the words: the columns follow the workflow, found by the labels
+    the figures give the nodes (`statistics.FLOW_LABELS`, from `processor.domain`), so a renamed
+    state label keeps its column instead of falling into the last one."""
+    f = FLOW_LABELS
+    application = [State.MOTTATT, State.PRISKONTROLL, State.KLAR, State.SATT_OPP]
+    minihta = [State.MOTTATT, State.TIL_FAGFELLE, State.FAGFELLEVURDERT, State.BESLUTTET]
+    links = [(f[a], f[b], 6) for path in (application, minihta) for a, b in pairwise(path)]
+    links += [(f[State.SATT_OPP], OUTCOME_LABELS["innvilget"], 6)]
+    links += [(f[State.FAGFELLEVURDERT], OUTCOME_LABELS["innfort"], 6)]
+    links += [(f[State.MOTTATT], f[State.RETURNERT], 6), (f[State.RETURNERT], f[State.MOTTATT], 6)]
+    x = node_x(parse(flow_chart(links)))
+    for path in (application, minihta):
+        xs = [x[f[s]] for s in path]
+        assert xs == sorted(set(xs)), path  # one column further at each step
+    assert x[f[State.RETURNERT]] == x[f[State.PRISKONTROLL]]
+    assert x[f[State.SATT_OPP]] == x[OUTCOME_LABELS["innfort"]] < x[OUTCOME_LABELS["innvilget"]]
 
 
 def test_long_flow_labels_are_wrapped_not_cut():

@@ -559,6 +559,28 @@ def test_xlsx_holds_the_same_numbers_as_the_dict():
     )
 
 
+def test_xlsx_shows_norwegian_names_and_ids_only_in_code_columns():
+    """Issue #13: no raw ids (`minihta`, `tilgang-del2`, `til_fagfelle`) where people read. A
+    form-type or state id stands only in a column headed "Kode", beside its Norwegian name."""
+    from processor.domain import FormType, State
+
+    ids = {str(x) for x in (*FormType, *State)}
+    for stats in (figures(), figures(filters=Filters(form_type="minihta", hf="OUS"))):
+        wb = load_workbook(io.BytesIO(to_xlsx(stats)))
+        coded = 0
+        for ws in wb.worksheets:
+            header = [c.value for c in ws[1]]
+            for row in ws.iter_rows(min_row=2, values_only=True):
+                for name, value in zip(header, row, strict=False):
+                    if value in ids:
+                        assert name == "Kode", (ws.title, name, value)
+                        coded += 1
+                        assert row[0] and row[0] not in ids, (ws.title, row)  # named first
+        assert coded >= len(stats["per_type"])  # the check above saw ids, so it can fail
+        types = {code: name for name, code, *_ in _rows(wb, "Skjematype")}
+        assert set(types) <= ids and all(name not in ids for name in types.values())
+
+
 def test_xlsx_bytes_are_deterministic():
     stats = figures()
     assert to_xlsx(stats) == to_xlsx(stats)

@@ -25,6 +25,7 @@ from processor.errors import DomainError
 from processor.ingest import ingest
 from processor.workdays import papers_deadline, suggested_meeting_dates
 from services import committee, minihta
+from tests.conftest import ROOT
 from tests.fillers import synthetic_fodselsnummer
 from tests.web.conftest import csrf_token, database_text, make_app, st
 from web import demo
@@ -295,6 +296,17 @@ def test_examples_uploaded_as_the_demo_users_give_the_promised_answers(
     )
     assert resp.status_code == 303
     assert app.test_client().get(f"/publisert/{case_id}").status_code == 200
+
+
+def test_the_readme_tour_names_the_files_the_demo_writes(made: tuple[Flask, list[str]]) -> None:
+    """README.md's quick tour («En rask runde») is what a newcomer follows: every example file it
+    tells them to upload is in instance/eksempler/, and every example there is in the tour."""
+    app, _ = made
+    readme = (ROOT / "README.md").read_text("utf-8")
+    tour = re.split(r"\n#{2,3} ", readme.split("### En rask runde", 1)[1], maxsplit=1)[0]
+    named = set(re.findall(r"`([\w.-]+\.(?:pdf|docx|xlsx|json))`", tour))
+    written = {p.name for p in _folder(app).iterdir()} - {"README.txt"}
+    assert named and named == written
 
 
 def test_demo_twice_does_nothing_the_second_time(made: tuple[Flask, list[str]]) -> None:

@@ -187,6 +187,8 @@ def test_assignment_lists_reviewers_with_why_not_and_assigns_the_chosen_one(
     users, sak = world
     client = app.test_client()
     login(client, "koordinator")
+    # the case page links to the assignment (nothing did before issue #13)
+    assert f'href="/minihta/{sak}/fagfelle"' in client.get(f"/saker/{sak}").get_data(as_text=True)
     html = client.get(f"/minihta/{sak}/fagfelle").get_data(as_text=True)
     # selectable: the rules' pick; not: the proposing HF, another field (needs a reason), inactive
     assert 'name="fagfelle" value="ff-hbe"' in html
