@@ -48,6 +48,7 @@ from web.http import (
     page_not_found,
     show_refusal,
     text_field,
+    typed_form,
 )
 
 api = Blueprint("committee_api", __name__, url_prefix="/api/v1")
@@ -459,15 +460,14 @@ def decision_page(case_id: str) -> str:
 
 def _typed_decision() -> dict[str, Any]:
     """The decision form as typed: the values shown again when it is refused."""
-    form = request.form
-    typed: dict[str, Any] = {
-        name: form.get(name, "")
-        for name in ("utfall", "begrunnelse", "foreslar_gruppevurdering", "gruppevurdering_tekst")
-    }
-    for key in CRITERIA:
-        for name in (f"{key}_oppfylt", f"{key}_begrunnelse"):
-            typed[name] = form.get(name, "")
-    typed["deltakere"] = form.getlist("deltakere")
+    typed: dict[str, Any] = typed_form(
+        "utfall",
+        "begrunnelse",
+        "foreslar_gruppevurdering",
+        "gruppevurdering_tekst",
+        *(f"{key}_{part}" for key in CRITERIA for part in ("oppfylt", "begrunnelse")),
+    )
+    typed["deltakere"] = request.form.getlist("deltakere")
     return typed
 
 
