@@ -250,7 +250,11 @@ def _date_nb(iso: str) -> str:
 
 @pages.app_context_processor
 def _context() -> dict[str, Any]:
-    return {"dato_nb": _date_nb, "vedtak_for": _decision_for_page}
+    return {
+        "dato_nb": _date_nb,
+        "vedtak_for": _decision_for_page,
+        "maks_saksgrense": committee.MAX_CASE_LIMIT,  # the meeting forms' case limit field
+    }
 
 
 def _decision_for_page(case_id: str) -> dict[str, Any] | None:
