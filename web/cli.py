@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from processor.domain import CASE_FORM_TYPES
+from processor.errors import DomainError
 from processor.timefmt import OSLO
 
 if TYPE_CHECKING:
@@ -45,6 +46,18 @@ class _Parser(argparse.ArgumentParser):
         )
         print(f"{self.prog}: feil: {translated}", file=sys.stderr)
         sys.exit(2)
+
+
+def _subcommands(parser: argparse.ArgumentParser, dest: str) -> argparse._SubParsersAction:
+    """The parser's sub-commands, one of them required; theirs use `_Parser` too."""
+    return parser.add_subparsers(dest=dest, metavar="KOMMANDO", parser_class=_Parser, required=True)
+
+
+def _command_group(
+    sub: argparse._SubParsersAction, name: str, help: str
+) -> argparse._SubParsersAction:
+    """`skjemamottak NAME KOMMANDO ...`: a command made of sub-commands (`blobs rotate-key`)."""
+    return _subcommands(sub.add_parser(name, help=help), f"{name}_command")
 
 
 # ---- check --------------------------------------------------------------------------------------
@@ -211,6 +224,7 @@ def _storage(ns: argparse.Namespace, migrate: bool = True) -> Storage:
 
 
 def _domain_error(e: Exception) -> int:
+    """A refusal (a DomainError, a backup or restore error) on stderr: exit status 1."""
     print(f"skjemamottak: {getattr(e, 'message', e)}", file=sys.stderr)
     return 1
 
@@ -355,7 +369,6 @@ def cmd_db_upgrade(ns: argparse.Namespace) -> int:
 
 
 def cmd_user_add(ns: argparse.Namespace) -> int:
-    from processor.errors import DomainError
     from services.users import add_user
 
     password = None
@@ -364,29 +377,25 @@ def cmd_user_add(ns: argparse.Namespace) -> int:
         if not password:
             print("skjemamottak user add: passordet er tomt", file=sys.stderr)
             return 2
-    try:
-        add_user(
-            _storage(ns).uow(),
-            ns.name,
-            roles=ns.role,
-            hf=ns.hf,
-            beslutningstaker=ns.beslutningstaker,
-            fagomrader=ns.fagomrade or (),
-            password=password,
-            epost=ns.epost,
-            oidc_sub=ns.oidc_sub,
-            display_name=ns.navn or "",
-            funksjoner=ns.funksjon or (),
-            actor="cli",
-        )
-    except DomainError as e:
-        return _domain_error(e)
+    add_user(
+        _storage(ns).uow(),
+        ns.name,
+        roles=ns.role,
+        hf=ns.hf,
+        beslutningstaker=ns.beslutningstaker,
+        fagomrader=ns.fagomrade or (),
+        password=password,
+        epost=ns.epost,
+        oidc_sub=ns.oidc_sub,
+        display_name=ns.navn or "",
+        funksjoner=ns.funksjon or (),
+        actor="cli",
+    )
     print(f"Brukeren {ns.name} er opprettet.")
     return 0
 
 
 def cmd_user_set(ns: argparse.Namespace) -> int:
-    from processor.errors import DomainError
     from services import users
 
     values = {k: v for k, v in (("epost", ns.epost), ("oidc_sub", ns.oidc_sub)) if v is not None}
@@ -396,17 +405,14 @@ def cmd_user_set(ns: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    try:
-        changed: list[str] = []
-        if ns.funksjon is not None or ns.navn is not None:
-            st = _storage(ns)
-            changed += users.set_functions(
-                st.uow(), ns.name, funksjoner=ns.funksjon, navn=ns.navn, actor="cli"
-            )
-        if values:
-            changed += users.set_contact(_storage(ns).uow(), ns.name, actor="cli", **values)
-    except DomainError as e:
-        return _domain_error(e)
+    changed: list[str] = []
+    if ns.funksjon is not None or ns.navn is not None:
+        st = _storage(ns)
+        changed += users.set_functions(
+            st.uow(), ns.name, funksjoner=ns.funksjon, navn=ns.navn, actor="cli"
+        )
+    if values:
+        changed += users.set_contact(_storage(ns).uow(), ns.name, actor="cli", **values)
     labels = {
         "epost": "e-postadressen",
         "oidc_sub": "OIDC-sub-en",
@@ -421,41 +427,29 @@ def cmd_user_set(ns: argparse.Namespace) -> int:
 
 
 def cmd_user_password(ns: argparse.Namespace) -> int:
-    from processor.errors import DomainError
     from services.users import set_password
 
     password = sys.stdin.readline().rstrip("\r\n")
     if not password:
         print("skjemamottak user password: passordet er tomt", file=sys.stderr)
         return 2
-    try:
-        set_password(_storage(ns).uow(), ns.name, password, actor="cli")
-    except DomainError as e:
-        return _domain_error(e)
+    set_password(_storage(ns).uow(), ns.name, password, actor="cli")
     print(f"Passordet til {ns.name} er endret, og alle øktene til brukeren er avsluttet.")
     return 0
 
 
 def cmd_user_deactivate(ns: argparse.Namespace) -> int:
-    from processor.errors import DomainError
     from services.users import deactivate_user
 
-    try:
-        deactivate_user(_storage(ns).uow(), ns.name, actor="cli")
-    except DomainError as e:
-        return _domain_error(e)
+    deactivate_user(_storage(ns).uow(), ns.name, actor="cli")
     print(f"Brukeren {ns.name} er deaktivert; øktene og tilgangsnøklene virker ikke lenger.")
     return 0
 
 
 def cmd_token_create(ns: argparse.Namespace) -> int:
-    from processor.errors import DomainError
     from services.users import create_token
 
-    try:
-        token = create_token(_storage(ns).uow(), ns.name, actor="cli")
-    except DomainError as e:
-        return _domain_error(e)
+    token = create_token(_storage(ns).uow(), ns.name, actor="cli")
     print(token)
     return 0
 
@@ -512,37 +506,29 @@ def _optional_date(text: str) -> date | str:
 
 
 def cmd_komite_add(ns: argparse.Namespace) -> int:
-    from processor.errors import DomainError
     from services import committee
     from services.users import add_user
 
     st = _storage(ns)
-    try:
-        add_user(
-            st.uow(),
-            ns.name,
-            roles=["komite"],
-            hf=ns.hf,
-            display_name=ns.navn or "",
-            beslutningstaker=bool(ns.beslutningstaker_flag),
-            actor="cli",
-        )
-        ns.beslutningstaker_flag = None
-        committee.set_member(_cli_actor(), st.uow(), ns.name, **_member_args(ns))  # type: ignore[arg-type]
-    except DomainError as e:
-        return _domain_error(e)
+    add_user(
+        st.uow(),
+        ns.name,
+        roles=["komite"],
+        hf=ns.hf,
+        display_name=ns.navn or "",
+        beslutningstaker=bool(ns.beslutningstaker_flag),
+        actor="cli",
+    )
+    ns.beslutningstaker_flag = None
+    committee.set_member(_cli_actor(), st.uow(), ns.name, **_member_args(ns))  # type: ignore[arg-type]
     print(f"Komitémedlemmet {ns.name} er opprettet.")
     return 0
 
 
 def cmd_komite_set(ns: argparse.Namespace) -> int:
-    from processor.errors import DomainError
     from services import committee
 
-    try:
-        committee.set_member(_cli_actor(), _storage(ns).uow(), ns.name, **_member_args(ns))  # type: ignore[arg-type]
-    except DomainError as e:
-        return _domain_error(e)
+    committee.set_member(_cli_actor(), _storage(ns).uow(), ns.name, **_member_args(ns))  # type: ignore[arg-type]
     print(f"Komitémedlemmet {ns.name} er oppdatert.")
     return 0
 
@@ -566,7 +552,6 @@ def cmd_komite_list(ns: argparse.Namespace) -> int:
 
 
 def cmd_packet(ns: argparse.Namespace) -> int:
-    from processor.errors import DomainError
     from services import committee
 
     st = _storage(ns)
@@ -574,10 +559,7 @@ def cmd_packet(ns: argparse.Namespace) -> int:
     if user is None:
         print(f"skjemamottak packet: {ns.member} er ikke et komitémedlem", file=sys.stderr)
         return 1
-    try:
-        data, _ = committee.meeting_packet(user, st.uow(), ns.meeting, st.today())
-    except DomainError as e:
-        return _domain_error(e)
+    data, _ = committee.meeting_packet(user, st.uow(), ns.meeting, st.today())
     _replace(Path(ns.out), data)
     print(f"Møtepakken er skrevet til {ns.out}.")
     return 0
@@ -618,9 +600,7 @@ def _add_member_flags(q: argparse.ArgumentParser) -> None:
 
 
 def _add_committee_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("komite", help="vurderingskomitéens medlemmer")
-    ksub = p.add_subparsers(dest="komite_command", metavar="KOMMANDO", parser_class=_Parser)
-    ksub.required = True
+    ksub = _command_group(sub, "komite", help="vurderingskomitéens medlemmer")
     q = ksub.add_parser("add", help="opprett et komitémedlem (bruker med rollen komite)")
     q.add_argument("name", metavar="NAVN")
     q.add_argument("--hf", required=True, metavar="KODE", help="medlemmets helseforetak")
@@ -760,13 +740,9 @@ def _outbox_line(row: dict) -> str:
 
 
 def cmd_outbox_list(ns: argparse.Namespace) -> int:
-    from processor.errors import DomainError
     from services import outbox
 
-    try:
-        found = outbox.list_rows(_storage(ns).uow(), status=ns.status)
-    except DomainError as e:
-        return _domain_error(e)
+    found = outbox.list_rows(_storage(ns).uow(), status=ns.status)
     if ns.json:
         out = [{k: r[k] for k in outbox.ROW_KEYS} for r in found]
         json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
@@ -782,13 +758,9 @@ def cmd_outbox_list(ns: argparse.Namespace) -> int:
 
 
 def cmd_outbox_retry(ns: argparse.Namespace) -> int:
-    from processor.errors import DomainError
     from services import outbox
 
-    try:
-        changed = outbox.retry(_storage(ns).uow(), ns.ids)
-    except DomainError as e:
-        return _domain_error(e)
+    changed = outbox.retry(_storage(ns).uow(), ns.ids)
     left = [i for i in ns.ids if i not in changed]
     if changed:
         print(f"Prøves igjen: {', '.join(map(str, changed))}.")
@@ -798,14 +770,10 @@ def cmd_outbox_retry(ns: argparse.Namespace) -> int:
 
 
 def cmd_arkiv_export(ns: argparse.Namespace) -> int:
-    from processor.errors import DomainError
     from services import outbox
     from storage.arkiv import write_message
 
-    try:
-        messages = outbox.export(_storage(ns).uow(), ns.case)
-    except DomainError as e:
-        return _domain_error(e)
+    messages = outbox.export(_storage(ns).uow(), ns.case)
     target = Path(ns.til)
     try:
         for message in messages:
@@ -829,9 +797,7 @@ def _add_outbox_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lease", type=int, default=0, help=argparse.SUPPRESS)  # tests: seconds
     p.set_defaults(func=cmd_worker)
 
-    p = sub.add_parser("outbox", help="utboksen: e-post og arkivmeldinger")
-    osub = p.add_subparsers(dest="outbox_command", metavar="KOMMANDO", parser_class=_Parser)
-    osub.required = True
+    osub = _command_group(sub, "outbox", help="utboksen: e-post og arkivmeldinger")
     q = osub.add_parser("list", help="vis radene i utboksen, nyeste først")
     q.add_argument("--json", action="store_true", help="skriv som JSON")
     q.add_argument("--status", choices=["venter", "sendt", "feilet"], help="bare denne statusen")
@@ -840,9 +806,7 @@ def _add_outbox_commands(sub: argparse._SubParsersAction) -> None:
     q.add_argument("ids", nargs="+", type=int, metavar="ID")
     q.set_defaults(func=cmd_outbox_retry)
 
-    p = sub.add_parser("arkiv", help="arkivmeldinger (Fiks Arkiv)")
-    asub = p.add_subparsers(dest="arkiv_command", metavar="KOMMANDO", parser_class=_Parser)
-    asub.required = True
+    asub = _command_group(sub, "arkiv", help="arkivmeldinger (Fiks Arkiv)")
     q = asub.add_parser("eksport", help="skriv alle arkivmeldingene for en sak til en mappe")
     q.add_argument("case", metavar="ID")
     q.add_argument("--til", required=True, metavar="MAPPE", help="mappen (lages om den mangler)")
@@ -854,8 +818,7 @@ def _add_outbox_commands(sub: argparse._SubParsersAction) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="skjemamottak", description="Skjemamottak for Nye metoder.")
-    sub = parser.add_subparsers(dest="command", metavar="KOMMANDO", parser_class=_Parser)
-    sub.required = True
+    sub = _subcommands(parser, "command")
 
     p = sub.add_parser("check", help="kontroller skjemafiler uten server og database")
     p.add_argument("files", nargs="+", metavar="FIL")
@@ -914,21 +877,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("archive", metavar="FIL")
     p.set_defaults(func=cmd_restore)
 
-    p = sub.add_parser("blobs", help="filene (blobs)")
-    bsub = p.add_subparsers(dest="blobs_command", metavar="KOMMANDO", parser_class=_Parser)
-    bsub.required = True
+    bsub = _command_group(sub, "blobs", help="filene (blobs)")
     q = bsub.add_parser("rotate-key", help="krypter alle filer på nytt med gjeldende nøkkel")
     q.set_defaults(func=cmd_blobs_rotate)
 
-    p = sub.add_parser("db", help="databasen")
-    dbsub = p.add_subparsers(dest="db_command", metavar="KOMMANDO", parser_class=_Parser)
-    dbsub.required = True
+    dbsub = _command_group(sub, "db", help="databasen")
     q = dbsub.add_parser("upgrade", help="opprett eller oppgrader databaseskjemaet")
     q.set_defaults(func=cmd_db_upgrade)
 
-    p = sub.add_parser("user", help="brukere")
-    usub = p.add_subparsers(dest="user_command", metavar="KOMMANDO", parser_class=_Parser)
-    usub.required = True
+    usub = _command_group(sub, "user", help="brukere")
     q = usub.add_parser("add", help="opprett en bruker")
     q.add_argument("name", metavar="NAVN")
     q.add_argument(
@@ -961,16 +918,12 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("name", metavar="NAVN")
     q.set_defaults(func=cmd_user_deactivate)
 
-    p = sub.add_parser("token", help="tilgangsnøkler for API-et")
-    tsub = p.add_subparsers(dest="token_command", metavar="KOMMANDO", parser_class=_Parser)
-    tsub.required = True
+    tsub = _command_group(sub, "token", help="tilgangsnøkler for API-et")
     q = tsub.add_parser("create", help="lag en ny tilgangsnøkkel og skriv den ut")
     q.add_argument("name", metavar="NAVN")
     q.set_defaults(func=cmd_token_create)
 
-    p = sub.add_parser("audit", help="revisjonsloggen")
-    asub = p.add_subparsers(dest="audit_command", metavar="KOMMANDO", parser_class=_Parser)
-    asub.required = True
+    asub = _command_group(sub, "audit", help="revisjonsloggen")
     q = asub.add_parser("verify", help="kontroller hashkjeden (0 = hel, 1 = brutt)")
     q.set_defaults(func=cmd_audit_verify)
 
@@ -1033,7 +986,10 @@ def main(argv: list[str] | None = None) -> int:
         except SettingsError as e:
             print(f"skjemamottak: {e.message}", file=sys.stderr)
             return 2
-    return ns.func(ns)
+    try:
+        return ns.func(ns)
+    except DomainError as e:  # a service refused: its Norwegian message, exit status 1
+        return _domain_error(e)
 
 
 if __name__ == "__main__":

@@ -48,6 +48,7 @@ from web.http import (
     page_not_found,
     show_refusal,
     text_field,
+    typed_form,
 )
 
 api = Blueprint("committee_api", __name__, url_prefix="/api/v1")
@@ -249,7 +250,11 @@ def _date_nb(iso: str) -> str:
 
 @pages.app_context_processor
 def _context() -> dict[str, Any]:
-    return {"dato_nb": _date_nb, "vedtak_for": _decision_for_page}
+    return {
+        "dato_nb": _date_nb,
+        "vedtak_for": _decision_for_page,
+        "maks_saksgrense": committee.MAX_CASE_LIMIT,  # the meeting forms' case limit field
+    }
 
 
 def _decision_for_page(case_id: str) -> dict[str, Any] | None:
@@ -459,15 +464,14 @@ def decision_page(case_id: str) -> str:
 
 def _typed_decision() -> dict[str, Any]:
     """The decision form as typed: the values shown again when it is refused."""
-    form = request.form
-    typed: dict[str, Any] = {
-        name: form.get(name, "")
-        for name in ("utfall", "begrunnelse", "foreslar_gruppevurdering", "gruppevurdering_tekst")
-    }
-    for key in CRITERIA:
-        for name in (f"{key}_oppfylt", f"{key}_begrunnelse"):
-            typed[name] = form.get(name, "")
-    typed["deltakere"] = form.getlist("deltakere")
+    typed: dict[str, Any] = typed_form(
+        "utfall",
+        "begrunnelse",
+        "foreslar_gruppevurdering",
+        "gruppevurdering_tekst",
+        *(f"{key}_{part}" for key in CRITERIA for part in ("oppfylt", "begrunnelse")),
+    )
+    typed["deltakere"] = request.form.getlist("deltakere")
     return typed
 
 

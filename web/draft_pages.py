@@ -36,7 +36,7 @@ from web import draftform
 from web.api import limits
 from web.auth import login_required
 from web.context import storage
-from web.http import download, field_errors, page_actor, query_field, show_refusal
+from web.http import download, field_errors, page_actor, query_field, show_refusal, typed_form
 from web.limits import upload_limits
 
 bp = Blueprint("draft_pages", __name__)
@@ -470,10 +470,7 @@ APPROVE, RETURN = "godkjenn", "returner"
 @bp.post("/utkast/<draft_id>/godkjenning")
 @login_required("hf")
 def godkjenn(draft_id: str) -> Response | tuple[str, int]:
-    typed = {
-        "valg": request.form.get("valg", ""),
-        "begrunnelse": request.form.get("begrunnelse", ""),
-    }
+    typed = typed_form("valg", "begrunnelse")
     function = request.form.get("funksjon", "")
     st = storage()
     try:

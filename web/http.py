@@ -37,6 +37,7 @@ __all__ = [
     "query_year",
     "show_refusal",
     "text_field",
+    "typed_form",
 ]
 
 T = TypeVar("T")
@@ -164,6 +165,11 @@ def download(data: bytes, name: str, mimetype: str, *, cache: str = "no-store") 
     resp.headers["Content-Disposition"] = attachment(name)
     resp.headers["Cache-Control"] = cache
     return resp
+
+
+def typed_form(*names: str) -> dict[str, str]:
+    """The posted page form's fields as typed ('' when absent): what a refused form shows again."""
+    return {name: request.form.get(name, "") for name in names}
 
 
 def query_text(name: str) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, g, jsonify, render_template, request, url_for
 
-from processor.domain import State, case_key
+from processor.domain import Actor, State, case_key
 from processor.errors import DomainError
 from services import minihta
 from services.cases import transition
@@ -19,8 +19,11 @@ api_bp = Blueprint("minihta_api", __name__, url_prefix="/api/v1")
 bp = Blueprint("minihta", __name__)
 
 
-def _zip(body: bytes, case_id: str) -> Response:
-    return download(body, f"fagfellepakke-{case_id}.zip", "application/zip")
+def _peer_packet(actor: Actor, case_id: str) -> Response:
+    """The peer packet as a download, for the API and the reviewer's page alike."""
+    st = storage()
+    body = minihta.peer_packet(actor, case_id, st.uow(), st.today())
+    return download(body, f"fagfellepakke-{case_key(case_id)}.zip", "application/zip")
 
 
 # ---- API --------------------------------------------------------------------------------------
@@ -98,8 +101,7 @@ def senk(case_id: str) -> Response:
 @api_bp.get("/saker/<case_id>/fagfellepakke.zip")
 @api_login_required
 def fagfellepakke(case_id: str) -> Response:
-    st = storage()
-    return _zip(minihta.peer_packet(g.actor, case_id, st.uow(), st.today()), case_key(case_id))
+    return _peer_packet(g.actor, case_id)
 
 
 @api_bp.get("/fagfelle/saker")
@@ -159,8 +161,7 @@ def fagfelle_navn(case_id: str) -> Response:
 @bp.get("/fagfelle/<case_id>/pakke.zip")
 @login_required("fagfelle")
 def fagfelle_pakke(case_id: str) -> Response:
-    st = storage()
-    return _zip(minihta.peer_packet(page_actor(), case_id, st.uow(), st.today()), case_key(case_id))
+    return _peer_packet(page_actor(), case_id)
 
 
 @bp.get("/minihta/<case_id>/fagfelle")

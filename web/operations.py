@@ -24,6 +24,22 @@ def ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+def sign_off_step(**more: dict[str, Any]) -> dict[str, Any]:
+    """One step of an HF sign-off (PORTAL.md), as a case and a draft show it; `more` are the
+    draft's own keys."""
+    return {
+        "type": "object",
+        "properties": {
+            "funksjon": {"type": "string", "enum": [str(f) for f in HF_FUNCTIONS]},
+            "bruker": {"type": "string"},
+            "navn": {"type": "string"},
+            **more,
+            "begrunnelse": {"type": ["string", "null"]},
+            "tidspunkt": {"type": "string", "format": "date-time"},
+        },
+    }
+
+
 def json_schema(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
@@ -182,16 +198,7 @@ COMPONENT_SCHEMAS: dict[str, Any] = {
                 "type": "array",
                 "description": "Godkjenningene som sendte inn saken, bekreftet av tjenesten; "
                 "tom for en opplastet fil (da er godkjenningene som filen oppgir).",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "funksjon": {"type": "string", "enum": [str(f) for f in HF_FUNCTIONS]},
-                        "bruker": {"type": "string"},
-                        "navn": {"type": "string"},
-                        "begrunnelse": {"type": ["string", "null"]},
-                        "tidspunkt": {"type": "string", "format": "date-time"},
-                    },
-                },
+                "items": sign_off_step(),
             },
         },
     },
@@ -229,17 +236,7 @@ COMPONENT_SCHEMAS: dict[str, Any] = {
             "godkjenninger": {
                 "type": "array",
                 "description": "Hvert steg i rekkefølge, returer medregnet.",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "funksjon": {"type": "string", "enum": [str(f) for f in HF_FUNCTIONS]},
-                        "bruker": {"type": "string"},
-                        "navn": {"type": "string"},
-                        "godkjent": {"type": "boolean"},
-                        "begrunnelse": {"type": ["string", "null"]},
-                        "tidspunkt": {"type": "string", "format": "date-time"},
-                    },
-                },
+                "items": sign_off_step(godkjent={"type": "boolean"}),
             },
             "sak": {"type": ["string", "null"]},
             "sha256": {
@@ -318,6 +315,10 @@ PUBLISHED_ITEM = _object(
 UPLOAD_FINDINGS = tuple(
     c for c, e in codes.CATALOGUE.items() if e.result in ("rejected", "incomplete")
 )
+# a filled-in form file sent as the multipart field `fil` (web/api.py, web/drafts_api.py)
+FILE_BODY = _object(
+    {"fil": {"type": "string", "contentMediaType": "application/octet-stream"}}, ["fil"]
+)
 # a case, meeting or assignment the user may not see is NOT_FOUND, one they may not act on FORBIDDEN
 SEEN = ("FORBIDDEN", "NOT_FOUND")
 CHANGE = (*SEEN, "STALE_STATE", "CASE_DECIDED", "REASON_REQUIRED")
@@ -344,9 +345,7 @@ OPERATIONS: dict[str, Operation] = {
         "Saken er opprettet eller har fått ny versjon.",
         status=201,
         query=(("sak", "string", "Saken et senere mini-HTA-skjema hører til."),),
-        body=_object(
-            {"fil": {"type": "string", "contentMediaType": "application/octet-stream"}}, ["fil"]
-        ),
+        body=FILE_BODY,
         body_kind="multipart",
         errors=(
             "FILE_MISSING",
@@ -668,9 +667,7 @@ OPERATIONS: dict[str, Operation] = {
         ref("Draft"),
         "Utkastet.",
         status=201,
-        body=_object(
-            {"fil": {"type": "string", "contentMediaType": "application/octet-stream"}}, ["fil"]
-        ),
+        body=FILE_BODY,
         body_kind="multipart",
         errors=(
             "FORBIDDEN",

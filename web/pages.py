@@ -29,7 +29,7 @@ from web import oidc, views
 from web.api import do_upload
 from web.auth import log_in, log_out, login_required, safe_next, session_actor
 from web.context import error_response, storage
-from web.http import MOVED_ON, act, error_body, field_errors, page_actor, show_refusal
+from web.http import MOVED_ON, act, error_body, field_errors, page_actor, show_refusal, typed_form
 from web.limits import login_limits, upload_limits
 
 bp = Blueprint("pages", __name__)
@@ -247,10 +247,7 @@ def parse_amount(text: str) -> float | None:
 @bp.post("/saker/<case_id>/priskontroll")
 @login_required("priskontroll")
 def priskontroll_registrer(case_id: str) -> Response | tuple[str, int]:
-    typed = {
-        "legemiddel_per_maned": request.form.get("legemiddel_per_maned", ""),
-        "merknad": request.form.get("merknad", ""),
-    }
+    typed = typed_form("legemiddel_per_maned", "merknad")
     amount = parse_amount(typed["legemiddel_per_maned"])
     try:
         if amount is None:
@@ -300,7 +297,7 @@ def _withdraw_page(
 @bp.post("/saker/<case_id>/trekk")
 @login_required("hf")
 def trekk_bekreft(case_id: str) -> Response | tuple[str, int]:
-    typed = {"fra": request.form.get("fra", ""), "begrunnelse": request.form.get("begrunnelse", "")}
+    typed = typed_form("fra", "begrunnelse")
     try:
         # the page asks for a reason; the API does not (other systems withdraw without one)
         if not typed["begrunnelse"].strip():
