@@ -18,7 +18,7 @@ from forms.catalog import get_form
 from forms.templates.docx import R_NS, document_part, paragraph, run, write_docx
 from forms.tilgang import CRITERIA
 from processor import timefmt
-from processor.domain import FormType
+from processor.domain import FormType, Outcome
 from processor.render import (
     build_document,
     format_date,
@@ -29,7 +29,7 @@ from processor.render import (
     styles,
 )
 
-OUTCOMES = {"innvilget": "Innvilget", "avslatt": "Avslått"}
+OUTCOMES: dict[str, str] = {o: o.label for o in Outcome}
 QUORUM = 4  # WORKFLOW.md §3: at least 4 decision-makers take part
 LETTER_TITLE = "Vedtak om individuell tilgang"
 SENDER = "Vurderingskomitéen for individuell tilgang, Nye metoder"
@@ -45,7 +45,7 @@ class Decision:
     """One decision. `kriterier` maps each of CRITERIA to (oppfylt, begrunnelse)."""
 
     reference: str
-    utfall: str  # "innvilget" | "avslatt"
+    utfall: str  # an `Outcome`
     kriterier: dict[str, tuple[bool, str]]
     begrunnelse: str
     deltakere: list[str]
@@ -105,7 +105,7 @@ def decision_problems(d: Decision) -> list[tuple[str, str]]:
     unknown = sorted(set(d.kriterier) - set(CRITERIA))
     if unknown:
         problems.append(("kriterier", f"Ukjente kriterier: {', '.join(unknown)}."))
-    if d.utfall == "innvilget" and not any(
+    if d.utfall == Outcome.INNVILGET and not any(
         isinstance(e, tuple) and e and e[0] is True for e in d.kriterier.values()
     ):
         problems.append(("utfall", "Et innvilget vedtak krever at minst ett kriterium er oppfylt."))
@@ -138,7 +138,7 @@ def decision_problems(d: Decision) -> list[tuple[str, str]]:
 
 
 def _outcome_sentence(d: Decision) -> str:
-    if d.utfall == "innvilget":
+    if d.utfall == Outcome.INNVILGET:
         return (
             "Vurderingskomitéen har innvilget søknaden om individuell tilgang til behandlingen "
             "det er søkt om."

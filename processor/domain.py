@@ -104,6 +104,13 @@ class FormType(_Labelled):
     MINIHTA_BESLUTNING = "minihta-beslutning", "Beslutning"
 
 
+class Outcome(_Labelled):
+    """The committee's decision on an application (WORKFLOW.md section 5)."""
+
+    INNVILGET = "innvilget", "Innvilget"
+    AVSLATT = "avslatt", "Avslått"
+
+
 # Derived names for the tables' CHECK constraints and older callers.
 ROLES = tuple(Role)
 STATES = tuple(State)

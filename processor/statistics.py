@@ -51,7 +51,8 @@ from itertools import combinations
 from operator import itemgetter
 from typing import Any
 
-from processor.domain import FormType, State
+from forms.catalog import get_form
+from processor.domain import FormType, Outcome, State
 from processor.timefmt import OSLO, dato
 
 __all__ = [
@@ -103,13 +104,12 @@ _STATE_ORDER = {s: i for i, s in enumerate(STATE_LABELS)}
 
 # WORKFLOW.md section 5 (applications) and MINIHTA.md skjema 3 `beslutning.utfall` (mini-HTA).
 OUTCOME_LABELS: dict[str, str] = {
-    "innvilget": "Innvilget",
-    "avslatt": "Avslått",
-    "innfort": "Innført",
-    "innfort_med_vilkar": "Innført med vilkår",
-    "ikke_innfort": "Ikke innført",
-    "utfaset": "Utfaset",
-    "trukket": "Trukket",
+    **{o: o.label for o in Outcome},
+    **{
+        c.code: c.label
+        for c in get_form(FormType.MINIHTA_BESLUTNING).field("beslutning.utfall").choices
+    },
+    "trukket": State.TRUKKET.short,
     "under_behandling": "Under behandling",
     "ukjent": "Ukjent",
 }
@@ -357,7 +357,7 @@ def _sorted_counts(counter: Counter[str], order: Mapping[str, int] | None = None
     return {k: counter[k] for k in keys}
 
 
-_DECIDED_IN = {"innvilget": State.AVGJORT, "avslatt": State.AVGJORT}  # other outcomes: mini-HTA
+_DECIDED_IN = dict.fromkeys(Outcome, State.AVGJORT)  # other outcomes: mini-HTA
 
 
 def _sorted_links(counts: Mapping[tuple[str, str], int]) -> list[tuple[str, str, int]]:

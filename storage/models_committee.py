@@ -25,10 +25,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from processor.domain import recused
+from processor.domain import Outcome, recused
 from storage.models import Base, Case, JSONType, User, UTCDateTime, check_in
 
-OUTCOMES = ("innvilget", "avslatt")
+OUTCOMES = tuple(Outcome)
 DEFAULT_CASE_LIMIT = 8
 
 

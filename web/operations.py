@@ -16,7 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from processor import codes
-from processor.domain import CASE_FORM_TYPES, DRAFT_FORM_TYPES, DRAFT_STATES, HF_FUNCTIONS
+from processor.domain import (
+    CASE_FORM_TYPES,
+    DRAFT_FORM_TYPES,
+    DRAFT_STATES,
+    HF_FUNCTIONS,
+    Outcome,
+)
 from processor.routing import CONFLICT_LEVELS
 
 
@@ -285,7 +291,7 @@ FIGURE_FILTERS = tuple((n, "string", "") for n in ("hf", "region", "ar", "fagomr
 CRITERION = _object({"oppfylt": {"type": "boolean"}, "begrunnelse": FREE_TEXT}, ["oppfylt"])
 DECISION = _object(
     {
-        "utfall": {"type": "string", "enum": ["innvilget", "avslatt"]},
+        "utfall": {"type": "string", "enum": list(Outcome)},
         "kriterier": _object(
             {
                 "okt_nytte": CRITERION,
