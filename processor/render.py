@@ -53,8 +53,7 @@ LABEL_W = 170.0
 # one palette for the templates and the rendered documents (forms.templates.pdf)
 
 EMPTY = "–"  # shown for an empty field
-NBSP = "\u00a0"  # digit grouping and before "kr": never broken across lines
-MINUS = "−"  # U+2212
+NBSP = timefmt.NBSP  # digit grouping and before "kr": never broken across lines
 
 WEEKDAYS = ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag")
 
@@ -84,37 +83,9 @@ def format_weekday_date(value: date) -> str:
     return f"{WEEKDAYS[value.weekday()]} {format_date(value)}"
 
 
-def format_number(value: float, *, group_from: int = 10_000, decimals: int | None = None) -> str:
-    """Norwegian notation: non-breaking-space digit groups, decimal comma, a real minus sign.
-
-    Whole numbers below `group_from` are not grouped (Språkrådet: four digits may stand together,
-    so a year stays `1985`). `decimals=None` shows up to two decimals, trailing zeros dropped.
-    """
-    negative = value < 0
-    magnitude = abs(value)
-    if decimals is None:
-        rounded = round(float(magnitude), 2)
-        if rounded.is_integer():
-            whole, frac = int(rounded), ""
-        else:
-            whole_text, frac = f"{rounded:.2f}".split(".")
-            whole, frac = int(whole_text), frac.rstrip("0")
-    else:
-        text = f"{float(magnitude):.{decimals}f}"
-        whole_text, _, frac = text.partition(".")
-        whole = int(whole_text)
-    grouped = f"{whole:,}".replace(",", NBSP) if whole >= group_from else str(whole)
-    out = grouped + ("," + frac if frac else "")
-    return (MINUS if negative and (whole or frac.strip("0")) else "") + out
-
-
 def format_nok(value: float) -> str:
     """`12 500 kr` (groups always, two decimals only when there are øre)."""
-    if isinstance(value, float) and not value.is_integer():
-        text = format_number(value, group_from=0, decimals=2)
-    else:
-        text = format_number(value, group_from=0)
-    return f"{text}{NBSP}kr"
+    return f"{timefmt.belop(value)}{NBSP}kr"
 
 
 def is_nok(f: Field) -> bool:
@@ -130,7 +101,7 @@ def format_value(f: Field, value: object) -> str:
     if f.type == "checkbox" and isinstance(value, str):
         return {"true": "Ja", "false": "Nei"}.get(value.lower(), value)
     if f.type in ("number", "integer") and isinstance(value, int | float):
-        return format_nok(value) if is_nok(f) else format_number(value)
+        return format_nok(value) if is_nok(f) else timefmt.format_number(value)
     if f.type == "date":
         return format_date(value)
     if f.type == "hf":
@@ -465,7 +436,6 @@ __all__ = [
     "case_story",
     "format_date",
     "format_nok",
-    "format_number",
     "format_value",
     "format_weekday_date",
     "get_path",

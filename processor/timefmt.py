@@ -25,12 +25,14 @@ __all__ = [
     "dager_siden",
     "dato",
     "dato_tid",
+    "format_number",
     "klokke",
     "oslo_naive",
 ]
 
 OSLO = ZoneInfo("Europe/Oslo")
 NBSP = "\u00a0"
+MINUS = "\u2212"  # a real minus sign
 
 Moment = datetime | date | str
 
@@ -105,9 +107,34 @@ def dager_siden(days: int | None) -> str:
     return f"for {days} dager siden"
 
 
+def format_number(value: float, *, group_from: int = 10_000, decimals: int | None = None) -> str:
+    """Norwegian notation: non-breaking-space digit groups, decimal comma, a real minus sign.
+
+    Whole numbers below `group_from` are not grouped (Språkrådet: four digits may stand together,
+    so a year stays `1985`). `decimals=None` shows up to two decimals, trailing zeros dropped.
+    """
+    negative = value < 0
+    magnitude = abs(value)
+    if decimals is None:
+        rounded = round(float(magnitude), 2)
+        if rounded.is_integer():
+            whole, frac = int(rounded), ""
+        else:
+            whole_text, frac = f"{rounded:.2f}".split(".")
+            whole, frac = int(whole_text), frac.rstrip("0")
+    else:
+        text = f"{float(magnitude):.{decimals}f}"
+        whole_text, _, frac = text.partition(".")
+        whole = int(whole_text)
+    grouped = f"{whole:,}".replace(",", NBSP) if whole >= group_from else str(whole)
+    out = grouped + ("," + frac if frac else "")
+    return (MINUS if negative and (whole or frac.strip("0")) else "") + out
+
+
 def belop(value: float | int | None, *, blank: str = "") -> str:
-    """`85 000,50` or `85 000` (no øre shown when there are none); None gives `blank`."""
+    """`85 000,50` or `85 000` (no øre shown when there are none; groups always); None gives
+    `blank`."""
     if value is None or isinstance(value, bool):
         return blank
-    text = f"{float(value):,.2f}".replace(",", NBSP).replace(".", ",")
-    return text[:-3] if text.endswith(",00") else text
+    rounded = round(float(value), 2)
+    return format_number(rounded, group_from=0, decimals=None if rounded.is_integer() else 2)

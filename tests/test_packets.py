@@ -27,7 +27,8 @@ from processor.packets import (
     peer_review_packet,
     safe_name,
 )
-from processor.render import format_date, format_nok, format_number, render_case_pdf
+from processor.render import format_date, format_nok, render_case_pdf
+from processor.timefmt import format_number
 from tests.conftest import TODAY
 from tests.fillers import SAK_ID, fill_json, sample_values
 

@@ -82,6 +82,9 @@ def test_days_ago(days: int, text: str) -> None:
         (85000, "85\u00a0000"),
         (1234567.891, "1\u00a0234\u00a0567,89"),
         (0.5, "0,50"),
+        (85000.004, "85\u00a0000"),  # rounds to whole kroner: no ",00"
+        (-1250.5, "\u22121\u00a0250,50"),  # a real minus sign
+        (999, "999"),
     ],
 )
 def test_amounts_keep_their_ore(value: float, text: str) -> None:
@@ -94,3 +97,11 @@ def test_no_amount() -> None:
 
 def test_oslo_naive_is_wall_time() -> None:
     assert timefmt.oslo_naive(utc(2026, 7, 1, 0, 0)) == datetime(2026, 7, 1, 2, 0)
+
+
+@pytest.mark.parametrize("value", [0, 999, 1234.5, 85000.004, -1250.5, 12500])
+def test_amounts_read_alike_on_pages_and_in_pdfs(value: float) -> None:
+    """One notation: the PDFs' kroner (`processor.render.format_nok`) are the pages' amounts."""
+    from processor.render import format_nok
+
+    assert format_nok(value) == f"{belop(value)}\u00a0kr"
