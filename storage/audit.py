@@ -124,16 +124,7 @@ class NewEvent:
 
     def columns(self) -> dict[str, Any]:
         """The event as the values of an `audit_events` row (shallow: `details` is shared)."""
-        return {
-            "seq": self.seq,
-            "at": self.at,
-            "actor": self.actor,
-            "action": self.action,
-            "object": self.object,
-            "details": self.details,
-            "prev_hash": self.prev_hash,
-            "hash": self.hash,
-        }
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 def make_event(
