@@ -124,34 +124,26 @@ class NewEvent:
 
     def columns(self) -> dict[str, Any]:
         """The event as the values of an `audit_events` row (shallow: `details` is shared)."""
-        return {
-            "seq": self.seq,
-            "at": self.at,
-            "actor": self.actor,
-            "action": self.action,
-            "object": self.object,
-            "details": self.details,
-            "prev_hash": self.prev_hash,
-            "hash": self.hash,
-        }
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 def make_event(
     seq: int,
     prev_hash: str,
     *,
-    at: datetime,
+    at: datetime | None,
     actor: str,
     action: str,
     object: str,
     details: Mapping[str, Any] | None = None,
 ) -> NewEvent:
-    """The next event of a chain whose tail is (seq - 1, prev_hash); checks every part."""
+    """The next event of a chain whose tail is (seq - 1, prev_hash), at `at` (None: now); checks
+    every part."""
     _check_text("actor", actor)
     _check_text("action", action)
     _check_text("object", object)
     clean = check_details(details or {})
-    at = at.astimezone(UTC)
+    at = (at or datetime.now(UTC)).astimezone(UTC)
     h = event_hash(seq, at, actor, action, object, clean, prev_hash)
     return NewEvent(seq, at, actor, action, object, clean, prev_hash, h)
 
@@ -193,7 +185,6 @@ def append(
     Changes pending in the session are flushed first, so they reach the database before the
     event, as with any query. Returns the event as a new object that the session does not track.
     """
-    at = at or datetime.now(UTC)
     session.flush()  # nothing to do (and cheap) when the session holds no pending change
     conn = session.connection()
     # Take the head first: a row lock on PostgreSQL, the write lock on SQLite.

@@ -11,6 +11,7 @@ file (never a truncated blob under its final name). Reads verify the hash.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -51,6 +52,13 @@ def check_sha(sha256: str) -> str:
     if not isinstance(sha256, str) or not _SHA.match(sha256):
         raise ValueError("not a lowercase hex SHA-256")
     return sha256
+
+
+def checked(sha256: str, data: bytes) -> bytes:
+    """The bytes of blob `sha256`, when they hash to its name; `BlobCorrupt` when they do not."""
+    if sha256_hex(data) != sha256:
+        raise BlobCorrupt(sha256)
+    return data
 
 
 class BlobStore(ABC):
@@ -142,26 +150,39 @@ class FileBlobStore(BlobStore):
         check_sha(sha256)
         return self.root / sha256[:2] / sha256[2:]
 
+    def encode(self, sha256: str, data: bytes) -> bytes:
+        """What the file of blob `sha256` holds: the bytes themselves (`EncryptedFileBlobStore`
+        seals them)."""
+        return data
+
+    def decode(self, sha256: str, raw: bytes) -> bytes:
+        """The blob from what its file holds, checked against its name (`BlobCorrupt`)."""
+        return checked(sha256, raw)
+
+    def read_file(self, sha256: str) -> bytes:
+        """What the file of blob `sha256` holds, undecoded; `BlobNotFound` when there is none."""
+        try:
+            return self.path_for(sha256).read_bytes()
+        except FileNotFoundError:
+            raise BlobNotFound(sha256) from None
+
     def put(self, data: bytes) -> str:
+        data = bytes(data)
         sha = sha256_hex(data)
         target = self.path_for(sha)
         exists = target.exists()
         if exists and self.verify(sha):
-            os.utime(target)  # fresh again: fsck's grace period must not race a re-upload
+            # fresh again: fsck's grace period must cover a re-upload of a blob that a crash had
+            # left without a row
+            with contextlib.suppress(OSError):
+                os.utime(target)
             return sha
         # a corrupt file in the way may be a row's only copy: then the careful order
-        atomic_write(target, data, root=self.root, unreferenced=not exists)
+        atomic_write(target, self.encode(sha, data), root=self.root, unreferenced=not exists)
         return sha
 
     def get(self, sha256: str) -> bytes:
-        path = self.path_for(sha256)
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise BlobNotFound(sha256) from None
-        if sha256_hex(data) != sha256:
-            raise BlobCorrupt(sha256)
-        return data
+        return self.decode(sha256, self.read_file(sha256))
 
     def exists(self, sha256: str) -> bool:
         return self.path_for(sha256).is_file()
@@ -205,9 +226,7 @@ class MemoryBlobStore(BlobStore):
             data = self.blobs[check_sha(sha256)]
         except KeyError:
             raise BlobNotFound(sha256) from None
-        if sha256_hex(data) != sha256:
-            raise BlobCorrupt(sha256)
-        return data
+        return checked(sha256, data)
 
     def exists(self, sha256: str) -> bool:
         return check_sha(sha256) in self.blobs

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import hashlib
 import os
 import re
@@ -212,9 +211,6 @@ def decrypt(keyring: Keyring, sha256: str, raw: bytes) -> bytes:
     raise BlobCorrupt(sha256)
 
 
-# ---- atomic file writes -------------------------------------------------------------------------
-
-
 # ---- the store ----------------------------------------------------------------------------------
 
 
@@ -222,8 +218,8 @@ class EncryptedFileBlobStore(FileBlobStore):
     """`FileBlobStore` whose files are encrypted with the keyring's current key.
 
     Same layout, names, atomic writes and temporary files as `FileBlobStore` (so fsck and
-    `temp_files()` work unchanged); reads accept blobs under any key of the keyring and legacy
-    unencrypted blobs.
+    `temp_files()` work unchanged): only what a file holds differs (`encode`, `decode`). Reads
+    accept blobs under any key of the keyring and legacy unencrypted blobs.
     """
 
     def __init__(self, root: str | os.PathLike[str], keyring: Keyring) -> None:
@@ -233,31 +229,10 @@ class EncryptedFileBlobStore(FileBlobStore):
     def __repr__(self) -> str:
         return f"EncryptedFileBlobStore({str(self.root)!r}, key={self.keyring.current.id.hex()})"
 
-    def put(self, data: bytes) -> str:
-        data = bytes(data)
-        sha = sha256_hex(data)
-        target = self.path_for(sha)
-        exists = target.exists()
-        if exists and self.verify(sha):
-            # refresh the time, so fsck's grace period also covers a re-upload of a blob that a
-            # crash had left without a row
-            with contextlib.suppress(OSError):
-                os.utime(target)
-            return sha
-        atomic_write(
-            target,
-            encrypt(self.keyring.current, sha, data),
-            root=self.root,
-            unreferenced=not exists,  # see FileBlobStore.put
-        )
-        return sha
+    def encode(self, sha256: str, data: bytes) -> bytes:
+        return encrypt(self.keyring.current, sha256, data)
 
-    def get(self, sha256: str) -> bytes:
-        path = self.path_for(sha256)
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            raise BlobNotFound(sha256) from None
+    def decode(self, sha256: str, raw: bytes) -> bytes:
         return decrypt(self.keyring, sha256, raw)
 
     def key_id_of(self, sha256: str) -> bytes | None:
@@ -309,10 +284,9 @@ def rotate(
     keyring = Keyring(current, old)
     report = RotationReport()
     for sha in store.iter_all():
-        path = store.path_for(sha)
         try:
-            raw = path.read_bytes()
-        except FileNotFoundError:  # removed meanwhile (fsck): nothing to rotate
+            raw = store.read_file(sha)
+        except BlobNotFound:  # removed meanwhile (fsck): nothing to rotate
             continue
         try:
             plain = decrypt(keyring, sha, raw)
@@ -323,6 +297,6 @@ def rotate(
         if stored_key_id(raw) == current.id and plain is not raw:
             report.already_current += 1
             continue
-        atomic_write(path, encrypt(current, sha, plain), root=store.root)
+        atomic_write(store.path_for(sha), encrypt(current, sha, plain), root=store.root)
         report.rewritten += 1
     return report

@@ -298,9 +298,24 @@ class Case(Base):
         return f"Case({self.id!r}, {self.form_type!r}, state={self.state!r}, v{self.version})"
 
 
-class CaseVersion(Base):
-    """One accepted upload of a case's form: version 1..N. The canonical JSON (`data`) and the
-    SHA-256 of the uploaded file (`file_sha256`, shown on the receipt); never the file."""
+class AcceptedUpload:
+    """What is kept of one accepted upload of a form (a case version, a mini-HTA attachment):
+    the canonical JSON (`data`), the SHA-256 and suffix of the uploaded file, who sent it, when,
+    and the warnings; never the file (FORMS.md section 6, rule 3)."""
+
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    # the SHA-256 (hex) of the uploaded bytes (shown on the receipt): the HF can prove what it
+    # sent; not a blob
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    # only the suffix of the uploaded file name (".pdf"): a file name may hold anything
+    file_suffix: Mapped[str] = mapped_column(String(10))
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    warnings: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+
+
+class CaseVersion(AcceptedUpload, Base):
+    """One accepted upload of a case's form: version 1..N."""
 
     __tablename__ = "case_versions"
     __table_args__ = (UniqueConstraint("case_id", "number"),)
@@ -308,14 +323,6 @@ class CaseVersion(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     number: Mapped[int] = mapped_column(Integer)
-    data: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    # the SHA-256 (hex) of the uploaded bytes: the HF can prove what it sent; not a blob
-    file_sha256: Mapped[str] = mapped_column(String(64))
-    # only the suffix of the uploaded file name (".pdf"): a file name may hold anything
-    file_suffix: Mapped[str] = mapped_column(String(10))
-    uploaded_by: Mapped[str] = mapped_column(String(100))
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    warnings: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
 
     case: Mapped[Case] = relationship(back_populates="versions")
 

@@ -8,7 +8,6 @@ created by migration 0002_minihta for their backend only (`SEARCH_OBJECTS` names
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -23,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from processor.domain import MINIHTA_ATTACHMENTS
-from storage.models import Base, Case, JSONType, UTCDateTime, check_in
+from storage.models import AcceptedUpload, Base, Case, UTCDateTime, check_in
 
 ATTACHMENT_FORMS = MINIHTA_ATTACHMENTS
 CONFLICT_LEVELS = ("gronn", "gul", "rod")
@@ -37,7 +36,7 @@ SEARCH_INDEX = "ix_minihta_publications_search_vector"
 FAGOMRADE_CHARS = 200
 
 
-class MinihtaAttachment(Base):
+class MinihtaAttachment(AcceptedUpload, Base):
     """One accepted later form of a mini-HTA case: economics, peer review or decision."""
 
     __tablename__ = "minihta_attachments"
@@ -50,13 +49,6 @@ class MinihtaAttachment(Base):
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     form_type: Mapped[str] = mapped_column(String(32))
     number: Mapped[int] = mapped_column(Integer)
-    data: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    # the SHA-256 (hex) of the uploaded bytes (shown on the receipt); the file is not kept
-    file_sha256: Mapped[str] = mapped_column(String(64))
-    file_suffix: Mapped[str] = mapped_column(String(10))
-    uploaded_by: Mapped[str] = mapped_column(String(100))
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    warnings: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
 
 
 class PeerAssignment(Base):

@@ -169,6 +169,26 @@ def _id_contains(text: str) -> Any:
     return func.upper(Case.id).like(f"%{escaped}%", escape="\\")
 
 
+def _case_conditions(
+    hf: str | None, state: str | None, form_type: str | None, id_contains: str | None
+) -> list[Any]:
+    """The WHERE conditions of `list` and `page`: every filter given."""
+    conditions = []
+    if hf is not None:
+        conditions.append(Case.hf == hf)
+    if state is not None:
+        conditions.append(Case.state == state)
+    if form_type is not None:
+        conditions.append(Case.form_type == form_type)
+    if id_contains:
+        conditions.append(_id_contains(id_contains))
+    return conditions
+
+
+# the order of `list` and `page` (index 0003 serves it)
+_NEWEST_FIRST = (Case.created_at.desc(), Case.id.desc())
+
+
 class SqlAlchemyCaseRepository(AbstractCaseRepository):
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -232,16 +252,8 @@ class SqlAlchemyCaseRepository(AbstractCaseRepository):
         form_type: str | None = None,
         id_contains: str | None = None,
     ) -> list[Case]:
-        q = select(Case)
-        if hf is not None:
-            q = q.where(Case.hf == hf)
-        if state is not None:
-            q = q.where(Case.state == state)
-        if form_type is not None:
-            q = q.where(Case.form_type == form_type)
-        if id_contains:
-            q = q.where(_id_contains(id_contains))
-        return list(self.session.scalars(q.order_by(Case.created_at.desc(), Case.id.desc())))
+        q = select(Case).where(*_case_conditions(hf, state, form_type, id_contains))
+        return list(self.session.scalars(q.order_by(*_NEWEST_FIRST)))
 
     def page(
         self,
@@ -255,20 +267,12 @@ class SqlAlchemyCaseRepository(AbstractCaseRepository):
     ) -> tuple[int, list[Case]]:
         # COUNT and LIMIT/OFFSET in SQL (index 0003 on the filter columns + created_at, id):
         # loading every matching case to show 25 took seconds with 100,000 cases.
-        conditions = []
-        if hf is not None:
-            conditions.append(Case.hf == hf)
-        if state is not None:
-            conditions.append(Case.state == state)
-        if form_type is not None:
-            conditions.append(Case.form_type == form_type)
-        if id_contains:
-            conditions.append(_id_contains(id_contains))
+        conditions = _case_conditions(hf, state, form_type, id_contains)
         total = self.session.scalar(select(func.count()).select_from(Case).where(*conditions))
         q = (
             select(Case)
             .where(*conditions)
-            .order_by(Case.created_at.desc(), Case.id.desc())
+            .order_by(*_NEWEST_FIRST)
             .offset(offset)
             .limit(limit)
             .options(selectinload(Case.versions), selectinload(Case.transitions))

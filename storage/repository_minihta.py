@@ -26,6 +26,9 @@ from sqlalchemy.orm import Session
 from storage.models import Case
 from storage.models_minihta import SEARCH_TABLE, MinihtaAttachment, PeerAssignment, Publication
 
+# the publication columns whose values `facets` lists (the public search filters)
+FACETS = ("hf", "year", "fagomrade", "konklusjon")
+
 
 def search_words(q: str) -> list[str]:
     """The words of a search query; a query without words finds nothing."""
@@ -115,7 +118,7 @@ class AbstractPublicationRepository(ABC):
 
     @abstractmethod
     def facets(self) -> dict[str, list[Any]]:
-        """The distinct non-empty values of `hf`, `year`, `fagomrade`, `konklusjon`, sorted."""
+        """The distinct non-empty values of each column in `FACETS`, sorted."""
 
 
 # ---- SQLAlchemy ---------------------------------------------------------------------------------
@@ -256,7 +259,4 @@ class SqlAlchemyPublicationRepository(AbstractPublicationRepository):
         def distinct(column: Any) -> list[Any]:
             return sorted(v for v in self.session.scalars(select(column).distinct()) if v)
 
-        return {
-            name: distinct(getattr(Publication, name))
-            for name in ("hf", "year", "fagomrade", "konklusjon")
-        }
+        return {name: distinct(getattr(Publication, name)) for name in FACETS}

@@ -11,7 +11,7 @@ prefix of the Norwegian stems of the search text, as the adapters do (`query_ste
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, Self
 
 from sqlalchemy import inspect
@@ -38,6 +38,7 @@ from storage.repository_committee import (
 )
 from storage.repository_drafts import AbstractDraftRepository
 from storage.repository_minihta import (
+    FACETS,
     AbstractAttachmentRepository,
     AbstractPublicationRepository,
     AbstractReviewRepository,
@@ -176,7 +177,7 @@ class FakeAuditRepository(AbstractAuditRepository):
         ev = audit_log.make_event(
             len(self.events) + 1,
             prev,
-            at=at or datetime.now(UTC),
+            at=at,
             actor=actor,
             action=action,
             object=object,
@@ -347,7 +348,7 @@ class FakePublicationRepository(AbstractPublicationRepository):
     def facets(self) -> dict[str, list[Any]]:
         return {
             name: sorted({v for p in self.publications.values() if (v := getattr(p, name))})
-            for name in ("hf", "year", "fagomrade", "konklusjon")
+            for name in FACETS
         }
 
 
