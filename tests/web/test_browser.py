@@ -156,6 +156,7 @@ class Walk:
     downloads: Path
     problems: list[str] = field(default_factory=list)
     pages: list[str] = field(default_factory=list)
+    progress_shown: int = 0  # uploads whose progress bar was seen
 
     def by(self, how: str, what: str) -> Any:
         return self.driver.find_element(getattr(By, how), what)
@@ -220,6 +221,12 @@ class Walk:
             self.by("ID", "sak").send_keys(case_id)
         self.driver.execute_script(
             "window.__gammelSide = true; document.querySelector('main').dataset.gammel = '1';"
+            # the progress box the script adds: record that it was shown while the file went
+            "var box = document.querySelector('form[data-opplasting] .fremdrift');"
+            "window.__fremdrift = box ? 'skjult' : 'mangler';"
+            "if (box) new MutationObserver(function () {"
+            "  if (!box.hidden) { window.__fremdrift = 'vist'; } }"
+            ").observe(box, {attributes: true});"
         )
         self.form_of("fil").find_element(By.CSS_SELECTOR, "button[type=submit]").click()
         WebDriverWait(self.driver, 60).until(
@@ -229,6 +236,11 @@ class Walk:
                 "(window.__gammelSide === undefined || (m !== null && !m.dataset.gammel));"
             )
         )
+        progress = self.driver.execute_script("return window.__fremdrift;")
+        # an upload form with the script's progress box showed it while the file was sent (None:
+        # the browser went to another page; "mangler": a form the script does not enhance)
+        assert progress != "skjult", "the upload form never showed its progress"
+        self.progress_shown += progress == "vist"
         return self.main_text()
 
     def download(self, element: Any, suffix: str) -> bytes:
@@ -498,6 +510,7 @@ def test_del2_from_upload_to_decision_letter(walk: Walk, demo_app: Flask, tmp_pa
     letter = walk.download(walk.by("PARTIAL_LINK_TEXT", "last ned som PDF"), ".pdf")
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(letter)).pages)
     assert reference in text and medicine.split(" ")[0] in text
+    assert walk.progress_shown > 0  # the uploads above showed their progress
     walk.verdict()
 
 
@@ -555,6 +568,7 @@ def test_minihta_from_intake_to_public_search(walk: Walk, demo_app: Flask, tmp_p
     packet = walk.download(walk.by("PARTIAL_LINK_TEXT", "Last ned fagfellepakken"), ".zip")
     assert zipfile.ZipFile(io.BytesIO(packet)).namelist()
     walk.link("Send inn skjema")
+    walk.look("fagfelle-innsending")
     spec = next(s for s in demo.DEMO_USERS if s["username"] == reviewer)
     review = sample_values(
         "minihta-fagfelle",
@@ -593,7 +607,9 @@ def test_minihta_from_intake_to_public_search(walk: Walk, demo_app: Flask, tmp_p
     walk.look("koordinator-publisert-sak")
     assert walk.by("ID", "offentlig").text == preview
     walk.menu("Alle saker")
+    walk.look("koordinator-alle-saker-etter-publisering")
     walk.follow(_row_link(walk, case_id))
+    walk.look("koordinator-sak-publisert")
     assert STATE_LABELS["publisert"] in walk.by("CSS_SELECTOR", ".fakta").text
 
     # anyone finds it in the public search
@@ -607,6 +623,7 @@ def test_minihta_from_intake_to_public_search(walk: Walk, demo_app: Flask, tmp_p
     walk.link(title)
     walk.look("publisert-sak")
     assert case_id in walk.main_text()
+    assert walk.progress_shown > 0  # the uploads above showed their progress
     walk.verdict()
 
 
