@@ -25,7 +25,7 @@ _HF = hf_choices()
 JA_DELVIS_NEI = (Choice("ja", "Ja"), Choice("delvis", "Delvis"), Choice("nei", "Nei"))
 
 
-def _sak_id(required: bool, help_text: str) -> Field:
+def _case_id_field(required: bool, help_text: str) -> Field:
     return Field(
         "sak.id",
         "Saks-ID",
@@ -333,7 +333,7 @@ OKONOMI = FormDef(
             "sak",
             "Saken",
             (
-                _sak_id(
+                _case_id_field(
                     False, "Saks-ID-en mini-metodevurderingen fikk ved mottak, når den er kjent."
                 ),
                 Field("sak.tittel", "Tittel på mini-metodevurderingen", required=True),
@@ -426,7 +426,7 @@ FAGFELLE = FormDef(
     description="Uavhengig fagfellevurdering av en mini-metodevurdering.",
     sections=(
         Section("skjema", "Skjema", header_fields("minihta-fagfelle", "1")),
-        Section("sak", "Saken", (_sak_id(True, "Saks-ID-en fra fagfellepakken."),)),
+        Section("sak", "Saken", (_case_id_field(True, "Saks-ID-en fra fagfellepakken."),)),
         Section(
             "fagfelle",
             "Fagfellen",
@@ -517,7 +517,7 @@ BESLUTNING = FormDef(
     description="Helseforetakets beslutning etter mini-metodevurdering og fagfellevurdering.",
     sections=(
         Section("skjema", "Skjema", header_fields("minihta-beslutning", "1")),
-        Section("sak", "Saken", (_sak_id(True, "Saks-ID-en mini-metodevurderingen fikk."),)),
+        Section("sak", "Saken", (_case_id_field(True, "Saks-ID-en mini-metodevurderingen fikk."),)),
         Section(
             "beslutning",
             "Beslutning",

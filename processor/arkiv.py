@@ -107,7 +107,7 @@ def mottatt_folder(case_id: str, version: int) -> str:
     return f"{check_case_id(case_id)}.mottatt.{_check_version(version)}"
 
 
-def vedtak_folder(case_id: str) -> str:
+def decision_folder(case_id: str) -> str:
     """`ID.vedtak`: the folder of the decision's outgoing journal entry."""
     return f"{check_case_id(case_id)}.vedtak"
 
@@ -185,7 +185,7 @@ def _message(*children: etree._Element) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-def arkivmelding_mottatt(
+def arkivmelding_received(
     case_id: str, version: int, received: datetime, hf_name: str, sha256: str, size: int
 ) -> bytes:
     """`arkivmelding.xml` (UTF-8) for version `version` of the case, received at `received`, from
@@ -227,7 +227,7 @@ def arkivmelding_mottatt(
     return _message(*children)
 
 
-def arkivmelding_vedtak(
+def arkivmelding_decision(
     case_id: str, decided: date, sent: datetime, hf_name: str, sha256: str, size: int
 ) -> bytes:
     """`arkivmelding.xml` (UTF-8) for the decision on the case: `decided` is the decision date
@@ -268,21 +268,21 @@ def mottatt_message(
     """The `ID.mottatt.N` folder: `arkivmelding.xml` and `soknad.pdf` (`pdf`, the rendering of
     version N's canonical data: `application_pdf`)."""
     sha256, size = _digest(pdf)
-    xml = arkivmelding_mottatt(case_id, version, received, hf_name, sha256, size)
+    xml = arkivmelding_received(case_id, version, received, hf_name, sha256, size)
     return ArchiveMessage(
         MOTTATT, mottatt_folder(case_id, version), {ARKIVMELDING: xml, SOKNAD_FILE: bytes(pdf)}
     )
 
 
-def vedtak_message(
+def recorded_decision_message(
     case_id: str, decided: date, sent: datetime, hf_name: str, pdf: bytes
 ) -> ArchiveMessage:
     """The `ID.vedtak` folder: `arkivmelding.xml` and `vedtak.pdf` (`pdf`, the decision letter
     the service made when the decision was recorded)."""
     sha256, size = _digest(pdf)
-    xml = arkivmelding_vedtak(case_id, decided, sent, hf_name, sha256, size)
+    xml = arkivmelding_decision(case_id, decided, sent, hf_name, sha256, size)
     return ArchiveMessage(
-        VEDTAK, vedtak_folder(case_id), {ARKIVMELDING: xml, VEDTAK_FILE: bytes(pdf)}
+        VEDTAK, decision_folder(case_id), {ARKIVMELDING: xml, VEDTAK_FILE: bytes(pdf)}
     )
 
 
@@ -332,7 +332,7 @@ def version_message(case_id: str, hf_name: str, version: AcceptedVersion) -> Arc
 
 def decision_message(case_id: str, hf_name: str, decision: RecordedDecision) -> ArchiveMessage:
     """The `arkiv_vedtak` message of the case's decision, with the stored letter."""
-    return vedtak_message(
+    return recorded_decision_message(
         case_id, decision.decided, decision.recorded, hf_name, decision.letter_pdf
     )
 
@@ -371,14 +371,14 @@ __all__ = [
     "Code",
     "RecordedDecision",
     "application_pdf",
-    "arkivmelding_mottatt",
-    "arkivmelding_vedtak",
+    "arkivmelding_received",
+    "arkivmelding_decision",
     "check_case_id",
     "decision_message",
     "due_messages",
     "mottatt_folder",
     "mottatt_message",
-    "vedtak_folder",
-    "vedtak_message",
+    "decision_folder",
+    "recorded_decision_message",
     "version_message",
 ]

@@ -72,7 +72,7 @@ def meeting_words(data: Mapping[str, Any]) -> str:
     """`07.12.2026 kl. 09:00`: the meeting's date and time (Europe/Oslo wall clock)."""
     day = date.fromisoformat(str(data["dato"]))
     at = time.fromisoformat(str(data["tid"]))
-    return f"{timefmt.dato(day)} kl. {at:%H:%M}"
+    return f"{timefmt.date_text(day)} kl. {at:%H:%M}"
 
 
 def notice(

@@ -85,7 +85,7 @@ def safe_name(case_id: str) -> str:
 def format_time(value: time | str) -> str:
     """`kl. 13:00` for a time; a string is shown as given (with `kl.` in front when bare)."""
     if isinstance(value, time):
-        return timefmt.klokke(value)
+        return timefmt.clock_text(value)
     text = str(value).strip()
     return text if text.startswith("kl") else f"kl. {text}"
 

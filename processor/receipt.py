@@ -50,7 +50,7 @@ def receipt_pdf(
     """The receipt: form, case id, HF, time of submission (Europe/Oslo, `DD.MM.ÅÅÅÅ kl. TT:MM`),
     author, each approval and the SHA-256 of the submitted form."""
     s = styles()
-    when = timefmt.dato_tid(submitted_at)
+    when = timefmt.date_time_text(submitted_at)
     story: list[Flowable] = [
         para("Kvittering for innsending", s.title),
         para(f"{form_name} · Saks-ID {case_id}", s.subtitle),
@@ -73,7 +73,7 @@ def receipt_pdf(
                     [
                         ("Funksjon", step.funksjon),
                         ("Navn", step.navn),
-                        ("Tidspunkt", timefmt.dato_tid(step.tidspunkt)),
+                        ("Tidspunkt", timefmt.date_time_text(step.tidspunkt)),
                         ("Begrunnelse", step.begrunnelse or EMPTY),
                     ]
                 )

@@ -68,11 +68,11 @@ def format_date(value: object) -> str:
     """DD.MM.ÅÅÅÅ for a date, a datetime (its date in Europe/Oslo) or an ISO date or timestamp
     string; other text unchanged."""
     if isinstance(value, date | datetime):
-        return timefmt.dato(value)
+        return timefmt.date_text(value)
     text = str(value)
     if len(text) >= 10 and text[4] == "-" and text[7] == "-" and text[:4].isdigit():
         try:
-            return timefmt.dato(text)
+            return timefmt.date_text(text)
         except ValueError:
             return f"{text[8:10]}.{text[5:7]}.{text[0:4]}"
     return text
@@ -85,7 +85,7 @@ def format_weekday_date(value: date) -> str:
 
 def format_nok(value: float) -> str:
     """`12 500 kr` (groups always, two decimals only when there are øre)."""
-    return f"{timefmt.belop(value)}{NBSP}kr"
+    return f"{timefmt.amount_text(value)}{NBSP}kr"
 
 
 def is_nok(f: Field) -> bool:

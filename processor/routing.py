@@ -221,7 +221,7 @@ def quorum(
 def _quorum_reason(meeting: Meeting, q: QuorumResult, members: Mapping[str, Member]) -> str:
     inhabile = ", ".join(f"{m.name} ({m.hf})" for m in q.recused) or "ingen"
     text = (
-        f"Mangler beslutningsdyktighet i møtet {timefmt.dato(meeting.date)}: bare {q.count} av "
+        f"Mangler beslutningsdyktighet i møtet {timefmt.date_text(meeting.date)}: bare {q.count} av "
         f"{q.minimum} nødvendige beslutningstakere deltar og er ikke inhabile "
         f"(inhabile: {inhabile})."
     )

@@ -53,7 +53,7 @@ from typing import Any
 
 from forms.catalog import get_form
 from processor.domain import FormType, Outcome, State
-from processor.timefmt import OSLO, dato
+from processor.timefmt import OSLO, date_text
 
 __all__ = [
     "CaseFigures",
@@ -1125,7 +1125,7 @@ def _filter_row(key: str, value: Any) -> list[Any]:
     elif key == "type":
         shown = _form_name(value)
     elif key in ("fra", "til"):
-        shown = dato(value)
+        shown = date_text(value)
     return [f"Filter: {_FILTER_NAMES.get(key, key)}", shown]
 
 

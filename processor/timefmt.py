@@ -3,10 +3,10 @@
 Everything a person reads (pages, receipts, history, the PDFs and workbooks the service makes)
 goes through these functions; the JSON API keeps ISO 8601 with offsets, for machines.
 
-- A date is `07.12.2026` (`dato`), a time `kl. 07:50` (`klokke`), both `07.12.2026 kl. 07:50`
-  (`dato_tid`). A timestamp is shown in Europe/Oslo, whatever zone it was stored in; a naive
+- A date is `07.12.2026` (`date_text`), a time `kl. 07:50` (`clock_text`), both `07.12.2026 kl. 07:50`
+  (`date_time_text`). A timestamp is shown in Europe/Oslo, whatever zone it was stored in; a naive
   timestamp is taken to be UTC (the storage layer keeps UTC).
-- An age in days is `i dag`, `i går`, `for 3 dager siden` (`dager_siden`).
+- An age in days is `i dag`, `i går`, `for 3 dager siden` (`days_ago_text`).
 - An amount is `85 000,50` (øre kept when there are any, `85 000` when there are none).
 
 Inputs may be `date`, `datetime` or the ISO strings the read functions give (`2026-12-07`,
@@ -21,12 +21,12 @@ from zoneinfo import ZoneInfo
 __all__ = [
     "OSLO",
     "as_oslo",
-    "belop",
-    "dager_siden",
-    "dato",
-    "dato_tid",
+    "amount_text",
+    "days_ago_text",
+    "date_text",
+    "date_time_text",
     "format_number",
-    "klokke",
+    "clock_text",
     "oslo_naive",
 ]
 
@@ -68,7 +68,7 @@ def _day(value: Moment) -> date:
     return parsed
 
 
-def dato(value: Moment | None) -> str:
+def date_text(value: Moment | None) -> str:
     """`07.12.2026`: the date (of a timestamp: its date in Oslo). None gives ""."""
     if value is None or value == "":
         return ""
@@ -76,7 +76,7 @@ def dato(value: Moment | None) -> str:
     return f"{d.day:02d}.{d.month:02d}.{d.year:04d}"
 
 
-def klokke(value: datetime | time | str | None) -> str:
+def clock_text(value: datetime | time | str | None) -> str:
     """`kl. 07:50`: the time of day in Oslo (a `time` is shown as it is)."""
     if value is None or value == "":
         return ""
@@ -88,15 +88,15 @@ def klokke(value: datetime | time | str | None) -> str:
     return f"kl. {at.hour:02d}:{at.minute:02d}"
 
 
-def dato_tid(value: datetime | str | None) -> str:
+def date_time_text(value: datetime | str | None) -> str:
     """`07.12.2026 kl. 07:50`, in Oslo."""
     if value is None or value == "":
         return ""
     at = as_oslo(value)
-    return f"{dato(at)} {klokke(at)}"
+    return f"{date_text(at)} {clock_text(at)}"
 
 
-def dager_siden(days: int | None) -> str:
+def days_ago_text(days: int | None) -> str:
     """`i dag`, `i går`, `for 3 dager siden` (a negative count, a clock skew, is `i dag`)."""
     if days is None:
         return ""
@@ -131,7 +131,7 @@ def format_number(value: float, *, group_from: int = 10_000, decimals: int | Non
     return (MINUS if negative and (whole or frac.strip("0")) else "") + out
 
 
-def belop(value: float | int | None, *, blank: str = "") -> str:
+def amount_text(value: float | int | None, *, blank: str = "") -> str:
     """`85 000,50` or `85 000` (no øre shown when there are none; groups always); None gives
     `blank`."""
     if value is None or isinstance(value, bool):

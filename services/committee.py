@@ -278,7 +278,8 @@ def create_meeting(
     with uow:
         if uow.meetings.at(on, at) is not None:
             raise DomainError(
-                "MEETING_EXISTS", f"Det finnes allerede et møte {timefmt.dato(on)} kl. {at:%H:%M}."
+                "MEETING_EXISTS",
+                f"Det finnes allerede et møte {timefmt.date_text(on)} kl. {at:%H:%M}.",
             )
         meeting = Meeting(
             meeting_date=on,
@@ -558,11 +559,11 @@ def plan_meeting(
             for case_id, reason in result.not_placed:
                 if deadline < today and reason == routing.NO_ROOM:
                     reason = (
-                        f"Fristen for sakspapirer til møtet {timefmt.dato(meeting.meeting_date)} "
-                        f"var {timefmt.dato(deadline)}."
+                        f"Fristen for sakspapirer til møtet {timefmt.date_text(meeting.meeting_date)} "
+                        f"var {timefmt.date_text(deadline)}."
                     )
                 elif reason == routing.NO_ROOM:
-                    reason = f"Møtet {timefmt.dato(meeting.meeting_date)} er fullt."
+                    reason = f"Møtet {timefmt.date_text(meeting.meeting_date)} er fullt."
                 outcome.not_placed.append((case_id, reason))
             for case_id, q in result.quorum.items():
                 outcome.quorum[case_id] = _quorum_dict(q)
@@ -577,7 +578,7 @@ def plan_meeting(
                     user,
                     case,
                     State.SATT_OPP,
-                    f"Satt opp til møtet {timefmt.dato(meeting.meeting_date)}.",
+                    f"Satt opp til møtet {timefmt.date_text(meeting.meeting_date)}.",
                     uow,
                     action="case.plan",
                     extra={"meeting": meeting.id},
@@ -601,7 +602,7 @@ def _notes(case: Case) -> list[str]:
         notes.append(f"Hastesak: {case.urgent_reason}")
     for t in case.transitions:
         if t.to_state == State.RETURNERT and t.reason:
-            notes.append(f"Returnert {timefmt.dato(t.at.astimezone(OSLO).date())}: {t.reason}")
+            notes.append(f"Returnert {timefmt.date_text(t.at.astimezone(OSLO).date())}: {t.reason}")
     return notes
 
 

@@ -142,7 +142,7 @@ def case_decided(uow: AbstractUnitOfWork, case: Case) -> list[OutboxRow]:
     rows = _mail(uow, State.AVGJORT, hf_users, sak=case.id)
     if case.form_type == DEL2:
         rows.append(
-            _row(uow, ARCHIVE, arkiv.VEDTAK, arkiv.vedtak_folder(case.id), sak=case.id, data={})
+            _row(uow, ARCHIVE, arkiv.VEDTAK, arkiv.decision_folder(case.id), sak=case.id, data={})
         )
     return rows
 

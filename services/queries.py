@@ -94,7 +94,7 @@ def display(form: FormDef | None, field_id: str, value: Any) -> str:
 
 def kroner(value: float | None) -> str:
     """An amount in NOK as a person reads it: "62 500" or "61 250,50"."""
-    return timefmt.belop(value, blank="ikke oppgitt")
+    return timefmt.amount_text(value, blank="ikke oppgitt")
 
 
 def label(form: FormDef | None, field_id: str | None) -> str | None:

@@ -27,12 +27,12 @@ from processor.arkiv import (
     ArchiveMessage,
     RecordedDecision,
     application_pdf,
-    arkivmelding_mottatt,
-    arkivmelding_vedtak,
+    arkivmelding_decision,
+    arkivmelding_received,
     decision_message,
     due_messages,
     mottatt_message,
-    vedtak_message,
+    recorded_decision_message,
     version_message,
 )
 from processor.decisions import decision_letter_pdf
@@ -100,7 +100,7 @@ def mottatt(version: int) -> ArchiveMessage:
 
 
 def vedtak() -> ArchiveMessage:
-    return vedtak_message(CASE, DECIDED, RECORDED, HF, letter())
+    return recorded_decision_message(CASE, DECIDED, RECORDED, HF, letter())
 
 
 MESSAGES = ["mottatt.1", "mottatt.2", "mottatt.3", "vedtak"]  # built when a test asks
@@ -262,15 +262,15 @@ def test_received_time_is_written_in_oslo_with_its_offset_and_the_dates_are_oslo
     assert text(summer, "a:mappe/a:saksdato") == "2026-10-02"
     assert text(summer, ".//a:dokumentetsDato") == "2026-10-02"
     winter_time = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
-    winter = validate(arkivmelding_mottatt(CASE, 4, winter_time, HF, "0" * 64, 1))
+    winter = validate(arkivmelding_received(CASE, 4, winter_time, HF, "0" * 64, 1))
     assert datetime.fromisoformat(text(winter, ".//a:mottattDato")).utcoffset() == timedelta(
         hours=1
     )
 
 
 def test_a_naive_time_is_utc_as_everywhere_in_the_service():
-    naive = arkivmelding_mottatt(CASE, 2, RECEIVED.replace(tzinfo=None), HF, "0" * 64, 1)
-    assert naive == arkivmelding_mottatt(CASE, 2, RECEIVED, HF, "0" * 64, 1)
+    naive = arkivmelding_received(CASE, 2, RECEIVED.replace(tzinfo=None), HF, "0" * 64, 1)
+    assert naive == arkivmelding_received(CASE, 2, RECEIVED, HF, "0" * 64, 1)
 
 
 # ---- the outgoing journal entry ---------------------------------------------------------------------
@@ -422,9 +422,9 @@ def test_a_version_number_twice_is_refused():
 )
 def test_a_case_id_that_is_no_safe_folder_name_is_refused(case_id):
     with pytest.raises(ValueError):
-        arkivmelding_mottatt(case_id, 1, RECEIVED, HF, "0" * 64, 1)
+        arkivmelding_received(case_id, 1, RECEIVED, HF, "0" * 64, 1)
     with pytest.raises(ValueError):
-        arkiv.vedtak_folder(case_id)
+        arkiv.decision_folder(case_id)
 
 
 @pytest.mark.parametrize(
@@ -443,14 +443,14 @@ def test_a_case_id_that_is_no_safe_folder_name_is_refused(case_id):
 )
 def test_bad_values_are_refused_before_any_xml_is_made(version, sha, size, name):
     with pytest.raises(ValueError):
-        arkivmelding_mottatt(CASE, version, RECEIVED, name, sha, size)
+        arkivmelding_received(CASE, version, RECEIVED, name, sha, size)
 
 
 def test_an_empty_document_or_a_datetime_as_decision_date_is_refused():
     with pytest.raises(ValueError):
         mottatt_message(CASE, 1, RECEIVED, HF, b"")
     with pytest.raises(ValueError):
-        arkivmelding_vedtak(CASE, RECORDED, RECORDED, HF, "0" * 64, 1)
+        arkivmelding_decision(CASE, RECORDED, RECORDED, HF, "0" * 64, 1)
 
 
 def test_a_message_cannot_be_changed_after_it_is_made():

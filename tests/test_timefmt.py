@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 import pytest
 
 from processor import timefmt
-from processor.timefmt import belop, dager_siden, dato, dato_tid, klokke
+from processor.timefmt import amount_text, clock_text, date_text, date_time_text, days_ago_text
 
 
 def utc(*args: int) -> datetime:
@@ -34,30 +34,30 @@ def utc(*args: int) -> datetime:
     ],
 )
 def test_a_moment_is_shown_in_oslo(moment: datetime, shown: str) -> None:
-    assert dato_tid(moment) == shown
+    assert date_time_text(moment) == shown
     # the ISO text the read functions give (and the JSON keeps) reads the same
-    assert dato_tid(moment.isoformat()) == shown
-    assert dato_tid(moment.isoformat().replace("+00:00", "Z")) == shown
+    assert date_time_text(moment.isoformat()) == shown
+    assert date_time_text(moment.isoformat().replace("+00:00", "Z")) == shown
     # and in any other zone it was stored in
-    assert dato_tid(moment.astimezone(timezone(timedelta(hours=-5)))) == shown
-    assert dato(moment) == shown.split(" kl. ")[0]
-    assert klokke(moment) == "kl. " + shown.split(" kl. ")[1]
+    assert date_time_text(moment.astimezone(timezone(timedelta(hours=-5)))) == shown
+    assert date_text(moment) == shown.split(" kl. ")[0]
+    assert clock_text(moment) == "kl. " + shown.split(" kl. ")[1]
 
 
 def test_a_naive_timestamp_is_utc() -> None:
-    assert dato_tid(datetime(2026, 12, 6, 23, 30)) == "07.12.2026 kl. 00:30"
+    assert date_time_text(datetime(2026, 12, 6, 23, 30)) == "07.12.2026 kl. 00:30"
 
 
 def test_a_date_is_not_shifted() -> None:
-    assert dato(date(2026, 12, 7)) == "07.12.2026"
-    assert dato("2026-12-07") == "07.12.2026"
-    assert dato(date(987, 1, 2)) == "02.01.0987"
-    assert dato(None) == "" and dato("") == "" and dato_tid(None) == ""
+    assert date_text(date(2026, 12, 7)) == "07.12.2026"
+    assert date_text("2026-12-07") == "07.12.2026"
+    assert date_text(date(987, 1, 2)) == "02.01.0987"
+    assert date_text(None) == "" and date_text("") == "" and date_time_text(None) == ""
 
 
 def test_a_time_of_day_is_shown_as_it_is() -> None:
-    assert klokke(time(9, 5)) == "kl. 09:05"
-    assert klokke("13:00") == "kl. 13:00"
+    assert clock_text(time(9, 5)) == "kl. 09:05"
+    assert clock_text("13:00") == "kl. 13:00"
 
 
 @pytest.mark.parametrize(
@@ -71,7 +71,7 @@ def test_a_time_of_day_is_shown_as_it_is() -> None:
     ],
 )
 def test_days_ago(days: int, text: str) -> None:
-    assert dager_siden(days) == text
+    assert days_ago_text(days) == text
 
 
 @pytest.mark.parametrize(
@@ -88,11 +88,11 @@ def test_days_ago(days: int, text: str) -> None:
     ],
 )
 def test_amounts_keep_their_ore(value: float, text: str) -> None:
-    assert belop(value) == text
+    assert amount_text(value) == text
 
 
 def test_no_amount() -> None:
-    assert belop(None) == "" and belop(None, blank="ikke oppgitt") == "ikke oppgitt"
+    assert amount_text(None) == "" and amount_text(None, blank="ikke oppgitt") == "ikke oppgitt"
 
 
 def test_oslo_naive_is_wall_time() -> None:
@@ -104,4 +104,4 @@ def test_amounts_read_alike_on_pages_and_in_pdfs(value: float) -> None:
     """One notation: the PDFs' kroner (`processor.render.format_nok`) are the pages' amounts."""
     from processor.render import format_nok
 
-    assert format_nok(value) == f"{belop(value)}\u00a0kr"
+    assert format_nok(value) == f"{amount_text(value)}\u00a0kr"

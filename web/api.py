@@ -70,7 +70,7 @@ def do_upload(actor: Any) -> tuple[dict[str, Any], int]:
 @bp.post("/innsendinger")
 @api_login_required
 @upload_limits()
-def innsendinger() -> tuple[Response, int]:
+def submissions() -> tuple[Response, int]:
     # `?sak=` attaches an economics workbook to its mini-HTA, or resubmits a returned one
     body, status = do_upload(g.actor)
     resp = jsonify(body)
@@ -92,7 +92,7 @@ def _page_arg() -> int:
 
 @bp.get("/saker")
 @api_login_required
-def saker() -> Response:
+def cases() -> Response:
     from flask import current_app
 
     st = storage()
@@ -113,14 +113,14 @@ def saker() -> Response:
 
 @bp.get("/saker/<case_id>")
 @api_login_required
-def sak(case_id: str) -> Response:
+def case(case_id: str) -> Response:
     st = storage()
     return jsonify(queries.case_detail(g.actor, case_id, st.uow(), st.today()))
 
 
 @bp.post("/saker/<case_id>/overgang")
 @api_login_required
-def overgang(case_id: str) -> Response:
+def post_transition(case_id: str) -> Response:
     data = json_body()
     from_ = text_field(data, "fra", required=True)
     to = text_field(data, "til", required=True)
@@ -131,7 +131,7 @@ def overgang(case_id: str) -> Response:
 
 @bp.post("/saker/<case_id>/hast")
 @api_login_required
-def hast(case_id: str) -> Response:
+def urgent(case_id: str) -> Response:
     data = json_body()
     urgent = flag_field(data, "hast", True)
     reason = text_field(data, "begrunnelse")
@@ -141,7 +141,7 @@ def hast(case_id: str) -> Response:
 
 @bp.post("/saker/<case_id>/priskontroll")
 @api_login_required
-def priskontroll(case_id: str) -> Response:
+def record_price_check(case_id: str) -> Response:
     data = json_body()
     amount = data.get("legemiddel_per_maned")
     note = text_field(data, "merknad")
@@ -151,20 +151,20 @@ def priskontroll(case_id: str) -> Response:
 
 @bp.get("/innboks")
 @api_login_required
-def innboks() -> Response:
+def inbox() -> Response:
     st = storage()
     return jsonify(queries.inbox(g.actor, st.uow(), st.today()))
 
 
 @bp.get("/priskontroll")
 @api_login_required
-def priskontroll_ko() -> Response:
+def price_check_queue() -> Response:
     st = storage()
     return jsonify(queries.price_queue(g.actor, st.uow(), st.today()))
 
 
 @bp.get("/maler/<form_id>.<fmt>")
-def mal(form_id: str, fmt: str) -> Response:
+def template(form_id: str, fmt: str) -> Response:
     """Blank templates for anyone; `.json` is the form's JSON Schema."""
     form = catalogue().get(form_id)
     if form is None or fmt not in TEMPLATE_TYPES:

@@ -37,11 +37,11 @@ from web import (
     committee,
     draft_pages,
     drafts_api,
-    drift,
     figures,
     formatting,
     minihta,
     oidc,
+    operator_pages,
     pages,
     public,
 )
@@ -265,7 +265,7 @@ def create_app(config: dict[str, Any] | None = None, *, settings: Settings | Non
     csrf.exempt(figures.api_bp)  # bearer tokens or no login: never the session cookie
     app.register_blueprint(figures.api_bp)
     app.register_blueprint(figures.bp)
-    app.register_blueprint(drift.bp)  # the operator's outbox page (session and CSRF)
+    app.register_blueprint(operator_pages.bp)  # the operator's outbox page (session and CSRF)
 
     @app.get("/healthz")
     def healthz() -> tuple[Response, int]:

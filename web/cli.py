@@ -505,7 +505,7 @@ def _optional_date(text: str) -> date | str:
     return date.fromisoformat(text) if text else ""
 
 
-def cmd_komite_add(ns: argparse.Namespace) -> int:
+def cmd_committee_add(ns: argparse.Namespace) -> int:
     from services import committee
     from services.users import add_user
 
@@ -525,7 +525,7 @@ def cmd_komite_add(ns: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_komite_set(ns: argparse.Namespace) -> int:
+def cmd_committee_set(ns: argparse.Namespace) -> int:
     from services import committee
 
     committee.set_member(_cli_actor(), _storage(ns).uow(), ns.name, **_member_args(ns))  # type: ignore[arg-type]
@@ -533,7 +533,7 @@ def cmd_komite_set(ns: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_komite_list(ns: argparse.Namespace) -> int:
+def cmd_committee_list(ns: argparse.Namespace) -> int:
     from services import committee
 
     st = _storage(ns)
@@ -613,7 +613,7 @@ def _add_committee_commands(sub: argparse._SubParsersAction) -> None:
         help="med beslutningsrett",
     )
     _add_member_flags(q)
-    q.set_defaults(func=cmd_komite_add)
+    q.set_defaults(func=cmd_committee_add)
     q = ksub.add_parser("set", help="endre et komitémedlem")
     q.add_argument("name", metavar="NAVN")
     q.add_argument(
@@ -624,10 +624,10 @@ def _add_committee_commands(sub: argparse._SubParsersAction) -> None:
         help="beslutningsrett (--no-beslutningstaker fjerner)",
     )
     _add_member_flags(q)
-    q.set_defaults(func=cmd_komite_set)
+    q.set_defaults(func=cmd_committee_set)
     q = ksub.add_parser("list", help="vis komitémedlemmene")
     q.add_argument("--json", action="store_true", help="skriv som JSON")
-    q.set_defaults(func=cmd_komite_list)
+    q.set_defaults(func=cmd_committee_list)
 
     p = sub.add_parser("packet", help="skriv et medlems møtepakke (ZIP) til en fil")
     p.add_argument("meeting", type=int, metavar="MØTE")
@@ -769,7 +769,7 @@ def cmd_outbox_retry(ns: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_arkiv_export(ns: argparse.Namespace) -> int:
+def cmd_archive_export(ns: argparse.Namespace) -> int:
     from services import outbox
     from storage.arkiv import write_message
 
@@ -810,7 +810,7 @@ def _add_outbox_commands(sub: argparse._SubParsersAction) -> None:
     q = asub.add_parser("eksport", help="skriv alle arkivmeldingene for en sak til en mappe")
     q.add_argument("case", metavar="ID")
     q.add_argument("--til", required=True, metavar="MAPPE", help="mappen (lages om den mangler)")
-    q.set_defaults(func=cmd_arkiv_export)
+    q.set_defaults(func=cmd_archive_export)
 
 
 # ---- main ---------------------------------------------------------------------------------------

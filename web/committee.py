@@ -500,10 +500,10 @@ def decision_record(case_id: str) -> Response | tuple[str, int]:
         errors = field_errors(e)
         if errors is None:
             show_refusal(e)
-            return redirect(url_for("pages.sak", case_id=case_id), code=303)
+            return redirect(url_for("pages.case", case_id=case_id), code=303)
         return _decision_form(case_id, typed, errors), e.http_status
     flash("Vedtaket er registrert.", "ok")
-    return redirect(url_for("pages.sak", case_id=case_id), code=303)
+    return redirect(url_for("pages.case", case_id=case_id), code=303)
 
 
 @pages.get("/saker/<case_id>/vedtak.<fmt>")

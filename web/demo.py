@@ -304,7 +304,7 @@ def minihta_values(hf: str, fagomrade: str, when: date) -> dict[str, object]:
     return values
 
 
-def okonomi_values(minihta: dict[str, object], case_id: str | None) -> dict[str, object]:
+def economics_values(minihta: dict[str, object], case_id: str | None) -> dict[str, object]:
     """The economics workbook's inputs for a mini-HTA (the budget rows are formulas)."""
     values: dict[str, object] = {
         "sak.tittel": minihta["generelt.tittel"],
@@ -319,7 +319,7 @@ def okonomi_values(minihta: dict[str, object], case_id: str | None) -> dict[str,
     return values
 
 
-def okonomi_xlsx(values: dict[str, object]) -> bytes:
+def economics_xlsx(values: dict[str, object]) -> bytes:
     """The economics workbook from the real template, saved as a spreadsheet program saves it:
     every formula keeps its cached value (a file without them is FORMULA_NOT_CACHED)."""
     from forms.templates import build
@@ -366,7 +366,7 @@ def _cache_cells(sheet_xml: bytes, cells: dict[str, float]) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
-def fagfelle_values(case_id: str, reviewer: dict[str, Any], when: date) -> dict[str, object]:
+def reviewer_values(case_id: str, reviewer: dict[str, Any], when: date) -> dict[str, object]:
     """Skjema 2 from a demo reviewer: green, recommends publication."""
     return {
         "sak.id": case_id,
@@ -593,7 +593,7 @@ def _create_minihta(storage: Storage, n: int, plan: DemoMinihta) -> str:
     name = f"minihta.{plan.fmt}"
     doc = build(MINIHTA, plan.fmt, values)
     case_id = _accepted(upload(hf_user, name, doc, uow, day), name)
-    xlsx = okonomi_xlsx(okonomi_values(values, case_id))
+    xlsx = economics_xlsx(economics_values(values, case_id))
     _accepted(upload(hf_user, "okonomi.xlsx", xlsx, uow, day), "okonomi.xlsx")
     reached = STAGES.index(plan.stage)
     if reached < 1:
@@ -607,7 +607,7 @@ def _create_minihta(storage: Storage, n: int, plan: DemoMinihta) -> str:
     uow, day = next_step()
     minihta.declare_conflict(actor, case_id, "gronn", None, uow)
     uow, day = next_step()
-    pdf = build(FormType.MINIHTA_FAGFELLE, "pdf", fagfelle_values(case_id, spec, day))
+    pdf = build(FormType.MINIHTA_FAGFELLE, "pdf", reviewer_values(case_id, spec, day))
     _accepted(upload(actor, "skjema2.pdf", pdf, uow, day), "skjema 2")
     if reached < 3:
         return case_id
@@ -744,7 +744,7 @@ def examples(storage: Storage) -> list[tuple[Example, bytes]]:
                 "accepted",
                 f"økonomivedlegget, knyttes til sak {case_id}.",
             ),
-            okonomi_xlsx(okonomi_values(minihta, case_id)),
+            economics_xlsx(economics_values(minihta, case_id)),
         ),
         (
             Example(
@@ -754,7 +754,7 @@ def examples(storage: Storage) -> list[tuple[Example, bytes]]:
                 f"skjema 2 for sak {case_id}, når koordinatoren har tildelt fagfellen og "
                 "habiliteten er erklært grønn; saken blir «Fagfellevurdert».",
             ),
-            build(FormType.MINIHTA_FAGFELLE, "pdf", fagfelle_values(case_id, reviewer, today)),
+            build(FormType.MINIHTA_FAGFELLE, "pdf", reviewer_values(case_id, reviewer, today)),
         ),
         (
             Example(

@@ -119,7 +119,7 @@ def conflict_page(draft_id: str, form: FormDef | None, typed: dict[str, Any]) ->
 def _refused(e: DomainError, draft_id: str) -> Response:
     """A refusal that is not about what was typed: flashed on the draft's page."""
     show_refusal(e)
-    return redirect(url_for("draft_pages.side", draft_id=draft_id), code=303)
+    return redirect(url_for("draft_pages.draft", draft_id=draft_id), code=303)
 
 
 def _labelled(form_type: str | None, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -139,7 +139,7 @@ def _returned(view: drafts.DraftView) -> drafts.Approval | None:
 
 @bp.get("/utkast")
 @login_required("hf")
-def liste() -> str:
+def drafts_page() -> str:
     status = query_field("status")
     actor, st = page_actor(), storage()
     rows = drafts.listing(st.uow(), actor, status=status)
@@ -168,13 +168,13 @@ def _new_page(errors: dict[str, str] | None = None, findings: list[dict[str, Any
 
 @bp.get("/utkast/ny")
 @login_required("hf")
-def ny() -> str:
+def new() -> str:
     return _new_page()
 
 
 @bp.post("/utkast/ny")
 @login_required("hf")
-def opprett() -> Response | tuple[str, int]:
+def create() -> Response | tuple[str, int]:
     chosen = request.form.get("skjema", "")
     try:
         view = drafts.create(storage().uow(), page_actor(), chosen)
@@ -184,13 +184,13 @@ def opprett() -> Response | tuple[str, int]:
             raise
         return _new_page({"skjema": "Velg hvilket skjema du vil fylle ut."}), e.http_status
     flash(f"Utkastet er opprettet: {catalogue()[view.skjema].name}.", "ok")
-    return redirect(url_for("draft_pages.side", draft_id=view.id), code=303)
+    return redirect(url_for("draft_pages.draft", draft_id=view.id), code=303)
 
 
 @bp.post("/utkast/import")
 @login_required("hf")
 @upload_limits()
-def importer() -> Response | tuple[str, int]:
+def import_file() -> Response | tuple[str, int]:
     upload = request.files.get("fil")
     if upload is None or not upload.filename:
         return _new_page({"fil": "Velg en fil å importere."}), 422
@@ -210,7 +210,7 @@ def importer() -> Response | tuple[str, int]:
         "Kontroller verdiene og rett det som mangler.",
         "ok",
     )
-    return redirect(url_for("draft_pages.side", draft_id=view.id), code=303)
+    return redirect(url_for("draft_pages.draft", draft_id=view.id), code=303)
 
 
 # ---- the draft: the form, or where it is ----------------------------------------------------
@@ -257,7 +257,7 @@ def _status_page(view: drafts.DraftView) -> str:
 
 @bp.get("/utkast/<draft_id>")
 @login_required("hf")
-def side(draft_id: str) -> str:
+def draft(draft_id: str) -> str:
     view = drafts.get(storage().uow(), page_actor(), draft_id)
     if view.status == DraftState.UTKAST:
         return _form_page(view)
@@ -275,7 +275,7 @@ def _action() -> tuple[str, str]:
 
 @bp.post("/utkast/<draft_id>")
 @login_required("hf")
-def lagre(draft_id: str) -> Response | tuple[str, int]:
+def save(draft_id: str) -> Response | tuple[str, int]:
     """Save the form (no JavaScript needed): "Lagre", "Legg til rad", "Fjern rad N" and
     "Lagre og gå videre" all save what was typed first."""
     form = _posted_form(draft_id)
@@ -303,7 +303,7 @@ def lagre(draft_id: str) -> Response | tuple[str, int]:
     if action == "lagre":
         flash("Utkastet er lagret.", "ok")
     query = {f"{draftform.ROWS_PREFIX}{k}": v for k, v in rows.items() if v > 1}
-    target_url = url_for("draft_pages.side", draft_id=view.id, **query)
+    target_url = url_for("draft_pages.draft", draft_id=view.id, **query)
     return redirect(target_url + (f"#{anchor}" if anchor else ""), code=303)
 
 
@@ -341,7 +341,7 @@ def _findings_json(
 
 @bp.post("/utkast/<draft_id>/sjekk")
 @login_required("hf")
-def sjekk(draft_id: str) -> Response:
+def check(draft_id: str) -> Response:
     """The findings of the typed form, by field (the same validation as a save; nothing kept)."""
     form = _posted_form(draft_id)
     values = _posted_values(form)
@@ -351,7 +351,7 @@ def sjekk(draft_id: str) -> Response:
 
 @bp.post("/utkast/<draft_id>/autolagring")
 @login_required("hf")
-def autolagring(draft_id: str) -> tuple[Response, int]:
+def autosave(draft_id: str) -> tuple[Response, int]:
     """Save the typed form; JSON: the new `versjon`, or the refusal (409: changed elsewhere,
     nothing saved; 422: what was refused, at its field)."""
     form = _posted_form(draft_id)
@@ -396,13 +396,13 @@ def send(draft_id: str) -> Response | tuple[str, int]:
     view = drafts.get(storage().uow(), page_actor(), draft_id)
     if view.status != DraftState.UTKAST:
         flash("Utkastet er allerede sendt videre.", "info")
-        return redirect(url_for("draft_pages.side", draft_id=draft_id), code=303)
+        return redirect(url_for("draft_pages.draft", draft_id=draft_id), code=303)
     return _send_page(view)
 
 
 @bp.post("/utkast/<draft_id>/send")
 @login_required("hf")
-def send_inn(draft_id: str) -> Response | tuple[str, int]:
+def submit(draft_id: str) -> Response | tuple[str, int]:
     st = storage()
     try:
         view = drafts.send(st.uow(), page_actor(), draft_id, _versjon())
@@ -424,7 +424,7 @@ def send_inn(draft_id: str) -> Response | tuple[str, int]:
             "begrunnelsen under «Utkast».",
             "ok",
         )
-    return redirect(url_for("draft_pages.side", draft_id=view.id), code=303)
+    return redirect(url_for("draft_pages.draft", draft_id=view.id), code=303)
 
 
 # ---- the approvers --------------------------------------------------------------------------
@@ -456,11 +456,11 @@ def _approval_page(
 
 @bp.get("/utkast/<draft_id>/godkjenning")
 @login_required("hf")
-def godkjenning(draft_id: str) -> Response | tuple[str, int]:
+def approval(draft_id: str) -> Response | tuple[str, int]:
     view = drafts.get(storage().uow(), page_actor(), draft_id)
     if view.status not in WAITING_FOR:
         flash("Utkastet venter ikke på godkjenning.", "info")
-        return redirect(url_for("draft_pages.side", draft_id=draft_id), code=303)
+        return redirect(url_for("draft_pages.draft", draft_id=draft_id), code=303)
     return _approval_page(view)
 
 
@@ -469,7 +469,7 @@ APPROVE, RETURN = "godkjenn", "returner"
 
 @bp.post("/utkast/<draft_id>/godkjenning")
 @login_required("hf")
-def godkjenn(draft_id: str) -> Response | tuple[str, int]:
+def approve(draft_id: str) -> Response | tuple[str, int]:
     typed = typed_form("valg", "begrunnelse")
     function = request.form.get("funksjon", "")
     st = storage()
@@ -502,7 +502,7 @@ def godkjenn(draft_id: str) -> Response | tuple[str, int]:
         current = drafts.get(st.uow(), page_actor(), draft_id)
         if current.status not in WAITING_FOR:
             flash("Utkastet venter ikke på godkjenning.", "info")
-            return redirect(url_for("draft_pages.side", draft_id=draft_id), code=303)
+            return redirect(url_for("draft_pages.draft", draft_id=draft_id), code=303)
         return _approval_page(current, typed, errors, e.http_status)
     if typed["valg"] != APPROVE:
         flash("Søknaden er sendt tilbake til legen som sendte den, med begrunnelsen din.", "ok")
@@ -511,12 +511,14 @@ def godkjenn(draft_id: str) -> Response | tuple[str, int]:
             f"Du har godkjent søknaden. Den er sendt inn til Nye metoder som sak {view.sak}.", "ok"
         )
         # where the receipt and the case are
-        return redirect(url_for("draft_pages.side", draft_id=view.id), code=303)
+        return redirect(url_for("draft_pages.draft", draft_id=view.id), code=303)
     else:
         flash("Du har godkjent søknaden. Den er sendt videre til fagdirektør.", "ok")
     inbox = INBOX_OF.get(function)  # type: ignore[call-overload]
     target = (
-        url_for("draft_pages.liste", status=str(inbox)) if inbox else url_for("draft_pages.liste")
+        url_for("draft_pages.drafts_page", status=str(inbox))
+        if inbox
+        else url_for("draft_pages.drafts_page")
     )
     return redirect(target, code=303)
 
@@ -526,24 +528,24 @@ def godkjenn(draft_id: str) -> Response | tuple[str, int]:
 
 @bp.get("/utkast/<draft_id>/kvittering.pdf")
 @login_required("hf")
-def kvittering(draft_id: str) -> Response:
+def receipt(draft_id: str) -> Response:
     data = drafts.receipt_pdf(storage().uow(), page_actor(), draft_id)
     return download(data, f"kvittering-{draft_id}.pdf", "application/pdf")
 
 
 @bp.get("/utkast/<draft_id>/slett")
 @login_required("hf")
-def slett(draft_id: str) -> Response | str:
+def delete(draft_id: str) -> Response | str:
     view = drafts.get(storage().uow(), page_actor(), draft_id)
     if view.status != DraftState.UTKAST:
         flash("Bare et utkast som ikke er sendt videre, kan slettes.", "feil")
-        return redirect(url_for("draft_pages.side", draft_id=draft_id), code=303)
+        return redirect(url_for("draft_pages.draft", draft_id=draft_id), code=303)
     return render_template("utkast_slett.html", utkast=view, skjema=catalogue()[view.skjema])
 
 
 @bp.post("/utkast/<draft_id>/slett")
 @login_required("hf")
-def slett_bekreft(draft_id: str) -> Response | tuple[str, int]:
+def confirm_delete(draft_id: str) -> Response | tuple[str, int]:
     try:
         drafts.delete(storage().uow(), page_actor(), draft_id, _versjon())
     except DomainError as e:
@@ -551,7 +553,7 @@ def slett_bekreft(draft_id: str) -> Response | tuple[str, int]:
             return conflict_page(draft_id, None, {})
         return _refused(e, draft_id)
     flash("Utkastet er slettet.", "ok")
-    return redirect(url_for("draft_pages.liste"), code=303)
+    return redirect(url_for("draft_pages.drafts_page"), code=303)
 
 
 __all__ = ["bp", "conflict_page", "functions"]

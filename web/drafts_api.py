@@ -51,7 +51,7 @@ def _version_arg() -> Any:
 
 @api_bp.post("/utkast")
 @api_login_required
-def opprett() -> tuple[Response, int]:
+def create() -> tuple[Response, int]:
     data = _json()
     return _created(drafts.create(storage().uow(), g.actor, data.get("skjema")))
 
@@ -59,7 +59,7 @@ def opprett() -> tuple[Response, int]:
 @api_bp.post("/utkast/import")
 @api_login_required
 @upload_limits()
-def importer() -> tuple[Response, int]:
+def import_file() -> tuple[Response, int]:
     upload = request.files.get("fil")
     lim = limits()
     data = upload.read(lim.max_file_bytes + 1) if upload is not None else b""
@@ -72,7 +72,7 @@ def importer() -> tuple[Response, int]:
 
 @api_bp.get("/utkast")
 @api_login_required
-def liste() -> Response:
+def list_drafts() -> Response:
     found = drafts.listing(
         storage().uow(), g.actor, status=query_text("status"), skjema=query_text("skjema")
     )
@@ -81,13 +81,13 @@ def liste() -> Response:
 
 @api_bp.get("/utkast/<draft_id>")
 @api_login_required
-def vis(draft_id: str) -> tuple[Response, int]:
+def show(draft_id: str) -> tuple[Response, int]:
     return _body(drafts.get(storage().uow(), g.actor, draft_id))
 
 
 @api_bp.patch("/utkast/<draft_id>")
 @api_login_required
-def lagre(draft_id: str) -> tuple[Response, int]:
+def save(draft_id: str) -> tuple[Response, int]:
     data = _json(draft_id)
     view = drafts.save(storage().uow(), g.actor, draft_id, data.get("versjon"), data.get("verdier"))
     return _body(view)
@@ -102,7 +102,7 @@ def send(draft_id: str) -> tuple[Response, int]:
 
 @api_bp.post("/utkast/<draft_id>/godkjenning")
 @api_login_required
-def godkjenning(draft_id: str) -> tuple[Response, int]:
+def approval(draft_id: str) -> tuple[Response, int]:
     data = _json(draft_id)
     view = drafts.approve(
         storage().uow(),
@@ -118,13 +118,13 @@ def godkjenning(draft_id: str) -> tuple[Response, int]:
 
 @api_bp.get("/utkast/<draft_id>/kvittering.pdf")
 @api_login_required
-def kvittering(draft_id: str) -> Response:
+def receipt(draft_id: str) -> Response:
     body = drafts.receipt_pdf(storage().uow(), g.actor, draft_id)
     return download(body, f"kvittering-{draft_id}.pdf", "application/pdf")
 
 
 @api_bp.delete("/utkast/<draft_id>")
 @api_login_required
-def slett(draft_id: str) -> Response:
+def delete(draft_id: str) -> Response:
     drafts.delete(storage().uow(), g.actor, draft_id, _version_arg())
     return Response(status=204)

@@ -84,7 +84,7 @@ def _body(stats: dict[str, Any], computed_at: datetime) -> dict[str, Any]:
 
 def computed_text(when: datetime) -> str:
     """«23.11.2026 kl. 14:05», Norwegian time."""
-    return timefmt.dato_tid(when)
+    return timefmt.date_time_text(when)
 
 
 def _status(computed_at: datetime) -> dict[str, Any]:
@@ -123,19 +123,19 @@ def _public_cache(resp: Response) -> Response:
 
 @api_bp.get("/statistikk")
 @api_login_required
-def statistikk_api() -> Response:
+def statistics_api() -> Response:
     found = service.coordinator_figures(storage().uow(), g.actor, request_filters())
     return jsonify(_body(found.stats, found.computed_at))
 
 
 @api_bp.get("/statistikk.xlsx")
 @api_login_required
-def statistikk_xlsx_api() -> Response:
+def statistics_xlsx_api() -> Response:
     return _workbook(service.coordinator_workbook(storage().uow(), g.actor, request_filters()))
 
 
 @api_bp.get("/tall")
-def tall_api() -> Response:
+def public_figures_api() -> Response:
     found = service.public(storage().uow(), query_year("ar"), query_field("type"))
     return _public_cache(jsonify(_body(found.stats, found.computed_at)))
 
@@ -145,7 +145,7 @@ def tall_api() -> Response:
 
 @bp.get("/statistikk")
 @login_required()
-def statistikk() -> Response:
+def statistics() -> Response:
     filters = request_filters()
     page = service.coordinator_page(storage().uow(), page_actor(), filters)
     return _page(
@@ -164,12 +164,12 @@ def statistikk() -> Response:
 
 @bp.get("/statistikk.xlsx")
 @login_required()
-def statistikk_xlsx() -> Response:
+def statistics_xlsx() -> Response:
     return _workbook(service.coordinator_workbook(storage().uow(), page_actor(), request_filters()))
 
 
 @bp.get("/tall")
-def tall() -> Response:
+def public_figures() -> Response:
     page = service.public_page(storage().uow(), query_year("ar"), query_field("type"))
     resp = _page(
         render_template(

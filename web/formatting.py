@@ -1,8 +1,8 @@
 """The Jinja filters of `processor.timefmt`, registered once on the app (`init_app`).
 
-In templates: `{{ sak.mottatt|dato }}` (07.12.2026), `{{ v.mottatt|dato_tid }}`
-(07.12.2026 kl. 07:50, Europe/Oslo), `{{ m.tid|klokke }}`, `{{ sak.alder_dager|dager_siden }}`
-(i dag, i går, for 3 dager siden), `{{ p.belop|belop }}` (85 000,50).
+In templates: `{{ sak.mottatt|date }}` (07.12.2026), `{{ v.mottatt|date_time }}`
+(07.12.2026 kl. 07:50, Europe/Oslo), `{{ m.tid|clock }}`, `{{ sak.alder_dager|days_ago }}`
+(i dag, i går, for 3 dager siden), `{{ p.belop|amount }}` (85 000,50).
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from flask import Flask
 from processor import timefmt
 
 FILTERS = {
-    "dato": timefmt.dato,
-    "dato_tid": timefmt.dato_tid,
-    "klokke": timefmt.klokke,
-    "dager_siden": timefmt.dager_siden,
-    "belop": timefmt.belop,
+    "date": timefmt.date_text,
+    "date_time": timefmt.date_time_text,
+    "clock": timefmt.clock_text,
+    "days_ago": timefmt.days_ago_text,
+    "amount": timefmt.amount_text,
 }
 
 

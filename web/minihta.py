@@ -31,7 +31,7 @@ def _peer_packet(actor: Actor, case_id: str) -> Response:
 
 @api_bp.post("/saker/<case_id>/fagfelle")
 @api_login_required
-def tildel(case_id: str) -> Response:
+def assign(case_id: str) -> Response:
     data = json_body()
     done = minihta.assign_reviewer(
         g.actor,
@@ -52,14 +52,14 @@ def tildel(case_id: str) -> Response:
 
 @api_bp.get("/saker/<case_id>/fagfelle")
 @api_login_required
-def tildelinger(case_id: str) -> Response:
+def assignments(case_id: str) -> Response:
     rows = minihta.case_assignments(g.actor, storage().uow(), case_id)
     return jsonify({"sak": case_key(case_id), "tildelinger": rows})
 
 
 @api_bp.post("/saker/<case_id>/habilitet")
 @api_login_required
-def habilitet(case_id: str) -> Response:
+def declare_conflict(case_id: str) -> Response:
     data = json_body()
     level = text_field(data, "niva") or ""
     a = minihta.declare_conflict(
@@ -77,7 +77,7 @@ def habilitet(case_id: str) -> Response:
 
 @api_bp.post("/saker/<case_id>/habilitet/godkjenn")
 @api_login_required
-def godkjenn(case_id: str) -> Response:
+def approve_conflict(case_id: str) -> Response:
     a = minihta.approve_conflict(g.actor, case_id, storage().uow())
     return jsonify(
         {"sak": a.case_id, "fagfelle": a.reviewer, "niva": a.conflict_level, "godkjent": True}
@@ -86,7 +86,7 @@ def godkjenn(case_id: str) -> Response:
 
 @api_bp.post("/saker/<case_id>/habilitet/senk")
 @api_login_required
-def senk(case_id: str) -> Response:
+def lower_conflict(case_id: str) -> Response:
     data = json_body()
     a = minihta.lower_conflict(
         g.actor,
@@ -100,13 +100,13 @@ def senk(case_id: str) -> Response:
 
 @api_bp.get("/saker/<case_id>/fagfellepakke.zip")
 @api_login_required
-def fagfellepakke(case_id: str) -> Response:
+def reviewer_packet(case_id: str) -> Response:
     return _peer_packet(g.actor, case_id)
 
 
 @api_bp.get("/fagfelle/saker")
 @api_login_required
-def mine_saker() -> Response:
+def my_cases() -> Response:
     return jsonify({"saker": minihta.reviewer_cases(g.actor, storage().uow())})
 
 
@@ -117,7 +117,7 @@ def mine_saker() -> Response:
 
 @bp.get("/fagfelle")
 @login_required("fagfelle")
-def fagfelle() -> str:
+def reviewer_page() -> str:
     saker = minihta.reviewer_cases(page_actor(), storage().uow())
     return render_template(
         "minihta_fagfelle.html",
@@ -129,7 +129,7 @@ def fagfelle() -> str:
 
 @bp.post("/fagfelle/<case_id>/habilitet")
 @login_required("fagfelle")
-def fagfelle_habilitet(case_id: str) -> Response:
+def reviewer_conflict(case_id: str) -> Response:
     return act(
         lambda: minihta.declare_conflict(
             page_actor(),
@@ -139,34 +139,34 @@ def fagfelle_habilitet(case_id: str) -> Response:
             storage().uow(),
         ),
         "Habiliteten er registrert.",
-        url_for("minihta.fagfelle"),
+        url_for("minihta.reviewer_page"),
         flash_forbidden=True,
     )
 
 
 @bp.post("/fagfelle/<case_id>/navn")
 @login_required("fagfelle")
-def fagfelle_navn(case_id: str) -> Response:
+def reviewer_name_consent(case_id: str) -> Response:
     consent = request.form.get("navn") == "ja"
     return act(
         lambda: minihta.set_name_consent(page_actor(), case_id, consent, storage().uow()),
         "Navnet ditt publiseres med fagfellevurderingen."
         if consent
         else "Fagfellevurderingen publiseres uten navnet ditt.",
-        url_for("minihta.fagfelle"),
+        url_for("minihta.reviewer_page"),
         flash_forbidden=True,
     )
 
 
 @bp.get("/fagfelle/<case_id>/pakke.zip")
 @login_required("fagfelle")
-def fagfelle_pakke(case_id: str) -> Response:
+def reviewer_packet_zip(case_id: str) -> Response:
     return _peer_packet(page_actor(), case_id)
 
 
 @bp.get("/minihta/<case_id>/fagfelle")
 @login_required("koordinator")
-def koordinator_side(case_id: str) -> str:
+def coordinator_page(case_id: str) -> str:
     rows = minihta.case_assignments(page_actor(), storage().uow(), case_id)
     # the list of reviewers is offered while a reviewer can be assigned (the service's states)
     valg = None
@@ -185,12 +185,12 @@ def koordinator_side(case_id: str) -> str:
 
 
 def _coordinator_page(case_id: str) -> str:
-    return url_for("minihta.koordinator_side", case_id=case_key(case_id))
+    return url_for("minihta.coordinator_page", case_id=case_key(case_id))
 
 
 @bp.post("/minihta/<case_id>/fagfelle")
 @login_required("koordinator")
-def koordinator_tildel(case_id: str) -> Response:
+def coordinator_assign(case_id: str) -> Response:
     return act(
         lambda: minihta.assign_reviewer(
             page_actor(),
@@ -207,7 +207,7 @@ def koordinator_tildel(case_id: str) -> Response:
 
 @bp.post("/minihta/<case_id>/godkjenn")
 @login_required("koordinator")
-def koordinator_godkjenn(case_id: str) -> Response:
+def coordinator_approve(case_id: str) -> Response:
     return act(
         lambda: minihta.approve_conflict(page_actor(), case_id, storage().uow()),
         "Den gule habiliteten er godkjent.",
@@ -218,7 +218,7 @@ def koordinator_godkjenn(case_id: str) -> Response:
 
 @bp.post("/minihta/<case_id>/habilitet/senk")
 @login_required("koordinator")
-def koordinator_senk(case_id: str) -> Response:
+def coordinator_lower(case_id: str) -> Response:
     return act(
         lambda: minihta.lower_conflict(
             page_actor(),
@@ -237,7 +237,7 @@ def koordinator_senk(case_id: str) -> Response:
 
 @bp.get("/minihta/<case_id>/forhandsvisning")
 @login_required("koordinator")
-def forhandsvisning(case_id: str) -> str:
+def preview(case_id: str) -> str:
     data = minihta.publication_preview(page_actor(), case_id, storage().uow())
     return render_template(
         "publisert_sak.html", sak=data, dokumenter=minihta.DOCUMENTS, forhandsvisning=True
@@ -246,14 +246,14 @@ def forhandsvisning(case_id: str) -> str:
 
 @bp.post("/minihta/<case_id>/publiser")
 @login_required("koordinator")
-def publiser(case_id: str) -> Response:
+def publish(case_id: str) -> Response:
     key = case_key(case_id)
     return act(
         lambda: transition(
             page_actor(), key, State.BESLUTTET, State.PUBLISERT, None, storage().uow()
         ),
         "Mini-metodevurderingen er publisert.",
-        url_for("minihta.forhandsvisning", case_id=key),
-        done=url_for("public.publisert_sak", case_id=key),
-        moved_on=url_for("pages.sak", case_id=key),
+        url_for("minihta.preview", case_id=key),
+        done=url_for("public.published_case", case_id=key),
+        moved_on=url_for("pages.case", case_id=key),
     )

@@ -345,7 +345,7 @@ VERSION: dict[str, Any] = {"type": "integer", "minimum": 1}
 
 OPERATIONS: dict[str, Operation] = {
     # web/api.py
-    "api.innsendinger": Operation(
+    "api.submissions": Operation(
         "Send inn ett utfylt skjema; ?sak= knytter økonomiregnearket til sin mini-HTA",
         ref("Accepted"),
         "Saken er opprettet eller har fått ny versjon.",
@@ -366,7 +366,7 @@ OPERATIONS: dict[str, Operation] = {
             *UPLOAD_FINDINGS,
         ),
     ),
-    "api.saker": Operation(
+    "api.cases": Operation(
         "Saker brukeren kan se, nyeste først",
         ref("CaseList"),
         "Én side med saker.",
@@ -379,27 +379,27 @@ OPERATIONS: dict[str, Operation] = {
         ),
         errors=("INVALID_VALUE",),
     ),
-    "api.sak": Operation(
+    "api.case": Operation(
         "Én sak: data, versjoner, historikk og funn",
         ref("Case"),
         "Saken.",
         errors=("NOT_FOUND", "VERSION_NOT_FOUND"),
     ),
-    "api.overgang": Operation(
+    "api.post_transition": Operation(
         "Endre status; 409 når saken ikke lenger har status «fra»",
         ref("CaseState"),
         "Ny status.",
         body=_object({"fra": TEXT, "til": TEXT, "begrunnelse": FREE_TEXT}, ["fra", "til"]),
         errors=(*CHANGE, "INVALID_TRANSITION"),
     ),
-    "api.hast": Operation(
+    "api.urgent": Operation(
         "Merk som hastesak (koordinator)",
         ref("CaseState"),
         "Oppdatert.",
         body=_object({"hast": {"type": "boolean"}, "begrunnelse": FREE_TEXT}),
         errors=CHANGE,
     ),
-    "api.priskontroll": Operation(
+    "api.record_price_check": Operation(
         "Bekreft eller korriger legemiddelkostnaden",
         ref("CaseState"),
         "Saken er klar for vurdering.",
@@ -409,13 +409,13 @@ OPERATIONS: dict[str, Operation] = {
         ),
         errors=(*CHANGE, "INVALID_TRANSITION"),
     ),
-    "api.innboks": Operation(
+    "api.inbox": Operation(
         "Koordinatorens innboks, gruppert etter status", OBJ, "Innboksen.", errors=("FORBIDDEN",)
     ),
-    "api.priskontroll_ko": Operation(
+    "api.price_check_queue": Operation(
         "Saker som venter på priskontroll", OBJ, "Køen.", errors=("FORBIDDEN",)
     ),
-    "api.mal": Operation(
+    "api.template": Operation(
         "Blank mal; .json er skjemaets JSON Schema",
         answer_text="Malen.",
         media="application/octet-stream",
@@ -429,7 +429,7 @@ OPERATIONS: dict[str, Operation] = {
         more={"503": json_schema(_object({"status": {"const": "feil"}}), "Ikke i orden.")},
     ),
     # web/figures.py
-    "figures_api.statistikk_api": Operation(
+    "figures_api.statistics_api": Operation(
         "Tallene i WORKFLOW.md §7 (koordinator): saker_totalt, per_status, per_type, "
         "behandlingstid, returer, utfall, grupper",
         ref("Figures"),
@@ -437,14 +437,14 @@ OPERATIONS: dict[str, Operation] = {
         query=FIGURE_FILTERS,
         errors=("FORBIDDEN", "INVALID_VALUE"),
     ),
-    "figures_api.statistikk_xlsx_api": Operation(
+    "figures_api.statistics_xlsx_api": Operation(
         "De samme tallene som regneark (koordinator)",
         answer_text="XLSX-fil.",
         media="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         query=FIGURE_FILTERS,
         errors=("FORBIDDEN", "INVALID_VALUE"),
     ),
-    "figures_api.tall_api": Operation(
+    "figures_api.public_figures_api": Operation(
         "Offentlige samletall uten innlogging, bare for publiserte mini-metodevurderinger; "
         "celler under 5 saker, og celler som ville avsløre dem, er null",
         ref("Figures"),
@@ -558,13 +558,13 @@ OPERATIONS: dict[str, Operation] = {
         errors=SEEN,
     ),
     # web/minihta.py (issue 6: WORKFLOW.md section 6)
-    "minihta_api.tildelinger": Operation(
+    "minihta_api.assignments": Operation(
         "Fagfelletildelingene i saken, med habilitet (koordinator)",
         OBJ,
         '{"sak", "tildelinger": [...]}',
         errors=SEEN,
     ),
-    "minihta_api.tildel": Operation(
+    "minihta_api.assign": Operation(
         "Tildel en fagfelle (koordinator); «begrunnelse» kreves ved overstyring. "
         "Saken går fra «Mottatt» til «Til fagfellevurdering».",
         OBJ,
@@ -579,7 +579,7 @@ OPERATIONS: dict[str, Operation] = {
             "REASON_REQUIRED",
         ),
     ),
-    "minihta_api.habilitet": Operation(
+    "minihta_api.declare_conflict": Operation(
         "Den tildelte fagfellen erklærer habilitet: grønn, gul (beskrevet) eller rød "
         "(avslutter tildelingen). Habiliteten kan heves, men ikke senkes av fagfellen selv "
         "(403 FORBIDDEN); bare koordinatoren kan senke den.",
@@ -596,7 +596,7 @@ OPERATIONS: dict[str, Operation] = {
             "CONFLICT",
         ),
     ),
-    "minihta_api.senk": Operation(
+    "minihta_api.lower_conflict": Operation(
         "Senk den aktive fagfellens erklærte habilitet, for eksempel fra gul til grønn "
         "(koordinator, med begrunnelse)",
         OBJ,
@@ -612,26 +612,26 @@ OPERATIONS: dict[str, Operation] = {
             "CONFLICT",
         ),
     ),
-    "minihta_api.godkjenn": Operation(
+    "minihta_api.approve_conflict": Operation(
         "Godkjenn fagfellens gule habilitet (koordinator)",
         OBJ,
         '{"sak", "fagfelle", "niva", "godkjent"}',
         errors=(*SEEN, "NOTHING_TO_APPROVE", "CONFLICT"),
     ),
-    "minihta_api.fagfellepakke": Operation(
+    "minihta_api.reviewer_packet": Operation(
         "Fagfellepakken (den tildelte fagfellen, med grønn eller godkjent gul habilitet)",
         answer_text="ZIP-filen.",
         media="application/zip",
         errors=SEEN,
     ),
-    "minihta_api.mine_saker": Operation(
+    "minihta_api.my_cases": Operation(
         "Mini-metodevurderingene som er tildelt meg (fagfelle)",
         OBJ,
         '{"saker": [...]}',
         errors=("FORBIDDEN",),
     ),
     # web/public.py: the public database of published mini-HTAs, no login
-    "public_api.publisert_api": Operation(
+    "public_api.published_api": Operation(
         "Søk i publiserte mini-metodevurderinger (åpent)",
         _object(
             {"antall": {"type": "integer"}, "publisert": {"type": "array", "items": PUBLISHED_ITEM}}
@@ -651,14 +651,14 @@ OPERATIONS: dict[str, Operation] = {
         answer_text="Atom-strømmen.",
         media="application/atom+xml",
     ),
-    "public_api.publisert_sak_api": Operation(
+    "public_api.published_case_api": Operation(
         "Én publisert mini-metodevurdering (åpent)",
         OBJ,
         "Publikasjonen.",
         errors=("NOT_FOUND",),
     ),
     # web/drafts_api.py: drafts and sign-off in the HF (PORTAL.md)
-    "drafts_api.opprett": Operation(
+    "drafts_api.create": Operation(
         "Lag et nytt utkast (tilgang-del2 eller minihta)",
         ref("Draft"),
         "Utkastet.",
@@ -668,7 +668,7 @@ OPERATIONS: dict[str, Operation] = {
         ),
         errors=("FORBIDDEN", "INVALID_VALUE"),
     ),
-    "drafts_api.importer": Operation(
+    "drafts_api.import_file": Operation(
         "Lag et utkast av en utfylt skjemafil (leses som en innsending; filen lagres ikke)",
         ref("Draft"),
         "Utkastet.",
@@ -684,7 +684,7 @@ OPERATIONS: dict[str, Operation] = {
             *UPLOAD_FINDINGS,
         ),
     ),
-    "drafts_api.liste": Operation(
+    "drafts_api.list_drafts": Operation(
         "Helseforetakets utkast, sist endret først; ?status=til_linjeleder er linjelederens innboks",
         ref("DraftList"),
         "Utkastene.",
@@ -694,13 +694,13 @@ OPERATIONS: dict[str, Operation] = {
         ),
         errors=("FORBIDDEN", "INVALID_VALUE"),
     ),
-    "drafts_api.vis": Operation(
+    "drafts_api.show": Operation(
         "Ett utkast: verdier, funn og godkjenninger",
         ref("Draft"),
         "Utkastet.",
         errors=DRAFT_SEEN,
     ),
-    "drafts_api.lagre": Operation(
+    "drafts_api.save": Operation(
         'Lagre felt i et utkast ("" eller null tømmer et felt)',
         ref("Draft"),
         "Utkastet.",
@@ -723,7 +723,7 @@ OPERATIONS: dict[str, Operation] = {
             "SEQUENCE_EXHAUSTED",
         ),
     ),
-    "drafts_api.godkjenning": Operation(
+    "drafts_api.approval": Operation(
         "Godkjenn eller send tilbake (linjeleder, fagdirektør); fagdirektørens godkjenning sender inn",
         ref("Draft"),
         "Utkastet.",
@@ -745,13 +745,13 @@ OPERATIONS: dict[str, Operation] = {
             "UPLOADER_HF_MISMATCH",
         ),
     ),
-    "drafts_api.kvittering": Operation(
+    "drafts_api.receipt": Operation(
         "Kvitteringen for et innsendt utkast (PDF)",
         answer_text="Kvitteringen.",
         media="application/pdf",
         errors=DRAFT_SEEN,
     ),
-    "drafts_api.slett": Operation(
+    "drafts_api.delete": Operation(
         "Slett et utkast (bare revisjonsloggen beholder at det fantes)",
         answer_text="Slettet.",
         status=204,

@@ -54,15 +54,15 @@ def index() -> Response:
         return redirect(url_for("pages.login"))
     roles = set(actor.roles)
     if "koordinator" in roles:
-        return redirect(url_for("pages.innboks"))
+        return redirect(url_for("pages.inbox"))
     if "hf" in roles:
-        return redirect(url_for("pages.saker"))
+        return redirect(url_for("pages.cases"))
     if "priskontroll" in roles:
-        return redirect(url_for("pages.priskontroll"))
+        return redirect(url_for("pages.price_check_page"))
     if "komite" in roles:
         return redirect(url_for("committee.meetings_page"))
     if "fagfelle" in roles:
-        return redirect(url_for("minihta.fagfelle"))
+        return redirect(url_for("minihta.reviewer_page"))
     return Response(render_template("home.html"), mimetype="text/html")
 
 
@@ -131,7 +131,7 @@ def _upload_templates() -> list[dict[str, Any]]:
 @bp.route("/innsending", methods=["GET", "POST"])
 @login_required("hf", "fagfelle")
 @upload_limits()
-def innsending() -> Any:
+def upload() -> Any:
     if request.method == "GET":
         return render_template(
             "upload.html", resultat=None, sak=request.args.get("sak"), maler=_upload_templates()
@@ -150,7 +150,7 @@ def innsending() -> Any:
 
 @bp.get("/saker")
 @login_required()
-def saker() -> str:
+def cases() -> str:
     st = storage()
     try:
         page = int(request.args.get("side", "1"))
@@ -181,7 +181,7 @@ def saker() -> str:
 
 @bp.get("/saker/<case_id>")
 @login_required()
-def sak(case_id: str) -> str:
+def case(case_id: str) -> str:
     return _case_page(case_id)
 
 
@@ -198,13 +198,13 @@ def _change_case(case_id: str, action: Any, ok: str, then: str | None = None) ->
     """A change of the case page (`web.http.act`): a refusal is shown on the case page; `then`:
     where to go after the change, or after a refusal because the case moved on (it may have
     left the caller's sight)."""
-    back = url_for("pages.sak", case_id=case_id)
+    back = url_for("pages.case", case_id=case_id)
     return act(action, ok, back, done=then, moved_on=then)
 
 
 @bp.post("/saker/<case_id>/overgang")
 @login_required()
-def overgang(case_id: str) -> Response:
+def post_transition(case_id: str) -> Response:
     form = request.form
     reasons = [r.strip() for r in form.getlist("grunn") if r.strip()]
     free = (form.get("begrunnelse") or "").strip()
@@ -222,7 +222,7 @@ def overgang(case_id: str) -> Response:
 
 @bp.post("/saker/<case_id>/hast")
 @login_required("koordinator")
-def hast(case_id: str) -> Response:
+def urgent(case_id: str) -> Response:
     urgent = request.form.get("hast") == "ja"
     reason = request.form.get("begrunnelse")
     return _change_case(
@@ -246,7 +246,7 @@ def parse_amount(text: str) -> float | None:
 
 @bp.post("/saker/<case_id>/priskontroll")
 @login_required("priskontroll")
-def priskontroll_registrer(case_id: str) -> Response | tuple[str, int]:
+def record_price_check(case_id: str) -> Response | tuple[str, int]:
     typed = typed_form("legemiddel_per_maned", "merknad")
     amount = parse_amount(typed["legemiddel_per_maned"])
     try:
@@ -261,23 +261,23 @@ def priskontroll_registrer(case_id: str) -> Response | tuple[str, int]:
         errors = field_errors(e)
         if errors is None:
             # the checked case has left the price check, and with it the price check's view
-            return _refused(case_id, e, then=url_for("pages.priskontroll"))
+            return _refused(case_id, e, then=url_for("pages.price_check_page"))
         return _case_page(case_id, typed, errors), e.http_status
     flash("Priskontrollen er registrert, og saken er klar for vurdering.", "ok")
     # back to the queue (WORKFLOW.md section 1)
-    return redirect(url_for("pages.priskontroll"), code=303)
+    return redirect(url_for("pages.price_check_page"), code=303)
 
 
 def _refused(case_id: str, e: DomainError, then: str | None = None) -> Response:
     """A refusal that is not about what was typed, shown as `act` shows it."""
     show_refusal(e)
     moved_on = then and e.code in MOVED_ON
-    return redirect(then if moved_on else url_for("pages.sak", case_id=case_id), code=303)
+    return redirect(then if moved_on else url_for("pages.case", case_id=case_id), code=303)
 
 
 @bp.get("/saker/<case_id>/trekk")
 @login_required("hf")
-def trekk(case_id: str) -> Response | str:
+def withdraw(case_id: str) -> Response | str:
     """The confirmation step of "Trekk søknaden" (no JavaScript needed): the reason, then the
     button that withdraws the application for good."""
     return _withdraw_page(case_id)
@@ -290,13 +290,13 @@ def _withdraw_page(
     data = queries.case_detail(page_actor(), case_id, st.uow(), st.today())
     if not any(h["til"] == State.TRUKKET for h in data["handlinger"]):
         flash("Søknaden kan ikke trekkes nå.", "feil")
-        return redirect(url_for("pages.sak", case_id=case_id), code=303)
+        return redirect(url_for("pages.case", case_id=case_id), code=303)
     return render_template("trekk.html", sak=data, skjema=typed, feil=errors)
 
 
 @bp.post("/saker/<case_id>/trekk")
 @login_required("hf")
-def trekk_bekreft(case_id: str) -> Response | tuple[str, int]:
+def confirm_withdraw(case_id: str) -> Response | tuple[str, int]:
     typed = typed_form("fra", "begrunnelse")
     try:
         # the page asks for a reason; the API does not (other systems withdraw without one)
@@ -319,7 +319,7 @@ def trekk_bekreft(case_id: str) -> Response | tuple[str, int]:
         page = _withdraw_page(case_id, typed, errors)
         return page if isinstance(page, Response) else (page, e.http_status)
     flash("Søknaden er trukket.", "ok")
-    return redirect(url_for("pages.sak", case_id=case_id), code=303)
+    return redirect(url_for("pages.case", case_id=case_id), code=303)
 
 
 # ---- coordinator and price check ------------------------------------------------------------------
@@ -327,14 +327,14 @@ def trekk_bekreft(case_id: str) -> Response | tuple[str, int]:
 
 @bp.get("/innboks")
 @login_required("koordinator")
-def innboks() -> str:
+def inbox() -> str:
     st = storage()
     return render_template("inbox.html", data=queries.inbox(page_actor(), st.uow(), st.today()))
 
 
 @bp.get("/priskontroll")
 @login_required("priskontroll")
-def priskontroll() -> str:
+def price_check_page() -> str:
     st = storage()
     return render_template(
         "price_queue.html", data=queries.price_queue(page_actor(), st.uow(), st.today())

@@ -54,7 +54,7 @@ def feed() -> Response:
     fg = FeedGenerator()
     # links on the configured base URL: the feed is cached publicly, and the Host header of
     # whoever asked first is not to be trusted (a forged one would reach every later reader)
-    page = external_url("public.publisert")
+    page = external_url("public.published")
     fg.id(page)
     fg.title(FEED_TITLE)
     fg.subtitle("Nye publiseringer i den nasjonale databasen for mini-metodevurderinger.")
@@ -66,7 +66,7 @@ def feed() -> Response:
     fg.updated(newest or datetime(2026, 1, 1, tzinfo=UTC))
     for item in reversed(items):
         at = datetime.fromisoformat(item["publisert"])
-        url = external_url("public.publisert_sak", case_id=item["sak"])
+        url = external_url("public.published_case", case_id=item["sak"])
         entry = fg.add_entry()
         entry.id(url)
         # stored text as XML can hold it (no NUL, no lone surrogate: lxml refuses them)
@@ -87,7 +87,7 @@ def feed() -> Response:
 
 
 @api_bp.get("/publisert")
-def publisert_api() -> Response:
+def published_api() -> Response:
     items = minihta.search_published(storage().uow(), **_filters())
     return _public(jsonify({"antall": len(items), "publisert": items}))
 
@@ -98,7 +98,7 @@ def feed_api() -> Response:
 
 
 @api_bp.get("/publisert/<case_id>")
-def publisert_sak_api(case_id: str) -> Response:
+def published_case_api(case_id: str) -> Response:
     return _public(jsonify(minihta.published_case(storage().uow(), case_id)))
 
 
@@ -106,7 +106,7 @@ def publisert_sak_api(case_id: str) -> Response:
 
 
 @bp.get("/publisert")
-def publisert() -> str:
+def published() -> str:
     filters = _filters()
     uow = storage().uow()
     items = minihta.search_published(uow, **filters)
@@ -128,13 +128,13 @@ def feed_page() -> Response:
 
 
 @bp.get("/publisert/<case_id>")
-def publisert_sak(case_id: str) -> str:
+def published_case(case_id: str) -> str:
     data = minihta.published_case(storage().uow(), case_id)
     return render_template("publisert_sak.html", sak=data, dokumenter=minihta.DOCUMENTS)
 
 
 @bp.get("/publisert/<case_id>/<document>.pdf")
-def publisert_pdf(case_id: str, document: str) -> Response:
+def published_pdf(case_id: str, document: str) -> Response:
     body = minihta.published_pdf(storage().uow(), case_id, document)
     name = f"{document}-{case_key(case_id)}.pdf"
     return download(body, name, "application/pdf", cache=PUBLIC_CACHE)

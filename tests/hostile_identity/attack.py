@@ -14,7 +14,7 @@ from pikepdf import Array, Dictionary, Name, String
 
 from tests.fillers import synthetic_fodselsnummer
 from tests.hostile_identity import HostileCase
-from tests.hostile_identity.ooxml import S, W, _body, _replace, del2_docx, edited, okonomi_xlsx
+from tests.hostile_identity.ooxml import S, W, _body, _replace, del2_docx, economics_xlsx, edited
 from tests.hostile_identity.pdf import _edit
 from tests.spec_support import del2_json
 
@@ -91,7 +91,7 @@ def xlsx_note_split(n: str) -> bytes:
             'officedocument.spreadsheetml.comments+xml"/></Types>',
         )
 
-    return edited(okonomi_xlsx(), change)
+    return edited(economics_xlsx(), change)
 
 
 def docx_sym_digit(n: str) -> bytes:

@@ -40,7 +40,7 @@ def del2_docx() -> bytes:
 
 
 @cache
-def okonomi_xlsx() -> bytes:
+def economics_xlsx() -> bytes:
     return fill_xlsx(build("minihta-okonomi", "xlsx"), sample_values("minihta-okonomi"))
 
 
@@ -386,7 +386,7 @@ def docx_places(n: str) -> dict[str, tuple[Edit, str | None]]:
         "embedded-workbook-sheet-name": (
             _entry(
                 "word/embeddings/Microsoft_Excel_Worksheet.xlsx",
-                edited(okonomi_xlsx(), _second_sheet(f"Pasient {n}")),
+                edited(economics_xlsx(), _second_sheet(f"Pasient {n}")),
             ),
             None,
         ),
@@ -584,7 +584,7 @@ def _build(number_of: Callable[[str], str]) -> list[HostileCase]:
     out: list[HostileCase] = []
     for kind, base, places in (
         ("docx", del2_docx, docx_places),
-        ("xlsx", okonomi_xlsx, xlsx_places),
+        ("xlsx", economics_xlsx, xlsx_places),
     ):
         filename = "del2.docx" if kind == "docx" else "okonomi.xlsx"
         for name in places("0"):

@@ -16,7 +16,7 @@ from processor.arkiv import (
     ARKIVMELDING,
     ArchiveMessage,
     mottatt_message,
-    vedtak_message,
+    recorded_decision_message,
 )
 from storage import arkiv as folders
 from storage.arkiv import read_message, write_message, write_messages
@@ -207,7 +207,7 @@ def test_four_threads_racing_write_each_folder_once(tmp_path: Path):
 
 
 def test_write_messages_writes_each_in_order_and_reports_what_was_new(tmp_path: Path):
-    decided = vedtak_message(CASE, date(2026, 12, 7), RECEIVED, HF, b"%PDF-1.4 vedtak")
+    decided = recorded_decision_message(CASE, date(2026, 12, 7), RECEIVED, HF, b"%PDF-1.4 vedtak")
     write_message(tmp_path, message(1))
     assert write_messages(tmp_path, [message(1), message(2), decided]) == [
         (f"{CASE}.mottatt.1", False),

@@ -10,7 +10,7 @@ from web.auth import login_required
 from web.context import storage
 from web.http import act, page_actor
 
-bp = Blueprint("drift", __name__)
+bp = Blueprint("operator", __name__)
 
 SHOWN = 200  # rows of each status on the page (the CLI lists them all)
 STATUS_NB = {"venter": "Venter", "sendt": "Sendt", "feilet": "Feilet"}
@@ -19,7 +19,7 @@ KIND_NB = {"epost": "E-post", "arkiv": "Arkiv"}
 
 @bp.get("/drift/utboks")
 @login_required("admin")
-def utboks() -> str:
+def outbox_page() -> str:
     uow = storage().uow()
     settings = current_app.extensions["skjemamottak.settings"]
     conn = settings.connections
@@ -38,11 +38,11 @@ def utboks() -> str:
 
 @bp.post("/drift/utboks/<int:row_id>/prov-igjen")
 @login_required("admin")
-def prov_igjen(row_id: int) -> Response:
+def retry(row_id: int) -> Response:
     def run() -> list[int]:
         return outbox.retry(storage().uow(), [row_id], page_actor())
 
-    back = url_for("drift.utboks")
+    back = url_for("operator.outbox_page")
     return act(
         run,
         lambda changed: (
