@@ -7,7 +7,6 @@ import re
 
 from flask import Flask
 
-
 # words both languages use (a proper noun, loanwords, file types, the health check's name)
 SHARED = {"minihta", "import", "send", "xlsx", "json", "zip", "pdf", "api", "healthz", "openapi"}
 
