@@ -302,21 +302,13 @@ def test_refresh_recomputes_only_the_cases_that_changed(
     assert [tuple(s) for s in stages] == [("mottatt", 3, 3)]
 
 
-def test_cached_figures_follow_a_refresh(engine: Engine, sql_uow: SqlAlchemyUnitOfWork) -> None:
-    _seed(engine, hand_made())
-    before = figures.figures(sql_uow).stats
+def test_cached_figures_follow_a_refresh(service_uow: AbstractUnitOfWork) -> None:
+    uow = service_uow
+    _store(uow, hand_made())
+    before = figures.figures(uow).stats
     assert before["per_status"]["mottatt"] == 1
-    with sql_uow:
-        sql_uow.session.execute(
-            update(Case).where(Case.id == "A-3").values(state="priskontroll", version=9)
-        )
-        sql_uow.session.add(
-            TransitionRow(
-                case_id="A-3", from_state="mottatt", to_state="priskontroll", actor="k", at=_at(31)
-            )
-        )
-        sql_uow.commit()
-    after = figures.figures(sql_uow).stats
+    _add_step(uow, "A-3", Transition(_at(31), "mottatt", "priskontroll"))
+    after = figures.figures(uow).stats
     assert "mottatt" not in after["per_status"]
     assert after["per_status"]["priskontroll"] == 1
 
@@ -368,17 +360,25 @@ def test_nothing_changed_means_no_search_for_stale_rows(
     assert calls == [1]
 
 
-def test_a_deleted_case_leaves_the_cached_figures(
-    engine: Engine, sql_uow: SqlAlchemyUnitOfWork
-) -> None:
-    cases = _seed(engine, hand_made())
-    assert figures.figures(sql_uow).stats["saker_totalt"] == 4
-    with sql_uow:
-        sql_uow.session.execute(delete(CaseFigure).where(CaseFigure.case_id == "A-2"))
-        sql_uow.session.execute(delete(TransitionRow).where(TransitionRow.case_id == "A-2"))
-        sql_uow.session.execute(delete(Case).where(Case.id == "A-2"))
-        sql_uow.commit()
-    got = figures.figures(sql_uow).stats
+def _delete_case(uow: AbstractUnitOfWork, case_id: str) -> None:
+    """The case goes (no service deletes one), and its figures rows with it (ON DELETE CASCADE;
+    the fake does the same)."""
+    with uow:
+        if isinstance(uow, SqlAlchemyUnitOfWork):
+            uow.session.execute(delete(TransitionRow).where(TransitionRow.case_id == case_id))
+            uow.session.execute(delete(Case).where(Case.id == case_id))
+        else:
+            assert isinstance(uow, FakeUnitOfWork)
+            del uow.cases.cases[case_id]
+        uow.commit()
+
+
+def test_a_deleted_case_leaves_the_cached_figures(service_uow: AbstractUnitOfWork) -> None:
+    uow = service_uow
+    cases = _store(uow, hand_made())
+    assert figures.figures(uow).stats["saker_totalt"] == 4
+    _delete_case(uow, "A-2")
+    got = figures.figures(uow).stats
     assert got == compute([c for c in cases if c.id != "A-2"])
 
 
@@ -437,14 +437,18 @@ def test_cached_figures_are_those_of_the_current_cases_marker(
 # ---- the counts of the unfiltered figures (`figures_counts`, issue 9) ------------------------------
 
 
-def _counts(uow: SqlAlchemyUnitOfWork) -> dict[tuple, int]:
+def _counts(uow: AbstractUnitOfWork) -> dict[tuple, int]:
+    """Every row of `figures_counts` (the fake's `kept`)."""
+    if isinstance(uow, FakeUnitOfWork):
+        return dict(uow.figures.kept)
+    assert isinstance(uow, SqlAlchemyUnitOfWork)
     with uow:
         c = FiguresCount
         rows = uow.session.execute(select(c.scope, c.kind, c.grouping, c.key, c.item, c.value, c.n))
         return {tuple(row[:6]): row[6] for row in rows}
 
 
-def _counted_anew(uow: SqlAlchemyUnitOfWork) -> dict[tuple, int]:
+def _counted_anew(uow: AbstractUnitOfWork) -> dict[tuple, int]:
     """The counts as the `case_figures` rows give them now."""
     with uow:
         figs = uow.figures.load()
@@ -474,56 +478,44 @@ def _without_grouped(
 
 
 def test_the_counts_follow_every_refresh(
-    engine: Engine, sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch
+    service_uow: AbstractUnitOfWork, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cases = _seed(engine, hand_made() + synthetic_cases(300, seed=5))
+    uow = service_uow
+    cases = _store(uow, hand_made() + synthetic_cases(300, seed=5))
 
     def no_recount(repo):  # type: ignore[no-untyped-def]
         raise AssertionError("the counts were counted anew instead of kept")
 
     monkeypatch.setattr(figures, "recount", no_recount)
-    figures.refresh(sql_uow)
-    first = _counts(sql_uow)
-    assert first == _counted_anew(sql_uow)
+    figures.refresh(uow)
+    first = _counts(uow)
+    assert first == _counted_anew(uow)
     assert sum(
         n for (scope, kind, *_), n in first.items() if (scope, kind) == ("{}", "status")
     ) == len(cases)
-    moved = _move_a3(sql_uow, cases)  # a case moves on: its old counts off, its new ones on
+    moved = _move_a3(uow, cases)  # a case moves on: its old counts off, its new ones on
     decided = next(c for c in moved if c.id.startswith("SAK-") and c.outcome)
     withdrawn = Transition(
         decided.transitions[-1].at + timedelta(days=3), decided.transitions[-1].to, "trukket"
     )
-    with sql_uow:  # a decided case is withdrawn after all
-        sql_uow.session.add(
-            TransitionRow(
-                case_id=decided.id,
-                from_state=withdrawn.from_,
-                to_state=withdrawn.to,
-                actor="k",
-                at=withdrawn.at,
-            )
-        )
-        sql_uow.session.execute(
-            update(Case).where(Case.id == decided.id).values(version=Case.version + 1)
-        )
-        sql_uow.commit()
+    _add_step(uow, decided.id, withdrawn, moves_on=False)  # withdrawn after all
     now = [
         replace(c, transitions=[*c.transitions, withdrawn]) if c.id == decided.id else c
         for c in moved
     ]
-    figures.refresh(sql_uow)
-    counts = _counts(sql_uow)
-    assert counts == _counted_anew(sql_uow) and counts != first
-    calls = _without_grouped(monkeypatch)
+    figures.refresh(uow)
+    counts = _counts(uow)
+    assert counts == _counted_anew(uow) and counts != first
+    calls = _without_grouped(monkeypatch, _repository_class(uow))
     both = Filters(hf="OUS", year=2025)
     three = Filters(hf="OUS", year=2025, form_type="tilgang-del2")
     four = replace(three, fagomrade="Onkologi")
-    with sql_uow:
-        stats = figures.count(sql_uow.figures, Filters())
-        ous = figures.count(sql_uow.figures, Filters(hf="OUS"))
-        ous_2025 = figures.count(sql_uow.figures, both)
-        ous_2025_del2 = figures.count(sql_uow.figures, three)
-        ous_2025_del2_onko = figures.count(sql_uow.figures, four)
+    with uow:
+        stats = figures.count(uow.figures, Filters())
+        ous = figures.count(uow.figures, Filters(hf="OUS"))
+        ous_2025 = figures.count(uow.figures, both)
+        ous_2025_del2 = figures.count(uow.figures, three)
+        ous_2025_del2_onko = figures.count(uow.figures, four)
     assert calls == []
     assert stats == compute(now) != compute(moved)
     assert ous == compute(now, Filters(hf="OUS"))
@@ -736,36 +728,42 @@ def test_recount_all_mends_counts_that_drifted_unseen_and_drops_their_figures(
     assert figures.figures(sql_uow, ous).stats == compute(cases, ous)
 
 
-def test_a_deleted_case_is_counted_out(engine: Engine, sql_uow: SqlAlchemyUnitOfWork) -> None:
-    cases = _seed(engine, hand_made() + synthetic_cases(50, seed=2))
-    figures.refresh(sql_uow)
-    with sql_uow:  # the case goes, and its figures rows with it (ON DELETE CASCADE)
-        sql_uow.session.execute(delete(TransitionRow).where(TransitionRow.case_id == "A-1"))
-        sql_uow.session.execute(delete(Case).where(Case.id == "A-1"))
-        sql_uow.commit()
-    figures.refresh(sql_uow)
-    assert _counts(sql_uow) == _counted_anew(sql_uow)
-    assert figures.figures(sql_uow, cache=False).stats == compute(
-        [c for c in cases if c.id != "A-1"]
-    )
-
-
-def _move_a3(uow: SqlAlchemyUnitOfWork, cases: list[CaseHistory]) -> list[CaseHistory]:
-    """A-3 moves on to price control (as `services.transition` would record it); the histories
-    as they are after that."""
+def test_a_deleted_case_is_counted_out(service_uow: AbstractUnitOfWork) -> None:
+    uow = service_uow
+    cases = _store(uow, hand_made() + synthetic_cases(50, seed=2))
+    figures.refresh(uow)
+    _delete_case(uow, "A-1")
+    figures.refresh(uow)
+    assert _counts(uow) == _counted_anew(uow)
     with uow:
-        uow.session.add(
+        assert uow.figures.rows() == len(cases) - 1
+    assert figures.figures(uow, cache=False).stats == compute([c for c in cases if c.id != "A-1"])
+
+
+def _add_step(
+    uow: AbstractUnitOfWork, case_id: str, step: Transition, *, moves_on: bool = True
+) -> None:
+    """`step` added to the case's history and its `version` raised; with `moves_on` its state
+    and `updated_at` too (as `services.transition` records a step)."""
+    with uow:
+        case = uow.cases.get(case_id)
+        assert case is not None
+        case.transitions.append(
             TransitionRow(
-                case_id="A-3", from_state="mottatt", to_state="priskontroll", actor="k", at=_at(33)
+                case_id=case_id, from_state=step.from_, to_state=step.to, actor="k", at=step.at
             )
         )
-        uow.session.execute(
-            update(Case)
-            .where(Case.id == "A-3")
-            .values(state="priskontroll", version=Case.version + 1, updated_at=_at(33))
-        )
+        if moves_on:
+            case.state, case.updated_at = step.to, step.at
+        case.version += 1
         uow.commit()
+
+
+def _move_a3(uow: AbstractUnitOfWork, cases: list[CaseHistory]) -> list[CaseHistory]:
+    """A-3 moves on to price control (as `services.transition` would record it); the histories
+    as they are after that."""
     moved = Transition(_at(33), "mottatt", "priskontroll")
+    _add_step(uow, "A-3", moved)
     return [replace(c, transitions=[*c.transitions, moved]) if c.id == "A-3" else c for c in cases]
 
 
