@@ -486,7 +486,7 @@ class FakeFiguresRepository(AbstractFiguresRepository):
         self._decisions = decisions
         self._attachments = attachments
         self.figure_rows: dict[str, CaseFigure] = {}
-        self.stage_rows: dict[str, list[CaseFigureStage]] = {}
+        self.stages: dict[str, list[CaseFigureStage]] = {}
         self.kept: dict[ScopedKey, int] = {}  # `figures_counts`
         self.generation: tuple[int, str | None] | None = None  # `figures_generation`, if any
         # a database of its own: `services.figures` caches per database and cases marker
@@ -494,11 +494,11 @@ class FakeFiguresRepository(AbstractFiguresRepository):
 
     # the fake unit of work's snapshot and rollback: rows are replaced, never changed in place
     def snapshot(self) -> tuple[Any, ...]:
-        return (dict(self.figure_rows), dict(self.stage_rows), dict(self.kept), self.generation)
+        return (dict(self.figure_rows), dict(self.stages), dict(self.kept), self.generation)
 
     def restore(self, mark: tuple[Any, ...]) -> None:
         rows, stages, kept, self.generation = mark
-        for mine, saved in ((self.figure_rows, rows), (self.stage_rows, stages), (self.kept, kept)):
+        for mine, saved in ((self.figure_rows, rows), (self.stages, stages), (self.kept, kept)):
             mine.clear()
             mine.update(saved)
 
@@ -506,13 +506,13 @@ class FakeFiguresRepository(AbstractFiguresRepository):
         """Rows of cases no longer stored go, as ON DELETE CASCADE takes them."""
         for case_id in [k for k in self.figure_rows if k not in self._cases.cases]:
             del self.figure_rows[case_id]
-            self.stage_rows.pop(case_id, None)
+            self.stages.pop(case_id, None)
 
     def _figures(self, ids: Iterable[str]) -> list[CaseFigures]:
         stages = stages_of(
             (s.case_id, s.state, s.calendar_days, s.working_days)
             for case_id in ids
-            for s in self.stage_rows.get(case_id, [])
+            for s in self.stages.get(case_id, [])
         )
         return [
             figure_of([getattr(self.figure_rows[case_id], name) for name in FIGURE_FIELDS], stages)
@@ -578,7 +578,7 @@ class FakeFiguresRepository(AbstractFiguresRepository):
         out = self._figures(gone)
         for case_id in gone:
             del self.figure_rows[case_id]
-            self.stage_rows.pop(case_id, None)
+            self.stages.pop(case_id, None)
         return out
 
     def put(self, figures: Iterable[tuple[CaseFigures, int, Any]], now: datetime) -> None:
@@ -586,7 +586,7 @@ class FakeFiguresRepository(AbstractFiguresRepository):
             if fig.id in self.figure_rows:  # the primary key
                 raise ConcurrentUpdate(f"figures row of {fig.id} exists")
             self.figure_rows[fig.id] = CaseFigure(**figure_row(fig, version, updated_at, now))
-            self.stage_rows[fig.id] = [CaseFigureStage(**row) for row in stage_rows(fig)]
+            self.stages[fig.id] = [CaseFigureStage(**row) for row in stage_rows(fig)]
 
     def load(self, filters: Filters | None = None) -> list[CaseFigures]:
         self._cascade()
