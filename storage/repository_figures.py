@@ -4,8 +4,10 @@
 The interface and its SQLAlchemy adapter. What the rows and counts mean, when they are refreshed
 and how figures are counted from them is `services.figures` (with the pure rules in
 `processor.statistics`); this module only reads and writes them. Like every repository it never
-commits (the unit of work does). No fake: the figures services are tested against SQLite and
-PostgreSQL (`tests/storage/test_figures.py`).
+commits (the unit of work does). The pure parts (a case's history from its rows, a figures row
+and back, the cases marker) are public functions here, shared with the in-memory fake
+(`tests/fakes.py: FakeFiguresRepository`), so the fake and the adapter agree where no SQL is
+involved.
 """
 
 from __future__ import annotations
@@ -130,7 +132,7 @@ class AbstractFiguresRepository(ABC):
         """The number of figures rows."""
 
 
-# ---- SQLAlchemy ---------------------------------------------------------------------------------
+# ---- pure parts, shared with the fake ----------------------------------------------------------
 
 
 def _get(data: Any, section: str, key: str) -> Any:
@@ -146,11 +148,71 @@ def _text(value: Any, limit: int) -> str | None:
     return encodable(value.strip())[:limit]
 
 
+def marker_of(count: int, versions: int) -> str:
+    """The cases marker of `count` cases whose versions sum to `versions`."""
+    return f"{int(count)}:{int(versions)}"
+
+
+def _latest(rows: Iterable[tuple[str, int, Any]]) -> dict[str, Any]:
+    """The data of each case's highest-numbered row of `(case_id, number, data)`."""
+    latest: dict[str, tuple[int, Any]] = {}
+    for case_id, number, data in rows:
+        if case_id not in latest or number > latest[case_id][0]:
+            latest[case_id] = (number, data)
+    return {case_id: data for case_id, (_, data) in latest.items()}
+
+
+def sourced_histories(
+    cases: Iterable[Any],
+    transitions: Iterable[tuple[str, Any, str | None, str]],
+    decisions: Iterable[tuple[str, str]],
+    versions: Iterable[tuple[str, int, Any]] = (),
+    decision_forms: Iterable[tuple[str, int, Any]] = (),
+) -> list[SourcedHistory]:
+    """`(history, version, updated_at)` of `cases` (each with `id`, `form_type`, `hf`,
+    `created_at`, `version`, `updated_at`) from their rows: `transitions` as `(case_id, at, from,
+    to)` in the order they were recorded, committee `decisions` as `(case_id, outcome)`, and the
+    `(case_id, number, data)` of the mini-HTAs' versions and decision forms (skjema 3): a
+    mini-HTA's specialty is `metode.fagomrade` of its latest version, its outcome
+    `beslutning.utfall` of its latest decision form (over a committee decision)."""
+    cases = list(cases)
+    steps: dict[str, list[Transition]] = {c.id: [] for c in cases}
+    for case_id, at, from_, to in transitions:
+        steps[case_id].append(Transition(at, from_, to))
+    outcomes: dict[str, str] = dict(decisions)
+    minihta = {c.id for c in cases if c.form_type == FormType.MINIHTA}
+    specialties = {
+        k: _text(_get(d, "metode", "fagomrade"), TEXT_LIMIT)
+        for k, d in _latest(v for v in versions if v[0] in minihta).items()
+    }
+    for case_id, data in _latest(f for f in decision_forms if f[0] in minihta).items():
+        utfall = _text(_get(data, "beslutning", "utfall"), OUTCOME_LIMIT)
+        if utfall:
+            outcomes[case_id] = utfall
+    return [
+        (
+            CaseHistory(
+                id=c.id,
+                form_type=c.form_type,
+                hf=c.hf,
+                fagomrade=specialties.get(c.id),
+                created=c.created_at,
+                transitions=steps[c.id],
+                outcome=outcomes.get(c.id),
+            ),
+            c.version,
+            c.updated_at,
+        )
+        for c in cases
+    ]
+
+
 def _links_text(links: list[tuple[str, str]]) -> str:
     return json.dumps([list(link) for link in links], ensure_ascii=False, separators=(",", ":"))
 
 
-def _row(fig: CaseFigures, version: int, updated_at: Any, now: Any) -> dict[str, Any]:
+def figure_row(fig: CaseFigures, version: int, updated_at: Any, now: Any) -> dict[str, Any]:
+    """The `case_figures` row of `fig` computed from a case at `version` and `updated_at`."""
     return {
         "case_id": fig.id,
         "form_type": fig.form_type,
@@ -172,7 +234,8 @@ def _row(fig: CaseFigures, version: int, updated_at: Any, now: Any) -> dict[str,
     }
 
 
-def _stage_rows(fig: CaseFigures) -> list[dict[str, Any]]:
+def stage_rows(fig: CaseFigures) -> list[dict[str, Any]]:
+    """The `case_figure_stages` rows of `fig`."""
     return [
         {
             "case_id": fig.id,
@@ -182,6 +245,66 @@ def _stage_rows(fig: CaseFigures) -> list[dict[str, Any]]:
         }
         for state, days in fig.stage_cal.items()
     ]
+
+
+Stages = tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]
+
+
+def stages_of(rows: Iterable[tuple[str, str, int, int]]) -> Stages:
+    """`(stage_cal, stage_work)` per case from `(case_id, state, calendar, working)` rows."""
+    stage_cal: dict[str, dict[str, int]] = {}
+    stage_work: dict[str, dict[str, int]] = {}
+    for case_id, state, cal, work in rows:
+        stage_cal.setdefault(case_id, {})[state] = cal
+        stage_work.setdefault(case_id, {})[state] = work
+    return stage_cal, stage_work
+
+
+def _day(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+# the `case_figures` columns `figure_of` reads, in its order
+FIGURE_FIELDS = (
+    "case_id",
+    "form_type",
+    "hf",
+    "fagomrade",
+    "region",
+    "received_on",
+    "state",
+    "total_calendar_days",
+    "total_working_days",
+    "returns",
+    "outcome",
+    "outcome_on",
+    "links",
+)
+
+
+def figure_of(row: Sequence[Any], stages: Stages) -> CaseFigures:
+    """A `case_figures` row (its `FIGURE_FIELDS`) and the stages of its case as `CaseFigures`."""
+    stage_cal, stage_work = stages
+    return CaseFigures(
+        id=row[0],
+        form_type=row[1],
+        hf=row[2],
+        fagomrade=row[3],
+        region=row[4],
+        received=_day(row[5]),
+        state=row[6],
+        total_cal=row[7],
+        total_work=row[8],
+        stage_cal=stage_cal.get(row[0], {}),
+        stage_work=stage_work.get(row[0], {}),
+        returns=row[9],
+        outcome=row[10],
+        outcome_date=_day(row[11]) if row[11] else None,
+        links=[(a, b) for a, b in json.loads(row[12])],
+    )
+
+
+# ---- SQLAlchemy ---------------------------------------------------------------------------------
 
 
 def _where(filters: Filters) -> list[Any]:
@@ -205,48 +328,12 @@ def _where(filters: Filters) -> list[Any]:
     return conditions
 
 
-def _day(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
-
-
-_FIGURE_COLUMNS = (
-    CaseFigure.case_id,
-    CaseFigure.form_type,
-    CaseFigure.hf,
-    CaseFigure.fagomrade,
-    CaseFigure.region,
-    cast(CaseFigure.received_on, Text),  # as text: the same on both backends, parsed once
-    CaseFigure.state,
-    CaseFigure.total_calendar_days,
-    CaseFigure.total_working_days,
-    CaseFigure.returns,
-    CaseFigure.outcome,
-    cast(CaseFigure.outcome_on, Text),
-    CaseFigure.links,
+# as text, the dates: the same on both backends, parsed once
+_FIGURE_COLUMNS = tuple(
+    cast(column, Text) if name in ("received_on", "outcome_on") else column
+    for name in FIGURE_FIELDS
+    for column in [getattr(CaseFigure, name)]
 )
-
-
-def _figure(
-    row: Any, stage_cal: Mapping[str, dict[str, int]], stage_work: Mapping[str, dict[str, int]]
-) -> CaseFigures:
-    """A `case_figures` row (`_FIGURE_COLUMNS`) and its stages as `CaseFigures`."""
-    return CaseFigures(
-        id=row[0],
-        form_type=row[1],
-        hf=row[2],
-        fagomrade=row[3],
-        region=row[4],
-        received=_day(row[5]),
-        state=row[6],
-        total_cal=row[7],
-        total_work=row[8],
-        stage_cal=stage_cal.get(row[0], {}),
-        stage_work=stage_work.get(row[0], {}),
-        returns=row[9],
-        outcome=row[10],
-        outcome_date=_day(row[11]) if row[11] else None,
-        links=[(a, b) for a, b in json.loads(row[12])],
-    )
 
 
 class SqlAlchemyFiguresRepository(AbstractFiguresRepository):
@@ -266,7 +353,7 @@ class SqlAlchemyFiguresRepository(AbstractFiguresRepository):
         count, versions = self.session.execute(
             select(func.count(), func.coalesce(func.sum(Case.version), 0))
         ).one()
-        return f"{int(count)}:{int(versions)}"
+        return marker_of(count, versions)
 
     def state(self) -> tuple[int, str | None]:
         row = self.session.execute(
@@ -320,15 +407,14 @@ class SqlAlchemyFiguresRepository(AbstractFiguresRepository):
 
     def histories(self, ids: Sequence[str]) -> list[SourcedHistory]:
         """Read with five queries: the cases, their transitions, decisions, and for mini-HTAs
-        the specialty of the latest version and the outcome of the latest decision form."""
+        their versions and decision forms (`sourced_histories` keeps the latest of each)."""
         session = self.session
         cases = session.execute(
             select(
                 Case.id, Case.form_type, Case.hf, Case.created_at, Case.version, Case.updated_at
             ).where(Case.id.in_(ids))
         ).all()
-        steps: dict[str, list[Transition]] = {i: [] for i in ids}
-        for case_id, at, from_, to in session.execute(
+        transitions = session.execute(
             select(
                 TransitionRow.case_id,
                 TransitionRow.at,
@@ -337,83 +423,52 @@ class SqlAlchemyFiguresRepository(AbstractFiguresRepository):
             )
             .where(TransitionRow.case_id.in_(ids))
             .order_by(TransitionRow.case_id, TransitionRow.id)
-        ):
-            steps[case_id].append(Transition(at, from_, to))
-        outcomes: dict[str, str] = dict(
-            (case_id, outcome)
-            for case_id, outcome in session.execute(
-                select(Decision.case_id, Decision.outcome).where(Decision.case_id.in_(ids))
-            )
-        )
+        ).all()
+        decisions = session.execute(
+            select(Decision.case_id, Decision.outcome).where(Decision.case_id.in_(ids))
+        ).all()
         minihta = [c.id for c in cases if c.form_type == FormType.MINIHTA]
-        specialties: dict[str, str | None] = {}
+        versions: list[Any] = []
+        decision_forms: list[Any] = []
         if minihta:
-            latest: dict[str, tuple[int, Any]] = {}
-            for case_id, number, data in session.execute(
-                select(CaseVersion.case_id, CaseVersion.number, CaseVersion.data).where(
-                    CaseVersion.case_id.in_(minihta)
+            versions = list(
+                session.execute(
+                    select(CaseVersion.case_id, CaseVersion.number, CaseVersion.data).where(
+                        CaseVersion.case_id.in_(minihta)
+                    )
                 )
-            ):
-                if case_id not in latest or number > latest[case_id][0]:
-                    latest[case_id] = (number, data)
-            specialties = {
-                k: _text(_get(d, "metode", "fagomrade"), TEXT_LIMIT) for k, (_, d) in latest.items()
-            }
-            decided: dict[str, tuple[int, Any]] = {}
-            for case_id, number, data in session.execute(
-                select(
-                    MinihtaAttachment.case_id, MinihtaAttachment.number, MinihtaAttachment.data
-                ).where(
-                    MinihtaAttachment.case_id.in_(minihta),
-                    MinihtaAttachment.form_type == DECISION_FORM,
-                )
-            ):
-                if case_id not in decided or number > decided[case_id][0]:
-                    decided[case_id] = (number, data)
-            for case_id, (_, data) in decided.items():
-                utfall = _text(_get(data, "beslutning", "utfall"), OUTCOME_LIMIT)
-                if utfall:
-                    outcomes[case_id] = utfall
-        return [
-            (
-                CaseHistory(
-                    id=c.id,
-                    form_type=c.form_type,
-                    hf=c.hf,
-                    fagomrade=specialties.get(c.id),
-                    created=c.created_at,
-                    transitions=steps[c.id],
-                    outcome=outcomes.get(c.id),
-                ),
-                c.version,
-                c.updated_at,
             )
-            for c in cases
-        ]
+            a = MinihtaAttachment
+            decision_forms = list(
+                session.execute(
+                    select(a.case_id, a.number, a.data).where(
+                        a.case_id.in_(minihta), a.form_type == DECISION_FORM
+                    )
+                )
+            )
+        return sourced_histories(cases, transitions, decisions, versions, decision_forms)
 
     def take_off(self, ids: Sequence[str]) -> list[CaseFigures]:
         """`DELETE ... RETURNING`: exactly the rows this transaction removed, so their counts are
         taken off once."""
-        stage_cal: dict[str, dict[str, int]] = {}
-        stage_work: dict[str, dict[str, int]] = {}
         s = CaseFigureStage
-        for case_id, state, cal, work in self.session.execute(
-            delete(s)
-            .where(s.case_id.in_(ids))
-            .returning(s.case_id, s.state, s.calendar_days, s.working_days)
-        ):
-            stage_cal.setdefault(case_id, {})[state] = cal
-            stage_work.setdefault(case_id, {})[state] = work
+        stages = stages_of(
+            self.session.execute(
+                delete(s)
+                .where(s.case_id.in_(ids))
+                .returning(s.case_id, s.state, s.calendar_days, s.working_days)
+            )
+        )
         f = CaseFigure
         rows = self.session.execute(delete(f).where(f.case_id.in_(ids)).returning(*_FIGURE_COLUMNS))
-        return [_figure(row, stage_cal, stage_work) for row in rows]
+        return [figure_of(row, stages) for row in rows]
 
     def put(self, figures: Iterable[tuple[CaseFigures, int, Any]], now: datetime) -> None:
         rows = []
         stages = []
         for fig, version, updated_at in figures:
-            rows.append(_row(fig, version, updated_at, now))
-            stages.extend(_stage_rows(fig))
+            rows.append(figure_row(fig, version, updated_at, now))
+            stages.extend(stage_rows(fig))
         if rows:
             self.session.execute(insert(CaseFigure), rows)
         if stages:
@@ -422,17 +477,13 @@ class SqlAlchemyFiguresRepository(AbstractFiguresRepository):
     def load(self, filters: Filters | None = None) -> list[CaseFigures]:
         """Selected in SQL, one per row."""
         where = _where(filters or Filters())
-        stage_cal: dict[str, dict[str, int]] = {}
-        stage_work: dict[str, dict[str, int]] = {}
         s = CaseFigureStage
         stmt = select(s.case_id, s.state, s.calendar_days, s.working_days)
         if where:
             stmt = stmt.join(CaseFigure, CaseFigure.case_id == s.case_id).where(*where)
-        for case_id, state, cal, work in self.session.execute(stmt):
-            stage_cal.setdefault(case_id, {})[state] = cal
-            stage_work.setdefault(case_id, {})[state] = work
+        stages = stages_of(self.session.execute(stmt))
         rows = self.session.execute(select(*_FIGURE_COLUMNS).where(*where))
-        return [_figure(row, stage_cal, stage_work) for row in rows]
+        return [figure_of(row, stages) for row in rows]
 
     def add_counts(self, counts: Mapping[ScopedKey, int]) -> None:
         """In key order, so that two writers lock the rows in the same order."""

@@ -10,18 +10,21 @@ prefix of the Norwegian stems of the search text, as the adapters do (`query_ste
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+import itertools
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any, Self
 
 from sqlalchemy import inspect
 
 from processor.domain import Actor
+from processor.statistics import ONE_PER_CASE, CaseFigures, Filters, passes
 from storage import audit as audit_log
 from storage.blobs import BlobStore, MemoryBlobStore
 from storage.models import ApiToken, AuditEvent, Blob, Case, User
 from storage.models_committee import CommitteeMember, Decision, Meeting, MeetingCase
 from storage.models_drafts import Draft
+from storage.models_figures import CaseFigure, CaseFigureStage
 from storage.models_minihta import MinihtaAttachment, PeerAssignment, Publication
 from storage.models_outbox import OutboxRow
 from storage.repository import (
@@ -37,6 +40,20 @@ from storage.repository_committee import (
     AbstractMemberRepository,
 )
 from storage.repository_drafts import AbstractDraftRepository
+from storage.repository_figures import (
+    ALL_CASES,
+    DECISION_FORM,
+    FIGURE_FIELDS,
+    AbstractFiguresRepository,
+    ScopedKey,
+    SourcedHistory,
+    figure_of,
+    figure_row,
+    marker_of,
+    sourced_histories,
+    stage_rows,
+    stages_of,
+)
 from storage.repository_minihta import (
     FACETS,
     AbstractAttachmentRepository,
@@ -447,6 +464,164 @@ class FakeDraftRepository(AbstractDraftRepository):
         self.drafts.pop(draft.id, None)
 
 
+# ---- figures ------------------------------------------------------------------------------------
+
+_databases = itertools.count(1)
+
+
+class FakeFiguresRepository(AbstractFiguresRepository):
+    """The figures rows, counts and refresh state over the fake's own cases, transitions,
+    decisions and mini-HTA attachments. Rows are kept as the adapter writes them
+    (`figure_row`, `stage_rows`) and read back as it reads them (`figure_of`); a case's history is
+    built by the adapter's `sourced_histories`. What the database does by itself is done here:
+    a case deleted from the fake takes its figures row along (ON DELETE CASCADE)."""
+
+    def __init__(
+        self,
+        cases: FakeCaseRepository,
+        decisions: FakeDecisionRepository,
+        attachments: FakeAttachmentRepository,
+    ) -> None:
+        self._cases = cases
+        self._decisions = decisions
+        self._attachments = attachments
+        self.figure_rows: dict[str, CaseFigure] = {}
+        self.stages: dict[str, list[CaseFigureStage]] = {}
+        self.kept: dict[ScopedKey, int] = {}  # `figures_counts`
+        self.generation: tuple[int, str | None] | None = None  # `figures_generation`, if any
+        # a database of its own: `services.figures` caches per database and cases marker
+        self.address = f"memory://figures-{next(_databases)}"
+
+    # the fake unit of work's snapshot and rollback: rows are replaced, never changed in place
+    def snapshot(self) -> tuple[Any, ...]:
+        return (dict(self.figure_rows), dict(self.stages), dict(self.kept), self.generation)
+
+    def restore(self, mark: tuple[Any, ...]) -> None:
+        rows, stages, kept, self.generation = mark
+        for mine, saved in ((self.figure_rows, rows), (self.stages, stages), (self.kept, kept)):
+            mine.clear()
+            mine.update(saved)
+
+    def _cascade(self) -> None:
+        """Rows of cases no longer stored go, as ON DELETE CASCADE takes them."""
+        for case_id in [k for k in self.figure_rows if k not in self._cases.cases]:
+            del self.figure_rows[case_id]
+            self.stages.pop(case_id, None)
+
+    def _figures(self, ids: Iterable[str]) -> list[CaseFigures]:
+        stages = stages_of(
+            (s.case_id, s.state, s.calendar_days, s.working_days)
+            for case_id in ids
+            for s in self.stages.get(case_id, [])
+        )
+        return [
+            figure_of([getattr(self.figure_rows[case_id], name) for name in FIGURE_FIELDS], stages)
+            for case_id in ids
+        ]
+
+    def database(self) -> str:
+        return self.address
+
+    def cases_marker(self) -> str:
+        cases = self._cases.cases.values()
+        return marker_of(len(cases), sum(c.version for c in cases))
+
+    def state(self) -> tuple[int, str | None]:
+        return self.generation if self.generation is not None else (0, None)
+
+    def lock(self) -> None:
+        """Nothing to wait for: one writer in memory."""
+
+    def record(self, seen: int, marker: str, bump: int) -> int:
+        if self.generation is None:
+            self.generation = (bump, marker)
+        else:
+            generation = self.generation[0]
+            self.generation = (generation + bump, marker if generation == seen else None)
+        return self.generation[0]
+
+    def stale_case_ids(self) -> list[str]:
+        self._cascade()
+        stale = []
+        for case in self._cases.cases.values():
+            row = self.figure_rows.get(case.id)
+            if (
+                row is None
+                or row.source_version != case.version
+                or row.source_updated_at < case.updated_at
+            ):
+                stale.append(case.id)
+        return sorted(stale)
+
+    def histories(self, ids: Sequence[str]) -> list[SourcedHistory]:
+        cases = [c for i in ids if (c := self._cases.cases.get(i)) is not None]
+        found = {c.id for c in cases}
+        return sourced_histories(
+            cases,
+            ((c.id, t.at, t.from_state, t.to_state) for c in cases for t in c.transitions),
+            (
+                (d.case_id, d.outcome)
+                for d in self._decisions.decisions.values()
+                if d.case_id in found
+            ),
+            ((c.id, v.number, v.data) for c in cases for v in c.versions),
+            (
+                (a.case_id, a.number, a.data)
+                for a in self._attachments.attachments
+                if a.case_id in found and a.form_type == DECISION_FORM
+            ),
+        )
+
+    def take_off(self, ids: Sequence[str]) -> list[CaseFigures]:
+        self._cascade()
+        gone = [i for i in dict.fromkeys(ids) if i in self.figure_rows]
+        out = self._figures(gone)
+        for case_id in gone:
+            del self.figure_rows[case_id]
+            self.stages.pop(case_id, None)
+        return out
+
+    def put(self, figures: Iterable[tuple[CaseFigures, int, Any]], now: datetime) -> None:
+        for fig, version, updated_at in figures:
+            if fig.id in self.figure_rows:  # the primary key
+                raise ConcurrentUpdate(f"figures row of {fig.id} exists")
+            self.figure_rows[fig.id] = CaseFigure(**figure_row(fig, version, updated_at, now))
+            self.stages[fig.id] = [CaseFigureStage(**row) for row in stage_rows(fig)]
+
+    def load(self, filters: Filters | None = None) -> list[CaseFigures]:
+        self._cascade()
+        filters = filters or Filters()
+        return [fig for fig in self._figures(list(self.figure_rows)) if passes(fig, filters)]
+
+    def add_counts(self, counts: Mapping[ScopedKey, int]) -> None:
+        """As the adapter: a count lowered to 0 goes; others stay, whatever they are."""
+        for key, n in counts.items():
+            if not n:
+                continue
+            total = self.kept.get(key, 0) + n
+            if n < 0 and total == 0:
+                self.kept.pop(key, None)
+            else:
+                self.kept[key] = total
+
+    def clear_counts(self) -> None:
+        self.kept.clear()
+
+    def counts(self, scope: str) -> list[tuple[str, str, str, str, int, int]]:
+        return [(*key[1:], n) for key, n in self.kept.items() if key[0] == scope]
+
+    def cases_counted(self) -> int:
+        return sum(
+            n
+            for (scope, kind, *_), n in self.kept.items()
+            if (scope, kind) == (ALL_CASES, ONE_PER_CASE)
+        )
+
+    def rows(self) -> int:
+        self._cascade()
+        return len(self.figure_rows)
+
+
 # ---- unit of work -------------------------------------------------------------------------------
 
 
@@ -484,7 +659,9 @@ class FakeUnitOfWork(AbstractUnitOfWork):
     users, tokens, audit events, blobs, committee and mini-HTA rows) are forgotten, numbers taken
     from the mini-HTA sequences are not spent, and the objects that existed before get back their
     columns and the relationships that were loaded on them (a case moved in place before a later
-    step refused is back in its old state). Values changed inside a JSON column are not undone.
+    step refused is back in its old state). The figures rows, counts and refresh state
+    (`FakeFiguresRepository`) are put back as they were. Values changed inside a JSON column are
+    not undone.
     """
 
     def __init__(self, blobs: BlobStore | None = None, clock: Clock | None = None) -> None:
@@ -498,6 +675,7 @@ class FakeUnitOfWork(AbstractUnitOfWork):
         self.reviews = FakeReviewRepository(self.cases)
         self.attachments = FakeAttachmentRepository()
         self.publications = FakePublicationRepository()
+        self.figures = FakeFiguresRepository(self.cases, self.decisions, self.attachments)
         self.outbox = FakeOutboxRepository()
 
         self.drafts = FakeDraftRepository()
@@ -550,6 +728,7 @@ class FakeUnitOfWork(AbstractUnitOfWork):
         }
         # a number taken in a rolled-back upload is not spent
         mark["sequences"] = dict(self.cases.sequences)
+        mark["figures"] = self.figures.snapshot()
         mark["objects"] = [(obj, _state(obj)) for obj in self._objects()]
         return mark
 
@@ -563,6 +742,7 @@ class FakeUnitOfWork(AbstractUnitOfWork):
             return
         self.cases.sequences.clear()
         self.cases.sequences.update(self._mark["sequences"])
+        self.figures.restore(self._mark["figures"])
         for name, store in self._stores().items():
             kept = self._mark[name]
             if isinstance(store, dict):

@@ -1,5 +1,7 @@
 """WORKFLOW.md section 7 from the database: the `case_figures` rows, their incremental refresh,
-and aggregation that equals `processor.statistics.compute` (SQLite and PostgreSQL)."""
+and aggregation that equals `processor.statistics.compute` (SQLite and PostgreSQL). The tests that
+need nothing but the repository and the services run on the in-memory fake too (`service_uow`:
+`tests/fakes.py: FakeFiguresRepository`)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from alembic import command
 from sqlalchemy import Engine, delete, select, text, update
 
 from benchmarks.figures import synthetic_cases
-from benchmarks.figures_http import insert_histories, storable
+from benchmarks.figures_http import ACTOR, BLOB, insert_histories, storable
 from processor import charts
 from processor.domain import Actor, FormType, Role
 from processor.errors import DomainError
@@ -35,16 +37,19 @@ from processor.statistics import (
 )
 from services import figures
 from storage import db, repository_figures
-from storage.models import Case
+from storage.models import Case, CaseVersion
 from storage.models import Transition as TransitionRow
+from storage.models_committee import Decision
 from storage.models_figures import (
     CaseFigure,
     CaseFigureStage,
     FiguresCount,
     FiguresGeneration,
 )
-from storage.repository_figures import SqlAlchemyFiguresRepository
-from storage.uow import SqlAlchemyUnitOfWork
+from storage.models_minihta import MinihtaAttachment
+from storage.repository_figures import AbstractFiguresRepository, SqlAlchemyFiguresRepository
+from storage.uow import AbstractUnitOfWork, SqlAlchemyUnitOfWork
+from tests.fakes import FakeFiguresRepository, FakeUnitOfWork
 
 OSLO = ZoneInfo("Europe/Oslo")
 
@@ -120,6 +125,88 @@ def _seed(engine: Engine, cases: list[CaseHistory]) -> list[CaseHistory]:
     return cases
 
 
+def _store(uow: AbstractUnitOfWork, cases: list[CaseHistory]) -> list[CaseHistory]:
+    """`_seed` on any unit of work: on the fake, the rows `insert_histories` writes, as objects
+    (the case's transitions and mini-HTA version on it, a committee decision or a mini-HTA's
+    decision form through the repositories)."""
+    if not isinstance(uow, FakeUnitOfWork):
+        return _seed(uow.session_factory.kw["bind"], cases)  # type: ignore[attr-defined]
+    cases = storable(cases)
+    with uow:
+        uow.cases.add_blob(BLOB, 0, "application/json", _at(0))
+        for history in cases:
+            last = history.transitions[-1].at if history.transitions else history.created
+            state = history.transitions[-1].to if history.transitions else "mottatt"
+            case = Case(
+                history.id,
+                form_type=history.form_type,
+                hf=history.hf,
+                state=state,
+                created_at=history.created,
+            )
+            case.updated_at, case.version = last, 1 + len(history.transitions)
+            case.transitions.extend(
+                TransitionRow(
+                    case_id=case.id, from_state=t.from_, to_state=t.to, actor=ACTOR, at=t.at
+                )
+                for t in history.transitions
+            )
+            uow.cases.add(case)
+            stored = {"file_sha256": BLOB, "file_suffix": ".json", "uploaded_by": ACTOR}
+            if history.form_type == "minihta":
+                case.versions.append(
+                    CaseVersion(
+                        case_id=case.id,
+                        number=1,
+                        data={"metode": {"fagomrade": history.fagomrade}},
+                        received_at=history.created,
+                        warnings=[],
+                        **stored,
+                    )
+                )
+                if history.outcome:
+                    uow.attachments.add(
+                        MinihtaAttachment(
+                            case_id=case.id,
+                            form_type="minihta-beslutning",
+                            number=1,
+                            data={"beslutning": {"utfall": history.outcome}},
+                            received_at=last,
+                            warnings=[],
+                            **stored,
+                        )
+                    )
+            elif history.outcome:
+                uow.decisions.add(
+                    Decision(
+                        case_id=case.id,
+                        outcome=history.outcome,
+                        body={},
+                        reasoning="",
+                        decided_on=last.date(),
+                        recorded_by=ACTOR,
+                        recorded_at=last,
+                        pdf_sha256=BLOB,
+                        docx_sha256=BLOB,
+                    )
+                )
+        uow.commit()
+    return cases
+
+
+def _touch(uow: AbstractUnitOfWork, case_id: str) -> None:
+    """A change of a case that leaves its history as it is: only its `version` rises."""
+    with uow:
+        case = uow.cases.get(case_id)
+        assert case is not None
+        case.version += 1
+        uow.commit()
+
+
+def _repository_class(uow: AbstractUnitOfWork) -> type[AbstractFiguresRepository]:
+    return FakeFiguresRepository if isinstance(uow, FakeUnitOfWork) else SqlAlchemyFiguresRepository
+
+
 FILTERS = [
     Filters(),
     Filters(hf="OUS"),
@@ -142,22 +229,22 @@ FILTERS = [
 
 @pytest.mark.parametrize("filters", FILTERS, ids=lambda f: repr(f.as_dict()))
 def test_figures_from_rows_equal_compute_over_histories(
-    engine: Engine, sql_uow: SqlAlchemyUnitOfWork, filters: Filters
+    service_uow: AbstractUnitOfWork, filters: Filters
 ) -> None:
-    cases = _seed(engine, hand_made() + synthetic_cases(400, seed=11))
-    got = figures.figures(sql_uow, filters, cache=False).stats
+    cases = _store(service_uow, hand_made() + synthetic_cases(400, seed=11))
+    got = figures.figures(service_uow, filters, cache=False).stats
     assert got == compute(cases, filters)
 
 
-def test_hand_made_cases_have_the_expected_rows(
-    engine: Engine, sql_uow: SqlAlchemyUnitOfWork
-) -> None:
-    _seed(engine, hand_made())
-    assert figures.refresh(sql_uow).refreshed == 4
-    rows = _rows(sql_uow)
+def test_hand_made_cases_have_the_expected_rows(service_uow: AbstractUnitOfWork) -> None:
+    uow = service_uow
+    _store(uow, hand_made())
+    assert figures.refresh(uow).refreshed == 4
+    with uow:
+        rows = {fig.id: fig for fig in uow.figures.load()}
     assert rows["A-1"].returns == 2
     assert rows["A-1"].outcome == "innvilget"
-    assert rows["A-1"].total_calendar_days == 40
+    assert rows["A-1"].total_cal == 40
     assert rows["A-2"].outcome == "trukket"
     assert rows["A-3"].outcome == "under_behandling"
     assert rows["MMV-2025-001"].outcome == "innfort_med_vilkar"
@@ -215,84 +302,83 @@ def test_refresh_recomputes_only_the_cases_that_changed(
     assert [tuple(s) for s in stages] == [("mottatt", 3, 3)]
 
 
-def test_cached_figures_follow_a_refresh(engine: Engine, sql_uow: SqlAlchemyUnitOfWork) -> None:
-    _seed(engine, hand_made())
-    before = figures.figures(sql_uow).stats
+def test_cached_figures_follow_a_refresh(service_uow: AbstractUnitOfWork) -> None:
+    uow = service_uow
+    _store(uow, hand_made())
+    before = figures.figures(uow).stats
     assert before["per_status"]["mottatt"] == 1
-    with sql_uow:
-        sql_uow.session.execute(
-            update(Case).where(Case.id == "A-3").values(state="priskontroll", version=9)
-        )
-        sql_uow.session.add(
-            TransitionRow(
-                case_id="A-3", from_state="mottatt", to_state="priskontroll", actor="k", at=_at(31)
-            )
-        )
-        sql_uow.commit()
-    after = figures.figures(sql_uow).stats
+    _add_step(uow, "A-3", Transition(_at(31), "mottatt", "priskontroll"))
+    after = figures.figures(uow).stats
     assert "mottatt" not in after["per_status"]
     assert after["per_status"]["priskontroll"] == 1
 
 
 @pytest.mark.parametrize("filters", [Filters(), Filters(hf="OUS")], ids=["all", "OUS"])
 def test_rows_read_back_per_case_give_the_same_figures(
-    engine: Engine, sql_uow: SqlAlchemyUnitOfWork, filters: Filters
+    service_uow: AbstractUnitOfWork, filters: Filters
 ) -> None:
-    cases = _seed(engine, hand_made() + synthetic_cases(100, seed=2))
-    figures.refresh(sql_uow)
-    with sql_uow:
-        loaded = sql_uow.figures.load(filters)
+    cases = _store(service_uow, hand_made() + synthetic_cases(100, seed=2))
+    figures.refresh(service_uow)
+    with service_uow:
+        loaded = service_uow.figures.load(filters)
     assert aggregate(loaded, filters, prefiltered=True) == compute(cases, filters)
 
 
-def _counting_stale_check(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+def _counting_stale_check(
+    monkeypatch: pytest.MonkeyPatch,
+    repository: type[AbstractFiguresRepository] = SqlAlchemyFiguresRepository,
+) -> list[int]:
     """Count the calls of `stale_case_ids` (the join over every case) from here on."""
     calls: list[int] = []
-    check = SqlAlchemyFiguresRepository.stale_case_ids
+    check = repository.stale_case_ids
 
     def counted(repo):  # type: ignore[no-untyped-def]
         calls.append(1)
         return check(repo)
 
-    monkeypatch.setattr(SqlAlchemyFiguresRepository, "stale_case_ids", counted)
+    monkeypatch.setattr(repository, "stale_case_ids", counted)
     return calls
 
 
 def test_nothing_changed_means_no_search_for_stale_rows(
-    engine: Engine, sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch
+    service_uow: AbstractUnitOfWork, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _seed(engine, hand_made())
-    first = figures.refresh(sql_uow)
-    calls = _counting_stale_check(monkeypatch)
-    before = figures.figures(sql_uow).stats
-    again = figures.refresh(sql_uow)
+    uow = service_uow
+    _store(uow, hand_made())
+    first = figures.refresh(uow)
+    calls = _counting_stale_check(monkeypatch, _repository_class(uow))
+    before = figures.figures(uow).stats
+    again = figures.refresh(uow)
     assert (again.refreshed, again.generation) == (0, first.generation)
     assert calls == []
-    # a write straight to `cases` that only raises the version (no audit, no updated_at)
-    with sql_uow:
-        sql_uow.session.execute(
-            update(Case).where(Case.id == "A-3").values(version=Case.version + 1)
-        )
-        sql_uow.commit()
-    after = figures.refresh(sql_uow)
+    _touch(uow, "A-3")  # only the version rises (no audit, no updated_at)
+    after = figures.refresh(uow)
     assert calls == [1]
     assert (after.refreshed, after.generation) == (1, first.generation + 1)
-    assert figures.figures(sql_uow).stats == before  # same history, the same figures
-    assert figures.refresh(sql_uow).refreshed == 0
+    assert figures.figures(uow).stats == before  # same history, the same figures
+    assert figures.refresh(uow).refreshed == 0
     assert calls == [1]
 
 
-def test_a_deleted_case_leaves_the_cached_figures(
-    engine: Engine, sql_uow: SqlAlchemyUnitOfWork
-) -> None:
-    cases = _seed(engine, hand_made())
-    assert figures.figures(sql_uow).stats["saker_totalt"] == 4
-    with sql_uow:
-        sql_uow.session.execute(delete(CaseFigure).where(CaseFigure.case_id == "A-2"))
-        sql_uow.session.execute(delete(TransitionRow).where(TransitionRow.case_id == "A-2"))
-        sql_uow.session.execute(delete(Case).where(Case.id == "A-2"))
-        sql_uow.commit()
-    got = figures.figures(sql_uow).stats
+def _delete_case(uow: AbstractUnitOfWork, case_id: str) -> None:
+    """The case goes (no service deletes one), and its figures rows with it (ON DELETE CASCADE;
+    the fake does the same)."""
+    with uow:
+        if isinstance(uow, SqlAlchemyUnitOfWork):
+            uow.session.execute(delete(TransitionRow).where(TransitionRow.case_id == case_id))
+            uow.session.execute(delete(Case).where(Case.id == case_id))
+        else:
+            assert isinstance(uow, FakeUnitOfWork)
+            del uow.cases.cases[case_id]
+        uow.commit()
+
+
+def test_a_deleted_case_leaves_the_cached_figures(service_uow: AbstractUnitOfWork) -> None:
+    uow = service_uow
+    cases = _store(uow, hand_made())
+    assert figures.figures(uow).stats["saker_totalt"] == 4
+    _delete_case(uow, "A-2")
+    got = figures.figures(uow).stats
     assert got == compute([c for c in cases if c.id != "A-2"])
 
 
@@ -320,48 +406,49 @@ def test_a_refresh_racing_another_keeps_no_marker(
 
 
 def test_filter_choices_are_the_facets_of_the_unfiltered_figures(
-    engine: Engine, sql_uow: SqlAlchemyUnitOfWork
+    service_uow: AbstractUnitOfWork,
 ) -> None:
-    cases = _seed(engine, hand_made() + synthetic_cases(200, seed=4))
-    choices = figures.filter_choices(sql_uow)
+    cases = _store(service_uow, hand_made() + synthetic_cases(200, seed=4))
+    choices = figures.filter_choices(service_uow)
     assert choices == figures.facets(compute(cases))
     assert "ikke_oppgitt" not in choices["fagomrade"]
     assert choices["ar"] == sorted({str(c.created.year) for c in cases})
 
 
 def test_cached_figures_are_those_of_the_current_cases_marker(
-    engine: Engine, sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch
+    service_uow: AbstractUnitOfWork, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cases = _seed(engine, hand_made())
-    first = figures.figures(sql_uow)
+    uow = service_uow
+    cases = _store(uow, hand_made())
+    first = figures.figures(uow)
     counted: list[int] = []
     real = figures.count
     monkeypatch.setattr(figures, "count", lambda *a: counted.append(1) or real(*a))
-    assert figures.figures(sql_uow) is first  # the same marker: from the cache
+    assert figures.figures(uow) is first  # the same marker: from the cache
     assert counted == []
-    with sql_uow:
-        sql_uow.session.execute(
-            update(Case).where(Case.id == "A-3").values(version=Case.version + 1)
-        )
-        sql_uow.commit()
-    again = figures.figures(sql_uow)  # a new marker: counted again (the same history)
+    _touch(uow, "A-3")
+    again = figures.figures(uow)  # a new marker: counted again (the same history)
     assert counted == [1] and again is not first and again.stats == compute(cases)
     figures.clear_cache()  # as a new process
-    assert figures.figures(sql_uow).stats == compute(cases)
+    assert figures.figures(uow).stats == compute(cases)
     assert counted == [1, 1]
 
 
 # ---- the counts of the unfiltered figures (`figures_counts`, issue 9) ------------------------------
 
 
-def _counts(uow: SqlAlchemyUnitOfWork) -> dict[tuple, int]:
+def _counts(uow: AbstractUnitOfWork) -> dict[tuple, int]:
+    """Every row of `figures_counts` (the fake's `kept`)."""
+    if isinstance(uow, FakeUnitOfWork):
+        return dict(uow.figures.kept)
+    assert isinstance(uow, SqlAlchemyUnitOfWork)
     with uow:
         c = FiguresCount
         rows = uow.session.execute(select(c.scope, c.kind, c.grouping, c.key, c.item, c.value, c.n))
         return {tuple(row[:6]): row[6] for row in rows}
 
 
-def _counted_anew(uow: SqlAlchemyUnitOfWork) -> dict[tuple, int]:
+def _counted_anew(uow: AbstractUnitOfWork) -> dict[tuple, int]:
     """The counts as the `case_figures` rows give them now."""
     with uow:
         figs = uow.figures.load()
@@ -371,11 +458,14 @@ def _counted_anew(uow: SqlAlchemyUnitOfWork) -> dict[tuple, int]:
     return {key: n for key, n in counts.items() if n}
 
 
-def _without_grouped(monkeypatch: pytest.MonkeyPatch) -> list[Filters]:
+def _without_grouped(
+    monkeypatch: pytest.MonkeyPatch,
+    repository: type[AbstractFiguresRepository] = SqlAlchemyFiguresRepository,
+) -> list[Filters]:
     """`uow.figures.load` records the filters it counts over the rows, and refuses those the
     counts hold (any but dates); `recount` (no filters) is let through."""
     calls: list[Filters] = []
-    real = SqlAlchemyFiguresRepository.load
+    real = repository.load
 
     def checked(repo, filters=None):  # type: ignore[no-untyped-def]
         if filters is not None:
@@ -383,61 +473,49 @@ def _without_grouped(monkeypatch: pytest.MonkeyPatch) -> list[Filters]:
             assert counter_scope(filters) is None, "figures the counts hold were read per case"
         return real(repo, filters)
 
-    monkeypatch.setattr(SqlAlchemyFiguresRepository, "load", checked)
+    monkeypatch.setattr(repository, "load", checked)
     return calls
 
 
 def test_the_counts_follow_every_refresh(
-    engine: Engine, sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch
+    service_uow: AbstractUnitOfWork, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cases = _seed(engine, hand_made() + synthetic_cases(300, seed=5))
+    uow = service_uow
+    cases = _store(uow, hand_made() + synthetic_cases(300, seed=5))
 
     def no_recount(repo):  # type: ignore[no-untyped-def]
         raise AssertionError("the counts were counted anew instead of kept")
 
     monkeypatch.setattr(figures, "recount", no_recount)
-    figures.refresh(sql_uow)
-    first = _counts(sql_uow)
-    assert first == _counted_anew(sql_uow)
+    figures.refresh(uow)
+    first = _counts(uow)
+    assert first == _counted_anew(uow)
     assert sum(
         n for (scope, kind, *_), n in first.items() if (scope, kind) == ("{}", "status")
     ) == len(cases)
-    moved = _move_a3(sql_uow, cases)  # a case moves on: its old counts off, its new ones on
+    moved = _move_a3(uow, cases)  # a case moves on: its old counts off, its new ones on
     decided = next(c for c in moved if c.id.startswith("SAK-") and c.outcome)
     withdrawn = Transition(
         decided.transitions[-1].at + timedelta(days=3), decided.transitions[-1].to, "trukket"
     )
-    with sql_uow:  # a decided case is withdrawn after all
-        sql_uow.session.add(
-            TransitionRow(
-                case_id=decided.id,
-                from_state=withdrawn.from_,
-                to_state=withdrawn.to,
-                actor="k",
-                at=withdrawn.at,
-            )
-        )
-        sql_uow.session.execute(
-            update(Case).where(Case.id == decided.id).values(version=Case.version + 1)
-        )
-        sql_uow.commit()
+    _add_step(uow, decided.id, withdrawn, moves_on=False)  # withdrawn after all
     now = [
         replace(c, transitions=[*c.transitions, withdrawn]) if c.id == decided.id else c
         for c in moved
     ]
-    figures.refresh(sql_uow)
-    counts = _counts(sql_uow)
-    assert counts == _counted_anew(sql_uow) and counts != first
-    calls = _without_grouped(monkeypatch)
+    figures.refresh(uow)
+    counts = _counts(uow)
+    assert counts == _counted_anew(uow) and counts != first
+    calls = _without_grouped(monkeypatch, _repository_class(uow))
     both = Filters(hf="OUS", year=2025)
     three = Filters(hf="OUS", year=2025, form_type="tilgang-del2")
     four = replace(three, fagomrade="Onkologi")
-    with sql_uow:
-        stats = figures.count(sql_uow.figures, Filters())
-        ous = figures.count(sql_uow.figures, Filters(hf="OUS"))
-        ous_2025 = figures.count(sql_uow.figures, both)
-        ous_2025_del2 = figures.count(sql_uow.figures, three)
-        ous_2025_del2_onko = figures.count(sql_uow.figures, four)
+    with uow:
+        stats = figures.count(uow.figures, Filters())
+        ous = figures.count(uow.figures, Filters(hf="OUS"))
+        ous_2025 = figures.count(uow.figures, both)
+        ous_2025_del2 = figures.count(uow.figures, three)
+        ous_2025_del2_onko = figures.count(uow.figures, four)
     assert calls == []
     assert stats == compute(now) != compute(moved)
     assert ous == compute(now, Filters(hf="OUS"))
@@ -509,12 +587,13 @@ def test_the_counts_stay_exact_when_refreshes_run_at_once(
 
 @pytest.mark.parametrize("filters", FILTERS, ids=lambda f: repr(f.as_dict()))
 def test_figures_of_any_filters_but_dates_are_read_from_the_counts(
-    engine: Engine, sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch, filters: Filters
+    service_uow: AbstractUnitOfWork, monkeypatch: pytest.MonkeyPatch, filters: Filters
 ) -> None:
-    cases = _seed(engine, hand_made() + synthetic_cases(200, seed=9))
-    figures.refresh(sql_uow)
-    calls = _without_grouped(monkeypatch)
-    assert figures.figures(sql_uow, filters, cache=False).stats == compute(cases, filters)
+    uow = service_uow
+    cases = _store(uow, hand_made() + synthetic_cases(200, seed=9))
+    figures.refresh(uow)
+    calls = _without_grouped(monkeypatch, _repository_class(uow))
+    assert figures.figures(uow, filters, cache=False).stats == compute(cases, filters)
     assert calls == ([] if _counted_scope(filters) else [filters])
 
 
@@ -649,98 +728,101 @@ def test_recount_all_mends_counts_that_drifted_unseen_and_drops_their_figures(
     assert figures.figures(sql_uow, ous).stats == compute(cases, ous)
 
 
-def test_a_deleted_case_is_counted_out(engine: Engine, sql_uow: SqlAlchemyUnitOfWork) -> None:
-    cases = _seed(engine, hand_made() + synthetic_cases(50, seed=2))
-    figures.refresh(sql_uow)
-    with sql_uow:  # the case goes, and its figures rows with it (ON DELETE CASCADE)
-        sql_uow.session.execute(delete(TransitionRow).where(TransitionRow.case_id == "A-1"))
-        sql_uow.session.execute(delete(Case).where(Case.id == "A-1"))
-        sql_uow.commit()
-    figures.refresh(sql_uow)
-    assert _counts(sql_uow) == _counted_anew(sql_uow)
-    assert figures.figures(sql_uow, cache=False).stats == compute(
-        [c for c in cases if c.id != "A-1"]
-    )
-
-
-def _move_a3(uow: SqlAlchemyUnitOfWork, cases: list[CaseHistory]) -> list[CaseHistory]:
-    """A-3 moves on to price control (as `services.transition` would record it); the histories
-    as they are after that."""
+def test_a_deleted_case_is_counted_out(service_uow: AbstractUnitOfWork) -> None:
+    uow = service_uow
+    cases = _store(uow, hand_made() + synthetic_cases(50, seed=2))
+    figures.refresh(uow)
+    _delete_case(uow, "A-1")
+    figures.refresh(uow)
+    assert _counts(uow) == _counted_anew(uow)
     with uow:
-        uow.session.add(
+        assert uow.figures.rows() == len(cases) - 1
+    assert figures.figures(uow, cache=False).stats == compute([c for c in cases if c.id != "A-1"])
+
+
+def _add_step(
+    uow: AbstractUnitOfWork, case_id: str, step: Transition, *, moves_on: bool = True
+) -> None:
+    """`step` added to the case's history and its `version` raised; with `moves_on` its state
+    and `updated_at` too (as `services.transition` records a step)."""
+    with uow:
+        case = uow.cases.get(case_id)
+        assert case is not None
+        case.transitions.append(
             TransitionRow(
-                case_id="A-3", from_state="mottatt", to_state="priskontroll", actor="k", at=_at(33)
+                case_id=case_id, from_state=step.from_, to_state=step.to, actor="k", at=step.at
             )
         )
-        uow.session.execute(
-            update(Case)
-            .where(Case.id == "A-3")
-            .values(state="priskontroll", version=Case.version + 1, updated_at=_at(33))
-        )
+        if moves_on:
+            case.state, case.updated_at = step.to, step.at
+        case.version += 1
         uow.commit()
+
+
+def _move_a3(uow: AbstractUnitOfWork, cases: list[CaseHistory]) -> list[CaseHistory]:
+    """A-3 moves on to price control (as `services.transition` would record it); the histories
+    as they are after that."""
     moved = Transition(_at(33), "mottatt", "priskontroll")
+    _add_step(uow, "A-3", moved)
     return [replace(c, transitions=[*c.transitions, moved]) if c.id == "A-3" else c for c in cases]
 
 
 # ---- the use cases of the pages and the API ------------------------------------------------------
 
 
-def test_only_the_coordinator_sees_the_figures(
-    engine: Engine, sql_uow: SqlAlchemyUnitOfWork
-) -> None:
-    cases = _seed(engine, hand_made())
+def test_only_the_coordinator_sees_the_figures(service_uow: AbstractUnitOfWork) -> None:
+    uow = service_uow
+    cases = _store(uow, hand_made())
     coordinator = Actor("koord", frozenset({Role.KOORDINATOR}))
-    got = figures.coordinator_figures(sql_uow, coordinator, Filters(hf="OUS"))
+    got = figures.coordinator_figures(uow, coordinator, Filters(hf="OUS"))
     assert got.stats == compute(cases, Filters(hf="OUS"))
-    assert figures.coordinator_workbook(sql_uow, coordinator, Filters()).startswith(b"PK")
+    assert figures.coordinator_workbook(uow, coordinator, Filters()).startswith(b"PK")
     for user in (Actor("hf-bruker", frozenset({Role.HF}), "OUS"), Actor("ingen")):
         with pytest.raises(DomainError) as refused:
-            figures.coordinator_figures(sql_uow, user, Filters())
+            figures.coordinator_figures(uow, user, Filters())
         assert refused.value.code == "FORBIDDEN"
         with pytest.raises(DomainError):
-            figures.coordinator_workbook(sql_uow, user, Filters())
+            figures.coordinator_workbook(uow, user, Filters())
     with pytest.raises(DomainError) as refused:
-        figures.coordinator_figures(
-            sql_uow, coordinator, Filters(form_type=FormType.MINIHTA_OKONOMI)
-        )
+        figures.coordinator_figures(uow, coordinator, Filters(form_type=FormType.MINIHTA_OKONOMI))
     assert refused.value.code == "INVALID_VALUE"
 
 
 def test_public_figures_are_those_of_published_mini_htas_with_small_cells_hidden(
-    engine: Engine, sql_uow: SqlAlchemyUnitOfWork
+    service_uow: AbstractUnitOfWork,
 ) -> None:
-    cases = _seed(engine, hand_made() + synthetic_cases(400, seed=5))
+    uow = service_uow
+    cases = _store(uow, hand_made() + synthetic_cases(400, seed=5))
     for year in (None, 2025):
-        got = figures.public(sql_uow, year)
+        got = figures.public(uow, year)
         assert got.filters == public_filters(year)
         assert got.stats == public_figures(compute(cases, public_filters(year)))
-    assert (
-        figures.public(sql_uow, 2025, FormType.MINIHTA).stats == figures.public(sql_uow, 2025).stats
-    )
+    assert figures.public(uow, 2025, FormType.MINIHTA).stats == figures.public(uow, 2025).stats
     for wrong in (FormType.TILGANG_DEL2, "noe annet"):
         with pytest.raises(DomainError) as refused:
-            figures.public(sql_uow, form_type=wrong)
+            figures.public(uow, form_type=wrong)
         assert refused.value.code == "INVALID_VALUE"
     every_year = public_figures(compute(cases, public_filters()))["per_ar"]
-    page = figures.public_page(sql_uow, 2025)
+    page = figures.public_page(uow, 2025)
     assert page.years == [y for y in every_year if y != HIDDEN]
-    assert page.found.stats == figures.public(sql_uow, 2025).stats
+    assert page.found.stats == figures.public(uow, 2025).stats
 
 
 def test_charts_are_drawn_once_per_figures_until_the_cache_is_cleared(
-    engine: Engine, sql_uow: SqlAlchemyUnitOfWork, monkeypatch: pytest.MonkeyPatch
+    service_uow: AbstractUnitOfWork, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _seed(engine, hand_made() + synthetic_cases(100, seed=6))
+    uow = service_uow
+    _store(uow, hand_made() + synthetic_cases(100, seed=6))
     drawn: list[dict] = []
     monkeypatch.setattr(charts, "stage_time_chart", lambda stats: drawn.append(stats) or "<svg/>")
     coordinator = Actor("koord", frozenset({Role.KOORDINATOR}))
     figures.clear_cache()
-    first = figures.coordinator_page(sql_uow, coordinator, Filters(year=2025))
-    again = figures.coordinator_page(sql_uow, coordinator, Filters(year=2025))
+    first = figures.coordinator_page(uow, coordinator, Filters(year=2025))
+    again = figures.coordinator_page(uow, coordinator, Filters(year=2025))
     assert len(drawn) == 1 and again.charts == first.charts
     assert drawn[0] == first.found.stats
-    figures.public_page(sql_uow)
-    assert len(drawn) == 2 and drawn[1] == figures.public(sql_uow).stats
+    figures.public_page(uow)
+    assert len(drawn) == 2 and drawn[1] == figures.public(uow).stats
     figures.clear_cache()  # as a new process
-    figures.coordinator_page(sql_uow, coordinator, Filters(year=2025))
+    figures.coordinator_page(uow, coordinator, Filters(year=2025))
     assert len(drawn) == 3
