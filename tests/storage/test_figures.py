@@ -18,6 +18,7 @@ from sqlalchemy import Engine, delete, select, text, update
 
 from benchmarks.figures import synthetic_cases
 from benchmarks.figures_http import ACTOR, BLOB, insert_histories, storable
+from forms.helseforetak import registry
 from processor import charts
 from processor.domain import Actor, FormType, Role
 from processor.errors import DomainError
@@ -611,7 +612,7 @@ def test_an_hf_and_a_region_are_the_hf_counts_unless_its_cases_lie_in_two_region
 ) -> None:
     cases = _seed(engine, hand_made() + synthetic_cases(200, seed=4))
     figures.refresh(sql_uow)
-    regions = figures._regions()
+    regions = {code: t.region for code, t in registry().trusts.items()}  # HF → region
     home = regions["OUS"]
     here = Filters(hf="OUS", region=home, year=2025)
     away = Filters(hf="OUS", region=next(r for r in regions.values() if r != home))
