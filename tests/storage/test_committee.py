@@ -20,6 +20,7 @@ from services.cases import price_check, set_urgent, transition
 from services.upload import upload
 from services.users import add_user
 from storage.uow import AbstractUnitOfWork
+from tests.services.helpers import decision_body
 from tests.storage.helpers import HF_OUS, HF_STO, KOORDINATOR, PRISKONTROLL, TODAY, del2_for
 
 MEETING_DAY = date(2026, 12, 10)
@@ -78,23 +79,6 @@ def state(uow: AbstractUnitOfWork, case_id: str) -> str:
         case = uow.cases.get(case_id)
         assert case is not None
         return case.state
-
-
-def decision_body(**overrides: object) -> committee.DecisionInput:
-    fields: dict[str, object] = {
-        "utfall": "innvilget",
-        "kriterier": {
-            "okt_nytte": (True, "Klar nytte i fase 2-data."),
-            "hoyere_alvorlighet": (False, ""),
-            "sarskilte_medisinske_arsaker": (False, ""),
-        },
-        "begrunnelse": "Komitéen finner at vilkårene er oppfylt.",
-        "deltakere": ["k-ahus", "k-hbe", "k-unn", "k-hmr"],
-        "foreslar_gruppevurdering": False,
-        "gruppevurdering_tekst": "",
-        **overrides,
-    }
-    return committee.DecisionInput(**fields)  # type: ignore[arg-type]
 
 
 # ---- members ------------------------------------------------------------------------------------

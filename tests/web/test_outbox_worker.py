@@ -27,9 +27,10 @@ from services.users import add_user
 from storage.arkiv import read_message
 from tests import pgutil
 from tests.cli import run_cli, start_cli
+from tests.services.helpers import decision_body
 from tests.smtp_server import SmtpServer, self_signed
 from tests.storage.helpers import HF_OUS, KOORDINATOR, del2_for
-from tests.storage.test_committee import CASE_OUS, add_members, decision_body
+from tests.storage.test_committee import CASE_OUS, add_members
 from tests.storage.test_committee import ready_case as ready
 from tests.storage.test_minihta import REVIEWERS, form
 from web.runtime import Storage, open_storage
