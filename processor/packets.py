@@ -21,7 +21,7 @@ from reportlab.platypus import Flowable, Spacer
 
 from forms.catalog import get_form
 from forms.templates import build, zipped
-from forms.templates.xlsx import append_row, normalise_zip, utc_naive
+from forms.templates.xlsx import append_row, normalise_zip, workbook_time
 from forms.text import xml_text
 from processor import timefmt
 from processor.domain import FormType
@@ -139,15 +139,9 @@ def _pdf_dates(created: datetime | None) -> dict[str, str]:
     return {"/CreationDate": text, "/ModDate": text}
 
 
-_UNDATED = datetime(2026, 1, 1)
-
-
 def _xlsx_time(created: datetime | None) -> datetime:
-    """Workbook properties are written as UTC (W3CDTF with Z): naive UTC, or a fixed time for a
-    caller that gives none."""
-    if created is None:
-        return _UNDATED
-    return utc_naive(timefmt.as_oslo(created))
+    """A stored time (naive means UTC, `timefmt.as_oslo`) as the workbook holds it."""
+    return workbook_time(None if created is None else timefmt.as_oslo(created))
 
 
 @dataclass(frozen=True)
@@ -373,8 +367,7 @@ def overview_xlsx(
     wb.properties.creator = "Nye metoder"
     wb.properties.lastModifiedBy = "skjemamottak"
     wb.properties.title = xml_text(f"Oversikt over saker – møte {meeting.id}")
-    wb.properties.created = _xlsx_time(created)
-    wb.properties.modified = _xlsx_time(created)
+    wb.properties.created = wb.properties.modified = _xlsx_time(created)
     buf = io.BytesIO()
     wb.save(buf)
     return normalise_zip(buf.getvalue())

@@ -1081,7 +1081,6 @@ _METHOD_TEXT = (
         "Ingen data, eller skjult fordi tallet gjelder færre enn 5 saker (offentlige tall).",
     ),
 )
-_UNDATED = datetime(2026, 1, 1, 0, 0, 0)  # for a caller that gives no time
 
 
 def _label(table: str, key: str) -> str:
@@ -1155,7 +1154,7 @@ def to_xlsx(stats: dict[str, Any], created: datetime | None = None) -> bytes:
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
-    from forms.templates.xlsx import append_row, normalise_zip, utc_naive
+    from forms.templates.xlsx import append_row, normalise_zip, workbook_time
 
     wb = Workbook()
     bold = Font(bold=True)
@@ -1282,9 +1281,7 @@ def to_xlsx(stats: dict[str, Any], created: datetime | None = None) -> bytes:
     wb.properties.creator = "Nye metoder"
     wb.properties.lastModifiedBy = "Nye metoder"
     wb.properties.language = "nb-NO"
-    wb.properties.created = wb.properties.modified = (
-        _UNDATED if created is None else utc_naive(created)
-    )
+    wb.properties.created = wb.properties.modified = workbook_time(created)
     buf = io.BytesIO()
     wb.save(buf)
     return normalise_zip(buf.getvalue())

@@ -280,6 +280,15 @@ _CREATED = re.compile(rb"<dcterms:created[^>]*>([^<]*)</dcterms:created>")
 _MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
 
 
+UNDATED = datetime(2026, 1, 1)  # a workbook's time when its caller gives none
+
+
+def workbook_time(created: datetime | None) -> datetime:
+    """What a workbook's created and modified properties hold: `created` (an aware time) as
+    naive UTC (written as W3CDTF with Z), or `UNDATED`."""
+    return UNDATED if created is None else utc_naive(created)
+
+
 def utc_naive(at: datetime) -> datetime:
     """An aware time as openpyxl's workbook properties want it: naive UTC."""
     return at.astimezone(UTC).replace(tzinfo=None)
