@@ -19,18 +19,6 @@ ROOT = Path(__file__).resolve().parent.parent
 COMMAND = (sys.executable, "-m", "web.cli")
 
 
-def environ(changes: Mapping[str, str | None] | None = None, *, base=None) -> dict[str, str]:
-    """The environment for a child: `base` (this process's environment by default) with
-    `changes` applied; a change to None removes that variable."""
-    env = dict(os.environ if base is None else base)
-    for name, value in (changes or {}).items():
-        if value is None:
-            env.pop(name, None)
-        else:
-            env[name] = value
-    return env
-
-
 def run_cli(
     *args: str | bytes | os.PathLike,
     env: Mapping[str, str] | None = None,
@@ -40,7 +28,7 @@ def run_cli(
     timeout: float = 120,
 ) -> subprocess.CompletedProcess:
     """Run the command to its end. `env` is the child's whole environment (this process's by
-    default; `environ(...)` builds one from changes)."""
+    default)."""
     return subprocess.run(
         [*COMMAND, *args],
         cwd=cwd,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from datetime import date
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 
 from forms.catalog import get_form
 from forms.templates.docx import build_docx
-from tests.cli import environ, run_cli
+from tests.cli import run_cli
 from tests.conftest import ROOT, TODAY
 from tests.spec_support import (
     DEL2_VALUES,
@@ -37,7 +38,7 @@ RESULT_KEYS = {
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return run_cli(*args, cwd=cwd, env=environ({"PYTHONPATH": str(ROOT)}))
+    return run_cli(*args, cwd=cwd, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
 def check(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

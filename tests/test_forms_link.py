@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import io
+import os
 import random
 import re
 import zipfile
@@ -23,7 +24,7 @@ from forms.templates.docx import build_docx
 from forms.templates.pdf import build_pdf
 from processor.ingest import ingest
 from processor.linkcheck import CHECKSUM_FIELD, read_form
-from tests.cli import environ, run_cli
+from tests.cli import run_cli
 from tests.conftest import ROOT, TODAY
 from tests.fillers import fill_docx, fill_pdf, sample_values
 from tests.spec_support import (
@@ -135,7 +136,7 @@ def test_link_holds(capsys, tmp_path, fmt1, fmt2):
 
 def test_link_exit_status_through_the_command(tmp_path):
     _, argv = link(tmp_path, del1("pdf"), del2("pdf"), "pdf", "pdf")
-    env = environ({"PYTHONPATH": str(ROOT)})
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     ok = run_cli(*argv, env=env)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     (tmp_path / "del1.pdf").write_bytes(del1("pdf", **{"samtykke.gitt": False}))
